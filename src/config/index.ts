@@ -1,0 +1,3 @@
+export * from './schema.ts';
+export { ConfigError } from './errors.ts';
+export { parseConfig, parseConfigText, MAX_CONFIG_BYTES } from './load.ts';

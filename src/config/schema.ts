@@ -1,0 +1,250 @@
+/**
+ * The one config file (`wdp.config.json`) that declares the data, the features and the model.
+ * Everything is validated here so that a bad config fails once, up front, naming the field.
+ */
+import { z } from 'zod';
+
+const featureName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'feature names are letters, digits, _ . - and start with a letter or _');
+
+/** Vocabulary fitted on the training data: tokens seen fewer than `minCount` times map to the OOV id. */
+const vocabSpec = z
+  .object({
+    /** @default 1 */
+    minCount: z.number().int().min(1).default(1),
+    /** Keep at most this many tokens (most frequent first). @default 1_000_000 */
+    maxSize: z.number().int().min(1).max(50_000_000).default(1_000_000),
+  })
+  .strict();
+
+/** Strings are hashed into this many buckets instead of looked up in a vocabulary. */
+const hashSpec = z.object({ hashBuckets: z.number().int().min(1).max(1 << 26) }).strict();
+
+const categoricalBase = {
+  /** Exactly one of `vocab` or `hashBuckets`. @default vocab with minCount 1 */
+  vocab: vocabSpec.optional(),
+  hashBuckets: hashSpec.shape.hashBuckets.optional(),
+};
+
+export const categoricalFeatureSchema = z
+  .object({ kind: z.literal('categorical'), ...categoricalBase })
+  .strict();
+
+export const categoricalListFeatureSchema = z
+  .object({
+    kind: z.literal('categorical_list'),
+    ...categoricalBase,
+    /** How a list's embeddings are pooled in the deep part. @default 'mean' */
+    combiner: z.enum(['sum', 'mean']).default('mean'),
+    /** Lists longer than this are truncated (protects memory against bad logs). @default 256 */
+    maxLength: z.number().int().min(1).max(100_000).default(256),
+  })
+  .strict();
+
+export const numericFeatureSchema = z
+  .object({
+    kind: z.literal('numeric'),
+    /**
+     * Deep side: value in the i-th of n quantiles maps to (i-1)/(n-1), as in the paper.
+     * @default 20
+     */
+    quantiles: z.number().int().min(2).max(10_000).default(20),
+    /**
+     * Wide side: the value is bucketized. Either explicit ascending boundaries, or
+     * `wideBuckets` equal-frequency buckets fitted on the training data.
+     * @default wideBuckets 10
+     */
+    boundaries: z.array(z.number()).min(1).max(10_000).optional(),
+    wideBuckets: z.number().int().min(2).max(10_000).default(10),
+    /** Used when the value is null/missing; with no default, a missing value is a bad row. */
+    default: z.number().optional(),
+  })
+  .strict();
+
+export const featureSchema = z.discriminatedUnion('kind', [
+  categoricalFeatureSchema,
+  categoricalListFeatureSchema,
+  numericFeatureSchema,
+]);
+
+export const crossSchema = z
+  .object({
+    /** Two or more categorical / categorical_list / numeric (bucketized) features. */
+    features: z.array(featureName).min(2).max(4),
+    hashBuckets: z.number().int().min(1).max(1 << 26),
+    /** Optional explicit name; defaults to the features joined with '_x_'. */
+    name: featureName.optional(),
+  })
+  .strict();
+
+export const ftrlSchema = z
+  .object({
+    /** @default 0.05 */
+    alpha: z.number().positive().default(0.05),
+    /** @default 1 */
+    beta: z.number().min(0).default(1),
+    /** L1 strength; > 0 drives weights to exactly zero. @default 0.001 */
+    l1: z.number().min(0).default(0.001),
+    /** @default 0.001 */
+    l2: z.number().min(0).default(0.001),
+  })
+  .strict();
+
+export const adagradSchema = z
+  .object({
+    /** @default 0.05 */
+    learningRate: z.number().positive().default(0.05),
+    /** @default 0.1 */
+    initialAccumulator: z.number().min(0).default(0.1),
+    /** @default 1e-7 */
+    epsilon: z.number().min(0).default(1e-7),
+  })
+  .strict();
+
+export const holdoutSchema = z.discriminatedUnion('kind', [
+  /** The newest `dt=` partition is held out. */
+  z.object({ kind: z.literal('newest_partition') }).strict(),
+  /** A stable hash of `column` puts `fraction` of rows in the holdout. */
+  z
+    .object({
+      kind: z.literal('hash'),
+      fraction: z.number().gt(0).lt(1),
+      column: featureName.optional(),
+    })
+    .strict(),
+]);
+
+export const configSchema = z
+  .object({
+    /** Column with the 0/1 label. */
+    label: featureName,
+    features: z.record(featureName, featureSchema).refine((f) => Object.keys(f).length > 0, 'declare at least one feature'),
+    wide: z
+      .object({
+        features: z.array(featureName).default([]),
+        crosses: z.array(crossSchema).default([]),
+      })
+      .strict()
+      .default({ features: [], crosses: [] }),
+    deep: z
+      .object({
+        /** Categorical features that get an embedding table. */
+        embeddings: z.array(featureName).default([]),
+        /** Per-feature dimension overrides. */
+        embeddingDims: z.record(featureName, z.number().int().min(1).max(1024)).default({}),
+        /** @default 32 */
+        defaultEmbeddingDim: z.number().int().min(1).max(1024).default(32),
+        /** Numeric features fed (quantile-normalised) to the tower. */
+        numeric: z.array(featureName).default([]),
+        /** @default [1024, 512, 256] */
+        hiddenUnits: z.array(z.number().int().min(1).max(16_384)).max(16).default([1024, 512, 256]),
+      })
+      .strict()
+      .default({ embeddings: [], embeddingDims: {}, defaultEmbeddingDim: 32, numeric: [], hiddenUnits: [1024, 512, 256] }),
+    optimizer: z
+      .object({
+        ftrl: ftrlSchema.default({ alpha: 0.05, beta: 1, l1: 0.001, l2: 0.001 }),
+        /** Embeddings and the tower. */
+        adagrad: adagradSchema.default({ learningRate: 0.05, initialAccumulator: 0.1, epsilon: 1e-7 }),
+      })
+      .strict()
+      .default({
+        ftrl: { alpha: 0.05, beta: 1, l1: 0.001, l2: 0.001 },
+        adagrad: { learningRate: 0.05, initialAccumulator: 0.1, epsilon: 1e-7 },
+      }),
+    training: z
+      .object({
+        /** @default 512 */
+        batchSize: z.number().int().min(1).max(65_536).default(512),
+        /** @default 1 */
+        epochs: z.number().int().min(1).max(1000).default(1),
+        /** Rows are shuffled within a buffer of this many rows (streaming shuffle). @default 65536 */
+        shuffleBuffer: z.number().int().min(1).max(10_000_000).default(65_536),
+        /** @default 42 */
+        seed: z.number().int().default(42),
+      })
+      .strict()
+      .default({ batchSize: 512, epochs: 1, shuffleBuffer: 65_536, seed: 42 }),
+    data: z
+      .object({
+        /** 'error' stops at the first bad row; 'skip' counts and drops it. @default 'error' */
+        onBadRow: z.enum(['error', 'skip']).default('error'),
+        /** With 'skip', fail anyway when more than this share of rows is bad. @default 0.01 */
+        maxBadRowFraction: z.number().min(0).max(1).default(0.01),
+        /** Column(s) copied through to batch-scoring output. */
+        idColumns: z.array(featureName).default([]),
+      })
+      .strict()
+      .default({ onBadRow: 'error', maxBadRowFraction: 0.01, idColumns: [] }),
+    holdout: holdoutSchema.default({ kind: 'newest_partition' }),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const kinds = new Map(Object.entries(cfg.features).map(([n, f]) => [n, f.kind] as const));
+    for (const [name, f] of Object.entries(cfg.features)) {
+      if (f.kind !== 'numeric' && f.vocab !== undefined && f.hashBuckets !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['features', name], message: 'set either vocab or hashBuckets, not both' });
+      }
+      if (f.kind === 'numeric' && f.boundaries) {
+        for (let i = 1; i < f.boundaries.length; i++) {
+          if (!(f.boundaries[i]! > f.boundaries[i - 1]!)) {
+            ctx.addIssue({ code: 'custom', path: ['features', name, 'boundaries'], message: 'boundaries must be strictly ascending' });
+            break;
+          }
+        }
+      }
+    }
+    if (kinds.has(cfg.label)) {
+      ctx.addIssue({ code: 'custom', path: ['label'], message: `label column "${cfg.label}" is also declared as a feature` });
+    }
+    cfg.wide.features.forEach((n, i) => {
+      if (!kinds.has(n)) ctx.addIssue({ code: 'custom', path: ['wide', 'features', i], message: `unknown feature "${n}"` });
+    });
+    cfg.wide.crosses.forEach((c, i) => {
+      c.features.forEach((n, j) => {
+        if (!kinds.has(n)) ctx.addIssue({ code: 'custom', path: ['wide', 'crosses', i, 'features', j], message: `unknown feature "${n}"` });
+      });
+    });
+    cfg.deep.embeddings.forEach((n, i) => {
+      const k = kinds.get(n);
+      if (!k) ctx.addIssue({ code: 'custom', path: ['deep', 'embeddings', i], message: `unknown feature "${n}"` });
+      else if (k === 'numeric') ctx.addIssue({ code: 'custom', path: ['deep', 'embeddings', i], message: `"${n}" is numeric; list it in deep.numeric` });
+    });
+    for (const n of Object.keys(cfg.deep.embeddingDims)) {
+      if (!cfg.deep.embeddings.includes(n)) {
+        ctx.addIssue({ code: 'custom', path: ['deep', 'embeddingDims', n], message: `"${n}" is not in deep.embeddings` });
+      }
+    }
+    cfg.deep.numeric.forEach((n, i) => {
+      const k = kinds.get(n);
+      if (!k) ctx.addIssue({ code: 'custom', path: ['deep', 'numeric', i], message: `unknown feature "${n}"` });
+      else if (k !== 'numeric') ctx.addIssue({ code: 'custom', path: ['deep', 'numeric', i], message: `"${n}" is ${k}, not numeric` });
+    });
+    if (cfg.wide.features.length + cfg.wide.crosses.length + cfg.deep.embeddings.length + cfg.deep.numeric.length === 0) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'the model has no inputs: list features under wide and/or deep' });
+    }
+  });
+
+/** The validated config, with every default filled in. */
+export type WdpConfig = z.output<typeof configSchema>;
+/** What a user may write (defaults optional). */
+export type WdpConfigInput = z.input<typeof configSchema>;
+export type FeatureSpec = z.output<typeof featureSchema>;
+export type CategoricalSpec = z.output<typeof categoricalFeatureSchema>;
+export type CategoricalListSpec = z.output<typeof categoricalListFeatureSchema>;
+export type NumericSpec = z.output<typeof numericFeatureSchema>;
+export type CrossSpec = z.output<typeof crossSchema>;
+export type FtrlSettings = z.output<typeof ftrlSchema>;
+export type AdagradSettings = z.output<typeof adagradSchema>;
+
+/** Which parts of the model train and predict. */
+export const MODEL_KINDS = ['wide', 'deep', 'wide_deep'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** The name a cross goes by in weights and manifests. */
+export function crossName(c: CrossSpec): string {
+  return c.name ?? c.features.join('_x_');
+}

@@ -1,0 +1,31 @@
+/**
+ * One storage interface for every place wdp reads and writes: a local folder (`file://…` or a
+ * plain path) or S3 (`s3://bucket/key`, or any S3-compatible endpoint via AWS_ENDPOINT_URL_S3).
+ * Keys are always full URIs so callers never care which store they hold.
+ */
+export interface BlobInfo {
+  /** Full URI of the object, in the same scheme as the listed prefix. */
+  readonly uri: string;
+  readonly sizeBytes: number;
+  readonly lastModifiedEpochMs: number;
+}
+
+export interface BlobStore {
+  /** Every object whose URI starts with `prefix` (recursive), sorted by URI. */
+  list(prefix: string): Promise<BlobInfo[]>;
+  /** Size and time of one object; undefined when it does not exist. */
+  stat(uri: string): Promise<BlobInfo | undefined>;
+  /** The whole object. Throws StorageNotFoundError when it does not exist. */
+  read(uri: string): Promise<Uint8Array>;
+  /** Bytes [start, end) of the object (end exclusive). */
+  readRange(uri: string, start: number, end: number): Promise<Uint8Array>;
+  /** The object as a stream of chunks. */
+  readStream(uri: string): AsyncIterable<Uint8Array>;
+  /**
+   * Writes the whole object so that readers see either the old or the new bytes, never a part:
+   * local files go through a temp file and rename; S3 PutObject is atomic per object.
+   */
+  write(uri: string, data: Uint8Array | string): Promise<void>;
+  /** Deletes the object; no error when it is already gone. */
+  delete(uri: string): Promise<void>;
+}
