@@ -1,0 +1,29 @@
+import { WdpError } from '../util/errors.ts';
+
+export interface DataErrorContext {
+  /** URI of the file. */
+  readonly source: string;
+  /** Column at fault, when one is. */
+  readonly column?: string;
+  /** Row index within the file, when one row is at fault. */
+  readonly row?: number;
+}
+
+/**
+ * Bad log data: a file that is not Parquet/CSV, empty, missing a column, a column of the wrong
+ * type, or a bad value. The message always names the file, and the column/row when known.
+ */
+export class DataError extends WdpError {
+  readonly source: string;
+  readonly column: string | undefined;
+  readonly row: number | undefined;
+  constructor(context: DataErrorContext, message: string, options?: ErrorOptions) {
+    const where = [context.source, context.column ? `column "${context.column}"` : '', context.row !== undefined ? `row ${context.row}` : '']
+      .filter(Boolean)
+      .join(', ');
+    super(`${where}: ${message}`, options);
+    this.source = context.source;
+    this.column = context.column;
+    this.row = context.row;
+  }
+}
