@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BlobInfo, BlobStore } from './blob-store.ts';
+import { StorageError, StorageNotFoundError } from './errors.ts';
+
+const FILE_SCHEME = 'file://';
+/** Marks our in-flight temp files so that list() can hide a concurrent writer's partial file. */
+const TEMP_MARKER = '.wdp-tmp-';
+
+/**
+ * BlobStore over the local file system, for `file://` URIs and plain paths. URIs come back in
+ * the style they were given: plain path in, plain paths out; `file://` in, `file://` out.
+ *
+ * @example
+ * const store = new FileStore();
+ * await store.write('/tmp/run/model.json', '{}');
+ * await store.list('/tmp/run/'); // [{ uri: '/tmp/run/model.json', ... }]
+ */
+export class FileStore implements BlobStore {
+  async list(prefix: string): Promise<BlobInfo[]> {
+    const isFolder = prefix.endsWith('/') || prefix.endsWith(sep);
+    const base = stripSep(toPath(prefix));
+    // A prefix may end mid-name ("logs/dt=2024-"), so walk its folder and filter by string;
+    // a trailing slash means "inside this folder", not "logsX/…".
+    const prefixPath = isFolder ? base + sep : base;
+    const root = isFolder ? base : dirname(base);
+    const out: BlobInfo[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
+        throw new StorageError(prefix, `list failed: ${errMessage(err)}`, { cause: err });
+      }
+      for (const entry of entries) {
+        const p = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (isUnder(p, prefixPath) || isUnder(prefixPath, p)) await walk(p);
+        } else if (entry.isFile() && p.startsWith(prefixPath) && !entry.name.includes(TEMP_MARKER)) {
+          const s = await stat(p).catch(() => undefined);
+          if (s) out.push({ uri: fromPath(p, prefix), sizeBytes: s.size, lastModifiedEpochMs: s.mtimeMs });
+        }
+      }
+    };
+    await walk(root);
+    return out.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+  }
+
+  async stat(uri: string): Promise<BlobInfo | undefined> {
+    try {
+      const s = await stat(toPath(uri));
+      return s.isFile() ? { uri, sizeBytes: s.size, lastModifiedEpochMs: s.mtimeMs } : undefined;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+      throw wrap(uri, 'stat', err);
+    }
+  }
+
+  async read(uri: string): Promise<Uint8Array> {
+    try {
+      const buf = await readFile(toPath(uri));
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (err) {
+      throw wrap(uri, 'read', err);
+    }
+  }
+
+  async readRange(uri: string, start: number, end: number): Promise<Uint8Array> {
+    checkRange(uri, start, end);
+    let handle;
+    try {
+      handle = await open(toPath(uri), 'r');
+      const out = new Uint8Array(end - start);
+      let filled = 0;
+      // read() may return short counts; stop at EOF and return what exists (same as S3).
+      while (filled < out.length) {
+        const { bytesRead } = await handle.read(out, filled, out.length - filled, start + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === out.length ? out : out.subarray(0, filled);
+    } catch (err) {
+      throw wrap(uri, 'readRange', err);
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  async *readStream(uri: string): AsyncIterable<Uint8Array> {
+    const stream = createReadStream(toPath(uri), { highWaterMark: 1 << 20 });
+    try {
+      for await (const chunk of stream) {
+        const b = chunk as Buffer;
+        yield new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      }
+    } catch (err) {
+      throw wrap(uri, 'readStream', err);
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  async write(uri: string, data: Uint8Array | string): Promise<void> {
+    const path = toPath(uri);
+    const dir = dirname(path);
+    const tmp = join(dir, `.${basename(path)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      const handle = await open(tmp, 'wx');
+      try {
+        await handle.writeFile(data);
+        // fsync before rename: otherwise a crash can leave the new name pointing at empty blocks.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw wrap(uri, 'write', err);
+    }
+    // Persist the rename itself; best effort, as some file systems refuse fsync on folders.
+    const dirHandle = await open(dir, 'r').catch(() => undefined);
+    await dirHandle?.sync().catch(() => undefined);
+    await dirHandle?.close();
+  }
+
+  async delete(uri: string): Promise<void> {
+    try {
+      await rm(toPath(uri), { force: true });
+    } catch (err) {
+      throw wrap(uri, 'delete', err);
+    }
+  }
+}
+
+/** Local path of a `file://` URI or plain path (relative paths resolve against the cwd). */
+export function toPath(uri: string): string {
+  return uri.startsWith(FILE_SCHEME) ? fileURLToPath(uri) : resolve(uri);
+}
+
+/** Formats `path` in the style of `like`: `file://` URI, absolute or relative plain path. */
+function fromPath(path: string, like: string): string {
+  if (like.startsWith(FILE_SCHEME)) return pathToFileURL(path).href;
+  const abs = resolve(like);
+  if (like === abs || like === abs + sep) return path;
+  // Relative prefix in → relative paths out, built from the prefix text the caller used.
+  const rel = path.slice(abs.length);
+  const base = like.endsWith(sep) ? like.slice(0, -1) : like;
+  return base + rel;
+}
+
+function stripSep(path: string): string {
+  return path.length > 1 && path.endsWith(sep) ? path.slice(0, -1) : path;
+}
+
+function isUnder(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) || path + sep === prefix;
+}
+
+function checkRange(uri: string, start: number, end: number): void {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    throw new StorageError(uri, `bad byte range [${start}, ${end})`);
+  }
+}
+
+function wrap(uri: string, op: string, err: unknown): StorageError {
+  if (isErrno(err, 'ENOENT')) return new StorageNotFoundError(uri, { cause: err });
+  return new StorageError(uri, `${op} failed: ${errMessage(err)}`, { cause: err });
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+export function errMessage(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

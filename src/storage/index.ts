@@ -1,0 +1,83 @@
+/**
+ * Storage entry point: pick a BlobStore by URI and build URIs without caring about the scheme.
+ */
+import type { BlobStore } from './blob-store.ts';
+import { FileStore } from './file-store.ts';
+import { S3Store, parseS3Uri } from './s3-store.ts';
+
+export type { BlobInfo, BlobStore } from './blob-store.ts';
+export { StorageError, StorageNotFoundError } from './errors.ts';
+export { FileStore } from './file-store.ts';
+export { S3Store, parseS3Uri } from './s3-store.ts';
+export type { S3Location, S3StoreOptions } from './s3-store.ts';
+
+const stores = new Map<string, BlobStore>();
+
+/** True for `s3://…` URIs. */
+export function isS3Uri(uri: string): boolean {
+  return uri.startsWith('s3://');
+}
+
+/**
+ * The store for `uri`: S3Store for `s3://bucket/…`, FileStore for `file://…` and plain paths.
+ * Stores are cached per scheme and bucket (and S3 endpoint, so tests that point
+ * AWS_ENDPOINT_URL_S3 at a local server get a fresh client).
+ *
+ * @example
+ * const bytes = await storeFor('s3://logs/dt=2024-05-01/part-0.parquet').read('s3://logs/dt=2024-05-01/part-0.parquet');
+ */
+export function storeFor(uri: string): BlobStore {
+  const key = isS3Uri(uri)
+    ? `s3:${parseS3Uri(uri).bucket}:${process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? ''}`
+    : 'file';
+  let store = stores.get(key);
+  if (!store) {
+    store = key === 'file' ? new FileStore() : new S3Store();
+    stores.set(key, store);
+  }
+  return store;
+}
+
+/** Forgets cached stores (tests that change AWS env between cases). */
+export function clearStoreCache(): void {
+  stores.clear();
+}
+
+/**
+ * Joins URI parts with single slashes, keeping the scheme of `base`.
+ *
+ * @example
+ * joinUri('s3://b/runs/', '/42', 'model.json'); // 's3://b/runs/42/model.json'
+ */
+export function joinUri(base: string, ...parts: string[]): string {
+  let out = base;
+  for (const part of parts) {
+    const p = part.replace(/^\/+/, '');
+    if (p === '') continue;
+    out = out === '' ? p : `${out.replace(/\/+$/, '')}/${p}`;
+  }
+  return out;
+}
+
+/**
+ * The folder URI holding `uri` (no trailing slash); the bucket root for top-level S3 keys.
+ *
+ * @example
+ * parentUri('s3://b/runs/42/model.json'); // 's3://b/runs/42'
+ */
+export function parentUri(uri: string): string {
+  const trimmed = uri.length > 1 ? uri.replace(/\/+$/, '') : uri;
+  // rootLen: the part that is never stripped ("s3://bucket", "file:///", "/").
+  let rootLen: number;
+  if (isS3Uri(trimmed)) {
+    rootLen = trimmed.indexOf('/', 's3://'.length);
+    if (rootLen < 0) return trimmed;
+  } else if (trimmed.startsWith('file://')) {
+    rootLen = 'file:///'.length;
+  } else {
+    rootLen = trimmed.startsWith('/') ? 1 : 0;
+  }
+  const slash = trimmed.lastIndexOf('/');
+  if (slash < rootLen) return rootLen === 0 ? '.' : trimmed.slice(0, rootLen);
+  return trimmed.slice(0, slash);
+}

@@ -1,0 +1,182 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { BlobInfo, BlobStore } from './blob-store.ts';
+import { StorageError, StorageNotFoundError } from './errors.ts';
+
+export interface S3StoreOptions {
+  /**
+   * Client to use; tests and callers with custom credentials pass their own.
+   * @default a new S3Client from the standard AWS env/config chain (incl. AWS_ENDPOINT_URL_S3)
+   */
+  readonly client?: S3Client;
+  /**
+   * MaxKeys per ListObjectsV2 page. Only tests need a small value, to exercise pagination.
+   * @default 1000
+   */
+  readonly pageSize?: number;
+}
+
+/** Parts of an `s3://bucket/key` URI; key may be '' (the whole bucket). */
+export interface S3Location {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+const S3_SCHEME = 's3://';
+
+/**
+ * BlobStore over S3 (or any S3-compatible endpoint set by AWS_ENDPOINT_URL_S3) for
+ * `s3://bucket/key` URIs. One store serves every bucket.
+ *
+ * @example
+ * const store = new S3Store();
+ * const bytes = await store.readRange('s3://logs/dt=2024-05-01/part-0.parquet', 0, 4);
+ */
+export class S3Store implements BlobStore {
+  readonly #client: S3Client;
+  readonly #pageSize: number;
+
+  constructor(options: S3StoreOptions = {}) {
+    // The SDK reads AWS_ENDPOINT_URL_S3 itself; local S3 look-alikes (s3rver, MinIO) have no
+    // virtual-host DNS for buckets, so an override implies path-style addressing.
+    const hasEndpointOverride = Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
+    this.#client = options.client ?? new S3Client(hasEndpointOverride ? { forcePathStyle: true } : {});
+    this.#pageSize = options.pageSize ?? 1000;
+  }
+
+  async list(prefix: string): Promise<BlobInfo[]> {
+    const { bucket, key } = parseS3Uri(prefix);
+    const out: BlobInfo[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.#client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token, MaxKeys: this.#pageSize }),
+        );
+        for (const obj of page.Contents ?? []) {
+          if (obj.Key === undefined) continue;
+          out.push({
+            uri: `${S3_SCHEME}${bucket}/${obj.Key}`,
+            sizeBytes: obj.Size ?? 0,
+            lastModifiedEpochMs: obj.LastModified?.getTime() ?? 0,
+          });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw wrap(prefix, 'list', err);
+    }
+    return out.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+  }
+
+  async stat(uri: string): Promise<BlobInfo | undefined> {
+    const { bucket, key } = parseS3Uri(uri);
+    try {
+      const head = await this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { uri, sizeBytes: head.ContentLength ?? 0, lastModifiedEpochMs: head.LastModified?.getTime() ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw wrap(uri, 'stat', err);
+    }
+  }
+
+  async read(uri: string): Promise<Uint8Array> {
+    const { bucket, key } = parseS3Uri(uri);
+    try {
+      const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+    } catch (err) {
+      throw wrap(uri, 'read', err);
+    }
+  }
+
+  async readRange(uri: string, start: number, end: number): Promise<Uint8Array> {
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+      throw new StorageError(uri, `bad byte range [${start}, ${end})`);
+    }
+    // "bytes=a-(a-1)" is not a valid range header, so an empty range never goes to S3.
+    if (start === end) return new Uint8Array(0);
+    const { bucket, key } = parseS3Uri(uri);
+    try {
+      const res = await this.#client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
+      );
+      return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+    } catch (err) {
+      // Past the end: S3 answers 416; match the file store, which returns the bytes that exist.
+      if (httpStatus(err) === 416) return new Uint8Array(0);
+      throw wrap(uri, 'readRange', err);
+    }
+  }
+
+  async *readStream(uri: string): AsyncIterable<Uint8Array> {
+    const { bucket, key } = parseS3Uri(uri);
+    let body: AsyncIterable<Uint8Array> | undefined;
+    try {
+      const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      // In Node the body is an http.IncomingMessage, which is async-iterable.
+      body = res.Body as AsyncIterable<Uint8Array> | undefined;
+    } catch (err) {
+      throw wrap(uri, 'readStream', err);
+    }
+    if (!body) return;
+    try {
+      for await (const chunk of body) yield chunk;
+    } catch (err) {
+      throw wrap(uri, 'readStream', err);
+    }
+  }
+
+  async write(uri: string, data: Uint8Array | string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    try {
+      await this.#client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data }));
+    } catch (err) {
+      throw wrap(uri, 'write', err);
+    }
+  }
+
+  async delete(uri: string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw wrap(uri, 'delete', err);
+    }
+  }
+}
+
+/** Splits `s3://bucket/key/…`; throws StorageError when `uri` is not an S3 URI with a bucket. */
+export function parseS3Uri(uri: string): S3Location {
+  if (!uri.startsWith(S3_SCHEME)) throw new StorageError(uri, 'not an s3:// URI');
+  const rest = uri.slice(S3_SCHEME.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  if (!bucket) throw new StorageError(uri, 'S3 URI has no bucket');
+  return { bucket, key: slash < 0 ? '' : rest.slice(slash + 1) };
+}
+
+function httpStatus(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+function isNotFound(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : undefined;
+  return name === 'NoSuchKey' || name === 'NotFound' || httpStatus(err) === 404;
+}
+
+function wrap(uri: string, op: string, err: unknown): StorageError {
+  if (isNotFound(err)) return new StorageNotFoundError(uri, { cause: err });
+  // SDK errors carry name + message + status only; request headers (signatures) stay out.
+  const status = httpStatus(err);
+  const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new StorageError(uri, `${op} failed${status ? ` (HTTP ${status})` : ''}: ${what}`, { cause: err });
+}

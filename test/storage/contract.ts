@@ -1,0 +1,139 @@
+/**
+ * One behaviour contract for every BlobStore. Each implementation's test file calls
+ * `blobStoreContract` with a fixture that hands out an empty root folder per test.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { BlobStore } from '../../src/storage/blob-store.ts';
+import { StorageNotFoundError } from '../../src/storage/errors.ts';
+import { joinUri } from '../../src/storage/index.ts';
+
+export interface ContractFixture {
+  readonly store: BlobStore;
+  /** An empty folder URI (no trailing slash) owned by this test. */
+  readonly root: string;
+}
+
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const p of stream) parts.push(p);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** Registers the contract tests; `fixture()` is called once per test. */
+export function blobStoreContract(name: string, fixture: () => Promise<ContractFixture>): void {
+  describe(`BlobStore contract: ${name}`, () => {
+    it('reads back what was written, as bytes or string', async () => {
+      const { store, root } = await fixture();
+      const a = joinUri(root, 'a.bin');
+      await store.write(a, new Uint8Array([0, 1, 2, 255]));
+      await store.write(joinUri(root, 'b.txt'), 'héllo');
+
+      assert.deepEqual([...(await store.read(a))], [0, 1, 2, 255]);
+      assert.equal(text(await store.read(joinUri(root, 'b.txt'))), 'héllo');
+    });
+
+    it('overwrites an existing object and creates missing parent folders', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'deep/er/x.json');
+      await store.write(uri, 'old');
+      await store.write(uri, 'new!');
+
+      assert.equal(text(await store.read(uri)), 'new!');
+      assert.equal((await store.stat(uri))?.sizeBytes, 4);
+    });
+
+    it('stat gives size and time, and undefined for a missing object', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 's.txt');
+      const before = Date.now();
+      await store.write(uri, '12345');
+
+      const info = await store.stat(uri);
+      assert.equal(info?.uri, uri);
+      assert.equal(info?.sizeBytes, 5);
+      // S3 times have 1 s resolution.
+      assert.ok(info !== undefined && info.lastModifiedEpochMs >= before - 2000);
+      assert.equal(await store.stat(joinUri(root, 'missing.txt')), undefined);
+    });
+
+    it('read/readRange/readStream of a missing object throw StorageNotFoundError naming it', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'nope.bin');
+
+      for (const op of [() => store.read(uri), () => store.readRange(uri, 0, 4), () => collect(store.readStream(uri))]) {
+        await assert.rejects(op, (err: unknown) => err instanceof StorageNotFoundError && err.message.includes(uri));
+      }
+    });
+
+    it('readRange returns [start, end), empty for start === end, and stops at the end of the object', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'r.bin');
+      await store.write(uri, new Uint8Array(Array.from({ length: 100 }, (_, i) => i)));
+
+      assert.deepEqual([...(await store.readRange(uri, 10, 14))], [10, 11, 12, 13]);
+      assert.equal((await store.readRange(uri, 50, 50)).length, 0);
+      assert.deepEqual([...(await store.readRange(uri, 98, 120))], [98, 99]);
+    });
+
+    it('streams a multi-megabyte object intact', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'big.bin');
+      const data = new Uint8Array(3 * 1024 * 1024 + 17);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+      await store.write(uri, data);
+
+      const back = await collect(store.readStream(uri));
+      assert.equal(back.length, data.length);
+      assert.ok(Buffer.from(back).equals(Buffer.from(data)));
+      assert.deepEqual([...(await store.readRange(uri, 2_000_000, 2_000_004))], [...data.subarray(2_000_000, 2_000_004)]);
+    });
+
+    it('lists recursively, sorted, filtered by string prefix, in the URI style given', async () => {
+      const { store, root } = await fixture();
+      const keys = ['logs/dt=2024-01-02/p1.parquet', 'logs/dt=2024-01-01/p0.parquet', 'logs/dt=2024-01-01/_SUCCESS', 'logsx/other.csv', 'top.txt'];
+      for (const k of keys) await store.write(joinUri(root, k), k);
+
+      const folder = await store.list(joinUri(root, 'logs') + '/');
+      assert.deepEqual(
+        folder.map((b) => b.uri),
+        ['logs/dt=2024-01-01/_SUCCESS', 'logs/dt=2024-01-01/p0.parquet', 'logs/dt=2024-01-02/p1.parquet'].map((k) => joinUri(root, k)),
+      );
+      assert.equal(folder[1]?.sizeBytes, 'logs/dt=2024-01-01/p0.parquet'.length);
+
+      const partial = await store.list(joinUri(root, 'logs/dt=2024-01-0'));
+      assert.equal(partial.length, 3);
+      const all = await store.list(joinUri(root, 'log'));
+      assert.deepEqual(all.map((b) => b.uri).at(-1), joinUri(root, 'logsx/other.csv'));
+      // Listed URIs are usable as-is.
+      assert.equal(text(await store.read(folder[2]!.uri)), 'logs/dt=2024-01-02/p1.parquet');
+    });
+
+    it('lists many objects across pages', async () => {
+      const { store, root } = await fixture();
+      const names = Array.from({ length: 7 }, (_, i) => `many/k${i}.txt`);
+      await Promise.all(names.map((n) => store.write(joinUri(root, n), n)));
+
+      const listed = await store.list(joinUri(root, 'many') + '/');
+      assert.deepEqual(listed.map((b) => b.uri), names.map((n) => joinUri(root, n)));
+    });
+
+    it('lists nothing under a missing prefix', async () => {
+      const { store, root } = await fixture();
+      assert.deepEqual(await store.list(joinUri(root, 'none') + '/'), []);
+    });
+
+    it('deletes an object, and deleting a missing one is not an error', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'd.txt');
+      await store.write(uri, 'x');
+      await store.delete(uri);
+      await store.delete(uri);
+
+      assert.equal(await store.stat(uri), undefined);
+      assert.deepEqual(await store.list(joinUri(root, 'd')), []);
+    });
+  });
+}

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { FileStore } from '../../src/storage/file-store.ts';
+import { blobStoreContract } from './contract.ts';
+
+const roots: string[] = [];
+async function tempRoot(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'wdp-file-store-'));
+  roots.push(dir);
+  return dir;
+}
+after(async () => {
+  await Promise.all(roots.map((r) => rm(r, { recursive: true, force: true })));
+});
+
+blobStoreContract('FileStore, plain paths', async () => ({ store: new FileStore(), root: await tempRoot() }));
+blobStoreContract('FileStore, file:// URIs', async () => ({ store: new FileStore(), root: pathToFileURL(await tempRoot()).href }));
+
+describe('FileStore', () => {
+  it('keeps relative paths relative when listing', async () => {
+    const root = relative(process.cwd(), await tempRoot());
+    const store = new FileStore();
+    await store.write(`${root}/x/a.txt`, 'a');
+
+    assert.deepEqual((await store.list(`${root}/x/`)).map((b) => b.uri), [`${root}/x/a.txt`]);
+  });
+
+  it('leaves no temp file behind after a write', async () => {
+    const root = await tempRoot();
+    const store = new FileStore();
+    await store.write(join(root, 'f.bin'), new Uint8Array(10));
+
+    assert.deepEqual(await readdir(root), ['f.bin']);
+  });
+});
