@@ -1,0 +1,373 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig, type WdpConfigInput } from '../../src/config/index.ts';
+import type { ColumnValues, RowChunk } from '../../src/data/row-chunk.ts';
+import { DataError } from '../../src/data/errors.ts';
+import { FeatureTransforms, MAX_CROSS_IDS_PER_EXAMPLE } from '../../src/features/transforms.ts';
+import { TransformStateError, UnknownFeatureError } from '../../src/features/errors.ts';
+import { murmur3 } from '../../src/features/hashing.ts';
+
+function chunk(columns: Record<string, ColumnValues>, opts: { source?: string; rowOffset?: number } = {}): RowChunk {
+  const first = Object.values(columns)[0];
+  return {
+    source: opts.source ?? 'mem://day.parquet',
+    rowOffset: opts.rowOffset ?? 0,
+    numRows: first ? first.length : 0,
+    columns: new Map(Object.entries(columns)),
+  };
+}
+
+async function* chunks(...cs: RowChunk[]): AsyncIterable<RowChunk> {
+  yield* cs;
+}
+
+function cfg(input: Partial<WdpConfigInput> & Pick<WdpConfigInput, 'features'>) {
+  return parseConfig({ label: 'clicked', ...input });
+}
+
+/** Ids of row i of a CSR pair. */
+function row(offsets: Int32Array, ids: Int32Array, i: number): number[] {
+  return [...ids.subarray(offsets[i]!, offsets[i + 1]!)];
+}
+
+test('layouts follow config order with the documented segment sizes', async () => {
+  const config = cfg({
+    features: {
+      country: { kind: 'categorical' },
+      user: { kind: 'categorical', hashBuckets: 1000 },
+      age: { kind: 'numeric', boundaries: [18, 30, 50] },
+      apps: { kind: 'categorical_list', combiner: 'sum' },
+    },
+    wide: { features: ['country', 'user', 'age'], crosses: [{ features: ['apps', 'country'], hashBuckets: 500 }] },
+    deep: { embeddings: ['country', 'apps', 'user'], embeddingDims: { apps: 8 }, defaultEmbeddingDim: 4, numeric: ['age'] },
+  });
+  const t = await FeatureTransforms.fit(
+    config,
+    chunks(chunk({ country: ['us', 'de', 'us'], user: ['u1', 'u2', 'u3'], age: new Float64Array([20, 40, 60]), apps: [['a'], ['b', 'c'], null] })),
+  );
+  // country vocab [us, de] → size 3; user 1000 buckets; age 3 boundaries → 4; cross 500.
+  assert.deepEqual(t.wideLayout.segments, [
+    { name: 'country', offset: 0, size: 3 },
+    { name: 'user', offset: 3, size: 1000 },
+    { name: 'age', offset: 1003, size: 4 },
+    { name: 'apps_x_country', offset: 1007, size: 500 },
+  ]);
+  assert.equal(t.wideLayout.size, 1507);
+  assert.deepEqual(t.deepLayout.embeddings, [
+    { feature: 'country', vocabSize: 3, dim: 4, combiner: 'sum' },
+    { feature: 'apps', vocabSize: 4, dim: 8, combiner: 'sum' },
+    { feature: 'user', vocabSize: 1000, dim: 4, combiner: 'sum' },
+  ]);
+  assert.deepEqual(t.deepLayout.numeric, ['age']);
+  assert.equal(t.deepLayout.inputDim, 4 + 8 + 4 + 1);
+  assert.deepEqual(t.requiredColumns(true), [
+    { name: 'country', kind: 'string' },
+    { name: 'user', kind: 'string' },
+    { name: 'age', kind: 'numeric' },
+    { name: 'apps', kind: 'list' },
+    { name: 'clicked', kind: 'label' },
+  ]);
+  assert.deepEqual(FeatureTransforms.requiredColumns(config, false), t.requiredColumns(false));
+  assert.deepEqual(t.vocabTokens('country'), ['', 'us', 'de']);
+  assert.equal(t.vocabTokens('user'), undefined);
+  assert.equal(t.segmentSignature('country'), 'vocab');
+  assert.equal(t.segmentSignature('user'), 'hash:1000');
+  assert.equal(t.segmentSignature('age'), 'buckets:18,30,50');
+  assert.equal(t.segmentSignature('apps_x_country'), 'cross:500:apps,country');
+  assert.throws(() => t.segmentSignature('nope'), UnknownFeatureError);
+});
+
+test('vocab ids, hash buckets, bucketized and quantile-normalised numerics', async () => {
+  const config = cfg({
+    features: {
+      country: { kind: 'categorical', vocab: { minCount: 2 } },
+      user: { kind: 'categorical', hashBuckets: 1000 },
+      age: { kind: 'numeric', boundaries: [0, 10, 100], quantiles: 5 },
+    },
+    wide: { features: ['country', 'user', 'age'] },
+    deep: { embeddings: ['country'], numeric: ['age'] },
+  });
+  // country counts: us 3, de 2, fr 1 → vocab [us, de]; age 1..10 → cuts [3, 5, 7, 9].
+  const fitChunk = chunk({
+    country: ['us', 'de', 'us', 'fr', 'de', 'us', null, null, null, null],
+    user: new Array<string>(10).fill('u'),
+    age: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+  });
+  const t = await FeatureTransforms.fit(config, chunks(fitChunk));
+  assert.deepEqual(t.toState().features.age, { kind: 'numeric', quantiles: 5, quantileCuts: [3, 5, 7, 9], boundaries: [0, 10, 100], wideBuckets: null });
+
+  const { batch } = t.encode(
+    chunk({
+      country: ['us', 'de', 'fr', null, 'xx'],
+      user: ['hello', 'hello', null, 'x', 'y'],
+      age: new Float64Array([-1, 3, 10, 100, 1e6]),
+      clicked: new Float64Array([0, 1, 0, 1, 1]),
+    }),
+    { withLabels: true },
+  );
+  assert.equal(batch.size, 5);
+  assert.deepEqual([...batch.labels!], [0, 1, 0, 1, 1]);
+  // Embedding ids: us 1, de 2, fr (rare) 0, null 0, unseen 0.
+  assert.deepEqual([...batch.embeddingInputs[0]!.ids], [1, 2, 0, 0, 0]);
+  assert.deepEqual([...batch.embeddingInputs[0]!.offsets], [0, 1, 2, 3, 4, 5]);
+  // Wide row 0: country us → 0+1; user 'hello' → 3 + 351 (murmur3('hello') % 1000 = 351);
+  // age −1 → bucket 0 → 1003 + 0.
+  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 0), [1, 354, 1003]);
+  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 1), [2, 354, 1004]); // age 3 → bucket 1
+  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 2)[2], 1005); // age 10 → bucket 2
+  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 3)[2], 1006); // age 100 → bucket 3
+  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 4)[2], 1006);
+  assert.deepEqual([...batch.wideValues], new Array(15).fill(1));
+  // Quantiles [3,5,7,9]: −1 → 0, 3 → 0.25, 10 → 1, 100 → 1, 1e6 → 1.
+  assert.deepEqual([...batch.numeric], [0, 0.25, 1, 1, 1]);
+  for (const v of batch.numeric) assert.ok(v >= 0 && v <= 1);
+});
+
+test('fitted wide buckets are equal-frequency boundaries from the sample', async () => {
+  const config = cfg({
+    features: { x: { kind: 'numeric', wideBuckets: 2, quantiles: 2 } },
+    wide: { features: ['x'] },
+    deep: { numeric: ['x'] },
+  });
+  const t = await FeatureTransforms.fit(config, chunks(chunk({ x: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) })));
+  // Boundary = sorted[floor(1·10/2)] = 6.
+  assert.deepEqual(t.toState().features.x, { kind: 'numeric', quantiles: 2, quantileCuts: [6], boundaries: [6], wideBuckets: 2 });
+  assert.equal(t.segmentSignature('x'), 'buckets:6');
+});
+
+test('JSON-style cells are canonicalised: 7, 7n, "7" are one token; booleans are true/false', async () => {
+  const config = cfg({
+    features: { c: { kind: 'categorical' }, n: { kind: 'numeric', boundaries: [1] } },
+    wide: { features: ['c', 'n'] },
+  });
+  const t = await FeatureTransforms.fit(config, chunks(chunk({ c: ['7', 'true'], n: new Float64Array([0, 2]) })));
+  assert.deepEqual(t.vocabTokens('c'), ['', '7', 'true']);
+  const { batch } = t.encode(chunk({ c: [7, 7n, '7', true, false], n: [0, 2n, '3', true, 0.5] }), { withLabels: false });
+  assert.equal(batch.labels, undefined);
+  const ids = [0, 1, 2, 3, 4].map((i) => row(batch.wideOffsets, batch.wideIds, i));
+  // c: 7 → 1, 7n → 1, '7' → 1, true → 2, false → OOV 0. n (offset 3): 0 → 0, 2 → 1, '3' → 1, true=1 → 1, 0.5 → 0.
+  assert.deepEqual(ids, [[1, 3], [1, 4], [1, 4], [2, 4], [0, 3]]);
+});
+
+test('lists give CSR ids truncated to maxLength; combiner is reported in the layout', async () => {
+  const config = cfg({
+    features: { apps: { kind: 'categorical_list', combiner: 'mean', maxLength: 3 } },
+    wide: { features: ['apps'] },
+    deep: { embeddings: ['apps'] },
+  });
+  // With truncation the fit sees a, b | (none) | b, zz, a → a 2, b 2, zz 1 → ids a 1, b 2, zz 3.
+  const c = chunk({ apps: [['a', 'b'], null, ['b', 'zz', 'a', 'c']] });
+  const t = await FeatureTransforms.fit(config, chunks(c));
+  assert.deepEqual(t.vocabTokens('apps'), ['', 'a', 'b', 'zz']);
+  assert.equal(t.deepLayout.embeddings[0]!.combiner, 'mean');
+  const { batch } = t.encode(chunk({ apps: [['a', 'b'], null, ['b', 'zz', 'a', 'c'], ['new', null, 'a'], []] }), { withLabels: false });
+  const e = batch.embeddingInputs[0]!;
+  // Null elements are dropped; unseen tokens are OOV 0.
+  assert.deepEqual([...e.offsets], [0, 2, 2, 5, 7, 7]);
+  assert.deepEqual([...e.ids], [1, 2, 2, 3, 1, 0, 1]);
+  assert.deepEqual([...batch.wideOffsets], [...e.offsets]);
+  assert.deepEqual([...batch.wideIds], [...e.ids]);
+});
+
+test('a list × single cross emits one id per list element, from raw tokens', async () => {
+  const features = {
+    installed: { kind: 'categorical_list' as const },
+    impression: { kind: 'categorical' as const },
+  };
+  const wide = { crosses: [{ features: ['installed', 'impression'], hashBuckets: 1 << 20 }] };
+  const fitData = chunk({ installed: [['a', 'b', 'c']], impression: ['x'] });
+  const t = await FeatureTransforms.fit(cfg({ features, wide }), chunks(fitData));
+  const data = chunk({ installed: [['a', 'b', 'c'], ['b'], [], null, ['q', 'q']], impression: ['x', 'x', 'x', 'x', null] });
+  const { batch } = t.encode(data, { withLabels: false });
+  const r0 = row(batch.wideOffsets, batch.wideIds, 0);
+  assert.equal(r0.length, 3);
+  assert.equal(new Set(r0).size, 3);
+  for (const id of r0) assert.ok(id >= 0 && id < 1 << 20);
+  // (b, x) is the same cross id wherever it appears.
+  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 1), [r0[1]]);
+  // An empty or missing list crosses to nothing; a missing single value still crosses.
+  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 2), []);
+  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 3), []);
+  assert.equal(row(batch.wideOffsets, batch.wideIds, 4).length, 2);
+
+  // Hashing uses raw tokens, not vocab ids: hashed features and a different vocab give the same ids.
+  const hashed = { installed: { kind: 'categorical_list' as const, hashBuckets: 7 }, impression: { kind: 'categorical' as const, hashBuckets: 3 } };
+  const t2 = await FeatureTransforms.fit(cfg({ features: hashed, wide }), chunks(chunk({ installed: [['zzz']], impression: ['y'] })));
+  assert.deepEqual([...t2.encode(data, { withLabels: false }).batch.wideIds], [...batch.wideIds]);
+});
+
+test('a cross of two lists is the cartesian product, capped per example', async () => {
+  const config = cfg({
+    features: { a: { kind: 'categorical_list' }, b: { kind: 'categorical_list' }, n: { kind: 'numeric', boundaries: [5] } },
+    wide: { crosses: [{ features: ['a', 'b', 'n'], hashBuckets: 1 << 24, name: 'abn' }] },
+  });
+  const t = await FeatureTransforms.fit(config, chunks(chunk({ a: [['1']], b: [['1']], n: new Float64Array([1]) })));
+  const big = Array.from({ length: 100 }, (_, i) => `t${i}`);
+  const { batch } = t.encode(chunk({ a: [['1', '2'], big], b: [['x', 'y', 'z'], big], n: new Float64Array([1, 9]) }), { withLabels: false });
+  assert.equal(row(batch.wideOffsets, batch.wideIds, 0).length, 6); // 2 × 3 × 1
+  assert.equal(row(batch.wideOffsets, batch.wideIds, 1).length, MAX_CROSS_IDS_PER_EXAMPLE); // 100 × 100 capped
+  assert.equal(t.segmentSignature('abn'), 'cross:16777216:a,b,n[5]');
+  // The numeric's bucket is its token: 1 and 4 share bucket 0, so the cross ids agree; 9 differs.
+  const ids = (v: number) => [...t.encode(chunk({ a: [['1']], b: [['x']], n: new Float64Array([v]) }), { withLabels: false }).batch.wideIds];
+  assert.deepEqual(ids(1), ids(4));
+  assert.notDeepEqual(ids(1), ids(9));
+});
+
+test('warm-start fit keeps the parent cut points and boundaries but refits vocabularies', async () => {
+  const config = cfg({
+    features: { c: { kind: 'categorical' }, x: { kind: 'numeric', quantiles: 5, wideBuckets: 2 } },
+    wide: { features: ['c', 'x'] },
+    deep: { embeddings: ['c'], numeric: ['x'] },
+  });
+  const parent = await FeatureTransforms.fit(config, chunks(chunk({ c: ['a', 'a', 'b', 'b', 'b', 'a', 'a', 'a', 'a', 'a'], x: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) })));
+  const day2 = chunk({ c: ['z', 'z', 'b', 'q', 'q', 'q', 'q', 'q', 'q', 'q'], x: new Float64Array([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]) });
+  const child = await FeatureTransforms.fit(config, chunks(day2), { parent: parent.toState() });
+  assert.deepEqual(child.vocabTokens('c'), ['', 'q', 'z', 'b']);
+  const ps = parent.toState().features.x;
+  const cs = child.toState().features.x;
+  assert.deepEqual(cs, ps);
+  assert.deepEqual(ps, { kind: 'numeric', quantiles: 5, quantileCuts: [3, 5, 7, 9], boundaries: [6], wideBuckets: 2 });
+
+  const refit = await FeatureTransforms.fit(config, chunks(day2), { parent: parent.toState(), refitNumeric: true });
+  assert.deepEqual(refit.toState().features.x, { kind: 'numeric', quantiles: 5, quantileCuts: [300, 500, 700, 900], boundaries: [600], wideBuckets: 2 });
+
+  // A parent fitted with another n_q cannot be reused: the cut points are refitted.
+  const config6 = cfg({ ...config, features: { ...config.features, x: { kind: 'numeric', quantiles: 2, wideBuckets: 2 } } });
+  const changed = await FeatureTransforms.fit(config6, chunks(day2), { parent: parent.toState() });
+  assert.deepEqual((changed.toState().features.x as { quantileCuts: number[] }).quantileCuts, [600]);
+});
+
+test('state round-trips through JSON and encodes identically', async () => {
+  const config = cfg({
+    features: {
+      c: { kind: 'categorical' },
+      h: { kind: 'categorical', hashBuckets: 97 },
+      l: { kind: 'categorical_list', maxLength: 4 },
+      x: { kind: 'numeric', default: 0.5 },
+    },
+    wide: { features: ['c', 'h', 'x', 'l'], crosses: [{ features: ['l', 'c'], hashBuckets: 1000 }] },
+    deep: { embeddings: ['c', 'h', 'l'], numeric: ['x'] },
+  });
+  const data = chunk({
+    c: ['a', 'b', null, 'a'],
+    h: ['u1', 'u2', 'u3', null],
+    l: [['p', 'q'], [], null, ['p', 'r', 's', 't', 'u']],
+    x: new Float64Array([0.1, NaN, 3, 7]),
+    clicked: new Float64Array([1, 0, 0, 1]),
+  });
+  const t = await FeatureTransforms.fit(config, chunks(data));
+  const restored = FeatureTransforms.fromState(JSON.parse(JSON.stringify(t.toState())));
+  assert.deepEqual(restored.toState(), t.toState());
+  assert.deepEqual(restored.wideLayout, t.wideLayout);
+  assert.deepEqual(restored.deepLayout, t.deepLayout);
+  assert.deepEqual(restored.encode(data, { withLabels: true }), t.encode(data, { withLabels: true }));
+  assert.equal(t.toState().formatVersion, 1);
+});
+
+test('fromState rejects malformed or inconsistent state with TransformStateError', async () => {
+  const config = cfg({ features: { c: { kind: 'categorical' } }, wide: { features: ['c'] } });
+  const good = (await FeatureTransforms.fit(config, chunks(chunk({ c: ['a'] })))).toState();
+  assert.throws(() => FeatureTransforms.fromState({ ...good, formatVersion: 99 }), /formatVersion 99/);
+  assert.throws(() => FeatureTransforms.fromState('nope'), TransformStateError);
+  assert.throws(() => FeatureTransforms.fromState({ ...good, wide: { features: ['missing'], crosses: [] } }), /wide feature "missing"/);
+  assert.throws(() => FeatureTransforms.fromState({ ...good, features: { c: { kind: 'categorical', tokens: ['a', 'a'] } } }), /duplicates/);
+});
+
+// --- Bad rows ------------------------------------------------------------------------------
+
+const badConfig = cfg({
+  features: { x: { kind: 'numeric', boundaries: [0] }, d: { kind: 'numeric', boundaries: [0], default: 5 } },
+  wide: { features: ['x', 'd'] },
+  deep: { numeric: ['x', 'd'] },
+});
+
+async function badTransforms(): Promise<FeatureTransforms> {
+  return FeatureTransforms.fit(badConfig, chunks(chunk({ x: new Float64Array([1, 2]), d: new Float64Array([1, 2]) })));
+}
+
+/** Four rows where row 2 (file row 12) holds the given bad value in `column`. */
+function withBad(column: 'x' | 'clicked', value: unknown): RowChunk {
+  const cols: Record<string, unknown[]> = { x: [1, 2, 3, 4], d: [1, 2, 3, 4], clicked: [0, 1, 0, 1] };
+  cols[column]![2] = value;
+  return chunk(cols as Record<string, ColumnValues>, { source: 's3://logs/dt=2024-01-01/part-0.parquet', rowOffset: 10 });
+}
+
+const badCases: { name: string; column: 'x' | 'clicked'; value: unknown; message: RegExp }[] = [
+  { name: 'null label', column: 'clicked', value: null, message: /label is missing/ },
+  { name: 'NaN label', column: 'clicked', value: NaN, message: /label is missing/ },
+  { name: 'label 2', column: 'clicked', value: 2, message: /label must be 0 or 1, got 2/ },
+  { name: 'label "yes"', column: 'clicked', value: 'yes', message: /label is not a number: "yes"/ },
+  { name: 'numeric NaN without default', column: 'x', value: NaN, message: /missing and the feature has no default/ },
+  { name: 'numeric null without default', column: 'x', value: null, message: /missing and the feature has no default/ },
+  { name: 'numeric Infinity', column: 'x', value: Infinity, message: /not a number: Infinity|not finite/ },
+  { name: 'numeric -Infinity', column: 'x', value: -Infinity, message: /not a number: -Infinity|not finite/ },
+  { name: 'non-numeric string', column: 'x', value: '12abc', message: /not a number: "12abc"/ },
+];
+
+for (const c of badCases) {
+  test(`bad row (${c.name}): 'error' names file, column and row; 'skip' drops and counts it`, async () => {
+    const t = await badTransforms();
+    assert.throws(
+      () => t.encode(withBad(c.column, c.value), { withLabels: true, onBadRow: 'error' }),
+      (e: unknown) => {
+        assert.ok(e instanceof DataError);
+        assert.equal(e.source, 's3://logs/dt=2024-01-01/part-0.parquet');
+        assert.equal(e.column, c.column);
+        assert.equal(e.row, 12);
+        assert.match(e.message, /^s3:\/\/logs\/dt=2024-01-01\/part-0\.parquet, column "(x|clicked)", row 12: /);
+        assert.match(e.message, c.message);
+        return true;
+      },
+    );
+    const { batch, keptRows, skipped } = t.encode(withBad(c.column, c.value), { withLabels: true, onBadRow: 'skip' });
+    assert.equal(skipped, 1);
+    assert.deepEqual([...keptRows], [0, 1, 3]);
+    assert.equal(batch.size, 3);
+    assert.deepEqual([...batch.labels!], [0, 1, 1]);
+    for (const v of batch.numeric) assert.ok(Number.isFinite(v));
+  });
+}
+
+test('the default is the default onBadRow policy: error', async () => {
+  const t = await badTransforms();
+  assert.throws(() => t.encode(withBad('x', null), { withLabels: true }), DataError);
+});
+
+test('a null numeric with a default uses the default (not a bad row)', async () => {
+  const t = await badTransforms();
+  const { batch, skipped } = t.encode(chunk({ x: new Float64Array([1, 1]), d: [null, -3] }), { withLabels: false });
+  assert.equal(skipped, 0);
+  // d: default 5 → bucket 1 (offset 2 → 3); −3 → bucket 0 (→ 2).
+  assert.deepEqual([...batch.wideIds], [1, 3, 1, 2]);
+});
+
+test('labels are not read (or required) when scoring', async () => {
+  const t = await badTransforms();
+  const { batch } = t.encode(chunk({ x: [1], d: [1] }), { withLabels: false });
+  assert.equal(batch.labels, undefined);
+});
+
+test('a missing column throws DataError naming file and column', async () => {
+  const t = await badTransforms();
+  assert.throws(
+    () => t.encode(chunk({ x: [1] }, { source: 'file:///tmp/a.csv' }), { withLabels: false }),
+    (e: unknown) => e instanceof DataError && e.column === 'd' && /^file:\/\/\/tmp\/a\.csv, column "d": column is missing/.test(e.message),
+  );
+  assert.throws(() => t.encode(chunk({ x: [1], d: [1] }), { withLabels: true, onBadRow: 'skip' }), /column "clicked"/);
+  await assert.rejects(FeatureTransforms.fit(badConfig, chunks(chunk({ x: [1] }))), /column "d": column is missing/);
+});
+
+test('hashed categorical ids are murmur3(token) % buckets', async () => {
+  const config = cfg({ features: { u: { kind: 'categorical', hashBuckets: 10_007 } }, deep: { embeddings: ['u'] } });
+  const t = await FeatureTransforms.fit(config, chunks(chunk({ u: ['x'] })));
+  const { batch } = t.encode(chunk({ u: ['hello', 'com.example.app'] }), { withLabels: false });
+  assert.deepEqual([...batch.embeddingInputs[0]!.ids], [murmur3('hello') % 10_007, murmur3('com.example.app') % 10_007]);
+  assert.deepEqual([...batch.embeddingInputs[0]!.ids], [613153351 % 10_007, 2285375060 % 10_007]);
+});
+
+test('fit reports rows read so far', async () => {
+  const config = cfg({ features: { c: { kind: 'categorical' } }, wide: { features: ['c'] } });
+  const seen: number[] = [];
+  await FeatureTransforms.fit(config, chunks(chunk({ c: ['a', 'b'] }), chunk({ c: ['c'] })), { onRows: (r) => seen.push(r) });
+  assert.deepEqual(seen, [2, 3]);
+});
