@@ -22,7 +22,7 @@ export { encodeDayParquet, LOG_COLUMNS } from './generate-parquet.ts';
 
 /** First day written when `out` holds no partitions and no startDate is given. */
 export const DEFAULT_START_DATE = '2026-01-01';
-/** A day with more rows than this is split into several part files. */
+/** By default, a day with more rows than this is split into several part files. */
 export const MAX_ROWS_PER_FILE = 1_000_000;
 
 export interface GenerateLogsOptions {
@@ -42,6 +42,8 @@ export interface GenerateLogsOptions {
   readonly shuffleLabels?: boolean;
   /** Rows per Parquet row group. @default 100_000 */
   readonly rowGroupSize?: number;
+  /** A day with more rows is split into equal part files. @default MAX_ROWS_PER_FILE (1M) */
+  readonly maxRowsPerFile?: number;
   /** Called after each part file is written. */
   readonly onProgress?: (rowsDone: number, rowsTotal: number) => void;
   /** Overrides of the signal design. @default DEFAULT_GENERATOR_PARAMS */
@@ -101,7 +103,7 @@ export async function generateLogs(opts: GenerateLogsOptions, store: Pick<BlobSt
   const files: string[] = [];
   const days: string[] = [];
   let rowsDone = 0;
-  const parts = Math.ceil(opts.rowsPerDay / MAX_ROWS_PER_FILE);
+  const parts = Math.ceil(opts.rowsPerDay / (opts.maxRowsPerFile ?? MAX_ROWS_PER_FILE));
   for (let d = 0; d < opts.days; d++) {
     const date = dateOfEpochDay(firstDay + d);
     const day = generateDayWithTruth({ seed: opts.seed, date, rows: opts.rowsPerDay, shuffleLabels: opts.shuffleLabels ?? false, params });
