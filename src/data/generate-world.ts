@@ -256,8 +256,8 @@ function gaussianMatrix(rng: Rng, rows: number, cols: number, std: number): Floa
 const worldCache = new Map<string, World>();
 
 /**
- * Builds (or returns the cached) world for a seed. Building takes ~0.5 s for the default
- * 200k users, and every day of a `generateLogs` call shares it.
+ * Builds (or returns the cached) world for a seed. Building the default 200k users takes a few
+ * seconds, so every day of a `generateLogs` call (and every later call) shares it.
  */
 export function buildWorld(seed: number, params: GeneratorParams = DEFAULT_GENERATOR_PARAMS): World {
   const key = `${seed}:${JSON.stringify(params)}`;
