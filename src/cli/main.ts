@@ -1,0 +1,168 @@
+/**
+ * The `wdp` command line. Each command parses its flags (commander), calls the library, and
+ * prints results: human lines on stderr, machine-readable JSON on stdout with --json.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MODEL_KINDS, parseConfigText, type ModelKind, type WdpConfig } from '../config/index.ts';
+import { storeFor } from '../storage/index.ts';
+import { WdpError } from '../util/errors.ts';
+import { consoleLogger } from '../util/log.ts';
+
+const BACKENDS = ['auto', 'tfjs', 'onnx'] as const;
+
+function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+export async function loadConfig(uri: string): Promise<WdpConfig> {
+  const bytes = await storeFor(uri).read(uri);
+  return parseConfigText(Buffer.from(bytes).toString('utf8'), uri);
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function buildCli(): Command {
+  const program = new Command('wdp')
+    .description('Wide & Deep recommender: train, evaluate, generate sample logs, benchmark')
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+
+  program
+    .command('train')
+    .description('train a model on Parquet/CSV logs and save it to a folder (local or s3://)')
+    .requiredOption('--config <uri>', 'wdp.config.json')
+    .requiredOption('--data <uri...>', 'log files or prefixes (dt=YYYY-MM-DD partitions)')
+    .requiredOption('--out <uri>', 'model folder to write')
+    .option('--warm-start <uri>', 'initialise from this model folder')
+    .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
+    .option('--refit-transforms', 'refit numeric quantiles/buckets instead of keeping the parent model\'s', false)
+    .option('--holdout <uri...>', 'held-out logs to evaluate after training (metrics go in the manifest)')
+    .option('--epochs <n>', 'override training.epochs', int('--epochs'))
+    .option('--json', 'print the result as JSON on stdout', false)
+    .action(async (o: { config: string; data: string[]; out: string; warmStart?: string; model: ModelKind; backend: (typeof BACKENDS)[number]; refitTransforms: boolean; holdout?: string[]; epochs?: number; json: boolean }) => {
+      const { trainModel } = await import('../training/train.ts');
+      let config = await loadConfig(o.config);
+      if (o.epochs) config = { ...config, training: { ...config.training, epochs: o.epochs } };
+      const r = await trainModel({
+        config,
+        data: o.data,
+        out: o.out,
+        kind: o.model,
+        backend: o.backend,
+        refitTransforms: o.refitTransforms,
+        logger: consoleLogger(),
+        ...(o.warmStart ? { warmStart: o.warmStart } : {}),
+        ...(o.holdout ? { holdout: o.holdout } : {}),
+      });
+      const summary = { model: r.uri, modelId: r.manifest.modelId, kind: r.manifest.kind, metrics: r.manifest.metrics, training: r.manifest.training };
+      if (o.json) printJson(summary);
+      else process.stderr.write(`${JSON.stringify(summary.metrics)}\n`);
+    });
+
+  program
+    .command('evaluate')
+    .description('score held-out logs with a model: rows, AUC, logloss, calibration')
+    .requiredOption('--model <uri>', 'model folder')
+    .requiredOption('--data <uri...>', 'log files or prefixes')
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
+    .option('--json', 'print JSON on stdout', false)
+    .action(async (o: { model: string; data: string[]; backend: (typeof BACKENDS)[number]; json: boolean }) => {
+      const { loadModel } = await import('../model/loader.ts');
+      const { evaluateModel } = await import('../evaluation/evaluate.ts');
+      const loaded = await loadModel(o.model, { backend: o.backend });
+      try {
+        const m = await evaluateModel(loaded, o.data);
+        const out = { model: o.model, modelId: loaded.manifest.modelId, kind: loaded.manifest.kind, rows: m.rows, skippedRows: m.skippedRows, auc: m.auc, logloss: m.logloss, calibration: m.calibration, accuracy: m.accuracy, meanPrediction: m.meanPrediction, positiveRate: m.positiveRate };
+        if (o.json) printJson(out);
+        else {
+          process.stdout.write(
+            `rows         ${m.rows}${m.skippedRows ? ` (${m.skippedRows} bad rows skipped)` : ''}\n` +
+              `auc          ${m.auc.toFixed(4)}\nlogloss      ${m.logloss.toFixed(4)}\n` +
+              `calibration  ${m.calibration.toFixed(3)}  (mean prediction ${m.meanPrediction.toFixed(4)} / observed rate ${m.positiveRate.toFixed(4)})\n` +
+              `accuracy     ${m.accuracy.toFixed(4)}\n`,
+          );
+        }
+      } finally {
+        loaded.model.dispose();
+      }
+    });
+
+  program
+    .command('generate')
+    .description('write sample app-store impression logs, one Parquet partition per day')
+    .requiredOption('--out <uri>', 'folder or s3:// prefix for dt=YYYY-MM-DD partitions')
+    .option('--days <n>', 'days to generate', int('--days'), 1)
+    .option('--rows-per-day <n>', 'rows per day', int('--rows-per-day'), 100_000)
+    .option('--seed <n>', 'seed of the simulated world', int('--seed', 0), 7)
+    .option('--start-date <yyyy-mm-dd>', 'first day (default: the day after the newest existing partition)')
+    .option('--shuffle-labels', 'permute labels within each day (a deliberately bad day)', false)
+    .action(async (o: { out: string; days: number; rowsPerDay: number; seed: number; startDate?: string; shuffleLabels: boolean }) => {
+      const { generateLogs } = await import('../data/generate.ts');
+      const { createProgress } = await import('../util/progress.ts');
+      const progress = createProgress({ label: 'generate', total: o.days * o.rowsPerDay, unit: 'rows' });
+      const r = await generateLogs(
+        {
+          days: o.days,
+          rowsPerDay: o.rowsPerDay,
+          seed: o.seed,
+          out: o.out,
+          shuffleLabels: o.shuffleLabels,
+          ...(o.startDate ? { startDate: o.startDate } : {}),
+          onProgress: (done: number) => progress.update(done),
+        },
+        storeFor(o.out),
+      );
+      progress.stop();
+      process.stderr.write(`wrote ${r.rows} rows in ${r.files.length} file(s): ${r.days.join(', ')}\n`);
+    });
+
+  const bench = program.command('bench').description('benchmarks (JSON on stdout), compared with the PyTorch peer where it applies');
+  bench
+    .command('train')
+    .description('training throughput on random ids, shapes as the PyTorch peer')
+    .addOption(new Option('--shape <shape>', 'model shape').choices(['small', 'paper']).default('small'))
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
+    .option('--batches <n>', 'timed batches per repeat', int('--batches'), 30)
+    .option('--repeats <n>', 'timed repeats (median reported)', int('--repeats'), 5)
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: { shape: 'small' | 'paper'; backend: (typeof BACKENDS)[number]; batches: number; repeats: number; peer: boolean }) => {
+      const { benchTrain } = await import('../bench/train-bench.ts');
+      const log = consoleLogger();
+      printJson(await benchTrain({ shape: o.shape, backend: o.backend, batches: o.batches, repeats: o.repeats, peer: o.peer, log: (m) => log.info(m) }));
+    });
+  bench
+    .command('adult')
+    .description('train on UCI Adult with the TensorFlow tutorial\'s columns and crosses; accuracy and AUC on adult.test')
+    .option('--data <dir>', 'folder with adult.data and adult.test', '../shared/datasets/adult')
+    .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
+    .option('--epochs <n>', 'override epochs', int('--epochs'))
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: { data: string; model: ModelKind; backend: (typeof BACKENDS)[number]; epochs?: number }) => {
+      const { benchAdult } = await import('../bench/adult-bench.ts');
+      printJson(await benchAdult({ dataDir: o.data, kind: o.model, backend: o.backend, ...(o.epochs ? { epochs: o.epochs } : {}), logger: consoleLogger() }));
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof WdpError || (e instanceof Error && process.env['WDP_DEBUG'] !== '1')) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      if (process.env['WDP_DEBUG'] === '1') process.stderr.write(`${(e as Error).stack}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The model artifact: a folder (local or S3) holding
+ *   wide.safetensors        bias and wide weights with their FTRL slots (z, n)
+ *   embeddings.safetensors  one table per feature with its AdaGrad accumulator
+ *   tower.safetensors       tower weights and AdaGrad accumulators
+ *   manifest.json           written LAST: format version, config, transforms, metrics, parent,
+ *                           training data, and the sha256 of every file above.
+ * A crash mid-write leaves no manifest (or the old one), so a half-written model never loads.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { MODEL_KINDS } from '../config/schema.ts';
+import { joinUri, storeFor } from '../storage/index.ts';
+import { ModelLoadError } from './errors.ts';
+import { decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
+import type { SparseTable } from './sparse/sparse-table.ts';
+import type { TowerState } from './tower/tower.ts';
+import type { WideDeepState } from './wide-deep.ts';
+
+/** Format versions this build can read, newest last. */
+export const KNOWN_MODEL_FORMATS = {
+  1: 'manifest.json + wide/embeddings/tower safetensors, float32',
+} as const;
+export const MODEL_FORMAT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+/** Manifests above this size are refused before parsing. */
+const MAX_MANIFEST_BYTES = 64 << 20;
+
+const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) }).strict();
+
+export const manifestSchema = z
+  .object({
+    formatVersion: z.number().int(),
+    modelId: z.string().min(1).max(200),
+    createdAt: z.string(),
+    kind: z.enum(MODEL_KINDS),
+    /** The validated config the model was trained with (defaults filled in). */
+    config: z.record(z.string(), z.unknown()),
+    /** FeatureTransforms state; validated by FeatureTransforms.fromState. */
+    transforms: z.record(z.string(), z.unknown()),
+    tower: z.object({ inputDim: z.number().int(), hiddenUnits: z.array(z.number().int()) }).nullable(),
+    metrics: z.record(z.string(), z.unknown()),
+    parent: z.object({ uri: z.string(), modelId: z.string() }).nullable(),
+    trainedOn: z.object({
+      files: z.array(z.object({ uri: z.string(), sizeBytes: z.number() })),
+      rows: z.number(),
+      skippedRows: z.number(),
+    }),
+    training: z.record(z.string(), z.unknown()),
+    files: z.record(z.string(), fileEntry),
+  })
+  .strict();
+
+export type ModelManifest = z.output<typeof manifestSchema>;
+/** What the caller supplies; the artifact writer adds format version and file checksums. */
+export type ManifestDraft = Omit<ModelManifest, 'formatVersion' | 'files'>;
+
+const WIDE_FILE = 'wide.safetensors';
+const EMB_FILE = 'embeddings.safetensors';
+const TOWER_FILE = 'tower.safetensors';
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function tableTensors(prefix: string, t: SparseTable, out: Map<string, NamedTensor>): void {
+  out.set(`${prefix}/weights`, { shape: [t.rows, t.dim], data: t.weights });
+  for (const [slot, data] of Object.entries(t.slots)) out.set(`${prefix}/${slot}`, { shape: [t.rows, t.dim], data });
+}
+
+function tableFrom(prefix: string, tensors: Map<string, NamedTensor>, source: string): SparseTable {
+  const w = tensors.get(`${prefix}/weights`);
+  if (!w || w.shape.length !== 2) throw new ModelLoadError(source, `missing tensor ${prefix}/weights`);
+  const slots: Record<string, Float32Array> = {};
+  for (const [name, t] of tensors) {
+    if (name.startsWith(`${prefix}/`) && name !== `${prefix}/weights` && !name.slice(prefix.length + 1).includes('/')) {
+      slots[name.slice(prefix.length + 1)] = t.data;
+    }
+  }
+  return { rows: w.shape[0]!, dim: w.shape[1]!, weights: w.data, slots };
+}
+
+/**
+ * Writes the model folder at `uri`: weight files first, manifest last.
+ * @returns the manifest as written
+ */
+export async function saveModelArtifact(uri: string, draft: ManifestDraft, state: WideDeepState): Promise<ModelManifest> {
+  const store = storeFor(uri);
+  const files: Record<string, { sha256: string; bytes: number }> = {};
+  const put = async (name: string, bytes: Uint8Array) => {
+    await store.write(joinUri(uri, name), bytes);
+    files[name] = { sha256: sha256(bytes), bytes: bytes.length };
+  };
+
+  const wide = new Map<string, NamedTensor>();
+  tableTensors('bias', state.bias, wide);
+  if (state.wide) tableTensors('wide', state.wide, wide);
+  await put(WIDE_FILE, encodeTensors(wide, { format: 'wdp-wide' }));
+
+  if (state.embeddings.size > 0) {
+    const emb = new Map<string, NamedTensor>();
+    for (const [feature, t] of state.embeddings) tableTensors(`embedding/${feature}`, t, emb);
+    await put(EMB_FILE, encodeTensors(emb, { format: 'wdp-embeddings' }));
+  }
+  if (state.tower) {
+    const tower = new Map<string, NamedTensor>();
+    const layers = [state.tower.shape.inputDim, ...state.tower.shape.hiddenUnits, 1];
+    for (const [name, data] of Object.entries(state.tower.tensors)) {
+      const k = Number(name.replace(/^acc_/, '').slice(1));
+      const shape = name.replace(/^acc_/, '').startsWith('W') ? [layers[k]!, layers[k + 1]!] : [layers[k + 1]!];
+      tower.set(name, { shape, data });
+    }
+    await put(TOWER_FILE, encodeTensors(tower, { format: 'wdp-tower' }));
+  }
+
+  const manifest: ModelManifest = { formatVersion: MODEL_FORMAT_VERSION, ...draft, files };
+  await store.write(joinUri(uri, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
+  return manifest;
+}
+
+/** Reads and validates only the manifest (cheap; for registries and listings). */
+export async function readManifest(uri: string): Promise<ModelManifest> {
+  const store = storeFor(uri);
+  const mUri = joinUri(uri, MANIFEST_FILE);
+  const info = await store.stat(mUri).catch((e: unknown) => {
+    throw new ModelLoadError(uri, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`, { cause: e });
+  });
+  if (!info) throw new ModelLoadError(uri, `no ${MANIFEST_FILE} (not a model folder, or the save did not finish)`);
+  if (info.sizeBytes > MAX_MANIFEST_BYTES) throw new ModelLoadError(uri, `${MANIFEST_FILE} is ${info.sizeBytes} bytes, over the limit`);
+  const text = Buffer.from(await store.read(mUri)).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelLoadError(uri, `${MANIFEST_FILE} is truncated or not JSON (${(e as Error).message})`, { cause: e });
+  }
+  const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof version !== 'number' || !(version in KNOWN_MODEL_FORMATS)) {
+    throw new ModelLoadError(
+      uri,
+      `unknown model format version ${JSON.stringify(version)}; this build reads ${Object.keys(KNOWN_MODEL_FORMATS).join(', ')}`,
+    );
+  }
+  const r = manifestSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ModelLoadError(uri, `${MANIFEST_FILE} field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/**
+ * Reads the manifest and every weight file, checking sizes and sha256 before decoding.
+ * Throws ModelLoadError (and returns nothing) on any mismatch.
+ */
+export async function loadModelArtifact(uri: string): Promise<{ manifest: ModelManifest; state: WideDeepState }> {
+  const manifest = await readManifest(uri);
+  const store = storeFor(uri);
+  const read = async (name: string): Promise<Map<string, NamedTensor> | undefined> => {
+    const entry = manifest.files[name];
+    if (!entry) return undefined;
+    let bytes: Uint8Array;
+    try {
+      bytes = await store.read(joinUri(uri, name));
+    } catch (e) {
+      throw new ModelLoadError(uri, `cannot read ${name}: ${(e as Error).message}`, { cause: e });
+    }
+    if (bytes.length !== entry.bytes) throw new ModelLoadError(uri, `${name} is ${bytes.length} bytes, the manifest says ${entry.bytes}`);
+    if (sha256(bytes) !== entry.sha256) throw new ModelLoadError(uri, `${name} is corrupted: its sha256 does not match the manifest`);
+    try {
+      return decodeTensors(bytes, name);
+    } catch (e) {
+      throw new ModelLoadError(uri, (e as Error).message, { cause: e });
+    }
+  };
+  const wide = await read(WIDE_FILE);
+  if (!wide) throw new ModelLoadError(uri, `manifest lists no ${WIDE_FILE}`);
+  const emb = await read(EMB_FILE);
+  const towerTensors = await read(TOWER_FILE);
+
+  const embeddings = new Map<string, SparseTable>();
+  if (emb) {
+    const features = new Set([...emb.keys()].map((k) => k.split('/')[1]!));
+    for (const f of features) embeddings.set(f, tableFrom(`embedding/${f}`, emb, uri));
+  }
+  let tower: TowerState | undefined;
+  if (towerTensors) {
+    if (!manifest.tower) throw new ModelLoadError(uri, 'tower weights present but the manifest has no tower shape');
+    const tensors: Record<string, Float32Array> = {};
+    for (const [name, t] of towerTensors) tensors[name] = t.data;
+    tower = { shape: { inputDim: manifest.tower.inputDim, hiddenUnits: manifest.tower.hiddenUnits }, tensors };
+  }
+  const state: WideDeepState = {
+    bias: tableFrom('bias', wide, uri),
+    ...(wide.has('wide/weights') ? { wide: tableFrom('wide', wide, uri) } : {}),
+    embeddings,
+    ...(tower ? { tower } : {}),
+  };
+  return { manifest, state };
+}

@@ -1,0 +1,16 @@
+import { WdpError } from '../util/errors.ts';
+
+/** Weights whose shapes do not fit the model's layout. */
+export class ModelShapeError extends WdpError {}
+
+/**
+ * A model artifact that cannot be loaded: missing or truncated manifest, unknown format
+ * version, a file whose checksum or size does not match. Nothing is loaded when this is thrown.
+ */
+export class ModelLoadError extends WdpError {
+  readonly uri: string;
+  constructor(uri: string, message: string, options?: ErrorOptions) {
+    super(`cannot load model ${uri}: ${message}`, options);
+    this.uri = uri;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Named float32 tensors in the safetensors layout (an 8-byte little-endian header length, a JSON
+ * header of {name: {dtype, shape, data_offsets}}, then the raw little-endian data), so model
+ * files open in Python's `safetensors` as they are. The format is simple enough that a library
+ * would add more than it saves.
+ */
+import { WdpError } from '../util/errors.ts';
+
+export interface NamedTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export class TensorFileError extends WdpError {}
+
+/** Larger headers are refused: a corrupted length must not make us allocate gigabytes. */
+const MAX_HEADER_BYTES = 64 << 20;
+
+export function encodeTensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw new TensorFileError(`tensor "${name}" has ${t.data.length} values but shape [${t.shape}]`);
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header so the data starts 8-byte aligned (what the reference writer does).
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const t of tensors.values()) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    pos += t.data.byteLength;
+  }
+  return out;
+}
+
+export function decodeTensors(bytes: Uint8Array, source: string): Map<string, NamedTensor> {
+  if (bytes.length < 8) throw new TensorFileError(`${source}: too short to be a tensor file (${bytes.length} bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > bytes.length) {
+    throw new TensorFileError(`${source}: header length ${headerLen} does not fit in ${bytes.length} bytes`);
+  }
+  let header: Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLen)).toString('utf8'));
+  } catch (e) {
+    throw new TensorFileError(`${source}: header is not JSON`, { cause: e });
+  }
+  const dataStart = 8 + headerLen;
+  const out = new Map<string, NamedTensor>();
+  for (const [name, h] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    if (h.dtype !== 'F32') throw new TensorFileError(`${source}: tensor "${name}" has dtype ${String(h.dtype)}, expected F32`);
+    const shape = h.shape as number[];
+    const [a, b] = h.data_offsets as [number, number];
+    const count = shape.reduce((x, y) => x * y, 1);
+    if (!Number.isInteger(a) || !Number.isInteger(b) || b - a !== count * 4 || dataStart + b > bytes.length) {
+      throw new TensorFileError(`${source}: tensor "${name}" offsets [${a}, ${b}] do not fit shape [${shape}] and file size`);
+    }
+    // Copy so the tensor is 4-byte aligned and independent of the file buffer.
+    const data = new Float32Array(count);
+    new Uint8Array(data.buffer).set(bytes.subarray(dataStart + a, dataStart + b));
+    out.set(name, { shape, data });
+  }
+  return out;
+}

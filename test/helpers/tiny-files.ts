@@ -1,0 +1,16 @@
+/** Writes tiny-data chunks as Parquet files, for tests that go through the log reader. */
+import type { RowChunk } from '../../src/data/row-chunk.ts';
+import { writeParquet, type ParquetColumn } from '../../src/data/parquet-write.ts';
+
+export async function writeTinyParquet(uri: string, chunk: RowChunk, edit?: (cols: ParquetColumn[]) => ParquetColumn[]): Promise<void> {
+  const c = chunk.columns;
+  let cols: ParquetColumn[] = [
+    { name: 'user', type: 'STRING', data: c.get('user') as string[] },
+    { name: 'item', type: 'STRING', data: c.get('item') as string[] },
+    { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
+    { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
+    { name: 'y', type: 'INT32', data: Array.from(c.get('y') as Float64Array) },
+  ];
+  if (edit) cols = edit(cols);
+  await writeParquet(uri, cols, { rowGroupSize: 1000 });
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { FeatureTransforms } from '../../src/features/transforms.ts';
+import { readModel, specFor, loadModel } from '../../src/model/loader.ts';
+import { WideDeepModel } from '../../src/model/wide-deep.ts';
+import { trainModel } from '../../src/training/train.ts';
+import { warmStartState } from '../../src/training/warm-start.ts';
+import { chunks, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
+import { writeTinyParquet } from '../helpers/tiny-files.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wdp-warm-'));
+  await writeTinyParquet(join(dir, 'a.parquet'), tinyChunk({ rows: 3000, seed: 1, users: 20, items: 30 }));
+  await trainModel({ config: tinyConfig(), data: [join(dir, 'a.parquet')], out: join(dir, 'parent'), progress: false, backend: 'onnx' });
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('right after warm start, a reordered and extended vocabulary predicts identically for unchanged tokens', async () => {
+  const parent = await readModel(join(dir, 'parent'));
+  const config = parent.config;
+  // New data: 35 users and 40 items, so ids are reordered by the new counts and extended.
+  const newData = tinyChunk({ rows: 3000, seed: 77, users: 35, items: 40 });
+  const transforms = await FeatureTransforms.fit(config, chunks(newData), { parent: parent.transforms.toState() });
+  const parentTokens = parent.transforms.vocabTokens('user')!;
+  const childTokens = transforms.vocabTokens('user')!;
+  assert.ok(childTokens.length > parentTokens.length, 'vocabulary was extended');
+  assert.notDeepEqual(childTokens.slice(1, parentTokens.length), parentTokens.slice(1), 'vocabulary was reordered');
+
+  const spec = specFor(config, transforms, 'wide_deep');
+  const { state, report } = warmStartState(parent, spec, transforms);
+  assert.ok(report.parts.some((p) => p.name === 'user' && p.how === 'by-token'));
+  assert.ok(report.parts.some((p) => p.name === 'tags' && p.how === 'by-index'));
+  const child = await WideDeepModel.create(spec, { state, backend: 'onnx' });
+  const parentModel = await loadModel(join(dir, 'parent'), { backend: 'onnx' });
+
+  // Rows whose tokens the parent knows (20 users, 30 items).
+  const rows = tinyChunk({ rows: 500, seed: 3, users: 20, items: 30 });
+  const pChild = await child.predict(transforms.encode(rows, { withLabels: false }).batch);
+  const pParent = await parentModel.model.predict(parentModel.transforms.encode(rows, { withLabels: false }).batch);
+  let maxDiff = 0;
+  for (let i = 0; i < pChild.length; i++) maxDiff = Math.max(maxDiff, Math.abs(pChild[i]! - pParent[i]!));
+  assert.ok(maxDiff < 1e-6, `max |Δp| = ${maxDiff}`);
+  child.dispose();
+  parentModel.model.dispose();
+});
+
+test('warm start records the parent and keeps numeric cut points unless refit', async () => {
+  const f = join(dir, 'b.parquet');
+  await writeTinyParquet(f, tinyChunk({ rows: 2000, seed: 8 }));
+  const r = await trainModel({ config: tinyConfig(), data: [f], out: join(dir, 'child'), warmStart: join(dir, 'parent'), progress: false, backend: 'onnx' });
+  const parent = await readModel(join(dir, 'parent'));
+  assert.deepEqual(r.manifest.parent, { uri: join(dir, 'parent'), modelId: parent.manifest.modelId });
+  const child = await readModel(join(dir, 'child'));
+  assert.deepEqual(child.transforms.segmentSignature('x'), parent.transforms.segmentSignature('x'));
+  const refit = await trainModel({ config: tinyConfig(), data: [f], out: join(dir, 'child2'), warmStart: join(dir, 'parent'), refitTransforms: true, progress: false, backend: 'onnx' });
+  assert.equal(refit.manifest.training['refitTransforms'], true);
+});
