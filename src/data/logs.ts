@@ -338,45 +338,71 @@ async function decodeRowGroup(
   groupStart: number,
   groupRows: number,
 ): Promise<Map<string, ColumnValues>> {
+  const pieces = new Map<string, { offset: number; values: DecodedValues }[]>();
+  for (const p of plan) if (p.tree) pieces.set(p.req.name, []);
+  if (pieces.size > 0) {
+    try {
+      await parquetRead({
+        file,
+        metadata,
+        columns: [...pieces.keys()],
+        rowStart: groupStart,
+        rowEnd: groupStart + groupRows,
+        onChunk: ({ columnName, columnData, rowStart }) => {
+          pieces.get(columnName)?.push({ offset: rowStart - groupStart, values: columnData });
+        },
+      });
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw new DataError({ source: uri }, `corrupt Parquet data in rows ${groupStart}..${groupStart + groupRows - 1}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
   const out = new Map<string, ColumnValues>();
-  const byName = new Map<string, ParquetPlanEntry>();
-  for (const p of plan) {
-    out.set(p.req.name, emptyColumn(p.req.kind, groupRows));
-    if (p.tree) byName.set(p.req.name, p);
+  for (const { req } of plan) {
+    const parts = pieces.get(req.name) ?? [];
+    const whole = parts.length === 1 && parts[0]!.offset === 0 && parts[0]!.values.length === groupRows ? parts[0]!.values : undefined;
+    out.set(req.name, whole ? convertWhole(uri, req, whole) : convertPieces(uri, req, parts, groupRows));
   }
-  if (byName.size === 0) return out;
-  let convertError: unknown;
-  try {
-    await parquetRead({
-      file,
-      metadata,
-      columns: [...byName.keys()],
-      rowStart: groupStart,
-      rowEnd: groupStart + groupRows,
-      onChunk: ({ columnName, columnData, rowStart }) => {
-        const entry = byName.get(columnName);
-        if (!entry || convertError) return;
-        try {
-          fillColumn(uri, entry.req, out.get(columnName)!, columnData, rowStart - groupStart, groupRows);
-        } catch (err) {
-          convertError = err;
-        }
-      },
-    });
-  } catch (err) {
-    if (err instanceof StorageError) throw err;
-    throw new DataError({ source: uri }, `corrupt Parquet data in rows ${groupStart}..${groupStart + groupRows - 1}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-  if (convertError) throw convertError;
   return out;
+}
+
+type DecodedValues = ArrayLike<unknown>;
+
+/**
+ * The usual case, one decoded array for the whole row group: converted in place where possible,
+ * since the array is ours once hyparquet hands it over (saves a copy per column per group).
+ */
+function convertWhole(uri: string, req: ColumnRequirement, values: DecodedValues): ColumnValues {
+  if (req.kind === 'numeric' || req.kind === 'label') {
+    if (values instanceof Float64Array) return values;
+    const t = new Float64Array(values.length);
+    fillColumn(uri, req, t, values, 0, values.length);
+    return t;
+  }
+  if (!Array.isArray(values)) {
+    const t = emptyColumn(req.kind, values.length);
+    fillColumn(uri, req, t, values, 0, values.length);
+    return t;
+  }
+  const a = values as unknown[];
+  if (req.kind === 'string') {
+    for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') a[i] = cellToString(a[i]);
+  } else {
+    for (let i = 0; i < a.length; i++) a[i] = toStringList(a[i]);
+  }
+  return a as ColumnValues;
+}
+
+function convertPieces(uri: string, req: ColumnRequirement, parts: readonly { offset: number; values: DecodedValues }[], groupRows: number): ColumnValues {
+  const t = emptyColumn(req.kind, groupRows);
+  for (const { offset, values } of parts) fillColumn(uri, req, t, values, offset, groupRows);
+  return t;
 }
 
 function emptyColumn(kind: ColumnKind, rows: number): ColumnValues {
   if (kind === 'numeric' || kind === 'label') return new Float64Array(rows).fill(NaN);
   return new Array<null>(rows).fill(null);
 }
-
-type DecodedValues = ArrayLike<unknown>;
 
 /** Converts one decoded piece into `target` at `offset` (rows outside the group are ignored). */
 function fillColumn(uri: string, req: ColumnRequirement, target: ColumnValues, piece: DecodedValues, offset: number, groupRows: number): void {

@@ -69,7 +69,14 @@ export function encodeParquet(uri: string, columns: readonly ParquetColumn[], op
     }
     schema.push(...schemaFor(column));
   }
-  const columnData = columns.map((c) => ({ name: c.name, data: toWriterData(uri, c) }));
+  // Lists of tokens (installed apps…) repeat a vocabulary, but the writer's 1000-value sample sees
+  // mostly distinct values and picks PLAIN; forced dictionary made a 1M-row test file 40% smaller and its list
+  // column several times faster to read (one decoded string per distinct value, not per element).
+  const columnData = columns.map((c) => ({
+    name: c.name,
+    data: toWriterData(uri, c),
+    ...(c.type === 'STRING_LIST' ? { encoding: 'RLE_DICTIONARY' as const } : {}),
+  }));
   const buffer = parquetWriteBuffer({ schema, columnData, rowGroupSize, codec: 'SNAPPY' });
   return new Uint8Array(buffer);
 }
