@@ -150,6 +150,32 @@ export function buildCli(): Command {
       const { benchAdult } = await import('../bench/adult-bench.ts');
       printJson(await benchAdult({ dataDir: o.data, kind: o.model, backend: o.backend, ...(o.epochs ? { epochs: o.epochs } : {}), logger: consoleLogger() }));
     });
+  bench
+    .command('table1')
+    .description("the paper's Table 1 on generated logs: wide vs deep vs wide_deep held-out AUC, plus warm start vs scratch")
+    .option('--rows-per-day <n>', 'generated rows per day', int('--rows-per-day'), 200_000)
+    .option('--seed <n>', 'generator seed', int('--seed', 0), 7)
+    .option('--epochs <n>', 'override epochs', int('--epochs'))
+    .option('--config <path>', 'config (default examples/app-store/wdp.config.json)')
+    .option('--data <dir>', 'reuse logs generated earlier (dt=2026-01-01 …)')
+    .option('--no-warm-start', 'skip the warm-start comparison')
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: { rowsPerDay: number; seed: number; epochs?: number; config?: string; data?: string; warmStart: boolean; backend: (typeof BACKENDS)[number] }) => {
+      const { benchTable1 } = await import('../bench/table1-bench.ts');
+      printJson(
+        await benchTable1({
+          rowsPerDay: o.rowsPerDay,
+          seed: o.seed,
+          backend: o.backend,
+          warmStart: o.warmStart,
+          logger: consoleLogger(),
+          ...(o.epochs ? { epochs: o.epochs } : {}),
+          ...(o.config ? { configUri: o.config } : {}),
+          ...(o.data ? { dataDir: o.data } : {}),
+        }),
+      );
+    });
   return program;
 }
 
