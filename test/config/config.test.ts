@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { ConfigError, parseConfig, parseConfigText } from '../../src/config/index.ts';
+import { TINY_CONFIG } from '../helpers/tiny-data.ts';
+
+const expectField = (value: unknown, field: string, text: RegExp) =>
+  assert.throws(
+    () => parseConfig(value, 'c.json'),
+    (e: unknown) => e instanceof ConfigError && e.field === field && text.test(e.message) && e.message.startsWith(`c.json: ${field}`),
+  );
+
+test('defaults are filled in', () => {
+  const c = parseConfig({ label: 'y', features: { a: { kind: 'categorical' } }, wide: { features: ['a'] } });
+  assert.deepEqual(c.deep.hiddenUnits, [1024, 512, 256]);
+  assert.equal(c.deep.defaultEmbeddingDim, 32);
+  assert.equal(c.training.batchSize, 512);
+  assert.equal(c.optimizer.ftrl.l1, 0.001);
+  assert.equal(c.data.onBadRow, 'error');
+});
+
+test('the example config is valid', () => {
+  const c = parseConfigText(readFileSync('examples/app-store/wdp.config.json', 'utf8'), 'example');
+  assert.equal(c.label, 'installed');
+});
+
+test('bad configs name the field', () => {
+  expectField({ ...TINY_CONFIG, label: 7 }, 'label', /expected string/i);
+  expectField({ ...TINY_CONFIG, wide: { features: ['nope'], crosses: [] } }, 'wide.features.0', /unknown feature "nope"/);
+  expectField({ ...TINY_CONFIG, deep: { ...TINY_CONFIG.deep, numeric: ['user'] } }, 'deep.numeric.0', /"user" is categorical, not numeric/);
+  expectField({ ...TINY_CONFIG, training: { batchSize: 0 } }, 'training.batchSize', /too small|>=/i);
+  expectField({ ...TINY_CONFIG, features: { ...TINY_CONFIG.features, x: { kind: 'numeric', boundaries: [3, 1] } } }, 'features.x.boundaries', /strictly ascending/);
+  expectField({ ...TINY_CONFIG, features: { ...TINY_CONFIG.features, user: { kind: 'categorical', vocab: {}, hashBuckets: 3 } } }, 'features.user', /either vocab or hashBuckets/);
+  expectField({ ...TINY_CONFIG, optimiser: {} }, '', /unrecognized key/i);
+});
+
+test('config text that is not JSON is a clear error', () => {
+  assert.throws(() => parseConfigText('{"label":', 'c.json'), /c\.json: is not valid JSON/);
+});
