@@ -10,7 +10,7 @@ import type { ColumnValues, RowChunk } from '../data/row-chunk.ts';
 import { DataError } from '../data/errors.ts';
 import type { DeepLayout, EmbeddingInput, EmbeddingSpec, EncodedBatch, WideLayout, WideSegment } from './encoded-batch.ts';
 import { UnknownFeatureError } from './errors.ts';
-import { MISSING_TOKEN, combineHashes, crossComponentHash, featureSeed, murmur3 } from './hashing.ts';
+import { MISSING_TOKEN, bucketOf, combineHashes, crossComponentHash, crossComponentOf, featureSeed, fmix32, mixBlock, murmur3 } from './hashing.ts';
 import { ReservoirSampler, bucketIndex, quantileCuts, quantileNormalise, samplerSeed } from './quantiles.ts';
 import {
   TRANSFORM_FORMAT_VERSION,
@@ -26,8 +26,8 @@ import { VocabCounter, Vocabulary } from './vocab.ts';
 export const MAX_CROSS_IDS_PER_EXAMPLE = 1024;
 /** Seed of the cross hash; the components already carry their feature names. */
 const CROSS_SEED = 0x2545f491;
-/** The token→id cache of one feature is dropped when it grows past this (bounds serving memory). */
-const TOKEN_CACHE_MAX = 1 << 20;
+/** Rows per block when filling the wide CSR (keeps a block's output in L1/L2). */
+const WIDE_BLOCK_ROWS = 512;
 
 export type ColumnKind = 'numeric' | 'string' | 'list' | 'label';
 export interface RequiredColumn {
@@ -70,54 +70,47 @@ export interface EncodeResult {
 // ---------------------------------------------------------------------------------------------
 // Runtime structures (built from the state once; hold reusable scratch arrays for encode).
 
-/** token → (id, cross hash), so each distinct token is looked up / hashed once, not per row. */
-class TokenCache {
-  readonly #map = new Map<string, number>();
-  ids: Int32Array = new Int32Array(1024);
-  xh: Uint32Array = new Uint32Array(1024);
-  readonly #resolve: (token: string) => number;
-  readonly #seed: number;
-
-  constructor(resolve: (token: string) => number, seed: number) {
-    this.#resolve = resolve;
-    this.#seed = seed;
-  }
-
-  /** Slot of the token in `ids` / `xh`. */
-  slot(token: string): number {
-    const s = this.#map.get(token);
-    if (s !== undefined) return s;
-    let n = this.#map.size;
-    if (n >= TOKEN_CACHE_MAX) {
-      this.#map.clear();
-      n = 0;
-    }
-    if (n >= this.ids.length) {
-      this.ids = growI32(this.ids, n + 1, 0);
-      this.xh = growU32(this.xh, n + 1, 0);
-    }
-    this.ids[n] = this.#resolve(token);
-    this.xh[n] = crossComponentHash(this.#seed, token);
-    this.#map.set(token, n);
-    return n;
-  }
-}
-
 interface CatRuntime {
   readonly name: string;
   readonly state: Extract<FeatureState, { kind: 'categorical' | 'categorical_list' }>;
   readonly list: boolean;
   readonly maxLength: number;
   readonly vocab: Vocabulary | undefined;
+  /** token → id (1..n) for vocabulary features; undefined for hashed ones. */
+  readonly vocabIds: ReadonlyMap<string, number> | undefined;
+  /** Cross component hash of each vocab id's token (index 0 unused), so known tokens are not re-hashed. */
+  readonly vocabXh: Uint32Array;
+  readonly hashBuckets: number;
   /** Ids are in [0, size). */
   readonly size: number;
-  readonly cache: TokenCache;
+  readonly seed: number;
+  /** Some cross uses this feature: fill `xh`. */
+  inCross: boolean;
   readonly missingId: number;
   readonly missingXh: number;
   // Scratch, valid for the kept rows of the current encode. Single: ids/xh [m]. List: CSR.
   ids: Int32Array;
   xh: Uint32Array;
   offsets: Int32Array;
+}
+
+/**
+ * Writes token t's id (and, for crossed features, cross component hash) at position p of the
+ * feature's scratch. Vocab features: one Map lookup (an unseen token is hashed only if crossed).
+ * Hashed features: one murmur3 serves both the bucket and the cross component. No cache: a
+ * token→id cache would grow without bound on high-cardinality hashed ids (user ids) in serving.
+ */
+function putToken(f: CatRuntime, t: string, p: number): void {
+  const vocab = f.vocabIds;
+  if (vocab !== undefined) {
+    const id = vocab.get(t) ?? 0;
+    f.ids[p] = id;
+    if (f.inCross) f.xh[p] = id !== 0 ? f.vocabXh[id]! : crossComponentHash(f.seed, murmur3(t));
+  } else {
+    const h = murmur3(t);
+    f.ids[p] = bucketOf(h, f.hashBuckets);
+    if (f.inCross) f.xh[p] = crossComponentHash(f.seed, h);
+  }
 }
 
 interface NumRuntime {
@@ -230,7 +223,7 @@ export class FeatureTransforms {
       if (f.kind === 'numeric') {
         const seed = featureSeed(name);
         const xhByBucket = new Uint32Array(f.boundaries.length + 1);
-        for (let b = 0; b < xhByBucket.length; b++) xhByBucket[b] = crossComponentHash(seed, String(b));
+        for (let b = 0; b < xhByBucket.length; b++) xhByBucket[b] = crossComponentOf(seed, String(b));
         this.#nums.set(name, {
           name,
           state: f,
@@ -245,18 +238,23 @@ export class FeatureTransforms {
       } else {
         const vocab = f.tokens ? new Vocabulary(f.tokens) : undefined;
         const buckets = f.hashBuckets ?? 0;
-        const resolve = vocab ? (t: string) => vocab.id(t) : (t: string) => murmur3(t) % buckets;
         const seed = featureSeed(name);
+        const vocabXh = new Uint32Array(vocab ? vocab.size : 0);
+        for (let id = 1; id < vocabXh.length; id++) vocabXh[id] = crossComponentOf(seed, vocab!.tokens[id - 1]!);
         this.#cats.set(name, {
           name,
           state: f,
           list: f.kind === 'categorical_list',
           maxLength: f.kind === 'categorical_list' ? f.maxLength : 1,
           vocab,
+          vocabIds: vocab?.ids,
+          vocabXh,
+          hashBuckets: buckets,
           size: vocab ? vocab.size : buckets,
-          cache: new TokenCache(resolve, seed),
-          missingId: vocab ? 0 : murmur3(MISSING_TOKEN) % buckets,
-          missingXh: crossComponentHash(seed, null),
+          seed,
+          inCross: false,
+          missingId: vocab ? 0 : bucketOf(murmur3(MISSING_TOKEN), buckets),
+          missingXh: crossComponentOf(seed, null),
           ids: new Int32Array(0),
           xh: new Uint32Array(0),
           offsets: new Int32Array(0),
@@ -279,6 +277,10 @@ export class FeatureTransforms {
     for (const c of state.wide.crosses) {
       segments.push({ name: c.name, offset, size: c.hashBuckets });
       const comps = c.features.map((n) => this.#cats.get(n) ?? this.#nums.get(n)!);
+      for (const n of c.features) {
+        const cat = this.#cats.get(n);
+        if (cat) cat.inCross = true;
+      }
       this.#wide.push({ kind: 'cross', comps, buckets: c.hashBuckets, offset });
       offset += c.hashBuckets;
       // The cross ids depend on the raw tokens and on numeric components' bucket boundaries.
@@ -548,14 +550,18 @@ export class FeatureTransforms {
     const wideValues = new Float32Array(wideIds.length).fill(1);
 
     // 5. Embeddings.
+    // Single-valued features share one identity offsets array (consumers only read offsets).
+    let identity: Int32Array | undefined;
     const embeddingInputs: EmbeddingInput[] = this.#embed.map((f) => {
       if (f.list) {
         const offsets = f.offsets.slice(0, m + 1);
         return { offsets, ids: f.ids.slice(0, offsets[m]!) };
       }
-      const offsets = new Int32Array(m + 1);
-      for (let j = 0; j <= m; j++) offsets[j] = j;
-      return { offsets, ids: f.ids.slice(0, m) };
+      if (!identity) {
+        identity = new Int32Array(m + 1);
+        for (let j = 0; j <= m; j++) identity[j] = j;
+      }
+      return { offsets: identity, ids: f.ids.slice(0, m) };
     });
 
     // 6. Numeric tower inputs, row-major [m × k].
@@ -577,144 +583,191 @@ export class FeatureTransforms {
 
   #encodeCategorical(f: CatRuntime, col: ArrayLike<unknown>, kept: Int32Array): void {
     const m = kept.length;
-    const cache = f.cache;
     if (!f.list) {
       f.ids = growI32(f.ids, m, 0);
       f.xh = growU32(f.xh, m, 0);
-      const { ids, xh } = f;
       for (let j = 0; j < m; j++) {
         const v = col[kept[j]!];
         const t = typeof v === 'string' ? v : cellToToken(v);
         if (t === null) {
-          ids[j] = f.missingId;
-          xh[j] = f.missingXh;
-        } else {
-          const s = cache.slot(t);
-          ids[j] = cache.ids[s]!;
-          xh[j] = cache.xh[s]!;
-        }
+          f.ids[j] = f.missingId;
+          f.xh[j] = f.missingXh;
+        } else putToken(f, t, j);
       }
       return;
     }
     f.offsets = growI32(f.offsets, m + 1, 0);
     const offsets = f.offsets;
-    let ids = f.ids;
-    let xh = f.xh;
     let p = 0;
     offsets[0] = 0;
     for (let j = 0; j < m; j++) {
       const v = col[kept[j]!];
       if (isListValue(v)) {
         const len = Math.min(v.length, f.maxLength);
-        if (p + len > ids.length) {
-          ids = growI32(ids, p + len, p);
-          xh = growU32(xh, p + len, p);
+        if (p + len > f.ids.length) {
+          f.ids = growI32(f.ids, p + len, p);
+          f.xh = growU32(f.xh, p + len, p);
         }
         for (let e = 0; e < len; e++) {
           const el = v[e];
           // Null elements carry nothing; they are dropped rather than mapped to OOV.
           const t = typeof el === 'string' ? el : cellToToken(el);
-          if (t === null) continue;
-          const s = cache.slot(t);
-          ids[p] = cache.ids[s]!;
-          xh[p++] = cache.xh[s]!;
+          if (t !== null) putToken(f, t, p++);
         }
       } else if (v !== null && v !== undefined) {
         // A scalar where a list was expected (e.g. a JSON request): a one-element list.
         const t = cellToToken(v);
         if (t !== null) {
-          if (p + 1 > ids.length) {
-            ids = growI32(ids, p + 1, p);
-            xh = growU32(xh, p + 1, p);
+          if (p + 1 > f.ids.length) {
+            f.ids = growI32(f.ids, p + 1, p);
+            f.xh = growU32(f.xh, p + 1, p);
           }
-          const s = cache.slot(t);
-          ids[p] = cache.ids[s]!;
-          xh[p++] = cache.xh[s]!;
+          putToken(f, t, p++);
         }
       }
       offsets[j + 1] = p;
     }
-    f.ids = ids;
-    f.xh = xh;
   }
 
-  /** Wide CSR over the kept rows, from the categorical / numeric scratch filled by encode. */
+  /**
+   * Wide CSR over the kept rows, from the categorical / numeric scratch filled by encode.
+   * Built segment by segment (tight, monomorphic loops) with a per-row write cursor, so each
+   * row's ids still come out in segment order.
+   */
   #encodeWide(m: number): { wideOffsets: Int32Array; wideIds: Int32Array } {
     const plans = this.#wide;
-    const wideOffsets = new Int32Array(m + 1);
     // Count pass: singles contribute 1, lists their length, crosses the (capped) product.
+    const cursor = new Int32Array(m);
     let fixed = 0;
     for (const pl of plans) if (pl.kind === 'num' || (pl.kind === 'cat' && !pl.f.list)) fixed++;
-    let total = 0;
-    for (let j = 0; j < m; j++) {
-      let cnt = fixed;
-      for (const pl of plans) {
-        if (pl.kind === 'cat') {
-          if (pl.f.list) cnt += pl.f.offsets[j + 1]! - pl.f.offsets[j]!;
-        } else if (pl.kind === 'cross') {
-          let prod = 1;
-          for (const c of pl.comps) {
-            if ('list' in c && c.list) prod *= c.offsets[j + 1]! - c.offsets[j]!;
+    cursor.fill(fixed);
+    for (const pl of plans) {
+      if (pl.kind === 'cat' && pl.f.list) {
+        const off = pl.f.offsets;
+        for (let j = 0; j < m; j++) cursor[j] += off[j + 1]! - off[j]!;
+      } else if (pl.kind === 'cross') {
+        const lists = pl.comps.filter((c): c is CatRuntime => 'list' in c && c.list).map((c) => c.offsets);
+        if (lists.length === 0) {
+          for (let j = 0; j < m; j++) cursor[j]++;
+        } else {
+          for (let j = 0; j < m; j++) {
+            let prod = 1;
+            for (const off of lists) prod *= off[j + 1]! - off[j]!;
+            cursor[j] += Math.min(prod, MAX_CROSS_IDS_PER_EXAMPLE);
           }
-          cnt += Math.min(prod, MAX_CROSS_IDS_PER_EXAMPLE);
         }
       }
-      total += cnt;
-      wideOffsets[j + 1] = total;
+    }
+    const wideOffsets = new Int32Array(m + 1);
+    for (let j = 0; j < m; j++) {
+      const c = cursor[j]!;
+      cursor[j] = wideOffsets[j]!;
+      wideOffsets[j + 1] = wideOffsets[j]! + c;
     }
 
-    const wideIds = new Int32Array(total);
-    let maxComps = 0;
-    for (const pl of plans) if (pl.kind === 'cross') maxComps = Math.max(maxComps, pl.comps.length);
-    if (this.#crossParts.length < maxComps) {
-      this.#crossParts = new Uint32Array(maxComps);
-      this.#crossIdx = new Int32Array(maxComps);
-    }
-    const parts = this.#crossParts;
-    const idx = this.#crossIdx;
-    const starts = new Int32Array(maxComps);
-    const counts = new Int32Array(maxComps);
-    let p = 0;
-    for (let j = 0; j < m; j++) {
+    const wideIds = new Int32Array(wideOffsets[m]!);
+    // Blocks of rows keep the output being written in cache across the segment passes.
+    for (let j0 = 0; j0 < m; j0 += WIDE_BLOCK_ROWS) {
+      const j1 = Math.min(m, j0 + WIDE_BLOCK_ROWS);
       for (const pl of plans) {
+        const base = pl.offset;
         if (pl.kind === 'num') {
-          wideIds[p++] = pl.offset + pl.f.bucket[j]!;
+          const bucket = pl.f.bucket;
+          for (let j = j0; j < j1; j++) wideIds[cursor[j]!++] = base + bucket[j]!;
         } else if (pl.kind === 'cat') {
-          const f = pl.f;
-          if (!f.list) wideIds[p++] = pl.offset + f.ids[j]!;
-          else for (let e = f.offsets[j]!, end = f.offsets[j + 1]!; e < end; e++) wideIds[p++] = pl.offset + f.ids[e]!;
+          const { ids, offsets } = pl.f;
+          if (!pl.f.list) {
+            for (let j = j0; j < j1; j++) wideIds[cursor[j]!++] = base + ids[j]!;
+          } else {
+            for (let j = j0; j < j1; j++) {
+              let p = cursor[j]!;
+              for (let e = offsets[j]!, end = offsets[j + 1]!; e < end; e++) wideIds[p++] = base + ids[e]!;
+              cursor[j] = p;
+            }
+          }
         } else {
-          const comps = pl.comps;
-          const k = comps.length;
-          let empty = false;
-          for (let c = 0; c < k; c++) {
-            const f = comps[c]!;
-            if ('list' in f && f.list) {
-              starts[c] = f.offsets[j]!;
-              counts[c] = f.offsets[j + 1]! - starts[c]!;
-              if (counts[c] === 0) empty = true;
-            } else {
-              starts[c] = j;
-              counts[c] = 1;
-            }
-            idx[c] = 0;
-          }
-          if (empty) continue;
-          // Odometer over the cartesian product of the components' tokens.
-          for (let emitted = 0; emitted < MAX_CROSS_IDS_PER_EXAMPLE; emitted++) {
-            for (let c = 0; c < k; c++) parts[c] = comps[c]!.xh[starts[c]! + idx[c]!]!;
-            wideIds[p++] = pl.offset + (combineHashes(CROSS_SEED, parts, k) % pl.buckets);
-            let c = k - 1;
-            while (c >= 0) {
-              if (++idx[c]! < counts[c]!) break;
-              idx[c] = 0;
-              c--;
-            }
-            if (c < 0) break;
-          }
+          this.#fillCross(pl, j0, j1, wideIds, cursor);
         }
       }
     }
     return { wideOffsets, wideIds };
+  }
+
+  /**
+   * Cross ids of rows [j0, j1). The hash is MurmurHash3's mixing over the components' hashes in
+   * feature order (= combineHashes); the common shapes (no list, one list) are mixed inline.
+   */
+  #fillCross(pl: Extract<WidePlan, { kind: 'cross' }>, j0: number, j1: number, wideIds: Int32Array, cursor: Int32Array): void {
+    const { comps, buckets, offset: base } = pl;
+    const k = comps.length;
+    const xhs = comps.map((c) => c.xh);
+    const lists = comps.map((c) => ('list' in c && c.list ? c.offsets : null));
+    const listPositions = lists.flatMap((l, i) => (l ? [i] : []));
+    const tail = k * 4;
+
+    if (listPositions.length <= 1) {
+      // No list (one id per row) or one list (one id per element): mix the components before
+      // the list once per row, then each element and the components after it.
+      const L = listPositions.length === 1 ? listPositions[0]! : k;
+      const off = L < k ? lists[L]! : null;
+      const listXh = L < k ? xhs[L]! : null;
+      for (let j = j0; j < j1; j++) {
+        let h0 = CROSS_SEED;
+        for (let c = 0; c < L; c++) h0 = mixBlock(h0, xhs[c]![j]! | 0);
+        if (off === null) {
+          wideIds[cursor[j]!++] = base + bucketOf(fmix32(h0 ^ tail), buckets);
+          continue;
+        }
+        let p = cursor[j]!;
+        const start = off[j]!;
+        const end = Math.min(off[j + 1]!, start + MAX_CROSS_IDS_PER_EXAMPLE);
+        for (let e = start; e < end; e++) {
+          let h = mixBlock(h0, listXh![e]! | 0);
+          for (let c = L + 1; c < k; c++) h = mixBlock(h, xhs[c]![j]! | 0);
+          wideIds[p++] = base + bucketOf(fmix32(h ^ tail), buckets);
+        }
+        cursor[j] = p;
+      }
+      return;
+    }
+
+    // Several lists: odometer over the cartesian product of the components' tokens, capped.
+    if (this.#crossParts.length < k) {
+      this.#crossParts = new Uint32Array(k);
+      this.#crossIdx = new Int32Array(k);
+    }
+    const parts = this.#crossParts;
+    const idx = this.#crossIdx;
+    const starts = new Int32Array(k);
+    const counts = new Int32Array(k);
+    for (let j = j0; j < j1; j++) {
+      let empty = false;
+      for (let c = 0; c < k; c++) {
+        const off = lists[c];
+        if (off) {
+          starts[c] = off[j]!;
+          counts[c] = off[j + 1]! - off[j]!;
+          if (counts[c] === 0) empty = true;
+        } else {
+          starts[c] = j;
+          counts[c] = 1;
+        }
+        idx[c] = 0;
+      }
+      if (empty) continue;
+      let p = cursor[j]!;
+      for (let emitted = 0; emitted < MAX_CROSS_IDS_PER_EXAMPLE; emitted++) {
+        for (let c = 0; c < k; c++) parts[c] = xhs[c]![starts[c]! + idx[c]!]!;
+        wideIds[p++] = base + bucketOf(combineHashes(CROSS_SEED, parts, k), buckets);
+        let c = k - 1;
+        while (c >= 0) {
+          if (++idx[c]! < counts[c]!) break;
+          idx[c] = 0;
+          c--;
+        }
+        if (c < 0) break;
+      }
+      cursor[j] = p;
+    }
   }
 }

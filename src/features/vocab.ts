@@ -41,6 +41,11 @@ export class Vocabulary {
     if (this.#ids.size !== tokens.length) throw new Error('vocabulary tokens must be distinct');
   }
 
+  /** token → id (1..n); for hot loops that want one Map lookup and no method call. */
+  get ids(): ReadonlyMap<string, number> {
+    return this.#ids;
+  }
+
   get size(): number {
     return this.tokens.length + 1;
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MISSING_TOKEN, combineHashes, crossComponentHash, featureSeed, hashBucket, murmur3 } from '../../src/features/hashing.ts';
+import { MISSING_TOKEN, combineHashes, crossComponentOf, featureSeed, hashBucket, murmur3 } from '../../src/features/hashing.ts';
 
 // Pinned values: bucket ids are rows of saved weight tables, so the hash must never change.
 // Reference: MurmurHash3 x86_32 test vectors (SMHasher / mmh3), cross-checked with an
@@ -31,8 +31,8 @@ test('hashBucket is hash % buckets, and missing values share one fixed bucket', 
 });
 
 test('cross components depend on the feature name; combining is order-sensitive', () => {
-  const a = crossComponentHash(featureSeed('a'), 'x');
-  const b = crossComponentHash(featureSeed('b'), 'x');
+  const a = crossComponentOf(featureSeed('a'), 'x');
+  const b = crossComponentOf(featureSeed('b'), 'x');
   assert.notEqual(a, b);
   assert.notEqual(combineHashes(1, [a, b], 2), combineHashes(1, [b, a], 2));
   assert.equal(combineHashes(1, [a, b], 2), combineHashes(1, new Uint32Array([a, b]), 2));
