@@ -27,6 +27,12 @@ export interface OnnxTowerOptions extends TowerOptions {
    * activation memory. @default 16384
    */
   readonly forwardChunkRows?: number;
+  /**
+   * Let ORT's idle intra-op threads spin-wait for work. Spinning saves the wake-up latency
+   * between the ~50 small kernels of a step on an otherwise idle machine, but burns the core
+   * a busy machine's other processes need. @default true (ORT's own default)
+   */
+  readonly allowSpinning?: boolean;
 }
 
 interface BufferSet {
@@ -78,6 +84,7 @@ export class OnnxTower implements TowerBackend {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
     };
     try {
       const train = await ort.InferenceSession.create(buildTowerTrainModel(options.shape, options.adagrad).bytes, sessionOptions);

@@ -23,3 +23,15 @@ test('OnnxTower names its runtime and thread count', async () => {
   assert.match(tower.name, /^onnxruntime-node \S+ \(cpu, 1 threads\)$/);
   tower.dispose();
 });
+
+test('OnnxTower with spinning disabled trains like the default session', async () => {
+  const batch = makeBatch(MEDIUM, 16, 2);
+  const spin = await OnnxTower.create(options(MEDIUM));
+  const calm = await OnnxTower.create({ ...options(MEDIUM), allowSpinning: false });
+  try {
+    assert.deepEqual((await calm.trainStep(batch)).dx, (await spin.trainStep(batch)).dx);
+  } finally {
+    spin.dispose();
+    calm.dispose();
+  }
+});
