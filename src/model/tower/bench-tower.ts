@@ -39,6 +39,8 @@ export interface TowerBenchOptions {
   readonly trainSeconds?: number;
   /** ONNX Runtime intra-op threads. @default os.availableParallelism() */
   readonly onnxThreads?: number;
+  /** ONNX Runtime spin-waiting (see OnnxTowerOptions.allowSpinning). @default true */
+  readonly onnxAllowSpinning?: boolean;
   /** @default 1 */
   readonly seed?: number;
 }
@@ -85,7 +87,7 @@ export async function benchTower(options: TowerBenchOptions = {}): Promise<Tower
       seed: options.seed ?? 1,
     };
     for (const backend of backends) {
-      const tower = await open(backend, towerOptions, options.onnxThreads);
+      const tower = await open(backend, towerOptions, options);
       try {
         results.push(await measure(tower, shapeName, shape, batchSize, forwardRows, trainSeconds, options.seed ?? 1));
       } finally {
@@ -99,8 +101,14 @@ export async function benchTower(options: TowerBenchOptions = {}): Promise<Tower
   };
 }
 
-async function open(backend: TowerBenchBackend, options: TowerOptions, onnxThreads: number | undefined): Promise<TowerBackend> {
-  if (backend === 'onnx') return OnnxTower.create(onnxThreads === undefined ? options : { ...options, intraOpNumThreads: onnxThreads });
+async function open(backend: TowerBenchBackend, options: TowerOptions, bench: TowerBenchOptions): Promise<TowerBackend> {
+  if (backend === 'onnx') {
+    return OnnxTower.create({
+      ...options,
+      ...(bench.onnxThreads === undefined ? {} : { intraOpNumThreads: bench.onnxThreads }),
+      ...(bench.onnxAllowSpinning === undefined ? {} : { allowSpinning: bench.onnxAllowSpinning }),
+    });
+  }
   const kinds: Record<Exclude<TowerBenchBackend, 'onnx'>, readonly TfjsBackendKind[] | undefined> = {
     'tfjs-wasm': ['wasm'],
     'tfjs-cpu': ['cpu'],
