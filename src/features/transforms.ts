@@ -167,7 +167,7 @@ function referencedFeatures(config: WdpConfig): string[] {
   return Object.keys(config.features).filter((n) => used.has(n));
 }
 
-function columnKindOf(f: FeatureState): ColumnKind {
+function columnKindOf(f: { kind: FeatureState['kind'] }): ColumnKind {
   return f.kind === 'numeric' ? 'numeric' : f.kind === 'categorical' ? 'string' : 'list';
 }
 
@@ -196,9 +196,10 @@ function describe(v: unknown): string {
  * Fitted feature transforms.
  *
  * @example
- * const t = await FeatureTransforms.fit(config, reader.chunks(t0cols));
- * const { batch } = t.encode(chunk, { withLabels: true, onBadRow: 'skip' });
- * await store.putJson('transforms.json', t.toState());
+ * const columns = FeatureTransforms.requiredColumns(config, false);
+ * const t = await FeatureTransforms.fit(config, readLogChunks(files, { columns }));
+ * const { batch, skipped } = t.encode(chunk, { withLabels: true, onBadRow: config.data.onBadRow });
+ * const saved = JSON.stringify(t.toState()); // … later: FeatureTransforms.fromState(JSON.parse(saved))
  */
 export class FeatureTransforms {
   readonly wideLayout: WideLayout;
@@ -317,10 +318,7 @@ export class FeatureTransforms {
 
   /** The columns a chunk must carry for `fit` (withLabel false) without building transforms. */
   static requiredColumns(config: WdpConfig, withLabel: boolean): RequiredColumn[] {
-    const cols: RequiredColumn[] = referencedFeatures(config).map((name) => {
-      const f = config.features[name]!;
-      return { name, kind: f.kind === 'numeric' ? 'numeric' : f.kind === 'categorical' ? 'string' : 'list' };
-    });
+    const cols: RequiredColumn[] = referencedFeatures(config).map((name) => ({ name, kind: columnKindOf(config.features[name]!) }));
     if (withLabel) cols.push({ name: config.label, kind: 'label' });
     return cols;
   }

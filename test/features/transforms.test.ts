@@ -371,3 +371,27 @@ test('fit reports rows read so far', async () => {
   await FeatureTransforms.fit(config, chunks(chunk({ c: ['a', 'b'] }), chunk({ c: ['c'] })), { onRows: (r) => seen.push(r) });
   assert.deepEqual(seen, [2, 3]);
 });
+
+test('a row with several bad cells is skipped (and counted) once', async () => {
+  const t = await badTransforms();
+  const data = chunk({ x: [1, null, 3], d: [1, 'bad', 3], clicked: [0, 7, 1] });
+  const { batch, skipped, keptRows } = t.encode(data, { withLabels: true, onBadRow: 'skip' });
+  assert.equal(skipped, 1);
+  assert.deepEqual([...keptRows], [0, 2]);
+  assert.equal(batch.size, 2);
+});
+
+test('an empty chunk encodes to an empty batch', async () => {
+  const t = await badTransforms();
+  const { batch, skipped } = t.encode(chunk({ x: [], d: [], clicked: [] }), { withLabels: true });
+  assert.equal(batch.size, 0);
+  assert.equal(skipped, 0);
+  assert.deepEqual([...batch.wideOffsets], [0]);
+  assert.equal(batch.numeric.length, 0);
+});
+
+test('a column whose length differs from numRows is a DataError', async () => {
+  const t = await badTransforms();
+  const c: RowChunk = { source: 'f.csv', rowOffset: 0, numRows: 3, columns: new Map<string, ColumnValues>([['x', [1, 2, 3]], ['d', [1]]]) };
+  assert.throws(() => t.encode(c, { withLabels: false }), /f\.csv, column "d": column has 1 values for 3 rows/);
+});
