@@ -3,6 +3,9 @@
  *   wide.safetensors        bias and wide weights with their FTRL slots (z, n)
  *   embeddings.safetensors  one table per feature with its AdaGrad accumulator
  *   tower.safetensors       tower weights and AdaGrad accumulators
+ *   serving.safetensors     the weights alone (no optimizer slots), for scoring: half the bytes
+ *                           to read and hash at a cold start
+ *   tower.onnx              the tower's forward pass with its weights, for any ONNX runtime
  *   manifest.json           written LAST: format version, config, transforms, metrics, parent,
  *                           training data, and the sha256 of every file above.
  * A crash mid-write leaves no manifest (or the old one), so a half-written model never loads.
@@ -13,6 +16,7 @@ import { MODEL_KINDS } from '../config/schema.ts';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { ModelLoadError } from './errors.ts';
 import { decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
+import { buildTowerForwardOnnx } from './tower/onnx-export.ts';
 import type { SparseTable } from './sparse/sparse-table.ts';
 import type { TowerState } from './tower/tower.ts';
 import type { WideDeepState } from './wide-deep.ts';
@@ -58,6 +62,10 @@ export type ManifestDraft = Omit<ModelManifest, 'formatVersion' | 'files'>;
 const WIDE_FILE = 'wide.safetensors';
 const EMB_FILE = 'embeddings.safetensors';
 const TOWER_FILE = 'tower.safetensors';
+/** Weights only (bias, wide, embedding/<f>, W0, b0, …): what scoring reads. Optional (older models lack it). */
+export const SERVING_FILE = 'serving.safetensors';
+/** The tower forward pass as ONNX (buildTowerForwardOnnx): input X [B, inputDim], output logits [B]. */
+export const TOWER_ONNX_FILE = 'tower.onnx';
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -111,11 +119,30 @@ export async function saveModelArtifact(uri: string, draft: ManifestDraft, state
       tower.set(name, { shape, data });
     }
     await put(TOWER_FILE, encodeTensors(tower, { format: 'wdp-tower' }));
+    await put(TOWER_ONNX_FILE, buildTowerForwardOnnx(state.tower).bytes);
   }
+  await put(SERVING_FILE, encodeTensors(servingTensors(state), { format: 'wdp-serving' }));
 
   const manifest: ModelManifest = { formatVersion: MODEL_FORMAT_VERSION, ...draft, files };
   await store.write(joinUri(uri, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
   return manifest;
+}
+
+/** The weights of every part without optimizer slots, named as in SERVING_FILE. */
+function servingTensors(state: WideDeepState): Map<string, NamedTensor> {
+  const out = new Map<string, NamedTensor>();
+  const add = (name: string, t: SparseTable) => out.set(name, { shape: [t.rows, t.dim], data: t.weights });
+  add('bias', state.bias);
+  if (state.wide) add('wide', state.wide);
+  for (const [feature, t] of state.embeddings) add(`embedding/${feature}`, t);
+  if (state.tower) {
+    const layers = [state.tower.shape.inputDim, ...state.tower.shape.hiddenUnits, 1];
+    for (let k = 0; k + 1 < layers.length; k++) {
+      out.set(`W${k}`, { shape: [layers[k]!, layers[k + 1]!], data: state.tower.tensors[`W${k}`]! });
+      out.set(`b${k}`, { shape: [layers[k + 1]!], data: state.tower.tensors[`b${k}`]! });
+    }
+  }
+  return out;
 }
 
 /** Reads and validates only the manifest (cheap; for registries and listings). */
@@ -153,10 +180,14 @@ export async function readManifest(uri: string): Promise<ModelManifest> {
  * Reads the manifest and every weight file, checking sizes and sha256 before decoding.
  * Throws ModelLoadError (and returns nothing) on any mismatch.
  */
-export async function loadModelArtifact(uri: string): Promise<{ manifest: ModelManifest; state: WideDeepState }> {
+export async function loadModelArtifact(
+  uri: string,
+  options: { weightsOnly?: boolean } = {},
+): Promise<{ manifest: ModelManifest; state: WideDeepState }> {
   const manifest = await readManifest(uri);
+  if (options.weightsOnly && manifest.files[SERVING_FILE]) return { manifest, state: await loadServingState(uri, manifest) };
   const store = storeFor(uri);
-  const read = async (name: string): Promise<Map<string, NamedTensor> | undefined> => {
+  const read = async (name: string, view = false): Promise<Map<string, NamedTensor> | undefined> => {
     const entry = manifest.files[name];
     if (!entry) return undefined;
     let bytes: Uint8Array;
@@ -168,7 +199,7 @@ export async function loadModelArtifact(uri: string): Promise<{ manifest: ModelM
     if (bytes.length !== entry.bytes) throw new ModelLoadError(uri, `${name} is ${bytes.length} bytes, the manifest says ${entry.bytes}`);
     if (sha256(bytes) !== entry.sha256) throw new ModelLoadError(uri, `${name} is corrupted: its sha256 does not match the manifest`);
     try {
-      return decodeTensors(bytes, name);
+      return decodeTensors(bytes, name, { view });
     } catch (e) {
       throw new ModelLoadError(uri, (e as Error).message, { cause: e });
     }
@@ -197,4 +228,45 @@ export async function loadModelArtifact(uri: string): Promise<{ manifest: ModelM
     ...(tower ? { tower } : {}),
   };
   return { manifest, state };
+}
+
+/**
+ * The weights-only state from SERVING_FILE (checked like every file: size and sha256 first).
+ * Tables come back without optimizer slots, as read-only views into the file's bytes.
+ */
+async function loadServingState(uri: string, manifest: ModelManifest): Promise<WideDeepState> {
+  const entry = manifest.files[SERVING_FILE]!;
+  let bytes: Uint8Array;
+  try {
+    bytes = await storeFor(uri).read(joinUri(uri, SERVING_FILE));
+  } catch (e) {
+    throw new ModelLoadError(uri, `cannot read ${SERVING_FILE}: ${(e as Error).message}`, { cause: e });
+  }
+  if (bytes.length !== entry.bytes) throw new ModelLoadError(uri, `${SERVING_FILE} is ${bytes.length} bytes, the manifest says ${entry.bytes}`);
+  if (sha256(bytes) !== entry.sha256) throw new ModelLoadError(uri, `${SERVING_FILE} is corrupted: its sha256 does not match the manifest`);
+  let tensors: Map<string, NamedTensor>;
+  try {
+    tensors = decodeTensors(bytes, SERVING_FILE, { view: true });
+  } catch (e) {
+    throw new ModelLoadError(uri, (e as Error).message, { cause: e });
+  }
+  const table = (name: string): SparseTable => {
+    const t = tensors.get(name);
+    if (!t || t.shape.length !== 2) throw new ModelLoadError(uri, `${SERVING_FILE} has no tensor ${name}`);
+    return { rows: t.shape[0]!, dim: t.shape[1]!, weights: t.data, slots: {} };
+  };
+  const embeddings = new Map<string, SparseTable>();
+  for (const name of tensors.keys()) if (name.startsWith('embedding/')) embeddings.set(name.slice('embedding/'.length), table(name));
+  let tower: TowerState | undefined;
+  if (manifest.tower) {
+    const t: Record<string, Float32Array> = {};
+    for (const [name, v] of tensors) if (/^[Wb]\d+$/.test(name)) t[name] = v.data;
+    tower = { shape: { inputDim: manifest.tower.inputDim, hiddenUnits: manifest.tower.hiddenUnits }, tensors: t };
+  }
+  return {
+    bias: table('bias'),
+    ...(tensors.has('wide') ? { wide: table('wide') } : {}),
+    embeddings,
+    ...(tower ? { tower } : {}),
+  };
 }

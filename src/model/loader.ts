@@ -7,7 +7,9 @@ import { FeatureTransforms } from '../features/transforms.ts';
 import { loadModelArtifact, type ModelManifest } from './artifact.ts';
 import { ModelLoadError } from './errors.ts';
 import type { TowerKind } from './tower/select.ts';
-import { WideDeepModel, type WideDeepSpec, type WideDeepState } from './wide-deep.ts';
+// Types only: the model class (and with it the tfjs/ONNX tower code) is imported lazily by
+// loadModel, so scoring, which only calls readModel, never loads training code.
+import type { WideDeepModel, WideDeepSpec, WideDeepState } from './wide-deep.ts';
 
 /** A model's files, decoded and checked, without a tower backend yet (cheap to hold). */
 export interface ModelArtifact {
@@ -35,9 +37,17 @@ export function specFor(config: WdpConfig, transforms: FeatureTransforms, kind: 
   };
 }
 
+export interface ReadModelOptions {
+  /**
+   * Read only the weights (serving.safetensors when the model has one), without optimizer
+   * slots: for scoring, which never trains. The tables are then read-only. @default false
+   */
+  readonly weightsOnly?: boolean;
+}
+
 /** Reads and checks every file of the model folder. Throws ModelLoadError, loading nothing, on any fault. */
-export async function readModel(uri: string): Promise<ModelArtifact> {
-  const { manifest, state } = await loadModelArtifact(uri);
+export async function readModel(uri: string, options: ReadModelOptions = {}): Promise<ModelArtifact> {
+  const { manifest, state } = await loadModelArtifact(uri, options);
   let config: WdpConfig;
   let transforms: FeatureTransforms;
   try {
@@ -55,6 +65,7 @@ export async function loadModel(
   options: { backend?: TowerKind; log?: (message: string) => void } = {},
 ): Promise<LoadedModel> {
   const artifact = await readModel(uri);
+  const { WideDeepModel } = await import('./wide-deep.ts');
   let model: WideDeepModel;
   try {
     model = await WideDeepModel.create(specFor(artifact.config, artifact.transforms, artifact.manifest.kind), {

@@ -40,7 +40,12 @@ export function encodeTensors(tensors: ReadonlyMap<string, NamedTensor>, metadat
   return out;
 }
 
-export function decodeTensors(bytes: Uint8Array, source: string): Map<string, NamedTensor> {
+/**
+ * @param options.view return views into `bytes` where the data is 4-byte aligned instead of
+ *   copies (serving: halves load time and peak memory; the tensors then keep `bytes` alive and
+ *   must be treated as read-only). @default false
+ */
+export function decodeTensors(bytes: Uint8Array, source: string, options: { view?: boolean } = {}): Map<string, NamedTensor> {
   if (bytes.length < 8) throw new TensorFileError(`${source}: too short to be a tensor file (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
@@ -64,9 +69,14 @@ export function decodeTensors(bytes: Uint8Array, source: string): Map<string, Na
     if (!Number.isInteger(a) || !Number.isInteger(b) || b - a !== count * 4 || dataStart + b > bytes.length) {
       throw new TensorFileError(`${source}: tensor "${name}" offsets [${a}, ${b}] do not fit shape [${shape}] and file size`);
     }
-    // Copy so the tensor is 4-byte aligned and independent of the file buffer.
-    const data = new Float32Array(count);
-    new Uint8Array(data.buffer).set(bytes.subarray(dataStart + a, dataStart + b));
+    const at = bytes.byteOffset + dataStart + a;
+    let data: Float32Array;
+    if (options.view && at % 4 === 0) data = new Float32Array(bytes.buffer, at, count);
+    else {
+      // Copy so the tensor is 4-byte aligned and independent of the file buffer.
+      data = new Float32Array(count);
+      new Uint8Array(data.buffer).set(bytes.subarray(dataStart + a, dataStart + b));
+    }
     out.set(name, { shape, data });
   }
   return out;

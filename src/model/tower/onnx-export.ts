@@ -1,0 +1,114 @@
+/**
+ * The tower's forward pass as a self-contained ONNX model (weights baked in as initializers),
+ * for serving: written into the model folder when a model is saved (`tower.onnx`, readable by
+ * any ONNX runtime), and rebuilt in memory by the scorer for each user/item split.
+ *
+ * Full model:   X [B, D] → Gemm(W0,b0) → ReLU → … → Gemm(W_L,b_L) → logits [B].
+ * Split model:  the first layer's input is cut in two, because every candidate of a request
+ *   shares the user context: rows `userRows` of W0 (the user columns of X) are applied once per
+ *   request outside the graph, giving u = x_user·W0_user + b0 [1, H0]; the graph takes
+ *   X_item [B, Di] and u, and computes ReLU(X_item·W0_item + u) → … → logits [B].
+ *
+ * Initializers are stored as raw little-endian bytes (`rawData`), which is what ORT reads
+ * fastest and keeps serialisation of ~1M-float layers to a memcpy.
+ */
+import onnxProto from 'onnx-proto';
+import type { onnx as Onnx } from 'onnx-proto';
+import { towerLayers } from './state.ts';
+import type { TowerShape } from './tower.ts';
+
+const { onnx } = onnxProto;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+/** Same opset / IR as the training graphs (onnx-graph.ts). */
+const OPSET = 17;
+const IR_VERSION = 8;
+
+/** Tower weights by name: `W{k}` Float32Array [in × out] row-major, `b{k}` [out]. Accumulators are ignored. */
+export interface TowerWeights {
+  readonly shape: TowerShape;
+  readonly tensors: Readonly<Record<string, Float32Array>>;
+}
+
+export interface TowerForwardOnnx {
+  /** Serialized ModelProto. */
+  readonly bytes: Uint8Array;
+  /** Input names: ['X'] for the full model, ['X', 'u'] for a split one. */
+  readonly inputs: readonly string[];
+  /** Width of X: inputDim (full) or the item column count (split). */
+  readonly xDim: number;
+}
+
+function raw(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function floatInit(name: string, dims: number[], data: Float32Array): Onnx.ITensorProto {
+  return { name, dataType: FLOAT, dims, rawData: raw(data) };
+}
+
+function valueInfo(name: string, dims: readonly (number | string)[]): Onnx.IValueInfoProto {
+  return {
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  };
+}
+
+/** Rows `rows` of a row-major [in × out] matrix, as a new [rows.length × out] matrix. */
+export function selectRows(w: Float32Array, out: number, rows: ArrayLike<number>): Float32Array {
+  const r = new Float32Array(rows.length * out);
+  for (let i = 0; i < rows.length; i++) r.set(w.subarray(rows[i]! * out, (rows[i]! + 1) * out), i * out);
+  return r;
+}
+
+/**
+ * Builds the forward model. With `itemRows`, builds the split model whose X holds only those
+ * input columns (in that order) and whose extra input `u` carries the rest (see file comment).
+ * @example
+ *   const { bytes } = buildTowerForwardOnnx(state);                       // tower.onnx
+ *   const split = buildTowerForwardOnnx(state, { itemRows: [600, …, 1199] });
+ */
+export function buildTowerForwardOnnx(weights: TowerWeights, options: { itemRows?: ArrayLike<number> } = {}): TowerForwardOnnx {
+  const layers = towerLayers(weights.shape);
+  const nodes: Onnx.INodeProto[] = [];
+  const inits: Onnx.ITensorProto[] = [];
+  let n = 0;
+  const op = (opType: string, input: string[], output?: string): string => {
+    const out = output ?? `${opType.toLowerCase()}_${n++}`;
+    nodes.push({ opType, input, output: [out], name: out });
+    return out;
+  };
+  const split = options.itemRows !== undefined;
+  const xDim = split ? options.itemRows!.length : weights.shape.inputDim;
+  let h = 'X';
+  for (const l of layers) {
+    const W = weights.tensors[`W${l.index}`]!;
+    const b = weights.tensors[`b${l.index}`]!;
+    let z: string;
+    if (l.index === 0 && split) {
+      inits.push(floatInit('W0_item', [xDim, l.outDim], selectRows(W, l.outDim, options.itemRows!)));
+      z = op('Add', [op('MatMul', [h, 'W0_item']), 'u']);
+    } else {
+      inits.push(floatInit(`W${l.index}`, [l.inDim, l.outDim], W), floatInit(`b${l.index}`, [l.outDim], b));
+      z = op('Gemm', [h, `W${l.index}`, `b${l.index}`]);
+    }
+    h = l.relu ? op('Relu', [z]) : z;
+  }
+  inits.push({ name: 'shape_flat', dataType: INT64, dims: [1], int64Data: [-1] });
+  op('Reshape', [h, 'shape_flat'], 'logits');
+  const H0 = layers[0]!.outDim;
+  const inputs = [valueInfo('X', ['B', xDim]), ...(split ? [valueInfo('u', [1, H0])] : [])];
+  const proto = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: 'wdp',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: {
+      name: split ? 'wdp_tower_forward_split' : 'wdp_tower_forward',
+      node: nodes,
+      initializer: inits,
+      input: inputs,
+      output: [valueInfo('logits', ['B'])],
+    },
+  });
+  return { bytes: onnx.ModelProto.encode(proto).finish(), inputs: inputs.map((v) => v.name!), xDim };
+}

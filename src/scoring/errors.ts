@@ -1,0 +1,18 @@
+import { WdpError } from '../util/errors.ts';
+
+/** Base of the scoring area's errors. */
+export class ScoringError extends WdpError {}
+
+/**
+ * A request the caller must fix: malformed JSON, unknown features, wrong types, limits. The
+ * message is safe to return to the caller as is (it names fields, never internals); handlers
+ * answer it with HTTP 400.
+ */
+export class RequestError extends ScoringError {
+  readonly statusCode = 400;
+}
+
+/** The configured model could not be loaded; nothing is served until a load succeeds. */
+export class ModelUnavailableError extends ScoringError {
+  readonly statusCode = 503;
+}

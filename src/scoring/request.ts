@@ -1,0 +1,222 @@
+/**
+ * Scoring requests: `{ context: {user features}, candidates: [{item features}, …], topK? }`.
+ *
+ * zod checks the envelope; the cells are then checked against the model's own feature list in
+ * one pass that also builds the columns the transforms read (a request of 1000 candidates has
+ * tens of thousands of cells, too many for a per-cell schema on the hot path). Every message is
+ * meant for the caller and names the offending field.
+ *
+ * Missing features (absent or null) follow the model's rules, as in training: a categorical
+ * becomes its missing/OOV id, a numeric takes its default, and a numeric without a default is an
+ * error naming it.
+ */
+import { z } from 'zod';
+import type { Cell, ColumnValues, RowChunk } from '../data/row-chunk.ts';
+import type { FeatureState, TransformState } from '../features/state.ts';
+import { RequestError } from './errors.ts';
+
+export interface ScoreRequest {
+  /** User features shared by every candidate. */
+  readonly context: Readonly<Record<string, unknown>>;
+  /** Item features, one object per candidate. */
+  readonly candidates: readonly Readonly<Record<string, unknown>>[];
+  /** Return only the best K in `ranked`. @default all candidates */
+  readonly topK?: number;
+}
+
+export interface ScoreResponse {
+  /** The modelId of the model that scored. */
+  readonly modelVersion: string;
+  /** Probability per candidate, in request order. */
+  readonly scores: number[];
+  /** Candidates by descending score (ties by index), at most topK. */
+  readonly ranked: { index: number; score: number }[];
+}
+
+export interface RequestLimits {
+  /** @default 1000 */
+  readonly maxCandidates: number;
+}
+
+/** How many offending fields a message lists before "and N more". */
+const MAX_LISTED = 10;
+
+const plainObject = (what: string) =>
+  z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: `${what} must be a JSON object` });
+
+const envelope = z
+  .object(
+    {
+      context: plainObject('context').optional(),
+      candidates: z.array(z.unknown(), { error: 'candidates must be an array of objects' }),
+      topK: z
+        .number({ error: 'topK must be a positive integer' })
+        .int({ error: 'topK must be a positive integer' })
+        .positive({ error: 'topK must be a positive integer' })
+        .optional(),
+    },
+    { error: 'the request must be a JSON object with "candidates"' },
+  )
+  .strict();
+
+/** Validates the envelope (shape and limits); cells are checked by `buildColumns`. */
+export function parseEnvelope(body: unknown, limits: RequestLimits): ScoreRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError('the request must be a JSON object with "candidates"');
+  const cands = (body as { candidates?: unknown }).candidates;
+  // Checked before zod so an oversized request costs nothing more than a length check.
+  if (Array.isArray(cands) && cands.length > limits.maxCandidates) {
+    throw new RequestError(`too many candidates: ${cands.length} (the limit is ${limits.maxCandidates})`);
+  }
+  const r = envelope.safeParse(body);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown request field(s): ${issue.keys.join(', ')} (expected context, candidates, topK)`
+        : issue.path.length > 0 && issue.code === 'invalid_type' && issue.path[0] === 'candidates' && issue.path.length === 1
+          ? 'candidates must be an array of objects'
+          : issue.message;
+    throw new RequestError(message);
+  }
+  if (r.data.candidates.length === 0) throw new RequestError('candidates must not be empty');
+  r.data.candidates.forEach((c, i) => {
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new RequestError(`candidates[${i}] must be a JSON object`);
+  });
+  return {
+    context: r.data.context ?? {},
+    candidates: r.data.candidates as Record<string, unknown>[],
+    ...(r.data.topK !== undefined ? { topK: r.data.topK } : {}),
+  };
+}
+
+function expected(f: FeatureState): string {
+  return f.kind === 'numeric' ? 'a number or null' : f.kind === 'categorical' ? 'a string, number, boolean or null' : 'an array of strings or numbers, a single string or number, or null';
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+function isToken(v: unknown): boolean {
+  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
+}
+
+/** Whether a cell fits the feature's kind (null/undefined always does: it is a missing value). */
+function fits(f: FeatureState, v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  if (f.kind === 'numeric') return typeof v === 'number' && Number.isFinite(v);
+  if (f.kind === 'categorical') return isToken(v);
+  if (Array.isArray(v)) return v.every((e) => e === null || isToken(e));
+  return isToken(v);
+}
+
+function listing(items: string[]): string {
+  return items.length <= MAX_LISTED ? items.join(', ') : `${items.slice(0, MAX_LISTED).join(', ')} and ${items.length - MAX_LISTED} more`;
+}
+
+export interface RequestColumns {
+  /** Model features given in the context (the user side of the split). */
+  readonly userFeatures: ReadonlySet<string>;
+  /** One row: the context's values; item features hold placeholders (never read). */
+  readonly contextChunk: RowChunk;
+  /**
+   * B rows: the candidates' values; user features hold placeholders, except those in a cross
+   * with an item feature, which repeat the context value (the cross needs both).
+   */
+  readonly candidateChunk: RowChunk;
+}
+
+/**
+ * Checks every cell against the model's features and builds the two chunks the transforms encode.
+ * @throws RequestError naming unknown features, wrong types, features given on both sides, and
+ *   numerics without a default that are missing.
+ */
+export function buildColumns(req: ScoreRequest, state: TransformState): RequestColumns {
+  const features = state.features;
+  const unknown: string[] = [];
+  const wrong: string[] = [];
+  const userFeatures = new Set<string>();
+  for (const [name, v] of Object.entries(req.context)) {
+    const f = Object.hasOwn(features, name) ? features[name] : undefined;
+    if (!f) unknown.push(`context.${name}`);
+    else if (!fits(f, v)) wrong.push(`context.${name} must be ${expected(f)}, got ${typeName(v)}`);
+    else userFeatures.add(name);
+  }
+
+  // Item-side columns, filled from the candidates in one pass.
+  const B = req.candidates.length;
+  const itemNames = Object.keys(features).filter((n) => !Object.hasOwn(req.context, n));
+  const cols = new Map<string, ColumnValues>();
+  for (const n of itemNames) cols.set(n, features[n]!.kind === 'numeric' ? new Float64Array(B).fill(NaN) : new Array<Cell>(B).fill(null));
+  const both = new Set<string>();
+  for (let i = 0; i < B; i++) {
+    const cand = req.candidates[i]!;
+    for (const name in cand) {
+      const v = cand[name];
+      const col = cols.get(name);
+      if (col === undefined) {
+        if (Object.hasOwn(features, name)) both.add(name);
+        else unknown.push(`candidates[${i}].${name}`);
+        continue;
+      }
+      const f = features[name]!;
+      if (!fits(f, v)) {
+        wrong.push(`candidates[${i}].${name} must be ${expected(f)}, got ${typeName(v)}`);
+        continue;
+      }
+      if (v === null || v === undefined) continue;
+      if (col instanceof Float64Array) col[i] = v as number;
+      else (col as Cell[])[i] = v as Cell;
+    }
+  }
+  if (unknown.length > 0) throw new RequestError(`unknown feature(s): ${listing(unknown)}`);
+  if (wrong.length > 0) throw new RequestError(`wrong type(s): ${listing(wrong)}`);
+  if (both.size > 0) throw new RequestError(`feature(s) given in both context and candidates: ${[...both].join(', ')}`);
+
+  const missing: string[] = [];
+  const ctxMissing = (n: string) => req.context[n] === null || req.context[n] === undefined;
+  for (const [name, f] of Object.entries(features)) {
+    if (f.kind !== 'numeric' || f.default !== undefined) continue;
+    if (userFeatures.has(name)) {
+      if (ctxMissing(name)) missing.push(`context.${name}`);
+      continue;
+    }
+    const col = cols.get(name) as Float64Array;
+    let count = 0;
+    let first = -1;
+    for (let i = 0; i < B; i++) {
+      if (Number.isNaN(col[i]!)) {
+        if (first < 0) first = i;
+        count++;
+      }
+    }
+    if (count > 0) missing.push(count === B ? `${name} (in every candidate)` : `candidates[${first}].${name}${count > 1 ? ` (and ${count - 1} more candidates)` : ''}`);
+  }
+  if (missing.length > 0) throw new RequestError(`missing value for numeric feature(s) without a default: ${listing(missing)}`);
+
+  // User features that a cross mixes with item features must reach the candidate rows.
+  const mixed = new Set<string>();
+  for (const c of state.wide.crosses) {
+    if (c.features.some((n) => userFeatures.has(n)) && c.features.some((n) => !userFeatures.has(n))) {
+      for (const n of c.features) if (userFeatures.has(n)) mixed.add(n);
+    }
+  }
+  const ctxCols = new Map<string, ColumnValues>();
+  for (const [name, f] of Object.entries(features)) {
+    const user = userFeatures.has(name);
+    const v = user ? req.context[name] : undefined;
+    if (f.kind === 'numeric') {
+      // Placeholders are 0, not NaN: a NaN would be a missing value without a default (a bad row).
+      ctxCols.set(name, Float64Array.of(user && v !== null && v !== undefined ? (v as number) : user ? NaN : 0));
+      if (user) cols.set(name, new Float64Array(B).fill(mixed.has(name) && v !== null && v !== undefined ? (v as number) : mixed.has(name) ? NaN : 0));
+    } else {
+      ctxCols.set(name, [user ? ((v ?? null) as Cell) : null]);
+      if (user) cols.set(name, new Array<Cell>(B).fill(mixed.has(name) ? ((v ?? null) as Cell) : null));
+    }
+  }
+  return {
+    userFeatures,
+    contextChunk: { source: 'request context', rowOffset: 0, numRows: 1, columns: ctxCols },
+    candidateChunk: { source: 'request candidates', rowOffset: 0, numRows: B, columns: cols },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The Scorer: a model loaded for serving plus the request path around it.
+ *
+ *   const scorer = await Scorer.load('s3://models/app/current');
+ *   const res = await scorer.score({ context: { user: 'u1' }, candidates: [{ item: 'i1' }, { item: 'i2' }], topK: 1 });
+ *   // { modelVersion: 'm-2026…', scores: [0.12, 0.31], ranked: [{ index: 1, score: 0.31 }] }
+ *
+ * Loading goes through the one model loader (readModel, weights only) and is all-or-nothing: a
+ * Scorer exists only once every file has been read and checked and the default tower session has
+ * opened, so a failed load serves nothing. Loaded scorers are cached by model id.
+ */
+import type { RowChunk } from '../data/row-chunk.ts';
+import type { TransformState } from '../features/state.ts';
+import type { FeatureTransforms } from '../features/transforms.ts';
+import type { ModelManifest } from '../model/artifact.ts';
+import { readManifest } from '../model/artifact.ts';
+import { readModel } from '../model/loader.ts';
+import { DataError } from '../data/errors.ts';
+import { RequestError } from './errors.ts';
+import { buildColumns, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
+import { ServingModel, type ServingModelOptions } from './serving-model.ts';
+
+export interface ScorerOptions extends ServingModelOptions {
+  /** Most candidates per request. @default 1000 */
+  readonly maxCandidates?: number;
+  /** Reuse a cached scorer of the same model id. @default true */
+  readonly cache?: boolean;
+}
+
+/** Cached scorers by model id; kept small because each holds a whole model in memory. */
+const cache = new Map<string, Promise<Scorer>>();
+const MAX_CACHED_MODELS = 2;
+
+export class Scorer {
+  readonly uri: string;
+  readonly manifest: ModelManifest;
+  /** The model id, reported as `modelVersion` in every response. */
+  readonly modelVersion: string;
+  readonly transforms: FeatureTransforms;
+  readonly model: ServingModel;
+  readonly maxCandidates: number;
+  /** Columns passed through by batch scoring (config data.idColumns). */
+  readonly idColumns: readonly string[];
+  readonly #state: TransformState;
+
+  private constructor(uri: string, manifest: ModelManifest, transforms: FeatureTransforms, model: ServingModel, idColumns: readonly string[], options: ScorerOptions) {
+    this.uri = uri;
+    this.manifest = manifest;
+    this.modelVersion = manifest.modelId;
+    this.transforms = transforms;
+    this.model = model;
+    this.idColumns = idColumns;
+    this.maxCandidates = options.maxCandidates ?? 1000;
+    this.#state = transforms.toState();
+  }
+
+  /**
+   * Loads (or returns the cached) scorer for the model folder at `uri`.
+   * @throws ModelLoadError when any file is missing, truncated or corrupted (nothing is cached)
+   */
+  static async load(uri: string, options: ScorerOptions = {}): Promise<Scorer> {
+    if (options.cache === false) return Scorer.#open(uri, options);
+    // The manifest is small; reading it first lets a re-pointed URI pick up a new version.
+    const { modelId } = await readManifest(uri);
+    let p = cache.get(modelId);
+    if (!p) {
+      p = Scorer.#open(uri, options);
+      cache.set(modelId, p);
+      p.catch(() => {
+        if (cache.get(modelId) === p) cache.delete(modelId);
+      });
+      while (cache.size > MAX_CACHED_MODELS) cache.delete(cache.keys().next().value!);
+    }
+    return p;
+  }
+
+  /** Forgets cached scorers (tests). */
+  static clearCache(): void {
+    cache.clear();
+  }
+
+  static async #open(uri: string, options: ScorerOptions): Promise<Scorer> {
+    const artifact = await readModel(uri, { weightsOnly: true });
+    const model = new ServingModel(artifact, options);
+    // Open the batch split's tower now, so a backend that cannot run this model fails the load
+    // rather than the first request.
+    await model.plan(new Set());
+    return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
+  }
+
+  /**
+   * Validates and scores one request.
+   * @throws RequestError with a message for the caller
+   */
+  async score(body: unknown): Promise<ScoreResponse> {
+    const req: ScoreRequest = parseEnvelope(body, { maxCandidates: this.maxCandidates });
+    const cols = buildColumns(req, this.#state);
+    let user;
+    let items;
+    try {
+      user = this.transforms.encode(cols.contextChunk, { withLabels: false }).batch;
+      items = this.transforms.encode(cols.candidateChunk, { withLabels: false }).batch;
+    } catch (e) {
+      // Validation should have caught every bad cell; keep any that slips through a 400.
+      if (e instanceof DataError) throw new RequestError(`invalid feature value: ${e.message}`, { cause: e });
+      throw e;
+    }
+    const plan = await this.model.plan(cols.userFeatures);
+    const p = await this.model.scoreSplit(plan, user, items);
+    const scores = Array.from(p);
+    const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+    const k = Math.min(req.topK ?? order.length, order.length);
+    const ranked = order.slice(0, k).map((index) => ({ index, score: scores[index]! }));
+    return { modelVersion: this.modelVersion, scores, ranked };
+  }
+
+  /** Probabilities for rows that carry every feature (batch scoring); bad rows follow `onBadRow`. */
+  async scoreChunk(chunk: RowChunk, onBadRow: 'error' | 'skip' = 'error'): Promise<{ scores: Float32Array; keptRows: Int32Array }> {
+    const { batch, keptRows } = this.transforms.encode(chunk, { withLabels: false, onBadRow });
+    if (batch.size === 0) return { scores: new Float32Array(0), keptRows };
+    return { scores: await this.model.scoreRows(batch), keptRows };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

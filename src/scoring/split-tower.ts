@@ -1,0 +1,134 @@
+/**
+ * The tower forward pass for scoring, with the first layer split between the user context
+ * (applied once per request) and the items:
+ *   h1 = ReLU(X_item · W0_item + u),  u = x_user · W0_user + b0  [H0],  then the usual layers.
+ * Two implementations share this interface and one contract test: ONNX Runtime (native, fast)
+ * and plain JS (works anywhere, e.g. where onnxruntime-node's binary does not load).
+ */
+import { selectRows, type TowerWeights } from '../model/tower/onnx-export.ts';
+import { towerLayers } from '../model/tower/state.ts';
+
+export interface SplitTower {
+  /** e.g. 'onnxruntime-node 1.30.0 (cpu, 2 threads)', 'plain JS'. */
+  readonly name: string;
+  /** Number of item columns Di the tower expects in X. */
+  readonly itemDim: number;
+  /**
+   * Tower logits Float32Array [B] for X_item Float32Array [B × Di] row-major and the user share
+   * u Float32Array [H0] (b0 already added).
+   */
+  forward(u: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export const SPLIT_TOWER_KINDS = ['auto', 'onnx', 'js'] as const;
+export type SplitTowerKind = (typeof SPLIT_TOWER_KINDS)[number];
+
+export interface SplitTowerOptions {
+  /** Rows of W0 (tower input columns) that X_item holds, in X_item's column order. */
+  readonly itemRows: Int32Array;
+  /** ORT intra-op threads. @default os.availableParallelism() */
+  readonly intraOpNumThreads?: number;
+  /** Let idle ORT threads spin (lower latency, burns CPU between requests). @default true */
+  readonly allowSpinning?: boolean;
+}
+
+/**
+ * out [B × O] = act(x [B × I] · w [I × O] + bias), with `bias` [O] or, for the split first layer,
+ * u [O]. Rows go four at a time so each W row read from memory feeds four outputs.
+ */
+export function denseForward(x: Float32Array, B: number, I: number, w: Float32Array, O: number, bias: Float32Array, relu: boolean): Float32Array {
+  const out = new Float32Array(B * O);
+  let i = 0;
+  for (; i + 4 <= B; i += 4) {
+    const o0 = i * O;
+    const o1 = o0 + O;
+    const o2 = o1 + O;
+    const o3 = o2 + O;
+    out.set(bias, o0);
+    out.set(bias, o1);
+    out.set(bias, o2);
+    out.set(bias, o3);
+    for (let k = 0; k < I; k++) {
+      const a0 = x[i * I + k]!;
+      const a1 = x[(i + 1) * I + k]!;
+      const a2 = x[(i + 2) * I + k]!;
+      const a3 = x[(i + 3) * I + k]!;
+      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+      const wo = k * O;
+      for (let j = 0; j < O; j++) {
+        const wj = w[wo + j]!;
+        out[o0 + j] = out[o0 + j]! + a0 * wj;
+        out[o1 + j] = out[o1 + j]! + a1 * wj;
+        out[o2 + j] = out[o2 + j]! + a2 * wj;
+        out[o3 + j] = out[o3 + j]! + a3 * wj;
+      }
+    }
+  }
+  for (; i < B; i++) {
+    const o0 = i * O;
+    out.set(bias, o0);
+    for (let k = 0; k < I; k++) {
+      const a0 = x[i * I + k]!;
+      if (a0 === 0) continue;
+      const wo = k * O;
+      for (let j = 0; j < O; j++) out[o0 + j] = out[o0 + j]! + a0 * w[wo + j]!;
+    }
+  }
+  if (relu) for (let j = 0; j < out.length; j++) if (!(out[j]! > 0)) out[j] = 0;
+  return out;
+}
+
+/** The plain-JS split tower. */
+export class JsSplitTower implements SplitTower {
+  readonly name = 'plain JS';
+  readonly itemDim: number;
+  readonly #w0: Float32Array;
+  readonly #layers: { w: Float32Array; b: Float32Array; inDim: number; outDim: number; relu: boolean }[];
+  readonly #h0: number;
+
+  constructor(weights: TowerWeights, options: Pick<SplitTowerOptions, 'itemRows'>) {
+    const layers = towerLayers(weights.shape);
+    this.#h0 = layers[0]!.outDim;
+    this.itemDim = options.itemRows.length;
+    this.#w0 = selectRows(weights.tensors['W0']!, this.#h0, options.itemRows);
+    this.#layers = layers.slice(1).map((l) => ({
+      w: weights.tensors[`W${l.index}`]!,
+      b: weights.tensors[`b${l.index}`]!,
+      inDim: l.inDim,
+      outDim: l.outDim,
+      relu: l.relu,
+    }));
+  }
+
+  async forward(u: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array> {
+    const B = batchSize;
+    let h = denseForward(xItem, B, this.itemDim, this.#w0, this.#h0, u, true);
+    for (const l of this.#layers) h = denseForward(h, B, l.inDim, l.w, l.outDim, l.b, l.relu);
+    return h;
+  }
+
+  dispose(): void {}
+}
+
+/**
+ * A split tower of `kind`; 'auto' is ONNX Runtime when onnxruntime-node loads, else plain JS.
+ * onnxruntime-node is imported lazily, so a missing or broken native binary costs nothing but
+ * the fallback.
+ */
+export async function createSplitTower(
+  kind: SplitTowerKind,
+  weights: TowerWeights,
+  options: SplitTowerOptions,
+  log?: (message: string) => void,
+): Promise<SplitTower> {
+  if (kind === 'js') return new JsSplitTower(weights, options);
+  try {
+    const { OnnxSplitTower } = await import('./onnx-split-tower.ts');
+    return await OnnxSplitTower.create(weights, options);
+  } catch (e) {
+    if (kind === 'onnx') throw e;
+    log?.(`scoring tower: onnxruntime-node did not load (${(e as Error).message}); using plain JS`);
+    return new JsSplitTower(weights, options);
+  }
+}

@@ -1,0 +1,49 @@
+/** Trains and saves tiny models for scoring tests (a second or less each). */
+import { join } from 'node:path';
+import type { ModelKind, WdpConfigInput } from '../../src/config/index.ts';
+import { sliceBatch } from '../../src/features/batch-ops.ts';
+import { FeatureTransforms } from '../../src/features/transforms.ts';
+import { saveModelArtifact } from '../../src/model/artifact.ts';
+import { specFor } from '../../src/model/loader.ts';
+import { WideDeepModel } from '../../src/model/wide-deep.ts';
+import { chunks, tinyChunk, tinyConfig } from './tiny-data.ts';
+
+export interface TinyModelOptions {
+  readonly kind?: ModelKind;
+  readonly overrides?: Partial<WdpConfigInput>;
+  readonly modelId?: string;
+  readonly rows?: number;
+}
+
+/** Trains a tiny model for one epoch and saves it at dir/name; returns the folder. */
+export async function saveTinyModel(dir: string, name: string, o: TinyModelOptions = {}): Promise<string> {
+  const kind = o.kind ?? 'wide_deep';
+  const config = tinyConfig(o.overrides ?? {});
+  const train = tinyChunk({ rows: o.rows ?? 1000, seed: 1 });
+  const transforms = await FeatureTransforms.fit(config, chunks(train));
+  const model = await WideDeepModel.create(specFor(config, transforms, kind), { backend: 'onnx' });
+  try {
+    const { batch } = transforms.encode(train, { withLabels: true });
+    for (let s = 0; s + 64 <= batch.size; s += 64) await model.trainBatch(sliceBatch(batch, s, s + 64));
+    const uri = join(dir, name);
+    await saveModelArtifact(
+      uri,
+      {
+        modelId: o.modelId ?? `m-${name}`,
+        createdAt: new Date().toISOString(),
+        kind,
+        config: config as unknown as Record<string, unknown>,
+        transforms: transforms.toState() as unknown as Record<string, unknown>,
+        tower: model.tower ? { inputDim: transforms.deepLayout.inputDim, hiddenUnits: [...config.deep.hiddenUnits] } : null,
+        metrics: {},
+        parent: null,
+        trainedOn: { files: [], rows: train.numRows, skippedRows: 0 },
+        training: {},
+      },
+      model.state(),
+    );
+    return uri;
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { readManifest, SERVING_FILE, TOWER_ONNX_FILE } from '../../../src/model/artifact.ts';
+import { loadModel, readModel } from '../../../src/model/loader.ts';
+import { Rng } from '../../../src/util/random.ts';
+import { saveTinyModel } from '../../helpers/tiny-model.ts';
+
+let dir: string;
+let uri: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wdp-onnx-export-'));
+  uri = await saveTinyModel(dir, 'm');
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('the saved model lists tower.onnx and serving.safetensors with their sha256', async () => {
+  const manifest = await readManifest(uri);
+  for (const f of [TOWER_ONNX_FILE, SERVING_FILE]) {
+    const bytes = await readFile(join(uri, f));
+    assert.equal(manifest.files[f]?.sha256, createHash('sha256').update(bytes).digest('hex'), f);
+    assert.equal(manifest.files[f]?.bytes, bytes.length);
+  }
+});
+
+for (const backend of ['onnx', 'tfjs'] as const) {
+  test(`tower.onnx computes the same logits as the in-process tower (${backend})`, async () => {
+    const loaded = await loadModel(uri, { backend });
+    const session = await ort.InferenceSession.create(await readFile(join(uri, TOWER_ONNX_FILE)));
+    try {
+      const D = loaded.model.tower!.shape.inputDim;
+      const B = 13;
+      const rng = new Rng(3);
+      const x = Float32Array.from({ length: B * D }, () => rng.normal());
+      const expected = await loaded.model.tower!.forward(x, B);
+      const out = await session.run({ X: new ort.Tensor('float32', x, [B, D]) });
+      const got = out['logits']!.data as Float32Array;
+      assert.equal(got.length, B);
+      for (let i = 0; i < B; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-5, `row ${i}: ${got[i]} vs ${expected[i]}`);
+    } finally {
+      await session.release();
+      loaded.model.dispose();
+    }
+  });
+}
+
+test('readModel weightsOnly reads the serving file: same weights, no optimizer slots', async () => {
+  const full = await readModel(uri);
+  const serving = await readModel(uri, { weightsOnly: true });
+  assert.deepEqual(serving.state.bias.weights, full.state.bias.weights);
+  assert.deepEqual(serving.state.wide!.weights, full.state.wide!.weights);
+  for (const [f, t] of full.state.embeddings) {
+    assert.deepEqual(serving.state.embeddings.get(f)!.weights, t.weights, f);
+    assert.deepEqual(Object.keys(serving.state.embeddings.get(f)!.slots), []);
+  }
+  assert.deepEqual(serving.state.tower!.tensors['W1'], full.state.tower!.tensors['W1']);
+  assert.equal(serving.state.tower!.tensors['acc_W1'], undefined);
+});

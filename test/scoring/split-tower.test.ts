@@ -1,0 +1,64 @@
+/** One contract for both split towers: they agree with a float64 reference of the unsplit tower. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { initialTowerState, towerLayers } from '../../src/model/tower/state.ts';
+import { createSplitTower, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
+import { Rng } from '../../src/util/random.ts';
+
+/** Unsplit forward in float64: X [B × D] → logits [B]. */
+function reference(tensors: Readonly<Record<string, Float32Array>>, shape: { inputDim: number; hiddenUnits: readonly number[] }, x: Float64Array, B: number): Float64Array {
+  let h = x;
+  let width = shape.inputDim;
+  for (const l of towerLayers(shape)) {
+    const W = tensors[`W${l.index}`]!;
+    const b = tensors[`b${l.index}`]!;
+    const out = new Float64Array(B * l.outDim);
+    for (let i = 0; i < B; i++) {
+      for (let j = 0; j < l.outDim; j++) {
+        let s = b[j]!;
+        for (let k = 0; k < width; k++) s += h[i * width + k]! * W[k * l.outDim + j]!;
+        out[i * l.outDim + j] = l.relu ? Math.max(0, s) : s;
+      }
+    }
+    h = out;
+    width = l.outDim;
+  }
+  return h;
+}
+
+for (const kind of ['onnx', 'js'] as const satisfies readonly SplitTowerKind[]) {
+  for (const [D, hidden, userCols] of [
+    [10, [8, 4], [0, 1, 2, 7]],
+    [9, [5], []],
+    [6, [7, 3, 2], [5]],
+  ] as const) {
+    test(`${kind} split tower ${D}→[${hidden}] with user columns [${userCols}] matches the unsplit reference`, async () => {
+      const shape = { inputDim: D, hiddenUnits: hidden };
+      const state = initialTowerState({ shape, adagrad: { learningRate: 0.1, initialAccumulator: 0.1, epsilon: 1e-7 }, seed: 7 });
+      const rng = new Rng(1);
+      for (let k = 0; k < hidden.length + 1; k++) state.tensors[`b${k}`]!.forEach((_, i, a) => (a[i] = rng.normal() * 0.1));
+      const itemCols = Array.from({ length: D }, (_, c) => c).filter((c) => !(userCols as readonly number[]).includes(c));
+      const tower = await createSplitTower(kind, state, { itemRows: Int32Array.from(itemCols), intraOpNumThreads: 1 });
+      try {
+        const B = 6;
+        const xUser = Float64Array.from(userCols, () => rng.normal());
+        const x = new Float64Array(B * D);
+        const xItem = new Float32Array(B * itemCols.length);
+        for (let i = 0; i < B; i++) {
+          userCols.forEach((c, j) => (x[i * D + c] = xUser[j]!));
+          itemCols.forEach((c, j) => (x[i * D + c] = xItem[i * itemCols.length + j] = rng.normal()));
+        }
+        const H0 = hidden[0];
+        const u = Float32Array.from(state.tensors['b0']!);
+        userCols.forEach((c, j) => {
+          for (let h = 0; h < H0; h++) u[h] = u[h]! + xUser[j]! * state.tensors['W0']![c * H0 + h]!;
+        });
+        const got = await tower.forward(u, xItem, B);
+        const want = reference(state.tensors, shape, x, B);
+        for (let i = 0; i < B; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `row ${i}: ${got[i]} vs ${want[i]}`);
+      } finally {
+        tower.dispose();
+      }
+    });
+  }
+}
