@@ -70,7 +70,7 @@ export async function benchTable1(options: Table1Options) {
       }
     };
 
-    const table: Record<string, { auc: number; logloss: number; calibration: number; train_seconds: number; examples_per_s: number }> = {};
+    const table: Record<string, { auc: number; logloss: number; calibration: number; train_seconds: number; examples_per_s: number; wide_zero_fraction?: number }> = {};
     for (const kind of ['wide', 'deep', 'wide_deep'] as const) {
       const out = join(tmp, kind);
       const { r, seconds } = await runKind(kind, train, out);
@@ -81,6 +81,7 @@ export async function benchTable1(options: Table1Options) {
         calibration: +m.calibration.toFixed(3),
         train_seconds: +seconds.toFixed(1),
         examples_per_s: Math.round(Number(r.manifest.training['examplesPerSecond'])),
+        ...(kind !== 'deep' ? { wide_zero_fraction: +Number(r.manifest.metrics['wideZeroFraction']).toFixed(4) } : {}),
       };
       log.info(`${kind}: held-out auc ${m.auc.toFixed(4)}`);
     }
