@@ -3,6 +3,7 @@
  * prints results: human lines on stderr, machine-readable JSON on stdout with --json.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
 import { MODEL_KINDS, parseConfigText, type ModelKind, type WdpConfig } from '../config/index.ts';
 import { storeFor } from '../storage/index.ts';
 import { WdpError } from '../util/errors.ts';
@@ -45,8 +46,9 @@ export function buildCli(): Command {
     .option('--refit-transforms', 'refit numeric quantiles/buckets instead of keeping the parent model\'s', false)
     .option('--holdout <uri...>', 'held-out logs to evaluate after training (metrics go in the manifest)')
     .option('--epochs <n>', 'override training.epochs', int('--epochs'))
+    .option('--plot <file.svg>', 'write the training loss curve as SVG')
     .option('--json', 'print the result as JSON on stdout', false)
-    .action(async (o: { config: string; data: string[]; out: string; warmStart?: string; model: ModelKind; backend: (typeof BACKENDS)[number]; refitTransforms: boolean; holdout?: string[]; epochs?: number; json: boolean }) => {
+    .action(async (o: { config: string; data: string[]; out: string; warmStart?: string; model: ModelKind; backend: (typeof BACKENDS)[number]; refitTransforms: boolean; holdout?: string[]; epochs?: number; plot?: string; json: boolean }) => {
       const { trainModel } = await import('../training/train.ts');
       let config = await loadConfig(o.config);
       if (o.epochs) config = { ...config, training: { ...config.training, epochs: o.epochs } };
@@ -61,6 +63,11 @@ export function buildCli(): Command {
         ...(o.warmStart ? { warmStart: o.warmStart } : {}),
         ...(o.holdout ? { holdout: o.holdout } : {}),
       });
+      if (o.plot) {
+        const { lossCurveSvg } = await import('../evaluation/plots.ts');
+        await writeFile(o.plot, await lossCurveSvg(r.lossCurve, `${r.manifest.kind} ${r.manifest.modelId}: training loss`));
+        process.stderr.write(`loss curve written to ${o.plot}\n`);
+      }
       const summary = { model: r.uri, modelId: r.manifest.modelId, kind: r.manifest.kind, metrics: r.manifest.metrics, training: r.manifest.training };
       if (o.json) printJson(summary);
       else process.stderr.write(`${JSON.stringify(summary.metrics)}\n`);
@@ -72,13 +79,26 @@ export function buildCli(): Command {
     .requiredOption('--model <uri>', 'model folder')
     .requiredOption('--data <uri...>', 'log files or prefixes')
     .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
+    .option('--plot <file.svg>', 'write ROC and calibration curves as SVG')
     .option('--json', 'print JSON on stdout', false)
-    .action(async (o: { model: string; data: string[]; backend: (typeof BACKENDS)[number]; json: boolean }) => {
+    .action(async (o: { model: string; data: string[]; backend: (typeof BACKENDS)[number]; plot?: string; json: boolean }) => {
       const { loadModel } = await import('../model/loader.ts');
       const { evaluateModel } = await import('../evaluation/evaluate.ts');
       const loaded = await loadModel(o.model, { backend: o.backend });
       try {
-        const m = await evaluateModel(loaded, o.data);
+        const seen: { p: Float32Array[]; y: Float32Array[] } = { p: [], y: [] };
+        const m = await evaluateModel(loaded, o.data, o.plot ? { onPredictions: (p, y) => (seen.p.push(p.slice()), seen.y.push(y.slice())) } : {});
+        if (o.plot) {
+          const { evaluationPlotSvg } = await import('../evaluation/plots.ts');
+          const flat = (xs: Float32Array[]) => {
+            const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
+            let at = 0;
+            for (const x of xs) (out.set(x, at), (at += x.length));
+            return out;
+          };
+          await writeFile(o.plot, await evaluationPlotSvg(flat(seen.p), flat(seen.y), `${loaded.manifest.kind} ${loaded.manifest.modelId}: AUC ${m.auc.toFixed(4)}, calibration ${m.calibration.toFixed(3)}`));
+          process.stderr.write(`plot written to ${o.plot}\n`);
+        }
         const out = { model: o.model, modelId: loaded.manifest.modelId, kind: loaded.manifest.kind, rows: m.rows, skippedRows: m.skippedRows, auc: m.auc, logloss: m.logloss, calibration: m.calibration, accuracy: m.accuracy, meanPrediction: m.meanPrediction, positiveRate: m.positiveRate };
         if (o.json) printJson(out);
         else {

@@ -48,6 +48,8 @@ export interface TrainResult {
   readonly manifest: ModelManifest;
   readonly holdoutMetrics?: BinaryMetrics;
   readonly warmStart?: WarmStartReport;
+  /** Mean loss per stretch of ~1/100 of an epoch, for plots. */
+  readonly lossCurve: { examples: number; loss: number; epoch: number }[];
 }
 
 /** Everything a training run needs to know about a log column, from the config alone. */
@@ -111,6 +113,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const progress = options.progress === false ? undefined : createProgress({ label: `train ${kind}`, total: totalExamples, unit: 'ex' });
     const stats = { examples: 0, skipped: 0, lossSum: 0, lossBatches: 0, epochLoss: 0 };
     const rng = new Rng(config.training.seed);
+    const lossCurve: TrainResult['lossCurve'] = [];
+    const curveEvery = Math.max(config.training.batchSize, Math.floor(fitRows / 100));
+    let curve = { loss: 0, batches: 0, since: 0 };
     const trainStarted = performance.now();
     for (let epoch = 0; epoch < config.training.epochs; epoch++) {
       const epochStats = { loss: 0, batches: 0 };
@@ -121,6 +126,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         epochStats.loss += loss;
         epochStats.batches++;
         if (!Number.isFinite(loss)) throw new TrainingError(`training diverged: loss is ${loss} after ${stats.examples} examples`);
+        curve = { loss: curve.loss + loss, batches: curve.batches + 1, since: curve.since + size };
+        if (curve.since >= curveEvery) {
+          lossCurve.push({ examples: stats.examples, loss: curve.loss / curve.batches, epoch: epoch + 1 });
+          curve = { loss: 0, batches: 0, since: 0 };
+        }
         progress?.update(stats.examples, { epoch: epoch + 1, loss: epochStats.loss / epochStats.batches });
       });
       stats.epochLoss = epochStats.loss / Math.max(1, epochStats.batches);
@@ -178,7 +188,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       state,
     );
     log.info(`saved ${kind} model ${manifest.modelId} to ${options.out} (${(stats.examples / trainSeconds).toFixed(0)} ex/s)`);
-    return { uri: options.out, manifest, ...(holdoutMetrics ? { holdoutMetrics } : {}), ...(report ? { warmStart: report } : {}) };
+    return { uri: options.out, manifest, lossCurve, ...(holdoutMetrics ? { holdoutMetrics } : {}), ...(report ? { warmStart: report } : {}) };
   } finally {
     model.dispose();
   }
