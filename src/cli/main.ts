@@ -30,7 +30,7 @@ function printJson(value: unknown): void {
 
 export function buildCli(): Command {
   const program = new Command('wdp')
-    .description('Wide & Deep recommender: train, evaluate, generate sample logs, benchmark')
+    .description('Wide & Deep recommender: train, evaluate, score, serve, generate sample logs, benchmark')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
 
@@ -143,6 +143,43 @@ export function buildCli(): Command {
       process.stderr.write(`wrote ${r.rows} rows in ${r.files.length} file(s): ${r.days.join(', ')}\n`);
     });
 
+  program
+    .command('score')
+    .description('batch-score a Parquet file with a model: id columns, score and model_version out')
+    .requiredOption('--model <uri>', 'model folder')
+    .requiredOption('--in <uri>', 'Parquet (or CSV) file to score')
+    .requiredOption('--out <uri>', 'Parquet file to write')
+    .addOption(new Option('--backend <backend>', 'scoring tower').choices(['auto', 'onnx', 'js']).default('auto'))
+    .option('--chunk-rows <n>', 'rows scored (and written as one row group) at a time', int('--chunk-rows'), 65536)
+    .option('--json', 'print the result as JSON on stdout', false)
+    .action(async (o: { model: string; in: string; out: string; backend: 'auto' | 'onnx' | 'js'; chunkRows: number; json: boolean }) => {
+      const { scoreParquet } = await import('../scoring/batch.ts');
+      const log = consoleLogger();
+      const r = await scoreParquet({ model: o.model, input: o.in, output: o.out, chunkRows: o.chunkRows, scorerOptions: { backend: o.backend, log: (m) => log.info(m) } });
+      if (o.json) printJson(r);
+      else process.stderr.write(`scored ${r.rows} rows${r.skippedRows ? ` (${r.skippedRows} bad rows skipped)` : ''} with ${r.modelVersion} in ${r.seconds.toFixed(1)} s → ${r.output}\n`);
+    });
+
+  program
+    .command('serve')
+    .description('serve the scoring handler over HTTP on 127.0.0.1 (POST a JSON request to /)')
+    .requiredOption('--model <uri>', 'model folder')
+    .option('--port <n>', 'port', int('--port', 0), 8080)
+    .addOption(new Option('--backend <backend>', 'scoring tower').choices(['auto', 'onnx', 'js']).default('auto'))
+    .option('--max-candidates <n>', 'most candidates per request', int('--max-candidates'), 1000)
+    .action(async (o: { model: string; port: number; backend: 'auto' | 'onnx' | 'js'; maxCandidates: number }) => {
+      const { serve } = await import('../scoring/serve.ts');
+      const log = consoleLogger();
+      const fmt = (m: string, extra: Record<string, unknown>[]) => (extra.length ? `${m} ${extra.map((e) => JSON.stringify(e)).join(' ')}` : m);
+      const { port } = await serve({
+        modelUri: o.model,
+        port: o.port,
+        scorerOptions: { backend: o.backend, maxCandidates: o.maxCandidates, log: (m) => log.info(m) },
+        logger: { info: (m, ...e) => log.info(fmt(m, e)), warn: (m, ...e) => log.warn(fmt(m, e)), error: (m, ...e) => log.warn(fmt(m, e)) },
+      });
+      log.info(`serving ${o.model} on http://127.0.0.1:${port}/ — POST {"context":{…},"candidates":[{…}]}`);
+    });
+
   const bench = program.command('bench').description('benchmarks (JSON on stdout), compared with the PyTorch peer where it applies');
   bench
     .command('train')
@@ -157,6 +194,33 @@ export function buildCli(): Command {
       const { benchTrain } = await import('../bench/train-bench.ts');
       const log = consoleLogger();
       printJson(await benchTrain({ shape: o.shape, backend: o.backend, batches: o.batches, repeats: o.repeats, peer: o.peer, log: (m) => log.info(m) }));
+    });
+  bench
+    .command('score')
+    .description('scoring latency (1 user × 1000 candidates), batch rows/s and cold start, vs the PyTorch peer')
+    .addOption(new Option('--shape <shape>', 'model shape').choices(['small', 'paper']).default('small'))
+    .addOption(new Option('--backend <backend>', 'scoring tower').choices(['auto', 'onnx', 'js']).default('auto'))
+    .option('--requests <n>', 'timed requests', int('--requests'), 50)
+    .option('--batch-rows <n>', 'rows in the batch-scoring file', int('--batch-rows'))
+    .option('--model-dir <dir>', 'where to keep the generated benchmark model (reused across runs)')
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--no-cold-start', 'skip the cold-start measurement')
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: { shape: 'small' | 'paper'; backend: 'auto' | 'onnx' | 'js'; requests: number; batchRows?: number; modelDir?: string; peer: boolean; coldStart: boolean }) => {
+      const { benchScore } = await import('../bench/score-bench.ts');
+      const log = consoleLogger();
+      printJson(
+        await benchScore({
+          shape: o.shape,
+          backend: o.backend,
+          requests: o.requests,
+          peer: o.peer,
+          coldStart: o.coldStart,
+          log: (m) => log.info(m),
+          ...(o.batchRows ? { batchRows: o.batchRows } : {}),
+          ...(o.modelDir ? { modelDir: o.modelDir } : {}),
+        }),
+      );
     });
   bench
     .command('adult')

@@ -1,0 +1,82 @@
+/**
+ * The scoring Lambda: ONE handler for online requests (direct invocation, Function URL or API
+ * Gateway) and for batch-scoring events `{ input, output }` from the batch state machine's
+ * Distributed Map. The event logic lives in src/scoring/handler.ts; this file adds the model URI
+ * from configuration and Powertools logs and metrics.
+ *
+ * Configuration: WDP_MODEL_URI (set by the promotion step when it publishes a new version) names
+ * the model folder; it is read once per container and the model is loaded once per container,
+ * on the first event. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
+ * (auto | onnx | js, default auto).
+ *
+ * Packaging (NodejsFunction / esbuild), so the zip stays far below Lambda's 250 MB unzipped:
+ *   - bundle this file with esbuild (format esm, platform node, target node20); only src/scoring,
+ *     the features/model loader, storage and zod/hyparquet/onnx-proto/Powertools go in — no
+ *     training code, and never tfjs (tfjs-node alone is ~380 MB);
+ *   - mark `onnxruntime-node` external and ship it as a node module
+ *     (`bundling: { format: OutputFormat.ESM, externalModules: ['@aws-sdk/*'],
+ *       nodeModules: ['onnxruntime-node'] }`), because it loads a native binding and its
+ *     libonnxruntime.so from paths relative to its package. The npm package is ~290 MB because it
+ *     carries every platform's binaries; only bin/napi-v6/linux/x64 (~46 MB) is needed on x86_64
+ *     Lambda, so delete the others in `commandHooks.afterBundling` (or use a layer built the same
+ *     way), and pass `--onnxruntime-node-install=skip` (it ships its own CPU binaries, so the
+ *     CUDA download hook is never needed);
+ *   - if onnxruntime-node cannot load in some runtime, the scorer falls back to its plain-JS
+ *     tower automatically (slower, same results).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { createScoreHandler, MODEL_URI_ENV, SPLIT_TOWER_KINDS, type ScoreHandler, type SplitTowerKind } from '../src/scoring/index.ts';
+
+const logger = new Logger({ serviceName: 'wdp-scoring' });
+const metrics = new Metrics({ namespace: 'wdp', serviceName: 'wdp-scoring' });
+
+/** Settings read from the environment once, at cold start. */
+export interface ScoreLambdaConfig {
+  readonly modelUri: string;
+  readonly maxCandidates: number;
+  readonly backend: SplitTowerKind;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaConfig {
+  const modelUri = env[MODEL_URI_ENV];
+  if (!modelUri) throw new Error(`environment variable ${MODEL_URI_ENV} is not set`);
+  const maxCandidates = Number(env['WDP_MAX_CANDIDATES'] ?? 1000);
+  if (!Number.isInteger(maxCandidates) || maxCandidates < 1) throw new Error(`WDP_MAX_CANDIDATES must be a positive integer, got ${env['WDP_MAX_CANDIDATES']}`);
+  const backend = (env['WDP_SCORING_BACKEND'] ?? 'auto') as SplitTowerKind;
+  if (!SPLIT_TOWER_KINDS.includes(backend)) throw new Error(`WDP_SCORING_BACKEND must be one of ${SPLIT_TOWER_KINDS.join(', ')}, got ${backend}`);
+  return { modelUri, maxCandidates, backend };
+}
+
+/** The handler with its logs and metrics, for a given configuration (tests build their own). */
+export function createLambdaHandler(config: ScoreLambdaConfig, log: Logger = logger, m: Metrics = metrics): (event: unknown, context?: Context) => Promise<unknown> {
+  const inner: ScoreHandler = createScoreHandler({
+    modelUri: config.modelUri,
+    scorerOptions: { backend: config.backend, maxCandidates: config.maxCandidates },
+    logger: log,
+    onScored: (e) => {
+      m.addDimension('kind', e.kind);
+      m.addMetadata('modelVersion', e.modelVersion);
+      m.addMetric('rows', MetricUnit.Count, e.rows);
+      m.addMetric('latency', MetricUnit.Milliseconds, e.latencyMs);
+      log.info('scored', { modelVersion: e.modelVersion, rows: e.rows, latencyMs: Math.round(e.latencyMs * 100) / 100, kind: e.kind });
+    },
+  });
+  return async (event, context) => {
+    if (context) log.addContext(context);
+    try {
+      return await inner(event, context);
+    } finally {
+      m.publishStoredMetrics();
+    }
+  };
+}
+
+let cached: ((event: unknown, context?: Context) => Promise<unknown>) | undefined;
+
+/** The Lambda entry point. */
+export const handler = async (event: unknown, context?: Context): Promise<unknown> => {
+  cached ??= createLambdaHandler(readConfig());
+  return cached(event, context);
+};

@@ -1,0 +1,272 @@
+/**
+ * `wdp bench score --shape small|paper`: the scoring engine against the PyTorch peer
+ * (shared/peers/torch_wide_deep.py) in the same run.
+ *
+ * - score_p50_ms / score_p99_ms: one user × 1000 candidates through the whole request path
+ *   (validation, the training transforms, the split model), like a real request;
+ * - model_p50_ms / model_p99_ms: the same request from already-encoded ids, which is what the
+ *   peer times (its request is tensors of ids);
+ * - batch_rows_per_s: a Parquet file in, a Parquet file of scores out (scoreParquet);
+ * - cold_start_ms: spawn a new process (the scoring code bundled with esbuild as the Lambda is)
+ *   → model loaded → first request scored; cold_start_tsx_ms the same through tsx, unbundled.
+ *
+ * The model is a real artifact (config, fitted transforms, random weights) with the peer's
+ * shapes (score-model.ts); half the categoricals and half the numerics are user context.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
+import { readManifest } from '../model/artifact.ts';
+import { scoreParquet } from '../scoring/batch.ts';
+import { Scorer } from '../scoring/scorer.ts';
+import type { SplitTowerKind } from '../scoring/split-tower.ts';
+import { Rng } from '../util/random.ts';
+import { median, runPeer, type PeerResult } from './peer.ts';
+import { benchRows, benchSplit, writeBenchModel, zipfToken } from './score-model.ts';
+import { BENCH_SHAPES, type BenchShapeName } from './train-bench.ts';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ScoreBenchOptions {
+  readonly shape: BenchShapeName;
+  /** @default 'auto' */
+  readonly backend?: SplitTowerKind;
+  /** Timed requests (after 5 warm-up ones), as the peer. @default 50 */
+  readonly requests?: number;
+  /** Candidates per request. @default 1000 (the peer's) */
+  readonly candidates?: number;
+  /** Rows of the batch-scoring file. @default 100_000 (small), 20_000 (paper) */
+  readonly batchRows?: number;
+  /** Folder for the generated model (kept and reused). @default $TMPDIR/wdp-bench-score-<shape> */
+  readonly modelDir?: string;
+  /** @default true */
+  readonly peer?: boolean;
+  /** @default true */
+  readonly coldStart?: boolean;
+  readonly log?: (m: string) => void;
+}
+
+export interface ScoreBenchResult {
+  readonly shape: BenchShapeName;
+  readonly engine: string;
+  readonly candidates: number;
+  readonly score_p50_ms: number;
+  readonly score_p99_ms: number;
+  readonly model_p50_ms: number;
+  readonly model_p99_ms: number;
+  readonly batch_rows_per_s: number;
+  readonly batch_rows: number;
+  readonly cold_start_ms?: number;
+  readonly cold_start_tsx_ms?: number;
+  readonly cold_start_detail?: Record<string, number>;
+  readonly peer?: PeerResult;
+  /** Ours / peer's p50 (lower is better; the targets are ≤ 0.5 at paper, ≤ 1 at small). */
+  readonly p50_ratio_to_peer?: number;
+  readonly model_p50_ratio_to_peer?: number;
+}
+
+/** The peer's percentile: lat sorted, index ceil(q·n) − 1. */
+function pct(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/** A request of one user and `n` candidates, random like the peer's. */
+export function benchRequest(shape: BenchShapeName, n: number, seed = 3): { context: Record<string, unknown>; candidates: Record<string, unknown>[] } {
+  const s = BENCH_SHAPES[shape];
+  const sp = benchSplit(s);
+  const rng = new Rng(seed);
+  const context: Record<string, unknown> = {};
+  for (const c of sp.userCats) context[c] = zipfToken(rng, s.vocab);
+  for (const x of sp.userNums) context[x] = rng.next();
+  const candidates = Array.from({ length: n }, () => {
+    const o: Record<string, unknown> = {};
+    for (const c of sp.itemCats) o[c] = zipfToken(rng, s.vocab);
+    for (const x of sp.itemNums) o[x] = rng.next();
+    return o;
+  });
+  return { context, candidates };
+}
+
+/** Writes `rows` bench rows as Parquet, one row group at a time (bounded memory at any size). */
+export async function writeBenchParquet(shape: BenchShapeName, path: string, rows: number, rowGroupRows = 65536): Promise<void> {
+  const s = BENCH_SHAPES[shape];
+  const sp = benchSplit(s);
+  const cats = [...sp.userCats, ...sp.itemCats];
+  const nums = [...sp.userNums, ...sp.itemNums];
+  const schema: SchemaElement[] = [
+    { name: 'root', num_children: 2 + cats.length + nums.length },
+    { name: 'request_id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+    { name: 'item_id', type: 'INT64', repetition_type: 'REQUIRED' },
+    ...cats.map((name): SchemaElement => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' })),
+    ...nums.map((name): SchemaElement => ({ name, type: 'DOUBLE', repetition_type: 'OPTIONAL' })),
+  ];
+  const writer = new ParquetWriter({ writer: fileWriter(path), schema, codec: 'SNAPPY' });
+  for (let start = 0; start < rows; start += rowGroupRows) {
+    const n = Math.min(rowGroupRows, rows - start);
+    const chunk = benchRows(shape, n, 1000 + start, start);
+    const col = (name: string) => chunk.columns.get(name)!;
+    await writer.write({
+      columnData: [
+        { name: 'request_id', data: col('request_id') as string[] },
+        { name: 'item_id', data: BigInt64Array.from(col('item_id') as Float64Array, (v) => BigInt(v)) },
+        ...cats.map((name) => ({ name, data: col(name) as string[] })),
+        ...nums.map((name) => ({ name, data: col(name) as Float64Array })),
+      ],
+      rowGroupSize: n,
+    });
+  }
+  await writer.finish();
+}
+
+/** The bench model at `dir`, written once and reused while its id matches. */
+async function ensureModel(shape: BenchShapeName, dir: string, log?: (m: string) => void): Promise<void> {
+  if (existsSync(join(dir, 'manifest.json'))) {
+    const m = await readManifest(dir).catch(() => undefined);
+    if (m?.modelId === `bench-${shape}` && m.files['serving.safetensors']) return;
+  }
+  log?.(`writing the ${shape} benchmark model to ${dir} (once)`);
+  await rm(dir, { recursive: true, force: true });
+  await writeBenchModel(shape, dir);
+}
+
+/** Runs `cmd args`, resolving with wall ms from spawn to the child's JSON line, and that line. */
+function timeProcess(cmd: string, args: string[]): Promise<{ wallMs: number; out: Record<string, number> }> {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let wallMs = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!wallMs && out.includes('\n')) wallMs = performance.now() - t0;
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 || !wallMs) return reject(new Error(`cold-start process exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      resolvePromise({ wallMs, out: JSON.parse(out.trim().split('\n')[0]!) as Record<string, number> });
+    });
+  });
+}
+
+/** Bundles the cold-start entry like the Lambda (esbuild, onnxruntime-node and the AWS SDK external). */
+async function bundleColdStart(): Promise<{ file: string; bytes: number }> {
+  const { build } = await import('esbuild');
+  const outdir = join(REPO_ROOT, 'node_modules', '.cache', 'wdp');
+  await mkdir(outdir, { recursive: true });
+  const file = join(outdir, 'cold-start.mjs');
+  await build({
+    entryPoints: [join(REPO_ROOT, 'src/scoring/cold-start-entry.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    outfile: file,
+    external: ['onnxruntime-node', '@aws-sdk/*'],
+    // ESM bundles of CJS dependencies need require().
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'silent',
+  });
+  return { file, bytes: (await stat(file)).size };
+}
+
+export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBenchResult> {
+  const { shape } = options;
+  const log = options.log;
+  const n = options.candidates ?? 1000;
+  const dir = options.modelDir ?? join(tmpdir(), `wdp-bench-score-${shape}`);
+  await ensureModel(shape, dir, log);
+  const backend = options.backend ?? 'auto';
+  const scorer = await Scorer.load(dir, { backend, maxCandidates: Math.max(n, 1000), cache: false });
+  const work = join(tmpdir(), `wdp-bench-score-${process.pid}`);
+  await mkdir(work, { recursive: true });
+  try {
+    // Online: the whole request path, then the model alone from encoded ids.
+    const request = benchRequest(shape, n);
+    const requests = options.requests ?? 50;
+    for (let i = 0; i < 5; i++) await scorer.score(request);
+    const lat: number[] = [];
+    for (let i = 0; i < requests; i++) {
+      const t = performance.now();
+      await scorer.score(request);
+      lat.push(performance.now() - t);
+    }
+    lat.sort((a, b) => a - b);
+    const sp = benchSplit(BENCH_SHAPES[shape]);
+    const user = new Set([...sp.userCats, ...sp.userNums]);
+    const plan = await scorer.model.plan(user);
+    const chunkOf = (rows: number, seed: number) => benchRows(shape, rows, seed);
+    const userBatch = scorer.transforms.encode(chunkOf(1, 11), { withLabels: false }).batch;
+    const itemBatch = scorer.transforms.encode(chunkOf(n, 12), { withLabels: false }).batch;
+    for (let i = 0; i < 5; i++) await scorer.model.scoreSplit(plan, userBatch, itemBatch);
+    const mlat: number[] = [];
+    for (let i = 0; i < requests; i++) {
+      const t = performance.now();
+      await scorer.model.scoreSplit(plan, userBatch, itemBatch);
+      mlat.push(performance.now() - t);
+    }
+    mlat.sort((a, b) => a - b);
+    const engine = plan.tower?.name ?? 'wide only';
+    log?.(`online: p50 ${pct(lat, 0.5).toFixed(2)} ms (model alone ${pct(mlat, 0.5).toFixed(2)} ms) on ${engine}`);
+
+    // Batch: Parquet in → Parquet out.
+    const batchRows = options.batchRows ?? (shape === 'paper' ? 20_000 : 100_000);
+    const input = join(work, 'in.parquet');
+    await writeBenchParquet(shape, input, batchRows);
+    const t = performance.now();
+    const r = await scoreParquet({ model: scorer, input, output: join(work, 'out.parquet') });
+    const batchRowsPerS = r.rows / ((performance.now() - t) / 1000);
+    log?.(`batch: ${r.rows} rows at ${Math.round(batchRowsPerS)} rows/s`);
+    scorer.dispose();
+
+    // Cold start: new process → first score. Median of 3.
+    let cold: Pick<ScoreBenchResult, 'cold_start_ms' | 'cold_start_tsx_ms' | 'cold_start_detail'> = {};
+    if (options.coldStart !== false) {
+      const reqFile = join(work, 'request.json');
+      await writeFile(reqFile, JSON.stringify(request));
+      const bundle = await bundleColdStart();
+      const runs: { wallMs: number; out: Record<string, number> }[] = [];
+      for (let i = 0; i < 3; i++) runs.push(await timeProcess(process.execPath, [bundle.file, dir, reqFile, backend]));
+      const tsx: number[] = [];
+      for (let i = 0; i < 2; i++) tsx.push((await timeProcess(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/scoring/cold-start-entry.ts'), dir, reqFile, backend])).wallMs);
+      const mid = [...runs].sort((a, b) => a.wallMs - b.wallMs)[1]!;
+      cold = {
+        cold_start_ms: Math.round(mid.wallMs),
+        cold_start_tsx_ms: Math.round(median(tsx)),
+        cold_start_detail: {
+          process_and_modules_ms: Math.round(mid.wallMs - mid.out['load_ms']! - mid.out['first_score_ms']!),
+          model_load_ms: Math.round(mid.out['load_ms']!),
+          first_score_ms: Math.round(mid.out['first_score_ms']!),
+          bundle_kb: Math.round(bundle.bytes / 1024),
+        },
+      };
+      log?.(`cold start: ${cold.cold_start_ms} ms bundled, ${cold.cold_start_tsx_ms} ms through tsx`);
+    }
+
+    const peer = options.peer === false ? undefined : await runPeer(shape, log, 3, ['--train-batches', '1']);
+    const p50 = pct(lat, 0.5);
+    const mp50 = pct(mlat, 0.5);
+    return {
+      shape,
+      engine: `wdp scoring (${engine})`,
+      candidates: n,
+      score_p50_ms: +p50.toFixed(3),
+      score_p99_ms: +pct(lat, 0.99).toFixed(3),
+      model_p50_ms: +mp50.toFixed(3),
+      model_p99_ms: +pct(mlat, 0.99).toFixed(3),
+      batch_rows_per_s: Math.round(batchRowsPerS),
+      batch_rows: r.rows,
+      ...cold,
+      ...(peer
+        ? { peer, p50_ratio_to_peer: +(p50 / peer.score_p50_ms).toFixed(3), model_p50_ratio_to_peer: +(mp50 / peer.score_p50_ms).toFixed(3) }
+        : {}),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Batch scoring: a Parquet file of rows in, a Parquet file of scores out, with memory bounded by
+ * one row group, whatever the file size.
+ *
+ * Rows stream from the reader one row group at a time (readLogChunks), are scored, and each
+ * chunk is written straight away as one output row group by hyparquet-writer's incremental
+ * ParquetWriter into a local temp file. At the end the file is renamed into place (local output)
+ * or uploaded (S3 output: one PutObject of the finished file, whose ~16 bytes a row is small
+ * next to the input's features).
+ *
+ * Output columns: the passthrough id columns (config data.idColumns, with their input type:
+ * integers stay integers, read as decimal strings so 64-bit ids are exact), `score` (DOUBLE,
+ * the probability) and `model_version` (STRING).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
+import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
+import type { ColumnRequirement } from '../data/logs.ts';
+import { listLogFiles, readLogChunks } from '../data/logs.ts';
+import { DataError } from '../data/errors.ts';
+import { isS3Uri, storeFor } from '../storage/index.ts';
+import { Scorer, type ScorerOptions } from './scorer.ts';
+
+export interface ScoreParquetOptions {
+  /** A loaded scorer, or the URI of a model folder. */
+  readonly model: Scorer | string;
+  /** URI of one Parquet (or CSV) file, local or s3://. */
+  readonly input: string;
+  /** URI of the Parquet file to write. */
+  readonly output: string;
+  /**
+   * Most rows scored (and written as one row group) at a time; input row groups are cut to this.
+   * @default 65536
+   */
+  readonly chunkRows?: number;
+  /** @default the model config's data.onBadRow */
+  readonly onBadRow?: 'error' | 'skip';
+  /** Options for loading `model` when it is a URI. */
+  readonly scorerOptions?: ScorerOptions;
+  /** Called after each chunk with rows written so far. */
+  readonly onProgress?: (rows: number) => void;
+}
+
+export interface ScoreParquetResult {
+  readonly input: string;
+  readonly output: string;
+  readonly modelVersion: string;
+  readonly rows: number;
+  readonly skippedRows: number;
+  readonly seconds: number;
+}
+
+type IdKind = 'int' | 'double' | 'string';
+
+/**
+ * Scores every row of `input` and writes `output`.
+ * @example
+ *   await scoreParquet({ model: 's3://models/app/current', input: 's3://in/part-0.parquet', output: 's3://out/part-0.parquet' });
+ */
+export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreParquetResult> {
+  const started = performance.now();
+  const scorer = typeof options.model === 'string' ? await Scorer.load(options.model, options.scorerOptions) : options.model;
+  const onBadRow = options.onBadRow ?? (scorer.manifest.config['data'] as { onBadRow?: 'error' | 'skip' } | undefined)?.onBadRow ?? 'error';
+  const files = await listLogFiles([options.input]);
+  if (files.length !== 1) throw new DataError({ source: options.input }, `expected one input file, found ${files.length}`);
+  const file = files[0]!;
+
+  const featureCols = scorer.transforms.requiredColumns(false);
+  const featureNames = new Set(featureCols.map((c) => c.name));
+  const idKinds = file.format === 'parquet' ? await idColumnKinds(file.uri, scorer.idColumns) : new Map<string, IdKind>();
+  const columns: ColumnRequirement[] = [...featureCols];
+  for (const id of scorer.idColumns) {
+    if (!featureNames.has(id)) columns.push({ name: id, kind: idKinds.get(id) === 'double' ? 'numeric' : 'string' });
+  }
+
+  const schema: SchemaElement[] = [{ name: 'root', num_children: scorer.idColumns.length + 2 }];
+  for (const id of scorer.idColumns) {
+    const kind = idKinds.get(id) ?? 'string';
+    schema.push(
+      kind === 'int'
+        ? { name: id, type: 'INT64', repetition_type: 'OPTIONAL' }
+        : kind === 'double'
+          ? { name: id, type: 'DOUBLE', repetition_type: 'OPTIONAL' }
+          : { name: id, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+    );
+  }
+  schema.push({ name: 'score', type: 'DOUBLE', repetition_type: 'REQUIRED' });
+  schema.push({ name: 'model_version', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
+
+  const local = !isS3Uri(options.output) && !options.output.startsWith('file://') ? options.output : undefined;
+  const tmp = local ? `${local}.tmp-${randomUUID().slice(0, 8)}` : join(tmpdir(), `wdp-score-${randomUUID()}.parquet`);
+  let rows = 0;
+  let skipped = 0;
+  try {
+    const writer = new ParquetWriter({ writer: fileWriter(tmp), schema, codec: 'SNAPPY' });
+    for await (const chunk of readLogChunks([file], { columns, chunkRows: options.chunkRows ?? 65536 })) {
+      const { scores, keptRows } = await scorer.scoreChunk(chunk, onBadRow);
+      skipped += chunk.numRows - keptRows.length;
+      if (keptRows.length === 0) continue;
+      const m = keptRows.length;
+      const columnData = scorer.idColumns.map((id) => {
+        const src = chunk.columns.get(id) as ArrayLike<unknown>;
+        const kind = idKinds.get(id) ?? 'string';
+        const data =
+          kind === 'double'
+            ? Float64Array.from(keptRows, (r) => src[r] as number)
+            : Array.from(keptRows, (r) => {
+                const v = src[r];
+                if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) return null;
+                return kind === 'int' ? BigInt(v as string) : String(v);
+              });
+        return { name: id, data };
+      });
+      columnData.push({ name: 'score', data: Float64Array.from(scores) });
+      columnData.push({ name: 'model_version', data: new Array<string>(m).fill(scorer.modelVersion) });
+      await writer.write({ columnData, rowGroupSize: m });
+      rows += m;
+      options.onProgress?.(rows);
+    }
+    await writer.finish();
+    if (local) await rename(tmp, local);
+    else await storeFor(options.output).write(options.output, await readFile(tmp));
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return { input: options.input, output: options.output, modelVersion: scorer.modelVersion, rows, skippedRows: skipped, seconds: (performance.now() - started) / 1000 };
+}
+
+/** How each id column is typed in the file: integers, floating point, or anything else (as text). */
+async function idColumnKinds(uri: string, ids: readonly string[]): Promise<Map<string, IdKind>> {
+  const kinds = new Map<string, IdKind>();
+  if (ids.length === 0) return kinds;
+  const store = storeFor(uri);
+  const info = await store.stat(uri);
+  if (!info) throw new DataError({ source: uri }, 'input file not found');
+  const metadata = await parquetMetadataAsync({
+    byteLength: info.sizeBytes,
+    slice: async (start: number, end?: number) => {
+      const b = await store.readRange(uri, start, end ?? info.sizeBytes);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    },
+  });
+  const root = parquetSchema(metadata);
+  for (const id of ids) {
+    const el = root.children.find((c) => c.element.name === id)?.element;
+    if (!el) throw new DataError({ source: uri, column: id }, 'id column (config data.idColumns) is missing');
+    kinds.set(id, el.type === 'INT32' || el.type === 'INT64' ? 'int' : el.type === 'FLOAT' || el.type === 'DOUBLE' ? 'double' : 'string');
+  }
+  return kinds;
+}

@@ -1,0 +1,31 @@
+/**
+ * The scoring area's public surface: what the scoring Lambda, `wdp score|serve|bench score` and
+ * the workflow's dry run need. Nothing here imports training code or tfjs.
+ */
+export { Scorer } from './scorer.ts';
+export type { ScorerOptions } from './scorer.ts';
+export type { ScoreRequest, ScoreResponse } from './request.ts';
+export { ServingModel } from './serving-model.ts';
+export type { ServingModelOptions, SplitPlan } from './serving-model.ts';
+export { SPLIT_TOWER_KINDS } from './split-tower.ts';
+export type { SplitTowerKind } from './split-tower.ts';
+export { scoreParquet } from './batch.ts';
+export type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';
+export { createScoreHandler, DEFAULT_MAX_BODY_BYTES } from './handler.ts';
+export type { ErrorBody, HandlerLogger, HttpResult, ScoreHandler, ScoreHandlerOptions, ScoredEvent } from './handler.ts';
+export { ModelUnavailableError, RequestError, ScoringError } from './errors.ts';
+
+import { scoreParquet, type ScoreParquetResult } from './batch.ts';
+
+/** Env var naming the model to serve; the promotion step sets it on the scoring function. */
+export const MODEL_URI_ENV = 'WDP_MODEL_URI';
+
+/**
+ * One Parquet object through batch scoring, with the model from `modelUri` or $WDP_MODEL_URI
+ * (the workflow's per-object step).
+ */
+export async function scoreParquetObject(args: { input: string; output: string; modelUri?: string }): Promise<ScoreParquetResult> {
+  const model = args.modelUri ?? process.env[MODEL_URI_ENV];
+  if (!model) throw new Error(`no model: pass modelUri or set ${MODEL_URI_ENV}`);
+  return scoreParquet({ model, input: args.input, output: args.output });
+}
