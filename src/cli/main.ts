@@ -8,6 +8,7 @@ import { MODEL_KINDS, parseConfigText, type ModelKind, type WdpConfig } from '..
 import { storeFor } from '../storage/index.ts';
 import { WdpError } from '../util/errors.ts';
 import { consoleLogger } from '../util/log.ts';
+import { addWorkflowCommands } from './workflow-commands.ts';
 
 const BACKENDS = ['auto', 'tfjs', 'onnx'] as const;
 
@@ -36,10 +37,11 @@ export function buildCli(): Command {
 
   program
     .command('train')
-    .description('train a model on Parquet/CSV logs and save it to a folder (local or s3://)')
-    .requiredOption('--config <uri>', 'wdp.config.json')
-    .requiredOption('--data <uri...>', 'log files or prefixes (dt=YYYY-MM-DD partitions)')
-    .requiredOption('--out <uri>', 'model folder to write')
+    .description('train a model on Parquet/CSV logs and save it to a folder (local or s3://); or one workflow run from its ingest manifest')
+    .option('--config <uri>', 'wdp.config.json (required without --manifest)')
+    .option('--data <uri...>', 'log files or prefixes (dt=YYYY-MM-DD partitions) (required without --manifest)')
+    .option('--out <uri>', 'model folder to write (required without --manifest)')
+    .option('--manifest <uri>', "a workflow run's ingest manifest: data, config, champion to warm-start from and candidate folder all come from it (the training container's entrypoint)")
     .option('--warm-start <uri>', 'initialise from this model folder')
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
@@ -48,7 +50,15 @@ export function buildCli(): Command {
     .option('--epochs <n>', 'override training.epochs', int('--epochs'))
     .option('--plot <file.svg>', 'write the training loss curve as SVG')
     .option('--json', 'print the result as JSON on stdout', false)
-    .action(async (o: { config: string; data: string[]; out: string; warmStart?: string; model: ModelKind; backend: (typeof BACKENDS)[number]; refitTransforms: boolean; holdout?: string[]; epochs?: number; plot?: string; json: boolean }) => {
+    .action(async (o: { config?: string; data?: string[]; out?: string; manifest?: string; warmStart?: string; model: ModelKind; backend: (typeof BACKENDS)[number]; refitTransforms: boolean; holdout?: string[]; epochs?: number; plot?: string; json: boolean }) => {
+      if (o.manifest) {
+        const { trainFromManifest } = await import('../workflow/train-step.ts');
+        const r = await trainFromManifest({ manifestUri: o.manifest, backend: o.backend, logger: consoleLogger() });
+        if (o.json) printJson(r);
+        else process.stderr.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      if (!o.config || !o.data || !o.out) throw new InvalidArgumentError('train needs --config, --data and --out (or --manifest)');
       const { trainModel } = await import('../training/train.ts');
       let config = await loadConfig(o.config);
       if (o.epochs) config = { ...config, training: { ...config.training, epochs: o.epochs } };
@@ -260,6 +270,7 @@ export function buildCli(): Command {
         }),
       );
     });
+  addWorkflowCommands(program);
   return program;
 }
 

@@ -1,0 +1,99 @@
+/**
+ * The batch-scoring state machine: a Distributed Map lists the objects under `$.inputPrefix`
+ * (S3 ItemReader), hands them to the ScoreBatch Lambda in batches (ItemBatcher), and a Summary
+ * step totals the results. Execution input:
+ *   { "inputPrefix": "batch/input/2026-01-05/", "outputPrefix": "batch/output/2026-01-05/" }
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { BATCH_STATES as S } from '../src/workflow/state-names.ts';
+import { lambdaStep } from './lambda-task.ts';
+
+export interface BatchScoringWorkflowProps {
+  readonly bucket: s3.IBucket;
+  readonly bucketUri: string;
+  readonly scoreBatch: lambda.IFunction;
+  readonly summarize: lambda.IFunction;
+  readonly topic: sns.ITopic;
+  /** Objects per Lambda invocation: amortises the model load over several objects. */
+  readonly maxItemsPerBatch: number;
+  /** Parallel Lambda invocations: bounded so a big prefix cannot exhaust account concurrency. */
+  readonly maxConcurrency: number;
+  /** A few bad objects should not fail a night's scoring; more than this share does. */
+  readonly toleratedFailurePercentage: number;
+}
+
+export class BatchScoringWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly failedAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: BatchScoringWorkflowProps) {
+    super(scope, id);
+    const failed = new tasks.SnsPublish(this, S.notifyFailure, {
+      topic: props.topic,
+      subject: 'wdp batch scoring failed',
+      message: sfn.TaskInput.fromObject({ result: 'failed', execution: sfn.JsonPath.executionId, error: sfn.JsonPath.stringAt('$.error.Error'), cause: sfn.JsonPath.stringAt('$.error.Cause') }),
+      resultPath: sfn.JsonPath.DISCARD,
+    }).next(new sfn.Fail(this, S.failed, { error: 'BatchScoringFailed', cause: 'Too many objects failed, or a step failed' }));
+
+    const map = new sfn.DistributedMap(this, S.map, {
+      itemReader: new sfn.S3ObjectsItemReader({ bucket: props.bucket, prefix: sfn.JsonPath.stringAt('$.inputPrefix') }),
+      itemBatcher: new sfn.ItemBatcher({
+        maxItemsPerBatch: props.maxItemsPerBatch,
+        batchInput: {
+          bucketUri: props.bucketUri,
+          inputPrefix: sfn.JsonPath.stringAt('$.inputPrefix'),
+          outputPrefix: sfn.JsonPath.stringAt('$.outputPrefix'),
+        },
+      }),
+      maxConcurrency: props.maxConcurrency,
+      toleratedFailurePercentage: props.toleratedFailurePercentage,
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      resultPath: '$.batches',
+    });
+    map.itemProcessor(
+      lambdaStep(this, S.scoreBatch, {
+        fn: props.scoreBatch,
+        // Keep only counts: the Map's collected results must stay under the 256 KiB state limit.
+        resultSelector: { objects: sfn.JsonPath.numberAt('$.objects'), skipped: sfn.JsonPath.numberAt('$.skipped'), rows: sfn.JsonPath.numberAt('$.rows') },
+      }),
+    );
+    map.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+    const summarize = lambdaStep(this, S.summarize, {
+      fn: props.summarize,
+      payload: sfn.TaskInput.fromObject({
+        input: { bucketUri: props.bucketUri, inputPrefix: sfn.JsonPath.stringAt('$.inputPrefix'), outputPrefix: sfn.JsonPath.stringAt('$.outputPrefix') },
+        batches: sfn.JsonPath.listAt('$.batches'),
+      }),
+      resultPath: '$.summary',
+      timeout: Duration.minutes(1),
+      onError: failed,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(map.next(summarize)),
+      comment: 'wdp batch scoring: Distributed Map over Parquet objects, then a summary',
+      timeout: Duration.hours(12),
+      tracingEnabled: true,
+      logs: { destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }), level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    this.failedAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
+      alarmDescription: 'A wdp batch-scoring execution failed',
+      metric: this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.failedAlarm.addAlarmAction(new cwActions.SnsAction(props.topic));
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The nightly retraining state machine:
+ *
+ *   Ingest ─ HasNewData? ─ no ─→ NoNewData (Succeed)
+ *                        └ yes → Train (Batch submitJob.sync) → Validate ─ Passed? ─ yes → Promote → Promoted (Succeed)
+ *                                                                          └ no ──→ Reject → NotifyRejected → Rejected (Fail)
+ *   any task error ──→ NotifyFailure → Failed (Fail)
+ *
+ * Plus the EventBridge schedule that starts it and an alarm on failed executions.
+ * State names are the contract with the local runner (src/workflow/local/), which binds each
+ * Task by name; keep them in STATE_NAMES.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as batch from 'aws-cdk-lib/aws-batch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { RETRAINING_STATES as S } from '../src/workflow/state-names.ts';
+import { catchAll, lambdaStep } from './lambda-task.ts';
+
+/**
+ * BatchSubmitJob puts `taskTimeout` into the Batch job's attempt timeout only. This also sets the
+ * state's own TimeoutSeconds (with room for the job's retries), so the state machine gives up
+ * even if the job never starts (e.g. no GPU capacity).
+ */
+class TimedBatchSubmitJob extends tasks.BatchSubmitJob {
+  readonly #stateTimeout: Duration;
+  constructor(scope: Construct, id: string, stateTimeout: Duration, props: tasks.BatchSubmitJobProps) {
+    super(scope, id, props);
+    this.#stateTimeout = stateTimeout;
+  }
+  override toStateJson(): object {
+    return { ...super.toStateJson(), TimeoutSeconds: this.#stateTimeout.toSeconds() };
+  }
+}
+
+export interface RetrainingWorkflowProps {
+  readonly ingest: lambda.IFunction;
+  readonly validate: lambda.IFunction;
+  readonly promote: lambda.IFunction;
+  readonly reject: lambda.IFunction;
+  readonly jobQueue: batch.IJobQueue;
+  readonly jobDefinition: batch.IJobDefinition;
+  readonly topic: sns.ITopic;
+  /** EventBridge expression, e.g. 'cron(0 2 * * ? *)'. */
+  readonly schedule: string;
+  /** One training attempt's limit (the Batch job timeout). */
+  readonly trainTimeout: Duration;
+  /** Batch attempts; the Train state waits for all of them. */
+  readonly trainAttempts: number;
+}
+
+export class RetrainingWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly schedule: events.Rule;
+  readonly failedAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: RetrainingWorkflowProps) {
+    super(scope, id);
+
+    const failed = new tasks.SnsPublish(this, S.notifyFailure, {
+      topic: props.topic,
+      subject: 'wdp retraining failed',
+      message: sfn.TaskInput.fromObject({
+        result: 'failed',
+        execution: sfn.JsonPath.executionId,
+        error: sfn.JsonPath.stringAt('$.error.Error'),
+        cause: sfn.JsonPath.stringAt('$.error.Cause'),
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    }).next(new sfn.Fail(this, S.failed, { error: 'WorkflowFailed', cause: 'A step failed; the watermark did not move, so the next run retries the same data' }));
+
+    const ingest = lambdaStep(this, S.ingest, {
+      fn: props.ingest,
+      payload: sfn.TaskInput.fromObject({ executionName: sfn.JsonPath.executionName }),
+      resultPath: '$.ingest',
+      timeout: Duration.minutes(5),
+      onError: failed,
+    });
+
+    const train = new TimedBatchSubmitJob(this, S.train, Duration.seconds(props.trainTimeout.toSeconds() * props.trainAttempts + 3600), {
+      jobName: sfn.JsonPath.format('wdp-train-{}', sfn.JsonPath.stringAt('$.ingest.runId')),
+      jobQueueArn: props.jobQueue.jobQueueArn,
+      jobDefinitionArn: props.jobDefinition.jobDefinitionArn,
+      payload: sfn.TaskInput.fromObject({ manifestUri: sfn.JsonPath.stringAt('$.ingest.manifestUri') }),
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      taskTimeout: sfn.Timeout.duration(props.trainTimeout),
+      resultSelector: { jobId: sfn.JsonPath.stringAt('$.JobId'), status: sfn.JsonPath.stringAt('$.Status') },
+      resultPath: '$.train',
+    });
+    // Batch API hiccups are retried here; host and Spot failures inside the job are retried by
+    // the job definition's retry strategy, so this attempt count stays small.
+    train.addRetry({ errors: ['Batch.AWSBatchException', 'Batch.ServerException', 'Batch.TooManyRequestsException'], interval: Duration.seconds(30), maxAttempts: 3, backoffRate: 2 });
+    catchAll(train, failed);
+
+    const runPayload = sfn.TaskInput.fromObject({ manifestUri: sfn.JsonPath.stringAt('$.ingest.manifestUri') });
+    const validate = lambdaStep(this, S.validate, { fn: props.validate, payload: runPayload, resultPath: '$.validation', onError: failed });
+    const promote = lambdaStep(this, S.promote, { fn: props.promote, payload: runPayload, resultPath: '$.promotion', timeout: Duration.minutes(5), onError: failed });
+    const reject = lambdaStep(this, S.reject, { fn: props.reject, payload: runPayload, resultPath: '$.rejection', timeout: Duration.minutes(5), onError: failed });
+    const notifyRejected = catchAll(
+      new tasks.SnsPublish(this, S.notifyRejected, {
+        topic: props.topic,
+        subject: 'wdp candidate rejected',
+        message: sfn.TaskInput.fromObject({
+          result: 'rejected',
+          runId: sfn.JsonPath.stringAt('$.validation.runId'),
+          reasons: sfn.JsonPath.listAt('$.validation.reasons'),
+          report: sfn.JsonPath.stringAt('$.validation.reportUri'),
+        }),
+        resultPath: sfn.JsonPath.DISCARD,
+      }),
+      failed,
+    );
+
+    const definition = ingest.next(
+      new sfn.Choice(this, S.hasNewData)
+        .when(
+          sfn.Condition.booleanEquals('$.ingest.hasNewData', true),
+          train.next(validate).next(
+            new sfn.Choice(this, S.passed)
+              .when(sfn.Condition.booleanEquals('$.validation.passed', true), promote.next(new sfn.Succeed(this, S.promoted)))
+              .otherwise(reject.next(notifyRejected).next(new sfn.Fail(this, S.rejected, { error: 'CandidateRejected', cause: 'The candidate failed validation; see the notification and validation.json' }))),
+          ),
+        )
+        .otherwise(new sfn.Succeed(this, S.noNewData)),
+    );
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      comment: 'wdp nightly retraining: ingest → train (GPU) → validate → promote or reject',
+      timeout: Duration.seconds(props.trainTimeout.toSeconds() * props.trainAttempts + 3 * 3600),
+      tracingEnabled: true,
+      logs: { destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }), level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+
+    this.schedule = new events.Rule(this, 'Nightly', {
+      description: 'Starts wdp retraining',
+      schedule: events.Schedule.expression(props.schedule),
+      targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }) })],
+    });
+
+    this.failedAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
+      alarmDescription: 'A wdp retraining execution failed (rejections count too: they end in Fail)',
+      metric: this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.failedAlarm.addAlarmAction(new cwActions.SnsAction(props.topic));
+  }
+}

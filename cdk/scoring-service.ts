@@ -1,0 +1,53 @@
+/**
+ * The online scoring Lambda (lambdas/score.ts, built by the scoring package) with alias `live`.
+ * Promote publishes a new version whose WDP_MODEL_URI names the new model and moves the alias;
+ * older versions stay for rollback (`aws lambda update-alias --function-version N`).
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { PREFIXES } from '../src/workflow/layout.ts';
+import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/serving-target.ts';
+import { grantBucketAccess } from './bucket-access.ts';
+import { wdpFunction } from './lambda-defaults.ts';
+
+
+export interface ScoringServiceProps {
+  readonly bucket: s3.IBucket;
+  /** @default 2048 */
+  readonly memoryMiB?: number;
+  /** Add a Function URL with IAM auth on alias `live`. @default false */
+  readonly functionUrl?: boolean;
+}
+
+export class ScoringService extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  /** Alias `live`: what clients call, and what Promote moves. */
+  readonly alias: lambda.Alias;
+  readonly functionUrl?: lambda.FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: ScoringServiceProps) {
+    super(scope, id);
+    this.function = wdpFunction(this, 'Function', {
+      entry: 'score.ts',
+      description: 'wdp online scoring (the model is WDP_MODEL_URI of the published version)',
+      memoryMiB: props.memoryMiB ?? 2048,
+      timeout: Duration.seconds(30),
+      // Empty until the first promotion publishes a version naming a model (see docs/workflow.md
+      // on redeploys).
+      environment: { [MODEL_URI_ENV]: '' },
+    });
+    grantBucketAccess(props.bucket, this.function, { read: [PREFIXES.registryModels, PREFIXES.registry] });
+    this.alias = new lambda.Alias(this, 'Live', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });
+    if (props.functionUrl) this.functionUrl = this.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+  }
+
+  /** Lets `grantee` call alias `live` (and its Function URL, if any). */
+  grantInvoke(grantee: iam.IGrantable): void {
+    this.alias.grantInvoke(grantee);
+    this.functionUrl?.grantInvokeUrl(grantee);
+  }
+}

@@ -1,0 +1,83 @@
+/** The retraining and batch-scoring Lambdas, each granted only the prefixes it touches. */
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { PREFIXES } from '../src/workflow/layout.ts';
+import { LIVE_ALIAS } from '../src/workflow/serving-target.ts';
+import type { ValidationThresholdsInput } from '../src/workflow/thresholds.ts';
+import { grantBucketAccess } from './bucket-access.ts';
+import { wdpFunction } from './lambda-defaults.ts';
+
+export interface WorkflowFunctionsProps {
+  readonly bucket: s3.IBucket;
+  /** `s3://bucket`, as the code takes it. */
+  readonly bucketUri: string;
+  readonly scoringFunction: lambda.IFunction;
+  readonly validation: ValidationThresholdsInput;
+}
+
+export class WorkflowFunctions extends Construct {
+  readonly ingest: nodejs.NodejsFunction;
+  readonly validate: nodejs.NodejsFunction;
+  readonly promote: nodejs.NodejsFunction;
+  readonly reject: nodejs.NodejsFunction;
+  readonly scoreBatch: nodejs.NodejsFunction;
+  readonly batchSummary: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: WorkflowFunctionsProps) {
+    super(scope, id);
+    const b = props.bucket;
+    const env = { WDP_BUCKET_URI: props.bucketUri };
+
+    this.ingest = wdpFunction(this, 'Ingest', { entry: 'ingest.ts', description: 'wdp retraining: list new partitions, write the run manifest', environment: env });
+    grantBucketAccess(b, this.ingest, { read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry], write: [PREFIXES.runs] });
+
+    this.validate = wdpFunction(this, 'Validate', {
+      entry: 'validate.ts',
+      description: 'wdp retraining: holdout metrics, thresholds, serving dry run',
+      memoryMiB: 4096,
+      timeout: Duration.minutes(15),
+      environment: { ...env, WDP_VALIDATION: JSON.stringify(props.validation) },
+    });
+    grantBucketAccess(b, this.validate, { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] });
+
+    this.promote = wdpFunction(this, 'Promote', {
+      entry: 'promote.ts',
+      description: 'wdp retraining: registry, new scoring version, alias live',
+      timeout: Duration.minutes(5),
+      environment: { ...env, WDP_SCORING_FUNCTION_NAME: props.scoringFunction.functionName, WDP_SCORING_ALIAS: LIVE_ALIAS },
+    });
+    grantBucketAccess(b, this.promote, {
+      read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
+      write: [PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
+    });
+
+    this.reject = wdpFunction(this, 'Reject', { entry: 'reject.ts', description: 'wdp retraining: record a rejected candidate', environment: env });
+    grantBucketAccess(b, this.reject, { read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state], write: [PREFIXES.registry, PREFIXES.state] });
+
+    this.scoreBatch = wdpFunction(this, 'ScoreBatch', {
+      entry: 'score-batch.ts',
+      description: 'wdp batch scoring: score one batch of Parquet objects',
+      memoryMiB: 4096,
+      timeout: Duration.minutes(15),
+      environment: env,
+    });
+    // Inputs may sit under any prefix the caller names; outputs only under batch/output/.
+    grantBucketAccess(b, this.scoreBatch, { read: [''], write: [PREFIXES.batchOutput] });
+
+    this.batchSummary = wdpFunction(this, 'BatchSummary', { entry: 'batch-summary.ts', description: 'wdp batch scoring: totals', environment: env });
+  }
+
+  /** Grants Promote what publishing a version and moving the alias needs, on that function only. */
+  allowPromoteToUpdate(fn: lambda.IFunction): void {
+    this.promote.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration', 'lambda:PublishVersion', 'lambda:UpdateAlias'],
+        resources: [fn.functionArn, `${fn.functionArn}:*`],
+      }),
+    );
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The one observability wrapper every Lambda uses: a Powertools logger (JSON, with the request id)
+ * and metrics (EMF, one `<step>Succeeded` / `<step>Failed` count per invocation), plus settings
+ * read from the environment once per cold start.
+ */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import type { Logger } from '../../src/util/log.ts';
+
+const powertools = new PowertoolsLogger({ serviceName: 'wdp' });
+const metrics = new Metrics({ namespace: 'wdp', serviceName: 'wdp' });
+
+/** Our Logger interface on top of Powertools, so src/ code logs the same way everywhere. */
+export const lambdaLogger: Logger = {
+  info: (m) => powertools.info(m),
+  warn: (m) => powertools.warn(m),
+};
+
+/** A required environment variable, or a clear error naming it. */
+export function requireEnv(name: string): string {
+  const v = process.env[name];
+  if (v === undefined || v === '') throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+/** Computes `read()` on first use only: env is read at cold start, not per event. */
+export function once<T>(read: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: read() }).v;
+}
+
+/**
+ * Wraps a step function as a Lambda handler: adds the request id to logs, counts success and
+ * failure, and rethrows errors so Step Functions sees the task fail (and its Retry/Catch apply).
+ */
+export function observe<E, R>(step: string, run: (event: E, logger: Logger) => Promise<R>): (event: E, context?: Context) => Promise<R> {
+  return async (event, context) => {
+    if (context) powertools.addContext(context);
+    try {
+      const result = await run(event, lambdaLogger);
+      metrics.addMetric(`${step}Succeeded`, MetricUnit.Count, 1);
+      return result;
+    } catch (e) {
+      powertools.error(`${step} failed`, e as Error);
+      metrics.addMetric(`${step}Failed`, MetricUnit.Count, 1);
+      throw e;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

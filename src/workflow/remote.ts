@@ -1,0 +1,101 @@
+/**
+ * The deployed stack from the command line: find the state machines in the stack's outputs,
+ * start an execution, follow its history (printing each state as it completes), and invoke the
+ * scoring alias `live`.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import { WorkflowError } from './errors.ts';
+import { LIVE_ALIAS } from './serving-target.ts';
+
+/** The stack's outputs as a name → value map. */
+export async function stackOutputs(cfn: CloudFormationClient, stackName: string): Promise<Record<string, string>> {
+  const r = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+  const stack = r.Stacks?.[0];
+  if (!stack) throw new WorkflowError(`stack ${stackName} not found`);
+  return Object.fromEntries((stack.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue).map((o) => [o.OutputKey!, o.OutputValue!]));
+}
+
+/** A flag's value, or the named stack output. */
+export async function resolveFromStack(explicit: string | undefined, cfn: CloudFormationClient, stackName: string, output: string): Promise<string> {
+  if (explicit) return explicit;
+  const outputs = await stackOutputs(cfn, stackName);
+  const v = outputs[output];
+  if (!v) throw new WorkflowError(`stack ${stackName} has no output ${output}; pass it explicitly`);
+  return v;
+}
+
+export interface FollowOptions {
+  readonly sfn: SFNClient;
+  readonly stateMachineArn: string;
+  readonly input: Record<string, unknown>;
+  readonly print?: (line: string) => void;
+  /** @default 5000 */
+  readonly pollIntervalMs?: number;
+  /** @default an SFN-generated name */
+  readonly name?: string;
+}
+
+export interface RemoteExecution {
+  readonly executionArn: string;
+  readonly status: string;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+/** Starts an execution and prints each state as it completes, until the execution ends. */
+export async function startAndFollow(options: FollowOptions): Promise<RemoteExecution> {
+  const print = options.print ?? (() => {});
+  const started = await options.sfn.send(
+    new StartExecutionCommand({ stateMachineArn: options.stateMachineArn, input: JSON.stringify(options.input), ...(options.name ? { name: options.name } : {}) }),
+  );
+  const executionArn = started.executionArn!;
+  print(`started ${executionArn}`);
+  const enteredAt = new Map<string, Date>();
+  let seen = 0;
+  for (;;) {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await options.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    for (const ev of events.slice(seen)) describeEvent(ev, enteredAt, print);
+    seen = events.length;
+    const d = await options.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status && d.status !== 'RUNNING' && d.status !== 'PENDING_REDRIVE') {
+      const output = d.output ? (JSON.parse(d.output) as unknown) : undefined;
+      print(`${d.status}${d.error ? `: ${d.error}: ${d.cause ?? ''}` : ''}`);
+      return { executionArn, status: d.status, ...(output !== undefined ? { output } : {}), ...(d.error ? { error: d.error } : {}), ...(d.cause ? { cause: d.cause } : {}) };
+    }
+    await new Promise((r) => setTimeout(r, options.pollIntervalMs ?? 5000));
+  }
+}
+
+function describeEvent(ev: HistoryEvent, enteredAt: Map<string, Date>, print: (line: string) => void): void {
+  const entered = ev.stateEnteredEventDetails;
+  if (entered?.name) {
+    enteredAt.set(entered.name, ev.timestamp ?? new Date());
+    return;
+  }
+  const exited = ev.stateExitedEventDetails;
+  if (exited?.name) {
+    const t0 = enteredAt.get(exited.name);
+    const seconds = t0 && ev.timestamp ? (ev.timestamp.getTime() - t0.getTime()) / 1000 : 0;
+    print(`✓ ${exited.name.padEnd(15)} ${seconds.toFixed(1).padStart(7)}s`);
+    return;
+  }
+  const failed = ev.taskFailedEventDetails ?? ev.lambdaFunctionFailedEventDetails;
+  if (failed) print(`✗ ${ev.type}: ${failed.error ?? ''} ${failed.cause ?? ''}`);
+}
+
+/** Sends one request to the scoring alias `live` and returns its parsed response. */
+export async function invokeLive(lambda: LambdaClient, functionName: string, payload: unknown): Promise<unknown> {
+  const r = await lambda.send(new InvokeCommand({ FunctionName: functionName, Qualifier: LIVE_ALIAS, Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
+  const text = r.Payload ? new TextDecoder().decode(r.Payload) : 'null';
+  if (r.FunctionError) throw new WorkflowError(`scoring function error (${r.FunctionError}): ${text}`);
+  return JSON.parse(text) as unknown;
+}

@@ -1,0 +1,38 @@
+/**
+ * State names of the two state machines. The CDK definitions use them, and the local runner binds
+ * each Task state to its in-process handler by name, so they must agree: both import them here.
+ */
+export const RETRAINING_STATES = {
+  ingest: 'Ingest',
+  hasNewData: 'HasNewData',
+  noNewData: 'NoNewData',
+  train: 'Train',
+  validate: 'Validate',
+  passed: 'Passed',
+  promote: 'Promote',
+  promoted: 'Promoted',
+  reject: 'Reject',
+  notifyRejected: 'NotifyRejected',
+  rejected: 'Rejected',
+  notifyFailure: 'NotifyFailure',
+  failed: 'Failed',
+} as const;
+
+export const BATCH_STATES = {
+  map: 'ScoreObjects',
+  scoreBatch: 'ScoreBatch',
+  summarize: 'Summarize',
+  notifyFailure: 'NotifyBatchFailure',
+  failed: 'BatchFailed',
+} as const;
+
+/** CloudFormation output names of the stack; the CLI's --remote commands look them up. */
+export const STACK_OUTPUT_NAMES = {
+  bucket: 'BucketName',
+  retraining: 'RetrainingStateMachineArn',
+  batchScoring: 'BatchScoringStateMachineArn',
+  scoringFunction: 'ScoringFunctionName',
+  scoringAlias: 'ScoringAliasArn',
+  functionUrl: 'ScoringFunctionUrl',
+  topic: 'NotificationTopicArn',
+} as const;

@@ -1,0 +1,36 @@
+/**
+ * The gates a candidate must pass before it serves, in the spirit of TFX Evaluator: absolute
+ * value thresholds, change thresholds against the champion, and a serving dry run. Set in AWS by
+ * the CDK context `validation` (the Validate Lambda's WDP_VALIDATION env), locally by
+ * `wdp pipeline --thresholds FILE`.
+ */
+import { z } from 'zod';
+
+export const thresholdsSchema = z
+  .object({
+    /** Candidate holdout AUC must be at least this. @default 0.6 */
+    minAuc: z.number().min(0).max(1).default(0.6),
+    /** Candidate holdout logloss must be at most this. @default 0.6 */
+    maxLogloss: z.number().positive().default(0.6),
+    /** Mean prediction ÷ observed rate must lie in [min, max]. @default [0.8, 1.25] */
+    calibrationMin: z.number().positive().default(0.8),
+    calibrationMax: z.number().positive().default(1.25),
+    /** Candidate AUC may be at most this much below the champion's on the same holdout. @default 0.01 */
+    maxAucDrop: z.number().min(0).default(0.01),
+    /** Candidate logloss may be at most this much above the champion's. @default 0.01 */
+    maxLoglossRise: z.number().min(0).default(0.01),
+    /** Requests the serving dry run sends. @default 32 */
+    dryRunRequests: z.number().int().min(1).max(10_000).default(32),
+    /** Each request scores this many candidates (holdout rows). @default 8 */
+    dryRunCandidatesPerRequest: z.number().int().min(1).max(1000).default(8),
+    /** p95 latency of one dry-run request, after one warm-up request. @default 250 */
+    latencyBudgetMs: z.number().positive().default(250),
+    /** Largest allowed |serving score − evaluation prediction| for the same row. @default 1e-4 */
+    parityTolerance: z.number().positive().default(1e-4),
+  })
+  .strict();
+
+export type ValidationThresholds = z.output<typeof thresholdsSchema>;
+export type ValidationThresholdsInput = z.input<typeof thresholdsSchema>;
+
+export const DEFAULT_THRESHOLDS: ValidationThresholds = thresholdsSchema.parse({});
