@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, mock, test } from 'node:test';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { createLambdaHandler, handler, readConfig } from '../../lambdas/score.ts';
+import { Scorer } from '../../src/scoring/scorer.ts';
+import { saveTinyModel } from '../helpers/tiny-model.ts';
+
+let dir: string;
+let uri: string;
+const savedEnv = { ...process.env };
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wdp-score-lambda-'));
+  uri = await saveTinyModel(dir, 'm');
+});
+after(() => rm(dir, { recursive: true, force: true }));
+beforeEach(() => Scorer.clearCache());
+afterEach(() => {
+  process.env = { ...savedEnv };
+});
+
+const REQUEST = { context: { user: 'u1' }, candidates: [{ item: 'i1', x: 0.3 }, { item: 'i2', x: 0.7 }] };
+
+/** A real Metrics whose addMetric/publish are recorded instead of printed. */
+function recordingMetrics() {
+  const metrics = new Metrics({ namespace: 'test' });
+  const recorded: { name: string; unit: string; value: number }[] = [];
+  let published = 0;
+  mock.method(metrics, 'addMetric', (name: string, unit: string, value: number) => {
+    recorded.push({ name, unit, value });
+    return metrics;
+  });
+  mock.method(metrics, 'publishStoredMetrics', () => {
+    published++;
+  });
+  return { metrics, recorded, published: () => published };
+}
+
+class QuietLogger extends Logger {
+  readonly lines: { message: string; extra: unknown[] }[] = [];
+  override info(message: string, ...extra: never[]): void {
+    this.lines.push({ message, extra });
+  }
+  override warn(message: string, ...extra: never[]): void {
+    this.lines.push({ message, extra });
+  }
+  override error(message: string, ...extra: never[]): void {
+    this.lines.push({ message, extra });
+  }
+}
+
+test('readConfig: WDP_MODEL_URI is required; limits and backend have defaults and are checked', () => {
+  assert.throws(() => readConfig({}), /environment variable WDP_MODEL_URI is not set/);
+  assert.deepEqual(readConfig({ WDP_MODEL_URI: 's3://b/m' }), { modelUri: 's3://b/m', maxCandidates: 1000, backend: 'auto' });
+  assert.deepEqual(readConfig({ WDP_MODEL_URI: 's3://b/m', WDP_MAX_CANDIDATES: '50', WDP_SCORING_BACKEND: 'js' }), { modelUri: 's3://b/m', maxCandidates: 50, backend: 'js' });
+  assert.throws(() => readConfig({ WDP_MODEL_URI: 'x', WDP_MAX_CANDIDATES: '0' }), /WDP_MAX_CANDIDATES must be a positive integer, got 0/);
+  assert.throws(() => readConfig({ WDP_MODEL_URI: 'x', WDP_SCORING_BACKEND: 'gpu' }), /WDP_SCORING_BACKEND must be one of auto, onnx, js, got gpu/);
+});
+
+test('the handler records rows and latency metrics with the model version, and logs them', async () => {
+  const { metrics, recorded, published } = recordingMetrics();
+  const logger = new QuietLogger();
+  const h = createLambdaHandler({ modelUri: uri, maxCandidates: 10, backend: 'js' }, logger, metrics);
+  const res = (await h(REQUEST)) as { modelVersion: string; scores: number[] };
+  assert.equal(res.modelVersion, 'm-m');
+  assert.deepEqual(recorded.map((m) => [m.name, m.unit]), [['rows', 'Count'], ['latency', 'Milliseconds']]);
+  assert.equal(recorded[0]!.value, 2);
+  assert.equal(published(), 1);
+  const scored = logger.lines.find((l) => l.message === 'scored');
+  assert.equal((scored?.extra[0] as { modelVersion: string }).modelVersion, 'm-m');
+  // A bad request still publishes (nothing) and answers 400 without throwing.
+  const bad = (await h({ candidates: [] }, { awsRequestId: 'q' } as never)) as { statusCode: number };
+  assert.equal(bad.statusCode, 400);
+  assert.equal(published(), 2);
+});
+
+test('the exported handler reads the model from WDP_MODEL_URI and answers a Function URL event', async () => {
+  process.env['WDP_MODEL_URI'] = uri;
+  process.env['WDP_SCORING_BACKEND'] = 'js';
+  process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';
+  const r = (await handler({ requestContext: { http: { method: 'POST' } }, headers: {}, body: JSON.stringify(REQUEST), isBase64Encoded: false })) as { statusCode: number; body: string };
+  assert.equal(r.statusCode, 200);
+  assert.equal((JSON.parse(r.body) as { scores: number[] }).scores.length, 2);
+});

@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { listLogFiles, readLogChunks } from '../../src/data/logs.ts';
+import { writeParquet } from '../../src/data/parquet-write.ts';
+import { createScoreHandler, type HandlerLogger, type HttpResult } from '../../src/scoring/handler.ts';
+import { Scorer, type ScorerOptions } from '../../src/scoring/scorer.ts';
+import { tinyChunk } from '../helpers/tiny-data.ts';
+import { saveTinyModel } from '../helpers/tiny-model.ts';
+
+let dir: string;
+let good: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wdp-handler-'));
+  good = await saveTinyModel(dir, 'good', { overrides: { data: { idColumns: ['rid'] } } });
+});
+after(async () => {
+  Scorer.clearCache();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => Scorer.clearCache());
+
+const REQUEST = {
+  context: { user: 'u1' },
+  candidates: [
+    { item: 'i1', tags: ['t1', 't3'], x: 0.2 },
+    { item: 'i2', tags: [], x: 0.9 },
+    { item: 'i3', tags: 't2', x: 0.5 },
+  ],
+};
+
+/** A handler that counts model loads and keeps its log lines. */
+function harness(modelUri: string, scorerOptions: ScorerOptions = {}, extra: { maxBodyBytes?: number } = {}) {
+  const logs: { level: string; message: string; extra: Record<string, unknown>[] }[] = [];
+  const logger: HandlerLogger = {
+    info: (message, ...e) => logs.push({ level: 'info', message, extra: e }),
+    warn: (message, ...e) => logs.push({ level: 'warn', message, extra: e }),
+    error: (message, ...e) => logs.push({ level: 'error', message, extra: e }),
+  };
+  let loads = 0;
+  const handle = createScoreHandler({
+    modelUri,
+    scorerOptions: { backend: 'js', ...scorerOptions },
+    logger,
+    ...extra,
+    loadScorer: (uri, o) => {
+      loads++;
+      return Scorer.load(uri, o);
+    },
+  });
+  return { handle, logs, loads: () => loads };
+}
+
+const fnUrlEvent = (body: string, isBase64Encoded = false) => ({
+  version: '2.0',
+  rawPath: '/',
+  headers: { 'content-type': 'application/json' },
+  requestContext: { http: { method: 'POST', path: '/' } },
+  body,
+  isBase64Encoded,
+});
+const apiGwV1Event = (body: string) => ({ httpMethod: 'POST', path: '/score', headers: {}, requestContext: { stage: 'prod' }, body, isBase64Encoded: false });
+
+describe('event shapes', () => {
+  test('a direct invocation returns the response object', async () => {
+    const { handle } = harness(good);
+    const res = (await handle({ ...REQUEST, topK: 2 }, { awsRequestId: 'r1' })) as { modelVersion: string; scores: number[]; ranked: { index: number; score: number }[] };
+    assert.equal(res.modelVersion, 'm-good');
+    assert.equal(res.scores.length, 3);
+    for (const s of res.scores) assert.ok(s > 0 && s < 1);
+    assert.equal(res.ranked.length, 2);
+    const best = [...res.scores.keys()].sort((a, b) => res.scores[b]! - res.scores[a]!);
+    assert.deepEqual(res.ranked.map((r) => r.index), best.slice(0, 2));
+    assert.equal(res.ranked[0]!.score, res.scores[best[0]!]);
+  });
+
+  test('Function URL, API Gateway v1 and base64 bodies give the same scores as a direct call', async () => {
+    const { handle } = harness(good);
+    const direct = (await handle(REQUEST)) as { scores: number[] };
+    const body = JSON.stringify(REQUEST);
+    for (const event of [fnUrlEvent(body), apiGwV1Event(body), fnUrlEvent(Buffer.from(body).toString('base64'), true)]) {
+      const r = (await handle(event, { awsRequestId: 'r2' })) as HttpResult;
+      assert.equal(r.statusCode, 200);
+      assert.equal(r.headers['content-type'], 'application/json');
+      assert.equal(r.headers['x-request-id'], 'r2');
+      assert.deepEqual((JSON.parse(r.body) as { scores: number[] }).scores, direct.scores);
+    }
+  });
+
+  test('a batch event {input, output} scores a Parquet file with id columns, score and model_version', async () => {
+    const { handle } = harness(good);
+    const chunk = tinyChunk({ rows: 300, seed: 4 });
+    const input = join(dir, 'batch-in.parquet');
+    const c = chunk.columns;
+    await writeParquet(
+      input,
+      [
+        { name: 'rid', type: 'INT64', data: Array.from({ length: 300 }, (_, i) => 9_007_199_254_740_993n + BigInt(i)) },
+        { name: 'user', type: 'STRING', data: c.get('user') as string[] },
+        { name: 'item', type: 'STRING', data: c.get('item') as string[] },
+        { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
+        { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
+      ],
+      { rowGroupSize: 128 },
+    );
+    const output = join(dir, 'batch-out.parquet');
+    const r = (await handle({ input, output })) as { rows: number; modelVersion: string };
+    assert.equal(r.rows, 300);
+    assert.equal(r.modelVersion, 'm-good');
+    const scorer = await Scorer.load(good, { backend: 'js' });
+    const expected = (await scorer.scoreChunk(chunk)).scores;
+    const files = await listLogFiles([output]);
+    const got: { rid: string[]; score: number[]; mv: string[] } = { rid: [], score: [], mv: [] };
+    for await (const ch of readLogChunks(files, { columns: [{ name: 'rid', kind: 'string' }, { name: 'score', kind: 'numeric' }, { name: 'model_version', kind: 'string' }] })) {
+      got.rid.push(...(ch.columns.get('rid') as string[]));
+      got.score.push(...(ch.columns.get('score') as Float64Array));
+      got.mv.push(...(ch.columns.get('model_version') as string[]));
+    }
+    assert.equal(got.rid[0], '9007199254740993', '64-bit ids pass through exactly');
+    assert.equal(got.rid[299], '9007199254741292');
+    assert.deepEqual(new Set(got.mv), new Set(['m-good']));
+    for (let i = 0; i < 300; i++) assert.ok(Math.abs(got.score[i]! - expected[i]!) < 1e-7, `row ${i}`);
+  });
+});
+
+test('the model is loaded once per handler and reused', async () => {
+  const { handle, loads } = harness(good);
+  await Promise.all([handle(REQUEST), handle(REQUEST)]);
+  await handle(REQUEST);
+  assert.equal(loads(), 1);
+});
+
+describe('bad requests answer 400 with an exact message and no stack trace', () => {
+  const cases: [string, unknown, string][] = [
+    ['empty candidates', { context: { user: 'u1' }, candidates: [] }, 'candidates must not be empty'],
+    ['too many candidates', { candidates: Array.from({ length: 6 }, () => ({ item: 'i1', x: 1 })) }, 'too many candidates: 6 (the limit is 5)'],
+    ['unknown feature', { context: { user: 'u1', age: 3 }, candidates: [{ item: 'i1', x: 1 }, { item: 'i2', colour: 'red', x: 1 }] }, 'unknown feature(s): context.age, candidates[1].colour'],
+    ['wrong type', { context: { user: 'u1' }, candidates: [{ item: 'i1', x: 'high' }] }, 'wrong type(s): candidates[0].x must be a number or null, got string'],
+    ['wrong type of a list', { candidates: [{ item: 'i1', x: 1, tags: { a: 1 } }] }, 'wrong type(s): candidates[0].tags must be an array of strings or numbers, a single string or number, or null, got object'],
+    ['wrong type of a categorical', { context: { user: ['u1'] }, candidates: [{ item: 'i1', x: 1 }] }, 'wrong type(s): context.user must be a string, number, boolean or null, got array'],
+    ['numeric without a default missing', { context: { user: 'u1' }, candidates: [{ item: 'i1', x: 1 }, { item: 'i2' }, { item: 'i3', x: null }] }, 'missing value for numeric feature(s) without a default: candidates[1].x (and 1 more candidates)'],
+    ['feature on both sides', { context: { user: 'u1', item: 'i1' }, candidates: [{ item: 'i2', x: 1 }] }, 'feature(s) given in both context and candidates: item'],
+    ['not an object', 'hello', 'the request must be a JSON object with "candidates"'],
+    ['no candidates', { context: {} }, 'candidates must be an array of objects'],
+    ['candidate not an object', { candidates: [1] }, 'candidates[0] must be a JSON object'],
+    ['context not an object', { context: [1], candidates: [{ item: 'i1', x: 1 }] }, 'context must be a JSON object'],
+    ['unknown top-level field', { candidates: [{ item: 'i1', x: 1 }], limit: 3 }, 'unknown request field(s): limit (expected context, candidates, topK)'],
+    ['bad topK', { candidates: [{ item: 'i1', x: 1 }], topK: 0 }, 'topK must be a positive integer'],
+  ];
+  for (const [name, body, message] of cases) {
+    test(`${name} (direct and HTTP)`, async () => {
+      const { handle } = harness(good, { maxCandidates: 5 });
+      const direct = await handle(body, { awsRequestId: 'req-1' });
+      assert.deepEqual(direct, { statusCode: 400, error: message, requestId: 'req-1' });
+      const http = (await handle(fnUrlEvent(JSON.stringify(body)), { awsRequestId: 'req-1' })) as HttpResult;
+      assert.equal(http.statusCode, 400);
+      assert.deepEqual(JSON.parse(http.body), { statusCode: 400, error: message, requestId: 'req-1' });
+      assert.doesNotMatch(http.body, /\n\s+at /);
+    });
+  }
+
+  test('malformed JSON', async () => {
+    const { handle } = harness(good);
+    const r = (await handle(fnUrlEvent('{"candidates": [{"item": "i1"'), { awsRequestId: 'r' })) as HttpResult;
+    assert.equal(r.statusCode, 400);
+    assert.deepEqual(JSON.parse(r.body), { statusCode: 400, error: 'request body is not valid JSON', requestId: 'r' });
+  });
+
+  test('an empty body and an oversized body', async () => {
+    const { handle } = harness(good, {}, { maxBodyBytes: 100 });
+    const empty = (await handle(fnUrlEvent(''), { awsRequestId: 'r' })) as HttpResult;
+    assert.equal(JSON.parse(empty.body).error, 'request body is empty; send a JSON object with "candidates"');
+    const big = (await handle(fnUrlEvent(JSON.stringify(REQUEST)), { awsRequestId: 'r' })) as HttpResult;
+    assert.equal(big.statusCode, 400);
+    assert.equal(JSON.parse(big.body).error, `request body is too large: ${JSON.stringify(REQUEST).length} bytes (the limit is 100)`);
+  });
+});
+
+test('missing categoricals and numerics with a default follow the model rules (OOV / default)', async () => {
+  const uri = await saveTinyModel(dir, 'with-default', {
+    overrides: {
+      features: {
+        user: { kind: 'categorical', vocab: { minCount: 1 } },
+        item: { kind: 'categorical', vocab: { minCount: 1 } },
+        tags: { kind: 'categorical_list', hashBuckets: 64, combiner: 'mean' },
+        x: { kind: 'numeric', quantiles: 10, wideBuckets: 4, default: 0.25 },
+      },
+    },
+  });
+  const { handle } = harness(uri);
+  const r = (await handle({ candidates: [{ item: 'i1' }, { item: null, user: 'never-seen', x: 0.25 }, { item: 'unknown-item', x: 0.25 }] })) as { scores: number[] };
+  assert.equal(r.scores.length, 3);
+  const explicit = (await handle({ candidates: [{ item: 'i1', x: 0.25, user: null, tags: null }] })) as { scores: number[] };
+  assert.equal(r.scores[0], explicit.scores[0], 'absent = null = default');
+  // An unseen user token and a missing one both map to the OOV id (vocabulary features).
+  const oov = (await handle({ candidates: [{ item: null, x: 0.25 }] })) as { scores: number[] };
+  assert.equal(r.scores[1], oov.scores[0]);
+});
+
+test('an internal error answers 500 with a generic message and the request id, details only in the logs', async () => {
+  const logs: string[] = [];
+  const handle = createScoreHandler({
+    modelUri: 'mem://fake',
+    logger: { info: () => {}, warn: () => {}, error: (m, ...e) => logs.push(`${m} ${JSON.stringify(e)}`) },
+    loadScorer: async () =>
+      ({
+        modelVersion: 'fake',
+        score: async () => {
+          throw new TypeError('secret internals at line 42');
+        },
+      }) as unknown as Scorer,
+  });
+  const direct = await handle(REQUEST, { awsRequestId: 'abc' });
+  assert.deepEqual(direct, { statusCode: 500, error: 'internal error (request id abc)', requestId: 'abc' });
+  const http = (await handle(fnUrlEvent(JSON.stringify(REQUEST)), { awsRequestId: 'abc' })) as HttpResult;
+  assert.equal(http.statusCode, 500);
+  assert.doesNotMatch(http.body, /secret|line 42/);
+  assert.match(logs.join('\n'), /secret internals/);
+});
+
+describe('a model that fails to load', () => {
+  test('answers 503 with a clear message, logs why, serves nothing, and loads once repaired', async () => {
+    const broken = join(dir, 'broken');
+    await mkdir(broken, { recursive: true });
+    for (const f of ['manifest.json', 'wide.safetensors', 'embeddings.safetensors', 'tower.safetensors', 'tower.onnx', 'serving.safetensors']) {
+      await copyFile(join(good, f), join(broken, f));
+    }
+    const serving = join(broken, 'serving.safetensors');
+    const bytes = await readFile(serving);
+    bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
+    await writeFile(serving, bytes);
+
+    const { handle, logs, loads } = harness(broken);
+    const r1 = await handle(REQUEST, { awsRequestId: 'r1' });
+    assert.deepEqual(r1, { statusCode: 503, error: 'model could not be loaded (request id r1)', requestId: 'r1' });
+    const http = (await handle(fnUrlEvent(JSON.stringify(REQUEST)), { awsRequestId: 'r2' })) as HttpResult;
+    assert.equal(http.statusCode, 503);
+    const failure = logs.find((l) => l.message === 'model failed to load');
+    assert.ok(failure);
+    assert.match(String(failure.extra[0]?.['error']), /serving\.safetensors is corrupted: its sha256 does not match the manifest/);
+    assert.equal(loads(), 2, 'a failed load is not cached: each request retries');
+
+    await copyFile(join(good, 'serving.safetensors'), serving);
+    const ok = (await handle(REQUEST)) as { modelVersion: string; scores: number[] };
+    assert.equal(ok.modelVersion, 'm-good');
+    assert.equal(ok.scores.length, 3);
+  });
+
+  test('a missing model folder fails the same way', async () => {
+    const { handle } = harness(join(dir, 'nowhere'));
+    assert.deepEqual(await handle(REQUEST, { awsRequestId: 'x' }), { statusCode: 503, error: 'model could not be loaded (request id x)', requestId: 'x' });
+  });
+
+  test('a batch event with an unloadable model throws (so the state machine retries or catches it)', async () => {
+    const { handle } = harness(join(dir, 'nowhere'));
+    await assert.rejects(handle({ input: join(dir, 'a.parquet'), output: join(dir, 'b.parquet') }), /cannot load model .*nowhere: no manifest\.json/);
+  });
+});
