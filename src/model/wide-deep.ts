@@ -229,31 +229,44 @@ export class WideDeepModel {
     return out;
   }
 
-  /** Concatenates pooled embeddings and numerics into X [B × inputDim]. */
+  /**
+   * Concatenates pooled embeddings and numerics into X [B × inputDim]. Plain indexed loops over
+   * typed arrays: this and #updateEmbeddings are the hottest JS in training.
+   */
   #towerInput(batch: EncodedBatch): Float32Array {
     const layout = this.spec.deepLayout;
     const D = layout.inputDim;
     const B = batch.size;
     if (this.#x.length !== B * D) this.#x = new Float32Array(B * D);
-    else this.#x.fill(0);
     const x = this.#x;
-    layout.embeddings.forEach((spec, f) => {
+    const specs = layout.embeddings;
+    for (let f = 0; f < specs.length; f++) {
+      const dim = specs[f]!.dim;
+      const mean = specs[f]!.combiner === 'mean';
       const table = this.#embeddings[f]!.weights;
-      const dim = spec.dim;
       const col = this.#embCols[f]!;
-      const { offsets, ids } = batch.embeddingInputs[f]!;
+      const input = batch.embeddingInputs[f]!;
+      const offsets = input.offsets;
+      const ids = input.ids;
       for (let i = 0; i < B; i++) {
         const start = offsets[i]!;
         const end = offsets[i + 1]!;
-        if (end === start) continue;
-        const scale = spec.combiner === 'mean' ? 1 / (end - start) : 1;
         const xo = i * D + col;
+        if (end - start === 1) {
+          // Single-valued: a straight row copy (sum and mean agree).
+          const ro = ids[start]! * dim;
+          for (let j = 0; j < dim; j++) x[xo + j] = table[ro + j]!;
+          continue;
+        }
+        for (let j = 0; j < dim; j++) x[xo + j] = 0;
+        if (end === start) continue;
+        const scale = mean ? 1 / (end - start) : 1;
         for (let k = start; k < end; k++) {
           const ro = ids[k]! * dim;
           for (let j = 0; j < dim; j++) x[xo + j] = x[xo + j]! + table[ro + j]! * scale;
         }
       }
-    });
+    }
     const nNum = layout.numeric.length;
     if (nNum > 0) {
       const col = D - nNum;
@@ -276,31 +289,34 @@ export class WideDeepModel {
     const acc = this.#wideGrads!;
     acc.reset();
     const { wideOffsets, wideIds, wideValues } = batch;
-    const grads = () => acc.grads;
     for (let i = 0; i < batch.size; i++) {
       const gi = g[i]!;
       for (let k = wideOffsets[i]!; k < wideOffsets[i + 1]!; k++) {
         const s = acc.slot(wideIds[k]!);
-        grads()[s] += gi * wideValues[k]!;
+        acc.grads[s] += gi * wideValues[k]!;
       }
     }
     this.#ftrl.apply(this.#wide!, acc.ids, acc.count, acc.grads);
   }
 
   #updateEmbeddings(batch: EncodedBatch, dx: Float32Array): void {
-    const layout = this.spec.deepLayout;
-    const D = layout.inputDim;
-    layout.embeddings.forEach((spec, f) => {
+    const specs = this.spec.deepLayout.embeddings;
+    const D = this.spec.deepLayout.inputDim;
+    const B = batch.size;
+    for (let f = 0; f < specs.length; f++) {
       const acc = this.#embGrads[f]!;
       acc.reset();
-      const dim = spec.dim;
+      const dim = specs[f]!.dim;
+      const mean = specs[f]!.combiner === 'mean';
       const col = this.#embCols[f]!;
-      const { offsets, ids } = batch.embeddingInputs[f]!;
-      for (let i = 0; i < batch.size; i++) {
+      const input = batch.embeddingInputs[f]!;
+      const offsets = input.offsets;
+      const ids = input.ids;
+      for (let i = 0; i < B; i++) {
         const start = offsets[i]!;
         const end = offsets[i + 1]!;
         if (end === start) continue;
-        const scale = spec.combiner === 'mean' ? 1 / (end - start) : 1;
+        const scale = mean ? 1 / (end - start) : 1;
         const xo = i * D + col;
         for (let k = start; k < end; k++) {
           const s = acc.slot(ids[k]!) * dim;
@@ -309,10 +325,9 @@ export class WideDeepModel {
         }
       }
       this.#adagrad.apply(this.#embeddings[f]!, acc.ids, acc.count, acc.grads);
-    });
+    }
   }
 }
-
 /** Zero wide weights and bias; embeddings ~ N(0, 1/√dim) as TF's embedding_column default. */
 export function freshState(spec: WideDeepSpec): WideDeepState {
   const ftrl = new Ftrl(spec.ftrl);
