@@ -33,9 +33,11 @@ export const VALIDATION_REPORT_FILE = 'validation.json';
 
 export function layout(bucketUri: string) {
   const at = (...parts: string[]) => joinUri(bucketUri, ...parts);
+  /** A prefix URI with exactly one trailing slash. */
+  const dir = (prefix: string) => `${joinUri(bucketUri, prefix).replace(/\/+$/, '')}/`;
   return {
     bucketUri,
-    logs: `${at(PREFIXES.logs)}/`,
+    logs: dir(PREFIXES.logs),
     config: at(PREFIXES.config, 'wdp.config.json'),
     watermark: at(PREFIXES.state, 'watermark.json'),
     runManifest: (runId: string) => at(PREFIXES.runs, runId, 'manifest.json'),
@@ -44,7 +46,7 @@ export function layout(bucketUri: string) {
     registryModel: (version: number) => at(PREFIXES.registryModels, `v${version}`),
     registry: at(PREFIXES.registry, 'registry.json'),
     servingPointer: at(PREFIXES.serving, 'live.json'),
-    notifications: `${at(PREFIXES.notifications)}/`,
+    notifications: dir(PREFIXES.notifications),
   };
 }
 export type BucketLayout = ReturnType<typeof layout>;

@@ -1,0 +1,88 @@
+/**
+ * An in-memory S3 bucket behind aws-sdk-client-mock: ListObjectsV2 / HeadObject / GetObject
+ * (with Range) / PutObject / DeleteObject on a Map, so handler tests run the real S3Store code
+ * path with no server. Restore with `restore()`.
+ */
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { clearStoreCache } from '../../src/storage/index.ts';
+
+export interface MemoryBucket {
+  /** key → bytes, for all buckets (keys are `bucket/key`). */
+  readonly objects: Map<string, Uint8Array>;
+  text(uri: string): string | undefined;
+  restore(): void;
+}
+
+function notFound(): Error {
+  return Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+}
+
+async function toBytes(body: unknown): Promise<Uint8Array> {
+  if (typeof body === 'string') return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  const chunks: Uint8Array[] = [];
+  for await (const c of body as AsyncIterable<Uint8Array>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+export function mockS3Memory(): MemoryBucket {
+  const objects = new Map<string, Uint8Array>();
+  const saved = { region: process.env.AWS_REGION, key: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, endpoint: process.env.AWS_ENDPOINT_URL_S3 };
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  delete process.env.AWS_ENDPOINT_URL_S3;
+  clearStoreCache();
+  const s3 = mockClient(S3Client);
+  const k = (i: { Bucket?: string; Key?: string }) => `${i.Bucket}/${i.Key}`;
+  s3.on(ListObjectsV2Command).callsFake((i: { Bucket: string; Prefix?: string }) => ({
+    IsTruncated: false,
+    Contents: [...objects.entries()]
+      .filter(([key]) => key.startsWith(`${i.Bucket}/${i.Prefix ?? ''}`))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, v]) => ({ Key: key.slice(i.Bucket.length + 1), Size: v.length, LastModified: new Date() })),
+  }));
+  s3.on(HeadObjectCommand).callsFake((i) => {
+    const v = objects.get(k(i));
+    if (!v) throw notFound();
+    return { ContentLength: v.length, LastModified: new Date() };
+  });
+  s3.on(GetObjectCommand).callsFake((i: { Bucket: string; Key: string; Range?: string }) => {
+    const v = objects.get(k(i));
+    if (!v) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    const m = i.Range ? /bytes=(\d+)-(\d+)/.exec(i.Range) : null;
+    const bytes = m ? v.subarray(Number(m[1]), Number(m[2]) + 1) : v;
+    return {
+      Body: {
+        transformToByteArray: async () => bytes,
+        async *[Symbol.asyncIterator]() {
+          yield bytes;
+        },
+      },
+    };
+  });
+  s3.on(PutObjectCommand).callsFake(async (i) => {
+    objects.set(k(i), await toBytes(i.Body));
+    return {};
+  });
+  s3.on(DeleteObjectCommand).callsFake((i) => {
+    objects.delete(k(i));
+    return {};
+  });
+  return {
+    objects,
+    text: (uri) => {
+      const v = objects.get(uri.replace(/^s3:\/\//, ''));
+      return v ? Buffer.from(v).toString('utf8') : undefined;
+    },
+    restore: () => {
+      s3.restore();
+      clearStoreCache();
+      for (const [name, v] of [['AWS_REGION', saved.region], ['AWS_ACCESS_KEY_ID', saved.key], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['AWS_ENDPOINT_URL_S3', saved.endpoint]] as const) {
+        if (v === undefined) delete process.env[name];
+        else process.env[name] = v;
+      }
+    },
+  };
+}
