@@ -134,7 +134,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         progress?.update(stats.examples, { epoch: epoch + 1, loss: epochStats.loss / epochStats.batches });
       });
       stats.epochLoss = epochStats.loss / Math.max(1, epochStats.batches);
-      log.info(`epoch ${epoch + 1}/${config.training.epochs}: mean train loss ${stats.epochLoss.toFixed(5)}`);
+      (progress?.interactive ? (m: string) => progress.log(m) : (m: string) => log.info(m))(`epoch ${epoch + 1}/${config.training.epochs}: mean train loss ${stats.epochLoss.toFixed(5)}`);
     }
     progress?.stop();
     const trainSeconds = (performance.now() - trainStarted) / 1000;

@@ -12,6 +12,10 @@ export interface Progress {
   /** @param done units completed so far; `values` are shown beside the bar (e.g. loss). */
   update(done: number, values?: ProgressValues): void;
   setTotal(total: number): void;
+  /** Prints a line above a live bar without breaking it (plain mode: just writes it). */
+  log(line: string): void;
+  /** True when a live bar is drawn (a terminal). */
+  readonly interactive: boolean;
   stop(): void;
 }
 
@@ -30,7 +34,7 @@ export interface ProgressOptions {
 function fmt(values: ProgressValues | undefined): string {
   if (!values) return '';
   return Object.entries(values)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(4)) : v}`)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? (Number.isInteger(v) || Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(4)) : v}`)
     .join(' ');
 }
 
@@ -39,7 +43,8 @@ export function createProgress(options: ProgressOptions): Progress {
   const rate = (done: number) => done / Math.max(1e-9, (performance.now() - started) / 1000);
   const useBar = !options.plain && process.stderr.isTTY === true && !process.env['CI'];
   if (useBar) {
-    const bar = new cliProgress.SingleBar(
+    // MultiBar (with one bar) because it can print log lines above the bar.
+    const multi = new cliProgress.MultiBar(
       {
         format: `${options.label} [{bar}] {percentage}% | {value}/{total} ${options.unit} | {rate} ${options.unit}/s | {extra}`,
         stream: process.stderr,
@@ -48,11 +53,16 @@ export function createProgress(options: ProgressOptions): Progress {
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(Math.max(1, options.total), 0, { rate: '0', extra: '' });
+    const bar = multi.create(Math.max(1, options.total), 0, { rate: '0', extra: '' });
     return {
+      interactive: true,
       update: (done, values) => bar.update(done, { rate: rate(done).toFixed(0), extra: fmt(values) }),
       setTotal: (t) => bar.setTotal(Math.max(1, t)),
-      stop: () => bar.stop(),
+      log: (line) => multi.log(`${line}\n`),
+      stop: () => {
+        multi.update(); // flush lines logged since the last redraw
+        multi.stop();
+      },
     };
   }
   const write = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
@@ -66,6 +76,8 @@ export function createProgress(options: ProgressOptions): Progress {
     write(`${options.label}${pct} ${done}/${total} ${options.unit} ${rate(done).toFixed(0)} ${options.unit}/s ${fmt(values)}`.trimEnd());
   };
   return {
+    interactive: false,
+    log: write,
     update: (done, values) => {
       lastDone = done;
       lastValues = values;
