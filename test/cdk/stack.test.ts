@@ -1,0 +1,162 @@
+/**
+ * Fine-grained assertions on the synthesized template (no snapshots, no hashed logical ids).
+ * Synthesized once, template-only (no bundling, no asset staging), with cdk-nag's findings read
+ * from the validation report.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { createWdpApp } from '../../cdk/app.ts';
+import type { WdpStack } from '../../cdk/wdp-stack.ts';
+import { resolveIntrinsics } from '../../src/workflow/local/definition.ts';
+
+type Json = Record<string, any>;
+
+describe('WdpStack', () => {
+  let outdir: string;
+  let stack: WdpStack;
+  let template: Template;
+  let nagReport: Json;
+  let retrainingAsl: Json;
+  let batchAsl: Json;
+
+  const definitionOf = (logicalPrefix: string): Json => {
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    const [, res] = Object.entries(machines).find(([id]) => id.startsWith(logicalPrefix))!;
+    return JSON.parse(String(resolveIntrinsics(res.Properties.DefinitionString, template.toJSON().Resources, 'bucket'))) as Json;
+  };
+
+  before(async () => {
+    outdir = await mkdtemp(join(tmpdir(), 'wdp-cdk-'));
+    const built = createWdpApp({ templateOnly: true, outdir, context: { spot: 'true', schedule: 'cron(30 3 * * ? *)', functionUrl: 'true' } });
+    stack = built.stack;
+    built.app.synth(); // runs cdk-nag; throws if any finding is not acknowledged
+    template = Template.fromStack(stack);
+    nagReport = JSON.parse(await readFile(join(outdir, 'validation-report.json'), 'utf8').catch(() => '{"pluginReports":[]}')) as Json;
+    retrainingAsl = definitionOf('Retraining');
+    batchAsl = definitionOf('BatchScoring');
+  });
+  after(() => rm(outdir, { recursive: true, force: true }));
+
+  it('passes cdk-nag AwsSolutions with every finding acknowledged', () => {
+    const failures = (nagReport.pluginReports as Json[]).filter((p) => p.conclusion === 'failure');
+    assert.deepEqual(failures, []);
+  });
+
+  it('the training job asks for 1 GPU on a g4dn/g5 EC2 compute environment that scales to 0 (Spot by flag)', () => {
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      Type: 'container',
+      ContainerProperties: Match.objectLike({
+        ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]),
+        Command: ['train', '--manifest', 'Ref::manifestUri'],
+      }),
+      RetryStrategy: Match.objectLike({ Attempts: 3 }),
+    });
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      Type: 'managed',
+      ComputeResources: Match.objectLike({
+        MinvCpus: 0,
+        Type: 'SPOT',
+        InstanceTypes: ['g4dn.xlarge', 'g5.xlarge'],
+        Ec2Configuration: [{ ImageType: 'ECS_AL2_NVIDIA' }],
+      }),
+    });
+  });
+
+  it('Train is a submitJob.sync task with a timeout, Batch retries and a Catch', () => {
+    const train = retrainingAsl.States.Train;
+    assert.equal(train.Resource, 'arn:aws:states:::batch:submitJob.sync');
+    assert.ok(train.TimeoutSeconds > 0);
+    assert.ok(train.Parameters.Timeout.AttemptDurationSeconds > 0);
+    assert.ok(train.Retry[0].ErrorEquals.includes('Batch.AWSBatchException'));
+    assert.equal(train.Catch[0].Next, 'NotifyFailure');
+  });
+
+  it('the nightly schedule comes from the context', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(30 3 * * ? *)', State: 'ENABLED' });
+  });
+
+  it('the default schedule is 02:00 UTC', async () => {
+    const { settingsSchema } = await import('../../cdk/settings.ts');
+    assert.equal(settingsSchema.parse({}).schedule, 'cron(0 2 * * ? *)');
+  });
+
+  it('branches: no data → Succeed; pass → Promote; fail → Reject → Notify → Fail; any error → Notify → Fail', () => {
+    const S = retrainingAsl.States;
+    assert.equal(retrainingAsl.StartAt, 'Ingest');
+    assert.deepEqual(S.HasNewData.Choices, [{ Variable: '$.ingest.hasNewData', BooleanEquals: true, Next: 'Train' }]);
+    assert.equal(S[S.HasNewData.Default].Type, 'Succeed');
+    assert.deepEqual(S.Passed.Choices, [{ Variable: '$.validation.passed', BooleanEquals: true, Next: 'Promote' }]);
+    assert.equal(S[S.Promote.Next].Type, 'Succeed');
+    const failBranch = [S.Passed.Default];
+    while (S[failBranch.at(-1)!].Next) failBranch.push(S[failBranch.at(-1)!].Next);
+    assert.deepEqual(failBranch, ['Reject', 'NotifyRejected', 'Rejected']);
+    assert.equal(S.NotifyRejected.Resource, 'arn:aws:states:::sns:publish');
+    assert.equal(S.Rejected.Type, 'Fail');
+    for (const name of ['Ingest', 'Train', 'Validate', 'Promote', 'Reject', 'NotifyRejected']) {
+      assert.deepEqual(S[name].Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' }], name);
+    }
+    assert.equal(S[S.NotifyFailure.Next].Type, 'Fail');
+    for (const name of ['Ingest', 'Validate', 'Promote', 'Reject']) assert.ok(S[name].Retry[0].ErrorEquals.includes('Lambda.ServiceException'), name);
+  });
+
+  it('batch scoring is a Distributed Map over S3 objects with batching, bounded concurrency and a failure tolerance, then a summary', () => {
+    const map = batchAsl.States.ScoreObjects;
+    assert.equal(map.Type, 'Map');
+    assert.equal(map.ItemProcessor.ProcessorConfig.Mode, 'DISTRIBUTED');
+    assert.equal(map.ItemReader.Resource, 'arn:aws:states:::s3:listObjectsV2');
+    assert.equal(map.ItemReader.Parameters['Prefix.$'], '$.inputPrefix');
+    assert.equal(map.ItemBatcher.MaxItemsPerBatch, 4);
+    assert.equal(map.MaxConcurrency, 20);
+    assert.equal(map.ToleratedFailurePercentage, 5);
+    assert.equal(map.Next, 'Summarize');
+  });
+
+  it('the bucket is encrypted, versioned, private, TLS-only, with a lifecycle on old candidates', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-old-candidates', Prefix: 'models/candidates/', ExpirationInDays: 30, Status: 'Enabled' })]) },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('no IAM action wildcard except where cdk-nag acknowledges it with a reason', () => {
+    const acknowledged = new Set<string>();
+    for (const p of nagReport.pluginReports as Json[]) for (const s of p.suppressedViolations ?? []) acknowledged.add(String(s.ruleName));
+    for (const [id, policy] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement as Json[]) {
+        const actions = ([] as string[]).concat(st.Action);
+        for (const a of actions.filter((x) => x.includes('*'))) {
+          // Only the service-managed statements CDK writes may use action wildcards, and nag lists each.
+          assert.ok(a !== '*' && !a.endsWith(':*'), `${id} grants ${a}`);
+        }
+      }
+    }
+    const s3Wildcards = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as Json[]).flatMap((st) => ([] as string[]).concat(st.Action)).filter((a) => a.startsWith('s3:') && a.includes('*')),
+    );
+    assert.deepEqual(s3Wildcards, [], 'S3 access uses exact actions');
+  });
+
+  it('the scoring function runs Node 22+ with alias live and an IAM-auth Function URL; Promote may update only it', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: Match.stringLikeRegexp('^nodejs(2[2-9]|[3-9]\\d)\\.x$') });
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) assert.match(fn.Properties.Runtime, /^nodejs(2[2-9]|[3-9]\d)\.x$/);
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live' });
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['lambda:PublishVersion', 'lambda:UpdateAlias']) })]) },
+    });
+  });
+
+  it('alarms on failed executions of both state machines', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    assert.equal(alarms.filter((a) => a.Properties.MetricName === 'ExecutionsFailed').length, 2);
+  });
+});
