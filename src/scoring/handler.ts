@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RequestError } from './errors.ts';
-import { scoreParquet, type ScoreParquetResult } from './batch.ts';
+import type { ScoreParquetResult } from './batch.ts';
 import type { ScoreResponse } from './request.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
 
@@ -136,6 +136,8 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     if (shape === 'batch') {
       const { input, output } = event as { input: string; output: string };
       const s = await getScorer();
+      // Imported on first use: online containers never load the Parquet writer.
+      const { scoreParquet } = await import('./batch.ts');
       const r = await scoreParquet({ model: s, input, output });
       options.onScored?.({ kind: 'batch', modelVersion: r.modelVersion, rows: r.rows, latencyMs: r.seconds * 1000 });
       log.info('batch scored', { ...r });

@@ -9,13 +9,18 @@ export { ServingModel } from './serving-model.ts';
 export type { ServingModelOptions, SplitPlan } from './serving-model.ts';
 export { SPLIT_TOWER_KINDS } from './split-tower.ts';
 export type { SplitTowerKind } from './split-tower.ts';
-export { scoreParquet } from './batch.ts';
 export type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';
 export { createScoreHandler, DEFAULT_MAX_BODY_BYTES } from './handler.ts';
 export type { ErrorBody, HandlerLogger, HttpResult, ScoreHandler, ScoreHandlerOptions, ScoredEvent } from './handler.ts';
 export { ModelUnavailableError, RequestError, ScoringError } from './errors.ts';
 
-import { scoreParquet, type ScoreParquetResult } from './batch.ts';
+
+import type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';
+
+/** Batch scoring (see batch.ts); loaded on first use so online paths never load the Parquet writer. */
+export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreParquetResult> {
+  return (await import('./batch.ts')).scoreParquet(options);
+}
 
 /** Env var naming the model to serve; the promotion step sets it on the scoring function. */
 export const MODEL_URI_ENV = 'WDP_MODEL_URI';

@@ -25,6 +25,12 @@ export interface ScorerOptions extends ServingModelOptions {
   readonly maxCandidates?: number;
   /** Reuse a cached scorer of the same model id. @default true */
   readonly cache?: boolean;
+  /**
+   * Open the batch split's tower session during the load, so a model the backend cannot run
+   * fails the load instead of the first request. Online requests open their own split's session
+   * on first use, so a cold start that only serves requests skips this. @default false
+   */
+  readonly warmBatchPlan?: boolean;
 }
 
 /** Cached scorers by model id; kept small because each holds a whole model in memory. */
@@ -82,9 +88,7 @@ export class Scorer {
   static async #open(uri: string, options: ScorerOptions): Promise<Scorer> {
     const artifact = await readModel(uri, { weightsOnly: true });
     const model = new ServingModel(artifact, options);
-    // Open the batch split's tower now, so a backend that cannot run this model fails the load
-    // rather than the first request.
-    await model.plan(new Set());
+    if (options.warmBatchPlan) await model.plan(new Set());
     return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
   }
 

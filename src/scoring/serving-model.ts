@@ -280,15 +280,9 @@ export class ServingModel {
       const input = items.embeddingInputs[f]!;
       const dim = spec.dim;
       const { offsets, ids } = input;
-      if (spec.combiner === 'sum' || isSingle(offsets, B)) {
-        for (let i = 0; i < B; i++) {
-          const xo = i * Di + c;
-          for (let k = offsets[i]!; k < offsets[i + 1]!; k++) {
-            const ro = ids[k]! * dim;
-            for (let j = 0; j < dim; j++) x[xo + j] = x[xo + j]! + table[ro + j]!;
-          }
-        }
-      } else {
+      if (isSingle(offsets, B)) gatherSingle(x, Di, c, table, dim, ids, B);
+      else if (spec.combiner === 'sum') gatherSum(x, Di, c, table, dim, offsets, ids, B);
+      else {
         for (let i = 0; i < B; i++) poolInto(x, i * Di + c, table, dim, spec.combiner, input, i);
       }
       c += dim;
@@ -303,8 +297,30 @@ export class ServingModel {
   }
 }
 
+/** X[i, c:c+dim] = table[ids[i]] for one id per row (the common case: a plain copy). */
+function gatherSingle(x: Float32Array, Di: number, c: number, table: Float32Array, dim: number, ids: Int32Array, B: number): void {
+  for (let i = 0; i < B; i++) {
+    const xo = i * Di + c;
+    const ro = ids[i]! * dim;
+    for (let j = 0; j < dim; j++) x[xo + j] = table[ro + j]!;
+  }
+}
+
+/** X[i, c:c+dim] = Σ table[id] over row i's ids. */
+function gatherSum(x: Float32Array, Di: number, c: number, table: Float32Array, dim: number, offsets: Int32Array, ids: Int32Array, B: number): void {
+  for (let i = 0; i < B; i++) {
+    const xo = i * Di + c;
+    for (let k = offsets[i]!; k < offsets[i + 1]!; k++) {
+      const ro = ids[k]! * dim;
+      for (let j = 0; j < dim; j++) x[xo + j] = x[xo + j]! + table[ro + j]!;
+    }
+  }
+}
+
+/** Whether every row has exactly one id (offsets[i] === i); a list can have B ids in total without that. */
 function isSingle(offsets: Int32Array, B: number): boolean {
-  return offsets[B] === B && offsets[0] === 0;
+  for (let i = 0; i <= B; i++) if (offsets[i] !== i) return false;
+  return true;
 }
 
 /** Adds row i's pooled embedding (sum, or mean over its ids) into x at `at`, as the training forward does. */
