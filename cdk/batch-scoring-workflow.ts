@@ -48,10 +48,12 @@ export class BatchScoringWorkflow extends Construct {
       itemReader: new sfn.S3ObjectsItemReader({ bucket: props.bucket, prefix: sfn.JsonPath.stringAt('$.inputPrefix') }),
       itemBatcher: new sfn.ItemBatcher({
         maxItemsPerBatch: props.maxItemsPerBatch,
+        // ItemBatcher renders BatchInput verbatim (JsonPath tokens would stay literal strings),
+        // so the path fields carry the ASL `.$` suffix themselves.
         batchInput: {
           bucketUri: props.bucketUri,
-          inputPrefix: sfn.JsonPath.stringAt('$.inputPrefix'),
-          outputPrefix: sfn.JsonPath.stringAt('$.outputPrefix'),
+          'inputPrefix.$': '$.inputPrefix',
+          'outputPrefix.$': '$.outputPrefix',
         },
       }),
       maxConcurrency: props.maxConcurrency,

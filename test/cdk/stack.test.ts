@@ -110,6 +110,9 @@ describe('WdpStack', () => {
     assert.equal(map.ItemReader.Resource, 'arn:aws:states:::s3:listObjectsV2');
     assert.equal(map.ItemReader.Parameters['Prefix.$'], '$.inputPrefix');
     assert.equal(map.ItemBatcher.MaxItemsPerBatch, 4);
+    assert.equal(map.ItemBatcher.BatchInput['inputPrefix.$'], '$.inputPrefix');
+    assert.equal(map.ItemBatcher.BatchInput['outputPrefix.$'], '$.outputPrefix');
+    assert.match(map.ItemBatcher.BatchInput.bucketUri, /^s3:\/\//);
     assert.equal(map.MaxConcurrency, 20);
     assert.equal(map.ToleratedFailurePercentage, 5);
     assert.equal(map.Next, 'Summarize');

@@ -76,7 +76,8 @@ export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<
   for (let b = 0; b < batches; b++) {
     const items = objects.slice(b * perBatch, (b + 1) * perBatch);
     const exec = await executeLocally({
-      definition: map.ItemProcessor,
+      // ProcessorConfig (Mode DISTRIBUTED) describes how AWS runs it; inline only StartAt/States matter.
+      definition: { StartAt: map.ItemProcessor.StartAt, States: map.ItemProcessor.States },
       input: { Items: items, BatchInput: batchInput },
       handlers: { [S.scoreBatch]: handler },
       print: (line) => print(`  [batch ${b + 1}/${batches}] ${line}`),
