@@ -96,3 +96,20 @@ for (const name of Object.keys(MODELS)) {
     }
   });
 }
+
+test('batch rows score like the training forward, in one tower run or several', async () => {
+  const uri = uris.get('wide_deep_crosses')!;
+  const reference = await loadModel(uri, { backend: 'onnx' });
+  const scorer = await Scorer.load(uri, { backend: 'onnx', cache: false });
+  try {
+    const batch = reference.transforms.encode(rows, { withLabels: false }).batch;
+    const expected = await reference.model.predict(batch);
+    for (const rowsPerRun of [4096, 7]) {
+      const got = await scorer.model.scoreRows(batch, rowsPerRun);
+      for (let i = 0; i < rows.numRows; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-5, `rowsPerRun ${rowsPerRun}, row ${i}`);
+    }
+  } finally {
+    scorer.dispose();
+    reference.model.dispose();
+  }
+});
