@@ -2,7 +2,10 @@
  * The scoring package as the workflow uses it: the dry run loads candidates with its Scorer, and
  * batch scoring runs its Parquet scorer — the same code the scoring Lambda serves with.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Scorer, scoreParquetObject } from '../scoring/index.ts';
+import { isS3Uri } from '../storage/index.ts';
 import type { ServingScorer } from './serving-dry-run.ts';
 
 /** Opens `modelUri` with the serving code's Scorer, as the scoring Lambda does. */
@@ -19,6 +22,8 @@ export async function defaultScorerFactory(modelUri: string): Promise<ServingSco
 
 /** Scores one Parquet object with the scoring package's batch scorer. */
 export async function defaultScoreObject(args: { input: string; output: string; modelUri?: string }): Promise<{ rows: number }> {
+  // scoreParquet stages a local output beside its destination, so the folder must exist.
+  if (!isS3Uri(args.output) && !args.output.startsWith('file://')) await mkdir(dirname(args.output), { recursive: true });
   const r = await scoreParquetObject(args);
   return { rows: r.rows };
 }

@@ -91,4 +91,15 @@ describe('local run of the synthesized retraining definition', () => {
     assert.deepEqual(retried.ingest.holdoutPartitions, ['2026-01-06']);
     assert.notEqual(retried.status, 'failed', JSON.stringify(retried.error));
   });
+
+  it('score-batch runs the batch definition\'s item processor inline on a folder bucket', async () => {
+    const { mkdir, copyFile } = await import('node:fs/promises');
+    await mkdir(join(dir, 'batch/input/d1'), { recursive: true });
+    await copyFile(join(dir, 'logs/dt=2026-01-02/part-00000.parquet'), join(dir, 'batch/input/d1/part-00000.parquet'));
+    const { runLocalBatchScoring } = await import('../../src/workflow/local/run-batch.ts');
+    const r = await runLocalBatchScoring({ bucketUri: dir, inputPrefix: 'batch/input/d1/', outputPrefix: 'batch/output/d1/' });
+    assert.equal(r.status, 'succeeded', r.error);
+    assert.equal(r.summary?.rows, 5000);
+    assert.deepEqual(await readdir(join(dir, 'batch/output/d1')), ['part-00000.parquet']);
+  });
 });
