@@ -14,7 +14,7 @@ import type { TransformState } from '../features/state.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import type { ModelManifest } from '../model/artifact.ts';
 import { readManifest } from '../model/artifact.ts';
-import { readModel } from '../model/loader.ts';
+import { readModel } from '../model/read-model.ts';
 import { DataError } from '../data/errors.ts';
 import { RequestError } from './errors.ts';
 import { buildColumns, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';

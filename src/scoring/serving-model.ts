@@ -17,7 +17,7 @@ import type { ModelKind } from '../config/schema.ts';
 import { sliceBatch } from '../features/batch-ops.ts';
 import type { DeepLayout, EncodedBatch, WideLayout } from '../features/encoded-batch.ts';
 import type { TransformState } from '../features/state.ts';
-import type { ModelArtifact } from '../model/loader.ts';
+import type { ModelArtifact } from '../model/read-model.ts';
 import type { TowerWeights } from '../model/tower/onnx-export.ts';
 import { ScoringError } from './errors.ts';
 import { createSplitTower, type SplitTower, type SplitTowerKind } from './split-tower.ts';
