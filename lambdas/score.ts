@@ -77,6 +77,19 @@ let cached: ((event: unknown, context?: Context) => Promise<unknown>) | undefine
 
 /** The Lambda entry point. */
 export const handler = async (event: unknown, context?: Context): Promise<unknown> => {
-  cached ??= createLambdaHandler(readConfig());
+  if (!cached) {
+    try {
+      cached = createLambdaHandler(readConfig());
+    } catch (e) {
+      // A deployment fault, not the caller's: log it, and answer without a stack trace.
+      logger.error('scoring function is misconfigured', { error: (e as Error).message });
+      const requestId = context?.awsRequestId ?? 'unknown';
+      const payload = { statusCode: 500, error: `scoring is misconfigured (request id ${requestId})`, requestId };
+      const e2 = event as { body?: unknown } | null;
+      if (typeof e2 === 'object' && e2 !== null && 'body' in e2) return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
+      if (typeof e2 === 'object' && e2 !== null && 'input' in e2 && 'output' in e2) throw new Error(payload.error);
+      return payload;
+    }
+  }
   return cached(event, context);
 };

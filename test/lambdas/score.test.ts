@@ -77,6 +77,12 @@ test('the handler records rows and latency metrics with the model version, and l
   assert.equal(published(), 2);
 });
 
+test('without WDP_MODEL_URI the exported handler answers 500 with no stack trace', async () => {
+  delete process.env['WDP_MODEL_URI'];
+  process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';
+  assert.deepEqual(await handler(REQUEST, { awsRequestId: 'c1' } as never), { statusCode: 500, error: 'scoring is misconfigured (request id c1)', requestId: 'c1' });
+});
+
 test('the exported handler reads the model from WDP_MODEL_URI and answers a Function URL event', async () => {
   process.env['WDP_MODEL_URI'] = uri;
   process.env['WDP_SCORING_BACKEND'] = 'js';
