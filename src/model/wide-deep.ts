@@ -12,6 +12,7 @@ import { Rng } from '../util/random.ts';
 import { SparseAdagrad } from './sparse/adagrad.ts';
 import { Ftrl } from './sparse/ftrl.ts';
 import { createTable, GradientAccumulator, type SparseTable } from './sparse/sparse-table.ts';
+import { accumulateWideGrads, gatherEmbedding, scatterEmbeddingGrads, wideDot } from './sparse/kernels.ts';
 import type { TowerBackend, TowerState } from './tower/tower.ts';
 import { createTower, type TowerKind } from './tower/select.ts';
 import { ModelShapeError } from './errors.ts';
@@ -82,6 +83,7 @@ export class WideDeepModel {
   /** Column where each embedding starts in the tower input. */
   readonly #embCols: number[];
   #x = new Float32Array(0);
+  #wideOut = new Float64Array(0);
 
   private constructor(spec: WideDeepSpec, tower: TowerBackend | undefined, state: WideDeepState) {
     this.spec = spec;
@@ -147,29 +149,24 @@ export class WideDeepModel {
 
   /** One joint step on a labelled batch. */
   async trainBatch(batch: EncodedBatch): Promise<TrainStepResult> {
-    const labels = batch.labels;
-    if (!labels) throw new ModelShapeError('trainBatch needs a batch with labels');
+    if (!batch.labels) throw new ModelShapeError('trainBatch needs a batch with labels');
     const B = batch.size;
     const logits = this.#wideLogits(batch);
     let dx: Float32Array | undefined;
     if (this.tower) {
-      const r = await this.tower.trainStep({ x: this.#towerInput(batch), offset: logits, labels, batchSize: B });
+      const r = await this.tower.trainStep({ x: this.#towerInput(batch), offset: logits, labels: batch.labels, batchSize: B });
       for (let i = 0; i < B; i++) logits[i] = logits[i]! + r.logits[i]!;
       dx = r.dx;
     }
-    // g_i = d(mean loss)/d(logit_i) = (σ(z_i) − y_i) / B, shared by every part.
     const g = new Float64Array(B);
-    let loss = 0;
-    for (let i = 0; i < B; i++) {
-      const z = logits[i]!;
-      const y = labels[i]!;
-      loss += logLoss(z, y);
-      g[i] = (sigmoid(z) - y) / B;
-    }
+    const loss = jointGradient(logits, batch.labels, g);
     this.#updateBias(g);
-    if (this.#wide) this.#updateWide(batch, g);
-    if (dx) this.#updateEmbeddings(batch, dx);
-    return { loss: loss / B };
+    if (this.#wide) {
+      accumulateWideGrads(this.#wideGrads!, batch.wideOffsets, batch.wideIds, batch.wideValues, B, g);
+      this.#ftrl.apply(this.#wide, this.#wideGrads!.ids, this.#wideGrads!.count, this.#wideGrads!.grads);
+    }
+    if (dx) for (let f = 0; f < this.#embeddings.length; f++) this.#updateEmbedding(batch, f, dx);
+    return { loss };
   }
 
   /** The trained state, by name (copies the tower's weights out of its backend). */
@@ -215,57 +212,34 @@ export class WideDeepModel {
     this.tower?.dispose();
   }
 
+  /** Wide dot products (no bias) into a reused Float64Array [B]. */
+  #wideDot(batch: EncodedBatch): Float64Array {
+    if (this.#wideOut.length < batch.size) this.#wideOut = new Float64Array(batch.size);
+    wideDot(this.#wide!.weights, batch.wideOffsets, batch.wideIds, batch.wideValues, batch.size, this.#wideOut);
+    return this.#wideOut;
+  }
+
+  /** bias + wide, Float32Array [B]. */
   #wideLogits(batch: EncodedBatch): Float32Array {
     const B = batch.size;
     const out = new Float32Array(B);
     const b = this.#bias.weights[0]!;
-    const w = this.#wide?.weights;
-    const { wideOffsets, wideIds, wideValues } = batch;
-    for (let i = 0; i < B; i++) {
-      let s = b;
-      if (w) for (let k = wideOffsets[i]!; k < wideOffsets[i + 1]!; k++) s += w[wideIds[k]!]! * wideValues[k]!;
-      out[i] = s;
-    }
+    const wide = this.#wide ? this.#wideDot(batch) : undefined;
+    for (let i = 0; i < B; i++) out[i] = wide ? b + wide[i]! : b;
     return out;
   }
 
-  /**
-   * Concatenates pooled embeddings and numerics into X [B × inputDim]. Plain indexed loops over
-   * typed arrays: this and #updateEmbeddings are the hottest JS in training.
-   */
+  /** X [B × inputDim]: pooled embeddings and the numerics (the hottest JS in training). */
   #towerInput(batch: EncodedBatch): Float32Array {
     const layout = this.spec.deepLayout;
     const D = layout.inputDim;
     const B = batch.size;
     if (this.#x.length !== B * D) this.#x = new Float32Array(B * D);
     const x = this.#x;
-    const specs = layout.embeddings;
-    for (let f = 0; f < specs.length; f++) {
-      const dim = specs[f]!.dim;
-      const mean = specs[f]!.combiner === 'mean';
-      const table = this.#embeddings[f]!.weights;
-      const col = this.#embCols[f]!;
+    for (let f = 0; f < layout.embeddings.length; f++) {
+      const spec = layout.embeddings[f]!;
       const input = batch.embeddingInputs[f]!;
-      const offsets = input.offsets;
-      const ids = input.ids;
-      for (let i = 0; i < B; i++) {
-        const start = offsets[i]!;
-        const end = offsets[i + 1]!;
-        const xo = i * D + col;
-        if (end - start === 1) {
-          // Single-valued: a straight row copy (sum and mean agree).
-          const ro = ids[start]! * dim;
-          for (let j = 0; j < dim; j++) x[xo + j] = table[ro + j]!;
-          continue;
-        }
-        for (let j = 0; j < dim; j++) x[xo + j] = 0;
-        if (end === start) continue;
-        const scale = mean ? 1 / (end - start) : 1;
-        for (let k = start; k < end; k++) {
-          const ro = ids[k]! * dim;
-          for (let j = 0; j < dim; j++) x[xo + j] = x[xo + j]! + table[ro + j]! * scale;
-        }
-      }
+      gatherEmbedding(this.#embeddings[f]!.weights, spec.dim, spec.combiner === 'mean', input.offsets, input.ids, B, x, D, this.#embCols[f]!);
     }
     const nNum = layout.numeric.length;
     if (nNum > 0) {
@@ -285,49 +259,31 @@ export class WideDeepModel {
     this.#biasFtrl.apply(this.#bias, acc.ids, acc.count, acc.grads);
   }
 
-  #updateWide(batch: EncodedBatch, g: Float64Array): void {
-    const acc = this.#wideGrads!;
-    acc.reset();
-    const { wideOffsets, wideIds, wideValues } = batch;
-    for (let i = 0; i < batch.size; i++) {
-      const gi = g[i]!;
-      for (let k = wideOffsets[i]!; k < wideOffsets[i + 1]!; k++) {
-        const s = acc.slot(wideIds[k]!);
-        acc.grads[s] += gi * wideValues[k]!;
-      }
-    }
-    this.#ftrl.apply(this.#wide!, acc.ids, acc.count, acc.grads);
-  }
-
-  #updateEmbeddings(batch: EncodedBatch, dx: Float32Array): void {
-    const specs = this.spec.deepLayout.embeddings;
-    const D = this.spec.deepLayout.inputDim;
-    const B = batch.size;
-    for (let f = 0; f < specs.length; f++) {
-      const acc = this.#embGrads[f]!;
-      acc.reset();
-      const dim = specs[f]!.dim;
-      const mean = specs[f]!.combiner === 'mean';
-      const col = this.#embCols[f]!;
-      const input = batch.embeddingInputs[f]!;
-      const offsets = input.offsets;
-      const ids = input.ids;
-      for (let i = 0; i < B; i++) {
-        const start = offsets[i]!;
-        const end = offsets[i + 1]!;
-        if (end === start) continue;
-        const scale = mean ? 1 / (end - start) : 1;
-        const xo = i * D + col;
-        for (let k = start; k < end; k++) {
-          const s = acc.slot(ids[k]!) * dim;
-          const gr = acc.grads; // re-read: slot() may have grown the buffer
-          for (let j = 0; j < dim; j++) gr[s + j] = gr[s + j]! + dx[xo + j]! * scale;
-        }
-      }
-      this.#adagrad.apply(this.#embeddings[f]!, acc.ids, acc.count, acc.grads);
-    }
+  #updateEmbedding(batch: EncodedBatch, f: number, dx: Float32Array): void {
+    const spec = this.spec.deepLayout.embeddings[f]!;
+    const input = batch.embeddingInputs[f]!;
+    const acc = this.#embGrads[f]!;
+    scatterEmbeddingGrads(acc, spec.dim, spec.combiner === 'mean', input.offsets, input.ids, batch.size, dx, this.spec.deepLayout.inputDim, this.#embCols[f]!);
+    this.#adagrad.apply(this.#embeddings[f]!, acc.ids, acc.count, acc.grads);
   }
 }
+
+/**
+ * g_i = d(mean loss)/d(logit_i) = (σ(z_i) − y_i) / B, shared by every part; returns the mean loss.
+ * Writes g into `g` [≥ B].
+ */
+function jointGradient(logits: Float32Array, labels: Float32Array, g: Float64Array): number {
+  const B = logits.length;
+  let loss = 0;
+  for (let i = 0; i < B; i++) {
+    const z = logits[i]!;
+    const y = labels[i]!;
+    loss += logLoss(z, y);
+    g[i] = (sigmoid(z) - y) / B;
+  }
+  return loss / B;
+}
+
 /** Zero wide weights and bias; embeddings ~ N(0, 1/√dim) as TF's embedding_column default. */
 export function freshState(spec: WideDeepSpec): WideDeepState {
   const ftrl = new Ftrl(spec.ftrl);

@@ -84,7 +84,7 @@ export class OnnxTower implements TowerBackend {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
-      extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
+      extra: { session: { intra_op: { allow_spinning: (options.allowSpinning ?? process.env['WDP_ORT_SPIN'] !== '0') ? '1' : '0' } } },
     };
     try {
       const train = await ort.InferenceSession.create(buildTowerTrainModel(options.shape, options.adagrad).bytes, sessionOptions);
