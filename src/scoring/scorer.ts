@@ -33,6 +33,17 @@ export interface ScorerOptions extends ServingModelOptions {
   readonly warmBatchPlan?: boolean;
 }
 
+/** The best `topK` (default all) by descending score, ties by index; sorts indices in a typed array. */
+function rank(p: Float32Array, scores: readonly number[], topK: number | undefined): { index: number; score: number }[] {
+  const order = new Uint32Array(p.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => p[b]! - p[a]! || a - b);
+  const k = Math.min(topK ?? order.length, order.length);
+  const ranked = new Array<{ index: number; score: number }>(k);
+  for (let i = 0; i < k; i++) ranked[i] = { index: order[i]!, score: scores[order[i]!]! };
+  return ranked;
+}
+
 /** Cached scorers by model id; kept small because each holds a whole model in memory. */
 const cache = new Map<string, Promise<Scorer>>();
 const MAX_CACHED_MODELS = 2;
@@ -112,10 +123,7 @@ export class Scorer {
     const plan = await this.model.plan(cols.userFeatures);
     const p = await this.model.scoreSplit(plan, user, items);
     const scores = Array.from(p);
-    const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
-    const k = Math.min(req.topK ?? order.length, order.length);
-    const ranked = order.slice(0, k).map((index) => ({ index, score: scores[index]! }));
-    return { modelVersion: this.modelVersion, scores, ranked };
+    return { modelVersion: this.modelVersion, scores, ranked: rank(p, scores, req.topK) };
   }
 
   /** Probabilities for rows that carry every feature (batch scoring); bad rows follow `onBadRow`. */

@@ -148,13 +148,27 @@ export class ServingModel {
     out.fill(userLogit);
     if (w) {
       const { wideOffsets, wideIds, wideValues } = items;
-      for (let i = 0; i < B; i++) {
-        let s = 0;
-        for (let k = wideOffsets[i]!; k < wideOffsets[i + 1]!; k++) {
-          const id = wideIds[k]!;
-          if (ranges.length === 0 || !inRanges(ranges, id)) s += w[id]! * wideValues[k]!;
+      if (ranges.length <= 2) {
+        // No or one user range (the usual case: user features come first in the wide layout).
+        const lo = ranges.length === 2 ? ranges[0]! : 0;
+        const hi = ranges.length === 2 ? ranges[1]! : 0;
+        for (let i = 0; i < B; i++) {
+          let sum = 0;
+          for (let k = wideOffsets[i]!, end = wideOffsets[i + 1]!; k < end; k++) {
+            const id = wideIds[k]!;
+            if (id < lo || id >= hi) sum += w[id]! * wideValues[k]!;
+          }
+          out[i] = out[i]! + sum;
         }
-        out[i] = out[i]! + s;
+      } else {
+        for (let i = 0; i < B; i++) {
+          let sum = 0;
+          for (let k = wideOffsets[i]!, end = wideOffsets[i + 1]!; k < end; k++) {
+            const id = wideIds[k]!;
+            if (!inRanges(ranges, id)) sum += w[id]! * wideValues[k]!;
+          }
+          out[i] = out[i]! + sum;
+        }
       }
     }
     if (plan.tower) {
