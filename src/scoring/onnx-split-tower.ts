@@ -12,24 +12,24 @@ import type { SplitTower, SplitTowerOptions } from './split-tower.ts';
 export class OnnxSplitTower implements SplitTower {
   readonly name: string;
   readonly itemDim: number;
+  readonly userDim: number;
   readonly #session: ort.InferenceSession;
-  readonly #h0: number;
 
-  private constructor(session: ort.InferenceSession, itemDim: number, h0: number, threads: number) {
+  private constructor(session: ort.InferenceSession, itemDim: number, userDim: number, threads: number) {
     this.#session = session;
     this.itemDim = itemDim;
-    this.#h0 = h0;
+    this.userDim = userDim;
     this.name = `onnxruntime-node ${ort.env.versions.common} (cpu, ${threads} threads)`;
   }
 
   /**
    * @example
-   *   const tower = await OnnxSplitTower.create(state.tower, { itemRows: Int32Array.from([3, 4, 5]) });
-   *   const logits = await tower.forward(u, xItem, 1000);
+   *   const tower = await OnnxSplitTower.create(state.tower, { itemRows: Int32Array.of(3, 4, 5), userRows: Int32Array.of(0, 1, 2) });
+   *   const logits = await tower.forward(xUser, xItem, 1000);
    */
   static async create(weights: TowerWeights, options: SplitTowerOptions): Promise<OnnxSplitTower> {
     const threads = options.intraOpNumThreads ?? availableParallelism();
-    const model = buildTowerForwardOnnx(weights, { itemRows: options.itemRows });
+    const model = buildTowerForwardOnnx(weights, { itemRows: options.itemRows, userRows: options.userRows });
     try {
       const session = await ort.InferenceSession.create(model.bytes, {
         intraOpNumThreads: threads,
@@ -38,21 +38,17 @@ export class OnnxSplitTower implements SplitTower {
         executionMode: 'sequential',
         extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
       });
-      return new OnnxSplitTower(session, model.xDim, weights.shape.hiddenUnits[0] ?? 1, threads);
+      return new OnnxSplitTower(session, model.xDim, model.userDim, threads);
     } catch (cause) {
       throw new TowerBackendUnavailableError('onnxruntime-node could not open the scoring tower', { cause });
     }
   }
 
-  async forward(u: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array> {
+  async forward(xUser: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array> {
     const out = new Float32Array(batchSize);
-    await this.#session.run(
-      {
-        X: new ort.Tensor('float32', xItem, [batchSize, this.itemDim]),
-        u: new ort.Tensor('float32', u, [1, this.#h0]),
-      },
-      { logits: new ort.Tensor('float32', out, [batchSize]) },
-    );
+    const feeds: Record<string, ort.Tensor> = { X: new ort.Tensor('float32', xItem, [batchSize, this.itemDim]) };
+    if (this.userDim > 0) feeds['Xu'] = new ort.Tensor('float32', xUser, [1, this.userDim]);
+    await this.#session.run(feeds, { logits: new ort.Tensor('float32', out, [batchSize]) });
     return out;
   }
 

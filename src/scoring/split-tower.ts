@@ -1,7 +1,8 @@
 /**
  * The tower forward pass for scoring, with the first layer split between the user context
  * (applied once per request) and the items:
- *   h1 = ReLU(X_item · W0_item + u),  u = x_user · W0_user + b0  [H0],  then the usual layers.
+ *   h1 = ReLU(X_item · W0_item + u),  u = x_user · W0_user + b0  [H0] computed once per call,
+ *   then the usual layers.
  * Two implementations share this interface and one contract test: ONNX Runtime (native, fast)
  * and plain JS (works anywhere, e.g. where onnxruntime-node's binary does not load).
  */
@@ -13,11 +14,13 @@ export interface SplitTower {
   readonly name: string;
   /** Number of item columns Di the tower expects in X. */
   readonly itemDim: number;
+  /** Number of user columns Du. */
+  readonly userDim: number;
   /**
-   * Tower logits Float32Array [B] for X_item Float32Array [B × Di] row-major and the user share
-   * u Float32Array [H0] (b0 already added).
+   * Tower logits Float32Array [B] for the user's columns x_user Float32Array [Du] and
+   * X_item Float32Array [B × Di] row-major.
    */
-  forward(u: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array>;
+  forward(xUser: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -27,6 +30,8 @@ export type SplitTowerKind = (typeof SPLIT_TOWER_KINDS)[number];
 export interface SplitTowerOptions {
   /** Rows of W0 (tower input columns) that X_item holds, in X_item's column order. */
   readonly itemRows: Int32Array;
+  /** Rows of W0 that x_user holds, in its order (the other columns). */
+  readonly userRows: Int32Array;
   /** ORT intra-op threads. @default os.availableParallelism() */
   readonly intraOpNumThreads?: number;
   /** Let idle ORT threads spin (lower latency, burns CPU between requests). @default true */
@@ -83,15 +88,21 @@ export function denseForward(x: Float32Array, B: number, I: number, w: Float32Ar
 export class JsSplitTower implements SplitTower {
   readonly name = 'plain JS';
   readonly itemDim: number;
+  readonly userDim: number;
   readonly #w0: Float32Array;
+  readonly #w0User: Float32Array;
+  readonly #b0: Float32Array;
   readonly #layers: { w: Float32Array; b: Float32Array; inDim: number; outDim: number; relu: boolean }[];
   readonly #h0: number;
 
-  constructor(weights: TowerWeights, options: Pick<SplitTowerOptions, 'itemRows'>) {
+  constructor(weights: TowerWeights, options: Pick<SplitTowerOptions, 'itemRows' | 'userRows'>) {
     const layers = towerLayers(weights.shape);
     this.#h0 = layers[0]!.outDim;
     this.itemDim = options.itemRows.length;
+    this.userDim = options.userRows.length;
     this.#w0 = selectRows(weights.tensors['W0']!, this.#h0, options.itemRows);
+    this.#w0User = selectRows(weights.tensors['W0']!, this.#h0, options.userRows);
+    this.#b0 = weights.tensors['b0']!;
     this.#layers = layers.slice(1).map((l) => ({
       w: weights.tensors[`W${l.index}`]!,
       b: weights.tensors[`b${l.index}`]!,
@@ -101,8 +112,9 @@ export class JsSplitTower implements SplitTower {
     }));
   }
 
-  async forward(u: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array> {
+  async forward(xUser: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array> {
     const B = batchSize;
+    const u = denseForward(xUser, 1, this.userDim, this.#w0User, this.#h0, this.#b0, false);
     let h = denseForward(xItem, B, this.itemDim, this.#w0, this.#h0, u, true);
     for (const l of this.#layers) h = denseForward(h, B, l.inDim, l.w, l.outDim, l.b, l.relu);
     return h;

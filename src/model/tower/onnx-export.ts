@@ -5,9 +5,10 @@
  *
  * Full model:   X [B, D] → Gemm(W0,b0) → ReLU → … → Gemm(W_L,b_L) → logits [B].
  * Split model:  the first layer's input is cut in two, because every candidate of a request
- *   shares the user context: rows `userRows` of W0 (the user columns of X) are applied once per
- *   request outside the graph, giving u = x_user·W0_user + b0 [1, H0]; the graph takes
- *   X_item [B, Di] and u, and computes ReLU(X_item·W0_item + u) → … → logits [B].
+ *   shares the user context: the graph takes X_item [B, Di] (the item columns of X, rows
+ *   `itemRows` of W0) and Xu [1, Du] (the user's columns, the other rows of W0), computes the
+ *   user's share u = Xu·W0_user + b0 [1, H0] once, and then ReLU(X_item·W0_item + u) → … →
+ *   logits [B]. Without user columns there is no Xu and u = b0.
  *
  * Initializers are stored as raw little-endian bytes (`rawData`), which is what ORT reads
  * fastest and keeps serialisation of ~1M-float layers to a memcpy.
@@ -33,10 +34,12 @@ export interface TowerWeights {
 export interface TowerForwardOnnx {
   /** Serialized ModelProto. */
   readonly bytes: Uint8Array;
-  /** Input names: ['X'] for the full model, ['X', 'u'] for a split one. */
+  /** Input names: ['X'] for the full model, ['X', 'Xu'] for a split one with user columns. */
   readonly inputs: readonly string[];
   /** Width of X: inputDim (full) or the item column count (split). */
   readonly xDim: number;
+  /** Width of Xu (0 when there is none). */
+  readonly userDim: number;
 }
 
 function raw(a: Float32Array): Uint8Array {
@@ -62,13 +65,17 @@ export function selectRows(w: Float32Array, out: number, rows: ArrayLike<number>
 }
 
 /**
- * Builds the forward model. With `itemRows`, builds the split model whose X holds only those
- * input columns (in that order) and whose extra input `u` carries the rest (see file comment).
+ * Builds the forward model. With `itemRows` (and `userRows`, the other input columns), builds
+ * the split model whose X holds the item columns and whose Xu the user's, in those orders (see
+ * the file comment). Needs at least one item column.
  * @example
  *   const { bytes } = buildTowerForwardOnnx(state);                       // tower.onnx
- *   const split = buildTowerForwardOnnx(state, { itemRows: [600, …, 1199] });
+ *   const split = buildTowerForwardOnnx(state, { itemRows: [600, …, 1199], userRows: [0, …, 599] });
  */
-export function buildTowerForwardOnnx(weights: TowerWeights, options: { itemRows?: ArrayLike<number> } = {}): TowerForwardOnnx {
+export function buildTowerForwardOnnx(
+  weights: TowerWeights,
+  options: { itemRows?: ArrayLike<number>; userRows?: ArrayLike<number> } = {},
+): TowerForwardOnnx {
   const layers = towerLayers(weights.shape);
   const nodes: Onnx.INodeProto[] = [];
   const inits: Onnx.ITensorProto[] = [];
@@ -80,14 +87,20 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: { itemRows
   };
   const split = options.itemRows !== undefined;
   const xDim = split ? options.itemRows!.length : weights.shape.inputDim;
+  const userDim = split ? (options.userRows?.length ?? 0) : 0;
   let h = 'X';
   for (const l of layers) {
     const W = weights.tensors[`W${l.index}`]!;
     const b = weights.tensors[`b${l.index}`]!;
     let z: string;
     if (l.index === 0 && split) {
-      inits.push(floatInit('W0_item', [xDim, l.outDim], selectRows(W, l.outDim, options.itemRows!)));
-      z = op('Add', [op('MatMul', [h, 'W0_item']), 'u']);
+      inits.push(floatInit('W0_item', [xDim, l.outDim], selectRows(W, l.outDim, options.itemRows!)), floatInit('b0', [l.outDim], b));
+      let u = 'b0';
+      if (userDim > 0) {
+        inits.push(floatInit('W0_user', [userDim, l.outDim], selectRows(W, l.outDim, options.userRows!)));
+        u = op('Add', [op('MatMul', ['Xu', 'W0_user']), 'b0']);
+      }
+      z = op('Add', [op('MatMul', [h, 'W0_item']), u]);
     } else {
       inits.push(floatInit(`W${l.index}`, [l.inDim, l.outDim], W), floatInit(`b${l.index}`, [l.outDim], b));
       z = op('Gemm', [h, `W${l.index}`, `b${l.index}`]);
@@ -96,8 +109,7 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: { itemRows
   }
   inits.push({ name: 'shape_flat', dataType: INT64, dims: [1], int64Data: [-1] });
   op('Reshape', [h, 'shape_flat'], 'logits');
-  const H0 = layers[0]!.outDim;
-  const inputs = [valueInfo('X', ['B', xDim]), ...(split ? [valueInfo('u', [1, H0])] : [])];
+  const inputs = [valueInfo('X', ['B', xDim]), ...(userDim > 0 ? [valueInfo('Xu', [1, userDim])] : [])];
   const proto = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'wdp',
@@ -110,5 +122,5 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: { itemRows
       output: [valueInfo('logits', ['B'])],
     },
   });
-  return { bytes: onnx.ModelProto.encode(proto).finish(), inputs: inputs.map((v) => v.name!), xDim };
+  return { bytes: onnx.ModelProto.encode(proto).finish(), inputs: inputs.map((v) => v.name!), xDim, userDim };
 }
