@@ -223,6 +223,9 @@ export const configSchema = z
       if (!k) ctx.addIssue({ code: 'custom', path: ['deep', 'numeric', i], message: `unknown feature "${n}"` });
       else if (k !== 'numeric') ctx.addIssue({ code: 'custom', path: ['deep', 'numeric', i], message: `"${n}" is ${k}, not numeric` });
     });
+    if (cfg.holdout.kind === 'hash' && !cfg.holdout.column && cfg.data.idColumns.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['holdout', 'column'], message: 'a hash holdout needs a column to hash (or data.idColumns)' });
+    }
     if (cfg.wide.features.length + cfg.wide.crosses.length + cfg.deep.embeddings.length + cfg.deep.numeric.length === 0) {
       ctx.addIssue({ code: 'custom', path: [], message: 'the model has no inputs: list features under wide and/or deep' });
     }
@@ -243,6 +246,11 @@ export type AdagradSettings = z.output<typeof adagradSchema>;
 /** Which parts of the model train and predict. */
 export const MODEL_KINDS = ['wide', 'deep', 'wide_deep'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** The column a hash holdout hashes: holdout.column, else the first id column. */
+export function holdoutHashColumn(cfg: WdpConfig): string | undefined {
+  return cfg.holdout.kind === 'hash' ? (cfg.holdout.column ?? cfg.data.idColumns[0]) : undefined;
+}
 
 /** The name a cross goes by in weights and manifests. */
 export function crossName(c: CrossSpec): string {

@@ -3,6 +3,7 @@
  */
 import type { WdpConfig } from '../config/index.ts';
 import { listLogFiles, readLogChunks } from '../data/logs.ts';
+import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts';
 import { sliceBatch } from '../features/batch-ops.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import type { WideDeepModel } from '../model/wide-deep.ts';
@@ -15,6 +16,8 @@ export interface EvaluateOptions {
   readonly batchSize?: number;
   /** Receives every prediction with its label (e.g. for parity checks or plots). */
   readonly onPredictions?: (probs: Float32Array, labels: Float32Array) => void;
+  /** Evaluate one side of a hashed row split only (config `holdout.kind: "hash"`). */
+  readonly split?: RowSplit;
 }
 
 export interface EvaluationResult extends BinaryMetrics {
@@ -27,13 +30,13 @@ export async function evaluateModel(
   options: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
   const files = await listLogFiles([...data]);
-  const columns = loaded.transforms.requiredColumns(true);
+  const columns = withSplitColumn(loaded.transforms.requiredColumns(true), options.split);
   const step = options.batchSize ?? 4096;
   let probs = new Float32Array(1 << 16);
   let labels = new Float32Array(1 << 16);
   let n = 0;
   let skipped = 0;
-  for await (const chunk of readLogChunks(files, { columns })) {
+  for await (const chunk of splitRows(readLogChunks(files, { columns }), options.split)) {
     const enc = loaded.transforms.encode(chunk, { withLabels: true, onBadRow: options.onBadRow ?? loaded.config.data.onBadRow });
     skipped += enc.skipped;
     for (let start = 0; start < enc.batch.size; start += step) {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ModelKind, WdpConfig } from '../config/index.ts';
 import { listLogFiles, readLogChunks, type ColumnRequirement, type LogFile } from '../data/logs.ts';
+import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts';
 import { concatBatches, sliceBatch, takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
@@ -41,6 +42,10 @@ export interface TrainOptions {
   readonly progress?: boolean;
   /** @default a fresh UUID-based id */
   readonly modelId?: string;
+  /** Train on one side of a hashed row split (config `holdout.kind: "hash"`). */
+  readonly split?: RowSplit;
+  /** The split for `holdout` (the other side of `split` by default). */
+  readonly holdoutSplit?: RowSplit;
 }
 
 export interface TrainResult {
@@ -83,10 +88,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   }
 
   // Pass 1: fit vocabularies and quantiles.
-  const columns = columnsForConfig(config, true);
+  const columns = withSplitColumn(columnsForConfig(config, true), options.split);
   let fitRows = 0;
   const fitProgress = options.progress === false ? undefined : createProgress({ label: 'fit transforms', total: 0, unit: 'rows' });
-  const transforms = await FeatureTransforms.fit(config, readLogChunks(files, { columns }), {
+  const transforms = await FeatureTransforms.fit(config, splitRows(readLogChunks(files, { columns }), options.split), {
     ...(parent ? { parent: parent.transforms.toState() } : {}),
     refitNumeric: options.refitTransforms ?? false,
     seed: config.training.seed,
@@ -119,7 +124,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const trainStarted = performance.now();
     for (let epoch = 0; epoch < config.training.epochs; epoch++) {
       const epochStats = { loss: 0, batches: 0 };
-      await runEpoch(model, transforms, files, config, rng, columns, async (loss, size, skipped) => {
+      await runEpoch(model, transforms, files, config, rng, columns, options.split, async (loss, size, skipped) => {
         stats.skipped += skipped;
         if (size === 0) return;
         stats.examples += size;
@@ -150,7 +155,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 
     let holdoutMetrics: BinaryMetrics | undefined;
     if (options.holdout && options.holdout.length > 0) {
-      holdoutMetrics = await evaluateModel({ config, transforms, model }, options.holdout, { onBadRow: config.data.onBadRow });
+      const holdoutSplit = options.holdoutSplit ?? (options.split ? { ...options.split, take: options.split.take === 'train' ? ('holdout' as const) : ('train' as const) } : undefined);
+      holdoutMetrics = await evaluateModel({ config, transforms, model }, options.holdout, { onBadRow: config.data.onBadRow, ...(holdoutSplit ? { split: holdoutSplit } : {}) });
       log.info(`holdout: auc ${holdoutMetrics.auc.toFixed(4)} logloss ${holdoutMetrics.logloss.toFixed(4)} calibration ${holdoutMetrics.calibration.toFixed(3)}`);
     }
     const state = model.state();
@@ -216,7 +222,8 @@ async function runEpoch(
   files: readonly LogFile[],
   config: WdpConfig,
   rng: Rng,
-  columns: ReturnType<typeof columnsForConfig>,
+  columns: readonly ColumnRequirement[],
+  split: RowSplit | undefined,
   onBatch: (loss: number, size: number, skipped: number) => Promise<void>,
 ): Promise<void> {
   const { batchSize, shuffleBuffer } = config.training;
@@ -249,7 +256,7 @@ async function runEpoch(
     }
   };
 
-  for await (const chunk of readLogChunks(files, { columns })) {
+  for await (const chunk of splitRows(readLogChunks(files, { columns }), split)) {
     const { batch, skipped } = transforms.encode(chunk, { withLabels: true, onBadRow: config.data.onBadRow });
     pendingSkipped += skipped;
     if (batch.size === 0) continue;

@@ -7,11 +7,12 @@
  *  - `newest_partition`: the newest new partition is held out; training takes the other new
  *    partitions plus last run's holdout (kept in `watermark.untrained`), so every day is trained
  *    on exactly once, one run after it served as the holdout.
- *  - `hash`: a stable hash share of rows. The engine has no row filter yet, so this falls back
- *    to `newest_partition` with a warning (see docs/workflow.md).
+ *  - `hash`: every new partition (plus any left untrained) is read by both training and
+ *    validation, and a stable hash of `holdout.column` (default: the first id column) puts
+ *    `fraction` of the rows in the holdout (src/data/row-split.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { parseConfig } from '../config/index.ts';
+import { holdoutHashColumn, parseConfig } from '../config/index.ts';
 import { parsePartition } from '../data/logs.ts';
 import { storeFor } from '../storage/index.ts';
 import { z } from 'zod';
@@ -58,7 +59,33 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const rawConfig = await readJson(configUri, z.record(z.string(), z.unknown()));
   if (!rawConfig) throw new WorkflowError(`no config at ${configUri}: upload your wdp.config.json there`);
   const config = parseConfig(rawConfig, configUri);
-  if (config.holdout.kind === 'hash') log.warn('holdout.kind "hash" is not supported by the workflow yet; holding out the newest partition');
+  const registry = await readRegistry(l);
+  const runId = newRunId(event.executionName, now);
+  const hashColumn = holdoutHashColumn(config);
+  if (config.holdout.kind === 'hash' && hashColumn) {
+    const parts = [...new Set([...watermark.untrained, ...fresh])].sort();
+    const newest = parts[parts.length - 1]!;
+    const folders = parts.map((p) => `${l.logs}dt=${p}/`);
+    const manifest: RunManifest = {
+      formatVersion: 1,
+      runId,
+      createdAt: new Date(now).toISOString(),
+      bucketUri: options.bucketUri,
+      configUri,
+      config: rawConfig,
+      partitions: { train: parts, holdout: parts },
+      data: folders,
+      holdout: folders,
+      champion: registry.champion,
+      candidateUri: l.candidate(runId),
+      watermarkAfter: { through: newest, untrained: [], runId, updatedAt: new Date(now).toISOString() },
+      split: { column: hashColumn, fraction: config.holdout.fraction },
+    };
+    const manifestUri = l.runManifest(runId);
+    await writeJson(manifestUri, manifest);
+    log.info(`run ${runId}: train on ${parts.join(', ')} with ${(100 * config.holdout.fraction).toFixed(1)}% of rows (hash of ${hashColumn}) held out`);
+    return { hasNewData: true, runId, manifestUri, candidateUri: manifest.candidateUri, trainPartitions: parts, holdoutPartitions: parts, champion: registry.champion };
+  }
 
   const holdout = fresh[fresh.length - 1]!;
   const train = [...new Set([...watermark.untrained.filter((p) => p < holdout), ...fresh.slice(0, -1)])].sort();
@@ -68,8 +95,6 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     return { hasNewData: false, reason };
   }
 
-  const registry = await readRegistry(l);
-  const runId = newRunId(event.executionName, now);
   const manifest: RunManifest = {
     formatVersion: 1,
     runId,

@@ -42,6 +42,11 @@ export const runManifestSchema = z
     candidateUri: uri,
     /** The watermark to store once this run is promoted or rejected. */
     watermarkAfter: watermarkSchema,
+    /**
+     * Hash holdout: train and holdout read the same partitions; rows whose `column` hashes below
+     * `fraction` are the holdout. Absent for a newest-partition holdout.
+     */
+    split: z.object({ column: z.string().min(1), fraction: z.number().gt(0).lt(1) }).strict().optional(),
   })
   .strict();
 export type RunManifest = z.output<typeof runManifestSchema>;

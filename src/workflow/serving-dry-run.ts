@@ -4,6 +4,7 @@
  * finite, equal the evaluation predictions for the same rows, and come back within the latency
  * budget. (The Wide & Deep paper's "dry run" before pushing a model to serving.)
  */
+import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts';
 import { listLogFiles, readLogChunks } from '../data/logs.ts';
 import type { Cell, ColumnValues } from '../data/row-chunk.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
@@ -39,14 +40,20 @@ export interface DryRunResult {
  * Reads the first `count` holdout rows as plain records {feature: value}, the way a client
  * would send them: numbers as numbers (missing → null), strings, string lists.
  */
-export async function holdoutRecords(transforms: FeatureTransforms, holdout: readonly string[], count: number): Promise<Record<string, unknown>[]> {
+export async function holdoutRecords(
+  transforms: FeatureTransforms,
+  holdout: readonly string[],
+  count: number,
+  split?: RowSplit,
+): Promise<Record<string, unknown>[]> {
   const files = await listLogFiles([...holdout]);
   const columns = transforms.requiredColumns(false);
+  const features = new Set(columns.map((c) => c.name));
   const out: Record<string, unknown>[] = [];
-  for await (const chunk of readLogChunks(files, { columns })) {
+  for await (const chunk of splitRows(readLogChunks(files, { columns: withSplitColumn(columns, split) }), split)) {
     for (let r = 0; r < chunk.numRows && out.length < count; r++) {
       const rec: Record<string, unknown> = {};
-      for (const [name, values] of chunk.columns) rec[name] = plainCell((values as ColumnValues)[r] as Cell);
+      for (const [name, values] of chunk.columns) if (features.has(name)) rec[name] = plainCell((values as ColumnValues)[r] as Cell);
       out.push(rec);
     }
     if (out.length >= count) break;

@@ -48,6 +48,7 @@ export async function trainFromManifest(options: TrainFromManifestOptions): Prom
     logger: log,
     progress: options.progress ?? true,
     modelId: `${run.runId}`,
+    ...(run.split ? { split: { ...run.split, take: 'train' as const } } : {}),
     ...(run.champion ? { warmStart: run.champion.uri } : {}),
   });
   return { runId: run.runId, candidateUri: run.candidateUri, modelId: result.manifest.modelId, reused: false };

@@ -35,6 +35,8 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
   const run = await readRunManifest(options.manifestUri);
   const sample = t.dryRunRequests * t.dryRunCandidatesPerRequest;
 
+  // With a hash holdout, train and holdout read the same partitions and the split picks the rows.
+  const split = run.split ? { ...run.split, take: 'holdout' as const } : undefined;
   const candidate = await loadModel(run.candidateUri, { ...(options.backend ? { backend: options.backend } : {}) });
   let candidateMetrics: Metrics;
   const expected = new Float32Array(sample);
@@ -42,13 +44,14 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
   try {
     let seen = 0;
     candidateMetrics = await evaluateModel(candidate, run.holdout, {
+      ...(split ? { split } : {}),
       onPredictions: (probs) => {
         const take = Math.min(probs.length, sample - seen);
         if (take > 0) expected.set(probs.subarray(0, take), seen);
         seen += Math.max(0, take);
       },
     });
-    records = await holdoutRecords(candidate.transforms, run.holdout, sample);
+    records = await holdoutRecords(candidate.transforms, run.holdout, sample, split);
   } finally {
     candidate.model.dispose();
   }
@@ -59,7 +62,7 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
     let champion: LoadedModel | undefined;
     try {
       champion = await loadModel(run.champion.uri, { ...(options.backend ? { backend: options.backend } : {}) });
-      championMetrics = await evaluateModel(champion, run.holdout);
+      championMetrics = await evaluateModel(champion, run.holdout, split ? { split } : {});
     } finally {
       champion?.model.dispose();
     }

@@ -55,6 +55,20 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     assert.equal(r.champion?.version, 1);
   });
 
+  it('with a hash holdout, trains and validates on every new partition, split by a row hash', async () => {
+    put(l.config, JSON.stringify({ ...smallConfig(), holdout: { kind: 'hash', fraction: 0.2, column: 'user_id' } }));
+    for (const d of ['2026-01-01', '2026-01-02']) day(d);
+    const r = await ingest();
+    assert.ok(r.hasNewData);
+    assert.deepEqual(r.trainPartitions, ['2026-01-01', '2026-01-02']);
+    assert.deepEqual(r.holdoutPartitions, ['2026-01-01', '2026-01-02']);
+    const manifest = JSON.parse(s3.text(r.manifestUri)!);
+    assert.deepEqual(manifest.split, { column: 'user_id', fraction: 0.2 });
+    assert.deepEqual(manifest.data, manifest.holdout);
+    assert.deepEqual(manifest.watermarkAfter.untrained, []);
+    assert.equal(manifest.watermarkAfter.through, '2026-01-02');
+  });
+
   it('ends early when nothing is newer than the watermark', async () => {
     for (const d of ['2026-01-01', '2026-01-02']) day(d);
     put(l.watermark, JSON.stringify({ through: '2026-01-02', untrained: ['2026-01-02'], runId: 'r0', updatedAt: 'x' }));
