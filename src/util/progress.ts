@@ -73,7 +73,8 @@ export function createProgress(options: ProgressOptions): Progress {
   let lastValues: ProgressValues | undefined;
   const line = (done: number, values?: ProgressValues) => {
     const pct = total > 0 ? ` ${((100 * done) / total).toFixed(1)}%` : '';
-    write(`${options.label}${pct} ${done}/${total} ${options.unit} ${rate(done).toFixed(0)} ${options.unit}/s ${fmt(values)}`.trimEnd());
+    const count = total > 0 ? `${done}/${total}` : `${done}`;
+    write(`${options.label}${pct} ${count} ${options.unit} ${rate(done).toFixed(0)} ${options.unit}/s ${fmt(values)}`.trimEnd());
   };
   return {
     interactive: false,
