@@ -36,9 +36,9 @@ export class ScoringService extends Construct {
       description: 'wdp online scoring (the model is WDP_MODEL_URI of the published version)',
       memoryMiB: props.memoryMiB ?? 2048,
       timeout: Duration.seconds(30),
-      // Empty until the first promotion publishes a version naming a model (see docs/workflow.md
-      // on redeploys).
-      environment: { [MODEL_URI_ENV]: '' },
+      // Empty in the template: Promote publishes versions naming their model; a version published
+      // by a redeploy serves the registry's champion instead (lambdas/score.ts).
+      environment: { [MODEL_URI_ENV]: '', WDP_REGISTRY_URI: props.bucket.s3UrlForObject(`${PREFIXES.registry}registry.json`) },
     });
     grantBucketAccess(props.bucket, this.function, { read: [PREFIXES.registryModels, PREFIXES.registry] });
     this.alias = new lambda.Alias(this, 'Live', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });

@@ -6,7 +6,9 @@
  *
  * Configuration: WDP_MODEL_URI (set by the promotion step when it publishes a new version) names
  * the model folder; it is read once per container and the model is loaded once per container,
- * on the first event. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
+ * on the first event. When it is empty — a version published by `cdk deploy` from the template
+ * rather than by Promote — the champion named in the registry (WDP_REGISTRY_URI) is served, so a
+ * redeploy never leaves `live` without a model. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
  * (auto | onnx | js, default auto).
  *
  * Packaging (NodejsFunction / esbuild), so the zip stays far below Lambda's 250 MB unzipped:
@@ -27,6 +29,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { storeFor } from '../src/storage/index.ts';
 import { createScoreHandler, MODEL_URI_ENV, SPLIT_TOWER_KINDS, type ScoreHandler, type SplitTowerKind } from '../src/scoring/index.ts';
 
 const logger = new Logger({ serviceName: 'wdp-scoring' });
@@ -34,19 +37,41 @@ const metrics = new Metrics({ namespace: 'wdp', serviceName: 'wdp-scoring' });
 
 /** Settings read from the environment once, at cold start. */
 export interface ScoreLambdaConfig {
+  /** Empty means: serve the registry's champion. */
   readonly modelUri: string;
+  /** registry.json of the workflow's bucket. */
+  readonly registryUri?: string;
   readonly maxCandidates: number;
   readonly backend: SplitTowerKind;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaConfig {
-  const modelUri = env[MODEL_URI_ENV];
-  if (!modelUri) throw new Error(`environment variable ${MODEL_URI_ENV} is not set`);
+  const modelUri = env[MODEL_URI_ENV] ?? '';
+  const registryUri = env[REGISTRY_URI_ENV] || undefined;
+  if (!modelUri && !registryUri) throw new Error(`environment variable ${MODEL_URI_ENV} is not set (nor ${REGISTRY_URI_ENV})`);
   const maxCandidates = Number(env['WDP_MAX_CANDIDATES'] ?? 1000);
   if (!Number.isInteger(maxCandidates) || maxCandidates < 1) throw new Error(`WDP_MAX_CANDIDATES must be a positive integer, got ${env['WDP_MAX_CANDIDATES']}`);
   const backend = (env['WDP_SCORING_BACKEND'] ?? 'auto') as SplitTowerKind;
   if (!SPLIT_TOWER_KINDS.includes(backend)) throw new Error(`WDP_SCORING_BACKEND must be one of ${SPLIT_TOWER_KINDS.join(', ')}, got ${backend}`);
-  return { modelUri, maxCandidates, backend };
+  return { modelUri, ...(registryUri ? { registryUri } : {}), maxCandidates, backend };
+}
+
+export const REGISTRY_URI_ENV = 'WDP_REGISTRY_URI';
+/** registry.json stays small; a larger object is not what we expect there. */
+const MAX_REGISTRY_BYTES = 16 << 20;
+
+/** The model to serve: WDP_MODEL_URI, else the registry's champion. */
+export async function resolveModelUri(config: ScoreLambdaConfig): Promise<string> {
+  if (config.modelUri) return config.modelUri;
+  const uri = config.registryUri!;
+  const store = storeFor(uri);
+  const info = await store.stat(uri);
+  if (!info) throw new Error(`no model promoted yet: ${uri} does not exist`);
+  if (info.sizeBytes > MAX_REGISTRY_BYTES) throw new Error(`${uri} is ${info.sizeBytes} bytes, over the limit`);
+  const registry = JSON.parse(Buffer.from(await store.read(uri)).toString('utf8')) as { champion?: { uri?: unknown } | null };
+  const champion = registry.champion?.uri;
+  if (typeof champion !== 'string' || !champion) throw new Error(`no model promoted yet: ${uri} names no champion`);
+  return champion;
 }
 
 /** The handler with its logs and metrics, for a given configuration (tests build their own). */
@@ -79,7 +104,8 @@ let cached: ((event: unknown, context?: Context) => Promise<unknown>) | undefine
 export const handler = async (event: unknown, context?: Context): Promise<unknown> => {
   if (!cached) {
     try {
-      cached = createLambdaHandler(readConfig());
+      const config = readConfig();
+      cached = createLambdaHandler({ ...config, modelUri: await resolveModelUri(config) });
     } catch (e) {
       // A deployment fault, not the caller's: log it, and answer without a stack trace.
       logger.error('scoring function is misconfigured', { error: (e as Error).message });

@@ -77,6 +77,17 @@ test('the handler records rows and latency metrics with the model version, and l
   assert.equal(published(), 2);
 });
 
+test('with WDP_MODEL_URI empty, the registry champion is served (a version published by a redeploy)', async () => {
+  const { writeFile } = await import('node:fs/promises');
+  const { resolveModelUri } = await import('../../lambdas/score.ts');
+  const registry = join(dir, 'registry.json');
+  await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: { version: 3, uri, modelId: 'm' }, history: [] }));
+  assert.equal(await resolveModelUri(readConfig({ WDP_MODEL_URI: '', WDP_REGISTRY_URI: registry })), uri);
+  assert.equal(await resolveModelUri(readConfig({ WDP_MODEL_URI: 's3://b/m', WDP_REGISTRY_URI: registry })), 's3://b/m');
+  await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: null, history: [] }));
+  await assert.rejects(resolveModelUri(readConfig({ WDP_REGISTRY_URI: registry })), /no model promoted yet: .*registry\.json names no champion/);
+});
+
 test('without WDP_MODEL_URI the exported handler answers 500 with no stack trace', async () => {
   delete process.env['WDP_MODEL_URI'];
   process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';
