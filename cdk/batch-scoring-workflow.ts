@@ -40,7 +40,12 @@ export class BatchScoringWorkflow extends Construct {
     const failed = new tasks.SnsPublish(this, S.notifyFailure, {
       topic: props.topic,
       subject: 'wdp batch scoring failed',
-      message: sfn.TaskInput.fromObject({ result: 'failed', execution: sfn.JsonPath.executionId, error: sfn.JsonPath.stringAt('$.error.Error'), cause: sfn.JsonPath.stringAt('$.error.Cause') }),
+      message: sfn.TaskInput.fromObject({
+        result: 'failed',
+        execution: sfn.JsonPath.executionId,
+        error: sfn.JsonPath.stringAt('$.error.Error'),
+        cause: sfn.JsonPath.stringAt('$.error.Cause'),
+      }),
       resultPath: sfn.JsonPath.DISCARD,
     }).next(new sfn.Fail(this, S.failed, { error: 'BatchScoringFailed', cause: 'Too many objects failed, or a step failed' }));
 
@@ -65,7 +70,11 @@ export class BatchScoringWorkflow extends Construct {
       lambdaStep(this, S.scoreBatch, {
         fn: props.scoreBatch,
         // Keep only counts: the Map's collected results must stay under the 256 KiB state limit.
-        resultSelector: { objects: sfn.JsonPath.numberAt('$.objects'), skipped: sfn.JsonPath.numberAt('$.skipped'), rows: sfn.JsonPath.numberAt('$.rows') },
+        resultSelector: {
+          objects: sfn.JsonPath.numberAt('$.objects'),
+          skipped: sfn.JsonPath.numberAt('$.skipped'),
+          rows: sfn.JsonPath.numberAt('$.rows'),
+        },
       }),
     );
     map.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
@@ -73,7 +82,11 @@ export class BatchScoringWorkflow extends Construct {
     const summarize = lambdaStep(this, S.summarize, {
       fn: props.summarize,
       payload: sfn.TaskInput.fromObject({
-        input: { bucketUri: props.bucketUri, inputPrefix: sfn.JsonPath.stringAt('$.inputPrefix'), outputPrefix: sfn.JsonPath.stringAt('$.outputPrefix') },
+        input: {
+          bucketUri: props.bucketUri,
+          inputPrefix: sfn.JsonPath.stringAt('$.inputPrefix'),
+          outputPrefix: sfn.JsonPath.stringAt('$.outputPrefix'),
+        },
         batches: sfn.JsonPath.listAt('$.batches'),
       }),
       resultPath: '$.summary',
@@ -86,7 +99,11 @@ export class BatchScoringWorkflow extends Construct {
       comment: 'wdp batch scoring: Distributed Map over Parquet objects, then a summary',
       timeout: Duration.hours(12),
       tracingEnabled: true,
-      logs: { destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }), level: sfn.LogLevel.ALL, includeExecutionData: true },
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
     });
     this.failedAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
       alarmDescription: 'A wdp batch-scoring execution failed',

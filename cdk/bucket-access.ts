@@ -20,6 +20,7 @@ export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, a
   const objects = (prefixes: readonly string[]) => prefixes.map((p) => bucket.arnForObjects(`${p}*`));
   const statements = [new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] })];
   if (access.read?.length) statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects(access.read) }));
-  if (access.write?.length) statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objects(access.write) }));
+  if (access.write?.length)
+    statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objects(access.write) }));
   for (const statement of statements) grantee.grantPrincipal.addToPrincipalPolicy(statement);
 }

@@ -75,7 +75,12 @@ export class RetrainingWorkflow extends Construct {
         cause: sfn.JsonPath.stringAt('$.error.Cause'),
       }),
       resultPath: sfn.JsonPath.DISCARD,
-    }).next(new sfn.Fail(this, S.failed, { error: 'WorkflowFailed', cause: 'A step failed; the watermark did not move, so the next run retries the same data' }));
+    }).next(
+      new sfn.Fail(this, S.failed, {
+        error: 'WorkflowFailed',
+        cause: 'A step failed; the watermark did not move, so the next run retries the same data',
+      }),
+    );
 
     const ingest = lambdaStep(this, S.ingest, {
       fn: props.ingest,
@@ -97,13 +102,30 @@ export class RetrainingWorkflow extends Construct {
     });
     // Batch API hiccups are retried here; host and Spot failures inside the job are retried by
     // the job definition's retry strategy, so this attempt count stays small.
-    train.addRetry({ errors: ['Batch.AWSBatchException', 'Batch.ServerException', 'Batch.TooManyRequestsException'], interval: Duration.seconds(30), maxAttempts: 3, backoffRate: 2 });
+    train.addRetry({
+      errors: ['Batch.AWSBatchException', 'Batch.ServerException', 'Batch.TooManyRequestsException'],
+      interval: Duration.seconds(30),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
     catchAll(train, failed);
 
     const runPayload = sfn.TaskInput.fromObject({ manifestUri: sfn.JsonPath.stringAt('$.ingest.manifestUri') });
     const validate = lambdaStep(this, S.validate, { fn: props.validate, payload: runPayload, resultPath: '$.validation', onError: failed });
-    const promote = lambdaStep(this, S.promote, { fn: props.promote, payload: runPayload, resultPath: '$.promotion', timeout: Duration.minutes(5), onError: failed });
-    const reject = lambdaStep(this, S.reject, { fn: props.reject, payload: runPayload, resultPath: '$.rejection', timeout: Duration.minutes(5), onError: failed });
+    const promote = lambdaStep(this, S.promote, {
+      fn: props.promote,
+      payload: runPayload,
+      resultPath: '$.promotion',
+      timeout: Duration.minutes(5),
+      onError: failed,
+    });
+    const reject = lambdaStep(this, S.reject, {
+      fn: props.reject,
+      payload: runPayload,
+      resultPath: '$.rejection',
+      timeout: Duration.minutes(5),
+      onError: failed,
+    });
     const notifyRejected = catchAll(
       new tasks.SnsPublish(this, S.notifyRejected, {
         topic: props.topic,
@@ -126,7 +148,14 @@ export class RetrainingWorkflow extends Construct {
           train.next(validate).next(
             new sfn.Choice(this, S.passed)
               .when(sfn.Condition.booleanEquals('$.validation.passed', true), promote.next(new sfn.Succeed(this, S.promoted)))
-              .otherwise(reject.next(notifyRejected).next(new sfn.Fail(this, S.rejected, { error: 'CandidateRejected', cause: 'The candidate failed validation; see the notification and validation.json' }))),
+              .otherwise(
+                reject.next(notifyRejected).next(
+                  new sfn.Fail(this, S.rejected, {
+                    error: 'CandidateRejected',
+                    cause: 'The candidate failed validation; see the notification and validation.json',
+                  }),
+                ),
+              ),
           ),
         )
         .otherwise(new sfn.Succeed(this, S.noNewData)),
@@ -137,7 +166,11 @@ export class RetrainingWorkflow extends Construct {
       comment: 'wdp nightly retraining: ingest → train (GPU) → validate → promote or reject',
       timeout: Duration.seconds(props.trainTimeout.toSeconds() * props.trainAttempts + 3 * 3600),
       tracingEnabled: true,
-      logs: { destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }), level: sfn.LogLevel.ALL, includeExecutionData: true },
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
     });
 
     this.schedule = new events.Rule(this, 'Nightly', {

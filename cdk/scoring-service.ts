@@ -14,7 +14,6 @@ import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/serving-target.ts';
 import { grantBucketAccess } from './bucket-access.ts';
 import { wdpFunction } from './lambda-defaults.ts';
 
-
 export interface ScoringServiceProps {
   readonly bucket: s3.IBucket;
   /** @default 2048 */

@@ -7,12 +7,24 @@ import { thresholdsSchema } from '../src/workflow/thresholds.ts';
 
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 const json = <S extends z.ZodType>(s: S) => z.preprocess((v) => (typeof v === 'string' ? JSON.parse(v) : v), s);
-const list = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string()).min(1));
+const list = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : v,
+  z.array(z.string()).min(1),
+);
 
 export const settingsSchema = z
   .object({
     /** EventBridge schedule of the nightly retraining. @default 'cron(0 2 * * ? *)' (02:00 UTC) */
-    schedule: z.string().regex(/^(cron|rate)\(.+\)$/, 'an EventBridge cron(...) or rate(...) expression').default('cron(0 2 * * ? *)'),
+    schedule: z
+      .string()
+      .regex(/^(cron|rate)\(.+\)$/, 'an EventBridge cron(...) or rate(...) expression')
+      .default('cron(0 2 * * ? *)'),
     /** Train on Spot instances (cheaper; interrupted jobs are retried). @default false */
     spot: bool.default(false),
     /** GPU instance types of the training compute environment. @default g4dn.xlarge, g5.xlarge */

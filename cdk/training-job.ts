@@ -3,7 +3,7 @@
  * that scales to 0 vCPU when idle (Spot optional), a job queue, and a job definition running the
  * training image (docker/train/Dockerfile, built by `cdk deploy`, not by synth) with 1 GPU.
  */
-import { Duration, Size } from 'aws-cdk-lib';
+import { type Duration, Size } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -30,7 +30,20 @@ export interface TrainingJobProps {
 }
 
 /** Files the image build needs; everything else stays out of the staged asset. */
-export const TRAIN_IMAGE_EXCLUDE = ['node_modules', '.git', 'cdk.out', '.wdp', 'test', 'docs', 'bench-results', 'tmp', '*.log', 'lambdas', 'cdk', 'examples'];
+export const TRAIN_IMAGE_EXCLUDE = [
+  'node_modules',
+  '.git',
+  'cdk.out',
+  '.wdp',
+  'test',
+  'docs',
+  'bench-results',
+  'tmp',
+  '*.log',
+  'lambdas',
+  'cdk',
+  'examples',
+];
 
 export class TrainingJob extends Construct {
   readonly vpc: ec2.Vpc;
@@ -49,7 +62,13 @@ export class TrainingJob extends Construct {
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }],
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
-      flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH })) } },
+      flowLogs: {
+        all: {
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(
+            new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+          ),
+        },
+      },
     });
 
     this.computeEnvironment = new batch.ManagedEc2EcsComputeEnvironment(this, 'GpuCompute', {
@@ -66,18 +85,28 @@ export class TrainingJob extends Construct {
     this.jobQueue = new batch.JobQueue(this, 'Queue', { computeEnvironments: [{ computeEnvironment: this.computeEnvironment, order: 1 }] });
 
     this.jobRole = new iam.Role(this, 'JobRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
-    grantBucketAccess(props.bucket, this.jobRole, { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] });
+    grantBucketAccess(props.bucket, this.jobRole, {
+      read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates],
+      write: [PREFIXES.candidates],
+    });
 
     this.container = new batch.EcsEc2ContainerDefinition(this, 'TrainContainer', {
-        // Staged at synth, built and pushed at deploy: synth needs no Docker.
-        image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: TRAIN_DOCKERFILE, exclude: TRAIN_IMAGE_EXCLUDE, platform: Platform.LINUX_AMD64 }),
-        gpu: 1,
-        cpu: props.vcpus,
-        memory: Size.mebibytes(props.memoryMiB),
-        // The same entrypoint as `wdp train`, reading the ingest manifest (a Batch parameter).
-        command: ['train', '--manifest', 'Ref::manifestUri'],
-        jobRole: this.jobRole,
-        logging: ecs.LogDriver.awsLogs({ streamPrefix: 'wdp-train', logGroup: new logs.LogGroup(this, 'TrainLogs', { retention: logs.RetentionDays.ONE_MONTH }) }),
+      // Staged at synth, built and pushed at deploy: synth needs no Docker.
+      image: ecs.ContainerImage.fromAsset(REPO_ROOT, {
+        file: TRAIN_DOCKERFILE,
+        exclude: TRAIN_IMAGE_EXCLUDE,
+        platform: Platform.LINUX_AMD64,
+      }),
+      gpu: 1,
+      cpu: props.vcpus,
+      memory: Size.mebibytes(props.memoryMiB),
+      // The same entrypoint as `wdp train`, reading the ingest manifest (a Batch parameter).
+      command: ['train', '--manifest', 'Ref::manifestUri'],
+      jobRole: this.jobRole,
+      logging: ecs.LogDriver.awsLogs({
+        streamPrefix: 'wdp-train',
+        logGroup: new logs.LogGroup(this, 'TrainLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+      }),
     });
     this.jobDefinition = new batch.EcsJobDefinition(this, 'TrainJob', {
       container: this.container,

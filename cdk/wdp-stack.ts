@@ -39,7 +39,10 @@ export class WdpStack extends Stack {
     super(scope, id, props);
     const s = props.settings;
 
-    this.data = new DataBucket(this, 'Data', { candidateRetentionDays: s.candidateRetentionDays, noncurrentVersionDays: s.noncurrentVersionDays });
+    this.data = new DataBucket(this, 'Data', {
+      candidateRetentionDays: s.candidateRetentionDays,
+      noncurrentVersionDays: s.noncurrentVersionDays,
+    });
     const bucket = this.data.bucket;
 
     // A customer key, because CloudWatch alarms cannot publish to a topic under aws/sns.

@@ -32,8 +32,15 @@ export class WorkflowFunctions extends Construct {
     const b = props.bucket;
     const env = { WDP_BUCKET_URI: props.bucketUri };
 
-    this.ingest = wdpFunction(this, 'Ingest', { entry: 'ingest.ts', description: 'wdp retraining: list new partitions, write the run manifest', environment: env });
-    grantBucketAccess(b, this.ingest, { read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry], write: [PREFIXES.runs] });
+    this.ingest = wdpFunction(this, 'Ingest', {
+      entry: 'ingest.ts',
+      description: 'wdp retraining: list new partitions, write the run manifest',
+      environment: env,
+    });
+    grantBucketAccess(b, this.ingest, {
+      read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry],
+      write: [PREFIXES.runs],
+    });
 
     this.validate = wdpFunction(this, 'Validate', {
       entry: 'validate.ts',
@@ -42,7 +49,10 @@ export class WorkflowFunctions extends Construct {
       timeout: Duration.minutes(15),
       environment: { ...env, WDP_VALIDATION: JSON.stringify(props.validation) },
     });
-    grantBucketAccess(b, this.validate, { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] });
+    grantBucketAccess(b, this.validate, {
+      read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates],
+      write: [PREFIXES.candidates],
+    });
 
     this.promote = wdpFunction(this, 'Promote', {
       entry: 'promote.ts',
@@ -55,8 +65,15 @@ export class WorkflowFunctions extends Construct {
       write: [PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
     });
 
-    this.reject = wdpFunction(this, 'Reject', { entry: 'reject.ts', description: 'wdp retraining: record a rejected candidate', environment: env });
-    grantBucketAccess(b, this.reject, { read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state], write: [PREFIXES.registry, PREFIXES.state] });
+    this.reject = wdpFunction(this, 'Reject', {
+      entry: 'reject.ts',
+      description: 'wdp retraining: record a rejected candidate',
+      environment: env,
+    });
+    grantBucketAccess(b, this.reject, {
+      read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state],
+      write: [PREFIXES.registry, PREFIXES.state],
+    });
 
     this.scoreBatch = wdpFunction(this, 'ScoreBatch', {
       entry: 'score-batch.ts',
@@ -68,14 +85,24 @@ export class WorkflowFunctions extends Construct {
     // Inputs may sit under any prefix the caller names; outputs only under batch/output/.
     grantBucketAccess(b, this.scoreBatch, { read: [''], write: [PREFIXES.batchOutput] });
 
-    this.batchSummary = wdpFunction(this, 'BatchSummary', { entry: 'batch-summary.ts', description: 'wdp batch scoring: totals', environment: env });
+    this.batchSummary = wdpFunction(this, 'BatchSummary', {
+      entry: 'batch-summary.ts',
+      description: 'wdp batch scoring: totals',
+      environment: env,
+    });
   }
 
   /** Grants Promote what publishing a version and moving the alias needs, on that function only. */
   allowPromoteToUpdate(fn: lambda.IFunction): void {
     this.promote.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration', 'lambda:PublishVersion', 'lambda:UpdateAlias'],
+        actions: [
+          'lambda:GetAlias',
+          'lambda:GetFunctionConfiguration',
+          'lambda:UpdateFunctionConfiguration',
+          'lambda:PublishVersion',
+          'lambda:UpdateAlias',
+        ],
         resources: [fn.functionArn, `${fn.functionArn}:*`],
       }),
     );

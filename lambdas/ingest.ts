@@ -15,9 +15,11 @@ export function createIngestHandler(settings: IngestSettings, logger: Logger = s
     ingest(parseEvent('Ingest', ingestEventSchema, event ?? {}), { ...settings, logger });
 }
 
-const settings = once((): IngestSettings => ({
-  bucketUri: requireEnv('WDP_BUCKET_URI'),
-  ...(process.env.WDP_CONFIG_URI ? { configUri: process.env.WDP_CONFIG_URI } : {}),
-}));
+const settings = once(
+  (): IngestSettings => ({
+    bucketUri: requireEnv('WDP_BUCKET_URI'),
+    ...(process.env.WDP_CONFIG_URI ? { configUri: process.env.WDP_CONFIG_URI } : {}),
+  }),
+);
 
 export const handler = observe('Ingest', (event: unknown, logger) => createIngestHandler(settings(), logger)(event));

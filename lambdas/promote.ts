@@ -16,8 +16,13 @@ export function createPromoteHandler(settings: PromoteSettings, logger: Logger =
   };
 }
 
-const settings = once((): PromoteSettings => ({
-  serving: new LambdaServingTarget({ functionName: requireEnv('WDP_SCORING_FUNCTION_NAME'), alias: process.env.WDP_SCORING_ALIAS || 'live' }),
-}));
+const settings = once(
+  (): PromoteSettings => ({
+    serving: new LambdaServingTarget({
+      functionName: requireEnv('WDP_SCORING_FUNCTION_NAME'),
+      alias: process.env.WDP_SCORING_ALIAS || 'live',
+    }),
+  }),
+);
 
 export const handler = observe('Promote', (event: unknown, logger) => createPromoteHandler(settings(), logger)(event));

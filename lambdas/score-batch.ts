@@ -9,7 +9,8 @@ import { silentLogger, type Logger } from '../src/util/log.ts';
 import { observe } from './shared/runtime.ts';
 
 export function createScoreBatchHandler(scoreObject: ScoreObjectFn = defaultScoreObject, logger: Logger = silentLogger) {
-  return async (event: unknown): Promise<ScoreBatchResult> => scoreBatch(parseEvent('ScoreObjects', scoreBatchEventSchema, event), { scoreObject, logger });
+  return async (event: unknown): Promise<ScoreBatchResult> =>
+    scoreBatch(parseEvent('ScoreObjects', scoreBatchEventSchema, event), { scoreObject, logger });
 }
 
 export const handler = observe('ScoreObjects', (event: unknown, logger) => createScoreBatchHandler(defaultScoreObject, logger)(event));

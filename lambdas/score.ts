@@ -50,9 +50,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
   const registryUri = env[REGISTRY_URI_ENV] || undefined;
   if (!modelUri && !registryUri) throw new Error(`environment variable ${MODEL_URI_ENV} is not set (nor ${REGISTRY_URI_ENV})`);
   const maxCandidates = Number(env['WDP_MAX_CANDIDATES'] ?? 1000);
-  if (!Number.isInteger(maxCandidates) || maxCandidates < 1) throw new Error(`WDP_MAX_CANDIDATES must be a positive integer, got ${env['WDP_MAX_CANDIDATES']}`);
+  if (!Number.isInteger(maxCandidates) || maxCandidates < 1)
+    throw new Error(`WDP_MAX_CANDIDATES must be a positive integer, got ${env['WDP_MAX_CANDIDATES']}`);
   const backend = (env['WDP_SCORING_BACKEND'] ?? 'auto') as SplitTowerKind;
-  if (!SPLIT_TOWER_KINDS.includes(backend)) throw new Error(`WDP_SCORING_BACKEND must be one of ${SPLIT_TOWER_KINDS.join(', ')}, got ${backend}`);
+  if (!SPLIT_TOWER_KINDS.includes(backend))
+    throw new Error(`WDP_SCORING_BACKEND must be one of ${SPLIT_TOWER_KINDS.join(', ')}, got ${backend}`);
   return { modelUri, ...(registryUri ? { registryUri } : {}), maxCandidates, backend };
 }
 
@@ -75,7 +77,11 @@ export async function resolveModelUri(config: ScoreLambdaConfig): Promise<string
 }
 
 /** The handler with its logs and metrics, for a given configuration (tests build their own). */
-export function createLambdaHandler(config: ScoreLambdaConfig, log: Logger = logger, m: Metrics = metrics): (event: unknown, context?: Context) => Promise<unknown> {
+export function createLambdaHandler(
+  config: ScoreLambdaConfig,
+  log: Logger = logger,
+  m: Metrics = metrics,
+): (event: unknown, context?: Context) => Promise<unknown> {
   const inner: ScoreHandler = createScoreHandler({
     modelUri: config.modelUri,
     scorerOptions: { backend: config.backend, maxCandidates: config.maxCandidates },
@@ -112,7 +118,8 @@ export const handler = async (event: unknown, context?: Context): Promise<unknow
       const requestId = context?.awsRequestId ?? 'unknown';
       const payload = { statusCode: 500, error: `scoring is misconfigured (request id ${requestId})`, requestId };
       const e2 = event as { body?: unknown } | null;
-      if (typeof e2 === 'object' && e2 !== null && 'body' in e2) return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
+      if (typeof e2 === 'object' && e2 !== null && 'body' in e2)
+        return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
       if (typeof e2 === 'object' && e2 !== null && 'input' in e2 && 'output' in e2) throw new Error(payload.error);
       return payload;
     }

@@ -15,7 +15,12 @@ export interface ValidateSettings {
 export function createValidateHandler(settings: ValidateSettings, logger: Logger = silentLogger) {
   return async (event: unknown): Promise<ValidateResult> => {
     const { manifestUri } = parseEvent('Validate', runEventSchema, event);
-    return validateRun({ manifestUri, thresholds: settings.thresholds, logger, ...(settings.scorerFactory ? { scorerFactory: settings.scorerFactory } : {}) });
+    return validateRun({
+      manifestUri,
+      thresholds: settings.thresholds,
+      logger,
+      ...(settings.scorerFactory ? { scorerFactory: settings.scorerFactory } : {}),
+    });
   };
 }
 

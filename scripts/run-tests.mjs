@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the type check, then every test/**/*.test.ts with node's test runner (through tsx).
+// Runs the type check and the linter/formatter check (biome), then every test/**/*.test.ts with
+// node's test runner (through tsx).
 // Node 20's --test takes no globs, so the files are listed here.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -20,10 +21,14 @@ const files = only.length > 0 ? only : findTests('test');
 if (only.length === 0) {
   const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit'], { stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  const lint = spawnSync(process.execPath, ['node_modules/@biomejs/biome/bin/biome', 'ci', '.'], { stdio: 'inherit' });
+  if (lint.status !== 0) {
+    process.stderr.write('biome found lint or format problems: `npx biome check --write .` fixes most\n');
+    process.exit(lint.status ?? 1);
+  }
 }
-const run = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --openssl-legacy-provider`.trim() } },
-);
+const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --openssl-legacy-provider`.trim() },
+});
 process.exit(run.status ?? 1);

@@ -27,7 +27,10 @@ export function requireEnv(name: string): string {
 /** Computes `read()` on first use only: env is read at cold start, not per event. */
 export function once<T>(read: () => T): () => T {
   let value: { v: T } | undefined;
-  return () => (value ??= { v: read() }).v;
+  return () => {
+    value ??= { v: read() };
+    return value.v;
+  };
 }
 
 /**

@@ -15,8 +15,21 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import { WdpError } from '../util/errors.ts';
 
 export const ADULT_COLUMNS = [
-  'age', 'workclass', 'fnlwgt', 'education', 'education_num', 'marital_status', 'occupation', 'relationship',
-  'race', 'sex', 'capital_gain', 'capital_loss', 'hours_per_week', 'native_country', 'income',
+  'age',
+  'workclass',
+  'fnlwgt',
+  'education',
+  'education_num',
+  'marital_status',
+  'occupation',
+  'relationship',
+  'race',
+  'sex',
+  'capital_gain',
+  'capital_loss',
+  'hours_per_week',
+  'native_country',
+  'income',
 ] as const;
 
 const CATEGORICAL = ['workclass', 'education', 'marital_status', 'occupation', 'relationship', 'race', 'sex', 'native_country'];
@@ -61,7 +74,9 @@ async function toCsv(src: string, dst: string): Promise<number> {
   try {
     text = await readFile(src, 'utf8');
   } catch (e) {
-    throw new WdpError(`cannot read ${src}: ${(e as Error).message} (pass --data with the folder holding adult.data and adult.test)`, { cause: e });
+    throw new WdpError(`cannot read ${src}: ${(e as Error).message} (pass --data with the folder holding adult.data and adult.test)`, {
+      cause: e,
+    });
   }
   const out = [[...ADULT_COLUMNS.slice(0, -1), 'label'].join(',')];
   for (const raw of text.split('\n')) {

@@ -80,7 +80,11 @@ function pct(sorted: readonly number[], q: number): number {
 }
 
 /** A request of one user and `n` candidates, random like the peer's. */
-export function benchRequest(shape: BenchShapeName, n: number, seed = 3): { context: Record<string, unknown>; candidates: Record<string, unknown>[] } {
+export function benchRequest(
+  shape: BenchShapeName,
+  n: number,
+  seed = 3,
+): { context: Record<string, unknown>; candidates: Record<string, unknown>[] } {
   const s = BENCH_SHAPES[shape];
   const sp = benchSplit(s);
   const rng = new Rng(seed);
@@ -153,7 +157,8 @@ function timeProcess(cmd: string, args: string[]): Promise<{ wallMs: number; out
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0 || !wallMs) return reject(new Error(`cold-start process exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      if (code !== 0 || !wallMs)
+        return reject(new Error(`cold-start process exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
       resolvePromise({ wallMs, out: JSON.parse(out.trim().split('\n')[0]!) as Record<string, number> });
     });
   });
@@ -222,7 +227,9 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
     }
     mlat.sort((a, b) => a - b);
     const engine = plan.tower?.name ?? 'wide only';
-    log?.(`online: p50 ${pct(mlat, 0.5).toFixed(2)} ms from encoded ids, ${pct(lat, 0.5).toFixed(2)} ms for the whole request, on ${engine}`);
+    log?.(
+      `online: p50 ${pct(mlat, 0.5).toFixed(2)} ms from encoded ids, ${pct(lat, 0.5).toFixed(2)} ms for the whole request, on ${engine}`,
+    );
 
     // Batch: Parquet in → Parquet out.
     const batchRows = options.batchRows ?? (shape === 'paper' ? 20_000 : 100_000);
@@ -243,7 +250,19 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
       const runs: { wallMs: number; out: Record<string, number> }[] = [];
       for (let i = 0; i < 3; i++) runs.push(await timeProcess(process.execPath, [bundle.file, dir, reqFile, backend]));
       const tsx: number[] = [];
-      for (let i = 0; i < 2; i++) tsx.push((await timeProcess(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/scoring/cold-start-entry.ts'), dir, reqFile, backend])).wallMs);
+      for (let i = 0; i < 2; i++)
+        tsx.push(
+          (
+            await timeProcess(process.execPath, [
+              '--import',
+              'tsx',
+              join(REPO_ROOT, 'src/scoring/cold-start-entry.ts'),
+              dir,
+              reqFile,
+              backend,
+            ])
+          ).wallMs,
+        );
       const mid = [...runs].sort((a, b) => a.wallMs - b.wallMs)[1]!;
       cold = {
         cold_start_ms: Math.round(mid.wallMs),
@@ -258,7 +277,10 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
       log?.(`cold start: ${cold.cold_start_ms} ms bundled, ${cold.cold_start_tsx_ms} ms through tsx`);
     }
 
-    const peer = options.peer === false ? undefined : await runPeer(shape, log, options.peerRuns ?? (shape === 'paper' ? 1 : 3), ['--train-batches', '1']);
+    const peer =
+      options.peer === false
+        ? undefined
+        : await runPeer(shape, log, options.peerRuns ?? (shape === 'paper' ? 1 : 3), ['--train-batches', '1']);
     const p50 = pct(mlat, 0.5);
     const rp50 = pct(lat, 0.5);
     return {
@@ -273,7 +295,11 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
       batch_rows: r.rows,
       ...cold,
       ...(peer
-        ? { peer, p50_ratio_to_peer: +(p50 / peer.score_p50_ms).toFixed(3), request_p50_ratio_to_peer: +(rp50 / peer.score_p50_ms).toFixed(3) }
+        ? {
+            peer,
+            p50_ratio_to_peer: +(p50 / peer.score_p50_ms).toFixed(3),
+            request_p50_ratio_to_peer: +(rp50 / peer.score_p50_ms).toFixed(3),
+          }
         : {}),
     };
   } finally {

@@ -72,10 +72,24 @@ export function benchRows(shape: BenchShapeName, rows: number, seed: number, row
   const sp = benchSplit(s);
   const rng = new Rng(seed);
   const columns = new Map<string, RowChunk['columns'] extends ReadonlyMap<string, infer V> ? V : never>();
-  for (const c of [...sp.userCats, ...sp.itemCats]) columns.set(c, Array.from({ length: rows }, () => zipfToken(rng, s.vocab)));
-  for (const n of [...sp.userNums, ...sp.itemNums]) columns.set(n, Float64Array.from({ length: rows }, () => rng.next()));
-  columns.set('request_id', Array.from({ length: rows }, (_, i) => `r${rowOffset + i}`));
-  columns.set('item_id', Float64Array.from({ length: rows }, (_, i) => rowOffset + i));
+  for (const c of [...sp.userCats, ...sp.itemCats])
+    columns.set(
+      c,
+      Array.from({ length: rows }, () => zipfToken(rng, s.vocab)),
+    );
+  for (const n of [...sp.userNums, ...sp.itemNums])
+    columns.set(
+      n,
+      Float64Array.from({ length: rows }, () => rng.next()),
+    );
+  columns.set(
+    'request_id',
+    Array.from({ length: rows }, (_, i) => `r${rowOffset + i}`),
+  );
+  columns.set(
+    'item_id',
+    Float64Array.from({ length: rows }, (_, i) => rowOffset + i),
+  );
   return { source: 'memory://bench', rowOffset, numRows: rows, columns };
 }
 
@@ -87,7 +101,11 @@ function randomState(config: WdpConfig, transforms: FeatureTransforms, seed: num
   const w = fresh.wide!.weights;
   for (let i = 0; i < w.length; i++) w[i] = (rng.next() - 0.5) * 0.1;
   fresh.bias.weights[0] = -1;
-  const tower = initialTowerState({ shape: { inputDim: transforms.deepLayout.inputDim, hiddenUnits: config.deep.hiddenUnits }, adagrad: spec.adagrad, seed });
+  const tower = initialTowerState({
+    shape: { inputDim: transforms.deepLayout.inputDim, hiddenUnits: config.deep.hiddenUnits },
+    adagrad: spec.adagrad,
+    seed,
+  });
   return { ...fresh, tower };
 }
 

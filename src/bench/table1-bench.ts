@@ -46,7 +46,10 @@ export async function benchTable1(options: Table1Options) {
   try {
     if (!options.dataDir) {
       log.info(`generating ${trainDays + 1} days × ${options.rowsPerDay} rows`);
-      await generateLogs({ days: trainDays + 1, rowsPerDay: options.rowsPerDay, seed: options.seed ?? 7, out: dataDir, startDate: '2026-01-01' }, storeFor(dataDir));
+      await generateLogs(
+        { days: trainDays + 1, rowsPerDay: options.rowsPerDay, seed: options.seed ?? 7, out: dataDir, startDate: '2026-01-01' },
+        storeFor(dataDir),
+      );
     }
     let config = await loadExampleConfig(options.configUri);
     if (options.epochs) config = { ...config, training: { ...config.training, epochs: options.epochs } };
@@ -70,7 +73,10 @@ export async function benchTable1(options: Table1Options) {
       }
     };
 
-    const table: Record<string, { auc: number; logloss: number; calibration: number; train_seconds: number; examples_per_s: number; wide_zero_fraction?: number }> = {};
+    const table: Record<
+      string,
+      { auc: number; logloss: number; calibration: number; train_seconds: number; examples_per_s: number; wide_zero_fraction?: number }
+    > = {};
     for (const kind of ['wide', 'deep', 'wide_deep'] as const) {
       const out = join(tmp, kind);
       const { r, seconds } = await runKind(kind, train, out);
@@ -94,7 +100,12 @@ export async function benchTable1(options: Table1Options) {
       await runKind('wide_deep', [day(2)], join(tmp, 'ws-scratch'));
       const w = await evalOn(join(tmp, 'ws-warm'), day(3));
       const s = await evalOn(join(tmp, 'ws-scratch'), day(3));
-      warm = { warm_start_auc: +w.auc.toFixed(4), scratch_auc: +s.auc.toFixed(4), warm_start_logloss: +w.logloss.toFixed(4), scratch_logloss: +s.logloss.toFixed(4) };
+      warm = {
+        warm_start_auc: +w.auc.toFixed(4),
+        scratch_auc: +s.auc.toFixed(4),
+        warm_start_logloss: +w.logloss.toFixed(4),
+        scratch_logloss: +s.logloss.toFixed(4),
+      };
       log.info(`warm start: day-3 auc ${w.auc.toFixed(4)} vs scratch ${s.auc.toFixed(4)}`);
     }
     return {

@@ -24,7 +24,12 @@ function zipfId(rng: Rng, vocab: number): number {
 }
 
 export function benchLayouts(s: BenchShape): { wide: WideLayout; deep: DeepLayout } {
-  const embeddings = Array.from({ length: s.cats }, (_, i) => ({ feature: `c${i}`, vocabSize: s.vocab, dim: s.dim, combiner: 'sum' as const }));
+  const embeddings = Array.from({ length: s.cats }, (_, i) => ({
+    feature: `c${i}`,
+    vocabSize: s.vocab,
+    dim: s.dim,
+    combiner: 'sum' as const,
+  }));
   return {
     wide: { segments: [{ name: 'hashed', offset: 0, size: s.wideBuckets }], size: s.wideBuckets },
     deep: { embeddings, numeric: Array.from({ length: s.nums }, (_, i) => `n${i}`), inputDim: s.cats * s.dim + s.nums },

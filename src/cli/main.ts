@@ -41,47 +41,71 @@ export function buildCli(): Command {
     .option('--config <uri>', 'wdp.config.json (required without --manifest)')
     .option('--data <uri...>', 'log files or prefixes (dt=YYYY-MM-DD partitions) (required without --manifest)')
     .option('--out <uri>', 'model folder to write (required without --manifest)')
-    .option('--manifest <uri>', "a workflow run's ingest manifest: data, config, champion to warm-start from and candidate folder all come from it (the training container's entrypoint)")
+    .option(
+      '--manifest <uri>',
+      "a workflow run's ingest manifest: data, config, champion to warm-start from and candidate folder all come from it (the training container's entrypoint)",
+    )
     .option('--warm-start <uri>', 'initialise from this model folder')
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
-    .option('--refit-transforms', 'refit numeric quantiles/buckets instead of keeping the parent model\'s', false)
+    .option('--refit-transforms', "refit numeric quantiles/buckets instead of keeping the parent model's", false)
     .option('--holdout <uri...>', 'held-out logs to evaluate after training (metrics go in the manifest)')
     .option('--epochs <n>', 'override training.epochs', int('--epochs'))
     .option('--plot <file.svg>', 'write the training loss curve as SVG')
     .option('--json', 'print the result as JSON on stdout', false)
-    .action(async (o: { config?: string; data?: string[]; out?: string; manifest?: string; warmStart?: string; model: ModelKind; backend: (typeof BACKENDS)[number]; refitTransforms: boolean; holdout?: string[]; epochs?: number; plot?: string; json: boolean }) => {
-      if (o.manifest) {
-        const { trainFromManifest } = await import('../workflow/train-step.ts');
-        const r = await trainFromManifest({ manifestUri: o.manifest, backend: o.backend, logger: consoleLogger() });
-        if (o.json) printJson(r);
-        else process.stderr.write(`${JSON.stringify(r)}\n`);
-        return;
-      }
-      if (!o.config || !o.data || !o.out) throw new InvalidArgumentError('train needs --config, --data and --out (or --manifest)');
-      const { trainModel } = await import('../training/train.ts');
-      let config = await loadConfig(o.config);
-      if (o.epochs) config = { ...config, training: { ...config.training, epochs: o.epochs } };
-      const r = await trainModel({
-        config,
-        data: o.data,
-        out: o.out,
-        kind: o.model,
-        backend: o.backend,
-        refitTransforms: o.refitTransforms,
-        logger: consoleLogger(),
-        ...(o.warmStart ? { warmStart: o.warmStart } : {}),
-        ...(o.holdout ? { holdout: o.holdout } : {}),
-      });
-      if (o.plot) {
-        const { lossCurveSvg } = await import('../evaluation/plots.ts');
-        await writeFile(o.plot, await lossCurveSvg(r.lossCurve, `${r.manifest.kind} ${r.manifest.modelId}: training loss`));
-        process.stderr.write(`loss curve written to ${o.plot}\n`);
-      }
-      const summary = { model: r.uri, modelId: r.manifest.modelId, kind: r.manifest.kind, metrics: r.manifest.metrics, training: r.manifest.training };
-      if (o.json) printJson(summary);
-      else process.stderr.write(`${JSON.stringify(summary.metrics)}\n`);
-    });
+    .action(
+      async (o: {
+        config?: string;
+        data?: string[];
+        out?: string;
+        manifest?: string;
+        warmStart?: string;
+        model: ModelKind;
+        backend: (typeof BACKENDS)[number];
+        refitTransforms: boolean;
+        holdout?: string[];
+        epochs?: number;
+        plot?: string;
+        json: boolean;
+      }) => {
+        if (o.manifest) {
+          const { trainFromManifest } = await import('../workflow/train-step.ts');
+          const r = await trainFromManifest({ manifestUri: o.manifest, backend: o.backend, logger: consoleLogger() });
+          if (o.json) printJson(r);
+          else process.stderr.write(`${JSON.stringify(r)}\n`);
+          return;
+        }
+        if (!o.config || !o.data || !o.out) throw new InvalidArgumentError('train needs --config, --data and --out (or --manifest)');
+        const { trainModel } = await import('../training/train.ts');
+        let config = await loadConfig(o.config);
+        if (o.epochs) config = { ...config, training: { ...config.training, epochs: o.epochs } };
+        const r = await trainModel({
+          config,
+          data: o.data,
+          out: o.out,
+          kind: o.model,
+          backend: o.backend,
+          refitTransforms: o.refitTransforms,
+          logger: consoleLogger(),
+          ...(o.warmStart ? { warmStart: o.warmStart } : {}),
+          ...(o.holdout ? { holdout: o.holdout } : {}),
+        });
+        if (o.plot) {
+          const { lossCurveSvg } = await import('../evaluation/plots.ts');
+          await writeFile(o.plot, await lossCurveSvg(r.lossCurve, `${r.manifest.kind} ${r.manifest.modelId}: training loss`));
+          process.stderr.write(`loss curve written to ${o.plot}\n`);
+        }
+        const summary = {
+          model: r.uri,
+          modelId: r.manifest.modelId,
+          kind: r.manifest.kind,
+          metrics: r.manifest.metrics,
+          training: r.manifest.training,
+        };
+        if (o.json) printJson(summary);
+        else process.stderr.write(`${JSON.stringify(summary.metrics)}\n`);
+      },
+    );
 
   program
     .command('evaluate')
@@ -97,19 +121,52 @@ export function buildCli(): Command {
       const loaded = await loadModel(o.model, { backend: o.backend });
       try {
         const seen: { p: Float32Array[]; y: Float32Array[] } = { p: [], y: [] };
-        const m = await evaluateModel(loaded, o.data, o.plot ? { onPredictions: (p, y) => (seen.p.push(p.slice()), seen.y.push(y.slice())) } : {});
+        const m = await evaluateModel(
+          loaded,
+          o.data,
+          o.plot
+            ? {
+                onPredictions: (p, y) => {
+                  seen.p.push(p.slice());
+                  seen.y.push(y.slice());
+                },
+              }
+            : {},
+        );
         if (o.plot) {
           const { evaluationPlotSvg } = await import('../evaluation/plots.ts');
           const flat = (xs: Float32Array[]) => {
             const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
             let at = 0;
-            for (const x of xs) (out.set(x, at), (at += x.length));
+            for (const x of xs) {
+              out.set(x, at);
+              at += x.length;
+            }
             return out;
           };
-          await writeFile(o.plot, await evaluationPlotSvg(flat(seen.p), flat(seen.y), `${loaded.manifest.kind} ${loaded.manifest.modelId}: AUC ${m.auc.toFixed(4)}, calibration ${m.calibration.toFixed(3)}`));
+          await writeFile(
+            o.plot,
+            await evaluationPlotSvg(
+              flat(seen.p),
+              flat(seen.y),
+              `${loaded.manifest.kind} ${loaded.manifest.modelId}: AUC ${m.auc.toFixed(4)}, calibration ${m.calibration.toFixed(3)}`,
+            ),
+          );
           process.stderr.write(`plot written to ${o.plot}\n`);
         }
-        const out = { model: o.model, modelId: loaded.manifest.modelId, kind: loaded.manifest.kind, rows: m.rows, skippedRows: m.skippedRows, auc: m.auc, logloss: m.logloss, calibration: m.calibration, accuracy: m.accuracy, meanPrediction: m.meanPrediction, positiveRate: m.positiveRate };
+        const out = {
+          model: o.model,
+          modelId: loaded.manifest.modelId,
+          kind: loaded.manifest.kind,
+          rows: m.rows,
+          skippedRows: m.skippedRows,
+          auc: m.auc,
+          logloss: m.logloss,
+          calibration: m.calibration,
+          accuracy: m.accuracy,
+          meanPrediction: m.meanPrediction,
+          positiveRate: m.positiveRate,
+        };
         if (o.json) printJson(out);
         else {
           process.stdout.write(
@@ -165,9 +222,18 @@ export function buildCli(): Command {
     .action(async (o: { model: string; in: string; out: string; backend: 'auto' | 'onnx' | 'js'; chunkRows: number; json: boolean }) => {
       const { scoreParquet } = await import('../scoring/batch.ts');
       const log = consoleLogger();
-      const r = await scoreParquet({ model: o.model, input: o.in, output: o.out, chunkRows: o.chunkRows, scorerOptions: { backend: o.backend, log: (m) => log.info(m) } });
+      const r = await scoreParquet({
+        model: o.model,
+        input: o.in,
+        output: o.out,
+        chunkRows: o.chunkRows,
+        scorerOptions: { backend: o.backend, log: (m) => log.info(m) },
+      });
       if (o.json) printJson(r);
-      else process.stderr.write(`scored ${r.rows} rows${r.skippedRows ? ` (${r.skippedRows} bad rows skipped)` : ''} with ${r.modelVersion} in ${r.seconds.toFixed(1)} s → ${r.output}\n`);
+      else
+        process.stderr.write(
+          `scored ${r.rows} rows${r.skippedRows ? ` (${r.skippedRows} bad rows skipped)` : ''} with ${r.modelVersion} in ${r.seconds.toFixed(1)} s → ${r.output}\n`,
+        );
     });
 
   program
@@ -180,7 +246,8 @@ export function buildCli(): Command {
     .action(async (o: { model: string; port: number; backend: 'auto' | 'onnx' | 'js'; maxCandidates: number }) => {
       const { serve } = await import('../scoring/serve.ts');
       const log = consoleLogger();
-      const fmt = (m: string, extra: Record<string, unknown>[]) => (extra.length ? `${m} ${extra.map((e) => JSON.stringify(e)).join(' ')}` : m);
+      const fmt = (m: string, extra: Record<string, unknown>[]) =>
+        extra.length ? `${m} ${extra.map((e) => JSON.stringify(e)).join(' ')}` : m;
       const { port } = await serve({
         modelUri: o.model,
         port: o.port,
@@ -200,11 +267,22 @@ export function buildCli(): Command {
     .option('--repeats <n>', 'timed repeats (median reported)', int('--repeats'), 5)
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--json', 'JSON only (the default output is JSON too)', false)
-    .action(async (o: { shape: 'small' | 'paper'; backend: (typeof BACKENDS)[number]; batches: number; repeats: number; peer: boolean }) => {
-      const { benchTrain } = await import('../bench/train-bench.ts');
-      const log = consoleLogger();
-      printJson(await benchTrain({ shape: o.shape, backend: o.backend, batches: o.batches, repeats: o.repeats, peer: o.peer, log: (m) => log.info(m) }));
-    });
+    .action(
+      async (o: { shape: 'small' | 'paper'; backend: (typeof BACKENDS)[number]; batches: number; repeats: number; peer: boolean }) => {
+        const { benchTrain } = await import('../bench/train-bench.ts');
+        const log = consoleLogger();
+        printJson(
+          await benchTrain({
+            shape: o.shape,
+            backend: o.backend,
+            batches: o.batches,
+            repeats: o.repeats,
+            peer: o.peer,
+            log: (m) => log.info(m),
+          }),
+        );
+      },
+    );
   bench
     .command('score')
     .description('scoring latency (1 user × 1000 candidates), batch rows/s and cold start, vs the PyTorch peer')
@@ -216,25 +294,35 @@ export function buildCli(): Command {
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--no-cold-start', 'skip the cold-start measurement')
     .option('--json', 'JSON only (the default output is JSON too)', false)
-    .action(async (o: { shape: 'small' | 'paper'; backend: 'auto' | 'onnx' | 'js'; requests: number; batchRows?: number; modelDir?: string; peer: boolean; coldStart: boolean }) => {
-      const { benchScore } = await import('../bench/score-bench.ts');
-      const log = consoleLogger();
-      printJson(
-        await benchScore({
-          shape: o.shape,
-          backend: o.backend,
-          requests: o.requests,
-          peer: o.peer,
-          coldStart: o.coldStart,
-          log: (m) => log.info(m),
-          ...(o.batchRows ? { batchRows: o.batchRows } : {}),
-          ...(o.modelDir ? { modelDir: o.modelDir } : {}),
-        }),
-      );
-    });
+    .action(
+      async (o: {
+        shape: 'small' | 'paper';
+        backend: 'auto' | 'onnx' | 'js';
+        requests: number;
+        batchRows?: number;
+        modelDir?: string;
+        peer: boolean;
+        coldStart: boolean;
+      }) => {
+        const { benchScore } = await import('../bench/score-bench.ts');
+        const log = consoleLogger();
+        printJson(
+          await benchScore({
+            shape: o.shape,
+            backend: o.backend,
+            requests: o.requests,
+            peer: o.peer,
+            coldStart: o.coldStart,
+            log: (m) => log.info(m),
+            ...(o.batchRows ? { batchRows: o.batchRows } : {}),
+            ...(o.modelDir ? { modelDir: o.modelDir } : {}),
+          }),
+        );
+      },
+    );
   bench
     .command('adult')
-    .description('train on UCI Adult with the TensorFlow tutorial\'s columns and crosses; accuracy and AUC on adult.test')
+    .description("train on UCI Adult with the TensorFlow tutorial's columns and crosses; accuracy and AUC on adult.test")
     .option('--data <dir>', 'folder with adult.data and adult.test', '../shared/datasets/adult')
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
@@ -242,7 +330,15 @@ export function buildCli(): Command {
     .option('--json', 'JSON only (the default output is JSON too)', false)
     .action(async (o: { data: string; model: ModelKind; backend: (typeof BACKENDS)[number]; epochs?: number }) => {
       const { benchAdult } = await import('../bench/adult-bench.ts');
-      printJson(await benchAdult({ dataDir: o.data, kind: o.model, backend: o.backend, ...(o.epochs ? { epochs: o.epochs } : {}), logger: consoleLogger() }));
+      printJson(
+        await benchAdult({
+          dataDir: o.data,
+          kind: o.model,
+          backend: o.backend,
+          ...(o.epochs ? { epochs: o.epochs } : {}),
+          logger: consoleLogger(),
+        }),
+      );
     });
   bench
     .command('table1')
@@ -255,21 +351,31 @@ export function buildCli(): Command {
     .option('--no-warm-start', 'skip the warm-start comparison')
     .addOption(new Option('--backend <backend>', 'tower backend').choices(BACKENDS).default('auto'))
     .option('--json', 'JSON only (the default output is JSON too)', false)
-    .action(async (o: { rowsPerDay: number; seed: number; epochs?: number; config?: string; data?: string; warmStart: boolean; backend: (typeof BACKENDS)[number] }) => {
-      const { benchTable1 } = await import('../bench/table1-bench.ts');
-      printJson(
-        await benchTable1({
-          rowsPerDay: o.rowsPerDay,
-          seed: o.seed,
-          backend: o.backend,
-          warmStart: o.warmStart,
-          logger: consoleLogger(),
-          ...(o.epochs ? { epochs: o.epochs } : {}),
-          ...(o.config ? { configUri: o.config } : {}),
-          ...(o.data ? { dataDir: o.data } : {}),
-        }),
-      );
-    });
+    .action(
+      async (o: {
+        rowsPerDay: number;
+        seed: number;
+        epochs?: number;
+        config?: string;
+        data?: string;
+        warmStart: boolean;
+        backend: (typeof BACKENDS)[number];
+      }) => {
+        const { benchTable1 } = await import('../bench/table1-bench.ts');
+        printJson(
+          await benchTable1({
+            rowsPerDay: o.rowsPerDay,
+            seed: o.seed,
+            backend: o.backend,
+            warmStart: o.warmStart,
+            logger: consoleLogger(),
+            ...(o.epochs ? { epochs: o.epochs } : {}),
+            ...(o.config ? { configUri: o.config } : {}),
+            ...(o.data ? { dataDir: o.data } : {}),
+          }),
+        );
+      },
+    );
   addWorkflowCommands(program);
   return program;
 }

@@ -13,10 +13,18 @@ export interface RemoteClients {
   readonly pollIntervalMs?: number;
 }
 
-export async function runRemotePipeline(o: { stack: string; stateMachineArn?: string; print?: (l: string) => void } & RemoteClients): Promise<RemoteExecution> {
+export async function runRemotePipeline(
+  o: { stack: string; stateMachineArn?: string; print?: (l: string) => void } & RemoteClients,
+): Promise<RemoteExecution> {
   const cfn = o.cfn ?? new CloudFormationClient({});
   const arn = await resolveFromStack(o.stateMachineArn, cfn, o.stack, STACK_OUTPUT_NAMES.retraining);
-  return startAndFollow({ sfn: o.sfn ?? new SFNClient({}), stateMachineArn: arn, input: { trigger: 'cli' }, ...(o.print ? { print: o.print } : {}), ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}) });
+  return startAndFollow({
+    sfn: o.sfn ?? new SFNClient({}),
+    stateMachineArn: arn,
+    input: { trigger: 'cli' },
+    ...(o.print ? { print: o.print } : {}),
+    ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}),
+  });
 }
 
 export async function runRemoteBatch(

@@ -1,4 +1,3 @@
-
 import { ConfigError } from './errors.ts';
 import { configSchema, type WdpConfig } from './schema.ts';
 
@@ -30,4 +29,3 @@ export function parseConfigText(text: string, source = 'config'): WdpConfig {
   }
   return parseConfig(json, source);
 }
-

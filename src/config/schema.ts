@@ -21,7 +21,15 @@ const vocabSpec = z
   .strict();
 
 /** Strings are hashed into this many buckets instead of looked up in a vocabulary. */
-const hashSpec = z.object({ hashBuckets: z.number().int().min(1).max(1 << 26) }).strict();
+const hashSpec = z
+  .object({
+    hashBuckets: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 26),
+  })
+  .strict();
 
 const categoricalBase = {
   /** Exactly one of `vocab` or `hashBuckets`. @default vocab with minCount 1 */
@@ -29,9 +37,7 @@ const categoricalBase = {
   hashBuckets: hashSpec.shape.hashBuckets.optional(),
 };
 
-export const categoricalFeatureSchema = z
-  .object({ kind: z.literal('categorical'), ...categoricalBase })
-  .strict();
+export const categoricalFeatureSchema = z.object({ kind: z.literal('categorical'), ...categoricalBase }).strict();
 
 export const categoricalListFeatureSchema = z
   .object({
@@ -64,17 +70,17 @@ export const numericFeatureSchema = z
   })
   .strict();
 
-export const featureSchema = z.discriminatedUnion('kind', [
-  categoricalFeatureSchema,
-  categoricalListFeatureSchema,
-  numericFeatureSchema,
-]);
+export const featureSchema = z.discriminatedUnion('kind', [categoricalFeatureSchema, categoricalListFeatureSchema, numericFeatureSchema]);
 
 export const crossSchema = z
   .object({
     /** Two or more categorical / categorical_list / numeric (bucketized) features. */
     features: z.array(featureName).min(2).max(4),
-    hashBuckets: z.number().int().min(1).max(1 << 26),
+    hashBuckets: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 26),
     /** Optional explicit name; defaults to the features joined with '_x_'. */
     name: featureName.optional(),
   })
@@ -211,7 +217,8 @@ export const configSchema = z
     cfg.deep.embeddings.forEach((n, i) => {
       const k = kinds.get(n);
       if (!k) ctx.addIssue({ code: 'custom', path: ['deep', 'embeddings', i], message: `unknown feature "${n}"` });
-      else if (k === 'numeric') ctx.addIssue({ code: 'custom', path: ['deep', 'embeddings', i], message: `"${n}" is numeric; list it in deep.numeric` });
+      else if (k === 'numeric')
+        ctx.addIssue({ code: 'custom', path: ['deep', 'embeddings', i], message: `"${n}" is numeric; list it in deep.numeric` });
     });
     for (const n of Object.keys(cfg.deep.embeddingDims)) {
       if (!cfg.deep.embeddings.includes(n)) {

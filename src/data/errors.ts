@@ -18,7 +18,11 @@ export class DataError extends WdpError {
   readonly column: string | undefined;
   readonly row: number | undefined;
   constructor(context: DataErrorContext, message: string, options?: ErrorOptions) {
-    const where = [context.source, context.column ? `column "${context.column}"` : '', context.row !== undefined ? `row ${context.row}` : '']
+    const where = [
+      context.source,
+      context.column ? `column "${context.column}"` : '',
+      context.row !== undefined ? `row ${context.row}` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     super(`${where}: ${message}`, options);

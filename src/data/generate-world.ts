@@ -144,9 +144,51 @@ export const DEFAULT_GENERATOR_PARAMS: GeneratorParams = Object.freeze({
   missingSessionsShare: 0.03,
 });
 
-export const COUNTRIES = ['US', 'IN', 'BR', 'ID', 'GB', 'DE', 'JP', 'MX', 'FR', 'RU', 'KR', 'TR', 'IT', 'ES', 'CA', 'PH', 'VN', 'NG', 'EG', 'AU'] as const;
+export const COUNTRIES = [
+  'US',
+  'IN',
+  'BR',
+  'ID',
+  'GB',
+  'DE',
+  'JP',
+  'MX',
+  'FR',
+  'RU',
+  'KR',
+  'TR',
+  'IT',
+  'ES',
+  'CA',
+  'PH',
+  'VN',
+  'NG',
+  'EG',
+  'AU',
+] as const;
 /** Primary language of each country in COUNTRIES (same order). */
-const COUNTRY_LANGUAGE = ['en', 'hi', 'pt', 'id', 'en', 'de', 'ja', 'es', 'fr', 'ru', 'ko', 'tr', 'it', 'es', 'en', 'tl', 'vi', 'en', 'ar', 'en'] as const;
+const COUNTRY_LANGUAGE = [
+  'en',
+  'hi',
+  'pt',
+  'id',
+  'en',
+  'de',
+  'ja',
+  'es',
+  'fr',
+  'ru',
+  'ko',
+  'tr',
+  'it',
+  'es',
+  'en',
+  'tl',
+  'vi',
+  'en',
+  'ar',
+  'en',
+] as const;
 /** Relative traffic per country (same order): skewed like a real store. */
 const COUNTRY_WEIGHT = [20, 18, 9, 7, 5, 5, 5, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 2, 1] as const;
 export const LANGUAGES = ['en', 'hi', 'pt', 'id', 'de', 'ja', 'es', 'fr', 'ru', 'ko', 'tr', 'it', 'tl', 'vi', 'ar'] as const;
@@ -155,10 +197,30 @@ const DEVICE_WEIGHT = [30, 40, 22, 8] as const;
 export const AGE_BUCKETS = ['13-17', '18-24', '25-34', '35-44', '45-54', '55+'] as const;
 const AGE_WEIGHT = [8, 24, 28, 20, 12, 8] as const;
 const CATEGORY_NAMES = [
-  'game_action', 'game_puzzle', 'game_strategy', 'game_casual', 'game_racing', 'game_rpg',
-  'social', 'communication', 'productivity', 'tools', 'finance', 'shopping', 'travel', 'music',
-  'video', 'photography', 'health_fitness', 'education', 'news', 'food_drink', 'lifestyle',
-  'entertainment', 'books', 'weather',
+  'game_action',
+  'game_puzzle',
+  'game_strategy',
+  'game_casual',
+  'game_racing',
+  'game_rpg',
+  'social',
+  'communication',
+  'productivity',
+  'tools',
+  'finance',
+  'shopping',
+  'travel',
+  'music',
+  'video',
+  'photography',
+  'health_fitness',
+  'education',
+  'news',
+  'food_drink',
+  'lifestyle',
+  'entertainment',
+  'books',
+  'weather',
 ] as const;
 /** Categories that are "heavy games" for the device × category effect. */
 const HEAVY_GAME_CATEGORIES = new Set(['game_action', 'game_strategy', 'game_racing', 'game_rpg']);
@@ -285,7 +347,7 @@ function createWorld(seed: number, p: GeneratorParams): World {
   for (let i = 0; i < A; i++) appIdStrings[i] = `app_${String(idPerm[i]! + 10_000)}`;
 
   const popularity = new Float64Array(A);
-  for (let i = 0; i < A; i++) popularity[i] = 1 / Math.pow(i + 1, p.zipfExponent);
+  for (let i = 0; i < A; i++) popularity[i] = 1 / (i + 1) ** p.zipfExponent;
   const appPopularityCdf = cumulative(popularity);
 
   // Category sizes are skewed too (many games, few weather apps).
@@ -329,7 +391,7 @@ function createWorld(seed: number, p: GeneratorParams): World {
 
   // Developers: Zipf-sized portfolios, so some developers have many apps to cross-sell.
   const devWeight = new Float64Array(p.numDevelopers);
-  for (let d = 0; d < p.numDevelopers; d++) devWeight[d] = 1 / Math.pow(d + 1, p.developerZipfExponent);
+  for (let d = 0; d < p.numDevelopers; d++) devWeight[d] = 1 / (d + 1) ** p.developerZipfExponent;
   const devCdf = cumulative(devWeight);
   const appDeveloper = new Int32Array(A);
   for (let i = 0; i < A; i++) appDeveloper[i] = sampleCdf(devCdf, rng.next());
@@ -343,7 +405,7 @@ function createWorld(seed: number, p: GeneratorParams): World {
   // --- Planted pairs: A popularity-weighted among the top apps, B uniform among the top apps,
   // unrelated to categories or latents (so they are not low-rank).
   const srcWeight = new Float64Array(Math.min(A, p.plantedSourceTop));
-  for (let i = 0; i < srcWeight.length; i++) srcWeight[i] = 1 / Math.pow(i + 1, p.plantedSourceExponent);
+  for (let i = 0; i < srcWeight.length; i++) srcWeight[i] = 1 / (i + 1) ** p.plantedSourceExponent;
   const srcCdf = cumulative(srcWeight);
   const targetTop = Math.min(A, p.plantedTargetTop);
   const seen = new Set<number>();
@@ -434,7 +496,8 @@ function createWorld(seed: number, p: GeneratorParams): World {
       let app: number;
       if (rng.next() < p.installedTasteShare) {
         const c = userFavourite[u * 3 + rng.int(nFav)]!;
-        app = categoryApps[c]!.length > 0 ? categoryApps[c]![sampleCdf(categoryCdf[c]!, rng.next())]! : sampleCdf(appPopularityCdf, rng.next());
+        app =
+          categoryApps[c]!.length > 0 ? categoryApps[c]![sampleCdf(categoryCdf[c]!, rng.next())]! : sampleCdf(appPopularityCdf, rng.next());
       } else {
         app = sampleCdf(appPopularityCdf, rng.next());
       }

@@ -87,7 +87,8 @@ export async function newestPartitionDate(out: string, store: Pick<BlobStore, 'l
  */
 export async function generateLogs(opts: GenerateLogsOptions, store: Pick<BlobStore, 'write' | 'list'>): Promise<GenerateLogsResult> {
   if (!Number.isInteger(opts.days) || opts.days < 1) throw new RangeError(`days must be a positive integer, got ${opts.days}`);
-  if (!Number.isInteger(opts.rowsPerDay) || opts.rowsPerDay < 1) throw new RangeError(`rowsPerDay must be a positive integer, got ${opts.rowsPerDay}`);
+  if (!Number.isInteger(opts.rowsPerDay) || opts.rowsPerDay < 1)
+    throw new RangeError(`rowsPerDay must be a positive integer, got ${opts.rowsPerDay}`);
   if (!Number.isInteger(opts.seed)) throw new RangeError(`seed must be an integer, got ${opts.seed}`);
   const params: GeneratorParams = { ...DEFAULT_GENERATOR_PARAMS, ...opts.params };
   const out = trimSlash(opts.out);

@@ -206,7 +206,9 @@ async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<F
     return await parquetMetadataAsync(reader.asyncBuffer(tail), { initialFetchSize: FOOTER_FETCH_BYTES });
   } catch (err) {
     if (err instanceof StorageError) throw err;
-    throw new DataError({ source: file.uri }, `not a Parquet file (bad footer: ${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new DataError({ source: file.uri }, `not a Parquet file (bad footer: ${err instanceof Error ? err.message : String(err)})`, {
+      cause: err,
+    });
   } finally {
     reader.release(tail);
   }
@@ -354,7 +356,11 @@ async function decodeRowGroup(
       });
     } catch (err) {
       if (err instanceof StorageError) throw err;
-      throw new DataError({ source: uri }, `corrupt Parquet data in rows ${groupStart}..${groupStart + groupRows - 1}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new DataError(
+        { source: uri },
+        `corrupt Parquet data in rows ${groupStart}..${groupStart + groupRows - 1}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   }
   const out = new Map<string, ColumnValues>();
@@ -393,7 +399,12 @@ function convertWhole(uri: string, req: ColumnRequirement, values: DecodedValues
   return a as ColumnValues;
 }
 
-function convertPieces(uri: string, req: ColumnRequirement, parts: readonly { offset: number; values: DecodedValues }[], groupRows: number): ColumnValues {
+function convertPieces(
+  uri: string,
+  req: ColumnRequirement,
+  parts: readonly { offset: number; values: DecodedValues }[],
+  groupRows: number,
+): ColumnValues {
   const t = emptyColumn(req.kind, groupRows);
   for (const { offset, values } of parts) fillColumn(uri, req, t, values, offset, groupRows);
   return t;
@@ -405,7 +416,14 @@ function emptyColumn(kind: ColumnKind, rows: number): ColumnValues {
 }
 
 /** Converts one decoded piece into `target` at `offset` (rows outside the group are ignored). */
-function fillColumn(uri: string, req: ColumnRequirement, target: ColumnValues, piece: DecodedValues, offset: number, groupRows: number): void {
+function fillColumn(
+  uri: string,
+  req: ColumnRequirement,
+  target: ColumnValues,
+  piece: DecodedValues,
+  offset: number,
+  groupRows: number,
+): void {
   const from = Math.max(0, -offset);
   const to = Math.min(piece.length, groupRows - offset);
   if (req.kind === 'numeric' || req.kind === 'label') {
@@ -502,7 +520,8 @@ async function* readCsvChunks(file: LogFile, columns: readonly ColumnRequirement
         if (index < 0) continue;
         const target = buffers.get(req.name)!;
         const text = record[index] ?? '';
-        if (req.kind === 'numeric' || req.kind === 'label') (target as Float64Array)[at] = parseCsvNumber(file.uri, req.name, rowIndex, text);
+        if (req.kind === 'numeric' || req.kind === 'label')
+          (target as Float64Array)[at] = parseCsvNumber(file.uri, req.name, rowIndex, text);
         else if (req.kind === 'string') (target as (string | null)[])[at] = text === '' ? null : text;
         else (target as (string[] | null)[])[at] = text === '' ? [] : text.split('|');
       }
@@ -515,7 +534,9 @@ async function* readCsvChunks(file: LogFile, columns: readonly ColumnRequirement
     }
   } catch (err) {
     if (err instanceof DataError || err instanceof StorageError) throw err;
-    throw new DataError({ source: file.uri, row: rowIndex }, `bad CSV: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new DataError({ source: file.uri, row: rowIndex }, `bad CSV: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   } finally {
     source.destroy();
     parser.destroy();
@@ -529,7 +550,8 @@ function checkCsvHeader(uri: string, header: readonly string[], columns: readonl
   const names = header.map((h) => h.trim());
   return columns.map((req) => {
     const index = names.indexOf(req.name);
-    if (index < 0 && !req.optional) throw new DataError({ source: uri, column: req.name }, `required ${req.kind} column is missing from the CSV header`);
+    if (index < 0 && !req.optional)
+      throw new DataError({ source: uri, column: req.name }, `required ${req.kind} column is missing from the CSV header`);
     return { req, index };
   });
 }
@@ -540,6 +562,7 @@ function parseCsvNumber(uri: string, column: string, row: number, text: string):
   if (t === 'true') return 1;
   if (t === 'false') return 0;
   const n = Number(t);
-  if (Number.isNaN(n)) throw new DataError({ source: uri, column, row }, `not a number: ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
+  if (Number.isNaN(n))
+    throw new DataError({ source: uri, column, row }, `not a number: ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
   return n;
 }

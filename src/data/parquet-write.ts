@@ -65,7 +65,10 @@ export function encodeParquet(uri: string, columns: readonly ParquetColumn[], op
     if (seen.has(column.name)) throw new DataError({ source: uri, column: column.name }, 'duplicate column name');
     seen.add(column.name);
     if (column.data.length !== numRows) {
-      throw new DataError({ source: uri, column: column.name }, `has ${column.data.length} values, expected ${numRows} like column "${columns[0]!.name}"`);
+      throw new DataError(
+        { source: uri, column: column.name },
+        `has ${column.data.length} values, expected ${numRows} like column "${columns[0]!.name}"`,
+      );
     }
     schema.push(...schemaFor(column));
   }

@@ -52,7 +52,10 @@ export function splitChunk(chunk: RowChunk, split: RowSplit): RowChunk {
       columns.set(name, out);
     } else {
       const arr = values as ArrayLike<Cell>;
-      columns.set(name, keep.map((i) => arr[i]));
+      columns.set(
+        name,
+        keep.map((i) => arr[i]),
+      );
     }
   }
   return { source: chunk.source, rowOffset: chunk.rowOffset, numRows: keep.length, columns };

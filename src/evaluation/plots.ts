@@ -25,7 +25,11 @@ export function rocPoints(probs: ArrayLike<number>, labels: ArrayLike<number>, p
 }
 
 /** Equal-count bins of predictions: mean prediction vs. observed positive rate per bin. */
-export function reliabilityBins(probs: ArrayLike<number>, labels: ArrayLike<number>, bins = 10): { predicted: number; observed: number; rows: number }[] {
+export function reliabilityBins(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = 10,
+): { predicted: number; observed: number; rows: number }[] {
   const n = probs.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[a]! - probs[b]!);
   const out: { predicted: number; observed: number; rows: number }[] = [];
@@ -66,7 +70,11 @@ export function evaluationPlotSvg(probs: ArrayLike<number>, labels: ArrayLike<nu
         width: 280,
         height: 280,
         layer: [
-          { data: { values: [{ x: 0 }, { x: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: '#999' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } } },
+          {
+            data: { values: [{ x: 0 }, { x: 1 }] },
+            mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
+          },
           {
             data: { values: roc },
             mark: { type: 'line', color: '#1f77b4' },
@@ -82,7 +90,11 @@ export function evaluationPlotSvg(probs: ArrayLike<number>, labels: ArrayLike<nu
         width: 280,
         height: 280,
         layer: [
-          { data: { values: [{ x: 0 }, { x: maxP }] }, mark: { type: 'line', strokeDash: [4, 4], color: '#999' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } } },
+          {
+            data: { values: [{ x: 0 }, { x: maxP }] },
+            mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
+          },
           {
             data: { values: rel },
             mark: { type: 'line', point: true, color: '#d62728' },

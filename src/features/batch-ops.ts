@@ -7,7 +7,9 @@ import type { EmbeddingInput, EncodedBatch } from './encoded-batch.ts';
 import { BatchShapeError } from './errors.ts';
 
 /** Rows to gather: pick i is row `row[i]` of `batches[batch[i]]`. */
-export type RowPicks = readonly { readonly batch: number; readonly row: number }[] | { readonly batch: Int32Array; readonly row: Int32Array };
+export type RowPicks =
+  | readonly { readonly batch: number; readonly row: number }[]
+  | { readonly batch: Int32Array; readonly row: Int32Array };
 
 interface Shape {
   readonly embeddings: number;
@@ -24,7 +26,8 @@ function shapeOf(batches: readonly EncodedBatch[]): Shape {
     if (b.embeddingInputs.length !== first.embeddingInputs.length) {
       throw new BatchShapeError('embedding inputs per batch', first.embeddingInputs.length, b.embeddingInputs.length);
     }
-    if ((b.labels !== undefined) !== (first.labels !== undefined)) throw new BatchShapeError('labels', 'all or none of the batches', 'a mix');
+    if ((b.labels !== undefined) !== (first.labels !== undefined))
+      throw new BatchShapeError('labels', 'all or none of the batches', 'a mix');
     if (b.size > 0) {
       const w = b.numeric.length / b.size;
       if (numericWidth === -1) numericWidth = w;
@@ -98,7 +101,15 @@ export function takeRows(batches: readonly EncodedBatch[], picks: RowPicks): Enc
     labels = new Float32Array(n);
     for (let i = 0; i < n; i++) labels[i] = batches[pb[i]!]!.labels![pr[i]!]!;
   }
-  return { size: n, ...(labels ? { labels } : {}), wideOffsets: wide.offsets, wideIds: wide.ids, wideValues: wide.values!, embeddingInputs, numeric };
+  return {
+    size: n,
+    ...(labels ? { labels } : {}),
+    wideOffsets: wide.offsets,
+    wideIds: wide.ids,
+    wideValues: wide.values!,
+    embeddingInputs,
+    numeric,
+  };
 }
 
 /** Rows [start, end) of a batch as a new batch (ends are clamped to [0, size]). */

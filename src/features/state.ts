@@ -21,9 +21,7 @@ const categoricalEncoding = {
   hashBuckets: count.optional(),
 };
 
-const categoricalState = z
-  .object({ kind: z.literal('categorical'), ...categoricalEncoding })
-  .strict();
+const categoricalState = z.object({ kind: z.literal('categorical'), ...categoricalEncoding }).strict();
 
 const categoricalListState = z
   .object({
@@ -100,19 +98,21 @@ export function parseTransformState(input: unknown): TransformState {
       if (!isAscending(f.quantileCuts)) problems.push(`features.${n}.quantileCuts must be finite and strictly ascending`);
       if (!isAscending(f.boundaries)) problems.push(`features.${n}.boundaries must be finite and strictly ascending`);
     } else {
-      if ((f.tokens === undefined) === (f.hashBuckets === undefined)) problems.push(`features.${n} needs exactly one of tokens or hashBuckets`);
+      if ((f.tokens === undefined) === (f.hashBuckets === undefined))
+        problems.push(`features.${n} needs exactly one of tokens or hashBuckets`);
       if (f.tokens && new Set(f.tokens).size !== f.tokens.length) problems.push(`features.${n}.tokens has duplicates`);
     }
   }
   const kindOf = (n: string) => s.features[n]?.kind;
   if (kindOf(s.label)) problems.push(`label "${s.label}" is also a feature`);
-  s.wide.features.forEach((n) => kindOf(n) || problems.push(`wide feature "${n}" is not in features`));
-  for (const c of s.wide.crosses) c.features.forEach((n) => kindOf(n) || problems.push(`cross "${c.name}" feature "${n}" is not in features`));
+  for (const n of s.wide.features) if (!kindOf(n)) problems.push(`wide feature "${n}" is not in features`);
+  for (const c of s.wide.crosses)
+    for (const n of c.features) if (!kindOf(n)) problems.push(`cross "${c.name}" feature "${n}" is not in features`);
   for (const e of s.deep.embeddings) {
     const k = kindOf(e.feature);
     if (!k || k === 'numeric') problems.push(`embedding "${e.feature}" is not a categorical feature`);
   }
-  s.deep.numeric.forEach((n) => kindOf(n) === 'numeric' || problems.push(`deep numeric "${n}" is not a numeric feature`));
+  for (const n of s.deep.numeric) if (kindOf(n) !== 'numeric') problems.push(`deep numeric "${n}" is not a numeric feature`);
   const segNames = [...s.wide.features, ...s.wide.crosses.map((c) => c.name)];
   if (new Set(segNames).size !== segNames.length) problems.push('wide segment names must be distinct');
   if (problems.length > 0) throw new TransformStateError(`invalid transform state: ${problems.join('; ')}`);

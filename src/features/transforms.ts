@@ -10,7 +10,17 @@ import type { ColumnValues, RowChunk } from '../data/row-chunk.ts';
 import { DataError } from '../data/errors.ts';
 import type { DeepLayout, EmbeddingInput, EmbeddingSpec, EncodedBatch, WideLayout, WideSegment } from './encoded-batch.ts';
 import { UnknownFeatureError } from './errors.ts';
-import { MISSING_TOKEN, bucketOf, combineHashes, crossComponentHash, crossComponentOf, featureSeed, fmix32, mixBlock, murmur3 } from './hashing.ts';
+import {
+  MISSING_TOKEN,
+  bucketOf,
+  combineHashes,
+  crossComponentHash,
+  crossComponentOf,
+  featureSeed,
+  fmix32,
+  mixBlock,
+  murmur3,
+} from './hashing.ts';
 import { ReservoirSampler, bucketIndex, quantileCuts, quantileNormalise, samplerSeed } from './quantiles.ts';
 import {
   TRANSFORM_FORMAT_VERSION,
@@ -297,7 +307,12 @@ export class FeatureTransforms {
     this.#deepNum = state.deep.numeric.map((n) => this.#nums.get(n)!);
     const embeddings: EmbeddingSpec[] = state.deep.embeddings.map((e, i) => {
       const c = this.#embed[i]!;
-      return { feature: e.feature, vocabSize: c.size, dim: e.dim, combiner: c.state.kind === 'categorical_list' ? c.state.combiner : 'sum' };
+      return {
+        feature: e.feature,
+        vocabSize: c.size,
+        dim: e.dim,
+        combiner: c.state.kind === 'categorical_list' ? c.state.combiner : 'sum',
+      };
     });
     this.deepLayout = Object.freeze({
       embeddings: Object.freeze(embeddings),
@@ -347,7 +362,10 @@ export class FeatureTransforms {
         const boundaries = f.boundaries ?? (p && p.wideBuckets === f.wideBuckets ? p.boundaries : null);
         pending.set(name, { cuts, boundaries });
         if (cuts === null || boundaries === null) {
-          samplers.set(name, new ReservoirSampler({ seed: samplerSeed(seed, name), ...(opts.sampleSize ? { capacity: opts.sampleSize } : {}) }));
+          samplers.set(
+            name,
+            new ReservoirSampler({ seed: samplerSeed(seed, name), ...(opts.sampleSize ? { capacity: opts.sampleSize } : {}) }),
+          );
         }
       } else if (f.hashBuckets === undefined) {
         counters.set(name, new VocabCounter());
@@ -416,12 +434,16 @@ export class FeatureTransforms {
         if (f.default !== undefined) nf.default = f.default;
         features[name] = nf;
       } else {
-        const enc = f.hashBuckets !== undefined
-          ? { hashBuckets: f.hashBuckets }
-          : { tokens: [...counters.get(name)!.build({ minCount: f.vocab?.minCount ?? 1, maxSize: f.vocab?.maxSize ?? 1_000_000 }).tokens] };
-        features[name] = f.kind === 'categorical'
-          ? { kind: 'categorical', ...enc }
-          : { kind: 'categorical_list', ...enc, combiner: f.combiner, maxLength: f.maxLength };
+        const enc =
+          f.hashBuckets !== undefined
+            ? { hashBuckets: f.hashBuckets }
+            : {
+                tokens: [...counters.get(name)!.build({ minCount: f.vocab?.minCount ?? 1, maxSize: f.vocab?.maxSize ?? 1_000_000 }).tokens],
+              };
+        features[name] =
+          f.kind === 'categorical'
+            ? { kind: 'categorical', ...enc }
+            : { kind: 'categorical_list', ...enc, combiner: f.combiner, maxLength: f.maxLength };
       }
     }
 
@@ -434,7 +456,10 @@ export class FeatureTransforms {
         crosses: config.wide.crosses.map((c) => ({ name: crossName(c), features: [...c.features], hashBuckets: c.hashBuckets })),
       },
       deep: {
-        embeddings: config.deep.embeddings.map((feature) => ({ feature, dim: config.deep.embeddingDims[feature] ?? config.deep.defaultEmbeddingDim })),
+        embeddings: config.deep.embeddings.map((feature) => ({
+          feature,
+          dim: config.deep.embeddingDims[feature] ?? config.deep.defaultEmbeddingDim,
+        })),
         numeric: [...config.deep.numeric],
       },
     };

@@ -78,7 +78,7 @@ function tableTensors(prefix: string, t: SparseTable, out: Map<string, NamedTens
 
 function tableFrom(prefix: string, tensors: Map<string, NamedTensor>, source: string): SparseTable {
   const w = tensors.get(`${prefix}/weights`);
-  if (!w || w.shape.length !== 2) throw new ModelLoadError(source, `missing tensor ${prefix}/weights`);
+  if (w?.shape.length !== 2) throw new ModelLoadError(source, `missing tensor ${prefix}/weights`);
   const slots: Record<string, Float32Array> = {};
   for (const [name, t] of tensors) {
     if (name.startsWith(`${prefix}/`) && name !== `${prefix}/weights` && !name.slice(prefix.length + 1).includes('/')) {
@@ -242,7 +242,8 @@ async function loadServingState(uri: string, manifest: ModelManifest): Promise<W
   } catch (e) {
     throw new ModelLoadError(uri, `cannot read ${SERVING_FILE}: ${(e as Error).message}`, { cause: e });
   }
-  if (bytes.length !== entry.bytes) throw new ModelLoadError(uri, `${SERVING_FILE} is ${bytes.length} bytes, the manifest says ${entry.bytes}`);
+  if (bytes.length !== entry.bytes)
+    throw new ModelLoadError(uri, `${SERVING_FILE} is ${bytes.length} bytes, the manifest says ${entry.bytes}`);
   if (sha256(bytes) !== entry.sha256) throw new ModelLoadError(uri, `${SERVING_FILE} is corrupted: its sha256 does not match the manifest`);
   let tensors: Map<string, NamedTensor>;
   try {
@@ -252,7 +253,7 @@ async function loadServingState(uri: string, manifest: ModelManifest): Promise<W
   }
   const table = (name: string): SparseTable => {
     const t = tensors.get(name);
-    if (!t || t.shape.length !== 2) throw new ModelLoadError(uri, `${SERVING_FILE} has no tensor ${name}`);
+    if (t?.shape.length !== 2) throw new ModelLoadError(uri, `${SERVING_FILE} has no tensor ${name}`);
     return { rows: t.shape[0]!, dim: t.shape[1]!, weights: t.data, slots: {} };
   };
   const embeddings = new Map<string, SparseTable>();

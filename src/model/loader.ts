@@ -31,10 +31,7 @@ export function specFor(config: WdpConfig, transforms: FeatureTransforms, kind: 
 }
 
 /** Reads a model and builds it on a tower backend, ready to predict or keep training. */
-export async function loadModel(
-  uri: string,
-  options: { backend?: TowerKind; log?: (message: string) => void } = {},
-): Promise<LoadedModel> {
+export async function loadModel(uri: string, options: { backend?: TowerKind; log?: (message: string) => void } = {}): Promise<LoadedModel> {
   const artifact = await readModel(uri);
   let model: WideDeepModel;
   try {

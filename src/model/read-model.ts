@@ -39,4 +39,3 @@ export async function readModel(uri: string, options: ReadModelOptions = {}): Pr
   }
   return { uri, manifest, config, transforms, state };
 }
-

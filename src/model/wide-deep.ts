@@ -239,7 +239,17 @@ export class WideDeepModel {
     for (let f = 0; f < layout.embeddings.length; f++) {
       const spec = layout.embeddings[f]!;
       const input = batch.embeddingInputs[f]!;
-      gatherEmbedding(this.#embeddings[f]!.weights, spec.dim, spec.combiner === 'mean', input.offsets, input.ids, B, x, D, this.#embCols[f]!);
+      gatherEmbedding(
+        this.#embeddings[f]!.weights,
+        spec.dim,
+        spec.combiner === 'mean',
+        input.offsets,
+        input.ids,
+        B,
+        x,
+        D,
+        this.#embCols[f]!,
+      );
     }
     const nNum = layout.numeric.length;
     if (nNum > 0) {
@@ -263,7 +273,17 @@ export class WideDeepModel {
     const spec = this.spec.deepLayout.embeddings[f]!;
     const input = batch.embeddingInputs[f]!;
     const acc = this.#embGrads[f]!;
-    scatterEmbeddingGrads(acc, spec.dim, spec.combiner === 'mean', input.offsets, input.ids, batch.size, dx, this.spec.deepLayout.inputDim, this.#embCols[f]!);
+    scatterEmbeddingGrads(
+      acc,
+      spec.dim,
+      spec.combiner === 'mean',
+      input.offsets,
+      input.ids,
+      batch.size,
+      dx,
+      this.spec.deepLayout.inputDim,
+      this.#embCols[f]!,
+    );
     this.#adagrad.apply(this.#embeddings[f]!, acc.ids, acc.count, acc.grads);
   }
 }

@@ -126,7 +126,14 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
   } finally {
     await rm(tmp, { force: true });
   }
-  return { input: options.input, output: options.output, modelVersion: scorer.modelVersion, rows, skippedRows: skipped, seconds: (performance.now() - started) / 1000 };
+  return {
+    input: options.input,
+    output: options.output,
+    modelVersion: scorer.modelVersion,
+    rows,
+    skippedRows: skipped,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** How each id column is typed in the file: integers, floating point, or anything else (as text). */

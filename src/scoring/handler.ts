@@ -59,7 +59,10 @@ export interface ErrorBody {
   readonly requestId: string;
 }
 
-export type ScoreHandler = (event: unknown, context?: { awsRequestId?: string }) => Promise<ScoreResponse | ErrorBody | HttpResult | ScoreParquetResult>;
+export type ScoreHandler = (
+  event: unknown,
+  context?: { awsRequestId?: string },
+) => Promise<ScoreResponse | ErrorBody | HttpResult | ScoreParquetResult>;
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 
@@ -68,7 +71,8 @@ type Shape = 'http' | 'batch' | 'direct';
 function shapeOf(event: unknown): Shape {
   if (typeof event === 'object' && event !== null && !Array.isArray(event)) {
     const e = event as Record<string, unknown>;
-    if ('body' in e && ('requestContext' in e || 'headers' in e || 'isBase64Encoded' in e || 'httpMethod' in e || 'rawPath' in e)) return 'http';
+    if ('body' in e && ('requestContext' in e || 'headers' in e || 'isBase64Encoded' in e || 'httpMethod' in e || 'rawPath' in e))
+      return 'http';
     if (typeof e['input'] === 'string' && typeof e['output'] === 'string' && !('candidates' in e)) return 'batch';
   }
   return 'direct';
@@ -97,7 +101,12 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
       const p = load(options.modelUri, scorerOptions);
       scorer = p;
       p.then(
-        (s) => log.info('model loaded', { modelUri: options.modelUri, modelVersion: s.modelVersion, loadMs: Math.round(performance.now() - started) }),
+        (s) =>
+          log.info('model loaded', {
+            modelUri: options.modelUri,
+            modelVersion: s.modelVersion,
+            loadMs: Math.round(performance.now() - started),
+          }),
         (e: unknown) => {
           if (scorer === p) scorer = undefined;
           log.error('model failed to load', { modelUri: options.modelUri, error: (e as Error).message });

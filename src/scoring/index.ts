@@ -14,7 +14,6 @@ export { createScoreHandler, DEFAULT_MAX_BODY_BYTES } from './handler.ts';
 export type { ErrorBody, HandlerLogger, HttpResult, ScoreHandler, ScoreHandlerOptions, ScoredEvent } from './handler.ts';
 export { ModelUnavailableError, RequestError, ScoringError } from './errors.ts';
 
-
 import type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';
 
 /** Batch scoring (see batch.ts); loaded on first use so online paths never load the Parquet writer. */

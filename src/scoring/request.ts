@@ -42,7 +42,9 @@ export interface RequestLimits {
 const MAX_LISTED = 10;
 
 const plainObject = (what: string) =>
-  z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: `${what} must be a JSON object` });
+  z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+    error: `${what} must be a JSON object`,
+  });
 
 const envelope = z
   .object(
@@ -61,7 +63,8 @@ const envelope = z
 
 /** Validates the envelope (shape and limits); cells are checked by `buildColumns`. */
 export function parseEnvelope(body: unknown, limits: RequestLimits): ScoreRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError('the request must be a JSON object with "candidates"');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new RequestError('the request must be a JSON object with "candidates"');
   const cands = (body as { candidates?: unknown }).candidates;
   // Checked before zod so an oversized request costs nothing more than a length check.
   if (Array.isArray(cands) && cands.length > limits.maxCandidates) {
@@ -90,7 +93,11 @@ export function parseEnvelope(body: unknown, limits: RequestLimits): ScoreReques
 }
 
 function expected(f: FeatureState): string {
-  return f.kind === 'numeric' ? 'a number or null' : f.kind === 'categorical' ? 'a string, number, boolean or null' : 'an array of strings or numbers, a single string or number, or null';
+  return f.kind === 'numeric'
+    ? 'a number or null'
+    : f.kind === 'categorical'
+      ? 'a string, number, boolean or null'
+      : 'an array of strings or numbers, a single string or number, or null';
 }
 
 function typeName(v: unknown): string {
@@ -205,7 +212,12 @@ export function buildColumns(req: ScoreRequest, state: TransformState): RequestC
         count++;
       }
     }
-    if (count > 0) missing.push(count === B ? `${name} (in every candidate)` : `candidates[${first}].${name}${count > 1 ? ` (and ${count - 1} more candidates)` : ''}`);
+    if (count > 0)
+      missing.push(
+        count === B
+          ? `${name} (in every candidate)`
+          : `candidates[${first}].${name}${count > 1 ? ` (and ${count - 1} more candidates)` : ''}`,
+      );
   }
   if (missing.length > 0) throw new RequestError(`missing value for numeric feature(s) without a default: ${listing(missing)}`);
 
@@ -223,7 +235,11 @@ export function buildColumns(req: ScoreRequest, state: TransformState): RequestC
     if (f.kind === 'numeric') {
       // Placeholders are 0, not NaN: a NaN would be a missing value without a default (a bad row).
       ctxCols.set(name, Float64Array.of(user && v !== null && v !== undefined ? (v as number) : user ? NaN : 0));
-      if (user) cols.set(name, new Float64Array(B).fill(mixed.has(name) && v !== null && v !== undefined ? (v as number) : mixed.has(name) ? NaN : 0));
+      if (user)
+        cols.set(
+          name,
+          new Float64Array(B).fill(mixed.has(name) && v !== null && v !== undefined ? (v as number) : mixed.has(name) ? NaN : 0),
+        );
     } else {
       ctxCols.set(name, [user ? ((v ?? null) as Cell) : null]);
       if (user) cols.set(name, new Array<Cell>(B).fill(mixed.has(name) ? ((v ?? null) as Cell) : null));

@@ -12,6 +12,7 @@
 import type { RowChunk } from '../data/row-chunk.ts';
 import type { TransformState } from '../features/state.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
+import type { EncodedBatch } from '../features/encoded-batch.ts';
 import type { ModelManifest } from '../model/artifact.ts';
 import { readManifest } from '../model/artifact.ts';
 import { readModel } from '../model/read-model.ts';
@@ -60,7 +61,14 @@ export class Scorer {
   readonly idColumns: readonly string[];
   readonly #state: TransformState;
 
-  private constructor(uri: string, manifest: ModelManifest, transforms: FeatureTransforms, model: ServingModel, idColumns: readonly string[], options: ScorerOptions) {
+  private constructor(
+    uri: string,
+    manifest: ModelManifest,
+    transforms: FeatureTransforms,
+    model: ServingModel,
+    idColumns: readonly string[],
+    options: ScorerOptions,
+  ) {
     this.uri = uri;
     this.manifest = manifest;
     this.modelVersion = manifest.modelId;
@@ -110,8 +118,8 @@ export class Scorer {
   async score(body: unknown): Promise<ScoreResponse> {
     const req: ScoreRequest = parseEnvelope(body, { maxCandidates: this.maxCandidates });
     const cols = buildColumns(req, this.#state);
-    let user;
-    let items;
+    let user: EncodedBatch;
+    let items: EncodedBatch;
     try {
       user = this.transforms.encode(cols.contextChunk, { withLabels: false }).batch;
       items = this.transforms.encode(cols.candidateChunk, { withLabels: false }).batch;

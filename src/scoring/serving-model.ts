@@ -89,7 +89,8 @@ export class ServingModel {
     this.#emb = deep
       ? this.deepLayout.embeddings.map((e) => {
           const t = state.embeddings.get(e.feature);
-          if (!t || t.rows !== e.vocabSize || t.dim !== e.dim) throw new ScoringError(`model has no ${e.vocabSize}×${e.dim} embedding table for "${e.feature}"`);
+          if (!t || t.rows !== e.vocabSize || t.dim !== e.dim)
+            throw new ScoringError(`model has no ${e.vocabSize}×${e.dim} embedding table for "${e.feature}"`);
           return t.weights;
         })
       : [];
@@ -200,7 +201,11 @@ export class ServingModel {
   }
 
   dispose(): void {
-    for (const p of this.#plans.values()) void p.then((plan) => plan.tower?.dispose(), () => undefined);
+    for (const p of this.#plans.values())
+      void p.then(
+        (plan) => plan.tower?.dispose(),
+        () => undefined,
+      );
     this.#plans.clear();
   }
 
@@ -316,7 +321,16 @@ function gatherSingle(x: Float32Array, Di: number, c: number, table: Float32Arra
 }
 
 /** X[i, c:c+dim] = Σ table[id] over row i's ids. */
-function gatherSum(x: Float32Array, Di: number, c: number, table: Float32Array, dim: number, offsets: Int32Array, ids: Int32Array, B: number): void {
+function gatherSum(
+  x: Float32Array,
+  Di: number,
+  c: number,
+  table: Float32Array,
+  dim: number,
+  offsets: Int32Array,
+  ids: Int32Array,
+  B: number,
+): void {
   for (let i = 0; i < B; i++) {
     const xo = i * Di + c;
     for (let k = offsets[i]!; k < offsets[i + 1]!; k++) {

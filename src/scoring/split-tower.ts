@@ -42,7 +42,15 @@ export interface SplitTowerOptions {
  * out [B × O] = act(x [B × I] · w [I × O] + bias), with `bias` [O] or, for the split first layer,
  * u [O]. Rows go four at a time so each W row read from memory feeds four outputs.
  */
-export function denseForward(x: Float32Array, B: number, I: number, w: Float32Array, O: number, bias: Float32Array, relu: boolean): Float32Array {
+export function denseForward(
+  x: Float32Array,
+  B: number,
+  I: number,
+  w: Float32Array,
+  O: number,
+  bias: Float32Array,
+  relu: boolean,
+): Float32Array {
   const out = new Float32Array(B * O);
   let i = 0;
   for (; i + 4 <= B; i += 4) {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,7 +31,7 @@ export class FileStore implements BlobStore {
     const root = isFolder ? base : dirname(base);
     const out: BlobInfo[] = [];
     const walk = async (dir: string): Promise<void> => {
-      let entries;
+      let entries: Dirent[];
       try {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (err) {
@@ -71,7 +73,7 @@ export class FileStore implements BlobStore {
 
   async readRange(uri: string, start: number, end: number): Promise<Uint8Array> {
     checkRange(uri, start, end);
-    let handle;
+    let handle: FileHandle | undefined;
     try {
       handle = await open(toPath(uri), 'r');
       const out = new Uint8Array(end - start);

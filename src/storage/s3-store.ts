@@ -104,9 +104,7 @@ export class S3Store implements BlobStore {
     if (start === end) return new Uint8Array(0);
     const { bucket, key } = parseS3Uri(uri);
     try {
-      const res = await this.#client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
-      );
+      const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
       return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
     } catch (err) {
       // Past the end: S3 answers 416; match the file store, which returns the bytes that exist.

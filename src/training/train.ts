@@ -6,17 +6,17 @@ import { randomUUID } from 'node:crypto';
 import type { ModelKind, WdpConfig } from '../config/index.ts';
 import { listLogFiles, readLogChunks, type ColumnRequirement, type LogFile } from '../data/logs.ts';
 import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts';
-import { concatBatches, sliceBatch, takeRows } from '../features/batch-ops.ts';
+import { concatBatches, takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
 import { saveModelArtifact, type ModelManifest } from '../model/artifact.ts';
 import { readModel, specFor, type ModelArtifact } from '../model/loader.ts';
 import type { TowerKind } from '../model/tower/select.ts';
-import { WideDeepModel } from '../model/wide-deep.ts';
+import { WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
 import type { BinaryMetrics } from '../evaluation/metrics.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
-import { createProgress, type Progress } from '../util/progress.ts';
+import { createProgress } from '../util/progress.ts';
 import { Rng } from '../util/random.ts';
 import { warmStartState, type WarmStartReport } from './warm-start.ts';
 import { TrainingError } from './errors.ts';
@@ -59,10 +59,18 @@ export interface TrainResult {
 
 /** Everything a training run needs to know about a log column, from the config alone. */
 export function columnsForConfig(config: WdpConfig, withLabel: boolean): ColumnRequirement[] {
-  const used = new Set<string>([...config.wide.features, ...config.wide.crosses.flatMap((c) => c.features), ...config.deep.embeddings, ...config.deep.numeric]);
+  const used = new Set<string>([
+    ...config.wide.features,
+    ...config.wide.crosses.flatMap((c) => c.features),
+    ...config.deep.embeddings,
+    ...config.deep.numeric,
+  ]);
   const cols = [...used].map((name): ColumnRequirement => {
     const kind = config.features[name]!.kind;
-    return { name, kind: kind === 'numeric' ? ('numeric' as const) : kind === 'categorical_list' ? ('list' as const) : ('string' as const) };
+    return {
+      name,
+      kind: kind === 'numeric' ? ('numeric' as const) : kind === 'categorical_list' ? ('list' as const) : ('string' as const),
+    };
   });
   if (withLabel) cols.push({ name: config.label, kind: 'label' });
   return cols;
@@ -105,14 +113,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 
   const spec = specFor(config, transforms, kind);
   let report: WarmStartReport | undefined;
-  let initial;
+  let initial: WideDeepState | undefined;
   if (parent) {
     const ws = warmStartState(parent, spec, transforms);
     initial = ws.state;
     report = ws.report;
     for (const p of ws.report.parts) log.info(`  warm start ${p.part} ${p.name}: ${p.how} (${p.carriedRows}/${p.rows} rows)`);
   }
-  const model = await WideDeepModel.create(spec, { backend: options.backend ?? 'auto', ...(initial ? { state: initial } : {}), log: (m) => log.info(m) });
+  const model = await WideDeepModel.create(spec, {
+    backend: options.backend ?? 'auto',
+    ...(initial ? { state: initial } : {}),
+    log: (m) => log.info(m),
+  });
   try {
     const totalExamples = fitRows * config.training.epochs;
     const progress = options.progress === false ? undefined : createProgress({ label: `train ${kind}`, total: totalExamples, unit: 'ex' });
@@ -139,7 +151,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         progress?.update(stats.examples, { epoch: epoch + 1, loss: epochStats.loss / epochStats.batches });
       });
       stats.epochLoss = epochStats.loss / Math.max(1, epochStats.batches);
-      (progress?.interactive ? (m: string) => progress.log(m) : (m: string) => log.info(m))(`epoch ${epoch + 1}/${config.training.epochs}: mean train loss ${stats.epochLoss.toFixed(5)}`);
+      (progress?.interactive ? (m: string) => progress.log(m) : (m: string) => log.info(m))(
+        `epoch ${epoch + 1}/${config.training.epochs}: mean train loss ${stats.epochLoss.toFixed(5)}`,
+      );
     }
     progress?.stop();
     const trainSeconds = (performance.now() - trainStarted) / 1000;
@@ -155,9 +169,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 
     let holdoutMetrics: BinaryMetrics | undefined;
     if (options.holdout && options.holdout.length > 0) {
-      const holdoutSplit = options.holdoutSplit ?? (options.split ? { ...options.split, take: options.split.take === 'train' ? ('holdout' as const) : ('train' as const) } : undefined);
-      holdoutMetrics = await evaluateModel({ config, transforms, model }, options.holdout, { onBadRow: config.data.onBadRow, ...(holdoutSplit ? { split: holdoutSplit } : {}) });
-      log.info(`holdout: auc ${holdoutMetrics.auc.toFixed(4)} logloss ${holdoutMetrics.logloss.toFixed(4)} calibration ${holdoutMetrics.calibration.toFixed(3)}`);
+      const holdoutSplit =
+        options.holdoutSplit ??
+        (options.split
+          ? { ...options.split, take: options.split.take === 'train' ? ('holdout' as const) : ('train' as const) }
+          : undefined);
+      holdoutMetrics = await evaluateModel({ config, transforms, model }, options.holdout, {
+        onBadRow: config.data.onBadRow,
+        ...(holdoutSplit ? { split: holdoutSplit } : {}),
+      });
+      log.info(
+        `holdout: auc ${holdoutMetrics.auc.toFixed(4)} logloss ${holdoutMetrics.logloss.toFixed(4)} calibration ${holdoutMetrics.calibration.toFixed(3)}`,
+      );
     }
     const state = model.state();
     assertFinite(state);
@@ -194,7 +217,13 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       state,
     );
     log.info(`saved ${kind} model ${manifest.modelId} to ${options.out} (${(stats.examples / trainSeconds).toFixed(0)} ex/s)`);
-    return { uri: options.out, manifest, lossCurve, ...(holdoutMetrics ? { holdoutMetrics } : {}), ...(report ? { warmStart: report } : {}) };
+    return {
+      uri: options.out,
+      manifest,
+      lossCurve,
+      ...(holdoutMetrics ? { holdoutMetrics } : {}),
+      ...(report ? { warmStart: report } : {}),
+    };
   } finally {
     model.dispose();
   }
@@ -203,7 +232,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 /** A NaN anywhere means training went wrong: refuse to save it rather than serve it. */
 function assertFinite(state: ReturnType<WideDeepModel['state']>): void {
   const check = (name: string, a: Float32Array) => {
-    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) throw new TrainingError(`refusing to save: ${name} has a non-finite value at ${i}`);
+    for (let i = 0; i < a.length; i++)
+      if (!Number.isFinite(a[i]!)) throw new TrainingError(`refusing to save: ${name} has a non-finite value at ${i}`);
   };
   check('bias', state.bias.weights);
   if (state.wide) check('wide weights', state.wide.weights);
@@ -267,4 +297,3 @@ async function runEpoch(
   await flush(true);
   if (pendingSkipped > 0) await onBatch(0, 0, pendingSkipped);
 }
-

@@ -12,7 +12,13 @@ import type { FeatureTransforms } from '../features/transforms.ts';
 
 export interface WarmStartReport {
   /** Per wide segment / embedding: how its rows were initialised. */
-  readonly parts: { name: string; part: 'wide' | 'embedding' | 'tower'; how: 'by-token' | 'by-index' | 'fresh'; carriedRows: number; rows: number }[];
+  readonly parts: {
+    name: string;
+    part: 'wide' | 'embedding' | 'tower';
+    how: 'by-token' | 'by-index' | 'fresh';
+    carriedRows: number;
+    rows: number;
+  }[];
 }
 
 /** Copies row `from` of `src` (weights and every slot both tables share) into row `to` of `dst`. */

@@ -54,7 +54,10 @@ export async function scoreBatch(event: ScoreBatchEvent, options: ScoreBatchOpti
   const { bucketUri, inputPrefix, outputPrefix } = event.BatchInput;
   // Without an explicit model, score with the champion (what alias `live` serves).
   const modelUri = event.BatchInput.modelUri ?? (await readRegistry(layout(bucketUri))).champion?.uri;
-  if (!modelUri) throw new WorkflowError(`no model to score with: pass modelUri, or promote a model first (no champion in ${layout(bucketUri).registry})`);
+  if (!modelUri)
+    throw new WorkflowError(
+      `no model to score with: pass modelUri, or promote a model first (no champion in ${layout(bucketUri).registry})`,
+    );
   let rows = 0;
   let skipped = 0;
   const outputs: string[] = [];

@@ -23,7 +23,6 @@ import { layout } from './layout.ts';
 import { runManifestSchema, type IngestEvent, type IngestResult, type RunManifest } from './schemas.ts';
 import { readRegistry, readWatermark } from './state.ts';
 
-
 export interface IngestOptions {
   /** Bucket root: a folder path or `s3://bucket[/prefix]`. */
   readonly bucketUri: string;
@@ -36,7 +35,10 @@ export interface IngestOptions {
 
 /** A run id that sorts by time and stays a valid S3 key / Batch job name. */
 export function newRunId(executionName: string | undefined, nowEpochMs: number): string {
-  const stamp = new Date(nowEpochMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(nowEpochMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const tail = (executionName ?? randomUUID()).replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40) || randomUUID().slice(0, 8);
   return `${stamp}-${tail}`;
 }
@@ -83,8 +85,18 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     };
     const manifestUri = l.runManifest(runId);
     await writeJson(manifestUri, manifest);
-    log.info(`run ${runId}: train on ${parts.join(', ')} with ${(100 * config.holdout.fraction).toFixed(1)}% of rows (hash of ${hashColumn}) held out`);
-    return { hasNewData: true, runId, manifestUri, candidateUri: manifest.candidateUri, trainPartitions: parts, holdoutPartitions: parts, champion: registry.champion };
+    log.info(
+      `run ${runId}: train on ${parts.join(', ')} with ${(100 * config.holdout.fraction).toFixed(1)}% of rows (hash of ${hashColumn}) held out`,
+    );
+    return {
+      hasNewData: true,
+      runId,
+      manifestUri,
+      candidateUri: manifest.candidateUri,
+      trainPartitions: parts,
+      holdoutPartitions: parts,
+      champion: registry.champion,
+    };
   }
 
   const holdout = fresh[fresh.length - 1]!;
@@ -111,7 +123,9 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   };
   const manifestUri = l.runManifest(runId);
   await writeJson(manifestUri, manifest);
-  log.info(`run ${runId}: train on ${train.join(', ')}, hold out ${holdout}, ${registry.champion ? `warm start from v${registry.champion.version}` : 'no champion: train from scratch'}`);
+  log.info(
+    `run ${runId}: train on ${train.join(', ')}, hold out ${holdout}, ${registry.champion ? `warm start from v${registry.champion.version}` : 'no champion: train from scratch'}`,
+  );
   return {
     hasNewData: true,
     runId,

@@ -28,7 +28,8 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
   const run = await readRunManifest(options.manifestUri);
   const l = layout(run.bucketUri);
   const report = await readReport(run);
-  if (!report.passed) throw new WorkflowError(`run ${run.runId} did not pass validation; refusing to promote (${report.reasons.join('; ')})`);
+  if (!report.passed)
+    throw new WorkflowError(`run ${run.runId} did not pass validation; refusing to promote (${report.reasons.join('; ')})`);
 
   let registry = await readRegistry(l);
   const done = entryForRun(registry, run.runId);
@@ -43,7 +44,9 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
   }
 
   const served = await options.serving.point({ uri: modelUri, version, modelId: candidate.modelId });
-  log.info(`${options.serving.name}: ${served.changed ? 'now serves' : 'already served'} v${version}${served.lambdaVersion ? ` (Lambda version ${served.lambdaVersion})` : ''}`);
+  log.info(
+    `${options.serving.name}: ${served.changed ? 'now serves' : 'already served'} v${version}${served.lambdaVersion ? ` (Lambda version ${served.lambdaVersion})` : ''}`,
+  );
 
   const parentVersion = run.champion && candidate.parent?.modelId === run.champion.modelId ? run.champion.version : null;
   if (!done) {
@@ -67,7 +70,14 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
     await writeRegistry(l, registry);
   }
   await advanceWatermark(l, run.watermarkAfter);
-  return { version, modelUri, modelId: candidate.modelId, parentVersion, lambdaVersion: served.lambdaVersion, alreadyPromoted: done !== undefined };
+  return {
+    version,
+    modelUri,
+    modelId: candidate.modelId,
+    parentVersion,
+    lambdaVersion: served.lambdaVersion,
+    alreadyPromoted: done !== undefined,
+  };
 }
 
 export interface RejectOptions {

@@ -3,9 +3,15 @@
  * start an execution, follow its history (printing each state as it completes), and invoke the
  * scoring alias `live`.
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  StartExecutionCommand,
+  type HistoryEvent,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { WorkflowError } from './errors.ts';
 import { LIVE_ALIAS } from './serving-target.ts';
 
@@ -18,7 +24,12 @@ export async function stackOutputs(cfn: CloudFormationClient, stackName: string)
 }
 
 /** A flag's value, or the named stack output. */
-export async function resolveFromStack(explicit: string | undefined, cfn: CloudFormationClient, stackName: string, output: string): Promise<string> {
+export async function resolveFromStack(
+  explicit: string | undefined,
+  cfn: CloudFormationClient,
+  stackName: string,
+  output: string,
+): Promise<string> {
   if (explicit) return explicit;
   const outputs = await stackOutputs(cfn, stackName);
   const v = outputs[output];
@@ -49,7 +60,11 @@ export interface RemoteExecution {
 export async function startAndFollow(options: FollowOptions): Promise<RemoteExecution> {
   const print = options.print ?? (() => {});
   const started = await options.sfn.send(
-    new StartExecutionCommand({ stateMachineArn: options.stateMachineArn, input: JSON.stringify(options.input), ...(options.name ? { name: options.name } : {}) }),
+    new StartExecutionCommand({
+      stateMachineArn: options.stateMachineArn,
+      input: JSON.stringify(options.input),
+      ...(options.name ? { name: options.name } : {}),
+    }),
   );
   const executionArn = started.executionArn!;
   print(`started ${executionArn}`);
@@ -59,7 +74,9 @@ export async function startAndFollow(options: FollowOptions): Promise<RemoteExec
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await options.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
+      const page = await options.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }),
+      );
       events.push(...(page.events ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
@@ -69,7 +86,13 @@ export async function startAndFollow(options: FollowOptions): Promise<RemoteExec
     if (d.status && d.status !== 'RUNNING' && d.status !== 'PENDING_REDRIVE') {
       const output = d.output ? (JSON.parse(d.output) as unknown) : undefined;
       print(`${d.status}${d.error ? `: ${d.error}: ${d.cause ?? ''}` : ''}`);
-      return { executionArn, status: d.status, ...(output !== undefined ? { output } : {}), ...(d.error ? { error: d.error } : {}), ...(d.cause ? { cause: d.cause } : {}) };
+      return {
+        executionArn,
+        status: d.status,
+        ...(output !== undefined ? { output } : {}),
+        ...(d.error ? { error: d.error } : {}),
+        ...(d.cause ? { cause: d.cause } : {}),
+      };
     }
     await new Promise((r) => setTimeout(r, options.pollIntervalMs ?? 5000));
   }
@@ -94,7 +117,9 @@ function describeEvent(ev: HistoryEvent, enteredAt: Map<string, Date>, print: (l
 
 /** Sends one request to the scoring alias `live` and returns its parsed response. */
 export async function invokeLive(lambda: LambdaClient, functionName: string, payload: unknown): Promise<unknown> {
-  const r = await lambda.send(new InvokeCommand({ FunctionName: functionName, Qualifier: LIVE_ALIAS, Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
+  const r = await lambda.send(
+    new InvokeCommand({ FunctionName: functionName, Qualifier: LIVE_ALIAS, Payload: new TextEncoder().encode(JSON.stringify(payload)) }),
+  );
   const text = r.Payload ? new TextDecoder().decode(r.Payload) : 'null';
   if (r.FunctionError) throw new WorkflowError(`scoring function error (${r.FunctionError}): ${text}`);
   return JSON.parse(text) as unknown;

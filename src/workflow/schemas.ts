@@ -46,7 +46,10 @@ export const runManifestSchema = z
      * Hash holdout: train and holdout read the same partitions; rows whose `column` hashes below
      * `fraction` are the holdout. Absent for a newest-partition holdout.
      */
-    split: z.object({ column: z.string().min(1), fraction: z.number().gt(0).lt(1) }).strict().optional(),
+    split: z
+      .object({ column: z.string().min(1), fraction: z.number().gt(0).lt(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type RunManifest = z.output<typeof runManifestSchema>;
@@ -175,6 +178,7 @@ export type RejectResult = z.output<typeof rejectResultSchema>;
 /** Parses a step's event, throwing WorkflowEventError (which fails the task and reaches the Catch). */
 export function parseEvent<S extends z.ZodType>(step: string, schema: S, event: unknown): z.output<S> {
   const r = schema.safeParse(event);
-  if (!r.success) throw new WorkflowEventError(step, r.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; '));
+  if (!r.success)
+    throw new WorkflowEventError(step, r.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; '));
   return r.data;
 }

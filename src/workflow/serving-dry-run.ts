@@ -103,5 +103,11 @@ export async function runDryRun(
   }
   latencies.sort((a, b) => a - b);
   const p95 = latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(0.95 * latencies.length) - 1)]! : 0;
-  return { requests, scorer: scorer.name, p95LatencyMs: p95, maxAbsDiff: Number.isFinite(maxAbsDiff) ? maxAbsDiff : Number.MAX_VALUE, allFinite };
+  return {
+    requests,
+    scorer: scorer.name,
+    p95LatencyMs: p95,
+    maxAbsDiff: Number.isFinite(maxAbsDiff) ? maxAbsDiff : Number.MAX_VALUE,
+    allFinite,
+  };
 }

@@ -3,7 +3,14 @@
  * WDP_MODEL_URI names the model, then move alias `live` to it (older versions stay for rollback).
  * Locally: a `serving/live.json` pointer in the bucket that `wdp invoke` reads.
  */
-import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient, PublishVersionCommand, UpdateAliasCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import {
+  GetAliasCommand,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  UpdateAliasCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
 import { z } from 'zod';
 import { WorkflowError } from './errors.ts';
 import { readJson, writeJson } from './json-store.ts';
@@ -27,7 +34,9 @@ export const MODEL_URI_ENV = 'WDP_MODEL_URI';
 export const MODEL_VERSION_ENV = 'WDP_MODEL_VERSION';
 export const LIVE_ALIAS = 'live';
 
-export const servingPointerSchema = z.object({ modelUri: z.string(), version: z.number().int(), modelId: z.string(), at: z.string() }).strict();
+export const servingPointerSchema = z
+  .object({ modelUri: z.string(), version: z.number().int(), modelId: z.string(), at: z.string() })
+  .strict();
 
 /** The local stand-in for the alias: a JSON pointer file. */
 export class FileServingTarget implements ServingTarget {
@@ -74,7 +83,9 @@ export class LambdaServingTarget implements ServingTarget {
   async point(model: ServedModel) {
     const alias = await this.#client.send(new GetAliasCommand({ FunctionName: this.#fn, Name: this.#alias }));
     if (alias.FunctionVersion) {
-      const live = await this.#client.send(new GetFunctionConfigurationCommand({ FunctionName: this.#fn, Qualifier: alias.FunctionVersion }));
+      const live = await this.#client.send(
+        new GetFunctionConfigurationCommand({ FunctionName: this.#fn, Qualifier: alias.FunctionVersion }),
+      );
       if (live.Environment?.Variables?.[MODEL_URI_ENV] === model.uri) return { lambdaVersion: alias.FunctionVersion, changed: false };
     }
     // Keep every other variable: UpdateFunctionConfiguration replaces the whole environment.
@@ -95,7 +106,8 @@ export class LambdaServingTarget implements ServingTarget {
     for (let i = 0; i < this.#maxPolls; i++) {
       const c = await this.#client.send(new GetFunctionConfigurationCommand({ FunctionName: this.#fn }));
       if (c.LastUpdateStatus === 'Successful' || c.LastUpdateStatus === undefined) return;
-      if (c.LastUpdateStatus === 'Failed') throw new WorkflowError(`updating ${this.#fn} failed: ${c.LastUpdateStatusReason ?? 'no reason given'}`);
+      if (c.LastUpdateStatus === 'Failed')
+        throw new WorkflowError(`updating ${this.#fn} failed: ${c.LastUpdateStatusReason ?? 'no reason given'}`);
       await new Promise((r) => setTimeout(r, this.#pollMs));
     }
     throw new WorkflowError(`updating ${this.#fn} did not finish after ${this.#maxPolls} polls`);

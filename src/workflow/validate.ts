@@ -55,7 +55,9 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
   } finally {
     candidate.model.dispose();
   }
-  log.info(`candidate: auc ${candidateMetrics.auc.toFixed(4)} logloss ${candidateMetrics.logloss.toFixed(4)} calibration ${candidateMetrics.calibration.toFixed(3)} on ${candidateMetrics.rows} holdout rows`);
+  log.info(
+    `candidate: auc ${candidateMetrics.auc.toFixed(4)} logloss ${candidateMetrics.logloss.toFixed(4)} calibration ${candidateMetrics.calibration.toFixed(3)} on ${candidateMetrics.rows} holdout rows`,
+  );
 
   let championMetrics: Metrics | null = null;
   if (run.champion) {
@@ -83,7 +85,9 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
     dryRunError = e instanceof Error ? e.message : String(e);
     dryRun = { requests: 0, scorer: 'failed', p95LatencyMs: 0, maxAbsDiff: 0, allFinite: false };
   }
-  log.info(`dry run: ${dryRun.requests} requests via ${dryRun.scorer}, p95 ${dryRun.p95LatencyMs.toFixed(1)} ms, max |diff| ${dryRun.maxAbsDiff.toExponential(2)}`);
+  log.info(
+    `dry run: ${dryRun.requests} requests via ${dryRun.scorer}, p95 ${dryRun.p95LatencyMs.toFixed(1)} ms, max |diff| ${dryRun.maxAbsDiff.toExponential(2)}`,
+  );
 
   const checks = runChecks(t, candidateMetrics, championMetrics, dryRun, dryRunError);
   const reasons = checks.filter((c) => !c.passed).map((c) => c.message);
@@ -108,7 +112,13 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
 }
 
 function pickMetrics(m: Metrics) {
-  return { rows: m.rows, auc: m.auc, logloss: m.logloss, calibration: m.calibration, ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}) };
+  return {
+    rows: m.rows,
+    auc: m.auc,
+    logloss: m.logloss,
+    calibration: m.calibration,
+    ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}),
+  };
 }
 
 /** Every gate, in report order. A NaN metric fails its check (NaN comparisons are false). */
@@ -142,17 +152,47 @@ export function runChecks(
     const drop = champ.auc - cand.auc;
     const rise = cand.logloss - champ.logloss;
     checks.push(
-      check('max_auc_drop', drop, drop <= t.maxAucDrop, `auc drop ≤ ${t.maxAucDrop}`, `auc ${f(cand.auc)} vs champion ${f(champ.auc)} (drop ${f(drop)})`),
-      check('max_logloss_rise', rise, rise <= t.maxLoglossRise, `logloss rise ≤ ${t.maxLoglossRise}`, `logloss ${f(cand.logloss)} vs champion ${f(champ.logloss)} (rise ${f(rise)})`),
+      check(
+        'max_auc_drop',
+        drop,
+        drop <= t.maxAucDrop,
+        `auc drop ≤ ${t.maxAucDrop}`,
+        `auc ${f(cand.auc)} vs champion ${f(champ.auc)} (drop ${f(drop)})`,
+      ),
+      check(
+        'max_logloss_rise',
+        rise,
+        rise <= t.maxLoglossRise,
+        `logloss rise ≤ ${t.maxLoglossRise}`,
+        `logloss ${f(cand.logloss)} vs champion ${f(champ.logloss)} (rise ${f(rise)})`,
+      ),
     );
   }
   if (dryRunError !== undefined) {
-    checks.push({ name: 'dry_run', passed: false, value: null, threshold: 'the scoring code loads and scores the candidate', message: `dry_run: serving failed: ${dryRunError}` });
+    checks.push({
+      name: 'dry_run',
+      passed: false,
+      value: null,
+      threshold: 'the scoring code loads and scores the candidate',
+      message: `dry_run: serving failed: ${dryRunError}`,
+    });
   } else {
     checks.push(
       check('dry_run_finite', null, dry.allFinite && dry.requests > 0, 'all scores finite', `${dry.requests} requests`),
-      check('dry_run_parity', dry.maxAbsDiff, dry.maxAbsDiff <= t.parityTolerance, `|serving − evaluation| ≤ ${t.parityTolerance}`, `max |diff| ${dry.maxAbsDiff.toExponential(2)}`),
-      check('dry_run_latency', dry.p95LatencyMs, dry.p95LatencyMs <= t.latencyBudgetMs, `p95 ≤ ${t.latencyBudgetMs} ms`, `p95 ${dry.p95LatencyMs.toFixed(1)} ms`),
+      check(
+        'dry_run_parity',
+        dry.maxAbsDiff,
+        dry.maxAbsDiff <= t.parityTolerance,
+        `|serving − evaluation| ≤ ${t.parityTolerance}`,
+        `max |diff| ${dry.maxAbsDiff.toExponential(2)}`,
+      ),
+      check(
+        'dry_run_latency',
+        dry.p95LatencyMs,
+        dry.p95LatencyMs <= t.latencyBudgetMs,
+        `p95 ≤ ${t.latencyBudgetMs} ms`,
+        `p95 ${dry.p95LatencyMs.toFixed(1)} ms`,
+      ),
     );
   }
   return checks;

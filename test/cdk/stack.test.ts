@@ -13,6 +13,7 @@ import { createWdpApp } from '../../cdk/app.ts';
 import type { WdpStack } from '../../cdk/wdp-stack.ts';
 import { resolveIntrinsics } from '../../src/workflow/local/definition.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is walked by key in assertions
 type Json = Record<string, any>;
 
 describe('WdpStack', () => {
@@ -31,7 +32,11 @@ describe('WdpStack', () => {
 
   before(async () => {
     outdir = await mkdtemp(join(tmpdir(), 'wdp-cdk-'));
-    const built = createWdpApp({ templateOnly: true, outdir, context: { spot: 'true', schedule: 'cron(30 3 * * ? *)', functionUrl: 'true' } });
+    const built = createWdpApp({
+      templateOnly: true,
+      outdir,
+      context: { spot: 'true', schedule: 'cron(30 3 * * ? *)', functionUrl: 'true' },
+    });
     stack = built.stack;
     built.app.synth(); // runs cdk-nag; throws if any finding is not acknowledged
     template = Template.fromStack(stack);
@@ -100,7 +105,8 @@ describe('WdpStack', () => {
       assert.deepEqual(S[name].Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' }], name);
     }
     assert.equal(S[S.NotifyFailure.Next].Type, 'Fail');
-    for (const name of ['Ingest', 'Validate', 'Promote', 'Reject']) assert.ok(S[name].Retry[0].ErrorEquals.includes('Lambda.ServiceException'), name);
+    for (const name of ['Ingest', 'Validate', 'Promote', 'Reject'])
+      assert.ok(S[name].Retry[0].ErrorEquals.includes('Lambda.ServiceException'), name);
   });
 
   it('batch scoring is a Distributed Map over S3 objects with batching, bounded concurrency and a failure tolerance, then a summary', () => {
@@ -122,11 +128,24 @@ describe('WdpStack', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       VersioningConfiguration: { Status: 'Enabled' },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-old-candidates', Prefix: 'models/candidates/', ExpirationInDays: 30, Status: 'Enabled' })]) },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Id: 'expire-old-candidates', Prefix: 'models/candidates/', ExpirationInDays: 30, Status: 'Enabled' }),
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 
@@ -143,18 +162,23 @@ describe('WdpStack', () => {
       }
     }
     const s3Wildcards = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
-      (p.Properties.PolicyDocument.Statement as Json[]).flatMap((st) => ([] as string[]).concat(st.Action)).filter((a) => a.startsWith('s3:') && a.includes('*')),
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .flatMap((st) => ([] as string[]).concat(st.Action))
+        .filter((a) => a.startsWith('s3:') && a.includes('*')),
     );
     assert.deepEqual(s3Wildcards, [], 'S3 access uses exact actions');
   });
 
   it('the scoring function runs Node 22+ with alias live and an IAM-auth Function URL; Promote may update only it', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Runtime: Match.stringLikeRegexp('^nodejs(2[2-9]|[3-9]\\d)\\.x$') });
-    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) assert.match(fn.Properties.Runtime, /^nodejs(2[2-9]|[3-9]\d)\.x$/);
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function')))
+      assert.match(fn.Properties.Runtime, /^nodejs(2[2-9]|[3-9]\d)\.x$/);
     template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live' });
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['lambda:PublishVersion', 'lambda:UpdateAlias']) })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['lambda:PublishVersion', 'lambda:UpdateAlias']) })]),
+      },
     });
   });
 

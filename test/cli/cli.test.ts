@@ -8,7 +8,8 @@ import { TINY_CONFIG, tinyChunk } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
 
 let dir: string;
-const wdp = (...args: string[]) => spawnSync(process.execPath, ['bin/wdp.mjs', ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+const wdp = (...args: string[]) =>
+  spawnSync(process.execPath, ['bin/wdp.mjs', ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wdp-cli-'));
@@ -19,7 +20,16 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 test('wdp train then wdp evaluate --json through the real binary', () => {
-  const t = wdp('train', '--config', join(dir, 'wdp.config.json'), '--data', join(dir, 'logs', 'dt=2026-01-01'), '--out', join(dir, 'model'), '--json');
+  const t = wdp(
+    'train',
+    '--config',
+    join(dir, 'wdp.config.json'),
+    '--data',
+    join(dir, 'logs', 'dt=2026-01-01'),
+    '--out',
+    join(dir, 'model'),
+    '--json',
+  );
   assert.equal(t.status, 0, t.stderr);
   const trained = JSON.parse(t.stdout);
   assert.equal(trained.kind, 'wide_deep');

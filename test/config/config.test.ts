@@ -29,8 +29,16 @@ test('bad configs name the field', () => {
   expectField({ ...TINY_CONFIG, wide: { features: ['nope'], crosses: [] } }, 'wide.features.0', /unknown feature "nope"/);
   expectField({ ...TINY_CONFIG, deep: { ...TINY_CONFIG.deep, numeric: ['user'] } }, 'deep.numeric.0', /"user" is categorical, not numeric/);
   expectField({ ...TINY_CONFIG, training: { batchSize: 0 } }, 'training.batchSize', /too small|>=/i);
-  expectField({ ...TINY_CONFIG, features: { ...TINY_CONFIG.features, x: { kind: 'numeric', boundaries: [3, 1] } } }, 'features.x.boundaries', /strictly ascending/);
-  expectField({ ...TINY_CONFIG, features: { ...TINY_CONFIG.features, user: { kind: 'categorical', vocab: {}, hashBuckets: 3 } } }, 'features.user', /either vocab or hashBuckets/);
+  expectField(
+    { ...TINY_CONFIG, features: { ...TINY_CONFIG.features, x: { kind: 'numeric', boundaries: [3, 1] } } },
+    'features.x.boundaries',
+    /strictly ascending/,
+  );
+  expectField(
+    { ...TINY_CONFIG, features: { ...TINY_CONFIG.features, user: { kind: 'categorical', vocab: {}, hashBuckets: 3 } } },
+    'features.user',
+    /either vocab or hashBuckets/,
+  );
   expectField({ ...TINY_CONFIG, optimiser: {} }, '', /unrecognized key/i);
 });
 

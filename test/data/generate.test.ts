@@ -73,7 +73,9 @@ describe('generateLogs', () => {
       r.files.map((f) => f.split('/').pop()),
       ['part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet'],
     );
-    const counts = await Promise.all(r.files.map(async (f) => (await parquetReadObjects({ file: arrayBufferOf(store.blobs.get(f)!) })).length));
+    const counts = await Promise.all(
+      r.files.map(async (f) => (await parquetReadObjects({ file: arrayBufferOf(store.blobs.get(f)!) })).length),
+    );
     assert.deepEqual(counts, [333, 333, 334]);
   });
 
@@ -103,7 +105,10 @@ describe('generateLogs', () => {
     const meta = parquetMetadata(buf);
     assert.equal(Number(meta.num_rows), 3000);
     const rows = (await parquetReadObjects({ file: buf })) as Record<string, unknown>[];
-    assert.deepEqual(Object.keys(rows[0]!), LOG_COLUMNS.map((c) => c.name));
+    assert.deepEqual(
+      Object.keys(rows[0]!),
+      LOG_COLUMNS.map((c) => c.name),
+    );
 
     const ids = new Set<unknown>();
     let nullSessions = 0;

@@ -66,7 +66,15 @@ const ALL_TYPES: ParquetColumn[] = [
 describe('listLogFiles', () => {
   it('expands folders to .parquet/.csv files sorted by (partition, uri), skipping _ and . names', async () => {
     const root = fresh();
-    for (const k of ['dt=2024-01-02/b.parquet', 'dt=2024-01-02/a.csv', 'dt=2024-01-01/z.parquet', 'dt=2024-01-01/_SUCCESS', 'dt=2024-01-01/.a.parquet.crc', 'dt=2024-01-01/_temporary/x.parquet', 'dt=2024-01-01/notes.txt']) {
+    for (const k of [
+      'dt=2024-01-02/b.parquet',
+      'dt=2024-01-02/a.csv',
+      'dt=2024-01-01/z.parquet',
+      'dt=2024-01-01/_SUCCESS',
+      'dt=2024-01-01/.a.parquet.crc',
+      'dt=2024-01-01/_temporary/x.parquet',
+      'dt=2024-01-01/notes.txt',
+    ]) {
       await store.write(join(root, k), 'x');
     }
 
@@ -93,7 +101,10 @@ describe('listLogFiles', () => {
     await store.write(`${root}/dt=2024-03-04/p.csv`, 'a\n1\n');
 
     const files = await listLogFiles([`${root}/`, `${root}/dt=2024-03-04/p.csv`]);
-    assert.deepEqual(files.map((f) => [f.uri, f.partition]), [[`${root}/dt=2024-03-04/p.csv`, '2024-03-04']]);
+    assert.deepEqual(
+      files.map((f) => [f.uri, f.partition]),
+      [[`${root}/dt=2024-03-04/p.csv`, '2024-03-04']],
+    );
   });
 
   it('names a missing input', async () => {
@@ -153,14 +164,43 @@ describe('readLogChunks, Parquet', () => {
   it('emits one chunk per row group, and splits a large row group at chunkRows', async () => {
     const uri = join(fresh(), 'groups.parquet');
     const x = Array.from({ length: 250 }, (_, i) => i);
-    await writeParquet(uri, [{ name: 'x', type: 'INT32', data: x }, { name: 's', type: 'STRING', data: x.map(String) }], { rowGroupSize: 100 });
+    await writeParquet(
+      uri,
+      [
+        { name: 'x', type: 'INT32', data: x },
+        { name: 's', type: 'STRING', data: x.map(String) },
+      ],
+      { rowGroupSize: 100 },
+    );
 
-    const chunks = await collect(await oneFile(uri), [{ name: 'x', kind: 'numeric' }, { name: 's', kind: 'string' }], 40);
+    const chunks = await collect(
+      await oneFile(uri),
+      [
+        { name: 'x', kind: 'numeric' },
+        { name: 's', kind: 'string' },
+      ],
+      40,
+    );
     // Row groups 100, 100, 50 → 40+40+20, 40+40+20, 40+10.
-    assert.deepEqual(chunks.map((c) => [c.rowOffset, c.numRows]), [[0, 40], [40, 40], [80, 20], [100, 40], [140, 40], [180, 20], [200, 40], [240, 10]]);
+    assert.deepEqual(
+      chunks.map((c) => [c.rowOffset, c.numRows]),
+      [
+        [0, 40],
+        [40, 40],
+        [80, 20],
+        [100, 40],
+        [140, 40],
+        [180, 20],
+        [200, 40],
+        [240, 10],
+      ],
+    );
     const all = chunks.flatMap((c) => [...(c.columns.get('x') as Float64Array)]);
     assert.deepEqual(all, x);
-    assert.deepEqual(chunks.flatMap((c) => c.columns.get('s') as string[]), x.map(String));
+    assert.deepEqual(
+      chunks.flatMap((c) => c.columns.get('s') as string[]),
+      x.map(String),
+    );
   });
 
   it('fills an optional column the file lacks with NaN / null', async () => {
@@ -182,7 +222,10 @@ describe('readLogChunks, Parquet', () => {
     await writeParquet(join(root, 'dt=2024-01-01/b.parquet'), [{ name: 'x', type: 'DOUBLE', data: [1] }]);
 
     const chunks = await collect(await listLogFiles([root]), [{ name: 'x', kind: 'numeric' }]);
-    assert.deepEqual(chunks.map((c) => (c.columns.get('x') as Float64Array)[0]), [1, 2]);
+    assert.deepEqual(
+      chunks.map((c) => (c.columns.get('x') as Float64Array)[0]),
+      [1, 2],
+    );
   });
 
   describe('rejects bad files, naming file and column', () => {
@@ -203,13 +246,22 @@ describe('readLogChunks, Parquet', () => {
     it('a file with 0 rows', async () => {
       const uri = join(fresh(), 'norows.parquet');
       await writeParquet(uri, [{ name: 'x', type: 'DOUBLE', data: [] }]);
-      await assert.rejects(collect(await oneFile(uri), x), (err: unknown) => isDataError(uri)(err) && /0 rows/.test((err as Error).message));
+      await assert.rejects(
+        collect(await oneFile(uri), x),
+        (err: unknown) => isDataError(uri)(err) && /0 rows/.test((err as Error).message),
+      );
     });
 
     it('a missing required column', async () => {
       const uri = join(fresh(), 'p.parquet');
       await writeParquet(uri, ALL_TYPES);
-      await assert.rejects(collect(await oneFile(uri), [{ name: 'price', kind: 'numeric' }, { name: 'nope', kind: 'label' }]), isDataError(uri, 'nope'));
+      await assert.rejects(
+        collect(await oneFile(uri), [
+          { name: 'price', kind: 'numeric' },
+          { name: 'nope', kind: 'label' },
+        ]),
+        isDataError(uri, 'nope'),
+      );
     });
 
     const wrongTypes: [string, ColumnRequirement][] = [
@@ -223,7 +275,10 @@ describe('readLogChunks, Parquet', () => {
       it(`${what}, before reading rows`, async () => {
         const uri = join(fresh(), 'p.parquet');
         await writeParquet(uri, ALL_TYPES);
-        await assert.rejects(collect(await oneFile(uri), [req]), (err: unknown) => isDataError(uri, req.name)(err) && /wrong type/.test((err as Error).message));
+        await assert.rejects(
+          collect(await oneFile(uri), [req]),
+          (err: unknown) => isDataError(uri, req.name)(err) && /wrong type/.test((err as Error).message),
+        );
       });
     }
   });
@@ -242,7 +297,13 @@ describe('readLogChunks, CSV', () => {
     await store.write(uri, 'country,label,price,installed,extra\nfr,1,2.5,a|b,z\n,0,,,z\n"d,e",,1e3,c,z\n');
 
     const chunks = await collect(await oneFile(uri), columns, 2);
-    assert.deepEqual(chunks.map((c) => [c.rowOffset, c.numRows]), [[0, 2], [2, 1]]);
+    assert.deepEqual(
+      chunks.map((c) => [c.rowOffset, c.numRows]),
+      [
+        [0, 2],
+        [2, 1],
+      ],
+    );
     const [a, b] = chunks;
     assert.deepEqual(a!.columns.get('label'), new Float64Array([1, 0]));
     assert.deepEqual(a!.columns.get('price'), new Float64Array([2.5, NaN]));
@@ -283,11 +344,26 @@ describe('readLogChunks from S3', () => {
       await writeParquet(uri, ALL_TYPES, { rowGroupSize: 2 });
 
       const files = await listLogFiles(['s3://logs/app']);
-      assert.deepEqual(files.map((f) => [f.uri, f.format, f.partition]), [[uri, 'parquet', '2024-02-03']]);
-      const chunks = await collect(files, [{ name: 'price', kind: 'numeric' }, { name: 'installed', kind: 'list' }]);
-      assert.deepEqual(chunks.map((c) => c.numRows), [2, 1]);
-      assert.deepEqual(chunks.flatMap((c) => c.columns.get('installed') as unknown[]), [['a', 'b'], [], null]);
-      assert.deepEqual(chunks.flatMap((c) => [...(c.columns.get('price') as Float64Array)]), [1.25, NaN, -3]);
+      assert.deepEqual(
+        files.map((f) => [f.uri, f.format, f.partition]),
+        [[uri, 'parquet', '2024-02-03']],
+      );
+      const chunks = await collect(files, [
+        { name: 'price', kind: 'numeric' },
+        { name: 'installed', kind: 'list' },
+      ]);
+      assert.deepEqual(
+        chunks.map((c) => c.numRows),
+        [2, 1],
+      );
+      assert.deepEqual(
+        chunks.flatMap((c) => c.columns.get('installed') as unknown[]),
+        [['a', 'b'], [], null],
+      );
+      assert.deepEqual(
+        chunks.flatMap((c) => [...(c.columns.get('price') as Float64Array)]),
+        [1.25, NaN, -3],
+      );
     } finally {
       restoreEnv();
       clearStoreCache();

@@ -44,15 +44,24 @@ describe('writeParquet', () => {
   });
 
   it('splits rows into row groups of rowGroupSize', () => {
-    const bytes = encodeParquet('mem.parquet', [{ name: 'x', type: 'INT32', data: Array.from({ length: 25 }, (_, i) => i) }], { rowGroupSize: 10 });
+    const bytes = encodeParquet('mem.parquet', [{ name: 'x', type: 'INT32', data: Array.from({ length: 25 }, (_, i) => i) }], {
+      rowGroupSize: 10,
+    });
     const md = parquetMetadata(bytes.buffer as ArrayBuffer);
 
-    assert.deepEqual(md.row_groups.map((g) => Number(g.num_rows)), [10, 10, 5]);
+    assert.deepEqual(
+      md.row_groups.map((g) => Number(g.num_rows)),
+      [10, 10, 5],
+    );
   });
 
   it('rejects columns of different lengths, naming the column', () => {
     assert.throws(
-      () => encodeParquet('x.parquet', [{ name: 'a', type: 'DOUBLE', data: [1, 2] }, { name: 'b', type: 'DOUBLE', data: [1] }]),
+      () =>
+        encodeParquet('x.parquet', [
+          { name: 'a', type: 'DOUBLE', data: [1, 2] },
+          { name: 'b', type: 'DOUBLE', data: [1] },
+        ]),
       (err: unknown) => err instanceof DataError && err.column === 'b' && err.source === 'x.parquet',
     );
   });

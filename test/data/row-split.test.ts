@@ -22,13 +22,20 @@ test('the hash split holds out about `fraction` of rows, the same rows every tim
   // complementary and consistent across columns
   const heldX = new Set(held.columns.get('x') as Float64Array);
   for (const v of train.columns.get('x') as Float64Array) assert.ok(!heldX.has(v));
-  (held.columns.get('user_id') as string[]).forEach((u, k) => assert.equal(`u${(held.columns.get('x') as Float64Array)[k]}`, u));
+  for (const [k, u] of (held.columns.get('user_id') as string[]).entries())
+    assert.equal(`u${(held.columns.get('x') as Float64Array)[k]}`, u);
   assert.equal(isHoldoutValue('u1', 0.2), isHoldoutValue('u1', 0.2));
-  assert.deepEqual(splitChunk(chunk, { column: 'user_id', fraction: 0.2, take: 'holdout' }).columns.get('user_id'), held.columns.get('user_id'));
+  assert.deepEqual(
+    splitChunk(chunk, { column: 'user_id', fraction: 0.2, take: 'holdout' }).columns.get('user_id'),
+    held.columns.get('user_id'),
+  );
 });
 
 test('a missing split column is a DataError naming it; the column is added to reads', () => {
-  assert.throws(() => splitChunk(chunk, { column: 'nope', fraction: 0.5, take: 'train' }), /mem, column "nope": column for the holdout split is missing/);
+  assert.throws(
+    () => splitChunk(chunk, { column: 'nope', fraction: 0.5, take: 'train' }),
+    /mem, column "nope": column for the holdout split is missing/,
+  );
   assert.deepEqual(withSplitColumn([{ name: 'x', kind: 'numeric' }], { column: 'user_id', fraction: 0.1, take: 'train' }), [
     { name: 'x', kind: 'numeric' },
     { name: 'user_id', kind: 'string' },

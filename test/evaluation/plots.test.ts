@@ -27,6 +27,12 @@ test('plots render to SVG headless', async () => {
   const svg = await evaluationPlotSvg([0.9, 0.8, 0.7, 0.1], [1, 0, 1, 0], 'title here');
   assert.match(svg, /^<svg/);
   assert.match(svg, /title here/);
-  const loss = await lossCurveSvg([{ examples: 512, loss: 0.6, epoch: 1 }, { examples: 1024, loss: 0.5, epoch: 1 }], 'loss');
+  const loss = await lossCurveSvg(
+    [
+      { examples: 512, loss: 0.6, epoch: 1 },
+      { examples: 1024, loss: 0.5, epoch: 1 },
+    ],
+    'loss',
+  );
   assert.match(loss, /^<svg/);
 });

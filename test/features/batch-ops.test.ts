@@ -43,7 +43,14 @@ function plain(b: EncodedBatch) {
 }
 
 test('takeRows gathers rows from several batches in pick order', () => {
-  const out = takeRows([A, B], [{ batch: 0, row: 1 }, { batch: 1, row: 0 }, { batch: 0, row: 0 }]);
+  const out = takeRows(
+    [A, B],
+    [
+      { batch: 0, row: 1 },
+      { batch: 1, row: 0 },
+      { batch: 0, row: 0 },
+    ],
+  );
   assert.deepEqual(plain(out), {
     size: 3,
     labels: [0, 1, 1],
@@ -73,7 +80,19 @@ test('sliceBatch takes rows [start, end), clamped', () => {
 
 test('concatBatches appends rows', () => {
   const out = concatBatches([A, B]);
-  assert.deepEqual(plain(out), plain(takeRows([A, B], [{ batch: 0, row: 0 }, { batch: 0, row: 1 }, { batch: 1, row: 0 }])));
+  assert.deepEqual(
+    plain(out),
+    plain(
+      takeRows(
+        [A, B],
+        [
+          { batch: 0, row: 0 },
+          { batch: 0, row: 1 },
+          { batch: 1, row: 0 },
+        ],
+      ),
+    ),
+  );
   assert.equal(out.size, 3);
 });
 

@@ -36,12 +36,33 @@ const config = parseConfig({
 
 function makeChunk(offset: number): RowChunk {
   const cols = new Map<string, unknown>();
-  for (const c of cats) cols.set(c, Array.from({ length: ROWS }, () => `${c}_v${rng.int(1000)}`));
-  for (const h of hashed) cols.set(h, Array.from({ length: ROWS }, () => `${h}_${rng.int(1_000_000)}`));
-  for (const n of nums) cols.set(n, Float64Array.from({ length: ROWS }, () => (rng.next() < 0.01 ? NaN : rng.normal() * 10)));
-  cols.set('installed_apps', Array.from({ length: ROWS }, () => Array.from({ length: 5 + rng.int(11) }, () => `app${rng.int(5000)}`)));
-  cols.set('impression_app', Array.from({ length: ROWS }, () => `app${rng.int(5000)}`));
-  cols.set('clicked', Float64Array.from({ length: ROWS }, () => (rng.next() < 0.1 ? 1 : 0)));
+  for (const c of cats)
+    cols.set(
+      c,
+      Array.from({ length: ROWS }, () => `${c}_v${rng.int(1000)}`),
+    );
+  for (const h of hashed)
+    cols.set(
+      h,
+      Array.from({ length: ROWS }, () => `${h}_${rng.int(1_000_000)}`),
+    );
+  for (const n of nums)
+    cols.set(
+      n,
+      Float64Array.from({ length: ROWS }, () => (rng.next() < 0.01 ? NaN : rng.normal() * 10)),
+    );
+  cols.set(
+    'installed_apps',
+    Array.from({ length: ROWS }, () => Array.from({ length: 5 + rng.int(11) }, () => `app${rng.int(5000)}`)),
+  );
+  cols.set(
+    'impression_app',
+    Array.from({ length: ROWS }, () => `app${rng.int(5000)}`),
+  );
+  cols.set(
+    'clicked',
+    Float64Array.from({ length: ROWS }, () => (rng.next() < 0.1 ? 1 : 0)),
+  );
   return { source: 'bench', rowOffset: offset, numRows: ROWS, columns: cols as RowChunk['columns'] };
 }
 
@@ -91,4 +112,3 @@ for (let i = 0; i < 8; i++) {
   freshMs += performance.now() - c0;
 }
 console.log(`encode fresh chunks: ${(freshRows / (freshMs / 1000) / 1e3).toFixed(0)}k rows/s wall`);
-

@@ -10,10 +10,16 @@ test('quantile cuts of 1..10 into 5 quantiles are 3, 5, 7, 9', () => {
 test('normalise maps the i-th quantile to (i−1)/(n_q−1); beyond the range to 0 and 1', () => {
   const cuts = [3, 5, 7, 9];
   const cases: [number, number][] = [
-    [1, 0], [2, 0], // bucket 1
-    [3, 0.25], [4, 0.25], // bucket 2
-    [5, 0.5], [7, 0.75], [9, 1], [10, 1],
-    [-1e9, 0], [1e9, 1],
+    [1, 0],
+    [2, 0], // bucket 1
+    [3, 0.25],
+    [4, 0.25], // bucket 2
+    [5, 0.5],
+    [7, 0.75],
+    [9, 1],
+    [10, 1],
+    [-1e9, 0],
+    [1e9, 1],
   ];
   for (const [v, want] of cases) assert.equal(quantileNormalise(cuts, v), want, `v=${v}`);
 });
@@ -35,7 +41,10 @@ test('no data gives no cut points and normalises to 0', () => {
 
 test('bucketIndex counts boundaries ≤ v', () => {
   const b = [0, 10, 100];
-  assert.deepEqual([-1, 0, 5, 10, 99.9, 100, 1e6].map((v) => bucketIndex(b, v)), [0, 1, 1, 2, 2, 3, 3]);
+  assert.deepEqual(
+    [-1, 0, 5, 10, 99.9, 100, 1e6].map((v) => bucketIndex(b, v)),
+    [0, 1, 1, 2, 2, 3, 3],
+  );
 });
 
 test('reservoir sample is bounded, seeded and roughly uniform', () => {

@@ -43,7 +43,14 @@ test('layouts follow config order with the documented segment sizes', async () =
   });
   const t = await FeatureTransforms.fit(
     config,
-    chunks(chunk({ country: ['us', 'de', 'us'], user: ['u1', 'u2', 'u3'], age: new Float64Array([20, 40, 60]), apps: [['a'], ['b', 'c'], null] })),
+    chunks(
+      chunk({
+        country: ['us', 'de', 'us'],
+        user: ['u1', 'u2', 'u3'],
+        age: new Float64Array([20, 40, 60]),
+        apps: [['a'], ['b', 'c'], null],
+      }),
+    ),
   );
   // country vocab [us, de] → size 3; user 1000 buckets; age 3 boundaries → 4; cross 500.
   assert.deepEqual(t.wideLayout.segments, [
@@ -94,7 +101,13 @@ test('vocab ids, hash buckets, bucketized and quantile-normalised numerics', asy
     age: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
   });
   const t = await FeatureTransforms.fit(config, chunks(fitChunk));
-  assert.deepEqual(t.toState().features.age, { kind: 'numeric', quantiles: 5, quantileCuts: [3, 5, 7, 9], boundaries: [0, 10, 100], wideBuckets: null });
+  assert.deepEqual(t.toState().features.age, {
+    kind: 'numeric',
+    quantiles: 5,
+    quantileCuts: [3, 5, 7, 9],
+    boundaries: [0, 10, 100],
+    wideBuckets: null,
+  });
 
   const { batch } = t.encode(
     chunk({
@@ -146,7 +159,13 @@ test('JSON-style cells are canonicalised: 7, 7n, "7" are one token; booleans are
   assert.equal(batch.labels, undefined);
   const ids = [0, 1, 2, 3, 4].map((i) => row(batch.wideOffsets, batch.wideIds, i));
   // c: 7 → 1, 7n → 1, '7' → 1, true → 2, false → OOV 0. n (offset 3): 0 → 0, 2 → 1, '3' → 1, true=1 → 1, 0.5 → 0.
-  assert.deepEqual(ids, [[1, 3], [1, 4], [1, 4], [2, 4], [0, 3]]);
+  assert.deepEqual(ids, [
+    [1, 3],
+    [1, 4],
+    [1, 4],
+    [2, 4],
+    [0, 3],
+  ]);
 });
 
 test('lists give CSR ids truncated to maxLength; combiner is reported in the layout', async () => {
@@ -191,7 +210,10 @@ test('a list × single cross emits one id per list element, from raw tokens', as
   assert.equal(row(batch.wideOffsets, batch.wideIds, 4).length, 2);
 
   // Hashing uses raw tokens, not vocab ids: hashed features and a different vocab give the same ids.
-  const hashed = { installed: { kind: 'categorical_list' as const, hashBuckets: 7 }, impression: { kind: 'categorical' as const, hashBuckets: 3 } };
+  const hashed = {
+    installed: { kind: 'categorical_list' as const, hashBuckets: 7 },
+    impression: { kind: 'categorical' as const, hashBuckets: 3 },
+  };
   const t2 = await FeatureTransforms.fit(cfg({ features: hashed, wide }), chunks(chunk({ installed: [['zzz']], impression: ['y'] })));
   assert.deepEqual([...t2.encode(data, { withLabels: false }).batch.wideIds], [...batch.wideIds]);
 });
@@ -203,12 +225,16 @@ test('a cross of two lists is the cartesian product, capped per example', async 
   });
   const t = await FeatureTransforms.fit(config, chunks(chunk({ a: [['1']], b: [['1']], n: new Float64Array([1]) })));
   const big = Array.from({ length: 100 }, (_, i) => `t${i}`);
-  const { batch } = t.encode(chunk({ a: [['1', '2'], big], b: [['x', 'y', 'z'], big], n: new Float64Array([1, 9]) }), { withLabels: false });
+  const { batch } = t.encode(chunk({ a: [['1', '2'], big], b: [['x', 'y', 'z'], big], n: new Float64Array([1, 9]) }), {
+    withLabels: false,
+  });
   assert.equal(row(batch.wideOffsets, batch.wideIds, 0).length, 6); // 2 × 3 × 1
   assert.equal(row(batch.wideOffsets, batch.wideIds, 1).length, MAX_CROSS_IDS_PER_EXAMPLE); // 100 × 100 capped
   assert.equal(t.segmentSignature('abn'), 'cross:16777216:a,b,n[5]');
   // The numeric's bucket is its token: 1 and 4 share bucket 0, so the cross ids agree; 9 differs.
-  const ids = (v: number) => [...t.encode(chunk({ a: [['1']], b: [['x']], n: new Float64Array([v]) }), { withLabels: false }).batch.wideIds];
+  const ids = (v: number) => [
+    ...t.encode(chunk({ a: [['1']], b: [['x']], n: new Float64Array([v]) }), { withLabels: false }).batch.wideIds,
+  ];
   assert.deepEqual(ids(1), ids(4));
   assert.notDeepEqual(ids(1), ids(9));
 });
@@ -219,8 +245,14 @@ test('warm-start fit keeps the parent cut points and boundaries but refits vocab
     wide: { features: ['c', 'x'] },
     deep: { embeddings: ['c'], numeric: ['x'] },
   });
-  const parent = await FeatureTransforms.fit(config, chunks(chunk({ c: ['a', 'a', 'b', 'b', 'b', 'a', 'a', 'a', 'a', 'a'], x: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) })));
-  const day2 = chunk({ c: ['z', 'z', 'b', 'q', 'q', 'q', 'q', 'q', 'q', 'q'], x: new Float64Array([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]) });
+  const parent = await FeatureTransforms.fit(
+    config,
+    chunks(chunk({ c: ['a', 'a', 'b', 'b', 'b', 'a', 'a', 'a', 'a', 'a'], x: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) })),
+  );
+  const day2 = chunk({
+    c: ['z', 'z', 'b', 'q', 'q', 'q', 'q', 'q', 'q', 'q'],
+    x: new Float64Array([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]),
+  });
   const child = await FeatureTransforms.fit(config, chunks(day2), { parent: parent.toState() });
   assert.deepEqual(child.vocabTokens('c'), ['', 'q', 'z', 'b']);
   const ps = parent.toState().features.x;
@@ -229,7 +261,13 @@ test('warm-start fit keeps the parent cut points and boundaries but refits vocab
   assert.deepEqual(ps, { kind: 'numeric', quantiles: 5, quantileCuts: [3, 5, 7, 9], boundaries: [6], wideBuckets: 2 });
 
   const refit = await FeatureTransforms.fit(config, chunks(day2), { parent: parent.toState(), refitNumeric: true });
-  assert.deepEqual(refit.toState().features.x, { kind: 'numeric', quantiles: 5, quantileCuts: [300, 500, 700, 900], boundaries: [600], wideBuckets: 2 });
+  assert.deepEqual(refit.toState().features.x, {
+    kind: 'numeric',
+    quantiles: 5,
+    quantileCuts: [300, 500, 700, 900],
+    boundaries: [600],
+    wideBuckets: 2,
+  });
 
   // A parent fitted with another n_q cannot be reused: the cut points are refitted.
   const config6 = cfg({ ...config, features: { ...config.features, x: { kind: 'numeric', quantiles: 2, wideBuckets: 2 } } });
@@ -392,6 +430,14 @@ test('an empty chunk encodes to an empty batch', async () => {
 
 test('a column whose length differs from numRows is a DataError', async () => {
   const t = await badTransforms();
-  const c: RowChunk = { source: 'f.csv', rowOffset: 0, numRows: 3, columns: new Map<string, ColumnValues>([['x', [1, 2, 3]], ['d', [1]]]) };
+  const c: RowChunk = {
+    source: 'f.csv',
+    rowOffset: 0,
+    numRows: 3,
+    columns: new Map<string, ColumnValues>([
+      ['x', [1, 2, 3]],
+      ['d', [1]],
+    ]),
+  };
   assert.throws(() => t.encode(c, { withLabels: false }), /f\.csv, column "d": column has 1 values for 3 rows/);
 });

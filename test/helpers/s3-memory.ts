@@ -3,7 +3,14 @@
  * (with Range) / PutObject / DeleteObject on a Map, so handler tests run the real S3Store code
  * path with no server. Restore with `restore()`.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { clearStoreCache } from '../../src/storage/index.ts';
 
@@ -28,7 +35,12 @@ async function toBytes(body: unknown): Promise<Uint8Array> {
 
 export function mockS3Memory(): MemoryBucket {
   const objects = new Map<string, Uint8Array>();
-  const saved = { region: process.env.AWS_REGION, key: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, endpoint: process.env.AWS_ENDPOINT_URL_S3 };
+  const saved = {
+    region: process.env.AWS_REGION,
+    key: process.env.AWS_ACCESS_KEY_ID,
+    secret: process.env.AWS_SECRET_ACCESS_KEY,
+    endpoint: process.env.AWS_ENDPOINT_URL_S3,
+  };
   process.env.AWS_REGION = 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID = 'test';
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
@@ -79,7 +91,12 @@ export function mockS3Memory(): MemoryBucket {
     restore: () => {
       s3.restore();
       clearStoreCache();
-      for (const [name, v] of [['AWS_REGION', saved.region], ['AWS_ACCESS_KEY_ID', saved.key], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['AWS_ENDPOINT_URL_S3', saved.endpoint]] as const) {
+      for (const [name, v] of [
+        ['AWS_REGION', saved.region],
+        ['AWS_ACCESS_KEY_ID', saved.key],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+        ['AWS_ENDPOINT_URL_S3', saved.endpoint],
+      ] as const) {
         if (v === undefined) delete process.env[name];
         else process.env[name] = v;
       }

@@ -44,7 +44,14 @@ export async function startS3rver(options: StartS3rverOptions): Promise<RunningS
   };
 }
 
-const S3_ENV_KEYS = ['AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'] as const;
+const S3_ENV_KEYS = [
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+] as const;
 
 /**
  * Points the AWS SDK at `endpoint` with s3rver's dummy credentials; returns a function that

@@ -16,7 +16,10 @@ export const TINY_CONFIG: WdpConfigInput = {
   },
   wide: { features: ['user', 'item', 'x'], crosses: [{ features: ['tags', 'item'], hashBuckets: 512 }] },
   deep: { embeddings: ['user', 'item', 'tags'], defaultEmbeddingDim: 4, numeric: ['x'], hiddenUnits: [8, 4] },
-  optimizer: { ftrl: { alpha: 0.1, beta: 1, l1: 0.001, l2: 0.001 }, adagrad: { learningRate: 0.1, initialAccumulator: 0.1, epsilon: 1e-7 } },
+  optimizer: {
+    ftrl: { alpha: 0.1, beta: 1, l1: 0.001, l2: 0.001 },
+    adagrad: { learningRate: 0.1, initialAccumulator: 0.1, epsilon: 1e-7 },
+  },
   training: { batchSize: 64, epochs: 2, shuffleBuffer: 1000, seed: 3 },
 };
 

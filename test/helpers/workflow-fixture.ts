@@ -12,6 +12,7 @@ import { thresholdsSchema, type ValidationThresholds } from '../../src/workflow/
 export const TEST_ROWS_PER_DAY = 5000;
 
 export function smallConfig(): Record<string, unknown> {
+  // biome-ignore lint/suspicious/noExplicitAny: a config document edited by key in tests
   const cfg = JSON.parse(readFileSync(new URL('../../examples/app-store/wdp.config.json', import.meta.url), 'utf8')) as Record<string, any>;
   cfg.deep.hiddenUnits = [32];
   cfg.wide.crosses = cfg.wide.crosses.map((c: { hashBuckets: number }) => ({ ...c, hashBuckets: Math.min(c.hashBuckets, 4096) }));
@@ -38,8 +39,15 @@ export async function writeConfig(bucketUri: string): Promise<void> {
   await storeFor(uri).write(uri, JSON.stringify(smallConfig()));
 }
 
-export async function addDays(bucketUri: string, days: number, options: { shuffleLabels?: boolean; rowsPerDay?: number } = {}): Promise<string[]> {
+export async function addDays(
+  bucketUri: string,
+  days: number,
+  options: { shuffleLabels?: boolean; rowsPerDay?: number } = {},
+): Promise<string[]> {
   const out = layout(bucketUri).logs;
-  const r = await generateLogs({ days, rowsPerDay: options.rowsPerDay ?? TEST_ROWS_PER_DAY, seed: 7, out, shuffleLabels: options.shuffleLabels ?? false }, storeFor(out));
+  const r = await generateLogs(
+    { days, rowsPerDay: options.rowsPerDay ?? TEST_ROWS_PER_DAY, seed: 7, out, shuffleLabels: options.shuffleLabels ?? false },
+    storeFor(out),
+  );
   return r.days;
 }

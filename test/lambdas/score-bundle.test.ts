@@ -21,7 +21,11 @@ test('lambdas/score.ts bundles without tfjs or training code, onnxruntime-node e
     logLevel: 'silent',
   });
   const inputs = Object.keys(r.metafile.inputs);
-  const forbidden = inputs.filter((f) => /@tensorflow|src\/training\/|src\/model\/wide-deep\.ts|src\/model\/tower\/(tfjs|onnx-tower|select|reference)|src\/model\/sparse\//.test(f));
+  const forbidden = inputs.filter((f) =>
+    /@tensorflow|src\/training\/|src\/model\/wide-deep\.ts|src\/model\/tower\/(tfjs|onnx-tower|select|reference)|src\/model\/sparse\//.test(
+      f,
+    ),
+  );
   assert.deepEqual(forbidden, []);
   assert.ok(inputs.some((f) => f.includes('src/scoring/handler.ts')));
   const bytes = r.outputFiles.reduce((n, f) => n + f.contents.length, 0);

@@ -22,7 +22,13 @@ afterEach(() => {
   process.env = { ...savedEnv };
 });
 
-const REQUEST = { context: { user: 'u1' }, candidates: [{ item: 'i1', x: 0.3 }, { item: 'i2', x: 0.7 }] };
+const REQUEST = {
+  context: { user: 'u1' },
+  candidates: [
+    { item: 'i1', x: 0.3 },
+    { item: 'i2', x: 0.7 },
+  ],
+};
 
 /** A real Metrics whose addMetric/publish are recorded instead of printed. */
 function recordingMetrics() {
@@ -55,9 +61,16 @@ class QuietLogger extends Logger {
 test('readConfig: WDP_MODEL_URI is required; limits and backend have defaults and are checked', () => {
   assert.throws(() => readConfig({}), /environment variable WDP_MODEL_URI is not set/);
   assert.deepEqual(readConfig({ WDP_MODEL_URI: 's3://b/m' }), { modelUri: 's3://b/m', maxCandidates: 1000, backend: 'auto' });
-  assert.deepEqual(readConfig({ WDP_MODEL_URI: 's3://b/m', WDP_MAX_CANDIDATES: '50', WDP_SCORING_BACKEND: 'js' }), { modelUri: 's3://b/m', maxCandidates: 50, backend: 'js' });
+  assert.deepEqual(readConfig({ WDP_MODEL_URI: 's3://b/m', WDP_MAX_CANDIDATES: '50', WDP_SCORING_BACKEND: 'js' }), {
+    modelUri: 's3://b/m',
+    maxCandidates: 50,
+    backend: 'js',
+  });
   assert.throws(() => readConfig({ WDP_MODEL_URI: 'x', WDP_MAX_CANDIDATES: '0' }), /WDP_MAX_CANDIDATES must be a positive integer, got 0/);
-  assert.throws(() => readConfig({ WDP_MODEL_URI: 'x', WDP_SCORING_BACKEND: 'gpu' }), /WDP_SCORING_BACKEND must be one of auto, onnx, js, got gpu/);
+  assert.throws(
+    () => readConfig({ WDP_MODEL_URI: 'x', WDP_SCORING_BACKEND: 'gpu' }),
+    /WDP_SCORING_BACKEND must be one of auto, onnx, js, got gpu/,
+  );
 });
 
 test('the handler records rows and latency metrics with the model version, and logs them', async () => {
@@ -66,11 +79,18 @@ test('the handler records rows and latency metrics with the model version, and l
   const h = createLambdaHandler({ modelUri: uri, maxCandidates: 10, backend: 'js' }, logger, metrics);
   const res = (await h(REQUEST)) as { modelVersion: string; scores: number[] };
   assert.equal(res.modelVersion, 'm-m');
-  assert.deepEqual(recorded.map((m) => [m.name, m.unit]), [['rows', 'Count'], ['latency', 'Milliseconds']]);
+  assert.deepEqual(
+    recorded.map((m) => [m.name, m.unit]),
+    [
+      ['rows', 'Count'],
+      ['latency', 'Milliseconds'],
+    ],
+  );
   assert.equal(recorded[0]!.value, 2);
   assert.equal(published(), 1);
   const scored = logger.lines.find((l) => l.message === 'scored');
-  assert.equal((scored?.extra[0] as { modelVersion: string }).modelVersion, 'm-m');
+  assert.ok(scored);
+  assert.equal((scored.extra[0] as { modelVersion: string }).modelVersion, 'm-m');
   // A bad request still publishes (nothing) and answers 400 without throwing.
   const bad = (await h({ candidates: [] }, { awsRequestId: 'q' } as never)) as { statusCode: number };
   assert.equal(bad.statusCode, 400);
@@ -85,20 +105,32 @@ test('with WDP_MODEL_URI empty, the registry champion is served (a version publi
   assert.equal(await resolveModelUri(readConfig({ WDP_MODEL_URI: '', WDP_REGISTRY_URI: registry })), uri);
   assert.equal(await resolveModelUri(readConfig({ WDP_MODEL_URI: 's3://b/m', WDP_REGISTRY_URI: registry })), 's3://b/m');
   await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: null, history: [] }));
-  await assert.rejects(resolveModelUri(readConfig({ WDP_REGISTRY_URI: registry })), /no model promoted yet: .*registry\.json names no champion/);
+  await assert.rejects(
+    resolveModelUri(readConfig({ WDP_REGISTRY_URI: registry })),
+    /no model promoted yet: .*registry\.json names no champion/,
+  );
 });
 
 test('without WDP_MODEL_URI the exported handler answers 500 with no stack trace', async () => {
   delete process.env['WDP_MODEL_URI'];
   process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';
-  assert.deepEqual(await handler(REQUEST, { awsRequestId: 'c1' } as never), { statusCode: 500, error: 'scoring is misconfigured (request id c1)', requestId: 'c1' });
+  assert.deepEqual(await handler(REQUEST, { awsRequestId: 'c1' } as never), {
+    statusCode: 500,
+    error: 'scoring is misconfigured (request id c1)',
+    requestId: 'c1',
+  });
 });
 
 test('the exported handler reads the model from WDP_MODEL_URI and answers a Function URL event', async () => {
   process.env['WDP_MODEL_URI'] = uri;
   process.env['WDP_SCORING_BACKEND'] = 'js';
   process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';
-  const r = (await handler({ requestContext: { http: { method: 'POST' } }, headers: {}, body: JSON.stringify(REQUEST), isBase64Encoded: false })) as { statusCode: number; body: string };
+  const r = (await handler({
+    requestContext: { http: { method: 'POST' } },
+    headers: {},
+    body: JSON.stringify(REQUEST),
+    isBase64Encoded: false,
+  })) as { statusCode: number; body: string };
   assert.equal(r.statusCode, 200);
   assert.equal((JSON.parse(r.body) as { scores: number[] }).scores.length, 2);
 });

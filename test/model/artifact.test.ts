@@ -78,7 +78,11 @@ test('a corrupted weight file is refused by checksum', async () => {
   const bytes = await readFile(f);
   bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
   await writeFile(f, bytes);
-  await assert.rejects(loadModel(m), (e: unknown) => e instanceof ModelLoadError && /embeddings\.safetensors is corrupted: its sha256 does not match/.test((e as Error).message));
+  await assert.rejects(
+    loadModel(m),
+    (e: unknown) =>
+      e instanceof ModelLoadError && /embeddings\.safetensors is corrupted: its sha256 does not match/.test((e as Error).message),
+  );
 });
 
 test('a truncated weight file is refused by size', async () => {
@@ -94,7 +98,10 @@ test('a truncated manifest gives a clear error', async () => {
   const f = join(m, 'manifest.json');
   const text = await readFile(f, 'utf8');
   await writeFile(f, text.slice(0, Math.floor(text.length / 2)));
-  await assert.rejects(loadModel(m), (e: unknown) => e instanceof ModelLoadError && /manifest\.json is truncated or not JSON/.test((e as Error).message));
+  await assert.rejects(
+    loadModel(m),
+    (e: unknown) => e instanceof ModelLoadError && /manifest\.json is truncated or not JSON/.test((e as Error).message),
+  );
 });
 
 test('a missing manifest (save interrupted) loads nothing', async () => {

@@ -20,7 +20,10 @@ test('tensors round-trip by name with shapes', () => {
 
 test('a truncated file is refused with a clear error', () => {
   const bytes = encodeTensors(new Map([['a', { shape: [4], data: new Float32Array(4) }]]));
-  assert.throws(() => decodeTensors(bytes.subarray(0, bytes.length - 4), 'w.safetensors'), (e: unknown) => e instanceof TensorFileError && /w\.safetensors: tensor "a"/.test((e as Error).message));
+  assert.throws(
+    () => decodeTensors(bytes.subarray(0, bytes.length - 4), 'w.safetensors'),
+    (e: unknown) => e instanceof TensorFileError && /w\.safetensors: tensor "a"/.test((e as Error).message),
+  );
   assert.throws(() => decodeTensors(bytes.subarray(0, 5), 'w.safetensors'), /too short/);
 });
 

@@ -11,7 +11,8 @@ import { saveTinyModel } from '../helpers/tiny-model.ts';
 
 let dir: string;
 let model: string;
-const wdp = (...args: string[]) => spawnSync(process.execPath, ['bin/wdp.mjs', ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+const wdp = (...args: string[]) =>
+  spawnSync(process.execPath, ['bin/wdp.mjs', ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wdp-cli-score-'));

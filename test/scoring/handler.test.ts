@@ -61,18 +61,32 @@ const fnUrlEvent = (body: string, isBase64Encoded = false) => ({
   body,
   isBase64Encoded,
 });
-const apiGwV1Event = (body: string) => ({ httpMethod: 'POST', path: '/score', headers: {}, requestContext: { stage: 'prod' }, body, isBase64Encoded: false });
+const apiGwV1Event = (body: string) => ({
+  httpMethod: 'POST',
+  path: '/score',
+  headers: {},
+  requestContext: { stage: 'prod' },
+  body,
+  isBase64Encoded: false,
+});
 
 describe('event shapes', () => {
   test('a direct invocation returns the response object', async () => {
     const { handle } = harness(good);
-    const res = (await handle({ ...REQUEST, topK: 2 }, { awsRequestId: 'r1' })) as { modelVersion: string; scores: number[]; ranked: { index: number; score: number }[] };
+    const res = (await handle({ ...REQUEST, topK: 2 }, { awsRequestId: 'r1' })) as {
+      modelVersion: string;
+      scores: number[];
+      ranked: { index: number; score: number }[];
+    };
     assert.equal(res.modelVersion, 'm-good');
     assert.equal(res.scores.length, 3);
     for (const s of res.scores) assert.ok(s > 0 && s < 1);
     assert.equal(res.ranked.length, 2);
     const best = [...res.scores.keys()].sort((a, b) => res.scores[b]! - res.scores[a]!);
-    assert.deepEqual(res.ranked.map((r) => r.index), best.slice(0, 2));
+    assert.deepEqual(
+      res.ranked.map((r) => r.index),
+      best.slice(0, 2),
+    );
     assert.equal(res.ranked[0]!.score, res.scores[best[0]!]);
   });
 
@@ -113,7 +127,13 @@ describe('event shapes', () => {
     const expected = (await scorer.scoreChunk(chunk)).scores;
     const files = await listLogFiles([output]);
     const got: { rid: string[]; score: number[]; mv: string[] } = { rid: [], score: [], mv: [] };
-    for await (const ch of readLogChunks(files, { columns: [{ name: 'rid', kind: 'string' }, { name: 'score', kind: 'numeric' }, { name: 'model_version', kind: 'string' }] })) {
+    for await (const ch of readLogChunks(files, {
+      columns: [
+        { name: 'rid', kind: 'string' },
+        { name: 'score', kind: 'numeric' },
+        { name: 'model_version', kind: 'string' },
+      ],
+    })) {
       got.rid.push(...(ch.columns.get('rid') as string[]));
       got.score.push(...(ch.columns.get('score') as Float64Array));
       got.mv.push(...(ch.columns.get('model_version') as string[]));
@@ -135,18 +155,56 @@ test('the model is loaded once per handler and reused', async () => {
 describe('bad requests answer 400 with an exact message and no stack trace', () => {
   const cases: [string, unknown, string][] = [
     ['empty candidates', { context: { user: 'u1' }, candidates: [] }, 'candidates must not be empty'],
-    ['too many candidates', { candidates: Array.from({ length: 6 }, () => ({ item: 'i1', x: 1 })) }, 'too many candidates: 6 (the limit is 5)'],
-    ['unknown feature', { context: { user: 'u1', age: 3 }, candidates: [{ item: 'i1', x: 1 }, { item: 'i2', colour: 'red', x: 1 }] }, 'unknown feature(s): context.age, candidates[1].colour'],
-    ['wrong type', { context: { user: 'u1' }, candidates: [{ item: 'i1', x: 'high' }] }, 'wrong type(s): candidates[0].x must be a number or null, got string'],
-    ['wrong type of a list', { candidates: [{ item: 'i1', x: 1, tags: { a: 1 } }] }, 'wrong type(s): candidates[0].tags must be an array of strings or numbers, a single string or number, or null, got object'],
-    ['wrong type of a categorical', { context: { user: ['u1'] }, candidates: [{ item: 'i1', x: 1 }] }, 'wrong type(s): context.user must be a string, number, boolean or null, got array'],
-    ['numeric without a default missing', { context: { user: 'u1' }, candidates: [{ item: 'i1', x: 1 }, { item: 'i2' }, { item: 'i3', x: null }] }, 'missing value for numeric feature(s) without a default: candidates[1].x (and 1 more candidates)'],
-    ['feature on both sides', { context: { user: 'u1', item: 'i1' }, candidates: [{ item: 'i2', x: 1 }] }, 'feature(s) given in both context and candidates: item'],
+    [
+      'too many candidates',
+      { candidates: Array.from({ length: 6 }, () => ({ item: 'i1', x: 1 })) },
+      'too many candidates: 6 (the limit is 5)',
+    ],
+    [
+      'unknown feature',
+      {
+        context: { user: 'u1', age: 3 },
+        candidates: [
+          { item: 'i1', x: 1 },
+          { item: 'i2', colour: 'red', x: 1 },
+        ],
+      },
+      'unknown feature(s): context.age, candidates[1].colour',
+    ],
+    [
+      'wrong type',
+      { context: { user: 'u1' }, candidates: [{ item: 'i1', x: 'high' }] },
+      'wrong type(s): candidates[0].x must be a number or null, got string',
+    ],
+    [
+      'wrong type of a list',
+      { candidates: [{ item: 'i1', x: 1, tags: { a: 1 } }] },
+      'wrong type(s): candidates[0].tags must be an array of strings or numbers, a single string or number, or null, got object',
+    ],
+    [
+      'wrong type of a categorical',
+      { context: { user: ['u1'] }, candidates: [{ item: 'i1', x: 1 }] },
+      'wrong type(s): context.user must be a string, number, boolean or null, got array',
+    ],
+    [
+      'numeric without a default missing',
+      { context: { user: 'u1' }, candidates: [{ item: 'i1', x: 1 }, { item: 'i2' }, { item: 'i3', x: null }] },
+      'missing value for numeric feature(s) without a default: candidates[1].x (and 1 more candidates)',
+    ],
+    [
+      'feature on both sides',
+      { context: { user: 'u1', item: 'i1' }, candidates: [{ item: 'i2', x: 1 }] },
+      'feature(s) given in both context and candidates: item',
+    ],
     ['not an object', 'hello', 'the request must be a JSON object with "candidates"'],
     ['no candidates', { context: {} }, 'candidates must be an array of objects'],
     ['candidate not an object', { candidates: [1] }, 'candidates[0] must be a JSON object'],
     ['context not an object', { context: [1], candidates: [{ item: 'i1', x: 1 }] }, 'context must be a JSON object'],
-    ['unknown top-level field', { candidates: [{ item: 'i1', x: 1 }], limit: 3 }, 'unknown request field(s): limit (expected context, candidates, topK)'],
+    [
+      'unknown top-level field',
+      { candidates: [{ item: 'i1', x: 1 }], limit: 3 },
+      'unknown request field(s): limit (expected context, candidates, topK)',
+    ],
     ['bad topK', { candidates: [{ item: 'i1', x: 1 }], topK: 0 }, 'topK must be a positive integer'],
   ];
   for (const [name, body, message] of cases) {
@@ -190,7 +248,9 @@ test('missing categoricals and numerics with a default follow the model rules (O
     },
   });
   const { handle } = harness(uri);
-  const r = (await handle({ candidates: [{ item: 'i1' }, { item: null, user: 'never-seen', x: 0.25 }, { item: 'unknown-item', x: 0.25 }] })) as { scores: number[] };
+  const r = (await handle({
+    candidates: [{ item: 'i1' }, { item: null, user: 'never-seen', x: 0.25 }, { item: 'unknown-item', x: 0.25 }],
+  })) as { scores: number[] };
   assert.equal(r.scores.length, 3);
   const explicit = (await handle({ candidates: [{ item: 'i1', x: 0.25, user: null, tags: null }] })) as { scores: number[] };
   assert.equal(r.scores[0], explicit.scores[0], 'absent = null = default');
@@ -224,7 +284,14 @@ describe('a model that fails to load', () => {
   test('answers 503 with a clear message, logs why, serves nothing, and loads once repaired', async () => {
     const broken = join(dir, 'broken');
     await mkdir(broken, { recursive: true });
-    for (const f of ['manifest.json', 'wide.safetensors', 'embeddings.safetensors', 'tower.safetensors', 'tower.onnx', 'serving.safetensors']) {
+    for (const f of [
+      'manifest.json',
+      'wide.safetensors',
+      'embeddings.safetensors',
+      'tower.safetensors',
+      'tower.onnx',
+      'serving.safetensors',
+    ]) {
       await copyFile(join(good, f), join(broken, f));
     }
     const serving = join(broken, 'serving.safetensors');
@@ -250,11 +317,18 @@ describe('a model that fails to load', () => {
 
   test('a missing model folder fails the same way', async () => {
     const { handle } = harness(join(dir, 'nowhere'));
-    assert.deepEqual(await handle(REQUEST, { awsRequestId: 'x' }), { statusCode: 503, error: 'model could not be loaded (request id x)', requestId: 'x' });
+    assert.deepEqual(await handle(REQUEST, { awsRequestId: 'x' }), {
+      statusCode: 503,
+      error: 'model could not be loaded (request id x)',
+      requestId: 'x',
+    });
   });
 
   test('a batch event with an unloadable model throws (so the state machine retries or catches it)', async () => {
     const { handle } = harness(join(dir, 'nowhere'));
-    await assert.rejects(handle({ input: join(dir, 'a.parquet'), output: join(dir, 'b.parquet') }), /cannot load model .*nowhere: no manifest\.json/);
+    await assert.rejects(
+      handle({ input: join(dir, 'a.parquet'), output: join(dir, 'b.parquet') }),
+      /cannot load model .*nowhere: no manifest\.json/,
+    );
   });
 });

@@ -24,7 +24,13 @@ const MODELS: Record<string, TinyModelOptions> = {
           { features: ['tags', 'item'], hashBuckets: 128 },
         ],
       },
-      deep: { embeddings: ['user', 'item', 'tags'], embeddingDims: { tags: 3 }, defaultEmbeddingDim: 5, numeric: ['x'], hiddenUnits: [16, 8, 4] },
+      deep: {
+        embeddings: ['user', 'item', 'tags'],
+        embeddingDims: { tags: 3 },
+        defaultEmbeddingDim: 5,
+        numeric: ['x'],
+        hiddenUnits: [16, 8, 4],
+      },
     },
   },
   sum_lists: {
@@ -54,10 +60,15 @@ const FEATURES = ['user', 'item', 'tags', 'x'] as const;
 const rows = tinyChunk({ rows: 40, seed: 5 });
 
 /** The request for candidates = rows 0..n-1 of `rows`, with `ctx` features taken from row 0. */
-function requestFor(ctx: readonly string[], n: number): { body: { context: Record<string, unknown>; candidates: Record<string, unknown>[] }; chunk: RowChunk } {
+function requestFor(
+  ctx: readonly string[],
+  n: number,
+): { body: { context: Record<string, unknown>; candidates: Record<string, unknown>[] }; chunk: RowChunk } {
   const col = (f: string) => rows.columns.get(f) as ArrayLike<unknown>;
   const context = Object.fromEntries(ctx.map((f) => [f, col(f)[0]]));
-  const candidates = Array.from({ length: n }, (_, i) => Object.fromEntries(FEATURES.filter((f) => !ctx.includes(f)).map((f) => [f, col(f)[i]])));
+  const candidates = Array.from({ length: n }, (_, i) =>
+    Object.fromEntries(FEATURES.filter((f) => !ctx.includes(f)).map((f) => [f, col(f)[i]])),
+  );
   // The same rows as the training side sees them: context values repeated on every row.
   const columns = new Map<string, RowChunk['columns'] extends ReadonlyMap<string, infer V> ? V : never>();
   for (const f of FEATURES) {

@@ -25,7 +25,17 @@ after(async () => {
 });
 
 test('wdp serve answers a scoring request over HTTP on localhost', async () => {
-  const res = await fetch(base, { method: 'POST', body: JSON.stringify({ context: { user: 'u1' }, candidates: [{ item: 'i1', x: 0.1 }, { item: 'i2', x: 0.4 }], topK: 1 }) });
+  const res = await fetch(base, {
+    method: 'POST',
+    body: JSON.stringify({
+      context: { user: 'u1' },
+      candidates: [
+        { item: 'i1', x: 0.1 },
+        { item: 'i2', x: 0.4 },
+      ],
+      topK: 1,
+    }),
+  });
   assert.equal(res.status, 200);
   const body = (await res.json()) as { modelVersion: string; scores: number[]; ranked: unknown[] };
   assert.equal(body.modelVersion, 'm-m');

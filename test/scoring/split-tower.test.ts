@@ -6,7 +6,12 @@ import { createSplitTower, type SplitTowerKind } from '../../src/scoring/split-t
 import { Rng } from '../../src/util/random.ts';
 
 /** Unsplit forward in float64: X [B × D] → logits [B]. */
-function reference(tensors: Readonly<Record<string, Float32Array>>, shape: { inputDim: number; hiddenUnits: readonly number[] }, x: Float64Array, B: number): Float64Array {
+function reference(
+  tensors: Readonly<Record<string, Float32Array>>,
+  shape: { inputDim: number; hiddenUnits: readonly number[] },
+  x: Float64Array,
+  B: number,
+): Float64Array {
   let h = x;
   let width = shape.inputDim;
   for (const l of towerLayers(shape)) {
@@ -36,17 +41,27 @@ for (const kind of ['onnx', 'js'] as const satisfies readonly SplitTowerKind[]) 
       const shape = { inputDim: D, hiddenUnits: hidden };
       const state = initialTowerState({ shape, adagrad: { learningRate: 0.1, initialAccumulator: 0.1, epsilon: 1e-7 }, seed: 7 });
       const rng = new Rng(1);
-      for (let k = 0; k < hidden.length + 1; k++) state.tensors[`b${k}`]!.forEach((_, i, a) => (a[i] = rng.normal() * 0.1));
+      for (let k = 0; k < hidden.length + 1; k++) {
+        const b = state.tensors[`b${k}`]!;
+        for (let i = 0; i < b.length; i++) b[i] = rng.normal() * 0.1;
+      }
       const itemCols = Array.from({ length: D }, (_, c) => c).filter((c) => !(userCols as readonly number[]).includes(c));
-      const tower = await createSplitTower(kind, state, { itemRows: Int32Array.from(itemCols), userRows: Int32Array.from(userCols), intraOpNumThreads: 1 });
+      const tower = await createSplitTower(kind, state, {
+        itemRows: Int32Array.from(itemCols),
+        userRows: Int32Array.from(userCols),
+        intraOpNumThreads: 1,
+      });
       try {
         const B = 6;
         const xUser = Float64Array.from(userCols, () => Math.fround(rng.normal()));
         const x = new Float64Array(B * D);
         const xItem = new Float32Array(B * itemCols.length);
         for (let i = 0; i < B; i++) {
-          userCols.forEach((c, j) => (x[i * D + c] = xUser[j]!));
-          itemCols.forEach((c, j) => (x[i * D + c] = xItem[i * itemCols.length + j] = rng.normal()));
+          for (const [j, c] of userCols.entries()) x[i * D + c] = xUser[j]!;
+          for (const [j, c] of itemCols.entries()) {
+            xItem[i * itemCols.length + j] = rng.normal();
+            x[i * D + c] = xItem[i * itemCols.length + j]!;
+          }
         }
         const got = await tower.forward(Float32Array.from(xUser), xItem, B);
         const want = reference(state.tensors, shape, x, B);

@@ -93,10 +93,16 @@ export function blobStoreContract(name: string, fixture: () => Promise<ContractF
 
     it('lists recursively, sorted, filtered by string prefix, in the URI style given', async () => {
       const { store, root } = await fixture();
-      const keys = ['logs/dt=2024-01-02/p1.parquet', 'logs/dt=2024-01-01/p0.parquet', 'logs/dt=2024-01-01/_SUCCESS', 'logsx/other.csv', 'top.txt'];
+      const keys = [
+        'logs/dt=2024-01-02/p1.parquet',
+        'logs/dt=2024-01-01/p0.parquet',
+        'logs/dt=2024-01-01/_SUCCESS',
+        'logsx/other.csv',
+        'top.txt',
+      ];
       for (const k of keys) await store.write(joinUri(root, k), k);
 
-      const folder = await store.list(joinUri(root, 'logs') + '/');
+      const folder = await store.list(`${joinUri(root, 'logs')}/`);
       assert.deepEqual(
         folder.map((b) => b.uri),
         ['logs/dt=2024-01-01/_SUCCESS', 'logs/dt=2024-01-01/p0.parquet', 'logs/dt=2024-01-02/p1.parquet'].map((k) => joinUri(root, k)),
@@ -116,13 +122,16 @@ export function blobStoreContract(name: string, fixture: () => Promise<ContractF
       const names = Array.from({ length: 7 }, (_, i) => `many/k${i}.txt`);
       await Promise.all(names.map((n) => store.write(joinUri(root, n), n)));
 
-      const listed = await store.list(joinUri(root, 'many') + '/');
-      assert.deepEqual(listed.map((b) => b.uri), names.map((n) => joinUri(root, n)));
+      const listed = await store.list(`${joinUri(root, 'many')}/`);
+      assert.deepEqual(
+        listed.map((b) => b.uri),
+        names.map((n) => joinUri(root, n)),
+      );
     });
 
     it('lists nothing under a missing prefix', async () => {
       const { store, root } = await fixture();
-      assert.deepEqual(await store.list(joinUri(root, 'none') + '/'), []);
+      assert.deepEqual(await store.list(`${joinUri(root, 'none')}/`), []);
     });
 
     it('deletes an object, and deleting a missing one is not an error', async () => {

@@ -26,7 +26,10 @@ describe('FileStore', () => {
     const store = new FileStore();
     await store.write(`${root}/x/a.txt`, 'a');
 
-    assert.deepEqual((await store.list(`${root}/x/`)).map((b) => b.uri), [`${root}/x/a.txt`]);
+    assert.deepEqual(
+      (await store.list(`${root}/x/`)).map((b) => b.uri),
+      [`${root}/x/a.txt`],
+    );
   });
 
   it('leaves no temp file behind after a write', async () => {

@@ -26,7 +26,10 @@ async function badFile(name: string, edit: (cols: ParquetColumn[]) => ParquetCol
 }
 
 function train(data: string, out: string, onBadRow: 'error' | 'skip' = 'error', maxBadRowFraction = 0.01) {
-  const config = tinyConfig({ data: { onBadRow, maxBadRowFraction, idColumns: [] }, training: { batchSize: 32, epochs: 1, shuffleBuffer: 1000, seed: 1 } });
+  const config = tinyConfig({
+    data: { onBadRow, maxBadRowFraction, idColumns: [] },
+    training: { batchSize: 32, epochs: 1, shuffleBuffer: 1000, seed: 1 },
+  });
   return trainModel({ config, data: [data], out: join(dir, out), progress: false, backend: 'onnx' });
 }
 
@@ -58,7 +61,10 @@ test('a column of the wrong type is an error naming file and column', async () =
   await assert.rejects(train(f, 'm2'), isDataError(f, 'x', /type|numeric/i));
 });
 
-for (const [what, value] of [['NaN', NaN], ['Infinity', Infinity]] as const) {
+for (const [what, value] of [
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+] as const) {
   test(`${what} in a numeric column: error naming file, column and row, or a counted skip`, async () => {
     const f = await badFile(`num-${what}`, withValue('x', 17, value));
     await assert.rejects(train(f, `m-${what}`), isDataError(f, 'x', /row 17/));
@@ -85,7 +91,11 @@ test('labels outside {0,1} are bad rows', async () => {
 });
 
 test('too many skipped rows fails the run instead of training on garbage', async () => {
-  const f = await badFile('manybad', (cols) => cols.map((c) => (c.name === 'y' ? ({ ...c, data: Array.from({ length: 300 }, (_, i) => (i % 10 === 0 ? 5 : 0)) } as ParquetColumn) : c)));
+  const f = await badFile('manybad', (cols) =>
+    cols.map((c) =>
+      c.name === 'y' ? ({ ...c, data: Array.from({ length: 300 }, (_, i) => (i % 10 === 0 ? 5 : 0)) } as ParquetColumn) : c,
+    ),
+  );
   await assert.rejects(train(f, 'm5', 'skip', 0.05), /30 of 300 rows were bad .*maxBadRowFraction 0\.05/);
 });
 

@@ -51,11 +51,26 @@ test('right after warm start, a reordered and extended vocabulary predicts ident
 test('warm start records the parent and keeps numeric cut points unless refit', async () => {
   const f = join(dir, 'b.parquet');
   await writeTinyParquet(f, tinyChunk({ rows: 2000, seed: 8 }));
-  const r = await trainModel({ config: tinyConfig(), data: [f], out: join(dir, 'child'), warmStart: join(dir, 'parent'), progress: false, backend: 'onnx' });
+  const r = await trainModel({
+    config: tinyConfig(),
+    data: [f],
+    out: join(dir, 'child'),
+    warmStart: join(dir, 'parent'),
+    progress: false,
+    backend: 'onnx',
+  });
   const parent = await readModel(join(dir, 'parent'));
   assert.deepEqual(r.manifest.parent, { uri: join(dir, 'parent'), modelId: parent.manifest.modelId });
   const child = await readModel(join(dir, 'child'));
   assert.deepEqual(child.transforms.segmentSignature('x'), parent.transforms.segmentSignature('x'));
-  const refit = await trainModel({ config: tinyConfig(), data: [f], out: join(dir, 'child2'), warmStart: join(dir, 'parent'), refitTransforms: true, progress: false, backend: 'onnx' });
+  const refit = await trainModel({
+    config: tinyConfig(),
+    data: [f],
+    out: join(dir, 'child2'),
+    warmStart: join(dir, 'parent'),
+    refitTransforms: true,
+    progress: false,
+    backend: 'onnx',
+  });
   assert.equal(refit.manifest.training['refitTransforms'], true);
 });

@@ -13,7 +13,8 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
   let s3: MemoryBucket;
   const put = (uri: string, body: string) => s3.objects.set(uri.replace('s3://', ''), new TextEncoder().encode(body));
   const day = (d: string) => put(`${l.logs}dt=${d}/part-00000.parquet`, 'PAR1…');
-  const ingest = (event: unknown = { executionName: 'exec-1' }) => createIngestHandler({ bucketUri: BUCKET })(event) as Promise<IngestResult>;
+  const ingest = (event: unknown = { executionName: 'exec-1' }) =>
+    createIngestHandler({ bucketUri: BUCKET })(event) as Promise<IngestResult>;
 
   beforeEach(() => {
     s3 = mockS3Memory();
@@ -44,10 +45,13 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     assert.equal(s3.text(l.watermark), undefined);
   });
 
-  it('takes only partitions newer than the watermark, plus last run\'s holdout to train on', async () => {
+  it("takes only partitions newer than the watermark, plus last run's holdout to train on", async () => {
     for (const d of ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-04']) day(d);
     put(l.watermark, JSON.stringify({ through: '2026-01-03', untrained: ['2026-01-03'], runId: 'r0', updatedAt: '2026-01-04T00:00:00Z' }));
-    put(l.registry, JSON.stringify({ formatVersion: 1, champion: { version: 1, uri: `${BUCKET}/models/registry/v1`, modelId: 'm1' }, history: [] }));
+    put(
+      l.registry,
+      JSON.stringify({ formatVersion: 1, champion: { version: 1, uri: `${BUCKET}/models/registry/v1`, modelId: 'm1' }, history: [] }),
+    );
     const r = await ingest();
     assert.ok(r.hasNewData);
     assert.deepEqual(r.trainPartitions, ['2026-01-03']);

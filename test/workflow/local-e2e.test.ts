@@ -17,7 +17,8 @@ import { addDays, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixtu
 describe('local run of the synthesized retraining definition', () => {
   let dir: string;
   let l: ReturnType<typeof layout>;
-  const run = (extra: Partial<LocalPipelineOptions> = {}) => runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
+  const run = (extra: Partial<LocalPipelineOptions> = {}) =>
+    runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wdp-e2e-'));
@@ -32,7 +33,10 @@ describe('local run of the synthesized retraining definition', () => {
     assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
     assert.equal(r.promotion?.version, 1);
     assert.equal(r.promotion?.parentVersion, null);
-    assert.deepEqual(r.states.filter((s) => s.type === 'Task').map((s) => s.name), ['Ingest', 'Train', 'Validate', 'Promote']);
+    assert.deepEqual(
+      r.states.filter((s) => s.type === 'Task').map((s) => s.name),
+      ['Ingest', 'Train', 'Validate', 'Promote'],
+    );
     assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.version, 1);
     assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-03');
   });
@@ -41,7 +45,10 @@ describe('local run of the synthesized retraining definition', () => {
     const before = await readJson(l.registry, registrySchema);
     const r = await run();
     assert.equal(r.status, 'no_new_data');
-    assert.deepEqual(r.states.map((s) => s.name), ['Ingest', 'HasNewData', 'NoNewData']);
+    assert.deepEqual(
+      r.states.map((s) => s.name),
+      ['Ingest', 'HasNewData', 'NoNewData'],
+    );
     assert.deepEqual(await readJson(l.registry, registrySchema), before);
   });
 
@@ -62,7 +69,10 @@ describe('local run of the synthesized retraining definition', () => {
     const r = await run();
     assert.equal(r.status, 'rejected');
     assert.match(r.validation?.reasons.join('; ') ?? '', /min_auc/);
-    assert.deepEqual(r.states.slice(-3).map((s) => s.name), ['Reject', 'NotifyRejected', 'Rejected']);
+    assert.deepEqual(
+      r.states.slice(-3).map((s) => s.name),
+      ['Reject', 'NotifyRejected', 'Rejected'],
+    );
     const registry = await readJson(l.registry, registrySchema);
     assert.equal(registry?.champion?.version, 2, 'champion unchanged');
     assert.equal(registry?.history.at(-1)?.status, 'rejected');
@@ -82,7 +92,10 @@ describe('local run of the synthesized retraining definition', () => {
     });
     assert.equal(crashed.status, 'failed');
     assert.match(crashed.error?.error ?? '', /WorkflowFailed/);
-    assert.deepEqual(crashed.states.slice(-2).map((s) => s.name), ['NotifyFailure', 'Failed']);
+    assert.deepEqual(
+      crashed.states.slice(-2).map((s) => s.name),
+      ['NotifyFailure', 'Failed'],
+    );
     assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-05', 'the watermark did not move');
 
     const retried = await run();
@@ -92,7 +105,7 @@ describe('local run of the synthesized retraining definition', () => {
     assert.notEqual(retried.status, 'failed', JSON.stringify(retried.error));
   });
 
-  it('score-batch runs the batch definition\'s item processor inline on a folder bucket', async () => {
+  it("score-batch runs the batch definition's item processor inline on a folder bucket", async () => {
     const { mkdir, copyFile } = await import('node:fs/promises');
     await mkdir(join(dir, 'batch/input/d1'), { recursive: true });
     await copyFile(join(dir, 'logs/dt=2026-01-02/part-00000.parquet'), join(dir, 'batch/input/d1/part-00000.parquet'));

@@ -26,7 +26,14 @@ const l = layout(BUCKET);
 /** A tiny trained candidate, its run manifest and a validation report, all in the mocked bucket. */
 async function stageRun(runId: string, passed: boolean, champion: RunManifest['champion'] = null): Promise<string> {
   const candidateUri = l.candidate(runId);
-  await trainModel({ config: parseConfig(smallConfig(), 'test'), data: [`${l.logs}dt=2026-01-01/`], out: candidateUri, progress: false, modelId: runId, ...(champion ? { warmStart: champion.uri } : {}) });
+  await trainModel({
+    config: parseConfig(smallConfig(), 'test'),
+    data: [`${l.logs}dt=2026-01-01/`],
+    out: candidateUri,
+    progress: false,
+    modelId: runId,
+    ...(champion ? { warmStart: champion.uri } : {}),
+  });
   const manifest: RunManifest = {
     formatVersion: 1,
     runId,
@@ -99,7 +106,9 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
   afterEach(() => s3.restore());
 
   const promote = (manifestUri: string) =>
-    createPromoteHandler({ serving: new LambdaServingTarget({ functionName: 'wdp-score', client: new LambdaClient({ region: 'us-east-1' }), pollIntervalMs: 1 }) })({ manifestUri }) as Promise<PromoteResult>;
+    createPromoteHandler({
+      serving: new LambdaServingTarget({ functionName: 'wdp-score', client: new LambdaClient({ region: 'us-east-1' }), pollIntervalMs: 1 }),
+    })({ manifestUri }) as Promise<PromoteResult>;
 
   it('records v1 in the registry, publishes a version with the model and moves alias live, then advances the watermark', async () => {
     const manifestUri = await stageRun('run-1', true);
@@ -153,7 +162,10 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     assert.equal(again.alreadyRecorded, true);
     const registry = JSON.parse(s3.text(l.registry)!);
     assert.equal(registry.champion.version, 1);
-    assert.deepEqual(registry.history.map((e: { status: string }) => e.status), ['promoted', 'rejected']);
+    assert.deepEqual(
+      registry.history.map((e: { status: string }) => e.status),
+      ['promoted', 'rejected'],
+    );
     assert.equal(live, '2');
   });
 });

@@ -18,7 +18,16 @@ const dry: DryRunResult = { requests: 4, scorer: 'test', p95LatencyMs: 5, maxAbs
 const failing = (checks: ReturnType<typeof runChecks>) => checks.filter((c) => !c.passed).map((c) => c.name);
 
 describe('validation checks', () => {
-  const t = thresholdsSchema.parse({ minAuc: 0.6, maxLogloss: 0.5, calibrationMin: 0.8, calibrationMax: 1.25, maxAucDrop: 0.01, maxLoglossRise: 0.01, latencyBudgetMs: 100, parityTolerance: 1e-4 });
+  const t = thresholdsSchema.parse({
+    minAuc: 0.6,
+    maxLogloss: 0.5,
+    calibrationMin: 0.8,
+    calibrationMax: 1.25,
+    maxAucDrop: 0.01,
+    maxLoglossRise: 0.01,
+    latencyBudgetMs: 100,
+    parityTolerance: 1e-4,
+  });
 
   it('passes a good first model on absolute thresholds only (no champion, no change checks)', () => {
     const checks = runChecks(t, good, null, dry);
@@ -86,7 +95,10 @@ describe('Validate handler on a real candidate', () => {
   });
 
   it('rejects a candidate whose served scores differ from its evaluation', async () => {
-    const handler = createValidateHandler({ thresholds: TEST_THRESHOLDS, scorerFactory: async () => ({ name: 'skewed', score: async (req) => req.candidates.map(() => 0.5) }) });
+    const handler = createValidateHandler({
+      thresholds: TEST_THRESHOLDS,
+      scorerFactory: async () => ({ name: 'skewed', score: async (req) => req.candidates.map(() => 0.5) }),
+    });
     const r = (await handler({ manifestUri: ingest.manifestUri })) as ValidateResult;
     assert.equal(r.passed, false);
     assert.match(r.reasons.join(), /dry_run_parity/);

@@ -27,12 +27,7 @@ export interface SparseOptimizer {
 }
 
 /** A table with zero or given weights and freshly initialised slots. */
-export function createTable(
-  rows: number,
-  dim: number,
-  optimizer: SparseOptimizer,
-  init?: (weights: Float32Array) => void,
-): SparseTable {
+export function createTable(rows: number, dim: number, optimizer: SparseOptimizer, init?: (weights: Float32Array) => void): SparseTable {
   const weights = new Float32Array(rows * dim);
   init?.(weights);
   const slots: Record<string, Float32Array> = {};

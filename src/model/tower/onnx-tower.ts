@@ -54,12 +54,7 @@ export class OnnxTower implements TowerBackend {
   #cur: BufferSet;
   #spare: BufferSet;
 
-  private constructor(
-    options: OnnxTowerOptions,
-    train: ort.InferenceSession,
-    forward: ort.InferenceSession,
-    threads: number,
-  ) {
+  private constructor(options: OnnxTowerOptions, train: ort.InferenceSession, forward: ort.InferenceSession, threads: number) {
     this.shape = options.shape;
     this.name = `onnxruntime-node ${ort.env.versions.common} (cpu, ${threads} threads)`;
     this.#train = train;

@@ -14,15 +14,7 @@
  */
 import { checkForwardInput, checkStepInput, checkTowerState, initialTowerState, paramNames, towerLayers } from './state.ts';
 import type { TowerLayer } from './state.ts';
-import type {
-  TowerAdagrad,
-  TowerBackend,
-  TowerOptions,
-  TowerShape,
-  TowerState,
-  TowerStepInput,
-  TowerStepResult,
-} from './tower.ts';
+import type { TowerAdagrad, TowerBackend, TowerOptions, TowerShape, TowerState, TowerStepInput, TowerStepResult } from './tower.ts';
 
 /** Float64 reference tower; keeps its weights in float64 between steps. */
 export class ReferenceTower implements TowerBackend {

@@ -66,7 +66,10 @@ async function openOnnx(options: TowerOptions): Promise<TowerBackend> {
   }
 }
 
-async function openTfjs(options: TowerOptions, backends?: Parameters<typeof import('./tfjs-backend.ts').loadTfjsBackend>[0]): Promise<TowerBackend> {
+async function openTfjs(
+  options: TowerOptions,
+  backends?: Parameters<typeof import('./tfjs-backend.ts').loadTfjsBackend>[0],
+): Promise<TowerBackend> {
   const { TfjsTower } = await import('./tfjs-tower.ts');
   return TfjsTower.create(backends ? { ...options, backends } : options);
 }

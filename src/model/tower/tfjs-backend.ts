@@ -82,7 +82,7 @@ async function activate(kind: TfjsBackendKind): Promise<TfjsBackendInfo | undefi
     // In Node the .wasm files are read from disk: point at the package's own dist folder.
     // setWasmPaths may only be called before the backend is first initialised.
     if (tf.findBackend('wasm') === null && tf.getBackend() !== 'wasm') {
-      const dist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+      const dist = `${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`;
       wasm.setWasmPaths(dist);
     }
     if (!(await tf.setBackend('wasm'))) return undefined;

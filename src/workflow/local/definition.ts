@@ -92,7 +92,9 @@ export function synthesizedDefinitions(bucketName = 'local-bucket'): Promise<Syn
     try {
       const { app, stack } = createWdpApp({ templateOnly: true, nag: false, outdir });
       const assembly = app.synth();
-      const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+      const template = assembly.getStackByName(stack.stackName).template as {
+        Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+      };
       const definitionOf = (sm: import('constructs').IConstruct): Asl => {
         const id = stack.getLogicalId(sm.node.defaultChild as import('aws-cdk-lib').CfnElement);
         const raw = template.Resources[id]?.Properties?.['DefinitionString'];

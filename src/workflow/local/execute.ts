@@ -50,7 +50,13 @@ export async function executeLocally(options: ExecuteOptions): Promise<LocalExec
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers: handlers },
     context: {
-      Execution: { Id: `arn:aws:states:local:000000000000:execution:wdp:${name}`, Name: name, StartTime: new Date().toISOString(), Input: options.input, RoleArn: 'local' },
+      Execution: {
+        Id: `arn:aws:states:local:000000000000:execution:wdp:${name}`,
+        Name: name,
+        StartTime: new Date().toISOString(),
+        Input: options.input,
+        RoleArn: 'local',
+      },
     } as never,
   });
   const states: StateTiming[] = [];
@@ -59,20 +65,34 @@ export async function executeLocally(options: ExecuteOptions): Promise<LocalExec
   let failure: { error: string; cause: string } | undefined;
   const follow = (async () => {
     for await (const ev of execution.eventLogs) {
-      const e = ev as unknown as { type: string; timestamp: number; state?: { name: string; type: string; output?: unknown }; Error?: string; Cause?: unknown };
+      const e = ev as unknown as {
+        type: string;
+        timestamp: number;
+        state?: { name: string; type: string; output?: unknown };
+        Error?: string;
+        Cause?: unknown;
+      };
       const st = e.state;
       if (e.type === 'StateEntered' && st) {
         entered.set(st.name, e.timestamp);
         if (st.type === 'Task') print(`▶ ${st.name} …`);
       } else if ((e.type === 'StateExited' || e.type === 'StateFailed' || e.type === 'StateCaught' || e.type === 'StateRetried') && st) {
         const seconds = (e.timestamp - (entered.get(st.name) ?? e.timestamp)) / 1000;
-        const status = e.type === 'StateExited' ? 'succeeded' : e.type === 'StateFailed' ? 'failed' : e.type === 'StateCaught' ? 'caught' : 'retried';
+        const status =
+          e.type === 'StateExited' ? 'succeeded' : e.type === 'StateFailed' ? 'failed' : e.type === 'StateCaught' ? 'caught' : 'retried';
         const error = e.Error !== undefined ? `${e.Error}: ${String(e.Cause ?? '')}` : undefined;
         if (e.type === 'StateExited') stateOutputs[st.name] = st.output;
-        if (e.type === 'StateCaught' || e.type === 'StateRetried' || e.type === 'StateExited' || (e.type === 'StateFailed' && st.type !== 'Fail')) {
+        if (
+          e.type === 'StateCaught' ||
+          e.type === 'StateRetried' ||
+          e.type === 'StateExited' ||
+          (e.type === 'StateFailed' && st.type !== 'Fail')
+        ) {
           states.push({ name: st.name, type: st.type, seconds, status, ...(error ? { error } : {}) });
           const mark = status === 'succeeded' ? '✓' : status === 'retried' ? '↻' : '✗';
-          print(`${mark} ${st.name.padEnd(15)} ${seconds.toFixed(1).padStart(6)}s${status === 'succeeded' ? '' : `  ${status}${error ? `: ${error}` : ''}`}`);
+          print(
+            `${mark} ${st.name.padEnd(15)} ${seconds.toFixed(1).padStart(6)}s${status === 'succeeded' ? '' : `  ${status}${error ? `: ${error}` : ''}`}`,
+          );
         }
         if (e.type === 'StateFailed' && st.type === 'Fail') {
           states.push({ name: st.name, type: st.type, seconds: 0, status: 'failed', ...(error ? { error } : {}) });

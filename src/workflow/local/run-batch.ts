@@ -66,7 +66,11 @@ export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<
   const objects = (await storeFor(prefixUri).list(prefixUri)).map((b) => ({ Key: b.uri.slice(root.length), Size: b.sizeBytes }));
   const perBatch = map.ItemBatcher?.MaxItemsPerBatch ?? 1;
   // BatchInput.bucketUri is the deployed bucket's s3:// URI; locally the bucket is `bucketUri`.
-  const batchInput = { ...resolvePaths(map.ItemBatcher?.BatchInput ?? {}, input), bucketUri, ...(options.modelUri ? { modelUri: options.modelUri } : {}) };
+  const batchInput = {
+    ...resolvePaths(map.ItemBatcher?.BatchInput ?? {}, input),
+    bucketUri,
+    ...(options.modelUri ? { modelUri: options.modelUri } : {}),
+  };
   const handler = createScoreBatchHandler(options.scoreObject, options.logger);
 
   const results: unknown[] = [];

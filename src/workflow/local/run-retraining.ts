@@ -103,11 +103,16 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
 
   const t0 = performance.now();
   const { retraining } = await synthesizedDefinitions();
-  print(`synthesized the retraining state machine (${Object.keys(retraining.States).length} states) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  print(
+    `synthesized the retraining state machine (${Object.keys(retraining.States).length} states) in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+  );
 
   const notify: LocalTaskHandler = async (input) => {
     const { Subject, Message } = input as { Subject?: string; Message?: unknown };
-    await writeJson(`${l.notifications}${new Date().toISOString().replace(/[:.]/g, '-')}.json`, { subject: Subject ?? null, message: Message ?? null });
+    await writeJson(`${l.notifications}${new Date().toISOString().replace(/[:.]/g, '-')}.json`, {
+      subject: Subject ?? null,
+      message: Message ?? null,
+    });
     print(`  notification: ${Subject ?? ''} ${JSON.stringify(Message)}`);
     return { MessageId: 'local' };
   };
@@ -117,10 +122,18 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
       // The same job parameters Batch would pass to the container as Ref::manifestUri.
       const { Parameters } = input as { Parameters?: { manifestUri?: string } };
       if (!Parameters?.manifestUri) throw new Error('Train: no manifestUri in the job parameters');
-      const r = await trainFromManifest({ manifestUri: Parameters.manifestUri, backend: options.backend ?? 'auto', logger: log, progress: options.progress ?? true });
+      const r = await trainFromManifest({
+        manifestUri: Parameters.manifestUri,
+        backend: options.backend ?? 'auto',
+        logger: log,
+        progress: options.progress ?? true,
+      });
       return { JobId: `local-${r.runId}`, JobName: `wdp-train-${r.runId}`, Status: 'SUCCEEDED' };
     },
-    [S.validate]: createValidateHandler({ thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, ...(options.scorerFactory ? { scorerFactory: options.scorerFactory } : {}) }, log),
+    [S.validate]: createValidateHandler(
+      { thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, ...(options.scorerFactory ? { scorerFactory: options.scorerFactory } : {}) },
+      log,
+    ),
     [S.promote]: createPromoteHandler({ serving: new FileServingTarget(l.servingPointer) }, log),
     [S.reject]: createRejectHandler(log),
     [S.notifyRejected]: notify,

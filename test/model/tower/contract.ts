@@ -72,7 +72,10 @@ export function runTowerContract(label: string, factory: TowerFactory): void {
       }
     });
 
-    for (const [name, shape, B] of [['small', SMALL, 8], ['medium', MEDIUM, 40]] as const) {
+    for (const [name, shape, B] of [
+      ['small', SMALL, 8],
+      ['medium', MEDIUM, 40],
+    ] as const) {
       test(`forward matches the float64 reference (${name}: ${shape.inputDim}→[${shape.hiddenUnits}], B=${B})`, async () => {
         const tower = await factory(options(shape));
         const ref = new ReferenceTower(options(shape));
@@ -86,7 +89,10 @@ export function runTowerContract(label: string, factory: TowerFactory): void {
       });
     }
 
-    for (const [name, shape, B] of [['small', SMALL, 8], ['medium', MEDIUM, 32]] as const) {
+    for (const [name, shape, B] of [
+      ['small', SMALL, 8],
+      ['medium', MEDIUM, 32],
+    ] as const) {
       test(`five train steps match the reference: logits, dx, weights, accumulators (${name})`, async () => {
         const tower = await factory(options(shape));
         const ref = new ReferenceTower(options(shape));
