@@ -34,6 +34,7 @@ export class ScoringService extends Construct {
       entry: 'score.ts',
       description: 'wdp online scoring (the model is WDP_MODEL_URI of the published version)',
       memoryMiB: props.memoryMiB ?? 2048,
+      onnxRuntime: true,
       timeout: Duration.seconds(30),
       // Empty in the template: Promote publishes versions naming their model; a version published
       // by a redeploy serves the registry's champion instead (lambdas/score.ts).

@@ -48,6 +48,7 @@ export class WorkflowFunctions extends Construct {
       memoryMiB: 4096,
       timeout: Duration.minutes(15),
       environment: { ...env, WDP_VALIDATION: JSON.stringify(props.validation) },
+      onnxRuntime: true,
     });
     grantBucketAccess(b, this.validate, {
       read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates],
@@ -81,6 +82,7 @@ export class WorkflowFunctions extends Construct {
       memoryMiB: 4096,
       timeout: Duration.minutes(15),
       environment: env,
+      onnxRuntime: true,
     });
     // Inputs may sit under any prefix the caller names; outputs only under batch/output/.
     grantBucketAccess(b, this.scoreBatch, { read: [''], write: [PREFIXES.batchOutput] });

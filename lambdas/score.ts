@@ -15,14 +15,10 @@
  *   - bundle this file with esbuild (format esm, platform node, target node20); only src/scoring,
  *     the features/model loader, storage and zod/hyparquet/onnx-proto/Powertools go in — no
  *     training code, and never tfjs (tfjs-node alone is ~380 MB);
- *   - mark `onnxruntime-node` external and ship it as a node module
- *     (`bundling: { format: OutputFormat.ESM, externalModules: ['@aws-sdk/*'],
- *       nodeModules: ['onnxruntime-node'] }`), because it loads a native binding and its
- *     libonnxruntime.so from paths relative to its package. The npm package is ~290 MB because it
- *     carries every platform's binaries; only bin/napi-v6/linux/x64 (~46 MB) is needed on x86_64
- *     Lambda, so delete the others in `commandHooks.afterBundling` (or use a layer built the same
- *     way), and pass `--onnxruntime-node-install=skip` (it ships its own CPU binaries, so the
- *     CUDA download hook is never needed);
+ *   - `onnxruntime-node` stays external (it loads a native binding and libonnxruntime.so from
+ *     paths relative to its package); cdk/lambda-defaults.ts copies its JS and only the
+ *     linux-x64 binaries (~46 MB of the package's ~290 MB) plus onnxruntime-common into the
+ *     bundle's node_modules after bundling — offline, no Docker, no npm install;
  *   - if onnxruntime-node cannot load in some runtime, the scorer falls back to its plain-JS
  *     tower automatically (slower, same results).
  */
