@@ -61,52 +61,33 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const rawConfig = await readJson(configUri, z.record(z.string(), z.unknown()));
   if (!rawConfig) throw new WorkflowError(`no config at ${configUri}: upload your wdp.config.json there`);
   const config = parseConfig(rawConfig, configUri);
-  const registry = await readRegistry(l);
-  const runId = newRunId(event.executionName, now);
+  // Which partitions train, which are held out, and what the watermark becomes afterwards.
+  let plan: { train: string[]; holdout: string[]; untrainedAfter: string[]; split?: RunManifest['split']; note: string };
   const hashColumn = holdoutHashColumn(config);
   if (config.holdout.kind === 'hash' && hashColumn) {
     const parts = [...new Set([...watermark.untrained, ...fresh])].sort();
-    const newest = parts[parts.length - 1]!;
-    const folders = parts.map((p) => `${l.logs}dt=${p}/`);
-    const manifest: RunManifest = {
-      formatVersion: 1,
-      runId,
-      createdAt: new Date(now).toISOString(),
-      bucketUri: options.bucketUri,
-      configUri,
-      config: rawConfig,
-      partitions: { train: parts, holdout: parts },
-      data: folders,
-      holdout: folders,
-      champion: registry.champion,
-      candidateUri: l.candidate(runId),
-      watermarkAfter: { through: newest, untrained: [], runId, updatedAt: new Date(now).toISOString() },
-      split: { column: hashColumn, fraction: config.holdout.fraction },
+    const split = { column: hashColumn, fraction: config.holdout.fraction };
+    plan = {
+      train: parts,
+      holdout: parts,
+      untrainedAfter: [],
+      split,
+      note: `${(100 * split.fraction).toFixed(1)}% of rows (hash of ${hashColumn}) held out`,
     };
-    const manifestUri = l.runManifest(runId);
-    await writeJson(manifestUri, manifest);
-    log.info(
-      `run ${runId}: train on ${parts.join(', ')} with ${(100 * config.holdout.fraction).toFixed(1)}% of rows (hash of ${hashColumn}) held out`,
-    );
-    return {
-      hasNewData: true,
-      runId,
-      manifestUri,
-      candidateUri: manifest.candidateUri,
-      trainPartitions: parts,
-      holdoutPartitions: parts,
-      champion: registry.champion,
-    };
+  } else {
+    const holdout = fresh[fresh.length - 1]!;
+    const train = [...new Set([...watermark.untrained.filter((p) => p < holdout), ...fresh.slice(0, -1)])].sort();
+    if (train.length === 0) {
+      const reason = `only one partition (${holdout}) to use: it would be the holdout, waiting for the next one`;
+      log.info(reason);
+      return { hasNewData: false, reason };
+    }
+    plan = { train, holdout: [holdout], untrainedAfter: [holdout], note: `hold out ${holdout}` };
   }
 
-  const holdout = fresh[fresh.length - 1]!;
-  const train = [...new Set([...watermark.untrained.filter((p) => p < holdout), ...fresh.slice(0, -1)])].sort();
-  if (train.length === 0) {
-    const reason = `only one partition (${holdout}) to use: it would be the holdout, waiting for the next one`;
-    log.info(reason);
-    return { hasNewData: false, reason };
-  }
-
+  const registry = await readRegistry(l);
+  const runId = newRunId(event.executionName, now);
+  const folder = (p: string) => `${l.logs}dt=${p}/`;
   const manifest: RunManifest = {
     formatVersion: 1,
     runId,
@@ -114,25 +95,26 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     bucketUri: options.bucketUri,
     configUri,
     config: rawConfig,
-    partitions: { train, holdout: [holdout] },
-    data: train.map((p) => `${l.logs}dt=${p}/`),
-    holdout: [`${l.logs}dt=${holdout}/`],
+    partitions: { train: plan.train, holdout: plan.holdout },
+    data: plan.train.map(folder),
+    holdout: plan.holdout.map(folder),
     champion: registry.champion,
     candidateUri: l.candidate(runId),
-    watermarkAfter: { through: holdout, untrained: [holdout], runId, updatedAt: new Date(now).toISOString() },
+    watermarkAfter: { through: fresh[fresh.length - 1]!, untrained: plan.untrainedAfter, runId, updatedAt: new Date(now).toISOString() },
+    ...(plan.split ? { split: plan.split } : {}),
   };
   const manifestUri = l.runManifest(runId);
   await writeJson(manifestUri, manifest);
   log.info(
-    `run ${runId}: train on ${train.join(', ')}, hold out ${holdout}, ${registry.champion ? `warm start from v${registry.champion.version}` : 'no champion: train from scratch'}`,
+    `run ${runId}: train on ${plan.train.join(', ')}, ${plan.note}, ${registry.champion ? `warm start from v${registry.champion.version}` : 'no champion: train from scratch'}`,
   );
   return {
     hasNewData: true,
     runId,
     manifestUri,
     candidateUri: manifest.candidateUri,
-    trainPartitions: train,
-    holdoutPartitions: [holdout],
+    trainPartitions: plan.train,
+    holdoutPartitions: plan.holdout,
     champion: registry.champion,
   };
 }
