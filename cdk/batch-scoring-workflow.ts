@@ -5,16 +5,15 @@
  *   { "inputPrefix": "batch/input/2026-01-05/", "outputPrefix": "batch/output/2026-01-05/" }
  */
 import { Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BATCH_STATES as S } from '../src/workflow/state-names.ts';
+import { failedExecutionsAlarm, failureChain } from './failure.ts';
 import { lambdaStep } from './lambda-task.ts';
 
 export interface BatchScoringWorkflowProps {
@@ -37,17 +36,14 @@ export class BatchScoringWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: BatchScoringWorkflowProps) {
     super(scope, id);
-    const failed = new tasks.SnsPublish(this, S.notifyFailure, {
+    const failed = failureChain(this, {
       topic: props.topic,
+      notifyStateName: S.notifyFailure,
+      failStateName: S.failed,
       subject: 'wdp batch scoring failed',
-      message: sfn.TaskInput.fromObject({
-        result: 'failed',
-        execution: sfn.JsonPath.executionId,
-        error: sfn.JsonPath.stringAt('$.error.Error'),
-        cause: sfn.JsonPath.stringAt('$.error.Cause'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    }).next(new sfn.Fail(this, S.failed, { error: 'BatchScoringFailed', cause: 'Too many objects failed, or a step failed' }));
+      error: 'BatchScoringFailed',
+      cause: 'Too many objects failed, or a step failed',
+    });
 
     const map = new sfn.DistributedMap(this, S.map, {
       itemReader: new sfn.S3ObjectsItemReader({ bucket: props.bucket, prefix: sfn.JsonPath.stringAt('$.inputPrefix') }),
@@ -105,14 +101,6 @@ export class BatchScoringWorkflow extends Construct {
         includeExecutionData: true,
       },
     });
-    this.failedAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
-      alarmDescription: 'A wdp batch-scoring execution failed',
-      metric: this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.failedAlarm.addAlarmAction(new cwActions.SnsAction(props.topic));
+    this.failedAlarm = failedExecutionsAlarm(this, this.stateMachine, props.topic, 'A wdp batch-scoring execution failed');
   }
 }

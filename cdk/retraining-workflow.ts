@@ -11,8 +11,7 @@
  * Task by name; keep them in STATE_NAMES.
  */
 import { Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as batch from 'aws-cdk-lib/aws-batch';
@@ -23,6 +22,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRAINING_STATES as S } from '../src/workflow/state-names.ts';
+import { failedExecutionsAlarm, failureChain } from './failure.ts';
 import { catchAll, lambdaStep } from './lambda-task.ts';
 
 /**
@@ -65,22 +65,14 @@ export class RetrainingWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: RetrainingWorkflowProps) {
     super(scope, id);
 
-    const failed = new tasks.SnsPublish(this, S.notifyFailure, {
+    const failed = failureChain(this, {
       topic: props.topic,
+      notifyStateName: S.notifyFailure,
+      failStateName: S.failed,
       subject: 'wdp retraining failed',
-      message: sfn.TaskInput.fromObject({
-        result: 'failed',
-        execution: sfn.JsonPath.executionId,
-        error: sfn.JsonPath.stringAt('$.error.Error'),
-        cause: sfn.JsonPath.stringAt('$.error.Cause'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    }).next(
-      new sfn.Fail(this, S.failed, {
-        error: 'WorkflowFailed',
-        cause: 'A step failed; the watermark did not move, so the next run retries the same data',
-      }),
-    );
+      error: 'WorkflowFailed',
+      cause: 'A step failed; the watermark did not move, so the next run retries the same data',
+    });
 
     const ingest = lambdaStep(this, S.ingest, {
       fn: props.ingest,
@@ -179,14 +171,11 @@ export class RetrainingWorkflow extends Construct {
       targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }) })],
     });
 
-    this.failedAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
-      alarmDescription: 'A wdp retraining execution failed (rejections count too: they end in Fail)',
-      metric: this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.failedAlarm.addAlarmAction(new cwActions.SnsAction(props.topic));
+    this.failedAlarm = failedExecutionsAlarm(
+      this,
+      this.stateMachine,
+      props.topic,
+      'A wdp retraining execution failed (rejections count too: they end in Fail)',
+    );
   }
 }

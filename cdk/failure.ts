@@ -1,0 +1,55 @@
+/**
+ * What every wdp state machine does on failure: publish the error to the SNS topic, then end in
+ * a Fail state; and an alarm on failed executions that notifies the same topic.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+
+export interface FailureChainProps {
+  readonly topic: sns.ITopic;
+  /** State names of the notify task and the Fail state. */
+  readonly notifyStateName: string;
+  readonly failStateName: string;
+  readonly subject: string;
+  readonly error: string;
+  readonly cause: string;
+}
+
+/** SNS notification with the caught error (at `$.error`) → Fail. */
+export function failureChain(scope: Construct, props: FailureChainProps): sfn.Chain {
+  return new tasks.SnsPublish(scope, props.notifyStateName, {
+    topic: props.topic,
+    subject: props.subject,
+    message: sfn.TaskInput.fromObject({
+      result: 'failed',
+      execution: sfn.JsonPath.executionId,
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      cause: sfn.JsonPath.stringAt('$.error.Cause'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  }).next(new sfn.Fail(scope, props.failStateName, { error: props.error, cause: props.cause }));
+}
+
+/** Alarm when any execution of `machine` fails within an hour; notifies `topic`. */
+export function failedExecutionsAlarm(
+  scope: Construct,
+  machine: sfn.StateMachine,
+  topic: sns.ITopic,
+  description: string,
+): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, 'FailedExecutions', {
+    alarmDescription: description,
+    metric: machine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction(new cwActions.SnsAction(topic));
+  return alarm;
+}
