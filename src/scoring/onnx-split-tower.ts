@@ -1,35 +1,47 @@
 /**
  * The split tower on ONNX Runtime: one session per (model, user/item split), whose graph has the
- * weights baked in as initializers so ORT can pre-pack them for its GEMM kernels. Output buffers
- * are passed as pre-allocated fetches so ORT writes straight into them.
+ * tower weights baked in as initializers so ORT can pre-pack them for its GEMM kernels. The
+ * embedding tables of gathered features are fed as inputs on every run: ORT wraps a JS buffer in
+ * place, so that costs no copy. Output buffers are passed as pre-allocated fetches so ORT writes
+ * straight into them.
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { buildTowerForwardOnnx, type TowerWeights } from '../model/tower/onnx-export.ts';
 import { TowerBackendUnavailableError } from '../model/tower/errors.ts';
-import type { SplitTower, SplitTowerOptions } from './split-tower.ts';
+import type { ItemColumns, SplitTower, SplitTowerOptions } from './split-tower.ts';
 
 export class OnnxSplitTower implements SplitTower {
   readonly name: string;
   readonly itemDim: number;
+  readonly restDim: number;
   readonly userDim: number;
   readonly #session: ort.InferenceSession;
+  readonly #dims: number[];
 
-  private constructor(session: ort.InferenceSession, itemDim: number, userDim: number, threads: number) {
+  private constructor(
+    session: ort.InferenceSession,
+    model: { xDim: number; restDim: number; userDim: number },
+    dims: number[],
+    threads: number,
+  ) {
     this.#session = session;
-    this.itemDim = itemDim;
-    this.userDim = userDim;
+    this.itemDim = model.xDim;
+    this.restDim = model.restDim;
+    this.userDim = model.userDim;
+    this.#dims = dims;
     this.name = `onnxruntime-node ${ort.env.versions.common} (cpu, ${threads} threads)`;
   }
 
   /**
    * @example
    *   const tower = await OnnxSplitTower.create(state.tower, { itemRows: Int32Array.of(3, 4, 5), userRows: Int32Array.of(0, 1, 2) });
-   *   const logits = await tower.forward(xUser, xItem, 1000);
+   *   const logits = await tower.forward(xUser, { gathered: [], rest: xItem }, 1000);
    */
   static async create(weights: TowerWeights, options: SplitTowerOptions): Promise<OnnxSplitTower> {
     const threads = options.intraOpNumThreads ?? availableParallelism();
-    const model = buildTowerForwardOnnx(weights, { itemRows: options.itemRows, userRows: options.userRows });
+    const gathered = options.gathered ?? [];
+    const model = buildTowerForwardOnnx(weights, { itemRows: options.itemRows, userRows: options.userRows, gathered });
     try {
       const session = await ort.InferenceSession.create(model.bytes, {
         intraOpNumThreads: threads,
@@ -38,15 +50,26 @@ export class OnnxSplitTower implements SplitTower {
         executionMode: 'sequential',
         extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
       });
-      return new OnnxSplitTower(session, model.xDim, model.userDim, threads);
+      return new OnnxSplitTower(
+        session,
+        model,
+        gathered.map((g) => g.dim),
+        threads,
+      );
     } catch (cause) {
       throw new TowerBackendUnavailableError('onnxruntime-node could not open the scoring tower', { cause });
     }
   }
 
-  async forward(xUser: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array> {
+  async forward(xUser: Float32Array, items: ItemColumns, batchSize: number): Promise<Float32Array> {
     const out = new Float32Array(batchSize);
-    const feeds: Record<string, ort.Tensor> = { X: new ort.Tensor('float32', xItem, [batchSize, this.itemDim]) };
+    const feeds: Record<string, ort.Tensor> = {};
+    items.gathered.forEach(({ table, ids }, g) => {
+      const dim = this.#dims[g]!;
+      feeds[`I${g}`] = new ort.Tensor('int32', ids.length === batchSize ? ids : ids.subarray(0, batchSize), [batchSize]);
+      feeds[`E${g}`] = new ort.Tensor('float32', table, [table.length / dim, dim]);
+    });
+    if (this.restDim > 0) feeds['Xr'] = new ort.Tensor('float32', items.rest, [batchSize, this.restDim]);
     if (this.userDim > 0) feeds['Xu'] = new ort.Tensor('float32', xUser, [1, this.userDim]);
     await this.#session.run(feeds, { logits: new ort.Tensor('float32', out, [batchSize]) });
     return out;

@@ -8,7 +8,9 @@
  *            that involve an item feature);
  *   - deep:  the user features' embeddings and numerics x_user are pooled once, and their share
  *            of the first tower layer u = x_user·W0_user + b0 is computed once (inside the
- *            SplitTower's graph); the candidates' rows carry only the item columns.
+ *            SplitTower's graph); the candidates' rows carry only the item columns. Their
+ *            single-id embeddings are looked up by the tower from ids (inside ONNX Runtime);
+ *            only list features and numerics are copied into rows here.
  * The result equals the training-side forward pass (WideDeepModel.predict) up to float32
  * summation order (tested within 1e-5). Batch scoring, where every row has its own features,
  * is the split with no user features.
@@ -20,7 +22,7 @@ import type { TransformState } from '../features/state.ts';
 import type { ModelArtifact } from '../model/read-model.ts';
 import type { TowerWeights } from '../model/tower/onnx-export.ts';
 import { ScoringError } from './errors.ts';
-import { createSplitTower, type SplitTower, type SplitTowerKind } from './split-tower.ts';
+import { createSplitTower, type ItemColumns, type SplitTower, type SplitTowerKind } from './split-tower.ts';
 
 export interface ServingModelOptions {
   /** Tower implementation. @default 'auto' (ONNX Runtime, else plain JS) */
@@ -38,10 +40,12 @@ export interface SplitPlan {
   readonly userFeatures: ReadonlySet<string>;
   /** Indices into DeepLayout.embeddings / DeepLayout.numeric. */
   readonly userEmb: readonly number[];
-  readonly itemEmb: readonly number[];
+  /** Item embeddings with one id per row (looked up by the tower), then the others (pooled here). */
+  readonly gatheredEmb: readonly number[];
+  readonly pooledEmb: readonly number[];
   readonly userNum: readonly number[];
   readonly itemNum: readonly number[];
-  /** Tower input columns of x_user / X_item, in gather order. */
+  /** Tower input columns of x_user / X_item (gathered features' first), in their order. */
   readonly userCols: Int32Array;
   readonly itemCols: Int32Array;
   /** [start, end) pairs of the wide segments that belong to the user side, ascending. */
@@ -64,6 +68,8 @@ export class ServingModel {
   readonly #wide: Float32Array | undefined;
   readonly #emb: Float32Array[];
   readonly #embCols: number[];
+  /** Per embedding feature: one id per row always (a categorical, not a list). */
+  readonly #singleId: boolean[];
   readonly #tower: TowerWeights | undefined;
   /** Features that make up each wide segment (one for a feature, several for a cross). */
   readonly #segmentFeatures: { start: number; end: number; features: readonly string[] }[];
@@ -103,6 +109,7 @@ export class ServingModel {
     this.#tower = deep ? state.tower : undefined;
     if (deep && !this.#tower) throw new ScoringError('model kind has a deep part but no tower weights');
     const ts: TransformState = transforms.toState();
+    this.#singleId = this.deepLayout.embeddings.map((e) => ts.features[e.feature]?.kind === 'categorical');
     const crossFeatures = new Map(ts.wide.crosses.map((c) => [c.name, c.features] as const));
     this.#segmentFeatures = this.wideLayout.segments.map((s) => ({
       start: s.offset,
@@ -173,7 +180,7 @@ export class ServingModel {
       let deep: Float32Array;
       if (plan.itemCols.length === 0) {
         // Every deep input is user context: one tower row serves all candidates.
-        const one = await plan.tower.forward(xUser, new Float32Array(0), 1);
+        const one = await plan.tower.forward(xUser, { gathered: [], rest: new Float32Array(0) }, 1);
         deep = new Float32Array(B).fill(one[0]!);
       } else {
         deep = await plan.tower.forward(xUser, this.#itemInput(plan, items), B);
@@ -212,14 +219,17 @@ export class ServingModel {
   async #buildPlan(key: string, userFeatures: ReadonlySet<string>): Promise<SplitPlan> {
     const layout = this.deepLayout;
     const userEmb: number[] = [];
-    const itemEmb: number[] = [];
+    const gatheredEmb: number[] = [];
+    const pooledEmb: number[] = [];
+    layout.embeddings.forEach((e, f) => {
+      if (userFeatures.has(e.feature)) userEmb.push(f);
+      else (this.#singleId[f] ? gatheredEmb : pooledEmb).push(f);
+    });
     const userCols: number[] = [];
     const itemCols: number[] = [];
-    layout.embeddings.forEach((e, f) => {
-      const user = userFeatures.has(e.feature);
-      (user ? userEmb : itemEmb).push(f);
-      for (let j = 0; j < e.dim; j++) (user ? userCols : itemCols).push(this.#embCols[f]! + j);
-    });
+    const colsOf = (f: number) => Array.from({ length: layout.embeddings[f]!.dim }, (_, j) => this.#embCols[f]! + j);
+    for (const f of userEmb) userCols.push(...colsOf(f));
+    for (const f of [...gatheredEmb, ...pooledEmb]) itemCols.push(...colsOf(f));
     const userNum: number[] = [];
     const itemNum: number[] = [];
     const numStart = layout.inputDim - layout.numeric.length;
@@ -246,6 +256,7 @@ export class ServingModel {
         {
           itemRows,
           userRows: Int32Array.from(userCols),
+          gathered: gatheredEmb.map((f) => ({ vocab: layout.embeddings[f]!.vocabSize, dim: layout.embeddings[f]!.dim })),
           ...(o.intraOpNumThreads !== undefined ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
           ...(o.allowSpinning !== undefined ? { allowSpinning: o.allowSpinning } : {}),
         },
@@ -256,7 +267,8 @@ export class ServingModel {
       key,
       userFeatures: new Set(userFeatures),
       userEmb,
-      itemEmb,
+      gatheredEmb,
+      pooledEmb,
       userNum,
       itemNum,
       userCols: Int32Array.from(userCols),
@@ -280,43 +292,34 @@ export class ServingModel {
     return x;
   }
 
-  /** X_item Float32Array [B × Di]: the candidates' pooled embeddings and numerics, item columns only. */
-  #itemInput(plan: SplitPlan, items: EncodedBatch): Float32Array {
+  /** The candidates' item inputs: ids of gathered features, and rows [B × restDim] of the other columns. */
+  #itemInput(plan: SplitPlan, items: EncodedBatch): ItemColumns {
     const B = items.size;
-    const Di = plan.itemCols.length;
-    const x = new Float32Array(B * Di);
-    // Feature by feature: one table at a time keeps its rows' cache and TLB entries warm (measured
-    // faster than filling X row by row, whose reads hop across every table).
+    const gathered = plan.gatheredEmb.map((f) => {
+      const { offsets, ids } = items.embeddingInputs[f]!;
+      // The encoder gives categoricals exactly one id per row; anything else is a bug upstream.
+      if (!isSingle(offsets, B)) throw new ScoringError(`"${this.deepLayout.embeddings[f]!.feature}" has a row without exactly one id`);
+      return { table: this.#emb[f]!, ids };
+    });
+    const Dr = plan.tower!.restDim;
+    const x = new Float32Array(B * Dr);
+    // Feature by feature: one table at a time keeps its rows' cache and TLB entries warm.
     let c = 0;
-    for (const f of plan.itemEmb) {
+    for (const f of plan.pooledEmb) {
       const spec = this.deepLayout.embeddings[f]!;
       const table = this.#emb[f]!;
       const input = items.embeddingInputs[f]!;
-      const dim = spec.dim;
-      const { offsets, ids } = input;
-      if (isSingle(offsets, B)) gatherSingle(x, Di, c, table, dim, ids, B);
-      else if (spec.combiner === 'sum') gatherSum(x, Di, c, table, dim, offsets, ids, B);
-      else {
-        for (let i = 0; i < B; i++) poolInto(x, i * Di + c, table, dim, spec.combiner, input, i);
-      }
-      c += dim;
+      if (spec.combiner === 'sum') gatherSum(x, Dr, c, table, spec.dim, input.offsets, input.ids, B);
+      else for (let i = 0; i < B; i++) poolInto(x, i * Dr + c, table, spec.dim, spec.combiner, input, i);
+      c += spec.dim;
     }
     const nNum = this.deepLayout.numeric.length;
     const num = items.numeric;
     for (const j of plan.itemNum) {
-      for (let i = 0; i < B; i++) x[i * Di + c] = num[i * nNum + j]!;
+      for (let i = 0; i < B; i++) x[i * Dr + c] = num[i * nNum + j]!;
       c++;
     }
-    return x;
-  }
-}
-
-/** X[i, c:c+dim] = table[ids[i]] for one id per row (the common case: a plain copy). */
-function gatherSingle(x: Float32Array, Di: number, c: number, table: Float32Array, dim: number, ids: Int32Array, B: number): void {
-  for (let i = 0; i < B; i++) {
-    const xo = i * Di + c;
-    const ro = ids[i]! * dim;
-    for (let j = 0; j < dim; j++) x[xo + j] = table[ro + j]!;
+    return { gathered, rest: x };
   }
 }
 

@@ -2,25 +2,33 @@
  * The tower forward pass for scoring, with the first layer split between the user context
  * (applied once per request) and the items:
  *   h1 = ReLU(X_item · W0_item + u),  u = x_user · W0_user + b0  [H0] computed once per call,
- *   then the usual layers.
+ *   then the usual layers. X_item is the candidates' single-id embeddings, looked up by the
+ *   tower itself (ItemColumns.gathered), followed by their other columns (ItemColumns.rest).
  * Two implementations share this interface and one contract test: ONNX Runtime (native, fast)
  * and plain JS (works anywhere, e.g. where onnxruntime-node's binary does not load).
  */
-import { selectRows, type TowerWeights } from '../model/tower/onnx-export.ts';
+import { type GatheredFeature, selectRows, type TowerWeights } from '../model/tower/onnx-export.ts';
 import { towerLayers } from '../model/tower/state.ts';
+
+/** The candidates' tower inputs. */
+export interface ItemColumns {
+  /** Per gathered feature, in SplitTowerOptions.gathered order: its table [V × dim] and one id per candidate. */
+  readonly gathered: readonly { readonly table: Float32Array; readonly ids: Int32Array }[];
+  /** The other item columns, Float32Array [B × restDim] row-major. */
+  readonly rest: Float32Array;
+}
 
 export interface SplitTower {
   /** e.g. 'onnxruntime-node 1.30.0 (cpu, 2 threads)', 'plain JS'. */
   readonly name: string;
-  /** Number of item columns Di the tower expects in X. */
+  /** Number of item columns Di (gathered and rest). */
   readonly itemDim: number;
+  /** Width of ItemColumns.rest. */
+  readonly restDim: number;
   /** Number of user columns Du. */
   readonly userDim: number;
-  /**
-   * Tower logits Float32Array [B] for the user's columns x_user Float32Array [Du] and
-   * X_item Float32Array [B × Di] row-major.
-   */
-  forward(xUser: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array>;
+  /** Tower logits Float32Array [B] for the user's columns x_user Float32Array [Du] and B candidates. */
+  forward(xUser: Float32Array, items: ItemColumns, batchSize: number): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -28,8 +36,10 @@ export const SPLIT_TOWER_KINDS = ['auto', 'onnx', 'js'] as const;
 export type SplitTowerKind = (typeof SPLIT_TOWER_KINDS)[number];
 
 export interface SplitTowerOptions {
-  /** Rows of W0 (tower input columns) that X_item holds, in X_item's column order. */
+  /** Rows of W0 (tower input columns) that X_item holds, in X_item's column order (gathered first). */
   readonly itemRows: Int32Array;
+  /** Single-id embedding features the tower looks up itself; their columns lead itemRows. @default [] */
+  readonly gathered?: readonly GatheredFeature[];
   /** Rows of W0 that x_user holds, in its order (the other columns). */
   readonly userRows: Int32Array;
   /** ORT intra-op threads. @default os.availableParallelism() */
@@ -92,21 +102,39 @@ export function denseForward(
   return out;
 }
 
+/** X [B × Di] = the gathered rows, then the rest columns (what the ONNX graph concatenates). */
+export function assembleItemRows(items: ItemColumns, dims: readonly number[], restDim: number, B: number): Float32Array {
+  const Di = dims.reduce((s, d) => s + d, 0) + restDim;
+  const x = new Float32Array(B * Di);
+  let c = 0;
+  items.gathered.forEach(({ table, ids }, g) => {
+    const dim = dims[g]!;
+    for (let i = 0; i < B; i++) x.set(table.subarray(ids[i]! * dim, (ids[i]! + 1) * dim), i * Di + c);
+    c += dim;
+  });
+  for (let i = 0; i < B; i++) x.set(items.rest.subarray(i * restDim, (i + 1) * restDim), i * Di + c);
+  return x;
+}
+
 /** The plain-JS split tower. */
 export class JsSplitTower implements SplitTower {
   readonly name = 'plain JS';
   readonly itemDim: number;
+  readonly restDim: number;
   readonly userDim: number;
+  readonly #gatheredDims: number[];
   readonly #w0: Float32Array;
   readonly #w0User: Float32Array;
   readonly #b0: Float32Array;
   readonly #layers: { w: Float32Array; b: Float32Array; inDim: number; outDim: number; relu: boolean }[];
   readonly #h0: number;
 
-  constructor(weights: TowerWeights, options: Pick<SplitTowerOptions, 'itemRows' | 'userRows'>) {
+  constructor(weights: TowerWeights, options: Pick<SplitTowerOptions, 'itemRows' | 'userRows' | 'gathered'>) {
     const layers = towerLayers(weights.shape);
     this.#h0 = layers[0]!.outDim;
     this.itemDim = options.itemRows.length;
+    this.#gatheredDims = (options.gathered ?? []).map((g) => g.dim);
+    this.restDim = this.itemDim - this.#gatheredDims.reduce((s, d) => s + d, 0);
     this.userDim = options.userRows.length;
     this.#w0 = selectRows(weights.tensors['W0']!, this.#h0, options.itemRows);
     this.#w0User = selectRows(weights.tensors['W0']!, this.#h0, options.userRows);
@@ -120,8 +148,9 @@ export class JsSplitTower implements SplitTower {
     }));
   }
 
-  async forward(xUser: Float32Array, xItem: Float32Array, batchSize: number): Promise<Float32Array> {
+  async forward(xUser: Float32Array, items: ItemColumns, batchSize: number): Promise<Float32Array> {
     const B = batchSize;
+    const xItem = assembleItemRows(items, this.#gatheredDims, this.restDim, B);
     const u = denseForward(xUser, 1, this.userDim, this.#w0User, this.#h0, this.#b0, false);
     let h = denseForward(xItem, B, this.itemDim, this.#w0, this.#h0, u, true);
     for (const l of this.#layers) h = denseForward(h, B, l.inDim, l.w, l.outDim, l.b, l.relu);

@@ -32,12 +32,34 @@ function reference(
 }
 
 for (const kind of ['onnx', 'js'] as const satisfies readonly SplitTowerKind[]) {
-  for (const [D, hidden, userCols] of [
-    [10, [8, 4], [0, 1, 2, 7]],
-    [9, [5], []],
-    [6, [7, 3, 2], [5]],
+  // Gathered features: the tower input columns each one fills (its dim), looked up from a 5-row table.
+  for (const [D, hidden, userCols, gatheredCols] of [
+    [10, [8, 4], [0, 1, 2, 7], []],
+    [9, [5], [], []],
+    [6, [7, 3, 2], [5], []],
+    [
+      10,
+      [8, 4],
+      [0, 1],
+      [
+        [4, 5, 6],
+        [9, 2],
+      ],
+    ],
+    [
+      7,
+      [6],
+      [],
+      [
+        [0, 1],
+        [2, 3],
+        [4, 5, 6],
+      ],
+    ],
+    [8, [5, 3], [7], [[3, 4]]],
   ] as const) {
-    test(`${kind} split tower ${D}→[${hidden}] with user columns [${userCols}] matches the unsplit reference`, async () => {
+    const gCols: readonly (readonly number[])[] = gatheredCols;
+    test(`${kind} split tower ${D}→[${hidden}] with user columns [${userCols}], gathered ${JSON.stringify(gCols)} matches the unsplit reference`, async () => {
       const shape = { inputDim: D, hiddenUnits: hidden };
       const state = initialTowerState({ shape, adagrad: { learningRate: 0.1, initialAccumulator: 0.1, epsilon: 1e-7 }, seed: 7 });
       const rng = new Rng(1);
@@ -45,25 +67,34 @@ for (const kind of ['onnx', 'js'] as const satisfies readonly SplitTowerKind[]) 
         const b = state.tensors[`b${k}`]!;
         for (let i = 0; i < b.length; i++) b[i] = rng.normal() * 0.1;
       }
-      const itemCols = Array.from({ length: D }, (_, c) => c).filter((c) => !(userCols as readonly number[]).includes(c));
+      const taken = new Set<number>([...userCols, ...gCols.flat()]);
+      const restCols = Array.from({ length: D }, (_, c) => c).filter((c) => !taken.has(c));
+      const V = 5;
+      const tables = gCols.map((cols) => Float32Array.from({ length: V * cols.length }, () => rng.normal()));
       const tower = await createSplitTower(kind, state, {
-        itemRows: Int32Array.from(itemCols),
+        itemRows: Int32Array.from([...gCols.flat(), ...restCols]),
         userRows: Int32Array.from(userCols),
+        gathered: gCols.map((cols) => ({ vocab: V, dim: cols.length })),
         intraOpNumThreads: 1,
       });
       try {
         const B = 6;
         const xUser = Float64Array.from(userCols, () => Math.fround(rng.normal()));
         const x = new Float64Array(B * D);
-        const xItem = new Float32Array(B * itemCols.length);
+        const rest = new Float32Array(B * restCols.length);
+        const ids = gCols.map(() => Int32Array.from({ length: B }, () => Math.floor(rng.next() * V)));
         for (let i = 0; i < B; i++) {
           for (const [j, c] of userCols.entries()) x[i * D + c] = xUser[j]!;
-          for (const [j, c] of itemCols.entries()) {
-            xItem[i * itemCols.length + j] = rng.normal();
-            x[i * D + c] = xItem[i * itemCols.length + j]!;
+          gCols.forEach((cols, g) => {
+            for (const [j, c] of cols.entries()) x[i * D + c] = tables[g]![ids[g]![i]! * cols.length + j]!;
+          });
+          for (const [j, c] of restCols.entries()) {
+            rest[i * restCols.length + j] = rng.normal();
+            x[i * D + c] = rest[i * restCols.length + j]!;
           }
         }
-        const got = await tower.forward(Float32Array.from(xUser), xItem, B);
+        const gathered = gCols.map((_, g) => ({ table: tables[g]!, ids: ids[g]! }));
+        const got = await tower.forward(Float32Array.from(xUser), { gathered, rest }, B);
         const want = reference(state.tensors, shape, x, B);
         for (let i = 0; i < B; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `row ${i}: ${got[i]} vs ${want[i]}`);
       } finally {

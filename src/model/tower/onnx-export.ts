@@ -5,10 +5,15 @@
  *
  * Full model:   X [B, D] → Gemm(W0,b0) → ReLU → … → Gemm(W_L,b_L) → logits [B].
  * Split model:  the first layer's input is cut in two, because every candidate of a request
- *   shares the user context: the graph takes X_item [B, Di] (the item columns of X, rows
- *   `itemRows` of W0) and Xu [1, Du] (the user's columns, the other rows of W0), computes the
- *   user's share u = Xu·W0_user + b0 [1, H0] once, and then ReLU(X_item·W0_item + u) → … →
- *   logits [B]. Without user columns there is no Xu and u = b0.
+ *   shares the user context: the graph takes the item columns of X (rows `itemRows` of W0) and
+ *   Xu [1, Du] (the user's columns, the other rows of W0), computes the user's share
+ *   u = Xu·W0_user + b0 [1, H0] once, and then ReLU(X_item·W0_item + u) → … → logits [B].
+ *   Without user columns there is no Xu and u = b0.
+ *   X_item is assembled inside the graph: the first `gathered` item features are single-id
+ *   embeddings, looked up by Gather from their table E{g} [V, dim] with ids I{g} int32 [B]
+ *   (tables are fed as inputs, which ORT reads in place, so the graph stays small and builds
+ *   fast); the other item columns come in Xr [B, Dr] (pooled lists, numerics), concatenated
+ *   after them. This keeps the per-request copy in JS to a few ints per candidate.
  *
  * Initializers are stored as raw little-endian bytes (`rawData`), which is what ORT reads
  * fastest and keeps serialisation of ~1M-float layers to a memcpy.
@@ -21,6 +26,7 @@ import type { TowerShape } from './tower.ts';
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const INT32 = onnx.TensorProto.DataType.INT32;
 /** Same opset / IR as the training graphs (onnx-graph.ts). */
 const OPSET = 17;
 const IR_VERSION = 8;
@@ -34,10 +40,15 @@ export interface TowerWeights {
 export interface TowerForwardOnnx {
   /** Serialized ModelProto. */
   readonly bytes: Uint8Array;
-  /** Input names: ['X'] for the full model, ['X', 'Xu'] for a split one with user columns. */
+  /**
+   * Input names: ['X'] for the full model; for a split one I{g} and E{g} per gathered feature,
+   * then 'Xr' when there are other item columns and 'Xu' when there are user columns.
+   */
   readonly inputs: readonly string[];
-  /** Width of X: inputDim (full) or the item column count (split). */
+  /** Width of X: inputDim (full) or the item column count (split), gathered columns included. */
   readonly xDim: number;
+  /** Width of Xr (split model; 0 when every item column is gathered). */
+  readonly restDim: number;
   /** Width of Xu (0 when there is none). */
   readonly userDim: number;
 }
@@ -50,10 +61,10 @@ function floatInit(name: string, dims: number[], data: Float32Array): Onnx.ITens
   return { name, dataType: FLOAT, dims, rawData: raw(data) };
 }
 
-function valueInfo(name: string, dims: readonly (number | string)[]): Onnx.IValueInfoProto {
+function valueInfo(name: string, dims: readonly (number | string)[], elemType: number = FLOAT): Onnx.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   };
 }
 
@@ -64,18 +75,32 @@ export function selectRows(w: Float32Array, out: number, rows: ArrayLike<number>
   return r;
 }
 
+/** A single-id embedding feature looked up inside the split graph. */
+export interface GatheredFeature {
+  /** Rows of its table. */
+  readonly vocab: number;
+  readonly dim: number;
+}
+
+export interface SplitOptions {
+  /** Rows of W0 that the item columns are, in their order: gathered features' columns first. */
+  readonly itemRows?: ArrayLike<number>;
+  /** Rows of W0 that Xu holds, in its order. */
+  readonly userRows?: ArrayLike<number>;
+  /** Item features gathered in the graph, in order; their columns lead `itemRows`. @default [] */
+  readonly gathered?: readonly GatheredFeature[];
+}
+
 /**
  * Builds the forward model. With `itemRows` (and `userRows`, the other input columns), builds
- * the split model whose X holds the item columns and whose Xu the user's, in those orders (see
- * the file comment). Needs at least one item column.
+ * the split model (see the file comment). Needs at least one item column.
  * @example
  *   const { bytes } = buildTowerForwardOnnx(state);                       // tower.onnx
- *   const split = buildTowerForwardOnnx(state, { itemRows: [600, …, 1199], userRows: [0, …, 599] });
+ *   const split = buildTowerForwardOnnx(state, {
+ *     itemRows: [600, …, 1199], userRows: [0, …, 599], gathered: [{ vocab: 50_000, dim: 32 }, …],
+ *   });
  */
-export function buildTowerForwardOnnx(
-  weights: TowerWeights,
-  options: { itemRows?: ArrayLike<number>; userRows?: ArrayLike<number> } = {},
-): TowerForwardOnnx {
+export function buildTowerForwardOnnx(weights: TowerWeights, options: SplitOptions = {}): TowerForwardOnnx {
   const layers = towerLayers(weights.shape);
   const nodes: Onnx.INodeProto[] = [];
   const inits: Onnx.ITensorProto[] = [];
@@ -88,7 +113,27 @@ export function buildTowerForwardOnnx(
   const split = options.itemRows !== undefined;
   const xDim = split ? options.itemRows!.length : weights.shape.inputDim;
   const userDim = split ? (options.userRows?.length ?? 0) : 0;
-  let h = 'X';
+  const gathered = split ? (options.gathered ?? []) : [];
+  const gatheredDim = gathered.reduce((s, g) => s + g.dim, 0);
+  const restDim = split ? xDim - gatheredDim : 0;
+  if (restDim < 0) throw new RangeError(`gathered features need ${gatheredDim} item columns, itemRows has ${xDim}`);
+  const inputs: Onnx.IValueInfoProto[] = [];
+  let h: string;
+  if (!split) {
+    inputs.push(valueInfo('X', ['B', xDim]));
+    h = 'X';
+  } else {
+    const parts = gathered.map((g, k) => {
+      inputs.push(valueInfo(`I${k}`, ['B'], INT32), valueInfo(`E${k}`, [`V${k}`, g.dim]));
+      return op('Gather', [`E${k}`, `I${k}`]);
+    });
+    if (restDim > 0) {
+      inputs.push(valueInfo('Xr', ['B', restDim]));
+      parts.push('Xr');
+    }
+    h = parts.length === 1 ? parts[0]! : op('Concat', parts);
+    if (parts.length > 1) nodes.at(-1)!.attribute = [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }];
+  }
   for (const l of layers) {
     const W = weights.tensors[`W${l.index}`]!;
     const b = weights.tensors[`b${l.index}`]!;
@@ -109,7 +154,7 @@ export function buildTowerForwardOnnx(
   }
   inits.push({ name: 'shape_flat', dataType: INT64, dims: [1], int64Data: [-1] });
   op('Reshape', [h, 'shape_flat'], 'logits');
-  const inputs = [valueInfo('X', ['B', xDim]), ...(userDim > 0 ? [valueInfo('Xu', [1, userDim])] : [])];
+  if (userDim > 0) inputs.push(valueInfo('Xu', [1, userDim]));
   const proto = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'wdp',
@@ -122,5 +167,5 @@ export function buildTowerForwardOnnx(
       output: [valueInfo('logits', ['B'])],
     },
   });
-  return { bytes: onnx.ModelProto.encode(proto).finish(), inputs: inputs.map((v) => v.name!), xDim, userDim };
+  return { bytes: onnx.ModelProto.encode(proto).finish(), inputs: inputs.map((v) => v.name!), xDim, restDim, userDim };
 }
