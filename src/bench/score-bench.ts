@@ -72,6 +72,8 @@ export interface ScoreBenchResult {
   readonly p50_ratio_to_peer?: number;
   /** request_p50_ms / the peer's p50. */
   readonly request_p50_ratio_to_peer?: number;
+  /** score_p50_ms / the p50 of the peer exactly as its script runs (when that is not the peer compared against). */
+  readonly p50_ratio_to_peer_as_shipped?: number;
 }
 
 /** The peer's percentile: lat sorted, index ceil(q·n) − 1. */
@@ -299,6 +301,7 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
             peer,
             p50_ratio_to_peer: +(p50 / peer.score_p50_ms).toFixed(3),
             request_p50_ratio_to_peer: +(rp50 / peer.score_p50_ms).toFixed(3),
+            ...(peer.as_shipped ? { p50_ratio_to_peer_as_shipped: +(p50 / peer.as_shipped.score_p50_ms).toFixed(3) } : {}),
           }
         : {}),
     };
