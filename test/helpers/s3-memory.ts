@@ -11,6 +11,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import { clearStoreCache } from '../../src/storage/index.ts';
 
@@ -60,12 +61,22 @@ export function mockS3Memory(): MemoryBucket {
     if (!v) throw notFound();
     return { ContentLength: v.length, LastModified: new Date() };
   });
-  s3.on(GetObjectCommand).callsFake((i: { Bucket: string; Key: string; Range?: string }) => {
+  // As S3: a Range answers with Content-Range and the ETag, an If-Match on another version is
+  // 412, and a range of an empty object is 416.
+  s3.on(GetObjectCommand).callsFake((i: { Bucket: string; Key: string; Range?: string; IfMatch?: string }) => {
     const v = objects.get(k(i));
     if (!v) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    const etag = `"${createHash('md5').update(v).digest('hex')}"`;
+    if (i.IfMatch !== undefined && i.IfMatch !== etag)
+      throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
     const m = i.Range ? /bytes=(\d+)-(\d+)/.exec(i.Range) : null;
-    const bytes = m ? v.subarray(Number(m[1]), Number(m[2]) + 1) : v;
+    if (m && Number(m[1]) >= v.length)
+      throw Object.assign(new Error('InvalidRange'), { name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
+    const end = m ? Math.min(Number(m[2]) + 1, v.length) : v.length;
+    const bytes = m ? v.subarray(Number(m[1]), end) : v;
     return {
+      ETag: etag,
+      ...(m ? { ContentRange: `bytes ${m[1]}-${end - 1}/${v.length}` } : {}),
       Body: {
         transformToByteArray: async () => bytes,
         async *[Symbol.asyncIterator]() {

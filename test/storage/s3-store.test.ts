@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { type GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StorageError, StorageNotFoundError } from '../../src/storage/errors.ts';
 import { S3Store, parseS3Uri } from '../../src/storage/s3-store.ts';
 import { clearStoreCache, storeFor } from '../../src/storage/index.ts';
+import { mockS3Memory } from '../helpers/s3-memory.ts';
 import { type RunningS3rver, setS3Env, startS3rver } from '../helpers/s3rver.ts';
 import { blobStoreContract } from './contract.ts';
 
@@ -46,5 +48,46 @@ describe('S3Store', () => {
   it('names the URI when the bucket does not exist', async () => {
     const uri = 's3://no-such-bucket/k.txt';
     await assert.rejects(new S3Store().read(uri), (err: unknown) => err instanceof StorageNotFoundError && err.message.includes(uri));
+  });
+});
+
+describe('S3Store.read in parallel byte ranges', () => {
+  it('reassembles an object from many ranges (s3rver), and reads empty and one-part objects', async () => {
+    const store = new S3Store({ partBytes: 1000, readConcurrency: 3 });
+    const root = `s3://wdp-test/parts-${randomBytes(4).toString('hex')}`;
+    for (const size of [0, 1, 999, 1000, 1001, 10_007]) {
+      const bytes = new Uint8Array(randomBytes(size));
+      await store.write(`${root}/${size}.bin`, bytes);
+      assert.deepEqual(await store.read(`${root}/${size}.bin`), bytes, `size ${size}`);
+    }
+  });
+
+  it('fails, naming the URI, when the object is replaced mid-read', async () => {
+    const bucket = mockS3Memory();
+    try {
+      const uri = 's3://b/model/serving.safetensors';
+      bucket.objects.set('b/model/serving.safetensors', new Uint8Array(3000).fill(1));
+      // Replace the object right after the first part has been served.
+      const store = new S3Store({
+        partBytes: 1000,
+        readConcurrency: 1,
+        client: new Proxy(new S3Client({}), {
+          get(target, prop, receiver) {
+            if (prop !== 'send') return Reflect.get(target, prop, receiver);
+            return async (cmd: unknown) => {
+              const res = await target.send(cmd as GetObjectCommand);
+              bucket.objects.set('b/model/serving.safetensors', new Uint8Array(3000).fill(2));
+              return res;
+            };
+          },
+        }),
+      });
+      await assert.rejects(
+        store.read(uri),
+        (e: unknown) => e instanceof StorageError && e.message.includes(uri) && /replaced while it was being read/.test(e.message),
+      );
+    } finally {
+      bucket.restore();
+    }
   });
 });
