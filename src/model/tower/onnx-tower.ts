@@ -53,6 +53,7 @@ export class OnnxTower implements TowerBackend {
   readonly #dims: Map<string, readonly number[]>;
   #cur: BufferSet;
   #spare: BufferSet;
+  #dx = new Float32Array(0);
 
   private constructor(options: OnnxTowerOptions, train: ort.InferenceSession, forward: ort.InferenceSession, threads: number) {
     this.shape = options.shape;
@@ -109,7 +110,10 @@ export class OnnxTower implements TowerBackend {
     const B = input.batchSize;
     const D = this.shape.inputDim;
     const logits = new Float32Array(B);
-    const dx = new Float32Array(B * D);
+    // dx is as large as X (2.4 MB a step at the paper shape): one buffer, reused while the batch
+    // size holds, instead of a fresh allocation (and its GC) every step.
+    if (this.#dx.length !== B * D) this.#dx = new Float32Array(B * D);
+    const dx = this.#dx;
     const feeds: Record<string, ort.Tensor> = {
       ...this.#cur.asInputs,
       X: new ort.Tensor('float32', input.x, [B, D]),

@@ -42,6 +42,7 @@ export interface TowerStepResult {
   /**
    * Float32Array [B × inputDim]: d(mean loss)/dX, for the embedding update.
    * The mean is over the batch: loss = mean_i logloss(sigmoid(offset_i + logit_i), y_i).
+   * A backend may reuse this buffer: it is valid until the next trainStep.
    */
   readonly dx: Float32Array;
 }
