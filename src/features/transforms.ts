@@ -130,6 +130,8 @@ interface NumRuntime {
   readonly boundaries: Float64Array;
   /** Cross component hash of each wide bucket index (the bucket index is the token). */
   readonly xhByBucket: Uint32Array;
+  /** Read by a wide segment or a cross (else its bucket is never needed). */
+  inWide: boolean;
   // Scratch: values [n chunk rows]; bucket / xh [m kept rows].
   values: Float64Array;
   bucket: Int32Array;
@@ -241,6 +243,7 @@ export class FeatureTransforms {
           cuts: Float64Array.from(f.quantileCuts),
           boundaries: Float64Array.from(f.boundaries),
           xhByBucket,
+          inWide: false,
           values: new Float64Array(0),
           bucket: new Int32Array(0),
           xh: new Uint32Array(0),
@@ -282,6 +285,7 @@ export class FeatureTransforms {
       const num = this.#nums.get(name);
       const size = cat ? cat.size : num!.boundaries.length + 1;
       segments.push({ name, offset, size });
+      if (num) num.inWide = true;
       this.#wide.push(cat ? { kind: 'cat', f: cat, offset } : { kind: 'num', f: num!, offset });
       offset += size;
     }
@@ -291,6 +295,8 @@ export class FeatureTransforms {
       for (const n of c.features) {
         const cat = this.#cats.get(n);
         if (cat) cat.inCross = true;
+        const num = this.#nums.get(n);
+        if (num) num.inWide = true;
       }
       this.#wide.push({ kind: 'cross', comps, buckets: c.hashBuckets, offset });
       offset += c.hashBuckets;
@@ -558,6 +564,7 @@ export class FeatureTransforms {
     for (const f of this.#cats.values()) this.#encodeCategorical(f, cols.get(f.name)!, kept);
     // 3. Numeric wide buckets (for wide segments and crosses).
     for (const f of this.#nums.values()) {
+      if (!f.inWide) continue;
       f.bucket = growI32(f.bucket, m, 0);
       f.xh = growU32(f.xh, m, 0);
       const { values, bucket, xh, boundaries, xhByBucket } = f;
