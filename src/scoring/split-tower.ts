@@ -107,12 +107,18 @@ export function assembleItemRows(items: ItemColumns, dims: readonly number[], re
   const Di = dims.reduce((s, d) => s + d, 0) + restDim;
   const x = new Float32Array(B * Di);
   let c = 0;
+  // Plain loops: a subarray per row would allocate B objects per feature.
   items.gathered.forEach(({ table, ids }, g) => {
     const dim = dims[g]!;
-    for (let i = 0; i < B; i++) x.set(table.subarray(ids[i]! * dim, (ids[i]! + 1) * dim), i * Di + c);
+    for (let i = 0; i < B; i++) {
+      const ro = ids[i]! * dim;
+      const xo = i * Di + c;
+      for (let j = 0; j < dim; j++) x[xo + j] = table[ro + j]!;
+    }
     c += dim;
   });
-  for (let i = 0; i < B; i++) x.set(items.rest.subarray(i * restDim, (i + 1) * restDim), i * Di + c);
+  const rest = items.rest;
+  for (let i = 0; i < B; i++) for (let j = 0; j < restDim; j++) x[i * Di + c + j] = rest[i * restDim + j]!;
   return x;
 }
 
