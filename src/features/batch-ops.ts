@@ -112,12 +112,42 @@ export function takeRows(batches: readonly EncodedBatch[], picks: RowPicks): Enc
   };
 }
 
-/** Rows [start, end) of a batch as a new batch (ends are clamped to [0, size]). */
+/**
+ * Rows [start, end) of a batch (ends are clamped to [0, size]), as a view: ids, values, numerics
+ * and labels are subarrays of `batch`'s (shared memory, no copy); only the CSR offsets are new,
+ * rebased to start at 0. Batch scoring and evaluation cut every chunk into runs this way.
+ */
 export function sliceBatch(batch: EncodedBatch, start: number, end: number): EncodedBatch {
   const s = Math.max(0, Math.min(start, batch.size));
   const e = Math.max(s, Math.min(end, batch.size));
   const n = e - s;
-  return takeRows([batch], { batch: new Int32Array(n), row: Int32Array.from({ length: n }, (_, i) => s + i) });
+  // Single-valued features share one offsets array; rebase each distinct one once.
+  const rebased = new Map<Int32Array, Int32Array>();
+  const rebase = (offsets: Int32Array): Int32Array => {
+    let r = rebased.get(offsets);
+    if (!r) {
+      r = new Int32Array(n + 1);
+      const base = offsets[s]!;
+      for (let i = 0; i <= n; i++) r[i] = offsets[s + i]! - base;
+      rebased.set(offsets, r);
+    }
+    return r;
+  };
+  const w0 = batch.wideOffsets[s]!;
+  const w1 = batch.wideOffsets[e]!;
+  const w = n > 0 ? batch.numeric.length / batch.size : 0;
+  return {
+    size: n,
+    ...(batch.labels ? { labels: batch.labels.subarray(s, e) } : {}),
+    wideOffsets: rebase(batch.wideOffsets),
+    wideIds: batch.wideIds.subarray(w0, w1),
+    wideValues: batch.wideValues.subarray(w0, w1),
+    embeddingInputs: batch.embeddingInputs.map(({ offsets, ids }) => ({
+      offsets: rebase(offsets),
+      ids: ids.subarray(offsets[s]!, offsets[e]!),
+    })),
+    numeric: batch.numeric.subarray(s * w, e * w),
+  };
 }
 
 /** The batches' rows one after another, as one new batch. */
