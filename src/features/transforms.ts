@@ -674,16 +674,16 @@ export class FeatureTransforms {
     for (const pl of plans) {
       if (pl.kind === 'cat' && pl.f.list) {
         const off = pl.f.offsets;
-        for (let j = 0; j < m; j++) cursor[j] += off[j + 1]! - off[j]!;
+        for (let j = 0; j < m; j++) cursor[j] = cursor[j]! + off[j + 1]! - off[j]!;
       } else if (pl.kind === 'cross') {
         const lists = pl.comps.filter((c): c is CatRuntime => 'list' in c && c.list).map((c) => c.offsets);
         if (lists.length === 0) {
-          for (let j = 0; j < m; j++) cursor[j]++;
+          for (let j = 0; j < m; j++) cursor[j] = cursor[j]! + 1;
         } else {
           for (let j = 0; j < m; j++) {
             let prod = 1;
             for (const off of lists) prod *= off[j + 1]! - off[j]!;
-            cursor[j] += Math.min(prod, MAX_CROSS_IDS_PER_EXAMPLE);
+            cursor[j] = cursor[j]! + Math.min(prod, MAX_CROSS_IDS_PER_EXAMPLE);
           }
         }
       }

@@ -97,8 +97,7 @@ test('concatBatches appends rows', () => {
 });
 
 test('mismatched shapes and out-of-range picks are rejected', () => {
-  const noLabels: EncodedBatch = { ...B, labels: undefined } as EncodedBatch;
-  delete (noLabels as { labels?: Float32Array }).labels;
+  const { labels: _labels, ...noLabels } = B;
   assert.throws(() => concatBatches([A, noLabels]), BatchShapeError);
   assert.throws(() => concatBatches([A, { ...B, numeric: new Float32Array([1]) }]), /numeric width: expected 2, got 1/);
   assert.throws(() => concatBatches([A, { ...B, embeddingInputs: [] }]), BatchShapeError);

@@ -36,7 +36,7 @@ export function accumulateWideGrads(
     const gi = g[i]!;
     for (let k = offsets[i]!; k < offsets[i + 1]!; k++) {
       const s = acc.slot(ids[k]!);
-      acc.grads[s] += gi * values[k]!;
+      acc.grads[s] = acc.grads[s]! + gi * values[k]!;
     }
   }
 }

@@ -86,7 +86,7 @@ export class GradientAccumulator {
   /** grads[slot*dim] += value (for dim-1 tables). */
   add(row: number, value: number): void {
     const k = this.slot(row);
-    this.#grads[k * this.dim] += value;
+    this.#grads[k * this.dim] = this.#grads[k * this.dim]! + value;
   }
 
   get count(): number {

@@ -31,8 +31,8 @@ export function resolveIntrinsics(value: unknown, resources: Record<string, { Ty
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj);
   if (keys.length === 1) {
-    const [k] = keys;
-    const arg = obj[k!];
+    const k = keys[0]!;
+    const arg = obj[k];
     if (k === 'Ref') return refOf(String(arg), resources, bucketName);
     if (k === 'Fn::GetAtt') {
       const [id, attr] = (Array.isArray(arg) ? arg : String(arg).split('.')) as [string, string];

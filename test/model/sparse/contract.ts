@@ -41,12 +41,12 @@ test('GradientAccumulator sums duplicate rows into one slot', () => {
   const acc = new GradientAccumulator(100, 2, 1);
   acc.reset();
   const a = acc.slot(7);
-  acc.grads[a * 2] += 1;
-  acc.grads[a * 2 + 1] += 2;
+  acc.grads[a * 2] = acc.grads[a * 2]! + 1;
+  acc.grads[a * 2 + 1] = acc.grads[a * 2 + 1]! + 2;
   const b = acc.slot(3);
-  acc.grads[b * 2] += 5;
+  acc.grads[b * 2] = acc.grads[b * 2]! + 5;
   const c = acc.slot(7);
-  acc.grads[c * 2] += 10;
+  acc.grads[c * 2] = acc.grads[c * 2]! + 10;
   assert.equal(acc.count, 2);
   assert.equal(a, c);
   assert.deepEqual(Array.from(acc.ids.subarray(0, 2)), [7, 3]);
