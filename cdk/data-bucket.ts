@@ -4,7 +4,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PREFIXES } from '../src/workflow/layout.ts';
+import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 
 export interface DataBucketProps {
   /** Candidates under models/candidates/ expire after this many days (promoted copies stay). */

@@ -5,7 +5,7 @@
  */
 import { type Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { PREFIXES } from '../src/workflow/layout.ts';
+import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 
 export interface NagHandles {
   readonly bucketLogicalId: string;

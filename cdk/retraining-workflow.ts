@@ -7,7 +7,7 @@
  *   any task error ──→ NotifyFailure → Failed (Fail)
  *
  * Plus the EventBridge schedule that starts it and an alarm on failed executions.
- * State names are the contract with the local runner (src/workflow/local/), which binds each
+ * State names are the contract with the local runner (local/), which binds each
  * Task by name; keep them in STATE_NAMES.
  */
 import { Duration } from 'aws-cdk-lib';

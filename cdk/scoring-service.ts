@@ -9,8 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PREFIXES } from '../src/workflow/layout.ts';
-import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/serving-target.ts';
+import { PREFIXES } from '../src/workflow/bucket/layout.ts';
+import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/steps/serving-target.ts';
 import { grantBucketAccess } from './bucket-access.ts';
 import { wdpFunction } from './lambda-defaults.ts';
 

@@ -3,7 +3,7 @@
  * `-c` values arrive as strings, so numbers, booleans and JSON are coerced here.
  */
 import { z } from 'zod';
-import { thresholdsSchema } from '../src/workflow/thresholds.ts';
+import { thresholdsSchema } from '../src/workflow/steps/thresholds.ts';
 
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 const json = <S extends z.ZodType>(s: S) => z.preprocess((v) => (typeof v === 'string' ? JSON.parse(v) : v), s);

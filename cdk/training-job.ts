@@ -12,7 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Construct } from 'constructs';
-import { PREFIXES } from '../src/workflow/layout.ts';
+import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 import { grantBucketAccess } from './bucket-access.ts';
 import { REPO_ROOT, TRAIN_DOCKERFILE } from './paths.ts';
 

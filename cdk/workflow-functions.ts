@@ -5,9 +5,9 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PREFIXES } from '../src/workflow/layout.ts';
-import { LIVE_ALIAS } from '../src/workflow/serving-target.ts';
-import type { ValidationThresholdsInput } from '../src/workflow/thresholds.ts';
+import { PREFIXES } from '../src/workflow/bucket/layout.ts';
+import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
+import type { ValidationThresholdsInput } from '../src/workflow/steps/thresholds.ts';
 import { grantBucketAccess } from './bucket-access.ts';
 import { wdpFunction } from './lambda-defaults.ts';
 

@@ -1,5 +1,5 @@
 /** Batch-scoring summary Lambda: totals over the Distributed Map's batch results. */
-import { batchSummaryEventSchema, summarizeBatches, type BatchSummary } from '../src/workflow/batch-score.ts';
+import { batchSummaryEventSchema, summarizeBatches, type BatchSummary } from '../src/workflow/steps/batch-score.ts';
 import { parseEvent } from '../src/workflow/schemas.ts';
 import { observe } from './shared/runtime.ts';
 

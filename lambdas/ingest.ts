@@ -1,5 +1,5 @@
 /** Ingest Lambda: new partitions since the watermark → run manifest (or no new data). */
-import { ingest } from '../src/workflow/ingest.ts';
+import { ingest } from '../src/workflow/steps/ingest.ts';
 import { ingestEventSchema, parseEvent, type IngestResult } from '../src/workflow/schemas.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { observe, once, requireEnv } from './shared/runtime.ts';

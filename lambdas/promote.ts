@@ -1,7 +1,7 @@
 /** Promote Lambda: registry entry, new scoring Lambda version with the model, alias `live` moved. */
-import { promoteRun } from '../src/workflow/promote.ts';
+import { promoteRun } from '../src/workflow/steps/promote.ts';
 import { parseEvent, runEventSchema, type PromoteResult } from '../src/workflow/schemas.ts';
-import { LambdaServingTarget, type ServingTarget } from '../src/workflow/serving-target.ts';
+import { LambdaServingTarget, type ServingTarget } from '../src/workflow/steps/serving-target.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { observe, once, requireEnv } from './shared/runtime.ts';
 

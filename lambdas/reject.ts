@@ -1,5 +1,5 @@
 /** Reject Lambda: records a failed validation in the registry history; champion and alias stay. */
-import { rejectRun } from '../src/workflow/promote.ts';
+import { rejectRun } from '../src/workflow/steps/promote.ts';
 import { parseEvent, runEventSchema, type RejectResult } from '../src/workflow/schemas.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { observe } from './shared/runtime.ts';

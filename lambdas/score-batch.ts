@@ -3,8 +3,8 @@
  * scoring package. Only scoring code is imported, so the bundle carries no training code.
  */
 import { parseEvent } from '../src/workflow/schemas.ts';
-import { scoreBatch, scoreBatchEventSchema, type ScoreBatchResult, type ScoreObjectFn } from '../src/workflow/batch-score.ts';
-import { defaultScoreObject } from '../src/workflow/scorer.ts';
+import { scoreBatch, scoreBatchEventSchema, type ScoreBatchResult, type ScoreObjectFn } from '../src/workflow/steps/batch-score.ts';
+import { defaultScoreObject } from '../src/workflow/steps/serving-scorer.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { observe } from './shared/runtime.ts';
 

@@ -1,8 +1,8 @@
 /** Validate Lambda: holdout metrics for candidate and champion, serving dry run, report. */
 import { parseEvent, runEventSchema, type ValidateResult } from '../src/workflow/schemas.ts';
-import { thresholdsSchema, type ValidationThresholds } from '../src/workflow/thresholds.ts';
-import { validateRun } from '../src/workflow/validate.ts';
-import type { ServingScorerFactory } from '../src/workflow/serving-dry-run.ts';
+import { thresholdsSchema, type ValidationThresholds } from '../src/workflow/steps/thresholds.ts';
+import { validateRun } from '../src/workflow/steps/validate.ts';
+import type { ServingScorerFactory } from '../src/workflow/steps/serving-dry-run.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { observe, once } from './shared/runtime.ts';
 

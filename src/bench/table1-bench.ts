@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfigText, type ModelKind, type WdpConfig } from '../config/index.ts';
-import { generateLogs } from '../data/generate.ts';
+import { generateLogs } from '../generator/generate.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
 import { loadModel } from '../model/loader.ts';
 import type { TowerKind } from '../model/tower/select.ts';

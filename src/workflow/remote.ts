@@ -13,7 +13,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { WorkflowError } from './errors.ts';
-import { LIVE_ALIAS } from './serving-target.ts';
+import { LIVE_ALIAS } from './steps/serving-target.ts';
 
 /** The stack's outputs as a name → value map. */
 export async function stackOutputs(cfn: CloudFormationClient, stackName: string): Promise<Record<string, string>> {

@@ -4,10 +4,10 @@
  * seconds on two cores.
  */
 import { readFileSync } from 'node:fs';
-import { generateLogs } from '../../src/data/generate.ts';
+import { generateLogs } from '../../src/generator/generate.ts';
 import { storeFor } from '../../src/storage/index.ts';
-import { layout } from '../../src/workflow/layout.ts';
-import { thresholdsSchema, type ValidationThresholds } from '../../src/workflow/thresholds.ts';
+import { layout } from '../../src/workflow/bucket/layout.ts';
+import { thresholdsSchema, type ValidationThresholds } from '../../src/workflow/steps/thresholds.ts';
 
 export const TEST_ROWS_PER_DAY = 5000;
 

@@ -1,0 +1,47 @@
+/** The `--remote` variants of the workflow commands, on the AWS SDK clients (mocked in tests). */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { STACK_OUTPUT_NAMES } from '../src/workflow/state-names.ts';
+import { invokeLive, resolveFromStack, startAndFollow, type RemoteExecution } from '../src/workflow/remote.ts';
+
+export interface RemoteClients {
+  readonly sfn?: SFNClient;
+  readonly cfn?: CloudFormationClient;
+  readonly lambda?: LambdaClient;
+  /** @default 5000 */
+  readonly pollIntervalMs?: number;
+}
+
+export async function runRemotePipeline(
+  o: { stack: string; stateMachineArn?: string; print?: (l: string) => void } & RemoteClients,
+): Promise<RemoteExecution> {
+  const cfn = o.cfn ?? new CloudFormationClient({});
+  const arn = await resolveFromStack(o.stateMachineArn, cfn, o.stack, STACK_OUTPUT_NAMES.retraining);
+  return startAndFollow({
+    sfn: o.sfn ?? new SFNClient({}),
+    stateMachineArn: arn,
+    input: { trigger: 'cli' },
+    ...(o.print ? { print: o.print } : {}),
+    ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}),
+  });
+}
+
+export async function runRemoteBatch(
+  o: { stack: string; stateMachineArn?: string; inputPrefix: string; outputPrefix: string; print?: (l: string) => void } & RemoteClients,
+): Promise<RemoteExecution> {
+  const cfn = o.cfn ?? new CloudFormationClient({});
+  const arn = await resolveFromStack(o.stateMachineArn, cfn, o.stack, STACK_OUTPUT_NAMES.batchScoring);
+  return startAndFollow({
+    sfn: o.sfn ?? new SFNClient({}),
+    stateMachineArn: arn,
+    input: { inputPrefix: o.inputPrefix, outputPrefix: o.outputPrefix },
+    ...(o.print ? { print: o.print } : {}),
+    ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}),
+  });
+}
+
+export async function runRemoteInvoke(o: { stack: string; functionName?: string; request: unknown } & RemoteClients): Promise<unknown> {
+  const fn = await resolveFromStack(o.functionName, o.cfn ?? new CloudFormationClient({}), o.stack, STACK_OUTPUT_NAMES.scoringFunction);
+  return invokeLive(o.lambda ?? new LambdaClient({}), fn, o.request);
+}

@@ -1,0 +1,105 @@
+/**
+ * `wdp score-batch` locally: the synthesized batch-scoring state machine's own item processor,
+ * run inline. aws-local-stepfunctions has no Distributed Map, so this does what the Map's
+ * ItemReader and ItemBatcher would (list the objects under the input prefix, cut them into
+ * batches of MaxItemsPerBatch with the BatchInput), runs the ItemProcessor definition on each
+ * batch, applies ToleratedFailurePercentage, and then the Summarize step.
+ */
+import { createBatchSummaryHandler } from '../lambdas/batch-summary.ts';
+import { createScoreBatchHandler } from '../lambdas/score-batch.ts';
+import { joinUri, storeFor } from '../src/storage/index.ts';
+import type { Logger } from '../src/util/log.ts';
+import type { BatchSummary, ScoreObjectFn } from '../src/workflow/steps/batch-score.ts';
+import { WorkflowError } from '../src/workflow/errors.ts';
+import { BATCH_STATES as S } from '../src/workflow/state-names.ts';
+import { synthesizedDefinitions, type Asl } from './definition.ts';
+import { executeLocally } from './execute.ts';
+
+export interface LocalBatchOptions {
+  /** @default '.wdp/bucket' */
+  readonly bucketUri?: string;
+  /** Key prefix of the input objects, relative to the bucket. */
+  readonly inputPrefix: string;
+  /** Key prefix the scores are written under. */
+  readonly outputPrefix: string;
+  /** @default the champion */
+  readonly modelUri?: string;
+  readonly scoreObject?: ScoreObjectFn;
+  readonly logger?: Logger;
+  readonly print?: (line: string) => void;
+}
+
+export interface LocalBatchResult {
+  readonly status: 'succeeded' | 'failed';
+  readonly summary?: BatchSummary;
+  readonly failedBatches: number;
+  readonly batches: number;
+  readonly error?: string;
+}
+
+interface MapState {
+  ItemBatcher?: { MaxItemsPerBatch?: number; BatchInput?: Record<string, unknown> };
+  ItemProcessor: Asl;
+  ToleratedFailurePercentage?: number;
+}
+
+/** Resolves `{"k.$": "$.field"}` entries against `input` (the only paths the definition uses). */
+function resolvePaths(template: Record<string, unknown>, input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(template)) {
+    if (k.endsWith('.$') && typeof v === 'string' && v.startsWith('$.')) out[k.slice(0, -2)] = input[v.slice(2)];
+    else out[k] = v;
+  }
+  return out;
+}
+
+export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<LocalBatchResult> {
+  const bucketUri = options.bucketUri ?? '.wdp/bucket';
+  const print = options.print ?? (() => {});
+  const { batchScoring } = await synthesizedDefinitions();
+  const map = batchScoring.States[S.map] as unknown as MapState | undefined;
+  if (!map?.ItemProcessor) throw new WorkflowError(`the batch-scoring definition has no ${S.map} Map state`);
+
+  const input = { inputPrefix: options.inputPrefix, outputPrefix: options.outputPrefix };
+  const prefixUri = joinUri(bucketUri, options.inputPrefix);
+  const root = `${bucketUri.replace(/\/+$/, '')}/`;
+  const objects = (await storeFor(prefixUri).list(prefixUri)).map((b) => ({ Key: b.uri.slice(root.length), Size: b.sizeBytes }));
+  const perBatch = map.ItemBatcher?.MaxItemsPerBatch ?? 1;
+  // BatchInput.bucketUri is the deployed bucket's s3:// URI; locally the bucket is `bucketUri`.
+  const batchInput = {
+    ...resolvePaths(map.ItemBatcher?.BatchInput ?? {}, input),
+    bucketUri,
+    ...(options.modelUri ? { modelUri: options.modelUri } : {}),
+  };
+  const handler = createScoreBatchHandler(options.scoreObject, options.logger);
+
+  const results: unknown[] = [];
+  let failed = 0;
+  const batches = Math.ceil(objects.length / perBatch);
+  print(`${objects.length} object(s) under ${prefixUri} → ${batches} batch(es) of ≤ ${perBatch}`);
+  for (let b = 0; b < batches; b++) {
+    const items = objects.slice(b * perBatch, (b + 1) * perBatch);
+    const exec = await executeLocally({
+      // ProcessorConfig (Mode DISTRIBUTED) describes how AWS runs it; inline only StartAt/States matter.
+      definition: { StartAt: map.ItemProcessor.StartAt, States: map.ItemProcessor.States },
+      input: { Items: items, BatchInput: batchInput },
+      handlers: { [S.scoreBatch]: handler },
+      print: (line) => print(`  [batch ${b + 1}/${batches}] ${line}`),
+    });
+    if (exec.status === 'succeeded') results.push(exec.output);
+    else {
+      failed++;
+      results.push({});
+      print(`  [batch ${b + 1}/${batches}] failed: ${exec.error?.cause ?? ''}`);
+    }
+  }
+  const tolerated = map.ToleratedFailurePercentage ?? 0;
+  if (batches > 0 && (100 * failed) / batches > tolerated) {
+    const error = `${failed} of ${batches} batch(es) failed, over ToleratedFailurePercentage ${tolerated}`;
+    print(`FAILED: ${error}`);
+    return { status: 'failed', failedBatches: failed, batches, error };
+  }
+  const summary = await createBatchSummaryHandler()({ input: { bucketUri, ...input }, batches: results });
+  print(`✓ ${S.summarize}: ${summary.objects} object(s), ${summary.rows} rows scored → ${joinUri(bucketUri, options.outputPrefix)}`);
+  return { status: 'succeeded', summary, failedBatches: failed, batches };
+}

@@ -1,0 +1,179 @@
+/**
+ * `npm start` / `wdp pipeline`: the synthesized retraining state machine, run on this machine.
+ * Each Task state is bound by name to the same code the deployed stack runs — the Lambda handlers
+ * in lambdas/ and, for Train, the training container's entrypoint — against a bucket that is a
+ * local folder (default `.wdp/bucket`) or an `s3://` URI.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createIngestHandler } from '../lambdas/ingest.ts';
+import { createPromoteHandler } from '../lambdas/promote.ts';
+import { createRejectHandler } from '../lambdas/reject.ts';
+import { createValidateHandler } from '../lambdas/validate.ts';
+import { generateLogs } from '../src/generator/generate.ts';
+import type { TowerKind } from '../src/model/tower/select.ts';
+import { storeFor } from '../src/storage/index.ts';
+import { silentLogger, type Logger } from '../src/util/log.ts';
+import { writeJson } from '../src/workflow/bucket/json-store.ts';
+import { layout } from '../src/workflow/bucket/layout.ts';
+import type { IngestResult, PromoteResult, ValidateResult } from '../src/workflow/schemas.ts';
+import { FileServingTarget } from '../src/workflow/steps/serving-target.ts';
+import type { ServingScorerFactory } from '../src/workflow/steps/serving-dry-run.ts';
+import { RETRAINING_STATES as S } from '../src/workflow/state-names.ts';
+import { DEFAULT_THRESHOLDS, type ValidationThresholds } from '../src/workflow/steps/thresholds.ts';
+import { trainFromManifest } from '../src/workflow/steps/train-step.ts';
+import { synthesizedDefinitions } from './definition.ts';
+import { executeLocally, type LocalTaskHandler, type StateTiming } from './execute.ts';
+
+const REPO_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_LOCAL_BUCKET = '.wdp/bucket';
+export const DEFAULT_CONFIG = path.join(REPO_ROOT, 'examples', 'app-store', 'wdp.config.json');
+
+export interface SampleDataOptions {
+  /** @default 3 (two to train on, one held out) */
+  readonly days?: number;
+  /** @default 50_000 */
+  readonly rowsPerDay?: number;
+  /** @default 7 */
+  readonly seed?: number;
+}
+
+export interface LocalPipelineOptions {
+  /** @default '.wdp/bucket' */
+  readonly bucketUri?: string;
+  /** Installed as `<bucket>/config/wdp.config.json` when the bucket has none. @default the app-store example */
+  readonly configUri?: string;
+  /** Sample logs generated when the bucket has no logs at all. */
+  readonly sample?: SampleDataOptions;
+  /** @default DEFAULT_THRESHOLDS */
+  readonly thresholds?: ValidationThresholds;
+  /** @default 'auto' */
+  readonly backend?: TowerKind;
+  /** Step logs (training progress, metrics). */
+  readonly logger?: Logger;
+  /** One line per state, and the result. */
+  readonly print?: (line: string) => void;
+  /** Show training progress. @default true */
+  readonly progress?: boolean;
+  /** The dry run's scorer. @default the scoring code */
+  readonly scorerFactory?: ServingScorerFactory;
+  /** Replace the binding of some Task states (tests: e.g. a Train that crashes). */
+  readonly overrides?: Readonly<Record<string, LocalTaskHandler>>;
+}
+
+export type LocalPipelineStatus = 'promoted' | 'rejected' | 'no_new_data' | 'failed';
+
+export interface LocalPipelineResult {
+  readonly status: LocalPipelineStatus;
+  readonly bucketUri: string;
+  readonly ingest?: IngestResult;
+  readonly validation?: ValidateResult;
+  readonly promotion?: PromoteResult;
+  readonly error?: { readonly error: string; readonly cause: string };
+  readonly states: StateTiming[];
+  readonly seconds: number;
+}
+
+/** Puts a config and, when there are no logs, sample days into the bucket. */
+export async function prepareLocalBucket(options: LocalPipelineOptions & { bucketUri: string }): Promise<void> {
+  const l = layout(options.bucketUri);
+  const print = options.print ?? (() => {});
+  const store = storeFor(l.config);
+  if (!(await store.stat(l.config))) {
+    const from = options.configUri ?? DEFAULT_CONFIG;
+    await store.write(l.config, await storeFor(from).read(from));
+    print(`installed config ${from} → ${l.config}`);
+  }
+  const logs = await storeFor(l.logs).list(l.logs);
+  if (logs.length === 0) {
+    const days = options.sample?.days ?? 3;
+    const rowsPerDay = options.sample?.rowsPerDay ?? 50_000;
+    const t0 = performance.now();
+    const r = await generateLogs({ days, rowsPerDay, seed: options.sample?.seed ?? 7, out: l.logs }, storeFor(l.logs));
+    print(`no logs yet: generated ${r.rows} sample rows for ${r.days.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  }
+}
+
+export async function runLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipelineResult> {
+  const bucketUri = options.bucketUri ?? DEFAULT_LOCAL_BUCKET;
+  const l = layout(bucketUri);
+  const log = options.logger ?? silentLogger;
+  const print = options.print ?? (() => {});
+  await prepareLocalBucket({ ...options, bucketUri });
+
+  const t0 = performance.now();
+  const { retraining } = await synthesizedDefinitions();
+  print(
+    `synthesized the retraining state machine (${Object.keys(retraining.States).length} states) in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+  );
+
+  const notify: LocalTaskHandler = async (input) => {
+    const { Subject, Message } = input as { Subject?: string; Message?: unknown };
+    await writeJson(`${l.notifications}${new Date().toISOString().replace(/[:.]/g, '-')}.json`, {
+      subject: Subject ?? null,
+      message: Message ?? null,
+    });
+    print(`  notification: ${Subject ?? ''} ${JSON.stringify(Message)}`);
+    return { MessageId: 'local' };
+  };
+  const handlers: Record<string, LocalTaskHandler> = {
+    [S.ingest]: createIngestHandler({ bucketUri, configUri: l.config }, log),
+    [S.train]: async (input) => {
+      // The same job parameters Batch would pass to the container as Ref::manifestUri.
+      const { Parameters } = input as { Parameters?: { manifestUri?: string } };
+      if (!Parameters?.manifestUri) throw new Error('Train: no manifestUri in the job parameters');
+      const r = await trainFromManifest({
+        manifestUri: Parameters.manifestUri,
+        backend: options.backend ?? 'auto',
+        logger: log,
+        progress: options.progress ?? true,
+      });
+      return { JobId: `local-${r.runId}`, JobName: `wdp-train-${r.runId}`, Status: 'SUCCEEDED' };
+    },
+    [S.validate]: createValidateHandler(
+      { thresholds: options.thresholds ?? DEFAULT_THRESHOLDS, ...(options.scorerFactory ? { scorerFactory: options.scorerFactory } : {}) },
+      log,
+    ),
+    [S.promote]: createPromoteHandler({ serving: new FileServingTarget(l.servingPointer) }, log),
+    [S.reject]: createRejectHandler(log),
+    [S.notifyRejected]: notify,
+    [S.notifyFailure]: notify,
+    ...options.overrides,
+  };
+
+  const exec = await executeLocally({ definition: retraining, input: { trigger: 'local' }, handlers, print });
+  const out = (exec.output ?? {}) as { ingest?: IngestResult; validation?: ValidateResult; promotion?: PromoteResult };
+  const ingest = out.ingest ?? (exec.stateOutputs[S.ingest] as { ingest?: IngestResult } | undefined)?.ingest;
+  const validation = out.validation ?? (exec.stateOutputs[S.validate] as { validation?: ValidateResult } | undefined)?.validation;
+  let status: LocalPipelineStatus;
+  if (exec.status === 'succeeded') status = out.promotion ? 'promoted' : 'no_new_data';
+  else status = exec.error?.error === 'CandidateRejected' ? 'rejected' : 'failed';
+
+  const result: LocalPipelineResult = {
+    status,
+    bucketUri,
+    ...(ingest ? { ingest } : {}),
+    ...(validation ? { validation } : {}),
+    ...(out.promotion ? { promotion: out.promotion } : {}),
+    ...(exec.error ? { error: exec.error } : {}),
+    states: exec.states,
+    seconds: exec.seconds,
+  };
+  print(describeResult(result));
+  return result;
+}
+
+export function describeResult(r: LocalPipelineResult): string {
+  switch (r.status) {
+    case 'promoted': {
+      const p = r.promotion!;
+      return `PROMOTED v${p.version} (${p.modelId})${p.parentVersion ? `, warm-started from v${p.parentVersion}` : ', trained from scratch'} → ${p.modelUri} in ${r.seconds.toFixed(1)}s`;
+    }
+    case 'rejected':
+      return `REJECTED: ${(r.validation?.reasons ?? []).join('; ')} (report: ${r.validation?.reportUri ?? '?'}); the champion is unchanged`;
+    case 'no_new_data':
+      return `NO NEW DATA: ${r.ingest && !r.ingest.hasNewData ? r.ingest.reason : 'nothing to do'}`;
+    case 'failed':
+      return `FAILED: ${r.error?.error ?? 'error'}: ${r.error?.cause ?? ''} — the watermark did not move; the next run retries the same data`;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Where the workflow keeps things in its bucket. One function per kind of object, so the Lambdas,
+ * the training container, the local runner and the CDK lifecycle rules agree on the keys.
+ *
+ *   <bucket>/logs/dt=YYYY-MM-DD/*.parquet        impression logs (input)
+ *   <bucket>/config/wdp.config.json               the model config
+ *   <bucket>/state/watermark.json                 newest partition already used
+ *   <bucket>/runs/<runId>/manifest.json           ingest manifest: the training job's input
+ *   <bucket>/models/candidates/<runId>/           candidate model + validation.json (expire)
+ *   <bucket>/models/registry/v<N>/                promoted models (kept for rollback)
+ *   <bucket>/registry/registry.json               champion + history
+ *   <bucket>/serving/live.json                    local stand-in for the Lambda alias `live`
+ *   <bucket>/notifications/<time>.json            local stand-in for the SNS topic
+ */
+import { joinUri } from '../../storage/index.ts';
+
+/** Key prefixes relative to the bucket root; CDK lifecycle rules use these too. */
+export const PREFIXES = {
+  logs: 'logs/',
+  config: 'config/',
+  state: 'state/',
+  runs: 'runs/',
+  candidates: 'models/candidates/',
+  registryModels: 'models/registry/',
+  registry: 'registry/',
+  serving: 'serving/',
+  notifications: 'notifications/',
+  batchInput: 'batch/input/',
+  batchOutput: 'batch/output/',
+} as const;
+
+export const VALIDATION_REPORT_FILE = 'validation.json';
+
+export function layout(bucketUri: string) {
+  const at = (...parts: string[]) => joinUri(bucketUri, ...parts);
+  /** A prefix URI with exactly one trailing slash. */
+  const dir = (prefix: string) => `${joinUri(bucketUri, prefix).replace(/\/+$/, '')}/`;
+  return {
+    bucketUri,
+    logs: dir(PREFIXES.logs),
+    config: at(PREFIXES.config, 'wdp.config.json'),
+    watermark: at(PREFIXES.state, 'watermark.json'),
+    runManifest: (runId: string) => at(PREFIXES.runs, runId, 'manifest.json'),
+    candidate: (runId: string) => at(PREFIXES.candidates, runId),
+    validationReport: (candidateUri: string) => joinUri(candidateUri, VALIDATION_REPORT_FILE),
+    registryModel: (version: number) => at(PREFIXES.registryModels, `v${version}`),
+    registry: at(PREFIXES.registry, 'registry.json'),
+    servingPointer: at(PREFIXES.serving, 'live.json'),
+    notifications: dir(PREFIXES.notifications),
+  };
+}
+export type BucketLayout = ReturnType<typeof layout>;

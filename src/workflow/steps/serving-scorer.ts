@@ -1,0 +1,29 @@
+/**
+ * The scoring package as the workflow uses it: the dry run loads candidates with its Scorer, and
+ * batch scoring runs its Parquet scorer — the same code the scoring Lambda serves with.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Scorer, scoreParquetObject } from '../../scoring/index.ts';
+import { isS3Uri } from '../../storage/index.ts';
+import type { ServingScorer } from './serving-dry-run.ts';
+
+/** Opens `modelUri` with the serving code's Scorer, as the scoring Lambda does. */
+export async function defaultScorerFactory(modelUri: string): Promise<ServingScorer> {
+  const scorer = await Scorer.load(modelUri);
+  return {
+    name: 'src/scoring Scorer',
+    async score(request) {
+      return (await scorer.score(request)).scores;
+    },
+    dispose: () => scorer.dispose(),
+  };
+}
+
+/** Scores one Parquet object with the scoring package's batch scorer. */
+export async function defaultScoreObject(args: { input: string; output: string; modelUri?: string }): Promise<{ rows: number }> {
+  // scoreParquet stages a local output beside its destination, so the folder must exist.
+  if (!isS3Uri(args.output) && !args.output.startsWith('file://')) await mkdir(dirname(args.output), { recursive: true });
+  const r = await scoreParquetObject(args);
+  return { rows: r.rows };
+}

@@ -1,0 +1,55 @@
+/**
+ * The Train step: the same trainModel as `wdp train`, driven by an ingest manifest. This is the
+ * training container's entrypoint (`wdp train --manifest URI`) and the local runner's Train task.
+ */
+import { parseConfig } from '../../config/index.ts';
+import { readManifest, type ModelManifest } from '../../model/artifact.ts';
+import type { TowerKind } from '../../model/tower/select.ts';
+import { trainModel } from '../../training/train.ts';
+import { silentLogger, type Logger } from '../../util/log.ts';
+import { readRunManifest } from './ingest.ts';
+
+export interface TrainFromManifestOptions {
+  readonly manifestUri: string;
+  /** @default 'auto' (tfjs-node-gpu in the GPU container) */
+  readonly backend?: TowerKind;
+  readonly logger?: Logger;
+  /** @default true */
+  readonly progress?: boolean;
+}
+
+export interface TrainStepResult {
+  readonly runId: string;
+  readonly candidateUri: string;
+  readonly modelId: string;
+  /** True when a finished candidate was already there (a retried job) and nothing was trained. */
+  readonly reused: boolean;
+}
+
+/**
+ * Trains the run's candidate: on `manifest.data`, warm-started from `manifest.champion` when
+ * there is one, written to `manifest.candidateUri`. A retried job whose candidate already has a
+ * manifest (so was saved completely) returns it instead of training again.
+ */
+export async function trainFromManifest(options: TrainFromManifestOptions): Promise<TrainStepResult> {
+  const log = options.logger ?? silentLogger;
+  const run = await readRunManifest(options.manifestUri);
+  const existing = await readManifest(run.candidateUri).catch((): ModelManifest | undefined => undefined);
+  if (existing) {
+    log.info(`candidate ${run.candidateUri} is already complete (${existing.modelId}); not training again`);
+    return { runId: run.runId, candidateUri: run.candidateUri, modelId: existing.modelId, reused: true };
+  }
+  const config = parseConfig(run.config, `${options.manifestUri} config`);
+  const result = await trainModel({
+    config,
+    data: run.data,
+    out: run.candidateUri,
+    backend: options.backend ?? 'auto',
+    logger: log,
+    progress: options.progress ?? true,
+    modelId: `${run.runId}`,
+    ...(run.split ? { split: { ...run.split, take: 'train' as const } } : {}),
+    ...(run.champion ? { warmStart: run.champion.uri } : {}),
+  });
+  return { runId: run.runId, candidateUri: run.candidateUri, modelId: result.manifest.modelId, reused: false };
+}

@@ -1,0 +1,199 @@
+/**
+ * Validate: evaluate the candidate and the champion on the same holdout, run the serving dry
+ * run, and write a report (`validation.json`) beside the candidate. The candidate passes only
+ * when every check holds; a first model (no champion) faces the absolute thresholds only.
+ */
+import type { BinaryMetrics } from '../../evaluation/metrics.ts';
+import { evaluateModel } from '../../evaluation/evaluate.ts';
+import { loadModel, type LoadedModel } from '../../model/loader.ts';
+import type { TowerKind } from '../../model/tower/select.ts';
+import { silentLogger, type Logger } from '../../util/log.ts';
+import { readRunManifest } from './ingest.ts';
+import { writeJson } from '../bucket/json-store.ts';
+import { layout } from '../bucket/layout.ts';
+import type { ValidateResult, ValidationCheck, ValidationReport } from '../schemas.ts';
+import { holdoutRecords, runDryRun, type DryRunResult, type ServingScorerFactory } from './serving-dry-run.ts';
+import { DEFAULT_THRESHOLDS, type ValidationThresholds } from './thresholds.ts';
+import { defaultScorerFactory } from './serving-scorer.ts';
+
+export interface ValidateOptions {
+  readonly manifestUri: string;
+  /** @default DEFAULT_THRESHOLDS */
+  readonly thresholds?: ValidationThresholds;
+  /** How the dry run opens the candidate for serving. @default the scoring code (src/scoring) */
+  readonly scorerFactory?: ServingScorerFactory;
+  /** Backend for the evaluation passes. @default 'auto' */
+  readonly backend?: TowerKind;
+  readonly logger?: Logger;
+}
+
+type Metrics = Pick<BinaryMetrics, 'rows' | 'auc' | 'logloss' | 'calibration'> & Partial<BinaryMetrics>;
+
+export async function validateRun(options: ValidateOptions): Promise<ValidateResult> {
+  const log = options.logger ?? silentLogger;
+  const t = options.thresholds ?? DEFAULT_THRESHOLDS;
+  const run = await readRunManifest(options.manifestUri);
+  const sample = t.dryRunRequests * t.dryRunCandidatesPerRequest;
+
+  // With a hash holdout, train and holdout read the same partitions and the split picks the rows.
+  const split = run.split ? { ...run.split, take: 'holdout' as const } : undefined;
+  const candidate = await loadModel(run.candidateUri, { ...(options.backend ? { backend: options.backend } : {}) });
+  let candidateMetrics: Metrics;
+  const expected = new Float32Array(sample);
+  let records: Record<string, unknown>[];
+  try {
+    let seen = 0;
+    candidateMetrics = await evaluateModel(candidate, run.holdout, {
+      ...(split ? { split } : {}),
+      onPredictions: (probs) => {
+        const take = Math.min(probs.length, sample - seen);
+        if (take > 0) expected.set(probs.subarray(0, take), seen);
+        seen += Math.max(0, take);
+      },
+    });
+    records = await holdoutRecords(candidate.transforms, run.holdout, sample, split);
+  } finally {
+    candidate.model.dispose();
+  }
+  log.info(
+    `candidate: auc ${candidateMetrics.auc.toFixed(4)} logloss ${candidateMetrics.logloss.toFixed(4)} calibration ${candidateMetrics.calibration.toFixed(3)} on ${candidateMetrics.rows} holdout rows`,
+  );
+
+  let championMetrics: Metrics | null = null;
+  if (run.champion) {
+    let champion: LoadedModel | undefined;
+    try {
+      champion = await loadModel(run.champion.uri, { ...(options.backend ? { backend: options.backend } : {}) });
+      championMetrics = await evaluateModel(champion, run.holdout, split ? { split } : {});
+    } finally {
+      champion?.model.dispose();
+    }
+    log.info(`champion v${run.champion.version}: auc ${championMetrics.auc.toFixed(4)} logloss ${championMetrics.logloss.toFixed(4)}`);
+  }
+
+  let dryRun: DryRunResult;
+  let dryRunError: string | undefined;
+  try {
+    const scorer = await (options.scorerFactory ?? defaultScorerFactory)(run.candidateUri);
+    try {
+      dryRun = await runDryRun(scorer, records, expected, t.dryRunCandidatesPerRequest);
+    } finally {
+      await scorer.dispose?.();
+    }
+  } catch (e) {
+    // A candidate that the serving code cannot load or score is a rejection, not a crash.
+    dryRunError = e instanceof Error ? e.message : String(e);
+    dryRun = { requests: 0, scorer: 'failed', p95LatencyMs: 0, maxAbsDiff: 0, allFinite: false };
+  }
+  log.info(
+    `dry run: ${dryRun.requests} requests via ${dryRun.scorer}, p95 ${dryRun.p95LatencyMs.toFixed(1)} ms, max |diff| ${dryRun.maxAbsDiff.toExponential(2)}`,
+  );
+
+  const checks = runChecks(t, candidateMetrics, championMetrics, dryRun, dryRunError);
+  const reasons = checks.filter((c) => !c.passed).map((c) => c.message);
+  const reportUri = layout(run.bucketUri).validationReport(run.candidateUri);
+  const report: ValidationReport = {
+    runId: run.runId,
+    candidateUri: run.candidateUri,
+    candidateModelId: candidate.manifest.modelId,
+    champion: run.champion,
+    holdout: run.holdout,
+    passed: reasons.length === 0,
+    reasons,
+    checks,
+    candidateMetrics: pickMetrics(candidateMetrics),
+    championMetrics: championMetrics ? pickMetrics(championMetrics) : null,
+    dryRun,
+    thresholds: { ...t },
+    createdAt: new Date().toISOString(),
+  };
+  await writeJson(reportUri, report);
+  return { passed: report.passed, reasons, reportUri, candidateUri: run.candidateUri, runId: run.runId };
+}
+
+function pickMetrics(m: Metrics) {
+  return {
+    rows: m.rows,
+    auc: m.auc,
+    logloss: m.logloss,
+    calibration: m.calibration,
+    ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}),
+  };
+}
+
+/** Every gate, in report order. A NaN metric fails its check (NaN comparisons are false). */
+export function runChecks(
+  t: ValidationThresholds,
+  cand: Metrics,
+  champ: Metrics | null,
+  dry: DryRunResult,
+  dryRunError?: string,
+): ValidationCheck[] {
+  const check = (name: string, value: number | null, ok: boolean, threshold: string, what: string): ValidationCheck => ({
+    name,
+    passed: ok,
+    value: value !== null && Number.isFinite(value) ? value : null,
+    threshold,
+    message: ok ? `${name}: ${what} ok` : `${name}: ${what} fails ${threshold}`,
+  });
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+  const checks = [
+    check('min_auc', cand.auc, cand.auc >= t.minAuc, `auc ≥ ${t.minAuc}`, `auc ${f(cand.auc)}`),
+    check('max_logloss', cand.logloss, cand.logloss <= t.maxLogloss, `logloss ≤ ${t.maxLogloss}`, `logloss ${f(cand.logloss)}`),
+    check(
+      'calibration_band',
+      cand.calibration,
+      cand.calibration >= t.calibrationMin && cand.calibration <= t.calibrationMax,
+      `calibration in [${t.calibrationMin}, ${t.calibrationMax}]`,
+      `calibration ${f(cand.calibration)}`,
+    ),
+  ];
+  if (champ) {
+    const drop = champ.auc - cand.auc;
+    const rise = cand.logloss - champ.logloss;
+    checks.push(
+      check(
+        'max_auc_drop',
+        drop,
+        drop <= t.maxAucDrop,
+        `auc drop ≤ ${t.maxAucDrop}`,
+        `auc ${f(cand.auc)} vs champion ${f(champ.auc)} (drop ${f(drop)})`,
+      ),
+      check(
+        'max_logloss_rise',
+        rise,
+        rise <= t.maxLoglossRise,
+        `logloss rise ≤ ${t.maxLoglossRise}`,
+        `logloss ${f(cand.logloss)} vs champion ${f(champ.logloss)} (rise ${f(rise)})`,
+      ),
+    );
+  }
+  if (dryRunError !== undefined) {
+    checks.push({
+      name: 'dry_run',
+      passed: false,
+      value: null,
+      threshold: 'the scoring code loads and scores the candidate',
+      message: `dry_run: serving failed: ${dryRunError}`,
+    });
+  } else {
+    checks.push(
+      check('dry_run_finite', null, dry.allFinite && dry.requests > 0, 'all scores finite', `${dry.requests} requests`),
+      check(
+        'dry_run_parity',
+        dry.maxAbsDiff,
+        dry.maxAbsDiff <= t.parityTolerance,
+        `|serving − evaluation| ≤ ${t.parityTolerance}`,
+        `max |diff| ${dry.maxAbsDiff.toExponential(2)}`,
+      ),
+      check(
+        'dry_run_latency',
+        dry.p95LatencyMs,
+        dry.p95LatencyMs <= t.latencyBudgetMs,
+        `p95 ≤ ${t.latencyBudgetMs} ms`,
+        `p95 ${dry.p95LatencyMs.toFixed(1)} ms`,
+      ),
+    );
+  }
+  return checks;
+}

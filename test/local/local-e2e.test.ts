@@ -1,0 +1,118 @@
+/**
+ * The synthesized retraining state machine run locally, end to end, on a small bucket folder:
+ * the same scenario a newcomer and the nightly schedule go through.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readJson } from '../../src/workflow/bucket/json-store.ts';
+import { layout } from '../../src/workflow/bucket/layout.ts';
+import { runLocalPipeline, type LocalPipelineOptions } from '../../local/run-retraining.ts';
+import { registrySchema, watermarkSchema } from '../../src/workflow/schemas.ts';
+import { servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
+import { addDays, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixture.ts';
+
+describe('local run of the synthesized retraining definition', () => {
+  let dir: string;
+  let l: ReturnType<typeof layout>;
+  const run = (extra: Partial<LocalPipelineOptions> = {}) =>
+    runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wdp-e2e-'));
+    l = layout(dir);
+    await writeConfig(dir);
+    await addDays(dir, 3);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('first run trains from scratch and promotes v1', async () => {
+    const r = await run();
+    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
+    assert.equal(r.promotion?.version, 1);
+    assert.equal(r.promotion?.parentVersion, null);
+    assert.deepEqual(
+      r.states.filter((s) => s.type === 'Task').map((s) => s.name),
+      ['Ingest', 'Train', 'Validate', 'Promote'],
+    );
+    assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.version, 1);
+    assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-03');
+  });
+
+  it('a rerun with no new data ends early and changes nothing', async () => {
+    const before = await readJson(l.registry, registrySchema);
+    const r = await run();
+    assert.equal(r.status, 'no_new_data');
+    assert.deepEqual(
+      r.states.map((s) => s.name),
+      ['Ingest', 'HasNewData', 'NoNewData'],
+    );
+    assert.deepEqual(await readJson(l.registry, registrySchema), before);
+  });
+
+  it('a new day warm-starts from the champion and promotes v2 with v1 as parent', async () => {
+    await addDays(dir, 1);
+    const r = await run();
+    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
+    assert.equal(r.promotion?.version, 2);
+    assert.equal(r.promotion?.parentVersion, 1);
+    assert.deepEqual(r.ingest?.hasNewData && r.ingest.trainPartitions, ['2026-01-03']);
+    const registry = await readJson(l.registry, registrySchema);
+    assert.equal(registry?.champion?.version, 2);
+    assert.equal(registry?.history[1]?.parentVersion, 1);
+  });
+
+  it('a bad candidate (shuffled labels) takes the fail branch: Reject → NotifyRejected → Rejected, champion untouched', async () => {
+    await addDays(dir, 1, { shuffleLabels: true });
+    const r = await run();
+    assert.equal(r.status, 'rejected');
+    assert.match(r.validation?.reasons.join('; ') ?? '', /min_auc/);
+    assert.deepEqual(
+      r.states.slice(-3).map((s) => s.name),
+      ['Reject', 'NotifyRejected', 'Rejected'],
+    );
+    const registry = await readJson(l.registry, registrySchema);
+    assert.equal(registry?.champion?.version, 2, 'champion unchanged');
+    assert.equal(registry?.history.at(-1)?.status, 'rejected');
+    assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.version, 2, 'serving unchanged');
+    assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-05', 'a rejection consumes the day');
+    assert.equal((await readdir(join(dir, 'notifications'))).length, 1);
+  });
+
+  it('a training crash is caught (NotifyFailure → Failed) and the next run retries the same data', async () => {
+    await addDays(dir, 1);
+    const crashed = await run({
+      overrides: {
+        Train: async () => {
+          throw new Error('GPU fell off the bus');
+        },
+      },
+    });
+    assert.equal(crashed.status, 'failed');
+    assert.match(crashed.error?.error ?? '', /WorkflowFailed/);
+    assert.deepEqual(
+      crashed.states.slice(-2).map((s) => s.name),
+      ['NotifyFailure', 'Failed'],
+    );
+    assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-05', 'the watermark did not move');
+
+    const retried = await run();
+    assert.ok(retried.ingest?.hasNewData && crashed.ingest?.hasNewData);
+    assert.deepEqual(retried.ingest.trainPartitions, crashed.ingest.trainPartitions);
+    assert.deepEqual(retried.ingest.holdoutPartitions, ['2026-01-06']);
+    assert.notEqual(retried.status, 'failed', JSON.stringify(retried.error));
+  });
+
+  it("score-batch runs the batch definition's item processor inline on a folder bucket", async () => {
+    const { mkdir, copyFile } = await import('node:fs/promises');
+    await mkdir(join(dir, 'batch/input/d1'), { recursive: true });
+    await copyFile(join(dir, 'logs/dt=2026-01-02/part-00000.parquet'), join(dir, 'batch/input/d1/part-00000.parquet'));
+    const { runLocalBatchScoring } = await import('../../local/run-batch.ts');
+    const r = await runLocalBatchScoring({ bucketUri: dir, inputPrefix: 'batch/input/d1/', outputPrefix: 'batch/output/d1/' });
+    assert.equal(r.status, 'succeeded', r.error);
+    assert.equal(r.summary?.rows, 5000);
+    assert.deepEqual(await readdir(join(dir, 'batch/output/d1')), ['part-00000.parquet']);
+  });
+});

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import {
+  GetAliasCommand,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  UpdateAliasCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createPromoteHandler } from '../../../lambdas/promote.ts';
+import { createRejectHandler } from '../../../lambdas/reject.ts';
+import { parseConfig } from '../../../src/config/index.ts';
+import { trainModel } from '../../../src/training/train.ts';
+import { writeJson } from '../../../src/workflow/bucket/json-store.ts';
+import { layout } from '../../../src/workflow/bucket/layout.ts';
+import type { PromoteResult, RunManifest, ValidationReport } from '../../../src/workflow/schemas.ts';
+import { LambdaServingTarget } from '../../../src/workflow/steps/serving-target.ts';
+import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
+import { addDays, smallConfig } from '../../helpers/workflow-fixture.ts';
+
+const BUCKET = 's3://wdp-promote';
+const l = layout(BUCKET);
+
+/** A tiny trained candidate, its run manifest and a validation report, all in the mocked bucket. */
+async function stageRun(runId: string, passed: boolean, champion: RunManifest['champion'] = null): Promise<string> {
+  const candidateUri = l.candidate(runId);
+  await trainModel({
+    config: parseConfig(smallConfig(), 'test'),
+    data: [`${l.logs}dt=2026-01-01/`],
+    out: candidateUri,
+    progress: false,
+    modelId: runId,
+    ...(champion ? { warmStart: champion.uri } : {}),
+  });
+  const manifest: RunManifest = {
+    formatVersion: 1,
+    runId,
+    createdAt: new Date().toISOString(),
+    bucketUri: BUCKET,
+    configUri: l.config,
+    config: smallConfig(),
+    partitions: { train: ['2026-01-01'], holdout: ['2026-01-02'] },
+    data: [`${l.logs}dt=2026-01-01/`],
+    holdout: [`${l.logs}dt=2026-01-02/`],
+    champion,
+    candidateUri,
+    watermarkAfter: { through: '2026-01-02', untrained: ['2026-01-02'], runId, updatedAt: new Date().toISOString() },
+  };
+  const m = { rows: 10, auc: 0.7, logloss: 0.3, calibration: 1 };
+  const report: ValidationReport = {
+    runId,
+    candidateUri,
+    candidateModelId: runId,
+    champion,
+    holdout: manifest.holdout,
+    passed,
+    reasons: passed ? [] : ['min_auc: auc 0.5000 fails auc ≥ 0.6'],
+    checks: [],
+    candidateMetrics: m,
+    championMetrics: null,
+    dryRun: { requests: 1, scorer: 'test', p95LatencyMs: 1, maxAbsDiff: 0, allFinite: true },
+    thresholds: {},
+    createdAt: new Date().toISOString(),
+  };
+  await writeJson(l.runManifest(runId), manifest);
+  await writeJson(l.validationReport(candidateUri), report);
+  return l.runManifest(runId);
+}
+
+describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-mock)', () => {
+  let s3: MemoryBucket;
+  const lambda = mockClient(LambdaClient);
+  /** The scoring function as the mock sees it: published versions and where `live` points. */
+  let versions: Map<string, Record<string, string>>;
+  let latestEnv: Record<string, string>;
+  let live: string;
+
+  beforeEach(async () => {
+    s3 = mockS3Memory();
+    lambda.reset();
+    versions = new Map([['1', { WDP_MODEL_URI: '', OTHER: 'kept' }]]);
+    latestEnv = { WDP_MODEL_URI: '', OTHER: 'kept' };
+    live = '1';
+    lambda.on(GetAliasCommand).callsFake(() => ({ FunctionVersion: live }));
+    lambda.on(GetFunctionConfigurationCommand).callsFake((i: { Qualifier?: string }) => ({
+      Environment: { Variables: i.Qualifier ? versions.get(i.Qualifier) : latestEnv },
+      LastUpdateStatus: 'Successful',
+    }));
+    lambda.on(UpdateFunctionConfigurationCommand).callsFake((i: { Environment: { Variables: Record<string, string> } }) => {
+      latestEnv = i.Environment.Variables;
+      return {};
+    });
+    lambda.on(PublishVersionCommand).callsFake(() => {
+      const v = String(versions.size + 1);
+      versions.set(v, { ...latestEnv });
+      return { Version: v };
+    });
+    lambda.on(UpdateAliasCommand).callsFake((i: { FunctionVersion: string }) => {
+      live = i.FunctionVersion;
+      return {};
+    });
+    await addDays(BUCKET, 2, { rowsPerDay: 800 });
+  });
+  afterEach(() => s3.restore());
+
+  const promote = (manifestUri: string) =>
+    createPromoteHandler({
+      serving: new LambdaServingTarget({ functionName: 'wdp-score', client: new LambdaClient({ region: 'us-east-1' }), pollIntervalMs: 1 }),
+    })({ manifestUri }) as Promise<PromoteResult>;
+
+  it('records v1 in the registry, publishes a version with the model and moves alias live, then advances the watermark', async () => {
+    const manifestUri = await stageRun('run-1', true);
+    const r = await promote(manifestUri);
+    assert.equal(r.version, 1);
+    assert.equal(r.modelUri, l.registryModel(1));
+    assert.equal(r.lambdaVersion, '2');
+    assert.equal(live, '2');
+    assert.deepEqual(versions.get('2'), { WDP_MODEL_URI: l.registryModel(1), WDP_MODEL_VERSION: 'v1', OTHER: 'kept' });
+    assert.equal(versions.get('1')!.WDP_MODEL_URI, '', 'the previous version stays for rollback');
+    const registry = JSON.parse(s3.text(l.registry)!);
+    assert.deepEqual(registry.champion, { version: 1, uri: l.registryModel(1), modelId: 'run-1' });
+    assert.equal(registry.history.length, 1);
+    assert.equal(registry.history[0].status, 'promoted');
+    assert.deepEqual(registry.history[0].data, { train: ['2026-01-01'], holdout: ['2026-01-02'] });
+    assert.ok(s3.text(`${l.registryModel(1)}/manifest.json`), 'the model is copied into the registry');
+    assert.equal(JSON.parse(s3.text(l.watermark)!).through, '2026-01-02');
+  });
+
+  it('is idempotent: a re-run publishes nothing and adds no history', async () => {
+    const manifestUri = await stageRun('run-1', true);
+    await promote(manifestUri);
+    const calls = lambda.commandCalls(PublishVersionCommand).length;
+    const again = await promote(manifestUri);
+    assert.equal(again.alreadyPromoted, true);
+    assert.equal(again.version, 1);
+    assert.equal(lambda.commandCalls(PublishVersionCommand).length, calls);
+    assert.equal(JSON.parse(s3.text(l.registry)!).history.length, 1);
+  });
+
+  it('records the parent version of a warm-started candidate', async () => {
+    await promote(await stageRun('run-1', true));
+    const champion = { version: 1, uri: l.registryModel(1), modelId: 'run-1' };
+    const r = await promote(await stageRun('run-2', true, champion));
+    assert.equal(r.version, 2);
+    assert.equal(r.parentVersion, 1);
+    assert.equal(live, '3');
+  });
+
+  it('refuses to promote a candidate that failed validation', async () => {
+    await assert.rejects(promote(await stageRun('run-bad', false)), /did not pass validation/);
+    assert.equal(lambda.commandCalls(UpdateAliasCommand).length, 0);
+  });
+
+  it('Reject records the reasons, leaves champion and alias alone, advances the watermark, and is idempotent', async () => {
+    await promote(await stageRun('run-1', true));
+    const manifestUri = await stageRun('run-bad', false, { version: 1, uri: l.registryModel(1), modelId: 'run-1' });
+    const r = await createRejectHandler()({ manifestUri });
+    assert.deepEqual(r.reasons, ['min_auc: auc 0.5000 fails auc ≥ 0.6']);
+    const again = await createRejectHandler()({ manifestUri });
+    assert.equal(again.alreadyRecorded, true);
+    const registry = JSON.parse(s3.text(l.registry)!);
+    assert.equal(registry.champion.version, 1);
+    assert.deepEqual(
+      registry.history.map((e: { status: string }) => e.status),
+      ['promoted', 'rejected'],
+    );
+    assert.equal(live, '2');
+  });
+});
