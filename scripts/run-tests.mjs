@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the type check and the linter/formatter check (biome), then every test/**/*.test.ts with
+// Runs the type check, the linter/formatter check (biome) and the import-boundary check
+// (scripts/check-imports.mjs), then every test/**/*.test.ts with
 // node's test runner (through tsx).
 // Node 20's --test takes no globs, so the files are listed here.
 import { spawnSync } from 'node:child_process';
@@ -26,6 +27,8 @@ if (only.length === 0) {
     process.stderr.write('biome found lint or format problems: `npx biome check --write .` fixes most\n');
     process.exit(lint.status ?? 1);
   }
+  const imports = spawnSync(process.execPath, ['scripts/check-imports.mjs'], { stdio: 'inherit' });
+  if (imports.status !== 0) process.exit(imports.status ?? 1);
 }
 const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
