@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { createWdpApp } from '../../cdk/app.ts';
 import type { WdpStack } from '../../cdk/wdp-stack.ts';
-import { resolveIntrinsics } from '../../local/definition.ts';
+import { resolveIntrinsics } from '../../cdk/state-machine-definitions.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is walked by key in assertions
 type Json = Record<string, any>;
