@@ -64,19 +64,22 @@ async function readDefinitions(file: string): Promise<{ retraining: Asl; batchSc
   return { retraining, batchScoring };
 }
 
-/** Runs the synthesis script; its stderr becomes the error when it fails. */
-function synthesizeInto(file: string, bucketName: string): Promise<void> {
+/**
+ * Runs a synthesis script (`script <out.json> <bucketName>`) in a child process; when it fails,
+ * its stderr becomes the error. Exported for tests; the runner always runs SYNTH_SCRIPT.
+ */
+export function runSynthesisScript(script: string, file: string, bucketName: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', SYNTH_SCRIPT, file, bucketName],
+      ['--import', 'tsx', script, file, bucketName],
       { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
       (error, _stdout, stderr) => {
         if (!error) return resolve();
         const how = error.code !== undefined && error.code !== null ? `exit code ${error.code}` : (error.signal ?? error.message);
         reject(
           new WorkflowError(
-            `synthesizing the state machines (${path.relative(REPO_ROOT, SYNTH_SCRIPT)}) failed with ${how}:\n${stderr.trim() || error.message}`,
+            `synthesizing the state machines (${path.relative(REPO_ROOT, script)}) failed with ${how}:\n${stderr.trim() || error.message}`,
           ),
         );
       },
@@ -96,7 +99,7 @@ async function loadOrSynthesize(bucketName: string): Promise<SynthesizedDefiniti
   // and a reader must never see a half-written file.
   const temp = `${cacheFile}.${process.pid}-${randomUUID()}.tmp`;
   try {
-    await synthesizeInto(temp, bucketName);
+    await runSynthesisScript(SYNTH_SCRIPT, temp, bucketName);
     const definitions = await readDefinitions(temp);
     await rename(temp, cacheFile);
     return { ...definitions, origin: 'synthesized', cacheFile };
