@@ -4,6 +4,7 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 
 export interface BucketAccess {
   /** Key prefixes (e.g. 'logs/') whose objects may be read (GetObject, which HeadObject needs too). */
@@ -23,4 +24,31 @@ export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, a
   if (access.write?.length)
     statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objects(access.write) }));
   for (const statement of statements) grantee.grantPrincipal.addToPrincipalPolicy(statement);
+}
+
+/**
+ * What each role may read and write in the workflow bucket: the one place both the grants
+ * (workflow-functions.ts, scoring-service.ts, training-job.ts) and the cdk-nag acknowledgements of
+ * the prefix wildcards they create (nag.ts) come from. The batch-summary function has no access.
+ */
+export const ROLE_ACCESS = {
+  ingest: { read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry], write: [PREFIXES.runs] },
+  validate: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
+  promote: {
+    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
+    write: [PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
+  },
+  reject: {
+    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state],
+    write: [PREFIXES.registry, PREFIXES.state],
+  },
+  // Inputs may sit under any prefix the caller names; outputs only under batch/output/.
+  scoreBatch: { read: [''], write: [PREFIXES.batchOutput] },
+  scoring: { read: [PREFIXES.registryModels, PREFIXES.registry] },
+  training: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
+} as const satisfies Record<string, BucketAccess>;
+
+/** Every prefix `access` reaches (read or write), each once. */
+export function accessedPrefixes(access: BucketAccess): string[] {
+  return [...new Set([...(access.read ?? []), ...(access.write ?? [])])];
 }

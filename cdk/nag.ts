@@ -5,7 +5,6 @@
  */
 import { type Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 
 export interface NagHandles {
   readonly bucketLogicalId: string;
@@ -110,15 +109,3 @@ export function acknowledgeFindings(_stack: Stack, h: NagHandles): void {
     'The AWS-maintained instance role the ECS agent on Batch GPU instances needs to register and pull images.',
   );
 }
-
-/** The prefixes each role touches (mirrors the grants) — used for the acknowledgements above. */
-export const ROLE_PREFIXES = {
-  ingest: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry, PREFIXES.runs],
-  validate: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates],
-  promote: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
-  reject: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state],
-  scoreBatch: ['', PREFIXES.batchOutput],
-  batchSummary: [],
-  scoring: [PREFIXES.registryModels, PREFIXES.registry],
-  training: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates],
-} as const;

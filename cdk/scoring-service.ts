@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/steps/serving-target.ts';
-import { grantBucketAccess } from './bucket-access.ts';
+import { grantBucketAccess, ROLE_ACCESS } from './bucket-access.ts';
 import { wdpFunction } from './lambda-defaults.ts';
 
 export interface ScoringServiceProps {
@@ -40,7 +40,7 @@ export class ScoringService extends Construct {
       // by a redeploy serves the registry's champion instead (lambdas/score.ts).
       environment: { [MODEL_URI_ENV]: '', WDP_REGISTRY_URI: props.bucket.s3UrlForObject(`${PREFIXES.registry}registry.json`) },
     });
-    grantBucketAccess(props.bucket, this.function, { read: [PREFIXES.registryModels, PREFIXES.registry] });
+    grantBucketAccess(props.bucket, this.function, ROLE_ACCESS.scoring);
     this.alias = new lambda.Alias(this, 'Live', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });
     if (props.functionUrl) this.functionUrl = this.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
   }

@@ -12,8 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Construct } from 'constructs';
-import { PREFIXES } from '../src/workflow/bucket/layout.ts';
-import { grantBucketAccess } from './bucket-access.ts';
+import { grantBucketAccess, ROLE_ACCESS } from './bucket-access.ts';
 import { REPO_ROOT, TRAIN_DOCKERFILE } from './paths.ts';
 
 export interface TrainingJobProps {
@@ -85,10 +84,7 @@ export class TrainingJob extends Construct {
     this.jobQueue = new batch.JobQueue(this, 'Queue', { computeEnvironments: [{ computeEnvironment: this.computeEnvironment, order: 1 }] });
 
     this.jobRole = new iam.Role(this, 'JobRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
-    grantBucketAccess(props.bucket, this.jobRole, {
-      read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates],
-      write: [PREFIXES.candidates],
-    });
+    grantBucketAccess(props.bucket, this.jobRole, ROLE_ACCESS.training);
 
     this.container = new batch.EcsEc2ContainerDefinition(this, 'TrainContainer', {
       // Staged at synth, built and pushed at deploy: synth needs no Docker.

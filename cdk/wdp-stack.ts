@@ -10,8 +10,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct, IConstruct } from 'constructs';
 import { BatchScoringWorkflow } from './batch-scoring-workflow.ts';
+import { accessedPrefixes, ROLE_ACCESS } from './bucket-access.ts';
 import { DataBucket } from './data-bucket.ts';
-import { acknowledgeFindings, ROLE_PREFIXES } from './nag.ts';
+import { acknowledgeFindings } from './nag.ts';
 import { RetrainingWorkflow } from './retraining-workflow.ts';
 import { ScoringService } from './scoring-service.ts';
 import type { WdpSettings } from './settings.ts';
@@ -115,13 +116,13 @@ export class WdpStack extends Stack {
     acknowledgeFindings(this, {
       bucketLogicalId: lid(bucket),
       functions: [
-        { fn: f.ingest, prefixes: ROLE_PREFIXES.ingest },
-        { fn: f.validate, prefixes: ROLE_PREFIXES.validate },
-        { fn: f.promote, prefixes: ROLE_PREFIXES.promote },
-        { fn: f.reject, prefixes: ROLE_PREFIXES.reject },
-        { fn: f.scoreBatch, prefixes: ROLE_PREFIXES.scoreBatch },
-        { fn: f.batchSummary, prefixes: ROLE_PREFIXES.batchSummary },
-        { fn: this.scoring.function, prefixes: ROLE_PREFIXES.scoring },
+        { fn: f.ingest, prefixes: accessedPrefixes(ROLE_ACCESS.ingest) },
+        { fn: f.validate, prefixes: accessedPrefixes(ROLE_ACCESS.validate) },
+        { fn: f.promote, prefixes: accessedPrefixes(ROLE_ACCESS.promote) },
+        { fn: f.reject, prefixes: accessedPrefixes(ROLE_ACCESS.reject) },
+        { fn: f.scoreBatch, prefixes: accessedPrefixes(ROLE_ACCESS.scoreBatch) },
+        { fn: f.batchSummary, prefixes: [] }, // no bucket access
+        { fn: this.scoring.function, prefixes: accessedPrefixes(ROLE_ACCESS.scoring) },
       ],
       scoringFunctionLogicalId: lid(this.scoring.function),
       promoteFunction: f.promote,
@@ -131,7 +132,7 @@ export class WdpStack extends Stack {
       batchFunctionLogicalIds: [f.scoreBatch, f.batchSummary].map(lid),
       batchStateMachineLogicalId: lid(this.batchScoring.stateMachine),
       trainingJobRole: this.training.jobRole,
-      trainingPrefixes: ROLE_PREFIXES.training,
+      trainingPrefixes: accessedPrefixes(ROLE_ACCESS.training),
       trainingContainer: this.training.container,
       computeEnvironment: this.training.computeEnvironment,
     });

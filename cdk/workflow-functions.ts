@@ -1,14 +1,13 @@
-/** The retraining and batch-scoring Lambdas, each granted only the prefixes it touches. */
+/** The retraining and batch-scoring Lambdas, each granted only the prefixes it touches (ROLE_ACCESS). */
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
 import type { ValidationThresholdsInput } from '../src/workflow/steps/thresholds.ts';
-import { grantBucketAccess } from './bucket-access.ts';
+import { grantBucketAccess, ROLE_ACCESS } from './bucket-access.ts';
 import { wdpFunction } from './lambda-defaults.ts';
 
 export interface WorkflowFunctionsProps {
@@ -37,10 +36,7 @@ export class WorkflowFunctions extends Construct {
       description: 'wdp retraining: list new partitions, write the run manifest',
       environment: env,
     });
-    grantBucketAccess(b, this.ingest, {
-      read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry],
-      write: [PREFIXES.runs],
-    });
+    grantBucketAccess(b, this.ingest, ROLE_ACCESS.ingest);
 
     this.validate = wdpFunction(this, 'Validate', {
       entry: 'validate.ts',
@@ -50,10 +46,7 @@ export class WorkflowFunctions extends Construct {
       environment: { ...env, WDP_VALIDATION: JSON.stringify(props.validation) },
       onnxRuntime: true,
     });
-    grantBucketAccess(b, this.validate, {
-      read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates],
-      write: [PREFIXES.candidates],
-    });
+    grantBucketAccess(b, this.validate, ROLE_ACCESS.validate);
 
     this.promote = wdpFunction(this, 'Promote', {
       entry: 'promote.ts',
@@ -61,20 +54,14 @@ export class WorkflowFunctions extends Construct {
       timeout: Duration.minutes(5),
       environment: { ...env, WDP_SCORING_FUNCTION_NAME: props.scoringFunction.functionName, WDP_SCORING_ALIAS: LIVE_ALIAS },
     });
-    grantBucketAccess(b, this.promote, {
-      read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
-      write: [PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
-    });
+    grantBucketAccess(b, this.promote, ROLE_ACCESS.promote);
 
     this.reject = wdpFunction(this, 'Reject', {
       entry: 'reject.ts',
       description: 'wdp retraining: record a rejected candidate',
       environment: env,
     });
-    grantBucketAccess(b, this.reject, {
-      read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state],
-      write: [PREFIXES.registry, PREFIXES.state],
-    });
+    grantBucketAccess(b, this.reject, ROLE_ACCESS.reject);
 
     this.scoreBatch = wdpFunction(this, 'ScoreBatch', {
       entry: 'score-batch.ts',
@@ -84,8 +71,7 @@ export class WorkflowFunctions extends Construct {
       environment: env,
       onnxRuntime: true,
     });
-    // Inputs may sit under any prefix the caller names; outputs only under batch/output/.
-    grantBucketAccess(b, this.scoreBatch, { read: [''], write: [PREFIXES.batchOutput] });
+    grantBucketAccess(b, this.scoreBatch, ROLE_ACCESS.scoreBatch);
 
     this.batchSummary = wdpFunction(this, 'BatchSummary', {
       entry: 'batch-summary.ts',

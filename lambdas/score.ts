@@ -1,8 +1,8 @@
 /**
- * The scoring Lambda: ONE handler for online requests (direct invocation, Function URL or API
- * Gateway) and for batch-scoring events `{ input, output }` from the batch state machine's
- * Distributed Map. The event logic lives in src/scoring/handler.ts; this file adds the model URI
- * from configuration and Powertools logs and metrics.
+ * The scoring Lambda: online requests (direct invocation, Function URL or API Gateway). Batch
+ * scoring is not here: the batch state machine's Distributed Map calls lambdas/score-batch.ts,
+ * and this function may only read the bucket. The event logic lives in src/scoring/handler.ts;
+ * this file adds the model URI from configuration and Powertools logs and metrics.
  *
  * Configuration: WDP_MODEL_URI (set by the promotion step when it publishes a new version) names
  * the model folder; it is read once per container and the model is loaded once per container,
@@ -12,7 +12,8 @@
  * (auto | onnx | js, default auto).
  *
  * Packaging (NodejsFunction / esbuild), so the zip stays far below Lambda's 250 MB unzipped:
- *   - bundle this file with esbuild (format esm, platform node, target node20); only src/scoring,
+ *   - bundle this file with esbuild (format esm, platform node, target node22 as set in
+ *     cdk/lambda-defaults.ts, running on the nodejs24.x runtime); only src/scoring,
  *     the features/model loader, storage and zod/hyparquet/onnx-proto/Powertools go in — no
  *     training code, and never tfjs (tfjs-node alone is ~380 MB);
  *   - `onnxruntime-node` stays external (it loads a native binding and libonnxruntime.so from
@@ -25,7 +26,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { storeFor } from '../src/storage/index.ts';
+import { readJson } from '../src/workflow/bucket/json-store.ts';
+import { registrySchema } from '../src/workflow/schemas.ts';
 import { createScoreHandler, MODEL_URI_ENV, SPLIT_TOWER_KINDS, type ScoreHandler, type SplitTowerKind } from '../src/scoring/index.ts';
 
 const logger = new Logger({ serviceName: 'wdp-scoring' });
@@ -55,21 +57,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
 }
 
 export const REGISTRY_URI_ENV = 'WDP_REGISTRY_URI';
-/** registry.json stays small; a larger object is not what we expect there. */
-const MAX_REGISTRY_BYTES = 16 << 20;
 
 /** The model to serve: WDP_MODEL_URI, else the registry's champion. */
 export async function resolveModelUri(config: ScoreLambdaConfig): Promise<string> {
   if (config.modelUri) return config.modelUri;
-  const uri = config.registryUri!;
-  const store = storeFor(uri);
-  const info = await store.stat(uri);
-  if (!info) throw new Error(`no model promoted yet: ${uri} does not exist`);
-  if (info.sizeBytes > MAX_REGISTRY_BYTES) throw new Error(`${uri} is ${info.sizeBytes} bytes, over the limit`);
-  const registry = JSON.parse(Buffer.from(await store.read(uri)).toString('utf8')) as { champion?: { uri?: unknown } | null };
-  const champion = registry.champion?.uri;
-  if (typeof champion !== 'string' || !champion) throw new Error(`no model promoted yet: ${uri} names no champion`);
-  return champion;
+  const uri = config.registryUri;
+  if (!uri) throw new Error(`environment variable ${MODEL_URI_ENV} is not set (nor ${REGISTRY_URI_ENV})`);
+  const registry = await readJson(uri, registrySchema);
+  if (!registry) throw new Error(`no model promoted yet: ${uri} does not exist`);
+  if (!registry.champion) throw new Error(`no model promoted yet: ${uri} names no champion`);
+  return registry.champion.uri;
 }
 
 /** The handler with its logs and metrics, for a given configuration (tests build their own). */
@@ -116,7 +113,6 @@ export const handler = async (event: unknown, context?: Context): Promise<unknow
       const e2 = event as { body?: unknown } | null;
       if (typeof e2 === 'object' && e2 !== null && 'body' in e2)
         return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
-      if (typeof e2 === 'object' && e2 !== null && 'input' in e2 && 'output' in e2) throw new Error(payload.error);
       return payload;
     }
   }

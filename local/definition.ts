@@ -1,9 +1,18 @@
 /**
- * The synthesized state machines as plain ASL: synthesize the CDK app in-process (template only:
- * no bundling, no asset staging, no cdk-nag), take each state machine's DefinitionString, and
- * resolve its CloudFormation intrinsics (Fn::Join, Ref, Fn::GetAtt…) to placeholder strings.
- * Task states are bound by name by the local runner, so the placeholder ARNs are never called.
+ * The synthesized state machines as plain ASL, for the local runner. The synthesis itself is
+ * cdk/state-machine-definitions.ts, run in a child process: the runner never loads aws-cdk-lib,
+ * and cdk/ stays out of the runtime's import graph.
+ *
+ * Synthesis takes seconds, so its output is cached at
+ * `<repo>/node_modules/.cache/wdp/state-machines-<key>.json`, where the key hashes every `.ts`
+ * under cdk/ and src/ and package-lock.json: any change to what the definitions are built from
+ * re-synthesizes.
  */
+import { execFile } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WorkflowError } from '../src/workflow/errors.ts';
 
 export type Asl = { StartAt: string; States: Record<string, AslState> } & Record<string, unknown>;
@@ -12,101 +21,101 @@ export type AslState = { Type: string; Resource?: string; Next?: string; End?: b
 export interface SynthesizedDefinitions {
   readonly retraining: Asl;
   readonly batchScoring: Asl;
+  /** `synthesized` by this process, or read from the `cached` output of an earlier synthesis. */
+  readonly origin: 'synthesized' | 'cached';
+  /** The cache file the definitions were read from or written to. */
+  readonly cacheFile: string;
 }
 
-const PSEUDO: Record<string, string> = {
-  'AWS::Partition': 'aws',
-  'AWS::Region': 'us-east-1',
-  'AWS::AccountId': '123456789012',
-  'AWS::URLSuffix': 'amazonaws.com',
-  'AWS::StackName': 'Wdp',
-  'AWS::NoValue': '',
-};
+const REPO_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SYNTH_SCRIPT = path.join(REPO_ROOT, 'cdk', 'state-machine-definitions.ts');
+const CACHE_DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'wdp');
 
-/** Resolves the intrinsics a Step Functions definition uses to strings. */
-export function resolveIntrinsics(value: unknown, resources: Record<string, { Type: string }>, bucketName: string): unknown {
-  const r = (v: unknown): unknown => resolveIntrinsics(v, resources, bucketName);
-  if (Array.isArray(value)) return value.map(r);
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj);
-  if (keys.length === 1) {
-    const k = keys[0]!;
-    const arg = obj[k];
-    if (k === 'Ref') return refOf(String(arg), resources, bucketName);
-    if (k === 'Fn::GetAtt') {
-      const [id, attr] = (Array.isArray(arg) ? arg : String(arg).split('.')) as [string, string];
-      return attOf(id, attr, resources, bucketName);
-    }
-    if (k === 'Fn::Join') {
-      const [sep, parts] = arg as [string, unknown[]];
-      return (parts.map(r) as unknown[]).map(String).join(sep);
-    }
-    if (k === 'Fn::Select') {
-      const [index, list] = arg as [unknown, unknown];
-      return (r(list) as unknown[])[Number(r(index))];
-    }
-    if (k === 'Fn::Split') {
-      const [sep, s] = arg as [string, unknown];
-      return String(r(s)).split(sep);
-    }
-    if (k === 'Fn::Sub') {
-      const [template, vars] = (Array.isArray(arg) ? arg : [arg, {}]) as [string, Record<string, unknown>];
-      return template.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
-        if (vars[name] !== undefined) return String(r(vars[name]));
-        const [id, attr] = name.split('.');
-        return String(attr ? attOf(id!, attr, resources, bucketName) : refOf(id!, resources, bucketName));
-      });
-    }
-    if (k.startsWith('Fn::')) throw new WorkflowError(`cannot resolve ${k} in the state machine definition`);
+/** Every `.ts` under `dir`, as paths relative to the repository, sorted. */
+async function typeScriptFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(path.join(REPO_ROOT, dir), { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => path.relative(REPO_ROOT, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+/** sha256 over the sources the definitions are built from (paths and contents) and the bucket name. */
+async function cacheKey(bucketName: string): Promise<string> {
+  const hash = createHash('sha256').update(`bucket ${bucketName}\n`);
+  const files = [...(await typeScriptFiles('cdk')), ...(await typeScriptFiles('src')), 'package-lock.json'];
+  for (const file of files) {
+    const bytes = await readFile(path.join(REPO_ROOT, file));
+    hash.update(`${file} ${bytes.length}\n`).update(bytes);
   }
-  return Object.fromEntries(keys.map((key) => [key, r(obj[key])]));
+  return hash.digest('hex');
 }
 
-function refOf(id: string, resources: Record<string, { Type: string }>, bucketName: string): string {
-  if (PSEUDO[id] !== undefined) return PSEUDO[id]!;
-  if (resources[id]?.Type === 'AWS::S3::Bucket') return bucketName;
-  return id;
+function isAsl(value: unknown): value is Asl {
+  if (value === null || typeof value !== 'object') return false;
+  const { StartAt, States } = value as Record<string, unknown>;
+  return typeof StartAt === 'string' && States !== null && typeof States === 'object';
 }
 
-function attOf(id: string, attr: string, resources: Record<string, { Type: string }>, bucketName: string): string {
-  const type = resources[id]?.Type ?? '';
-  if (type === 'AWS::Lambda::Function' && attr === 'Arn') return `arn:aws:lambda:us-east-1:123456789012:function:${id}`;
-  if (type === 'AWS::S3::Bucket' && attr === 'Arn') return `arn:aws:s3:::${bucketName}`;
-  return `arn:aws:local:us-east-1:123456789012:${id}/${attr}`;
+async function readDefinitions(file: string): Promise<{ retraining: Asl; batchScoring: Asl }> {
+  const doc = JSON.parse(await readFile(file, 'utf8')) as { retraining?: unknown; batchScoring?: unknown };
+  const { retraining, batchScoring } = doc;
+  if (!isAsl(retraining) || !isAsl(batchScoring)) throw new WorkflowError(`${file} does not hold both state machine definitions`);
+  return { retraining, batchScoring };
+}
+
+/**
+ * Runs a synthesis script (`script <out.json> <bucketName>`) in a child process; when it fails,
+ * its stderr becomes the error. Exported for tests; the runner always runs SYNTH_SCRIPT.
+ */
+export function runSynthesisScript(script: string, file: string, bucketName: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', script, file, bucketName],
+      { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
+      (error, _stdout, stderr) => {
+        if (!error) return resolve();
+        const how = error.code !== undefined && error.code !== null ? `exit code ${error.code}` : (error.signal ?? error.message);
+        reject(
+          new WorkflowError(
+            `synthesizing the state machines (${path.relative(REPO_ROOT, script)}) failed with ${how}:\n${stderr.trim() || error.message}`,
+          ),
+        );
+      },
+    );
+  });
+}
+
+async function loadOrSynthesize(bucketName: string): Promise<SynthesizedDefinitions> {
+  const cacheFile = path.join(CACHE_DIR, `state-machines-${await cacheKey(bucketName)}.json`);
+  try {
+    return { ...(await readDefinitions(cacheFile)), origin: 'cached', cacheFile };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await mkdir(CACHE_DIR, { recursive: true });
+  // Written beside the cache file and renamed into place: two processes may synthesize at once,
+  // and a reader must never see a half-written file.
+  const temp = `${cacheFile}.${process.pid}-${randomUUID()}.tmp`;
+  try {
+    await runSynthesisScript(SYNTH_SCRIPT, temp, bucketName);
+    const definitions = await readDefinitions(temp);
+    await rename(temp, cacheFile);
+    return { ...definitions, origin: 'synthesized', cacheFile };
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 let cached: Promise<SynthesizedDefinitions> | undefined;
 
 /**
- * Synthesizes the CDK app once per process and returns both definitions as ASL.
+ * Both definitions as ASL, synthesized at most once per process and once per source change.
  * @param bucketName what `Ref` to the bucket resolves to (only informative locally)
  */
 export function synthesizedDefinitions(bucketName = 'local-bucket'): Promise<SynthesizedDefinitions> {
-  cached ??= (async () => {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { createWdpApp } = await import('../cdk/app.ts');
-    const outdir = await mkdtemp(join(tmpdir(), 'wdp-synth-'));
-    try {
-      const { app, stack } = createWdpApp({ templateOnly: true, nag: false, outdir });
-      const assembly = app.synth();
-      const template = assembly.getStackByName(stack.stackName).template as {
-        Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-      };
-      const definitionOf = (sm: import('constructs').IConstruct): Asl => {
-        const id = stack.getLogicalId(sm.node.defaultChild as import('aws-cdk-lib').CfnElement);
-        const raw = template.Resources[id]?.Properties?.['DefinitionString'];
-        if (raw === undefined) throw new WorkflowError(`state machine ${id} has no DefinitionString in the template`);
-        const text = resolveIntrinsics(raw, template.Resources, bucketName);
-        return JSON.parse(String(text)) as Asl;
-      };
-      return { retraining: definitionOf(stack.retraining.stateMachine), batchScoring: definitionOf(stack.batchScoring.stateMachine) };
-    } finally {
-      await rm(outdir, { recursive: true, force: true });
-    }
-  })();
+  cached ??= loadOrSynthesize(bucketName);
   cached.catch(() => (cached = undefined));
   return cached;
 }

@@ -102,9 +102,13 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
   await prepareLocalBucket({ ...options, bucketUri });
 
   const t0 = performance.now();
-  const { retraining } = await synthesizedDefinitions();
+  const { retraining, origin, cacheFile } = await synthesizedDefinitions();
+  const states = `${Object.keys(retraining.States).length} states`;
+  const took = `${((performance.now() - t0) / 1000).toFixed(1)}s`;
   print(
-    `synthesized the retraining state machine (${Object.keys(retraining.States).length} states) in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+    origin === 'synthesized'
+      ? `synthesized the retraining state machine (${states}) in ${took}`
+      : `used the cached retraining state machine (${states}, ${path.relative(process.cwd(), cacheFile)}: no change under cdk/ or src/ since it was synthesized) in ${took}`,
   );
 
   const notify: LocalTaskHandler = async (input) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the type check, the linter/formatter check (biome) and the import-boundary check
-// (scripts/check-imports.mjs), then every test/**/*.test.ts with
+// Runs the type checks (both projects), the linter/formatter check (biome) and the import-boundary
+// check (scripts/check-imports.mjs), then every test/**/*.test.ts with
 // node's test runner (through tsx).
 // Node 20's --test takes no globs, so the files are listed here.
 import { spawnSync } from 'node:child_process';
@@ -20,8 +20,11 @@ function findTests(dir) {
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test');
 if (only.length === 0) {
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit'], { stdio: 'inherit' });
-  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  // Two projects: the runtime code (tsconfig.json), and cdk/ with its tests (cdk/tsconfig.json).
+  for (const project of ['tsconfig.json', 'cdk/tsconfig.json']) {
+    const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', project], { stdio: 'inherit' });
+    if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  }
   const lint = spawnSync(process.execPath, ['node_modules/@biomejs/biome/bin/biome', 'ci', '.'], { stdio: 'inherit' });
   if (lint.status !== 0) {
     process.stderr.write('biome found lint or format problems: `npx biome check --write .` fixes most\n');

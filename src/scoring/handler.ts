@@ -1,22 +1,20 @@
 /**
  * The scoring handler, independent of transport: one function for every event the scoring
- * Lambda receives, also served over HTTP by `wdp serve`.
+ * Lambda receives, also served over HTTP by `wdp serve`. Online requests only: batch scoring is
+ * the batch state machine's own function (lambdas/score-batch.ts), which may write its outputs;
+ * the scoring function may only read.
  *
  * Event shapes:
  *   - direct invocation:  `{ context, candidates, topK? }` → `{ modelVersion, scores, ranked }`,
  *     or `{ statusCode, error, requestId }` for a bad request (returned, not thrown: a thrown
  *     error would reach the caller with its stack trace);
  *   - Function URL / API Gateway (v1 or v2): `{ body, isBase64Encoded, … }` → `{ statusCode,
- *     headers, body }` with the same JSON in `body`;
- *   - batch (the batch-scoring Distributed Map, one call per object): `{ input, output }` →
- *     `{ input, output, rows, skippedRows, modelVersion, seconds }`; failures throw, so the state
- *     machine's Retry/Catch see them.
+ *     headers, body }` with the same JSON in `body`.
  * Bad requests answer 400 with a message naming the problem; an unavailable model 503; anything
  * else 500 with a generic message and the request id (details only in the logs).
  */
 import { randomUUID } from 'node:crypto';
 import { RequestError } from './errors.ts';
-import type { ScoreParquetResult } from './batch.ts';
 import type { ScoreResponse } from './request.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
 
@@ -28,7 +26,8 @@ export interface HandlerLogger {
 }
 
 export interface ScoredEvent {
-  readonly kind: 'online' | 'batch';
+  /** Always 'online' (kept as the metrics' `kind` dimension). */
+  readonly kind: 'online';
   readonly modelVersion: string;
   readonly rows: number;
   readonly latencyMs: number;
@@ -59,23 +58,14 @@ export interface ErrorBody {
   readonly requestId: string;
 }
 
-export type ScoreHandler = (
-  event: unknown,
-  context?: { awsRequestId?: string },
-) => Promise<ScoreResponse | ErrorBody | HttpResult | ScoreParquetResult>;
+export type ScoreHandler = (event: unknown, context?: { awsRequestId?: string }) => Promise<ScoreResponse | ErrorBody | HttpResult>;
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 
-type Shape = 'http' | 'batch' | 'direct';
-
-function shapeOf(event: unknown): Shape {
-  if (typeof event === 'object' && event !== null && !Array.isArray(event)) {
-    const e = event as Record<string, unknown>;
-    if ('body' in e && ('requestContext' in e || 'headers' in e || 'isBase64Encoded' in e || 'httpMethod' in e || 'rawPath' in e))
-      return 'http';
-    if (typeof e['input'] === 'string' && typeof e['output'] === 'string' && !('candidates' in e)) return 'batch';
-  }
-  return 'direct';
+function isHttpEvent(event: unknown): boolean {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
+  const e = event as Record<string, unknown>;
+  return 'body' in e && ('requestContext' in e || 'headers' in e || 'isBase64Encoded' in e || 'httpMethod' in e || 'rawPath' in e);
 }
 
 const silent: HandlerLogger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -141,18 +131,7 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
 
   return async (event, context) => {
     const requestId = context?.awsRequestId ?? randomUUID();
-    const shape = shapeOf(event);
-    if (shape === 'batch') {
-      const { input, output } = event as { input: string; output: string };
-      const s = await getScorer();
-      // Imported on first use: online containers never load the Parquet writer.
-      const { scoreParquet } = await import('./batch.ts');
-      const r = await scoreParquet({ model: s, input, output });
-      options.onScored?.({ kind: 'batch', modelVersion: r.modelVersion, rows: r.rows, latencyMs: r.seconds * 1000 });
-      log.info('batch scored', { ...r });
-      return r;
-    }
-    if (shape === 'direct') {
+    if (!isHttpEvent(event)) {
       const { payload } = await scoreOnline(event, requestId);
       return payload;
     }

@@ -11,7 +11,7 @@ test('lambdas/score.ts bundles without tfjs or training code, onnxruntime-node e
     entryPoints: ['lambdas/score.ts'],
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node22', // as cdk/lambda-defaults.ts bundles it
     format: 'esm',
     minify: true,
     write: false,

@@ -111,6 +111,21 @@ test('with WDP_MODEL_URI empty, the registry champion is served (a version publi
   );
 });
 
+test('the registry is validated with registrySchema: a missing or malformed registry is a clear error', async () => {
+  const { writeFile } = await import('node:fs/promises');
+  const { resolveModelUri } = await import('../../lambdas/score.ts');
+  const missing = join(dir, 'no-registry.json');
+  await assert.rejects(
+    resolveModelUri(readConfig({ WDP_REGISTRY_URI: missing })),
+    /no model promoted yet: .*no-registry\.json does not exist/,
+  );
+  const registry = join(dir, 'bad-registry.json');
+  await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: { version: 3, uri: 42, modelId: 'm' }, history: [] }));
+  await assert.rejects(resolveModelUri(readConfig({ WDP_REGISTRY_URI: registry })), /bad-registry\.json[\s\S]*champion[\s\S]*uri/);
+  await writeFile(registry, '{"formatVersion": 1,');
+  await assert.rejects(resolveModelUri(readConfig({ WDP_REGISTRY_URI: registry })), /bad-registry\.json.*JSON/i);
+});
+
 test('without WDP_MODEL_URI the exported handler answers 500 with no stack trace', async () => {
   delete process.env['WDP_MODEL_URI'];
   process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { readJson } from '../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
 import { runLocalPipeline, type LocalPipelineOptions } from '../../local/run-retraining.ts';
@@ -15,21 +15,31 @@ import { servingPointerSchema } from '../../src/workflow/steps/serving-target.ts
 import { addDays, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixture.ts';
 
 describe('local run of the synthesized retraining definition', () => {
-  let dir: string;
-  let l: ReturnType<typeof layout>;
-  const run = (extra: Partial<LocalPipelineOptions> = {}) =>
-    runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
+  // Every test builds its own bucket folder, so each passes alone and in any order.
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wdp-e2e-'));
-    l = layout(dir);
+  /** A bucket folder of its own with the small config and three days of logs. */
+  const newBucket = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wdp-e2e-'));
+    dirs.push(dir);
     await writeConfig(dir);
     await addDays(dir, 3);
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
+    return { dir, l: layout(dir) };
+  };
+  const run = (dir: string, extra: Partial<LocalPipelineOptions> = {}) =>
+    runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
+  /** A bucket whose champion is v1, trained on the first three days. */
+  const bucketWithChampion = async () => {
+    const b = await newBucket();
+    const r = await run(b.dir);
+    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
+    return b;
+  };
 
   it('first run trains from scratch and promotes v1', async () => {
-    const r = await run();
+    const { dir, l } = await newBucket();
+    const r = await run(dir);
     assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
     assert.equal(r.promotion?.version, 1);
     assert.equal(r.promotion?.parentVersion, null);
@@ -42,8 +52,9 @@ describe('local run of the synthesized retraining definition', () => {
   });
 
   it('a rerun with no new data ends early and changes nothing', async () => {
+    const { dir, l } = await bucketWithChampion();
     const before = await readJson(l.registry, registrySchema);
-    const r = await run();
+    const r = await run(dir);
     assert.equal(r.status, 'no_new_data');
     assert.deepEqual(
       r.states.map((s) => s.name),
@@ -53,8 +64,9 @@ describe('local run of the synthesized retraining definition', () => {
   });
 
   it('a new day warm-starts from the champion and promotes v2 with v1 as parent', async () => {
+    const { dir, l } = await bucketWithChampion();
     await addDays(dir, 1);
-    const r = await run();
+    const r = await run(dir);
     assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
     assert.equal(r.promotion?.version, 2);
     assert.equal(r.promotion?.parentVersion, 1);
@@ -65,8 +77,11 @@ describe('local run of the synthesized retraining definition', () => {
   });
 
   it('a bad candidate (shuffled labels) takes the fail branch: Reject → NotifyRejected → Rejected, champion untouched', async () => {
+    const { dir, l } = await bucketWithChampion();
+    await addDays(dir, 1);
+    assert.equal((await run(dir)).promotion?.version, 2);
     await addDays(dir, 1, { shuffleLabels: true });
-    const r = await run();
+    const r = await run(dir);
     assert.equal(r.status, 'rejected');
     assert.match(r.validation?.reasons.join('; ') ?? '', /min_auc/);
     assert.deepEqual(
@@ -82,8 +97,9 @@ describe('local run of the synthesized retraining definition', () => {
   });
 
   it('a training crash is caught (NotifyFailure → Failed) and the next run retries the same data', async () => {
+    const { dir, l } = await bucketWithChampion();
     await addDays(dir, 1);
-    const crashed = await run({
+    const crashed = await run(dir, {
       overrides: {
         Train: async () => {
           throw new Error('GPU fell off the bus');
@@ -96,16 +112,17 @@ describe('local run of the synthesized retraining definition', () => {
       crashed.states.slice(-2).map((s) => s.name),
       ['NotifyFailure', 'Failed'],
     );
-    assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-05', 'the watermark did not move');
+    assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-03', 'the watermark did not move');
 
-    const retried = await run();
+    const retried = await run(dir);
     assert.ok(retried.ingest?.hasNewData && crashed.ingest?.hasNewData);
     assert.deepEqual(retried.ingest.trainPartitions, crashed.ingest.trainPartitions);
-    assert.deepEqual(retried.ingest.holdoutPartitions, ['2026-01-06']);
+    assert.deepEqual(retried.ingest.holdoutPartitions, ['2026-01-04']);
     assert.notEqual(retried.status, 'failed', JSON.stringify(retried.error));
   });
 
   it("score-batch runs the batch definition's item processor inline on a folder bucket", async () => {
+    const { dir } = await bucketWithChampion();
     const { mkdir, copyFile } = await import('node:fs/promises');
     await mkdir(join(dir, 'batch/input/d1'), { recursive: true });
     await copyFile(join(dir, 'logs/dt=2026-01-02/part-00000.parquet'), join(dir, 'batch/input/d1/part-00000.parquet'));

@@ -3,11 +3,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { listLogFiles, readLogChunks } from '../../src/data/logs.ts';
-import { writeParquet } from '../../src/data/parquet-write.ts';
 import { createScoreHandler, type HandlerLogger, type HttpResult } from '../../src/scoring/handler.ts';
 import { Scorer, type ScorerOptions } from '../../src/scoring/scorer.ts';
-import { tinyChunk } from '../helpers/tiny-data.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
 let dir: string;
@@ -103,45 +100,14 @@ describe('event shapes', () => {
     }
   });
 
-  test('a batch event {input, output} scores a Parquet file with id columns, score and model_version', async () => {
+  test('an {input, output} event is an online request like any other (batch scoring is lambdas/score-batch.ts)', async () => {
     const { handle } = harness(good);
-    const chunk = tinyChunk({ rows: 300, seed: 4 });
-    const input = join(dir, 'batch-in.parquet');
-    const c = chunk.columns;
-    await writeParquet(
-      input,
-      [
-        { name: 'rid', type: 'INT64', data: Array.from({ length: 300 }, (_, i) => 9_007_199_254_740_993n + BigInt(i)) },
-        { name: 'user', type: 'STRING', data: c.get('user') as string[] },
-        { name: 'item', type: 'STRING', data: c.get('item') as string[] },
-        { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
-        { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
-      ],
-      { rowGroupSize: 128 },
-    );
-    const output = join(dir, 'batch-out.parquet');
-    const r = (await handle({ input, output })) as { rows: number; modelVersion: string };
-    assert.equal(r.rows, 300);
-    assert.equal(r.modelVersion, 'm-good');
-    const scorer = await Scorer.load(good, { backend: 'js' });
-    const expected = (await scorer.scoreChunk(chunk)).scores;
-    const files = await listLogFiles([output]);
-    const got: { rid: string[]; score: number[]; mv: string[] } = { rid: [], score: [], mv: [] };
-    for await (const ch of readLogChunks(files, {
-      columns: [
-        { name: 'rid', kind: 'string' },
-        { name: 'score', kind: 'numeric' },
-        { name: 'model_version', kind: 'string' },
-      ],
-    })) {
-      got.rid.push(...(ch.columns.get('rid') as string[]));
-      got.score.push(...(ch.columns.get('score') as Float64Array));
-      got.mv.push(...(ch.columns.get('model_version') as string[]));
-    }
-    assert.equal(got.rid[0], '9007199254740993', '64-bit ids pass through exactly');
-    assert.equal(got.rid[299], '9007199254741292');
-    assert.deepEqual(new Set(got.mv), new Set(['m-good']));
-    for (let i = 0; i < 300; i++) assert.ok(Math.abs(got.score[i]! - expected[i]!) < 1e-7, `row ${i}`);
+    const r = (await handle({ input: join(dir, 'a.parquet'), output: join(dir, 'b.parquet') }, { awsRequestId: 'b1' })) as {
+      statusCode: number;
+      requestId: string;
+    };
+    assert.equal(r.statusCode, 400);
+    assert.equal(r.requestId, 'b1');
   });
 });
 
@@ -322,13 +288,5 @@ describe('a model that fails to load', () => {
       error: 'model could not be loaded (request id x)',
       requestId: 'x',
     });
-  });
-
-  test('a batch event with an unloadable model throws (so the state machine retries or catches it)', async () => {
-    const { handle } = harness(join(dir, 'nowhere'));
-    await assert.rejects(
-      handle({ input: join(dir, 'a.parquet'), output: join(dir, 'b.parquet') }),
-      /cannot load model .*nowhere: no manifest\.json/,
-    );
   });
 });

@@ -1,0 +1,146 @@
+/** `wdp bench <train|score|adult|table1>`: benchmarks, JSON on stdout. */
+import { type Command, Option } from 'commander';
+import { MODEL_KINDS, type ModelKind } from '../../src/config/index.ts';
+import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/select.ts';
+import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
+import { consoleLogger } from '../../src/util/log.ts';
+import { int, printJson } from '../shared.ts';
+
+const SHAPES = ['small', 'paper'] as const;
+type Shape = (typeof SHAPES)[number];
+
+export function addBenchCommand(program: Command): void {
+  const bench = program.command('bench').description('benchmarks (JSON on stdout), compared with the PyTorch peer where it applies');
+  addTrainBench(bench);
+  addScoreBench(bench);
+  addAdultBench(bench);
+  addTable1Bench(bench);
+}
+
+function addTrainBench(bench: Command): void {
+  bench
+    .command('train')
+    .description('training throughput on random ids, shapes as the PyTorch peer')
+    .addOption(new Option('--shape <shape>', 'model shape').choices(SHAPES).default('small'))
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
+    .option('--batches <n>', 'timed batches per repeat', int('--batches'), 30)
+    .option('--repeats <n>', 'timed repeats (median reported)', int('--repeats'), 5)
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: { shape: Shape; backend: TowerKind; batches: number; repeats: number; peer: boolean }) => {
+      const { benchTrain } = await import('../../src/bench/train-bench.ts');
+      const log = consoleLogger();
+      printJson(
+        await benchTrain({
+          shape: o.shape,
+          backend: o.backend,
+          batches: o.batches,
+          repeats: o.repeats,
+          peer: o.peer,
+          log: (m) => log.info(m),
+        }),
+      );
+    });
+}
+
+interface ScoreBenchOptions {
+  shape: Shape;
+  backend: SplitTowerKind;
+  requests: number;
+  batchRows?: number;
+  modelDir?: string;
+  peer: boolean;
+  coldStart: boolean;
+}
+
+function addScoreBench(bench: Command): void {
+  bench
+    .command('score')
+    .description('scoring latency (1 user × 1000 candidates), batch rows/s and cold start, vs the PyTorch peer')
+    .addOption(new Option('--shape <shape>', 'model shape').choices(SHAPES).default('small'))
+    .addOption(new Option('--backend <backend>', 'scoring tower').choices(SPLIT_TOWER_KINDS).default('auto'))
+    .option('--requests <n>', 'timed requests', int('--requests'), 50)
+    .option('--batch-rows <n>', 'rows in the batch-scoring file', int('--batch-rows'))
+    .option('--model-dir <dir>', 'where to keep the generated benchmark model (reused across runs)')
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--no-cold-start', 'skip the cold-start measurement')
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: ScoreBenchOptions) => {
+      const { benchScore } = await import('../../src/bench/score-bench.ts');
+      const log = consoleLogger();
+      printJson(
+        await benchScore({
+          shape: o.shape,
+          backend: o.backend,
+          requests: o.requests,
+          peer: o.peer,
+          coldStart: o.coldStart,
+          log: (m) => log.info(m),
+          ...(o.batchRows ? { batchRows: o.batchRows } : {}),
+          ...(o.modelDir ? { modelDir: o.modelDir } : {}),
+        }),
+      );
+    });
+}
+
+function addAdultBench(bench: Command): void {
+  bench
+    .command('adult')
+    .description("train on UCI Adult with the TensorFlow tutorial's columns and crosses; accuracy and AUC on adult.test")
+    .option('--data <dir>', 'folder with adult.data and adult.test', '../shared/datasets/adult')
+    .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
+    .option('--epochs <n>', 'override epochs', int('--epochs'))
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: { data: string; model: ModelKind; backend: TowerKind; epochs?: number }) => {
+      const { benchAdult } = await import('../../src/bench/adult-bench.ts');
+      printJson(
+        await benchAdult({
+          dataDir: o.data,
+          kind: o.model,
+          backend: o.backend,
+          ...(o.epochs ? { epochs: o.epochs } : {}),
+          logger: consoleLogger(),
+        }),
+      );
+    });
+}
+
+interface Table1BenchOptions {
+  rowsPerDay: number;
+  seed: number;
+  epochs?: number;
+  config?: string;
+  data?: string;
+  warmStart: boolean;
+  backend: TowerKind;
+}
+
+function addTable1Bench(bench: Command): void {
+  bench
+    .command('table1')
+    .description("the paper's Table 1 on generated logs: wide vs deep vs wide_deep held-out AUC, plus warm start vs scratch")
+    .option('--rows-per-day <n>', 'generated rows per day', int('--rows-per-day'), 200_000)
+    .option('--seed <n>', 'generator seed', int('--seed', 0), 7)
+    .option('--epochs <n>', 'override epochs', int('--epochs'))
+    .option('--config <path>', 'config (default examples/app-store/wdp.config.json)')
+    .option('--data <dir>', 'reuse logs generated earlier (dt=2026-01-01 …)')
+    .option('--no-warm-start', 'skip the warm-start comparison')
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: Table1BenchOptions) => {
+      const { benchTable1 } = await import('../../src/bench/table1-bench.ts');
+      printJson(
+        await benchTable1({
+          rowsPerDay: o.rowsPerDay,
+          seed: o.seed,
+          backend: o.backend,
+          warmStart: o.warmStart,
+          logger: consoleLogger(),
+          ...(o.epochs ? { epochs: o.epochs } : {}),
+          ...(o.config ? { configUri: o.config } : {}),
+          ...(o.data ? { dataDir: o.data } : {}),
+        }),
+      );
+    });
+}

@@ -1,0 +1,29 @@
+/** `wdp serve`: the scoring handler over HTTP on 127.0.0.1. */
+import { type Command, Option } from 'commander';
+import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
+import { consoleLogger } from '../../src/util/log.ts';
+import { int } from '../shared.ts';
+
+export function addServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the scoring handler over HTTP on 127.0.0.1 (POST a JSON request to /)')
+    .requiredOption('--model <uri>', 'model folder')
+    .option('--port <n>', 'port', int('--port', 0), 8080)
+    .addOption(new Option('--backend <backend>', 'scoring tower').choices(SPLIT_TOWER_KINDS).default('auto'))
+    .option('--max-candidates <n>', 'most candidates per request', int('--max-candidates'), 1000)
+    .action(async (o: { model: string; port: number; backend: SplitTowerKind; maxCandidates: number }) => {
+      const { serve } = await import('../../src/scoring/serve.ts');
+      const log = consoleLogger();
+      // The handler logs a message plus structured extras; the console logger takes one string.
+      const fmt = (m: string, extra: Record<string, unknown>[]) =>
+        extra.length ? `${m} ${extra.map((e) => JSON.stringify(e)).join(' ')}` : m;
+      const { port } = await serve({
+        modelUri: o.model,
+        port: o.port,
+        scorerOptions: { backend: o.backend, maxCandidates: o.maxCandidates, log: (m) => log.info(m) },
+        logger: { info: (m, ...e) => log.info(fmt(m, e)), warn: (m, ...e) => log.warn(fmt(m, e)), error: (m, ...e) => log.warn(fmt(m, e)) },
+      });
+      log.info(`serving ${o.model} on http://127.0.0.1:${port}/ — POST {"context":{…},"candidates":[{…}]}`);
+    });
+}

@@ -1,0 +1,87 @@
+/** `wdp train`: a model from logs and a config, or one workflow run from its ingest manifest. */
+import { writeFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { MODEL_KINDS, type ModelKind, parseConfigText, type WdpConfig } from '../../src/config/index.ts';
+import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/select.ts';
+import { storeFor } from '../../src/storage/index.ts';
+import { consoleLogger } from '../../src/util/log.ts';
+import { int, printJson } from '../shared.ts';
+
+async function loadConfig(uri: string): Promise<WdpConfig> {
+  const bytes = await storeFor(uri).read(uri);
+  return parseConfigText(Buffer.from(bytes).toString('utf8'), uri);
+}
+
+interface TrainOptions {
+  config?: string;
+  data?: string[];
+  out?: string;
+  manifest?: string;
+  warmStart?: string;
+  model: ModelKind;
+  backend: TowerKind;
+  refitTransforms: boolean;
+  holdout?: string[];
+  epochs?: number;
+  plot?: string;
+  json: boolean;
+}
+
+export function addTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train a model on Parquet/CSV logs and save it to a folder (local or s3://); or one workflow run from its ingest manifest')
+    .option('--config <uri>', 'wdp.config.json (required without --manifest)')
+    .option('--data <uri...>', 'log files or prefixes (dt=YYYY-MM-DD partitions) (required without --manifest)')
+    .option('--out <uri>', 'model folder to write (required without --manifest)')
+    .option(
+      '--manifest <uri>',
+      "a workflow run's ingest manifest: data, config, champion to warm-start from and candidate folder all come from it (the training container's entrypoint)",
+    )
+    .option('--warm-start <uri>', 'initialise from this model folder')
+    .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
+    .option('--refit-transforms', "refit numeric quantiles/buckets instead of keeping the parent model's", false)
+    .option('--holdout <uri...>', 'held-out logs to evaluate after training (metrics go in the manifest)')
+    .option('--epochs <n>', 'override training.epochs', int('--epochs'))
+    .option('--plot <file.svg>', 'write the training loss curve as SVG')
+    .option('--json', 'print the result as JSON on stdout', false)
+    .action(async (o: TrainOptions) => {
+      if (o.manifest) {
+        const { trainFromManifest } = await import('../../src/workflow/steps/train-step.ts');
+        const r = await trainFromManifest({ manifestUri: o.manifest, backend: o.backend, logger: consoleLogger() });
+        if (o.json) printJson(r);
+        else process.stderr.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      if (!o.config || !o.data || !o.out) throw new InvalidArgumentError('train needs --config, --data and --out (or --manifest)');
+      const { trainModel } = await import('../../src/training/train.ts');
+      let config = await loadConfig(o.config);
+      if (o.epochs) config = { ...config, training: { ...config.training, epochs: o.epochs } };
+      const r = await trainModel({
+        config,
+        data: o.data,
+        out: o.out,
+        kind: o.model,
+        backend: o.backend,
+        refitTransforms: o.refitTransforms,
+        logger: consoleLogger(),
+        ...(o.warmStart ? { warmStart: o.warmStart } : {}),
+        ...(o.holdout ? { holdout: o.holdout } : {}),
+      });
+      if (o.plot) {
+        const { lossCurveSvg } = await import('../../src/evaluation/plots.ts');
+        await writeFile(o.plot, await lossCurveSvg(r.lossCurve, `${r.manifest.kind} ${r.manifest.modelId}: training loss`));
+        process.stderr.write(`loss curve written to ${o.plot}\n`);
+      }
+      const summary = {
+        model: r.uri,
+        modelId: r.manifest.modelId,
+        kind: r.manifest.kind,
+        metrics: r.manifest.metrics,
+        training: r.manifest.training,
+      };
+      if (o.json) printJson(summary);
+      else process.stderr.write(`${JSON.stringify(summary.metrics)}\n`);
+    });
+}

@@ -1,0 +1,24 @@
+/** What the commands share: option parsers, the default stack name and the two output channels. */
+import { InvalidArgumentError } from 'commander';
+
+/** The CloudFormation stack `--remote` commands look in by default (cdk/app.ts names it). */
+export const DEFAULT_STACK = 'Wdp';
+
+/** An option parser for integers ≥ `min`, naming the option when the value is not one. */
+export function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+/** Machine-readable output: JSON on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Human-readable output: one line on stderr. */
+export function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}

@@ -1,0 +1,63 @@
+/** Batch scoring of one Parquet file (what lambdas/score-batch.ts runs per object, and `wdp score`). */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { listLogFiles, readLogChunks } from '../../src/data/logs.ts';
+import { writeParquet } from '../../src/data/parquet-write.ts';
+import { scoreParquet } from '../../src/scoring/batch.ts';
+import { Scorer } from '../../src/scoring/scorer.ts';
+import { tinyChunk } from '../helpers/tiny-data.ts';
+import { saveTinyModel } from '../helpers/tiny-model.ts';
+
+let dir: string;
+let good: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wdp-batch-'));
+  good = await saveTinyModel(dir, 'good', { overrides: { data: { idColumns: ['rid'] } } });
+});
+after(async () => {
+  Scorer.clearCache();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('scoreParquet scores a Parquet file: id columns (64-bit exact), score and model_version', async () => {
+  const chunk = tinyChunk({ rows: 300, seed: 4 });
+  const input = join(dir, 'batch-in.parquet');
+  const c = chunk.columns;
+  await writeParquet(
+    input,
+    [
+      { name: 'rid', type: 'INT64', data: Array.from({ length: 300 }, (_, i) => 9_007_199_254_740_993n + BigInt(i)) },
+      { name: 'user', type: 'STRING', data: c.get('user') as string[] },
+      { name: 'item', type: 'STRING', data: c.get('item') as string[] },
+      { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
+      { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
+    ],
+    { rowGroupSize: 128 },
+  );
+  const output = join(dir, 'batch-out.parquet');
+  const r = await scoreParquet({ model: good, input, output, scorerOptions: { backend: 'js' } });
+  assert.equal(r.rows, 300);
+  assert.equal(r.modelVersion, 'm-good');
+  const scorer = await Scorer.load(good, { backend: 'js' });
+  const expected = (await scorer.scoreChunk(chunk)).scores;
+  const files = await listLogFiles([output]);
+  const got: { rid: string[]; score: number[]; mv: string[] } = { rid: [], score: [], mv: [] };
+  for await (const ch of readLogChunks(files, {
+    columns: [
+      { name: 'rid', kind: 'string' },
+      { name: 'score', kind: 'numeric' },
+      { name: 'model_version', kind: 'string' },
+    ],
+  })) {
+    got.rid.push(...(ch.columns.get('rid') as string[]));
+    got.score.push(...(ch.columns.get('score') as Float64Array));
+    got.mv.push(...(ch.columns.get('model_version') as string[]));
+  }
+  assert.equal(got.rid[0], '9007199254740993', '64-bit ids pass through exactly');
+  assert.equal(got.rid[299], '9007199254741292');
+  assert.deepEqual(new Set(got.mv), new Set(['m-good']));
+  for (let i = 0; i < 300; i++) assert.ok(Math.abs(got.score[i]! - expected[i]!) < 1e-7, `row ${i}`);
+});
