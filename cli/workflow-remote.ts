@@ -3,7 +3,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STACK_OUTPUT_NAMES } from '../src/workflow/state-names.ts';
-import { invokeLive, resolveFromStack, startAndFollow, type RemoteExecution } from '../src/workflow/remote.ts';
+import { invokeLive, resolveFromStack, startAndFollow, type RemoteExecution } from './aws-remote.ts';
 
 export interface RemoteClients {
   readonly sfn?: SFNClient;

@@ -37,7 +37,7 @@ export function addInvokeCommand(program: Command): void {
         );
         return;
       }
-      const { invokeLocalChampion } = await import('../../src/workflow/invoke-champion.ts');
+      const { invokeLocalChampion } = await import('../../local/invoke.ts');
       printJson(await invokeLocalChampion({ bucketUri: o.bucket, ...(o.request ? { request: await readRequest(o.request) } : {}) }));
     });
 }

@@ -12,8 +12,8 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { WorkflowError } from './errors.ts';
-import { LIVE_ALIAS } from './steps/serving-target.ts';
+import { WorkflowError } from '../src/workflow/errors.ts';
+import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
 
 /** The stack's outputs as a name → value map. */
 export async function stackOutputs(cfn: CloudFormationClient, stackName: string): Promise<Record<string, string>> {

@@ -1,12 +1,12 @@
 /** `wdp invoke` locally: one request to the model `serving/live.json` points at (the local alias). */
-import { listLogFiles } from '../data/logs.ts';
-import { readModel } from '../model/loader.ts';
-import { Scorer } from '../scoring/index.ts';
-import { WorkflowError } from './errors.ts';
-import { readJson } from './bucket/json-store.ts';
-import { layout } from './bucket/layout.ts';
-import { holdoutRecords } from './steps/serving-dry-run.ts';
-import { servingPointerSchema } from './steps/serving-target.ts';
+import { listLogFiles } from '../src/data/logs.ts';
+import { readModel } from '../src/model/loader.ts';
+import { Scorer } from '../src/scoring/index.ts';
+import { WorkflowError } from '../src/workflow/errors.ts';
+import { readJson } from '../src/workflow/bucket/json-store.ts';
+import { layout } from '../src/workflow/bucket/layout.ts';
+import { holdoutRecords } from '../src/workflow/steps/serving-dry-run.ts';
+import { servingPointerSchema } from '../src/workflow/steps/serving-target.ts';
 
 export async function invokeLocalChampion(o: { bucketUri: string; request?: unknown }): Promise<unknown> {
   const l = layout(o.bucketUri);
