@@ -4,8 +4,8 @@
  *
  * Column values in the chunks:
  *  - numeric, label → Float64Array; a null/missing value is NaN (INT64 → number, boolean → 0/1);
- *  - string → (string | null)[]; numbers are written canonically (integers in decimal);
- *  - list → (string[] | null)[]; a null element inside a list is dropped.
+ *  - string → (string | null)[]; other values become their canonical token (cells.ts);
+ *  - list → (string[] | null)[]; a missing element inside a list is dropped.
  * An optional column that a file lacks is filled with NaN / null, so every chunk of a run has
  * the same columns.
  */
@@ -15,8 +15,11 @@ import { Readable } from 'node:stream';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { StorageError } from '../storage/errors.ts';
 import { storeFor } from '../storage/index.ts';
+import { cellToToken } from './cells.ts';
 import { DataError } from './errors.ts';
-import type { ColumnValues, RowChunk } from './row-chunk.ts';
+import type { ColumnKind, ColumnRequirement, ColumnValues, RowChunk } from './row-chunk.ts';
+
+export type { ColumnKind, ColumnRequirement } from './row-chunk.ts';
 
 export const LOG_FORMATS = ['parquet', 'csv'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -27,19 +30,6 @@ export interface LogFile {
   /** YYYY-MM-DD from a `dt=YYYY-MM-DD` path segment, when the path has one. */
   readonly partition?: string;
   readonly sizeBytes: number;
-}
-
-export const COLUMN_KINDS = ['numeric', 'string', 'list', 'label'] as const;
-export type ColumnKind = (typeof COLUMN_KINDS)[number];
-
-export interface ColumnRequirement {
-  readonly name: string;
-  readonly kind: ColumnKind;
-  /**
-   * A file without the column is accepted and the column is filled with NaN / null.
-   * @default false
-   */
-  readonly optional?: boolean;
 }
 
 export interface ReadLogChunksOptions {
@@ -392,7 +382,7 @@ function convertWhole(uri: string, req: ColumnRequirement, values: DecodedValues
   }
   const a = values as unknown[];
   if (req.kind === 'string') {
-    for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') a[i] = cellToString(a[i]);
+    for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') a[i] = cellToToken(a[i]);
   } else {
     for (let i = 0; i < a.length; i++) a[i] = toStringList(a[i]);
   }
@@ -437,7 +427,7 @@ function fillColumn(
     const t = target as (string | null)[];
     for (let i = from; i < to; i++) {
       const v = piece[i];
-      t[offset + i] = typeof v === 'string' ? v : cellToString(v);
+      t[offset + i] = typeof v === 'string' ? v : cellToToken(v);
     }
   } else {
     const t = target as (string[] | null)[];
@@ -453,27 +443,18 @@ function toNumber(uri: string, column: string, v: unknown): number {
   throw new DataError({ source: uri, column }, `unexpected ${typeof v} value in a numeric column`);
 }
 
-/** Canonical text of a cell: integers in plain decimal (never exponent notation), null for missing. */
-export function cellToString(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) >= 1e21 ? BigInt(v).toString() : String(v);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
-  if (v instanceof Date) return v.toISOString();
-  return String(v);
-}
-
 function toStringList(v: unknown): string[] | null {
   if (v === null || v === undefined) return null;
-  if (!Array.isArray(v)) return [cellToString(v) ?? ''];
+  if (!Array.isArray(v)) {
+    const t = cellToToken(v);
+    return t === null ? [] : [t];
+  }
   let allStrings = true;
   for (const x of v) if (typeof x !== 'string') allStrings = false;
   if (allStrings) return v as string[];
   const out: string[] = [];
   for (const x of v) {
-    const s = cellToString(x);
+    const s = cellToToken(x);
     if (s !== null) out.push(s);
   }
   return out;

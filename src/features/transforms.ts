@@ -6,21 +6,12 @@
  * part and each embedding, quantile-normalised numerics for the tower).
  */
 import { crossName, type WdpConfig } from '../config/schema.ts';
-import type { ColumnValues, RowChunk } from '../data/row-chunk.ts';
+import type { ColumnKind, ColumnValues, RowChunk } from '../data/row-chunk.ts';
+import { cellToNumber, cellToToken } from '../data/cells.ts';
 import { DataError } from '../data/errors.ts';
 import type { DeepLayout, EmbeddingInput, EmbeddingSpec, EncodedBatch, WideLayout, WideSegment } from './encoded-batch.ts';
 import { UnknownFeatureError } from './errors.ts';
-import {
-  MISSING_TOKEN,
-  bucketOf,
-  combineHashes,
-  crossComponentHash,
-  crossComponentOf,
-  featureSeed,
-  fmix32,
-  mixBlock,
-  murmur3,
-} from './hashing.ts';
+import { MISSING_TOKEN, bucketOf, combineHashes, crossComponentHash, crossComponentOf, featureSeed } from './hashing.ts';
 import { ReservoirSampler, bucketIndex, quantileCuts, quantileNormalise, samplerSeed } from './quantiles.ts';
 import {
   TRANSFORM_FORMAT_VERSION,
@@ -29,8 +20,8 @@ import {
   type NumericFeatureState,
   type TransformState,
 } from './state.ts';
-import { cellToNumber, cellToToken } from './tokens.ts';
 import { VocabCounter, Vocabulary } from './vocab.ts';
+import { fmix32, mixBlock, murmur3 } from '../util/murmur3.ts';
 
 /** A cross of lists emits at most this many ids per example (the cartesian product can explode). */
 export const MAX_CROSS_IDS_PER_EXAMPLE = 1024;
@@ -39,7 +30,6 @@ const CROSS_SEED = 0x2545f491;
 /** Rows per block when filling the wide CSR (keeps a block's output in L1/L2). */
 const WIDE_BLOCK_ROWS = 512;
 
-export type ColumnKind = 'numeric' | 'string' | 'list' | 'label';
 export interface RequiredColumn {
   readonly name: string;
   readonly kind: ColumnKind;

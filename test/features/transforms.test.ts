@@ -5,7 +5,7 @@ import type { ColumnValues, RowChunk } from '../../src/data/row-chunk.ts';
 import { DataError } from '../../src/data/errors.ts';
 import { FeatureTransforms, MAX_CROSS_IDS_PER_EXAMPLE } from '../../src/features/transforms.ts';
 import { TransformStateError, UnknownFeatureError } from '../../src/features/errors.ts';
-import { murmur3 } from '../../src/features/hashing.ts';
+import { murmur3 } from '../../src/util/murmur3.ts';
 
 function chunk(columns: Record<string, ColumnValues>, opts: { source?: string; rowOffset?: number } = {}): RowChunk {
   const first = Object.values(columns)[0];
