@@ -16,7 +16,7 @@ import { readParquetChunks } from './parquet-read.ts';
 import type { ColumnRequirement, RowChunk } from './row-chunk.ts';
 
 export { LOG_FORMATS, listLogFiles, parsePartition, type LogFile, type LogFormat } from './log-files.ts';
-export type { ColumnKind, ColumnRequirement } from './row-chunk.ts';
+export type { ColumnRequirement } from './row-chunk.ts';
 
 export interface ReadLogChunksOptions {
   readonly columns: readonly ColumnRequirement[];

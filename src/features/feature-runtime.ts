@@ -95,13 +95,13 @@ export function numRuntime(name: string, f: NumericFeatureState): NumRuntime {
   };
 }
 
-export function growI32(a: Int32Array, n: number, keep: number): Int32Array {
+function growI32(a: Int32Array, n: number, keep: number): Int32Array {
   if (a.length >= n) return a;
   const b = new Int32Array(Math.max(n, a.length * 2));
   if (keep > 0) b.set(a.subarray(0, keep));
   return b;
 }
-export function growU32(a: Uint32Array, n: number, keep: number): Uint32Array {
+function growU32(a: Uint32Array, n: number, keep: number): Uint32Array {
   if (a.length >= n) return a;
   const b = new Uint32Array(Math.max(n, a.length * 2));
   if (keep > 0) b.set(a.subarray(0, keep));
