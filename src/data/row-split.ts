@@ -3,11 +3,10 @@
  * impression id), for the config's `holdout: { kind: "hash" }`: the same row always lands on the
  * same side, whichever files or runs it is read in.
  */
-import { murmur3 } from '../features/hashing.ts';
-import { cellToToken } from '../features/tokens.ts';
+import { murmur3 } from '../util/murmur3.ts';
+import { cellToToken } from './cells.ts';
 import { DataError } from './errors.ts';
-import type { ColumnRequirement } from './logs.ts';
-import type { Cell, ColumnValues, RowChunk } from './row-chunk.ts';
+import type { Cell, ColumnRequirement, ColumnValues, RowChunk } from './row-chunk.ts';
 
 export interface RowSplit {
   /** Column whose value is hashed. */

@@ -1,6 +1,6 @@
 /**
  * One day of synthetic impression logs, as in-memory columns, together with the true logit
- * split into its parts so the data's difficulty can be measured (see generate-truth.ts).
+ * split into its parts so the data's difficulty can be measured (see truth.ts).
  *
  * A day is a sequence of store "requests": a user (drawn by activity from the persistent
  * population) opens the store at some hour and is shown 1–10 apps at positions 1…k. Each shown

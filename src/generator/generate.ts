@@ -5,20 +5,19 @@
  *   <out>/dt=YYYY-MM-DD/part-00000.parquet   (more part files when a day exceeds maxRowsPerFile)
  *
  * The data is built so that wide_deep beats both wide-only and deep-only on held-out days; see
- * generate-world.ts for the signal design and generate-truth.ts for measuring it.
+ * world.ts for the signal design and truth.ts for measuring it.
  */
 import type { BlobStore } from '../storage/blob-store.ts';
 import { dateOfEpochDay, epochDayOf, generateDayWithTruth } from './day.ts';
 import { encodeDayParquet } from './parquet.ts';
 import { DEFAULT_GENERATOR_PARAMS, type GeneratorParams } from './world.ts';
 
-export { generateDayWithTruth, epochDayOf, dateOfEpochDay, plantedLogit } from './day.ts';
-export type { DayColumns, DayTruth, GenerateDayOptions, GeneratedDay } from './day.ts';
-export { DEFAULT_GENERATOR_PARAMS, buildWorld } from './world.ts';
-export type { GeneratorParams, World } from './world.ts';
+// The generator's API beyond generateLogs, for tests and experiments that look inside a day.
+export { generateDayWithTruth, plantedLogit } from './day.ts';
+export { DEFAULT_GENERATOR_PARAMS } from './world.ts';
+export type { GeneratorParams } from './world.ts';
 export { truthAucs, rocAuc } from './truth.ts';
-export type { TruthAucs } from './truth.ts';
-export { encodeDayParquet, LOG_COLUMNS } from './parquet.ts';
+export { LOG_COLUMNS } from './parquet.ts';
 
 /** First day written when `out` holds no partitions and no startDate is given. */
 export const DEFAULT_START_DATE = '2026-01-01';

@@ -1,34 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, type WdpConfigInput } from '../../src/config/index.ts';
 import type { ColumnValues, RowChunk } from '../../src/data/row-chunk.ts';
 import { DataError } from '../../src/data/errors.ts';
-import { FeatureTransforms, MAX_CROSS_IDS_PER_EXAMPLE } from '../../src/features/transforms.ts';
+import { FeatureTransforms } from '../../src/features/transforms.ts';
 import { TransformStateError, UnknownFeatureError } from '../../src/features/errors.ts';
-import { murmur3 } from '../../src/features/hashing.ts';
-
-function chunk(columns: Record<string, ColumnValues>, opts: { source?: string; rowOffset?: number } = {}): RowChunk {
-  const first = Object.values(columns)[0];
-  return {
-    source: opts.source ?? 'mem://day.parquet',
-    rowOffset: opts.rowOffset ?? 0,
-    numRows: first ? first.length : 0,
-    columns: new Map(Object.entries(columns)),
-  };
-}
-
-async function* chunks(...cs: RowChunk[]): AsyncIterable<RowChunk> {
-  yield* cs;
-}
-
-function cfg(input: Partial<WdpConfigInput> & Pick<WdpConfigInput, 'features'>) {
-  return parseConfig({ label: 'clicked', ...input });
-}
-
-/** Ids of row i of a CSR pair. */
-function row(offsets: Int32Array, ids: Int32Array, i: number): number[] {
-  return [...ids.subarray(offsets[i]!, offsets[i + 1]!)];
-}
+import { murmur3 } from '../../src/util/murmur3.ts';
+import { cfg, chunk, chunks, row } from '../helpers/feature-fixtures.ts';
 
 test('layouts follow config order with the documented segment sizes', async () => {
   const config = cfg({
@@ -136,18 +113,6 @@ test('vocab ids, hash buckets, bucketized and quantile-normalised numerics', asy
   for (const v of batch.numeric) assert.ok(v >= 0 && v <= 1);
 });
 
-test('fitted wide buckets are equal-frequency boundaries from the sample', async () => {
-  const config = cfg({
-    features: { x: { kind: 'numeric', wideBuckets: 2, quantiles: 2 } },
-    wide: { features: ['x'] },
-    deep: { numeric: ['x'] },
-  });
-  const t = await FeatureTransforms.fit(config, chunks(chunk({ x: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) })));
-  // Boundary = sorted[floor(1·10/2)] = 6.
-  assert.deepEqual(t.toState().features.x, { kind: 'numeric', quantiles: 2, quantileCuts: [6], boundaries: [6], wideBuckets: 2 });
-  assert.equal(t.segmentSignature('x'), 'buckets:6');
-});
-
 test('JSON-style cells are canonicalised: 7, 7n, "7" are one token; booleans are true/false', async () => {
   const config = cfg({
     features: { c: { kind: 'categorical' }, n: { kind: 'numeric', boundaries: [1] } },
@@ -186,93 +151,6 @@ test('lists give CSR ids truncated to maxLength; combiner is reported in the lay
   assert.deepEqual([...e.ids], [1, 2, 2, 3, 1, 0, 1]);
   assert.deepEqual([...batch.wideOffsets], [...e.offsets]);
   assert.deepEqual([...batch.wideIds], [...e.ids]);
-});
-
-test('a list × single cross emits one id per list element, from raw tokens', async () => {
-  const features = {
-    installed: { kind: 'categorical_list' as const },
-    impression: { kind: 'categorical' as const },
-  };
-  const wide = { crosses: [{ features: ['installed', 'impression'], hashBuckets: 1 << 20 }] };
-  const fitData = chunk({ installed: [['a', 'b', 'c']], impression: ['x'] });
-  const t = await FeatureTransforms.fit(cfg({ features, wide }), chunks(fitData));
-  const data = chunk({ installed: [['a', 'b', 'c'], ['b'], [], null, ['q', 'q']], impression: ['x', 'x', 'x', 'x', null] });
-  const { batch } = t.encode(data, { withLabels: false });
-  const r0 = row(batch.wideOffsets, batch.wideIds, 0);
-  assert.equal(r0.length, 3);
-  assert.equal(new Set(r0).size, 3);
-  for (const id of r0) assert.ok(id >= 0 && id < 1 << 20);
-  // (b, x) is the same cross id wherever it appears.
-  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 1), [r0[1]]);
-  // An empty or missing list crosses to nothing; a missing single value still crosses.
-  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 2), []);
-  assert.deepEqual(row(batch.wideOffsets, batch.wideIds, 3), []);
-  assert.equal(row(batch.wideOffsets, batch.wideIds, 4).length, 2);
-
-  // Hashing uses raw tokens, not vocab ids: hashed features and a different vocab give the same ids.
-  const hashed = {
-    installed: { kind: 'categorical_list' as const, hashBuckets: 7 },
-    impression: { kind: 'categorical' as const, hashBuckets: 3 },
-  };
-  const t2 = await FeatureTransforms.fit(cfg({ features: hashed, wide }), chunks(chunk({ installed: [['zzz']], impression: ['y'] })));
-  assert.deepEqual([...t2.encode(data, { withLabels: false }).batch.wideIds], [...batch.wideIds]);
-});
-
-test('a cross of two lists is the cartesian product, capped per example', async () => {
-  const config = cfg({
-    features: { a: { kind: 'categorical_list' }, b: { kind: 'categorical_list' }, n: { kind: 'numeric', boundaries: [5] } },
-    wide: { crosses: [{ features: ['a', 'b', 'n'], hashBuckets: 1 << 24, name: 'abn' }] },
-  });
-  const t = await FeatureTransforms.fit(config, chunks(chunk({ a: [['1']], b: [['1']], n: new Float64Array([1]) })));
-  const big = Array.from({ length: 100 }, (_, i) => `t${i}`);
-  const { batch } = t.encode(chunk({ a: [['1', '2'], big], b: [['x', 'y', 'z'], big], n: new Float64Array([1, 9]) }), {
-    withLabels: false,
-  });
-  assert.equal(row(batch.wideOffsets, batch.wideIds, 0).length, 6); // 2 × 3 × 1
-  assert.equal(row(batch.wideOffsets, batch.wideIds, 1).length, MAX_CROSS_IDS_PER_EXAMPLE); // 100 × 100 capped
-  assert.equal(t.segmentSignature('abn'), 'cross:16777216:a,b,n[5]');
-  // The numeric's bucket is its token: 1 and 4 share bucket 0, so the cross ids agree; 9 differs.
-  const ids = (v: number) => [
-    ...t.encode(chunk({ a: [['1']], b: [['x']], n: new Float64Array([v]) }), { withLabels: false }).batch.wideIds,
-  ];
-  assert.deepEqual(ids(1), ids(4));
-  assert.notDeepEqual(ids(1), ids(9));
-});
-
-test('warm-start fit keeps the parent cut points and boundaries but refits vocabularies', async () => {
-  const config = cfg({
-    features: { c: { kind: 'categorical' }, x: { kind: 'numeric', quantiles: 5, wideBuckets: 2 } },
-    wide: { features: ['c', 'x'] },
-    deep: { embeddings: ['c'], numeric: ['x'] },
-  });
-  const parent = await FeatureTransforms.fit(
-    config,
-    chunks(chunk({ c: ['a', 'a', 'b', 'b', 'b', 'a', 'a', 'a', 'a', 'a'], x: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) })),
-  );
-  const day2 = chunk({
-    c: ['z', 'z', 'b', 'q', 'q', 'q', 'q', 'q', 'q', 'q'],
-    x: new Float64Array([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]),
-  });
-  const child = await FeatureTransforms.fit(config, chunks(day2), { parent: parent.toState() });
-  assert.deepEqual(child.vocabTokens('c'), ['', 'q', 'z', 'b']);
-  const ps = parent.toState().features.x;
-  const cs = child.toState().features.x;
-  assert.deepEqual(cs, ps);
-  assert.deepEqual(ps, { kind: 'numeric', quantiles: 5, quantileCuts: [3, 5, 7, 9], boundaries: [6], wideBuckets: 2 });
-
-  const refit = await FeatureTransforms.fit(config, chunks(day2), { parent: parent.toState(), refitNumeric: true });
-  assert.deepEqual(refit.toState().features.x, {
-    kind: 'numeric',
-    quantiles: 5,
-    quantileCuts: [300, 500, 700, 900],
-    boundaries: [600],
-    wideBuckets: 2,
-  });
-
-  // A parent fitted with another n_q cannot be reused: the cut points are refitted.
-  const config6 = cfg({ ...config, features: { ...config.features, x: { kind: 'numeric', quantiles: 2, wideBuckets: 2 } } });
-  const changed = await FeatureTransforms.fit(config6, chunks(day2), { parent: parent.toState() });
-  assert.deepEqual((changed.toState().features.x as { quantileCuts: number[] }).quantileCuts, [600]);
 });
 
 test('state round-trips through JSON and encodes identically', async () => {
@@ -401,13 +279,6 @@ test('hashed categorical ids are murmur3(token) % buckets', async () => {
   const { batch } = t.encode(chunk({ u: ['hello', 'com.example.app'] }), { withLabels: false });
   assert.deepEqual([...batch.embeddingInputs[0]!.ids], [murmur3('hello') % 10_007, murmur3('com.example.app') % 10_007]);
   assert.deepEqual([...batch.embeddingInputs[0]!.ids], [613153351 % 10_007, 2285375060 % 10_007]);
-});
-
-test('fit reports rows read so far', async () => {
-  const config = cfg({ features: { c: { kind: 'categorical' } }, wide: { features: ['c'] } });
-  const seen: number[] = [];
-  await FeatureTransforms.fit(config, chunks(chunk({ c: ['a', 'b'] }), chunk({ c: ['c'] })), { onRows: (r) => seen.push(r) });
-  assert.deepEqual(seen, [2, 3]);
 });
 
 test('a row with several bad cells is skipped (and counted) once', async () => {

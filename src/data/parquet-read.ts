@@ -1,0 +1,256 @@
+/**
+ * Reading Parquet log files into RowChunks: the footer, a schema check of the requested columns
+ * before any row is read, then row group by row group (fetched by the range reader), decoded by
+ * hyparquet and converted to the chunk layout (row-chunk.ts).
+ */
+import { type AsyncBuffer, type FileMetaData, type SchemaTree, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
+import { StorageError } from '../storage/errors.ts';
+import { storeFor } from '../storage/index.ts';
+import { cellToToken } from './cells.ts';
+import { emptyColumn, sliceColumn } from './column-values.ts';
+import { DataError } from './errors.ts';
+import type { LogFile } from './log-files.ts';
+import { SpanReader, groupSpans } from './parquet-ranges.ts';
+import type { ColumnKind, ColumnRequirement, ColumnValues, RowChunk } from './row-chunk.ts';
+
+/** The footer is usually far smaller; one read of this much gets it in one round trip. */
+const FOOTER_FETCH_BYTES = 1 << 18;
+
+type ParquetPlanEntry = { readonly req: ColumnRequirement; readonly tree: SchemaTree | undefined };
+
+/** Streams one Parquet file as chunks of at most `chunkRows` rows (see readLogChunks). */
+export async function* readParquetChunks(file: LogFile, columns: readonly ColumnRequirement[], chunkRows: number): AsyncIterable<RowChunk> {
+  const store = storeFor(file.uri);
+  const reader = new SpanReader(store, file.uri, file.sizeBytes);
+  const metadata = await readParquetMetadata(file, reader);
+  const numRows = Number(metadata.num_rows);
+  if (numRows === 0) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
+  const plan = checkParquetSchema(file.uri, metadata, columns);
+  const present = plan.filter((p) => p.tree !== undefined).map((p) => p.req.name);
+
+  const groups = metadata.row_groups;
+  let groupStart = 0;
+  // Fetch the next row group's bytes while this one is decoded and consumed.
+  let next = groups.length > 0 ? reader.prefetch(groupSpans(groups[0]!, present)) : [];
+  for (let g = 0; g < groups.length; g++) {
+    const groupRows = Number(groups[g]!.num_rows);
+    const spans = next;
+    next = g + 1 < groups.length ? reader.prefetch(groupSpans(groups[g + 1]!, present)) : [];
+    if (groupRows === 0) continue;
+    let decoded: Map<string, ColumnValues>;
+    try {
+      decoded = await decodeRowGroup(file.uri, reader.asyncBuffer(spans), metadata, plan, groupStart, groupRows);
+    } finally {
+      reader.release(spans);
+    }
+    for (let start = 0; start < groupRows; start += chunkRows) {
+      const end = Math.min(groupRows, start + chunkRows);
+      const chunkColumns = new Map<string, ColumnValues>();
+      for (const [name, values] of decoded) chunkColumns.set(name, sliceColumn(values, start, end));
+      yield { source: file.uri, rowOffset: groupStart + start, numRows: end - start, columns: chunkColumns };
+    }
+    groupStart += groupRows;
+  }
+}
+
+async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<FileMetaData> {
+  if (file.sizeBytes < 12) throw new DataError({ source: file.uri }, `not a Parquet file (only ${file.sizeBytes} bytes)`);
+  const tailStart = Math.max(0, file.sizeBytes - FOOTER_FETCH_BYTES);
+  const tail = reader.prefetch([{ start: tailStart, end: file.sizeBytes }]);
+  try {
+    return await parquetMetadataAsync(reader.asyncBuffer(tail), { initialFetchSize: FOOTER_FETCH_BYTES });
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    throw new DataError({ source: file.uri }, `not a Parquet file (bad footer: ${err instanceof Error ? err.message : String(err)})`, {
+      cause: err,
+    });
+  } finally {
+    reader.release(tail);
+  }
+}
+
+/** Matches each requested column to the schema and rejects wrong types before any row is read. */
+function checkParquetSchema(uri: string, metadata: FileMetaData, columns: readonly ColumnRequirement[]): ParquetPlanEntry[] {
+  const root = parquetSchema(metadata);
+  return columns.map((req) => {
+    const tree = root.children.find((c) => c.element.name === req.name);
+    if (!tree) {
+      if (req.optional) return { req, tree: undefined };
+      throw new DataError({ source: uri, column: req.name }, `required ${req.kind} column is missing`);
+    }
+    const problem = parquetTypeProblem(req.kind, tree);
+    if (problem) throw new DataError({ source: uri, column: req.name }, `wrong type for a ${req.kind} column: ${problem}`);
+    return { req, tree };
+  });
+}
+
+const NUMERIC_PHYSICAL = new Set(['INT32', 'INT64', 'FLOAT', 'DOUBLE', 'BOOLEAN']);
+
+function describeParquetType(tree: SchemaTree): string {
+  const e = tree.element;
+  if (tree.children.length > 0) return e.converted_type === 'LIST' || e.logical_type?.type === 'LIST' ? 'a list' : 'a group/struct';
+  const annotation = e.logical_type?.type ?? e.converted_type;
+  return `${e.repetition_type === 'REPEATED' ? 'repeated ' : ''}${e.type ?? '?'}${annotation ? ` (${annotation})` : ''}`;
+}
+
+function parquetTypeProblem(kind: ColumnKind, tree: SchemaTree): string | undefined {
+  const e = tree.element;
+  const isLeaf = tree.children.length === 0;
+  if (kind === 'list') {
+    const leaf = listElementLeaf(tree);
+    return leaf ? undefined : `expected a list of primitives, found ${describeParquetType(tree)}`;
+  }
+  if (!isLeaf || e.repetition_type === 'REPEATED') return `expected a single value, found ${describeParquetType(tree)}`;
+  if (kind === 'string') return undefined;
+  // numeric / label: numbers and booleans only; no string, no dates (hyparquet would give Dates).
+  const annotation = e.logical_type?.type ?? e.converted_type;
+  const dateLike = annotation !== undefined && /DATE|TIME/.test(annotation);
+  if (!NUMERIC_PHYSICAL.has(e.type ?? '') || dateLike) return `expected a number or boolean, found ${describeParquetType(tree)}`;
+  return undefined;
+}
+
+/** The primitive leaf of a LIST column (3-level or legacy 2-level layout), or undefined. */
+function listElementLeaf(tree: SchemaTree): SchemaTree | undefined {
+  const e = tree.element;
+  const isList = e.converted_type === 'LIST' || e.logical_type?.type === 'LIST';
+  if (!isList || tree.children.length !== 1) return undefined;
+  const repeated = tree.children[0]!;
+  if (repeated.element.repetition_type !== 'REPEATED') return undefined;
+  if (repeated.children.length === 0) return repeated;
+  if (repeated.children.length !== 1) return undefined;
+  const leaf = repeated.children[0]!;
+  return leaf.children.length === 0 ? leaf : undefined;
+}
+
+async function decodeRowGroup(
+  uri: string,
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  plan: readonly ParquetPlanEntry[],
+  groupStart: number,
+  groupRows: number,
+): Promise<Map<string, ColumnValues>> {
+  const pieces = new Map<string, { offset: number; values: DecodedValues }[]>();
+  for (const p of plan) if (p.tree) pieces.set(p.req.name, []);
+  if (pieces.size > 0) {
+    try {
+      await parquetRead({
+        file,
+        metadata,
+        columns: [...pieces.keys()],
+        rowStart: groupStart,
+        rowEnd: groupStart + groupRows,
+        onChunk: ({ columnName, columnData, rowStart }) => {
+          pieces.get(columnName)?.push({ offset: rowStart - groupStart, values: columnData });
+        },
+      });
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw new DataError(
+        { source: uri },
+        `corrupt Parquet data in rows ${groupStart}..${groupStart + groupRows - 1}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+  }
+  const out = new Map<string, ColumnValues>();
+  for (const { req } of plan) {
+    const parts = pieces.get(req.name) ?? [];
+    const whole = parts.length === 1 && parts[0]!.offset === 0 && parts[0]!.values.length === groupRows ? parts[0]!.values : undefined;
+    out.set(req.name, whole ? convertWhole(uri, req, whole) : convertPieces(uri, req, parts, groupRows));
+  }
+  return out;
+}
+
+type DecodedValues = ArrayLike<unknown>;
+
+/**
+ * The usual case, one decoded array for the whole row group: converted in place where possible,
+ * since the array is ours once hyparquet hands it over (saves a copy per column per group).
+ */
+function convertWhole(uri: string, req: ColumnRequirement, values: DecodedValues): ColumnValues {
+  if (req.kind === 'numeric' || req.kind === 'label') {
+    if (values instanceof Float64Array) return values;
+    const t = new Float64Array(values.length);
+    fillColumn(uri, req, t, values, 0, values.length);
+    return t;
+  }
+  if (!Array.isArray(values)) {
+    const t = emptyColumn(req.kind, values.length);
+    fillColumn(uri, req, t, values, 0, values.length);
+    return t;
+  }
+  const a = values as unknown[];
+  if (req.kind === 'string') {
+    for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') a[i] = cellToToken(a[i]);
+  } else {
+    for (let i = 0; i < a.length; i++) a[i] = toStringList(a[i]);
+  }
+  return a as ColumnValues;
+}
+
+function convertPieces(
+  uri: string,
+  req: ColumnRequirement,
+  parts: readonly { offset: number; values: DecodedValues }[],
+  groupRows: number,
+): ColumnValues {
+  const t = emptyColumn(req.kind, groupRows);
+  for (const { offset, values } of parts) fillColumn(uri, req, t, values, offset, groupRows);
+  return t;
+}
+
+/** Converts one decoded piece into `target` at `offset` (rows outside the group are ignored). */
+function fillColumn(
+  uri: string,
+  req: ColumnRequirement,
+  target: ColumnValues,
+  piece: DecodedValues,
+  offset: number,
+  groupRows: number,
+): void {
+  const from = Math.max(0, -offset);
+  const to = Math.min(piece.length, groupRows - offset);
+  if (req.kind === 'numeric' || req.kind === 'label') {
+    const t = target as Float64Array;
+    if ((piece instanceof Float64Array || piece instanceof Float32Array || piece instanceof Int32Array) && from < to) {
+      t.set(piece.subarray(from, to), offset + from);
+      return;
+    }
+    for (let i = from; i < to; i++) t[offset + i] = toNumber(uri, req.name, piece[i]);
+  } else if (req.kind === 'string') {
+    const t = target as (string | null)[];
+    for (let i = from; i < to; i++) {
+      const v = piece[i];
+      t[offset + i] = typeof v === 'string' ? v : cellToToken(v);
+    }
+  } else {
+    const t = target as (string[] | null)[];
+    for (let i = from; i < to; i++) t[offset + i] = toStringList(piece[i]);
+  }
+}
+
+function toNumber(uri: string, column: string, v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v === null || v === undefined) return NaN;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  throw new DataError({ source: uri, column }, `unexpected ${typeof v} value in a numeric column`);
+}
+
+function toStringList(v: unknown): string[] | null {
+  if (v === null || v === undefined) return null;
+  if (!Array.isArray(v)) {
+    const t = cellToToken(v);
+    return t === null ? [] : [t];
+  }
+  let allStrings = true;
+  for (const x of v) if (typeof x !== 'string') allStrings = false;
+  if (allStrings) return v as string[];
+  const out: string[] = [];
+  for (const x of v) {
+    const s = cellToToken(x);
+    if (s !== null) out.push(s);
+  }
+  return out;
+}
