@@ -116,7 +116,7 @@ export function buildCli(): Command {
     .option('--plot <file.svg>', 'write ROC and calibration curves as SVG')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: { model: string; data: string[]; backend: (typeof BACKENDS)[number]; plot?: string; json: boolean }) => {
-      const { loadModel } = await import('../src/model/loader.ts');
+      const { loadTrainableModel: loadModel } = await import('../src/model/trainable-model.ts');
       const { evaluateModel } = await import('../src/evaluation/evaluate.ts');
       const loaded = await loadModel(o.model, { backend: o.backend });
       try {

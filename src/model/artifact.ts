@@ -12,8 +12,10 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { MODEL_KINDS } from '../config/schema.ts';
+import { configSchema, MODEL_KINDS } from '../config/schema.ts';
+import { transformStateSchema } from '../features/state.ts';
 import { joinUri, storeFor } from '../storage/index.ts';
+import { JsonDocumentError, readJsonDocument } from '../storage/json-document.ts';
 import { ModelLoadError } from './errors.ts';
 import { decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
 import { buildTowerForwardOnnx } from './tower/onnx-export.ts';
@@ -38,10 +40,10 @@ export const manifestSchema = z
     modelId: z.string().min(1).max(200),
     createdAt: z.string(),
     kind: z.enum(MODEL_KINDS),
-    /** The validated config the model was trained with (defaults filled in). */
-    config: z.record(z.string(), z.unknown()),
-    /** FeatureTransforms state; validated by FeatureTransforms.fromState. */
-    transforms: z.record(z.string(), z.unknown()),
+    /** The validated config the model was trained with (defaults filled in, so parsing it again changes nothing). */
+    config: configSchema,
+    /** FeatureTransforms state (FeatureTransforms.fromState adds the cross-field consistency checks). */
+    transforms: transformStateSchema,
     tower: z.object({ inputDim: z.number().int(), hiddenUnits: z.array(z.number().int()) }).nullable(),
     metrics: z.record(z.string(), z.unknown()),
     parent: z.object({ uri: z.string(), modelId: z.string() }).nullable(),
@@ -56,6 +58,23 @@ export const manifestSchema = z
   .strict();
 
 export type ModelManifest = z.output<typeof manifestSchema>;
+
+/**
+ * What readManifest validates: the format version first, on its own, because a manifest from a
+ * newer build may have a different shape, and "unknown format version" is then the useful error.
+ */
+const manifestDocumentSchema = z
+  .looseObject({
+    formatVersion: z.unknown().superRefine((version, ctx) => {
+      if (typeof version !== 'number' || !(version in KNOWN_MODEL_FORMATS)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown model format version ${JSON.stringify(version)}; this build reads ${Object.keys(KNOWN_MODEL_FORMATS).join(', ')}`,
+        });
+      }
+    }),
+  })
+  .pipe(manifestSchema);
 /** What the caller supplies; the artifact writer adds format version and file checksums. */
 export type ManifestDraft = Omit<ModelManifest, 'formatVersion' | 'files'>;
 
@@ -147,43 +166,28 @@ function servingTensors(state: WideDeepState): Map<string, NamedTensor> {
 
 /** Reads and validates only the manifest (cheap; for registries and listings). */
 export async function readManifest(uri: string): Promise<ModelManifest> {
-  const store = storeFor(uri);
-  const mUri = joinUri(uri, MANIFEST_FILE);
-  const info = await store.stat(mUri).catch((e: unknown) => {
-    throw new ModelLoadError(uri, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`, { cause: e });
-  });
-  if (!info) throw new ModelLoadError(uri, `no ${MANIFEST_FILE} (not a model folder, or the save did not finish)`);
-  if (info.sizeBytes > MAX_MANIFEST_BYTES) throw new ModelLoadError(uri, `${MANIFEST_FILE} is ${info.sizeBytes} bytes, over the limit`);
-  const text = Buffer.from(await store.read(mUri)).toString('utf8');
-  let json: unknown;
+  let manifest: ModelManifest | undefined;
   try {
-    json = JSON.parse(text);
+    manifest = await readJsonDocument(joinUri(uri, MANIFEST_FILE), manifestDocumentSchema, { maxBytes: MAX_MANIFEST_BYTES });
   } catch (e) {
-    throw new ModelLoadError(uri, `${MANIFEST_FILE} is truncated or not JSON (${(e as Error).message})`, { cause: e });
+    if (e instanceof JsonDocumentError) throw new ModelLoadError(uri, e.message, { cause: e });
+    throw new ModelLoadError(uri, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`, { cause: e });
   }
-  const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
-  if (typeof version !== 'number' || !(version in KNOWN_MODEL_FORMATS)) {
-    throw new ModelLoadError(
-      uri,
-      `unknown model format version ${JSON.stringify(version)}; this build reads ${Object.keys(KNOWN_MODEL_FORMATS).join(', ')}`,
-    );
-  }
-  const r = manifestSchema.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ModelLoadError(uri, `${MANIFEST_FILE} field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  return r.data;
+  if (!manifest) throw new ModelLoadError(uri, `no ${MANIFEST_FILE} (not a model folder, or the save did not finish)`);
+  return manifest;
+}
+
+/** A model folder's manifest and weights, each file checked against the manifest. */
+export interface ModelFiles {
+  readonly manifest: ModelManifest;
+  readonly state: WideDeepState;
 }
 
 /**
  * Reads the manifest and every weight file, checking sizes and sha256 before decoding.
  * Throws ModelLoadError (and returns nothing) on any mismatch.
  */
-export async function loadModelArtifact(
-  uri: string,
-  options: { weightsOnly?: boolean } = {},
-): Promise<{ manifest: ModelManifest; state: WideDeepState }> {
+export async function readModelFiles(uri: string, options: { weightsOnly?: boolean } = {}): Promise<ModelFiles> {
   const manifest = await readManifest(uri);
   if (options.weightsOnly && manifest.files[SERVING_FILE]) return { manifest, state: await loadServingState(uri, manifest) };
   const store = storeFor(uri);

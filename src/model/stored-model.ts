@@ -1,16 +1,20 @@
 /**
- * Reading a model folder without building the model: manifest, config, transforms and weights,
- * each checked. The one model loader (loader.ts) re-exports this; scoring imports it from here
- * so that it never pulls in the training model and towers.
+ * A stored model, read without building it: its manifest, config, fitted transforms and weights,
+ * each checked. The middle of the three model-loading layers:
+ *   artifact.ts        readModelFiles     files + checksums → manifest and weight tensors
+ *   stored-model.ts    readStoredModel    → config, transforms and weights (no tower backend)
+ *   trainable-model.ts loadTrainableModel → a WideDeepModel on a tower backend, to predict or train
+ * Scoring and warm starts read models here: this module never imports the model class (and
+ * with it the tfjs/ONNX training towers), so the scoring Lambda's bundle carries no training code.
  */
-import { parseConfig, type WdpConfig } from '../config/index.ts';
+import type { WdpConfig } from '../config/index.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
-import { loadModelArtifact, type ModelManifest } from './artifact.ts';
+import { type ModelManifest, readModelFiles } from './artifact.ts';
 import { ModelLoadError } from './errors.ts';
 import type { WideDeepState } from './wide-deep.ts';
 
 /** A model's files, decoded and checked, without a tower backend yet (cheap to hold). */
-export interface ModelArtifact {
+export interface StoredModel {
   readonly uri: string;
   readonly manifest: ModelManifest;
   readonly config: WdpConfig;
@@ -18,7 +22,7 @@ export interface ModelArtifact {
   readonly state: WideDeepState;
 }
 
-export interface ReadModelOptions {
+export interface ReadStoredModelOptions {
   /**
    * Read only the weights (serving.safetensors when the model has one), without optimizer
    * slots: for scoring, which never trains. The tables are then read-only. @default false
@@ -27,15 +31,13 @@ export interface ReadModelOptions {
 }
 
 /** Reads and checks every file of the model folder. Throws ModelLoadError, loading nothing, on any fault. */
-export async function readModel(uri: string, options: ReadModelOptions = {}): Promise<ModelArtifact> {
-  const { manifest, state } = await loadModelArtifact(uri, options);
-  let config: WdpConfig;
+export async function readStoredModel(uri: string, options: ReadStoredModelOptions = {}): Promise<StoredModel> {
+  const { manifest, state } = await readModelFiles(uri, options);
   let transforms: FeatureTransforms;
   try {
-    config = parseConfig(manifest.config, `${uri} manifest config`);
     transforms = FeatureTransforms.fromState(manifest.transforms);
   } catch (e) {
     throw new ModelLoadError(uri, (e as Error).message, { cause: e });
   }
-  return { uri, manifest, config, transforms, state };
+  return { uri, manifest, config: manifest.config, transforms, state };
 }

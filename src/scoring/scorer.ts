@@ -5,7 +5,7 @@
  *   const res = await scorer.score({ context: { user: 'u1' }, candidates: [{ item: 'i1' }, { item: 'i2' }], topK: 1 });
  *   // { modelVersion: 'm-2026…', scores: [0.12, 0.31], ranked: [{ index: 1, score: 0.31 }] }
  *
- * Loading goes through the one model loader (readModel, weights only) and is all-or-nothing: a
+ * Loading goes through the one model loader (readStoredModel, weights only) and is all-or-nothing: a
  * Scorer exists only once every file has been read and checked and the default tower session has
  * opened, so a failed load serves nothing. Loaded scorers are cached by model id.
  */
@@ -15,7 +15,7 @@ import type { FeatureTransforms } from '../features/transforms.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import type { ModelManifest } from '../model/artifact.ts';
 import { readManifest } from '../model/artifact.ts';
-import { readModel } from '../model/read-model.ts';
+import { readStoredModel } from '../model/stored-model.ts';
 import { DataError } from '../data/errors.ts';
 import { RequestError } from './errors.ts';
 import { buildColumns, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
@@ -105,7 +105,7 @@ export class Scorer {
   }
 
   static async #open(uri: string, options: ScorerOptions): Promise<Scorer> {
-    const artifact = await readModel(uri, { weightsOnly: true });
+    const artifact = await readStoredModel(uri, { weightsOnly: true });
     const model = new ServingModel(artifact, options);
     if (options.warmBatchPlan) await model.plan(new Set());
     return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
