@@ -7,7 +7,8 @@
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { buildTowerForwardOnnx, type TowerWeights } from '../model/tower/onnx-export.ts';
+import { buildTowerForwardOnnx } from '../model/tower/onnx-export.ts';
+import type { TowerWeights } from '../model/tower/weights.ts';
 import { TowerBackendUnavailableError } from '../model/tower/errors.ts';
 import type { ItemColumns, SplitTower, SplitTowerOptions } from './split-tower.ts';
 

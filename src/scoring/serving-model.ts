@@ -20,9 +20,10 @@ import { sliceBatch } from '../features/batch-ops.ts';
 import type { DeepLayout, EncodedBatch, WideLayout } from '../features/encoded-batch.ts';
 import type { TransformState } from '../features/state.ts';
 import type { StoredModel } from '../model/stored-model.ts';
-import type { TowerWeights } from '../model/tower/onnx-export.ts';
+import type { TowerWeights } from '../model/tower/weights.ts';
 import { ScoringError } from './errors.ts';
-import { createSplitTower, type ItemColumns, type SplitTower, type SplitTowerKind } from './split-tower.ts';
+import { createSplitTower } from './create-split-tower.ts';
+import type { ItemColumns, SplitTower, SplitTowerKind } from './split-tower.ts';
 
 export interface ServingModelOptions {
   /** Tower implementation. @default 'auto' (ONNX Runtime, else plain JS) */

@@ -21,7 +21,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { towerLayers } from './state.ts';
-import type { TowerShape } from './tower.ts';
+import { type GatheredFeature, selectRows, type TowerWeights } from './weights.ts';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -30,12 +30,6 @@ const INT32 = onnx.TensorProto.DataType.INT32;
 /** Same opset / IR as the training graphs (onnx-graph.ts). */
 const OPSET = 17;
 const IR_VERSION = 8;
-
-/** Tower weights by name: `W{k}` Float32Array [in × out] row-major, `b{k}` [out]. Accumulators are ignored. */
-export interface TowerWeights {
-  readonly shape: TowerShape;
-  readonly tensors: Readonly<Record<string, Float32Array>>;
-}
 
 export interface TowerForwardOnnx {
   /** Serialized ModelProto. */
@@ -66,20 +60,6 @@ function valueInfo(name: string, dims: readonly (number | string)[], elemType: n
     name,
     type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   };
-}
-
-/** Rows `rows` of a row-major [in × out] matrix, as a new [rows.length × out] matrix. */
-export function selectRows(w: Float32Array, out: number, rows: ArrayLike<number>): Float32Array {
-  const r = new Float32Array(rows.length * out);
-  for (let i = 0; i < rows.length; i++) r.set(w.subarray(rows[i]! * out, (rows[i]! + 1) * out), i * out);
-  return r;
-}
-
-/** A single-id embedding feature looked up inside the split graph. */
-export interface GatheredFeature {
-  /** Rows of its table. */
-  readonly vocab: number;
-  readonly dim: number;
 }
 
 export interface SplitOptions {
