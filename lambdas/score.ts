@@ -26,6 +26,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { storeFor } from '../src/storage/index.ts';
+import './shared/runtime.ts'; // applies WDP_ORT_SPIN to ONNX Runtime, as for every Lambda
 import { createScoreHandler, MODEL_URI_ENV, SPLIT_TOWER_KINDS, type ScoreHandler, type SplitTowerKind } from '../src/scoring/index.ts';
 
 const logger = new Logger({ serviceName: 'wdp-scoring' });

@@ -30,7 +30,7 @@ export interface ServingModelOptions {
   readonly backend?: SplitTowerKind;
   /** ORT intra-op threads. @default os.availableParallelism() */
   readonly intraOpNumThreads?: number;
-  /** @default true */
+  /** @default the host's setting (configureOnnxRuntime), true if unset */
   readonly allowSpinning?: boolean;
   readonly log?: (message: string) => void;
 }

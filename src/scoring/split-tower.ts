@@ -44,6 +44,6 @@ export interface SplitTowerOptions {
   readonly userRows: Int32Array;
   /** ORT intra-op threads. @default os.availableParallelism() */
   readonly intraOpNumThreads?: number;
-  /** Let idle ORT threads spin (lower latency, burns CPU between requests). @default true */
+  /** Let idle ORT threads spin (lower latency, burns CPU between requests). @default the host's setting (configureOnnxRuntime) */
   readonly allowSpinning?: boolean;
 }

@@ -18,18 +18,10 @@
  * Initializers are stored as raw little-endian bytes (`rawData`), which is what ORT reads
  * fastest and keeps serialisation of ~1M-float layers to a memcpy.
  */
-import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { encodeModel, FLOAT, INT32, INT64, onnx, valueInfo } from './onnx-common.ts';
 import { towerLayers } from './state.ts';
 import { type GatheredFeature, selectRows, type TowerWeights } from './weights.ts';
-
-const { onnx } = onnxProto;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
-const INT32 = onnx.TensorProto.DataType.INT32;
-/** Same opset / IR as the training graphs (onnx-graph.ts). */
-const OPSET = 17;
-const IR_VERSION = 8;
 
 export interface TowerForwardOnnx {
   /** Serialized ModelProto. */
@@ -53,13 +45,6 @@ function raw(a: Float32Array): Uint8Array {
 
 function floatInit(name: string, dims: number[], data: Float32Array): Onnx.ITensorProto {
   return { name, dataType: FLOAT, dims, rawData: raw(data) };
-}
-
-function valueInfo(name: string, dims: readonly (number | string)[], elemType: number = FLOAT): Onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
 }
 
 export interface SplitOptions {
@@ -135,17 +120,12 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: SplitOptio
   inits.push({ name: 'shape_flat', dataType: INT64, dims: [1], int64Data: [-1] });
   op('Reshape', [h, 'shape_flat'], 'logits');
   if (userDim > 0) inputs.push(valueInfo('Xu', [1, userDim]));
-  const proto = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    producerName: 'wdp',
-    opsetImport: [{ domain: '', version: OPSET }],
-    graph: {
-      name: split ? 'wdp_tower_forward_split' : 'wdp_tower_forward',
-      node: nodes,
-      initializer: inits,
-      input: inputs,
-      output: [valueInfo('logits', ['B'])],
-    },
+  const bytes = encodeModel({
+    name: split ? 'wdp_tower_forward_split' : 'wdp_tower_forward',
+    node: nodes,
+    initializer: inits,
+    input: inputs,
+    output: [valueInfo('logits', ['B'])],
   });
-  return { bytes: onnx.ModelProto.encode(proto).finish(), inputs: inputs.map((v) => v.name!), xDim, restDim, userDim };
+  return { bytes, inputs: inputs.map((v) => v.name!), xDim, restDim, userDim };
 }
