@@ -9,6 +9,10 @@
  *   manifest.json           written LAST: format version, config, transforms, metrics, parent,
  *                           training data, and the sha256 of every file above.
  * A crash mid-write leaves no manifest (or the old one), so a half-written model never loads.
+ *
+ * This is the bottom of the three model-loading layers (see stored-model.ts): training saves
+ * here (saveModelArtifact); registries and listings read only the manifest (readManifest);
+ * stored-model.ts reads the checked files (readModelFiles).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -183,12 +187,22 @@ export interface ModelFiles {
   readonly state: WideDeepState;
 }
 
+export interface ReadModelFilesOptions {
+  /** Only the weights, without optimizer slots (serving.safetensors when present). @default false */
+  readonly weightsOnly?: boolean;
+  /**
+   * The folder's manifest, when the caller has just read it (say, to check the model id): a
+   * large vocabulary makes reading and validating it again cost tens of milliseconds.
+   */
+  readonly manifest?: ModelManifest;
+}
+
 /**
  * Reads the manifest and every weight file, checking sizes and sha256 before decoding.
  * Throws ModelLoadError (and returns nothing) on any mismatch.
  */
-export async function readModelFiles(uri: string, options: { weightsOnly?: boolean } = {}): Promise<ModelFiles> {
-  const manifest = await readManifest(uri);
+export async function readModelFiles(uri: string, options: ReadModelFilesOptions = {}): Promise<ModelFiles> {
+  const manifest = options.manifest ?? (await readManifest(uri));
   if (options.weightsOnly && manifest.files[SERVING_FILE]) return { manifest, state: await loadServingState(uri, manifest) };
   const store = storeFor(uri);
   const read = async (name: string, view = false): Promise<Map<string, NamedTensor> | undefined> => {

@@ -9,7 +9,7 @@
  */
 import type { WdpConfig } from '../config/index.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
-import { type ModelManifest, readModelFiles } from './artifact.ts';
+import { type ModelManifest, type ReadModelFilesOptions, readModelFiles } from './artifact.ts';
 import { ModelLoadError } from './errors.ts';
 import type { WideDeepState } from './wide-deep.ts';
 
@@ -22,13 +22,8 @@ export interface StoredModel {
   readonly state: WideDeepState;
 }
 
-export interface ReadStoredModelOptions {
-  /**
-   * Read only the weights (serving.safetensors when the model has one), without optimizer
-   * slots: for scoring, which never trains. The tables are then read-only. @default false
-   */
-  readonly weightsOnly?: boolean;
-}
+/** weightsOnly: for scoring, which never trains (tables come back read-only, without optimizer slots). */
+export type ReadStoredModelOptions = ReadModelFilesOptions;
 
 /** Reads and checks every file of the model folder. Throws ModelLoadError, loading nothing, on any fault. */
 export async function readStoredModel(uri: string, options: ReadStoredModelOptions = {}): Promise<StoredModel> {

@@ -86,10 +86,11 @@ export class Scorer {
   static async load(uri: string, options: ScorerOptions = {}): Promise<Scorer> {
     if (options.cache === false) return Scorer.#open(uri, options);
     // The manifest is small; reading it first lets a re-pointed URI pick up a new version.
-    const { modelId } = await readManifest(uri);
+    const manifest = await readManifest(uri);
+    const { modelId } = manifest;
     let p = cache.get(modelId);
     if (!p) {
-      p = Scorer.#open(uri, options);
+      p = Scorer.#open(uri, options, manifest);
       cache.set(modelId, p);
       p.catch(() => {
         if (cache.get(modelId) === p) cache.delete(modelId);
@@ -104,8 +105,8 @@ export class Scorer {
     cache.clear();
   }
 
-  static async #open(uri: string, options: ScorerOptions): Promise<Scorer> {
-    const artifact = await readStoredModel(uri, { weightsOnly: true });
+  static async #open(uri: string, options: ScorerOptions, manifest?: ModelManifest): Promise<Scorer> {
+    const artifact = await readStoredModel(uri, { weightsOnly: true, ...(manifest ? { manifest } : {}) });
     const model = new ServingModel(artifact, options);
     if (options.warmBatchPlan) await model.plan(new Set());
     return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
