@@ -7,7 +7,8 @@
 import { parseConfig, type WdpConfig, type WdpConfigInput } from '../config/index.ts';
 import type { RowChunk } from '../data/row-chunk.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
-import { saveModelArtifact, type ModelManifest } from '../model/artifact.ts';
+import { saveModelArtifact } from '../model/artifact.ts';
+import type { ModelManifest } from '../model/manifest.ts';
 import { specFor } from '../model/trainable-model.ts';
 import { initialTowerState } from '../model/tower/state.ts';
 import { freshState, type WideDeepState } from '../model/wide-deep.ts';

@@ -6,81 +6,23 @@
  *   serving.safetensors     the weights alone (no optimizer slots), for scoring: half the bytes
  *                           to read and hash at a cold start
  *   tower.onnx              the tower's forward pass with its weights, for any ONNX runtime
- *   manifest.json           written LAST: format version, config, transforms, metrics, parent,
- *                           training data, and the sha256 of every file above.
+ *   manifest.json           written LAST (manifest.ts): format version, config, transforms,
+ *                           metrics, parent, training data, and the sha256 of every file above.
  * A crash mid-write leaves no manifest (or the old one), so a half-written model never loads.
  *
  * This is the bottom of the three model-loading layers (see stored-model.ts): training saves
- * here (saveModelArtifact); registries and listings read only the manifest (readManifest);
- * stored-model.ts reads the checked files (readModelFiles).
+ * here (saveModelArtifact), and stored-model.ts reads the checked files (readModelFiles).
+ * Registries and listings read only the manifest (manifest.ts readManifest).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { configSchema, MODEL_KINDS } from '../config/schema.ts';
-import { transformStateSchema } from '../features/state.ts';
 import { joinUri, storeFor } from '../storage/index.ts';
-import { JsonDocumentError, readJsonDocument } from '../storage/json-document.ts';
 import { ModelLoadError } from './errors.ts';
+import { type ManifestDraft, MANIFEST_FILE, MODEL_FORMAT_VERSION, type ModelManifest, readManifest } from './manifest.ts';
 import { decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
 import { buildTowerForwardOnnx } from './tower/onnx-export.ts';
 import type { SparseTable } from './sparse/sparse-table.ts';
 import type { TowerState } from './tower/tower.ts';
 import type { WideDeepState } from './wide-deep.ts';
-
-/** Format versions this build can read, newest last. */
-export const KNOWN_MODEL_FORMATS = {
-  1: 'manifest.json + wide/embeddings/tower safetensors, float32',
-} as const;
-export const MODEL_FORMAT_VERSION = 1;
-export const MANIFEST_FILE = 'manifest.json';
-/** Manifests above this size are refused before parsing. */
-const MAX_MANIFEST_BYTES = 64 << 20;
-
-const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) }).strict();
-
-export const manifestSchema = z
-  .object({
-    formatVersion: z.number().int(),
-    modelId: z.string().min(1).max(200),
-    createdAt: z.string(),
-    kind: z.enum(MODEL_KINDS),
-    /** The validated config the model was trained with (defaults filled in, so parsing it again changes nothing). */
-    config: configSchema,
-    /** FeatureTransforms state (FeatureTransforms.fromState adds the cross-field consistency checks). */
-    transforms: transformStateSchema,
-    tower: z.object({ inputDim: z.number().int(), hiddenUnits: z.array(z.number().int()) }).nullable(),
-    metrics: z.record(z.string(), z.unknown()),
-    parent: z.object({ uri: z.string(), modelId: z.string() }).nullable(),
-    trainedOn: z.object({
-      files: z.array(z.object({ uri: z.string(), sizeBytes: z.number() })),
-      rows: z.number(),
-      skippedRows: z.number(),
-    }),
-    training: z.record(z.string(), z.unknown()),
-    files: z.record(z.string(), fileEntry),
-  })
-  .strict();
-
-export type ModelManifest = z.output<typeof manifestSchema>;
-
-/**
- * What readManifest validates: the format version first, on its own, because a manifest from a
- * newer build may have a different shape, and "unknown format version" is then the useful error.
- */
-const manifestDocumentSchema = z
-  .looseObject({
-    formatVersion: z.unknown().superRefine((version, ctx) => {
-      if (typeof version !== 'number' || !(version in KNOWN_MODEL_FORMATS)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `unknown model format version ${JSON.stringify(version)}; this build reads ${Object.keys(KNOWN_MODEL_FORMATS).join(', ')}`,
-        });
-      }
-    }),
-  })
-  .pipe(manifestSchema);
-/** What the caller supplies; the artifact writer adds format version and file checksums. */
-export type ManifestDraft = Omit<ModelManifest, 'formatVersion' | 'files'>;
 
 const WIDE_FILE = 'wide.safetensors';
 const EMB_FILE = 'embeddings.safetensors';
@@ -166,19 +108,6 @@ function servingTensors(state: WideDeepState): Map<string, NamedTensor> {
     }
   }
   return out;
-}
-
-/** Reads and validates only the manifest (cheap; for registries and listings). */
-export async function readManifest(uri: string): Promise<ModelManifest> {
-  let manifest: ModelManifest | undefined;
-  try {
-    manifest = await readJsonDocument(joinUri(uri, MANIFEST_FILE), manifestDocumentSchema, { maxBytes: MAX_MANIFEST_BYTES });
-  } catch (e) {
-    if (e instanceof JsonDocumentError) throw new ModelLoadError(uri, e.message, { cause: e });
-    throw new ModelLoadError(uri, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!manifest) throw new ModelLoadError(uri, `no ${MANIFEST_FILE} (not a model folder, or the save did not finish)`);
-  return manifest;
 }
 
 /** A model folder's manifest and weights, each file checked against the manifest. */

@@ -2,6 +2,7 @@
  * A stored model, read without building it: its manifest, config, fitted transforms and weights,
  * each checked. The middle of the three model-loading layers:
  *   artifact.ts        readModelFiles     files + checksums → manifest and weight tensors
+ *                                        (manifest.ts readManifest: the manifest alone)
  *   stored-model.ts    readStoredModel    → config, transforms and weights (no tower backend)
  *   trainable-model.ts loadTrainableModel → a WideDeepModel on a tower backend, to predict or train
  * Scoring and warm starts read models here: this module never imports the model class (and
@@ -9,7 +10,8 @@
  */
 import type { WdpConfig } from '../config/index.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
-import { type ModelManifest, type ReadModelFilesOptions, readModelFiles } from './artifact.ts';
+import { type ReadModelFilesOptions, readModelFiles } from './artifact.ts';
+import type { ModelManifest } from './manifest.ts';
 import { ModelLoadError } from './errors.ts';
 import type { WideDeepState } from './wide-deep.ts';
 

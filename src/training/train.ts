@@ -9,7 +9,8 @@ import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts'
 import { concatBatches, takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
-import { saveModelArtifact, type ModelManifest } from '../model/artifact.ts';
+import { saveModelArtifact } from '../model/artifact.ts';
+import type { ModelManifest } from '../model/manifest.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/select.ts';
