@@ -64,10 +64,11 @@ const manifestDocumentSchema = z
     }),
   })
   .pipe(manifestSchema);
+
 /** What the caller supplies; the artifact writer adds format version and file checksums. */
 export type ManifestDraft = Omit<ModelManifest, 'formatVersion' | 'files'>;
 
-/** Reads and validates only the manifest (cheap; for registries and listings). */
+/** Reads and validates only the manifest, no weights (registries, listings, the scorer's cache key). */
 export async function readManifest(uri: string): Promise<ModelManifest> {
   let manifest: ModelManifest | undefined;
   try {
