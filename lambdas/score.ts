@@ -28,6 +28,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { readJson } from '../src/workflow/bucket/json-store.ts';
 import { registrySchema } from '../src/workflow/schemas.ts';
+import './shared/runtime.ts'; // applies WDP_ORT_SPIN to ONNX Runtime, as for every Lambda
 import { createScoreHandler, MODEL_URI_ENV, SPLIT_TOWER_KINDS, type ScoreHandler, type SplitTowerKind } from '../src/scoring/index.ts';
 
 const logger = new Logger({ serviceName: 'wdp-scoring' });

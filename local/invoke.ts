@@ -1,6 +1,6 @@
 /** `wdp invoke` locally: one request to the model `serving/live.json` points at (the local alias). */
 import { listLogFiles } from '../src/data/logs.ts';
-import { readModel } from '../src/model/loader.ts';
+import { readStoredModel } from '../src/model/stored-model.ts';
 import { Scorer } from '../src/scoring/index.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
 import { readJson } from '../src/workflow/bucket/json-store.ts';
@@ -17,7 +17,7 @@ export async function invokeLocalChampion(o: { bucketUri: string; request?: unkn
     // A sample request: five rows of the newest log day, every feature on the candidate.
     const files = await listLogFiles([l.logs]);
     const newest = files[files.length - 1]!;
-    const { transforms } = await readModel(live.modelUri);
+    const { transforms } = await readStoredModel(live.modelUri);
     request = { context: {}, candidates: await holdoutRecords(transforms, [newest.uri], 5) };
   }
   const scorer = await Scorer.load(live.modelUri);

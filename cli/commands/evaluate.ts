@@ -25,9 +25,9 @@ export function addEvaluateCommand(program: Command): void {
     .option('--plot <file.svg>', 'write ROC and calibration curves as SVG')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: { model: string; data: string[]; backend: TowerKind; plot?: string; json: boolean }) => {
-      const { loadModel } = await import('../../src/model/loader.ts');
+      const { loadTrainableModel } = await import('../../src/model/trainable-model.ts');
       const { evaluateModel } = await import('../../src/evaluation/evaluate.ts');
-      const loaded = await loadModel(o.model, { backend: o.backend });
+      const loaded = await loadTrainableModel(o.model, { backend: o.backend });
       try {
         const seen: { p: Float32Array[]; y: Float32Array[] } = { p: [], y: [] };
         const m = await evaluateModel(

@@ -1,16 +1,10 @@
 /** `wdp train`: a model from logs and a config, or one workflow run from its ingest manifest. */
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { MODEL_KINDS, type ModelKind, parseConfigText, type WdpConfig } from '../../src/config/index.ts';
+import { MODEL_KINDS, type ModelKind, readConfigDocument } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/select.ts';
-import { storeFor } from '../../src/storage/index.ts';
 import { consoleLogger } from '../../src/util/log.ts';
 import { int, printJson } from '../shared.ts';
-
-async function loadConfig(uri: string): Promise<WdpConfig> {
-  const bytes = await storeFor(uri).read(uri);
-  return parseConfigText(Buffer.from(bytes).toString('utf8'), uri);
-}
 
 interface TrainOptions {
   config?: string;
@@ -56,7 +50,7 @@ export function addTrainCommand(program: Command): void {
       }
       if (!o.config || !o.data || !o.out) throw new InvalidArgumentError('train needs --config, --data and --out (or --manifest)');
       const { trainModel } = await import('../../src/training/train.ts');
-      let config = await loadConfig(o.config);
+      let config = await readConfigDocument(o.config);
       if (o.epochs) config = { ...config, training: { ...config.training, epochs: o.epochs } };
       const r = await trainModel({
         config,

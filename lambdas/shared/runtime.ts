@@ -1,12 +1,17 @@
 /**
  * The one observability wrapper every Lambda uses: a Powertools logger (JSON, with the request id)
  * and metrics (EMF, one `<step>Succeeded` / `<step>Failed` count per invocation), plus settings
- * read from the environment once per cold start.
+ * read from the environment once per cold start (loading this module applies the ONNX Runtime ones).
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { configureOnnxRuntime } from '../../src/model/onnx-runtime.ts';
 import type { Logger } from '../../src/util/log.ts';
+
+// Host settings for the library, from the function's environment (the library never reads process.env):
+// WDP_ORT_SPIN=0 stops ONNX Runtime's idle threads spin-waiting.
+configureOnnxRuntime({ allowSpinning: process.env.WDP_ORT_SPIN !== '0' });
 
 const powertools = new PowertoolsLogger({ serviceName: 'wdp' });
 const metrics = new Metrics({ namespace: 'wdp', serviceName: 'wdp' });

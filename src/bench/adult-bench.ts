@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type ModelKind, type WdpConfigInput } from '../config/index.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
-import { loadModel } from '../model/loader.ts';
+import { loadTrainableModel } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/select.ts';
 import { trainModel } from '../training/train.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
@@ -117,7 +117,7 @@ export async function benchAdult(options: AdultBenchOptions) {
       progress: false,
     });
     const trainSeconds = (performance.now() - started) / 1000;
-    const loaded = await loadModel(join(dir, 'model'), { backend: options.backend ?? 'auto' });
+    const loaded = await loadTrainableModel(join(dir, 'model'), { backend: options.backend ?? 'auto' });
     try {
       const m = await evaluateModel(loaded, [join(dir, 'test.csv')]);
       return {

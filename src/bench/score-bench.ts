@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
-import { readManifest } from '../model/artifact.ts';
+import { readManifest } from '../model/manifest.ts';
 import { scoreParquet } from '../scoring/batch.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import type { SplitTowerKind } from '../scoring/split-tower.ts';

@@ -7,8 +7,9 @@
 import { parseConfig, type WdpConfig, type WdpConfigInput } from '../config/index.ts';
 import type { RowChunk } from '../data/row-chunk.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
-import { saveModelArtifact, type ModelManifest } from '../model/artifact.ts';
-import { specFor } from '../model/loader.ts';
+import { saveModelArtifact } from '../model/artifact.ts';
+import type { ModelManifest } from '../model/manifest.ts';
+import { specFor } from '../model/trainable-model.ts';
 import { initialTowerState } from '../model/tower/state.ts';
 import { freshState, type WideDeepState } from '../model/wide-deep.ts';
 import { Rng } from '../util/random.ts';
@@ -126,8 +127,8 @@ export async function writeBenchModel(shape: BenchShapeName, uri: string, seed =
       modelId: `bench-${shape}`,
       createdAt: new Date().toISOString(),
       kind: 'wide_deep',
-      config: config as unknown as Record<string, unknown>,
-      transforms: transforms.toState() as unknown as Record<string, unknown>,
+      config,
+      transforms: transforms.toState(),
       tower: { inputDim: transforms.deepLayout.inputDim, hiddenUnits: [...config.deep.hiddenUnits] },
       metrics: {},
       parent: null,

@@ -3,14 +3,14 @@
  * joint Wide & Deep trained on the same days and compared on the next day's AUC — plus the
  * warm-start check (day 1 → warm start on day 2 vs. scratch on day 2, both judged on day 3).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfigText, type ModelKind, type WdpConfig } from '../config/index.ts';
+import { readConfigDocument, type ModelKind, type WdpConfig } from '../config/index.ts';
 import { generateLogs } from '../generator/generate.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
-import { loadModel } from '../model/loader.ts';
+import { loadTrainableModel } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/select.ts';
 import { storeFor } from '../storage/index.ts';
 import { trainModel } from '../training/train.ts';
@@ -35,7 +35,7 @@ export interface Table1Options {
 
 async function loadExampleConfig(uri: string | undefined): Promise<WdpConfig> {
   const path = uri ?? EXAMPLE_CONFIG;
-  return parseConfigText(await readFile(path, 'utf8'), path);
+  return readConfigDocument(path);
 }
 
 export async function benchTable1(options: Table1Options) {
@@ -65,7 +65,7 @@ export async function benchTable1(options: Table1Options) {
       return { r, seconds };
     };
     const evalOn = async (model: string, data: string) => {
-      const loaded = await loadModel(model, { backend });
+      const loaded = await loadTrainableModel(model, { backend });
       try {
         return await evaluateModel(loaded, [data]);
       } finally {

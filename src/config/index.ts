@@ -1,3 +1,3 @@
 export * from './schema.ts';
 export { ConfigError } from './errors.ts';
-export { parseConfig, parseConfigText, MAX_CONFIG_BYTES } from './load.ts';
+export { parseConfig, parseConfigText, readConfigDocument, MAX_CONFIG_BYTES } from './load.ts';

@@ -1,8 +1,15 @@
+/** Config from a file or an object, validated with configSchema through the one JSON-document reader. */
+import { JsonDocumentError, parseJsonDocument, readJsonDocument, validateJsonDocument } from '../storage/json-document.ts';
 import { ConfigError } from './errors.ts';
 import { configSchema, type WdpConfig } from './schema.ts';
 
 /** Config files larger than this are refused before parsing. */
 export const MAX_CONFIG_BYTES = 1 << 20;
+
+/** A JsonDocumentError as a ConfigError for `source` (same field and detail); other errors unchanged. */
+function asConfigError(source: string, e: unknown): unknown {
+  return e instanceof JsonDocumentError ? new ConfigError(source, e.field, e.detail, { cause: e.cause ?? e }) : e;
+}
 
 /**
  * Validates an already-parsed config object.
@@ -10,22 +17,30 @@ export const MAX_CONFIG_BYTES = 1 << 20;
  * @throws ConfigError naming the first bad field
  */
 export function parseConfig(value: unknown, source = 'config'): WdpConfig {
-  const r = configSchema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const field = issue.path.map(String).join('.');
-  const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problem(s))` : '';
-  throw new ConfigError(source, field, `${issue.message}${more}`, { cause: r.error });
+  try {
+    return validateJsonDocument(value, source, configSchema);
+  } catch (e) {
+    throw asConfigError(source, e);
+  }
 }
 
 /** Parses config JSON text (e.g. a file's bytes). */
 export function parseConfigText(text: string, source = 'config'): WdpConfig {
-  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(source, '', `is larger than ${MAX_CONFIG_BYTES} bytes`);
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return parseJsonDocument(text, source, configSchema, { maxBytes: MAX_CONFIG_BYTES });
   } catch (e) {
-    throw new ConfigError(source, '', `is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw asConfigError(source, e);
   }
-  return parseConfig(json, source);
+}
+
+/**
+ * Reads and validates the config file at `uri` (a path, file:// or s3:// URI).
+ * @throws ConfigError when it is missing, too large, not JSON or invalid
+ */
+export async function readConfigDocument(uri: string): Promise<WdpConfig> {
+  const config = await readJsonDocument(uri, configSchema, { maxBytes: MAX_CONFIG_BYTES }).catch((e: unknown) => {
+    throw asConfigError(uri, e);
+  });
+  if (!config) throw new ConfigError(uri, '', 'not found');
+  return config;
 }

@@ -6,58 +6,23 @@
  *   serving.safetensors     the weights alone (no optimizer slots), for scoring: half the bytes
  *                           to read and hash at a cold start
  *   tower.onnx              the tower's forward pass with its weights, for any ONNX runtime
- *   manifest.json           written LAST: format version, config, transforms, metrics, parent,
- *                           training data, and the sha256 of every file above.
+ *   manifest.json           written LAST (manifest.ts): format version, config, transforms,
+ *                           metrics, parent, training data, and the sha256 of every file above.
  * A crash mid-write leaves no manifest (or the old one), so a half-written model never loads.
+ *
+ * This is the bottom of the three model-loading layers (see stored-model.ts): training saves
+ * here (saveModelArtifact), and stored-model.ts reads the checked files (readModelFiles).
+ * Registries and listings read only the manifest (manifest.ts readManifest).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { MODEL_KINDS } from '../config/schema.ts';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { ModelLoadError } from './errors.ts';
+import { type ManifestDraft, MANIFEST_FILE, MODEL_FORMAT_VERSION, type ModelManifest, readManifest } from './manifest.ts';
 import { decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
 import { buildTowerForwardOnnx } from './tower/onnx-export.ts';
 import type { SparseTable } from './sparse/sparse-table.ts';
 import type { TowerState } from './tower/tower.ts';
 import type { WideDeepState } from './wide-deep.ts';
-
-/** Format versions this build can read, newest last. */
-export const KNOWN_MODEL_FORMATS = {
-  1: 'manifest.json + wide/embeddings/tower safetensors, float32',
-} as const;
-export const MODEL_FORMAT_VERSION = 1;
-export const MANIFEST_FILE = 'manifest.json';
-/** Manifests above this size are refused before parsing. */
-const MAX_MANIFEST_BYTES = 64 << 20;
-
-const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) }).strict();
-
-export const manifestSchema = z
-  .object({
-    formatVersion: z.number().int(),
-    modelId: z.string().min(1).max(200),
-    createdAt: z.string(),
-    kind: z.enum(MODEL_KINDS),
-    /** The validated config the model was trained with (defaults filled in). */
-    config: z.record(z.string(), z.unknown()),
-    /** FeatureTransforms state; validated by FeatureTransforms.fromState. */
-    transforms: z.record(z.string(), z.unknown()),
-    tower: z.object({ inputDim: z.number().int(), hiddenUnits: z.array(z.number().int()) }).nullable(),
-    metrics: z.record(z.string(), z.unknown()),
-    parent: z.object({ uri: z.string(), modelId: z.string() }).nullable(),
-    trainedOn: z.object({
-      files: z.array(z.object({ uri: z.string(), sizeBytes: z.number() })),
-      rows: z.number(),
-      skippedRows: z.number(),
-    }),
-    training: z.record(z.string(), z.unknown()),
-    files: z.record(z.string(), fileEntry),
-  })
-  .strict();
-
-export type ModelManifest = z.output<typeof manifestSchema>;
-/** What the caller supplies; the artifact writer adds format version and file checksums. */
-export type ManifestDraft = Omit<ModelManifest, 'formatVersion' | 'files'>;
 
 const WIDE_FILE = 'wide.safetensors';
 const EMB_FILE = 'embeddings.safetensors';
@@ -145,46 +110,28 @@ function servingTensors(state: WideDeepState): Map<string, NamedTensor> {
   return out;
 }
 
-/** Reads and validates only the manifest (cheap; for registries and listings). */
-export async function readManifest(uri: string): Promise<ModelManifest> {
-  const store = storeFor(uri);
-  const mUri = joinUri(uri, MANIFEST_FILE);
-  const info = await store.stat(mUri).catch((e: unknown) => {
-    throw new ModelLoadError(uri, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`, { cause: e });
-  });
-  if (!info) throw new ModelLoadError(uri, `no ${MANIFEST_FILE} (not a model folder, or the save did not finish)`);
-  if (info.sizeBytes > MAX_MANIFEST_BYTES) throw new ModelLoadError(uri, `${MANIFEST_FILE} is ${info.sizeBytes} bytes, over the limit`);
-  const text = Buffer.from(await store.read(mUri)).toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ModelLoadError(uri, `${MANIFEST_FILE} is truncated or not JSON (${(e as Error).message})`, { cause: e });
-  }
-  const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
-  if (typeof version !== 'number' || !(version in KNOWN_MODEL_FORMATS)) {
-    throw new ModelLoadError(
-      uri,
-      `unknown model format version ${JSON.stringify(version)}; this build reads ${Object.keys(KNOWN_MODEL_FORMATS).join(', ')}`,
-    );
-  }
-  const r = manifestSchema.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ModelLoadError(uri, `${MANIFEST_FILE} field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  return r.data;
+/** A model folder's manifest and weights, each file checked against the manifest. */
+export interface ModelFiles {
+  readonly manifest: ModelManifest;
+  readonly state: WideDeepState;
+}
+
+export interface ReadModelFilesOptions {
+  /** Only the weights, without optimizer slots (serving.safetensors when present). @default false */
+  readonly weightsOnly?: boolean;
+  /**
+   * The folder's manifest, when the caller has just read it (say, to check the model id): a
+   * large vocabulary makes reading and validating it again cost tens of milliseconds.
+   */
+  readonly manifest?: ModelManifest;
 }
 
 /**
  * Reads the manifest and every weight file, checking sizes and sha256 before decoding.
  * Throws ModelLoadError (and returns nothing) on any mismatch.
  */
-export async function loadModelArtifact(
-  uri: string,
-  options: { weightsOnly?: boolean } = {},
-): Promise<{ manifest: ModelManifest; state: WideDeepState }> {
-  const manifest = await readManifest(uri);
+export async function readModelFiles(uri: string, options: ReadModelFilesOptions = {}): Promise<ModelFiles> {
+  const manifest = options.manifest ?? (await readManifest(uri));
   if (options.weightsOnly && manifest.files[SERVING_FILE]) return { manifest, state: await loadServingState(uri, manifest) };
   const store = storeFor(uri);
   const read = async (name: string, view = false): Promise<Map<string, NamedTensor> | undefined> => {

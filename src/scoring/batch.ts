@@ -63,7 +63,7 @@ type IdKind = 'int' | 'double' | 'string';
 export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreParquetResult> {
   const started = performance.now();
   const scorer = typeof options.model === 'string' ? await Scorer.load(options.model, options.scorerOptions) : options.model;
-  const onBadRow = options.onBadRow ?? (scorer.manifest.config['data'] as { onBadRow?: 'error' | 'skip' } | undefined)?.onBadRow ?? 'error';
+  const onBadRow = options.onBadRow ?? scorer.manifest.config.data.onBadRow;
   const files = await listLogFiles([options.input]);
   if (files.length !== 1) throw new DataError({ source: options.input }, `expected one input file, found ${files.length}`);
   const file = files[0]!;

@@ -5,9 +5,10 @@
  * place, so that costs no copy. Output buffers are passed as pre-allocated fetches so ORT writes
  * straight into them.
  */
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { buildTowerForwardOnnx, type TowerWeights } from '../model/tower/onnx-export.ts';
+import { onnxSessionOptions } from '../model/onnx-runtime.ts';
+import { buildTowerForwardOnnx } from '../model/tower/onnx-export.ts';
+import type { TowerWeights } from '../model/tower/weights.ts';
 import { TowerBackendUnavailableError } from '../model/tower/errors.ts';
 import type { ItemColumns, SplitTower, SplitTowerOptions } from './split-tower.ts';
 
@@ -39,17 +40,11 @@ export class OnnxSplitTower implements SplitTower {
    *   const logits = await tower.forward(xUser, { gathered: [], rest: xItem }, 1000);
    */
   static async create(weights: TowerWeights, options: SplitTowerOptions): Promise<OnnxSplitTower> {
-    const threads = options.intraOpNumThreads ?? availableParallelism();
+    const { options: sessionOptions, threads } = onnxSessionOptions(options);
     const gathered = options.gathered ?? [];
     const model = buildTowerForwardOnnx(weights, { itemRows: options.itemRows, userRows: options.userRows, gathered });
     try {
-      const session = await ort.InferenceSession.create(model.bytes, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
-      });
+      const session = await ort.InferenceSession.create(model.bytes, sessionOptions);
       return new OnnxSplitTower(
         session,
         model,

@@ -5,7 +5,7 @@
  *   const res = await scorer.score({ context: { user: 'u1' }, candidates: [{ item: 'i1' }, { item: 'i2' }], topK: 1 });
  *   // { modelVersion: 'm-2026…', scores: [0.12, 0.31], ranked: [{ index: 1, score: 0.31 }] }
  *
- * Loading goes through the one model loader (readModel, weights only) and is all-or-nothing: a
+ * Loading goes through the one model loader (readStoredModel, weights only) and is all-or-nothing: a
  * Scorer exists only once every file has been read and checked and the default tower session has
  * opened, so a failed load serves nothing. Loaded scorers are cached by model id.
  */
@@ -13,9 +13,8 @@ import type { RowChunk } from '../data/row-chunk.ts';
 import type { TransformState } from '../features/state.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
-import type { ModelManifest } from '../model/artifact.ts';
-import { readManifest } from '../model/artifact.ts';
-import { readModel } from '../model/read-model.ts';
+import { type ModelManifest, readManifest } from '../model/manifest.ts';
+import { readStoredModel } from '../model/stored-model.ts';
 import { DataError } from '../data/errors.ts';
 import { RequestError } from './errors.ts';
 import { buildColumns, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
@@ -86,10 +85,11 @@ export class Scorer {
   static async load(uri: string, options: ScorerOptions = {}): Promise<Scorer> {
     if (options.cache === false) return Scorer.#open(uri, options);
     // The manifest is small; reading it first lets a re-pointed URI pick up a new version.
-    const { modelId } = await readManifest(uri);
+    const manifest = await readManifest(uri);
+    const { modelId } = manifest;
     let p = cache.get(modelId);
     if (!p) {
-      p = Scorer.#open(uri, options);
+      p = Scorer.#open(uri, options, manifest);
       cache.set(modelId, p);
       p.catch(() => {
         if (cache.get(modelId) === p) cache.delete(modelId);
@@ -104,8 +104,8 @@ export class Scorer {
     cache.clear();
   }
 
-  static async #open(uri: string, options: ScorerOptions): Promise<Scorer> {
-    const artifact = await readModel(uri, { weightsOnly: true });
+  static async #open(uri: string, options: ScorerOptions, manifest?: ModelManifest): Promise<Scorer> {
+    const artifact = await readStoredModel(uri, { weightsOnly: true, ...(manifest ? { manifest } : {}) });
     const model = new ServingModel(artifact, options);
     if (options.warmBatchPlan) await model.plan(new Set());
     return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);

@@ -19,17 +19,18 @@ import type { ModelKind } from '../config/schema.ts';
 import { sliceBatch } from '../features/batch-ops.ts';
 import type { DeepLayout, EncodedBatch, WideLayout } from '../features/encoded-batch.ts';
 import type { TransformState } from '../features/state.ts';
-import type { ModelArtifact } from '../model/read-model.ts';
-import type { TowerWeights } from '../model/tower/onnx-export.ts';
+import type { StoredModel } from '../model/stored-model.ts';
+import type { TowerWeights } from '../model/tower/weights.ts';
 import { ScoringError } from './errors.ts';
-import { createSplitTower, type ItemColumns, type SplitTower, type SplitTowerKind } from './split-tower.ts';
+import { createSplitTower } from './create-split-tower.ts';
+import type { ItemColumns, SplitTower, SplitTowerKind } from './split-tower.ts';
 
 export interface ServingModelOptions {
   /** Tower implementation. @default 'auto' (ONNX Runtime, else plain JS) */
   readonly backend?: SplitTowerKind;
   /** ORT intra-op threads. @default os.availableParallelism() */
   readonly intraOpNumThreads?: number;
-  /** @default true */
+  /** @default the host's setting (configureOnnxRuntime), true if unset */
   readonly allowSpinning?: boolean;
   readonly log?: (message: string) => void;
 }
@@ -77,13 +78,13 @@ export class ServingModel {
   readonly #plans = new Map<string, Promise<SplitPlan>>();
 
   /**
-   * @param artifact a model read with `readModel(uri, { weightsOnly: true })` (or in full)
+   * @param artifact a model read with `readStoredModel(uri, { weightsOnly: true })` (or in full)
    * @example
-   *   const model = new ServingModel(await readModel(uri, { weightsOnly: true }));
+   *   const model = new ServingModel(await readStoredModel(uri, { weightsOnly: true }));
    *   const plan = await model.plan(new Set(['user_id', 'country']));
    *   const p = await model.scoreSplit(plan, userBatch, itemBatch);
    */
-  constructor(artifact: Pick<ModelArtifact, 'manifest' | 'transforms' | 'state'>, options: ServingModelOptions = {}) {
+  constructor(artifact: Pick<StoredModel, 'manifest' | 'transforms' | 'state'>, options: ServingModelOptions = {}) {
     const { transforms, state, manifest } = artifact;
     this.kind = manifest.kind;
     this.wideLayout = transforms.wideLayout;

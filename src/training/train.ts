@@ -9,8 +9,10 @@ import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts'
 import { concatBatches, takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
-import { saveModelArtifact, type ModelManifest } from '../model/artifact.ts';
-import { readModel, specFor, type ModelArtifact } from '../model/loader.ts';
+import { saveModelArtifact } from '../model/artifact.ts';
+import type { ModelManifest } from '../model/manifest.ts';
+import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
+import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/select.ts';
 import { WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
@@ -89,9 +91,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   if (files.length === 0) throw new TrainingError(`no Parquet or CSV logs under ${options.data.join(', ')}`);
   log.info(`training ${kind} on ${files.length} file(s), ${(files.reduce((a, f) => a + f.sizeBytes, 0) / 1e6).toFixed(1)} MB`);
 
-  let parent: ModelArtifact | undefined;
+  let parent: StoredModel | undefined;
   if (options.warmStart) {
-    parent = await readModel(options.warmStart);
+    parent = await readStoredModel(options.warmStart);
     log.info(`warm start from ${options.warmStart} (${parent.manifest.modelId})`);
   }
 
@@ -198,8 +200,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         modelId: options.modelId ?? `m-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
         createdAt: new Date().toISOString(),
         kind,
-        config: config as unknown as Record<string, unknown>,
-        transforms: transforms.toState() as unknown as Record<string, unknown>,
+        config,
+        transforms: transforms.toState(),
         tower: model.tower ? { inputDim: spec.deepLayout.inputDim, hiddenUnits: [...spec.hiddenUnits] } : null,
         metrics,
         parent: parent ? { uri: parent.uri, modelId: parent.manifest.modelId } : null,

@@ -6,7 +6,7 @@
  */
 import { Ftrl } from '../model/sparse/ftrl.ts';
 import { createTable, type SparseTable } from '../model/sparse/sparse-table.ts';
-import type { ModelArtifact } from '../model/loader.ts';
+import type { StoredModel } from '../model/stored-model.ts';
 import { freshState, hasDeep, type WideDeepSpec, type WideDeepState } from '../model/wide-deep.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 
@@ -70,7 +70,7 @@ function carry(
 
 /** The child's initial state, taken from the parent wherever names and signatures allow. */
 export function warmStartState(
-  parent: ModelArtifact,
+  parent: StoredModel,
   spec: WideDeepSpec,
   transforms: FeatureTransforms,
 ): { state: WideDeepState; report: WarmStartReport } {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, parseConfig, parseConfigText } from '../../src/config/index.ts';
+import { ConfigError, MAX_CONFIG_BYTES, parseConfig, parseConfigText, readConfigDocument } from '../../src/config/index.ts';
 import { TINY_CONFIG } from '../helpers/tiny-data.ts';
 
 const expectField = (value: unknown, field: string, text: RegExp) =>
@@ -44,4 +47,23 @@ test('bad configs name the field', () => {
 
 test('config text that is not JSON is a clear error', () => {
   assert.throws(() => parseConfigText('{"label":', 'c.json'), /c\.json: is not valid JSON/);
+});
+
+test('a config file is read through the size-limited JSON reader, errors as ConfigError naming the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wdp-config-'));
+  try {
+    assert.equal((await readConfigDocument('examples/app-store/wdp.config.json')).label, 'installed');
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ ...TINY_CONFIG, label: 7 }));
+    await assert.rejects(readConfigDocument(bad), (e: unknown) => e instanceof ConfigError && e.field === 'label' && e.source === bad);
+    const big = join(dir, 'big.json');
+    await writeFile(big, ' '.repeat(MAX_CONFIG_BYTES + 1));
+    await assert.rejects(
+      readConfigDocument(big),
+      new RegExp(`big\\.json: is ${MAX_CONFIG_BYTES + 1} bytes, over the limit of ${MAX_CONFIG_BYTES} bytes`),
+    );
+    await assert.rejects(readConfigDocument(join(dir, 'none.json')), /none\.json: not found/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -4,7 +4,7 @@ import type { ModelKind, WdpConfigInput } from '../../src/config/index.ts';
 import { sliceBatch } from '../../src/features/batch-ops.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
 import { saveModelArtifact } from '../../src/model/artifact.ts';
-import { specFor } from '../../src/model/loader.ts';
+import { specFor } from '../../src/model/trainable-model.ts';
 import { WideDeepModel } from '../../src/model/wide-deep.ts';
 import { chunks, tinyChunk, tinyConfig } from './tiny-data.ts';
 
@@ -32,8 +32,8 @@ export async function saveTinyModel(dir: string, name: string, o: TinyModelOptio
         modelId: o.modelId ?? `m-${name}`,
         createdAt: new Date().toISOString(),
         kind,
-        config: config as unknown as Record<string, unknown>,
-        transforms: transforms.toState() as unknown as Record<string, unknown>,
+        config,
+        transforms: transforms.toState(),
         tower: model.tower ? { inputDim: transforms.deepLayout.inputDim, hiddenUnits: [...config.deep.hiddenUnits] } : null,
         metrics: {},
         parent: null,

@@ -6,8 +6,9 @@ import { after, before, test } from 'node:test';
 import { sliceBatch } from '../../src/features/batch-ops.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
 import { saveModelArtifact } from '../../src/model/artifact.ts';
+import { type ManifestDraft, readManifest } from '../../src/model/manifest.ts';
 import { ModelLoadError } from '../../src/model/errors.ts';
-import { loadModel, specFor } from '../../src/model/loader.ts';
+import { loadTrainableModel, specFor } from '../../src/model/trainable-model.ts';
 import { WideDeepModel } from '../../src/model/wide-deep.ts';
 import { chunks, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
 
@@ -30,8 +31,8 @@ before(async () => {
       modelId: 'm-test',
       createdAt: new Date().toISOString(),
       kind: 'wide_deep',
-      config: config as unknown as Record<string, unknown>,
-      transforms: transforms.toState() as unknown as Record<string, unknown>,
+      config,
+      transforms: transforms.toState(),
       tower: { inputDim: transforms.deepLayout.inputDim, hiddenUnits: [...config.deep.hiddenUnits] },
       metrics: {},
       parent: null,
@@ -59,7 +60,7 @@ async function copyModel(name: string): Promise<string> {
 
 for (const backend of ['onnx', 'tfjs'] as const) {
   test(`save then load gives identical predictions (${backend})`, async () => {
-    const loaded = await loadModel(join(dir, 'good'), { backend });
+    const loaded = await loadTrainableModel(join(dir, 'good'), { backend });
     try {
       const p = await loaded.model.predict(loaded.transforms.encode(testChunk, { withLabels: false }).batch);
       let maxDiff = 0;
@@ -79,7 +80,7 @@ test('a corrupted weight file is refused by checksum', async () => {
   bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
   await writeFile(f, bytes);
   await assert.rejects(
-    loadModel(m),
+    loadTrainableModel(m),
     (e: unknown) =>
       e instanceof ModelLoadError && /embeddings\.safetensors is corrupted: its sha256 does not match/.test((e as Error).message),
   );
@@ -90,7 +91,7 @@ test('a truncated weight file is refused by size', async () => {
   const f = join(m, 'tower.safetensors');
   const bytes = await readFile(f);
   await writeFile(f, bytes.subarray(0, 100));
-  await assert.rejects(loadModel(m), /tower\.safetensors is 100 bytes, the manifest says \d+/);
+  await assert.rejects(loadTrainableModel(m), /tower\.safetensors is 100 bytes, the manifest says \d+/);
 });
 
 test('a truncated manifest gives a clear error', async () => {
@@ -99,15 +100,15 @@ test('a truncated manifest gives a clear error', async () => {
   const text = await readFile(f, 'utf8');
   await writeFile(f, text.slice(0, Math.floor(text.length / 2)));
   await assert.rejects(
-    loadModel(m),
-    (e: unknown) => e instanceof ModelLoadError && /manifest\.json is truncated or not JSON/.test((e as Error).message),
+    loadTrainableModel(m),
+    (e: unknown) => e instanceof ModelLoadError && /manifest\.json is not valid JSON/.test((e as Error).message),
   );
 });
 
 test('a missing manifest (save interrupted) loads nothing', async () => {
   const m = await copyModel('nomanifest');
   await rm(join(m, 'manifest.json'));
-  await assert.rejects(loadModel(m), /no manifest\.json \(not a model folder, or the save did not finish\)/);
+  await assert.rejects(loadTrainableModel(m), /no manifest\.json \(not a model folder, or the save did not finish\)/);
 });
 
 test('an unknown format version is refused', async () => {
@@ -116,5 +117,48 @@ test('an unknown format version is refused', async () => {
   const json = JSON.parse(await readFile(f, 'utf8'));
   json.formatVersion = 99;
   await writeFile(f, JSON.stringify(json));
-  await assert.rejects(loadModel(m), /unknown model format version 99; this build reads 1/);
+  await assert.rejects(loadTrainableModel(m), /unknown model format version 99; this build reads 1/);
+});
+
+/**
+ * A model saved by the build before the manifest was typed (test/model/fixtures/model-format-1,
+ * written by saveTinyModel with a 4-unit tower; the manifest reformatted by biome, whitespace only).
+ * These are its predictions on tinyChunk({ rows: 16, seed: 9 }) as that build computed them.
+ */
+const FORMAT_1_DIR = 'test/model/fixtures/model-format-1';
+const FORMAT_1_PREDICTIONS = [
+  0.5038074851036072, 0.41608840227127075, 0.22375713288784027, 0.48356497287750244, 0.41133248805999756, 0.4232023060321808,
+  0.4288311302661896, 0.24439097940921783, 0.4091604948043823, 0.3603720963001251, 0.5003226399421692, 0.2953350841999054,
+  0.39104369282722473, 0.461134135723114, 0.5555948615074158, 0.3720639646053314,
+];
+
+test('a format-1 model saved before the typed manifest loads, predicts as before, and saves back to the same files', async () => {
+  const loaded = await loadTrainableModel(FORMAT_1_DIR, { backend: 'onnx' });
+  try {
+    const p = await loaded.model.predict(loaded.transforms.encode(tinyChunk({ rows: 16, seed: 9 }), { withLabels: false }).batch);
+    assert.deepEqual(Array.from(p), FORMAT_1_PREDICTIONS);
+    // The typed fields come back typed: no casts needed to read them.
+    assert.equal(loaded.manifest.config.deep.hiddenUnits[0], 4);
+    assert.equal(loaded.manifest.transforms.label, 'y');
+
+    const { formatVersion: _v, files: _f, ...draft } = loaded.manifest;
+    const again = await saveModelArtifact(join(dir, 'format-1-again'), draft satisfies ManifestDraft, loaded.model.state());
+    const original = JSON.parse(await readFile(join(FORMAT_1_DIR, 'manifest.json'), 'utf8'));
+    assert.deepEqual(JSON.parse(JSON.stringify(again)), original);
+    assert.deepEqual(await readManifest(join(dir, 'format-1-again')), loaded.manifest);
+  } finally {
+    loaded.model.dispose();
+  }
+});
+
+test('a manifest whose typed config is invalid is refused, naming the field', async () => {
+  const m = await copyModel('badconfig');
+  const f = join(m, 'manifest.json');
+  const json = JSON.parse(await readFile(f, 'utf8'));
+  json.config.deep.hiddenUnits = ['wide'];
+  await writeFile(f, JSON.stringify(json));
+  await assert.rejects(
+    loadTrainableModel(m),
+    (e: unknown) => e instanceof ModelLoadError && /manifest\.json field config\.deep\.hiddenUnits\.0: /.test((e as Error).message),
+  );
 });

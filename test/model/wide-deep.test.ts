@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { auc } from '../../src/evaluation/metrics.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
-import { specFor } from '../../src/model/loader.ts';
+import { specFor } from '../../src/model/trainable-model.ts';
 import { WideDeepModel } from '../../src/model/wide-deep.ts';
 import type { ModelKind } from '../../src/config/index.ts';
 import { chunks, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';

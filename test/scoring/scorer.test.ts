@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RowChunk } from '../../src/data/row-chunk.ts';
-import { loadModel } from '../../src/model/loader.ts';
+import { loadTrainableModel } from '../../src/model/trainable-model.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
 import { tinyChunk } from '../helpers/tiny-data.ts';
 import { saveTinyModel, type TinyModelOptions } from '../helpers/tiny-model.ts';
@@ -85,7 +85,7 @@ for (const name of Object.keys(MODELS)) {
     for (const backend of ['onnx', 'js'] as const) {
       test(`${backend} backend, every split, within 1e-5`, async () => {
         const uri = uris.get(name)!;
-        const reference = await loadModel(uri, { backend: 'onnx' });
+        const reference = await loadTrainableModel(uri, { backend: 'onnx' });
         const scorer = await Scorer.load(uri, { backend, cache: false });
         try {
           for (const ctx of SPLITS) {
@@ -110,7 +110,7 @@ for (const name of Object.keys(MODELS)) {
 
 test('batch rows score like the training forward, in one tower run or several', async () => {
   const uri = uris.get('wide_deep_crosses')!;
-  const reference = await loadModel(uri, { backend: 'onnx' });
+  const reference = await loadTrainableModel(uri, { backend: 'onnx' });
   const scorer = await Scorer.load(uri, { backend: 'onnx', cache: false });
   try {
     const batch = reference.transforms.encode(rows, { withLabels: false }).batch;

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initialTowerState, towerLayers } from '../../src/model/tower/state.ts';
-import { createSplitTower, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
+import { createSplitTower } from '../../src/scoring/create-split-tower.ts';
+import type { SplitTowerKind } from '../../src/scoring/split-tower.ts';
 import { Rng } from '../../src/util/random.ts';
 
 /** Unsplit forward in float64: X [B × D] → logits [B]. */

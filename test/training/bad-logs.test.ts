@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DataError } from '../../src/data/errors.ts';
-import { loadModel } from '../../src/model/loader.ts';
+import { loadTrainableModel } from '../../src/model/trainable-model.ts';
 import { trainModel } from '../../src/training/train.ts';
 import type { ParquetColumn } from '../../src/data/parquet-write.ts';
 import { tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
@@ -79,7 +79,7 @@ test('null labels: error or counted skip, never a NaN model', async () => {
   await assert.rejects(train(f, 'm3'), isDataError(f, 'y', /row 5/));
   const r = await train(f, 'm3-skip', 'skip');
   assert.equal(r.manifest.metrics['skippedRows'], 1);
-  const loaded = await loadModel(r.uri, { backend: 'onnx' });
+  const loaded = await loadTrainableModel(r.uri, { backend: 'onnx' });
   const p = await loaded.model.predict(loaded.transforms.encode(tinyChunk({ rows: 50, seed: 1 }), { withLabels: false }).batch);
   assert.ok(p.every(Number.isFinite));
   loaded.model.dispose();

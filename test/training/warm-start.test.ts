@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
-import { readModel, specFor, loadModel } from '../../src/model/loader.ts';
+import { readStoredModel } from '../../src/model/stored-model.ts';
+import { loadTrainableModel, specFor } from '../../src/model/trainable-model.ts';
 import { WideDeepModel } from '../../src/model/wide-deep.ts';
 import { trainModel } from '../../src/training/train.ts';
 import { warmStartState } from '../../src/training/warm-start.ts';
@@ -20,7 +21,7 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 test('right after warm start, a reordered and extended vocabulary predicts identically for unchanged tokens', async () => {
-  const parent = await readModel(join(dir, 'parent'));
+  const parent = await readStoredModel(join(dir, 'parent'));
   const config = parent.config;
   // New data: 35 users and 40 items, so ids are reordered by the new counts and extended.
   const newData = tinyChunk({ rows: 3000, seed: 77, users: 35, items: 40 });
@@ -35,7 +36,7 @@ test('right after warm start, a reordered and extended vocabulary predicts ident
   assert.ok(report.parts.some((p) => p.name === 'user' && p.how === 'by-token'));
   assert.ok(report.parts.some((p) => p.name === 'tags' && p.how === 'by-index'));
   const child = await WideDeepModel.create(spec, { state, backend: 'onnx' });
-  const parentModel = await loadModel(join(dir, 'parent'), { backend: 'onnx' });
+  const parentModel = await loadTrainableModel(join(dir, 'parent'), { backend: 'onnx' });
 
   // Rows whose tokens the parent knows (20 users, 30 items).
   const rows = tinyChunk({ rows: 500, seed: 3, users: 20, items: 30 });
@@ -59,9 +60,9 @@ test('warm start records the parent and keeps numeric cut points unless refit', 
     progress: false,
     backend: 'onnx',
   });
-  const parent = await readModel(join(dir, 'parent'));
+  const parent = await readStoredModel(join(dir, 'parent'));
   assert.deepEqual(r.manifest.parent, { uri: join(dir, 'parent'), modelId: parent.manifest.modelId });
-  const child = await readModel(join(dir, 'child'));
+  const child = await readStoredModel(join(dir, 'child'));
   assert.deepEqual(child.transforms.segmentSignature('x'), parent.transforms.segmentSignature('x'));
   const refit = await trainModel({
     config: tinyConfig(),

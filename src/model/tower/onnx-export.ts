@@ -18,24 +18,10 @@
  * Initializers are stored as raw little-endian bytes (`rawData`), which is what ORT reads
  * fastest and keeps serialisation of ~1M-float layers to a memcpy.
  */
-import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { encodeModel, FLOAT, INT32, INT64, onnx, valueInfo } from './onnx-common.ts';
 import { towerLayers } from './state.ts';
-import type { TowerShape } from './tower.ts';
-
-const { onnx } = onnxProto;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
-const INT32 = onnx.TensorProto.DataType.INT32;
-/** Same opset / IR as the training graphs (onnx-graph.ts). */
-const OPSET = 17;
-const IR_VERSION = 8;
-
-/** Tower weights by name: `W{k}` Float32Array [in × out] row-major, `b{k}` [out]. Accumulators are ignored. */
-export interface TowerWeights {
-  readonly shape: TowerShape;
-  readonly tensors: Readonly<Record<string, Float32Array>>;
-}
+import { type GatheredFeature, selectRows, type TowerWeights } from './weights.ts';
 
 export interface TowerForwardOnnx {
   /** Serialized ModelProto. */
@@ -59,27 +45,6 @@ function raw(a: Float32Array): Uint8Array {
 
 function floatInit(name: string, dims: number[], data: Float32Array): Onnx.ITensorProto {
   return { name, dataType: FLOAT, dims, rawData: raw(data) };
-}
-
-function valueInfo(name: string, dims: readonly (number | string)[], elemType: number = FLOAT): Onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
-}
-
-/** Rows `rows` of a row-major [in × out] matrix, as a new [rows.length × out] matrix. */
-export function selectRows(w: Float32Array, out: number, rows: ArrayLike<number>): Float32Array {
-  const r = new Float32Array(rows.length * out);
-  for (let i = 0; i < rows.length; i++) r.set(w.subarray(rows[i]! * out, (rows[i]! + 1) * out), i * out);
-  return r;
-}
-
-/** A single-id embedding feature looked up inside the split graph. */
-export interface GatheredFeature {
-  /** Rows of its table. */
-  readonly vocab: number;
-  readonly dim: number;
 }
 
 export interface SplitOptions {
@@ -155,17 +120,12 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: SplitOptio
   inits.push({ name: 'shape_flat', dataType: INT64, dims: [1], int64Data: [-1] });
   op('Reshape', [h, 'shape_flat'], 'logits');
   if (userDim > 0) inputs.push(valueInfo('Xu', [1, userDim]));
-  const proto = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    producerName: 'wdp',
-    opsetImport: [{ domain: '', version: OPSET }],
-    graph: {
-      name: split ? 'wdp_tower_forward_split' : 'wdp_tower_forward',
-      node: nodes,
-      initializer: inits,
-      input: inputs,
-      output: [valueInfo('logits', ['B'])],
-    },
+  const bytes = encodeModel({
+    name: split ? 'wdp_tower_forward_split' : 'wdp_tower_forward',
+    node: nodes,
+    initializer: inits,
+    input: inputs,
+    output: [valueInfo('logits', ['B'])],
   });
-  return { bytes: onnx.ModelProto.encode(proto).finish(), inputs: inputs.map((v) => v.name!), xDim, restDim, userDim };
+  return { bytes, inputs: inputs.map((v) => v.name!), xDim, restDim, userDim };
 }

@@ -12,20 +12,10 @@
  *
  * Forward-only model: inputs X [B, D] and the parameters; output logits [B].
  */
-import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { encodeModel, FLOAT, INT64, onnx, valueInfo } from './onnx-common.ts';
 import { paramNames, towerLayers } from './state.ts';
 import type { TowerAdagrad, TowerShape } from './tower.ts';
-
-const { onnx } = onnxProto;
-
-/** ONNX opset: 17 has Shape(start,end) and ReduceSum with axes as an input (13+). */
-export const TOWER_ONNX_OPSET = 17;
-/** IR version 8 is the newest onnx-proto 8 (ONNX 1.10) can express; ORT 1.30 reads it. */
-const IR_VERSION = 8;
-
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
 
 /** Names of the model inputs and outputs, in declaration order. */
 export interface TowerGraphIo {
@@ -74,18 +64,6 @@ class GraphBuilder {
   }
 }
 
-function valueInfo(name: string, dims: readonly (number | string)[]): Onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-
 function paramDims(shape: TowerShape): Map<string, number[]> {
   const dims = new Map<string, number[]>();
   for (const l of towerLayers(shape)) {
@@ -108,13 +86,7 @@ function buildForward(g: GraphBuilder, shape: TowerShape): { hs: string[]; logit
 }
 
 function model(g: GraphBuilder, name: string, inputs: Onnx.IValueInfoProto[], outputs: Onnx.IValueInfoProto[]): Uint8Array {
-  const proto = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    producerName: 'wdp',
-    opsetImport: [{ domain: '', version: TOWER_ONNX_OPSET }],
-    graph: { name, node: g.nodes, initializer: g.initializers, input: inputs, output: outputs },
-  });
-  return onnx.ModelProto.encode(proto).finish();
+  return encodeModel({ name, node: g.nodes, initializer: g.initializers, input: inputs, output: outputs });
 }
 
 /** Forward-only model: X [B, D] + parameters → logits [B]. */

@@ -12,8 +12,8 @@
  *   overwrite a weight a later node still reads. The ort.Tensor wrappers of both sets are built
  *   once and reused.
  */
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { onnxSessionOptions } from '../onnx-runtime.ts';
 import { TowerBackendUnavailableError } from './errors.ts';
 import { buildTowerForwardModel, buildTowerTrainModel, nextName } from './onnx-graph.ts';
 import { checkForwardInput, checkStepInput, checkTowerState, copyTowerState, initialTowerState, tensorSizes } from './state.ts';
@@ -30,7 +30,7 @@ export interface OnnxTowerOptions extends TowerOptions {
   /**
    * Let ORT's idle intra-op threads spin-wait for work. Spinning saves the wake-up latency
    * between the ~50 small kernels of a step on an otherwise idle machine, but burns the core
-   * a busy machine's other processes need. @default true (ORT's own default)
+   * a busy machine's other processes need. @default the host's setting (configureOnnxRuntime), true if unset
    */
   readonly allowSpinning?: boolean;
 }
@@ -74,14 +74,7 @@ export class OnnxTower implements TowerBackend {
    *     adagrad: { learningRate: 0.05, initialAccumulator: 0.1, epsilon: 1e-7 }, seed: 1 });
    */
   static async create(options: OnnxTowerOptions): Promise<OnnxTower> {
-    const threads = options.intraOpNumThreads ?? availableParallelism();
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      extra: { session: { intra_op: { allow_spinning: (options.allowSpinning ?? process.env['WDP_ORT_SPIN'] !== '0') ? '1' : '0' } } },
-    };
+    const { options: sessionOptions, threads } = onnxSessionOptions(options);
     try {
       const train = await ort.InferenceSession.create(buildTowerTrainModel(options.shape, options.adagrad).bytes, sessionOptions);
       const forward = await ort.InferenceSession.create(buildTowerForwardModel(options.shape).bytes, sessionOptions);

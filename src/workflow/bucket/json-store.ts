@@ -1,21 +1,26 @@
-/** Small JSON documents in a BlobStore, validated with zod on every read. */
+/** Small JSON documents in a BlobStore (registry, watermark, pointers, run manifests), validated with zod on every read. */
 import type { z } from 'zod';
 import { storeFor } from '../../storage/index.ts';
+import { JsonDocumentError, readJsonDocument } from '../../storage/json-document.ts';
 import { WorkflowError } from '../errors.ts';
 
+/**
+ * The workflow's documents stay far below this; it only stops a wrong or hostile object (say a
+ * log file written at a state path) from being read whole into a Lambda's memory.
+ */
+export const MAX_STATE_DOCUMENT_BYTES = 16 << 20;
+
+/**
+ * The document at `uri`, validated; undefined when there is none.
+ * @throws WorkflowError naming the URI (and the field) when it is too large, not JSON or invalid
+ */
 export async function readJson<S extends z.ZodType>(uri: string, schema: S): Promise<z.output<S> | undefined> {
-  const store = storeFor(uri);
-  if (!(await store.stat(uri))) return undefined;
-  const text = Buffer.from(await store.read(uri)).toString('utf8');
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return await readJsonDocument(uri, schema, { maxBytes: MAX_STATE_DOCUMENT_BYTES });
   } catch (e) {
-    throw new WorkflowError(`${uri} is not JSON: ${(e as Error).message}`, { cause: e });
+    if (e instanceof JsonDocumentError) throw new WorkflowError(e.message, { cause: e });
+    throw e;
   }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new WorkflowError(`${uri} does not match its schema: ${parsed.error.message}`);
-  return parsed.data;
 }
 
 export async function writeJson(uri: string, value: unknown): Promise<void> {

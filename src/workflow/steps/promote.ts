@@ -6,7 +6,7 @@
  * Promote order: copy the candidate to `models/registry/v<N>/` (manifest last) → point serving
  * at it → write the registry → advance the watermark. Each step checks whether it is already done.
  */
-import { MANIFEST_FILE, readManifest } from '../../model/artifact.ts';
+import { MANIFEST_FILE, readManifest } from '../../model/manifest.ts';
 import { joinUri, storeFor } from '../../storage/index.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';

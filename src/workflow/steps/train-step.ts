@@ -3,7 +3,7 @@
  * training container's entrypoint (`wdp train --manifest URI`) and the local runner's Train task.
  */
 import { parseConfig } from '../../config/index.ts';
-import { readManifest, type ModelManifest } from '../../model/artifact.ts';
+import { readManifest, type ModelManifest } from '../../model/manifest.ts';
 import type { TowerKind } from '../../model/tower/select.ts';
 import { trainModel } from '../../training/train.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';

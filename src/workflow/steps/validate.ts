@@ -5,7 +5,7 @@
  */
 import type { BinaryMetrics } from '../../evaluation/metrics.ts';
 import { evaluateModel } from '../../evaluation/evaluate.ts';
-import { loadModel, type LoadedModel } from '../../model/loader.ts';
+import { loadTrainableModel, type TrainableModel } from '../../model/trainable-model.ts';
 import type { TowerKind } from '../../model/tower/select.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { readRunManifest } from './ingest.ts';
@@ -37,7 +37,7 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
 
   // With a hash holdout, train and holdout read the same partitions and the split picks the rows.
   const split = run.split ? { ...run.split, take: 'holdout' as const } : undefined;
-  const candidate = await loadModel(run.candidateUri, { ...(options.backend ? { backend: options.backend } : {}) });
+  const candidate = await loadTrainableModel(run.candidateUri, { ...(options.backend ? { backend: options.backend } : {}) });
   let candidateMetrics: Metrics;
   const expected = new Float32Array(sample);
   let records: Record<string, unknown>[];
@@ -61,9 +61,9 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
 
   let championMetrics: Metrics | null = null;
   if (run.champion) {
-    let champion: LoadedModel | undefined;
+    let champion: TrainableModel | undefined;
     try {
-      champion = await loadModel(run.champion.uri, { ...(options.backend ? { backend: options.backend } : {}) });
+      champion = await loadTrainableModel(run.champion.uri, { ...(options.backend ? { backend: options.backend } : {}) });
       championMetrics = await evaluateModel(champion, run.holdout, split ? { split } : {});
     } finally {
       champion?.model.dispose();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTable, SparseAdagrad } from '../../../src/model/sparse/index.ts';
+import { SparseAdagrad } from '../../../src/model/sparse/adagrad.ts';
+import { createTable } from '../../../src/model/sparse/sparse-table.ts';
 import { sparseOptimizerContract } from './contract.ts';
 
 sparseOptimizerContract('adagrad', () => new SparseAdagrad({ learningRate: 0.1, initialAccumulator: 0.1, epsilon: 1e-7 }));

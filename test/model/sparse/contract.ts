@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTable, GradientAccumulator, type SparseOptimizer } from '../../../src/model/sparse/index.ts';
+import { createTable, GradientAccumulator, type SparseOptimizer } from '../../../src/model/sparse/sparse-table.ts';
 
 /** Behaviour every SparseOptimizer must have; run by each implementation's test file. */
 export function sparseOptimizerContract(name: string, make: () => SparseOptimizer): void {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTable, Ftrl } from '../../../src/model/sparse/index.ts';
+import { Ftrl } from '../../../src/model/sparse/ftrl.ts';
+import { createTable } from '../../../src/model/sparse/sparse-table.ts';
 import { sparseOptimizerContract } from './contract.ts';
 
 sparseOptimizerContract('ftrl', () => new Ftrl({ alpha: 0.1, beta: 1, l1: 0, l2: 0 }));

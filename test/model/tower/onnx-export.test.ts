@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { readManifest, SERVING_FILE, TOWER_ONNX_FILE } from '../../../src/model/artifact.ts';
-import { loadModel, readModel } from '../../../src/model/loader.ts';
+import { SERVING_FILE, TOWER_ONNX_FILE } from '../../../src/model/artifact.ts';
+import { readManifest } from '../../../src/model/manifest.ts';
+import { readStoredModel } from '../../../src/model/stored-model.ts';
+import { loadTrainableModel } from '../../../src/model/trainable-model.ts';
 import { Rng } from '../../../src/util/random.ts';
 import { saveTinyModel } from '../../helpers/tiny-model.ts';
 
@@ -29,7 +31,7 @@ test('the saved model lists tower.onnx and serving.safetensors with their sha256
 
 for (const backend of ['onnx', 'tfjs'] as const) {
   test(`tower.onnx computes the same logits as the in-process tower (${backend})`, async () => {
-    const loaded = await loadModel(uri, { backend });
+    const loaded = await loadTrainableModel(uri, { backend });
     const session = await ort.InferenceSession.create(await readFile(join(uri, TOWER_ONNX_FILE)));
     try {
       const D = loaded.model.tower!.shape.inputDim;
@@ -48,9 +50,9 @@ for (const backend of ['onnx', 'tfjs'] as const) {
   });
 }
 
-test('readModel weightsOnly reads the serving file: same weights, no optimizer slots', async () => {
-  const full = await readModel(uri);
-  const serving = await readModel(uri, { weightsOnly: true });
+test('readStoredModel weightsOnly reads the serving file: same weights, no optimizer slots', async () => {
+  const full = await readStoredModel(uri);
+  const serving = await readStoredModel(uri, { weightsOnly: true });
   assert.deepEqual(serving.state.bias.weights, full.state.bias.weights);
   assert.deepEqual(serving.state.wide!.weights, full.state.wide!.weights);
   for (const [f, t] of full.state.embeddings) {

@@ -1,19 +1,16 @@
 /**
- * The one model loader: training (warm start), evaluation, validation and scoring all open a
- * model folder through here, so they agree on transforms and weights.
+ * A stored model built on a tower backend (see stored-model.ts for the three loading layers):
+ * what evaluation, validation, the benchmarks and `wdp evaluate` use to predict with a saved
+ * model or keep training it. Scoring does not come here (it reads a StoredModel).
  */
 import type { ModelKind, WdpConfig } from '../config/index.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import { ModelLoadError } from './errors.ts';
-import { readModel, type ModelArtifact } from './read-model.ts';
+import { readStoredModel, type StoredModel } from './stored-model.ts';
 import type { TowerKind } from './tower/select.ts';
 import { WideDeepModel, type WideDeepSpec } from './wide-deep.ts';
 
-// readModel lives in its own module so scoring can import it without the model class (and with
-// it the tfjs/ONNX training towers) — the scoring Lambda's bundle must not carry training code.
-export { readModel, type ModelArtifact, type ReadModelOptions } from './read-model.ts';
-
-export interface LoadedModel extends ModelArtifact {
+export interface TrainableModel extends StoredModel {
   readonly model: WideDeepModel;
 }
 
@@ -31,17 +28,20 @@ export function specFor(config: WdpConfig, transforms: FeatureTransforms, kind: 
 }
 
 /** Reads a model and builds it on a tower backend, ready to predict or keep training. */
-export async function loadModel(uri: string, options: { backend?: TowerKind; log?: (message: string) => void } = {}): Promise<LoadedModel> {
-  const artifact = await readModel(uri);
+export async function loadTrainableModel(
+  uri: string,
+  options: { backend?: TowerKind; log?: (message: string) => void } = {},
+): Promise<TrainableModel> {
+  const stored = await readStoredModel(uri);
   let model: WideDeepModel;
   try {
-    model = await WideDeepModel.create(specFor(artifact.config, artifact.transforms, artifact.manifest.kind), {
-      state: artifact.state,
+    model = await WideDeepModel.create(specFor(stored.config, stored.transforms, stored.manifest.kind), {
+      state: stored.state,
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
   } catch (e) {
     throw new ModelLoadError(uri, (e as Error).message, { cause: e });
   }
-  return { ...artifact, model };
+  return { ...stored, model };
 }

@@ -1,0 +1,40 @@
+/**
+ * A stored model, read without building it: its manifest, config, fitted transforms and weights,
+ * each checked. The middle of the three model-loading layers:
+ *   artifact.ts        readModelFiles     files + checksums → manifest and weight tensors
+ *                                        (manifest.ts readManifest: the manifest alone)
+ *   stored-model.ts    readStoredModel    → config, transforms and weights (no tower backend)
+ *   trainable-model.ts loadTrainableModel → a WideDeepModel on a tower backend, to predict or train
+ * Scoring and warm starts read models here: this module never imports the model class (and
+ * with it the tfjs/ONNX training towers), so the scoring Lambda's bundle carries no training code.
+ */
+import type { WdpConfig } from '../config/index.ts';
+import { FeatureTransforms } from '../features/transforms.ts';
+import { type ReadModelFilesOptions, readModelFiles } from './artifact.ts';
+import type { ModelManifest } from './manifest.ts';
+import { ModelLoadError } from './errors.ts';
+import type { WideDeepState } from './wide-deep.ts';
+
+/** A model's files, decoded and checked, without a tower backend yet (cheap to hold). */
+export interface StoredModel {
+  readonly uri: string;
+  readonly manifest: ModelManifest;
+  readonly config: WdpConfig;
+  readonly transforms: FeatureTransforms;
+  readonly state: WideDeepState;
+}
+
+/** weightsOnly: for scoring, which never trains (tables come back read-only, without optimizer slots). */
+export type ReadStoredModelOptions = ReadModelFilesOptions;
+
+/** Reads and checks every file of the model folder. Throws ModelLoadError, loading nothing, on any fault. */
+export async function readStoredModel(uri: string, options: ReadStoredModelOptions = {}): Promise<StoredModel> {
+  const { manifest, state } = await readModelFiles(uri, options);
+  let transforms: FeatureTransforms;
+  try {
+    transforms = FeatureTransforms.fromState(manifest.transforms);
+  } catch (e) {
+    throw new ModelLoadError(uri, (e as Error).message, { cause: e });
+  }
+  return { uri, manifest, config: manifest.config, transforms, state };
+}

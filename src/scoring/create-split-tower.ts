@@ -1,0 +1,26 @@
+/** Picks the split tower implementation for a scoring model. */
+import type { TowerWeights } from '../model/tower/weights.ts';
+import { JsSplitTower } from './js-split-tower.ts';
+import type { SplitTower, SplitTowerKind, SplitTowerOptions } from './split-tower.ts';
+
+/**
+ * A split tower of `kind`; 'auto' is ONNX Runtime when onnxruntime-node loads, else plain JS.
+ * onnxruntime-node is imported lazily, so a missing or broken native binary costs nothing but
+ * the fallback.
+ */
+export async function createSplitTower(
+  kind: SplitTowerKind,
+  weights: TowerWeights,
+  options: SplitTowerOptions,
+  log?: (message: string) => void,
+): Promise<SplitTower> {
+  if (kind === 'js') return new JsSplitTower(weights, options);
+  try {
+    const { OnnxSplitTower } = await import('./onnx-split-tower.ts');
+    return await OnnxSplitTower.create(weights, options);
+  } catch (e) {
+    if (kind === 'onnx') throw e;
+    log?.(`scoring tower: onnxruntime-node did not load (${(e as Error).message}); using plain JS`);
+    return new JsSplitTower(weights, options);
+  }
+}
