@@ -11,7 +11,7 @@ import { createPromoteHandler } from '../lambdas/promote.ts';
 import { createRejectHandler } from '../lambdas/reject.ts';
 import { createValidateHandler } from '../lambdas/validate.ts';
 import { generateLogs } from '../src/generator/generate.ts';
-import type { TowerKind } from '../src/model/tower/select.ts';
+import type { TowerKind } from '../src/model/tower/kinds.ts';
 import { storeFor } from '../src/storage/index.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { writeJson } from '../src/workflow/bucket/json-store.ts';

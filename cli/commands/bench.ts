@@ -1,7 +1,7 @@
 /** `wdp bench <train|score|adult|table1>`: benchmarks, JSON on stdout. */
 import { type Command, Option } from 'commander';
 import { MODEL_KINDS, type ModelKind } from '../../src/config/index.ts';
-import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/select.ts';
+import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
 import { consoleLogger } from '../../src/util/log.ts';
 import { int, printJson } from '../shared.ts';

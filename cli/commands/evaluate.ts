@@ -1,7 +1,7 @@
 /** `wdp evaluate`: score held-out logs with a model; AUC, logloss, calibration, optional plots. */
 import { writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
-import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/select.ts';
+import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { printJson } from '../shared.ts';
 
 /** The predictions' batches as one array (the plots take whole curves). */

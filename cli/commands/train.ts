@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_KINDS, type ModelKind, readConfigDocument } from '../../src/config/index.ts';
-import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/select.ts';
+import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { consoleLogger } from '../../src/util/log.ts';
 import { int, printJson } from '../shared.ts';
 

@@ -6,7 +6,7 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { configureOnnxRuntime } from '../../src/model/onnx-runtime.ts';
+import { configureOnnxRuntime } from '../../src/model/tower/onnx-runtime.ts';
 import type { Logger } from '../../src/util/log.ts';
 
 // Host settings for the library, from the function's environment (the library never reads process.env):

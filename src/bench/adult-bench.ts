@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseConfig, type ModelKind, type WdpConfigInput } from '../config/index.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
 import { loadTrainableModel } from '../model/trainable-model.ts';
-import type { TowerKind } from '../model/tower/select.ts';
+import type { TowerKind } from '../model/tower/kinds.ts';
 import { trainModel } from '../training/train.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { WdpError } from '../util/errors.ts';

@@ -11,7 +11,7 @@ import { readConfigDocument, type ModelKind, type WdpConfig } from '../config/in
 import { generateLogs } from '../generator/generate.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
 import { loadTrainableModel } from '../model/trainable-model.ts';
-import type { TowerKind } from '../model/tower/select.ts';
+import type { TowerKind } from '../model/tower/kinds.ts';
 import { storeFor } from '../storage/index.ts';
 import { trainModel } from '../training/train.ts';
 import { silentLogger, type Logger } from '../util/log.ts';

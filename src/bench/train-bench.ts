@@ -5,7 +5,7 @@
  * the ratio is meaningful on a noisy machine.
  */
 import type { DeepLayout, EncodedBatch, WideLayout } from '../features/encoded-batch.ts';
-import type { TowerKind } from '../model/tower/select.ts';
+import type { TowerKind } from '../model/tower/kinds.ts';
 import { WideDeepModel, type WideDeepSpec } from '../model/wide-deep.ts';
 import { Rng } from '../util/random.ts';
 import { median, runPeer, type PeerResult } from './peer.ts';

@@ -7,7 +7,7 @@ import type { ModelKind, WdpConfig } from '../config/index.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import { ModelLoadError } from './errors.ts';
 import { readStoredModel, type StoredModel } from './stored-model.ts';
-import type { TowerKind } from './tower/select.ts';
+import type { TowerKind } from './tower/kinds.ts';
 import { WideDeepModel, type WideDeepSpec } from './wide-deep.ts';
 
 export interface TrainableModel extends StoredModel {

@@ -14,7 +14,8 @@ import { Ftrl } from './sparse/ftrl.ts';
 import { createTable, GradientAccumulator, type SparseTable } from './sparse/sparse-table.ts';
 import { accumulateWideGrads, gatherEmbedding, scatterEmbeddingGrads, wideDot } from './sparse/kernels.ts';
 import type { TowerBackend, TowerState } from './tower/tower.ts';
-import { createTower, type TowerKind } from './tower/select.ts';
+import type { TowerKind } from './tower/kinds.ts';
+import { createTower } from './tower/select.ts';
 import { ModelShapeError } from './errors.ts';
 
 export interface WideDeepSpec {

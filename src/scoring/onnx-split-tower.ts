@@ -6,7 +6,7 @@
  * straight into them.
  */
 import * as ort from 'onnxruntime-node';
-import { onnxSessionOptions } from '../model/onnx-runtime.ts';
+import { onnxSessionOptions } from '../model/tower/onnx-runtime.ts';
 import { buildTowerForwardOnnx } from '../model/tower/onnx-export.ts';
 import type { TowerWeights } from '../model/tower/weights.ts';
 import { TowerBackendUnavailableError } from '../model/tower/errors.ts';

@@ -13,7 +13,7 @@ import { saveModelArtifact } from '../model/artifact.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import { specFor } from '../model/trainable-model.ts';
-import type { TowerKind } from '../model/tower/select.ts';
+import type { TowerKind } from '../model/tower/kinds.ts';
 import { WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
 import type { BinaryMetrics } from '../evaluation/metrics.ts';

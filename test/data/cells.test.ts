@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/index.ts';
 import { cellToNumber, cellToToken } from '../../src/data/cells.ts';
 import { listLogFiles, readLogChunks } from '../../src/data/logs.ts';
-import { writeParquet } from '../../src/data/parquet-write.ts';
+import { writeParquet } from '../helpers/parquet-write.ts';
 import type { Cell, RowChunk } from '../../src/data/row-chunk.ts';
 import { isHoldoutValue } from '../../src/data/row-split.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';

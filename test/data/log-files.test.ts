@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { listLogFiles, parsePartition } from '../../src/data/log-files.ts';
-import { writeParquet } from '../../src/data/parquet-write.ts';
+import { writeParquet } from '../helpers/parquet-write.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
 import { freshFolders, isDataError } from '../helpers/log-fixtures.ts';
 

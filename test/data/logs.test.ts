@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { listLogFiles } from '../../src/data/logs.ts';
-import { writeParquet } from '../../src/data/parquet-write.ts';
+import { writeParquet } from '../helpers/parquet-write.ts';
 import { clearStoreCache } from '../../src/storage/index.ts';
 import { ALL_TYPES, collect, freshFolders } from '../helpers/log-fixtures.ts';
 import { setS3Env, startS3rver } from '../helpers/s3rver.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ColumnRequirement } from '../../src/data/row-chunk.ts';
-import { writeParquet } from '../../src/data/parquet-write.ts';
+import { writeParquet } from '../helpers/parquet-write.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
 import { ALL_TYPES, collect, freshFolders, isDataError, oneFile } from '../helpers/log-fixtures.ts';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { DataError } from '../../src/data/errors.ts';
 import { type ColumnRequirement, type LogFile, listLogFiles, readLogChunks } from '../../src/data/logs.ts';
-import type { ParquetColumn } from '../../src/data/parquet-write.ts';
+import type { ParquetColumn } from './parquet-write.ts';
 import type { RowChunk } from '../../src/data/row-chunk.ts';
 
 /** Registers a temp dir for the test file (removed after it); the result gives a fresh folder per call. */

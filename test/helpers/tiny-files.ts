@@ -1,6 +1,6 @@
 /** Writes tiny-data chunks as Parquet files, for tests that go through the log reader. */
 import type { RowChunk } from '../../src/data/row-chunk.ts';
-import { writeParquet, type ParquetColumn } from '../../src/data/parquet-write.ts';
+import { writeParquet, type ParquetColumn } from './parquet-write.ts';
 
 export async function writeTinyParquet(uri: string, chunk: RowChunk, edit?: (cols: ParquetColumn[]) => ParquetColumn[]): Promise<void> {
   const c = chunk.columns;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { afterEach, test } from 'node:test';
-import { configureOnnxRuntime, onnxSessionOptions } from '../../src/model/onnx-runtime.ts';
+import { configureOnnxRuntime, onnxSessionOptions } from '../../src/model/tower/onnx-runtime.ts';
 
 const spin = (o: ReturnType<typeof onnxSessionOptions>) =>
   (o.options.extra as { session: { intra_op: { allow_spinning: string } } }).session.intra_op.allow_spinning;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listLogFiles, readLogChunks } from '../../src/data/logs.ts';
-import { writeParquet } from '../../src/data/parquet-write.ts';
+import { writeParquet } from '../helpers/parquet-write.ts';
 import { scoreParquet } from '../../src/scoring/batch.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
 import { tinyChunk } from '../helpers/tiny-data.ts';

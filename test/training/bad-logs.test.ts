@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { DataError } from '../../src/data/errors.ts';
 import { loadTrainableModel } from '../../src/model/trainable-model.ts';
 import { trainModel } from '../../src/training/train.ts';
-import type { ParquetColumn } from '../../src/data/parquet-write.ts';
+import type { ParquetColumn } from '../helpers/parquet-write.ts';
 import { tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
 

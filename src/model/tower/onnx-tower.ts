@@ -13,7 +13,7 @@
  *   once and reused.
  */
 import * as ort from 'onnxruntime-node';
-import { onnxSessionOptions } from '../onnx-runtime.ts';
+import { onnxSessionOptions } from './onnx-runtime.ts';
 import { TowerBackendUnavailableError } from './errors.ts';
 import { buildTowerForwardModel, buildTowerTrainModel, nextName } from './onnx-graph.ts';
 import { checkForwardInput, checkStepInput, checkTowerState, copyTowerState, initialTowerState, tensorSizes } from './state.ts';

@@ -5,12 +5,10 @@
  * - else tfjs on whatever it has (tfjs-node, WASM, plain JS CPU).
  */
 import { TowerBackendUnavailableError } from './errors.ts';
+import type { TowerKind } from './kinds.ts';
 import { initialTowerState } from './state.ts';
 import { isTfjsBackendInstalled } from './tfjs-backend.ts';
 import type { TowerBackend, TowerOptions, TowerState } from './tower.ts';
-
-export const TOWER_KINDS = ['auto', 'tfjs', 'onnx'] as const;
-export type TowerKind = (typeof TOWER_KINDS)[number];
 
 export { initialTowerState };
 

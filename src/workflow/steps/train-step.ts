@@ -4,7 +4,7 @@
  */
 import { parseConfig } from '../../config/index.ts';
 import { readManifest, type ModelManifest } from '../../model/manifest.ts';
-import type { TowerKind } from '../../model/tower/select.ts';
+import type { TowerKind } from '../../model/tower/kinds.ts';
 import { trainModel } from '../../training/train.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { readRunManifest } from './ingest.ts';

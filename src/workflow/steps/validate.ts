@@ -6,7 +6,7 @@
 import type { BinaryMetrics } from '../../evaluation/metrics.ts';
 import { evaluateModel } from '../../evaluation/evaluate.ts';
 import { loadTrainableModel, type TrainableModel } from '../../model/trainable-model.ts';
-import type { TowerKind } from '../../model/tower/select.ts';
+import type { TowerKind } from '../../model/tower/kinds.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { readRunManifest } from './ingest.ts';
 import { writeJson } from '../bucket/json-store.ts';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TowerShapeError } from '../../../src/model/tower/errors.ts';
-import { ReferenceTower } from '../../../src/model/tower/reference.ts';
+import { ReferenceTower } from './reference.ts';
 import { initialTowerState } from '../../../src/model/tower/state.ts';
 import type { TowerBackend, TowerOptions, TowerShape, TowerState } from '../../../src/model/tower/tower.ts';
 import { Rng } from '../../../src/util/random.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OnnxTower } from '../../../src/model/tower/onnx-tower.ts';
 import { MEDIUM, makeBatch, options, runTowerContract, assertClose } from './contract.ts';
-import { ReferenceTower } from '../../../src/model/tower/reference.ts';
+import { ReferenceTower } from './reference.ts';
 
 runTowerContract('OnnxTower', (o) => OnnxTower.create(o));
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ReferenceTower } from '../../../src/model/tower/reference.ts';
+import { ReferenceTower } from './reference.ts';
 import { assertClose, makeBatch } from './contract.ts';
 import type { TowerOptions } from '../../../src/model/tower/tower.ts';
 

@@ -1,11 +1,11 @@
 /**
- * Writes small-to-medium Parquet files (test fixtures, the synthetic log generator, exports)
+ * Writes small-to-medium Parquet test fixtures
  * with explicit column types, so what the log reader sees never depends on type inference.
  */
 import type { SchemaElement } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { storeFor } from '../storage/index.ts';
-import { DataError } from './errors.ts';
+import { storeFor } from '../../src/storage/index.ts';
+import { DataError } from '../../src/data/errors.ts';
 
 /** Column types the writer supports; STRING_LIST is a standard 3-level LIST<UTF8>. */
 export const PARQUET_COLUMN_TYPES = ['DOUBLE', 'FLOAT', 'INT32', 'INT64', 'STRING', 'BOOLEAN', 'STRING_LIST'] as const;

@@ -12,9 +12,24 @@
  * AdaGrad on every weight and bias, all gradients taken at the old weights:
  *   acc += grad²;  w −= lr · grad / (sqrt(acc) + ε)
  */
-import { checkForwardInput, checkStepInput, checkTowerState, initialTowerState, paramNames, towerLayers } from './state.ts';
-import type { TowerLayer } from './state.ts';
-import type { TowerAdagrad, TowerBackend, TowerOptions, TowerShape, TowerState, TowerStepInput, TowerStepResult } from './tower.ts';
+import {
+  checkForwardInput,
+  checkStepInput,
+  checkTowerState,
+  initialTowerState,
+  paramNames,
+  towerLayers,
+} from '../../../src/model/tower/state.ts';
+import type { TowerLayer } from '../../../src/model/tower/state.ts';
+import type {
+  TowerAdagrad,
+  TowerBackend,
+  TowerOptions,
+  TowerShape,
+  TowerState,
+  TowerStepInput,
+  TowerStepResult,
+} from '../../../src/model/tower/tower.ts';
 
 /** Float64 reference tower; keeps its weights in float64 between steps. */
 export class ReferenceTower implements TowerBackend {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { DataError } from '../../src/data/errors.ts';
-import { encodeParquet, writeParquet } from '../../src/data/parquet-write.ts';
+import { encodeParquet, writeParquet } from './parquet-write.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
 
 let dir: string;
