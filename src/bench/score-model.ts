@@ -8,7 +8,7 @@ import { parseConfig, type WdpConfig, type WdpConfigInput } from '../config/inde
 import type { RowChunk } from '../data/row-chunk.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
 import { saveModelArtifact } from '../model/artifact.ts';
-import type { ModelManifest } from '../model/manifest.ts';
+import { manifestDraft, type ModelManifest } from '../model/manifest.ts';
 import { specFor } from '../model/trainable-model.ts';
 import { initialTowerState } from '../model/tower/state.ts';
 import { freshState, type WideDeepState } from '../model/wide-deep.ts';
@@ -123,18 +123,13 @@ export async function writeBenchModel(shape: BenchShapeName, uri: string, seed =
   const state = randomState(config, transforms, seed);
   return saveModelArtifact(
     uri,
-    {
+    manifestDraft({
       modelId: `bench-${shape}`,
-      createdAt: new Date().toISOString(),
       kind: 'wide_deep',
       config,
-      transforms: transforms.toState(),
-      tower: { inputDim: transforms.deepLayout.inputDim, hiddenUnits: [...config.deep.hiddenUnits] },
-      metrics: {},
-      parent: null,
-      trainedOn: { files: [], rows: 0, skippedRows: 0 },
+      transforms,
       training: { note: 'random weights for the scoring benchmark' },
-    },
+    }),
     state,
   );
 }

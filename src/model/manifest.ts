@@ -6,7 +6,8 @@
  * registries and listings, which need no weights.
  */
 import { z } from 'zod';
-import { configSchema, MODEL_KINDS } from '../config/schema.ts';
+import { configSchema, MODEL_KINDS, type WdpConfig } from '../config/schema.ts';
+import type { FeatureTransforms } from '../features/transforms.ts';
 import { transformStateSchema } from '../features/state.ts';
 import { joinUri } from '../storage/index.ts';
 import { JsonDocumentError, readJsonDocument } from '../storage/json-document.ts';
@@ -67,6 +68,34 @@ const manifestDocumentSchema = z
 
 /** What the caller supplies; the artifact writer adds format version and file checksums. */
 export type ManifestDraft = Omit<ModelManifest, 'formatVersion' | 'files'>;
+
+export interface ManifestDraftInput extends Partial<Omit<ManifestDraft, 'config' | 'transforms' | 'tower' | 'kind' | 'modelId'>> {
+  readonly modelId: string;
+  readonly kind: ModelManifest['kind'];
+  readonly config: WdpConfig;
+  readonly transforms: FeatureTransforms;
+  /** Whether the model has a tower (every kind but wide-only). @default true */
+  readonly hasTower?: boolean;
+}
+
+/**
+ * A manifest draft whose config, transforms and tower shape come from the same objects the model was
+ * built from, so they cannot disagree; what is not given is empty (no metrics, no parent, no files).
+ */
+export function manifestDraft(o: ManifestDraftInput): ManifestDraft {
+  return {
+    modelId: o.modelId,
+    createdAt: o.createdAt ?? new Date().toISOString(),
+    kind: o.kind,
+    config: o.config,
+    transforms: o.transforms.toState(),
+    tower: o.hasTower === false ? null : { inputDim: o.transforms.deepLayout.inputDim, hiddenUnits: [...o.config.deep.hiddenUnits] },
+    metrics: o.metrics ?? {},
+    parent: o.parent ?? null,
+    trainedOn: o.trainedOn ?? { files: [], rows: 0, skippedRows: 0 },
+    training: o.training ?? {},
+  };
+}
 
 /** Reads and validates only the manifest, no weights (registries, listings, the scorer's cache key). */
 export async function readManifest(uri: string): Promise<ModelManifest> {

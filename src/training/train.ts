@@ -10,7 +10,7 @@ import { concatBatches, takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
 import { saveModelArtifact } from '../model/artifact.ts';
-import type { ModelManifest } from '../model/manifest.ts';
+import { manifestDraft, type ModelManifest } from '../model/manifest.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
@@ -196,13 +196,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     };
     const manifest = await saveModelArtifact(
       options.out,
-      {
+      manifestDraft({
         modelId: options.modelId ?? `m-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
-        createdAt: new Date().toISOString(),
         kind,
         config,
-        transforms: transforms.toState(),
-        tower: model.tower ? { inputDim: spec.deepLayout.inputDim, hiddenUnits: [...spec.hiddenUnits] } : null,
+        transforms,
+        hasTower: model.tower !== undefined,
         metrics,
         parent: parent ? { uri: parent.uri, modelId: parent.manifest.modelId } : null,
         trainedOn: { files: files.map((f) => ({ uri: f.uri, sizeBytes: f.sizeBytes })), rows: rowsSeen, skippedRows: skippedPerEpoch },
@@ -215,7 +214,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
           totalSeconds: (performance.now() - started) / 1000,
           refitTransforms: options.refitTransforms ?? false,
         },
-      },
+      }),
       state,
     );
     log.info(`saved ${kind} model ${manifest.modelId} to ${options.out} (${(stats.examples / trainSeconds).toFixed(0)} ex/s)`);

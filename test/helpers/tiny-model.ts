@@ -4,6 +4,7 @@ import type { ModelKind, WdpConfigInput } from '../../src/config/index.ts';
 import { sliceBatch } from '../../src/features/batch-ops.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
 import { saveModelArtifact } from '../../src/model/artifact.ts';
+import { manifestDraft } from '../../src/model/manifest.ts';
 import { specFor } from '../../src/model/trainable-model.ts';
 import { WideDeepModel } from '../../src/model/wide-deep.ts';
 import { chunks, tinyChunk, tinyConfig } from './tiny-data.ts';
@@ -28,18 +29,14 @@ export async function saveTinyModel(dir: string, name: string, o: TinyModelOptio
     const uri = join(dir, name);
     await saveModelArtifact(
       uri,
-      {
+      manifestDraft({
         modelId: o.modelId ?? `m-${name}`,
-        createdAt: new Date().toISOString(),
         kind,
         config,
-        transforms: transforms.toState(),
-        tower: model.tower ? { inputDim: transforms.deepLayout.inputDim, hiddenUnits: [...config.deep.hiddenUnits] } : null,
-        metrics: {},
-        parent: null,
+        transforms,
+        hasTower: model.tower !== undefined,
         trainedOn: { files: [], rows: train.numRows, skippedRows: 0 },
-        training: {},
-      },
+      }),
       model.state(),
     );
     return uri;

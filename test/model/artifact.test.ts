@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { sliceBatch } from '../../src/features/batch-ops.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
 import { saveModelArtifact } from '../../src/model/artifact.ts';
-import { type ManifestDraft, readManifest } from '../../src/model/manifest.ts';
+import { type ManifestDraft, manifestDraft, readManifest } from '../../src/model/manifest.ts';
 import { ModelLoadError } from '../../src/model/errors.ts';
 import { loadTrainableModel, specFor } from '../../src/model/trainable-model.ts';
 import { WideDeepModel } from '../../src/model/wide-deep.ts';
@@ -27,18 +27,7 @@ before(async () => {
   expected = await model.predict(transforms.encode(testChunk, { withLabels: false }).batch);
   await saveModelArtifact(
     join(dir, 'good'),
-    {
-      modelId: 'm-test',
-      createdAt: new Date().toISOString(),
-      kind: 'wide_deep',
-      config,
-      transforms: transforms.toState(),
-      tower: { inputDim: transforms.deepLayout.inputDim, hiddenUnits: [...config.deep.hiddenUnits] },
-      metrics: {},
-      parent: null,
-      trainedOn: { files: [], rows: 2000, skippedRows: 0 },
-      training: {},
-    },
+    manifestDraft({ modelId: 'm-test', kind: 'wide_deep', config, transforms, trainedOn: { files: [], rows: 2000, skippedRows: 0 } }),
     model.state(),
   );
   model.dispose();

@@ -15,6 +15,7 @@ import { sliceBatch } from '../../src/features/batch-ops.ts';
 import type { EncodedBatch } from '../../src/features/encoded-batch.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
 import { saveModelArtifact } from '../../src/model/artifact.ts';
+import { manifestDraft } from '../../src/model/manifest.ts';
 import type { SparseTable } from '../../src/model/sparse/sparse-table.ts';
 import { loadTrainableModel, specFor } from '../../src/model/trainable-model.ts';
 import { WideDeepModel, type WideDeepState } from '../../src/model/wide-deep.ts';
@@ -68,18 +69,13 @@ for (const backend of ['onnx', 'tfjs'] as const) {
       for (const b of batches.slice(0, N)) await first.trainBatch(b);
       await saveModelArtifact(
         uri,
-        {
+        manifestDraft({
           modelId: `resume-${backend}`,
-          createdAt: new Date().toISOString(),
           kind: 'wide_deep',
           config,
-          transforms: transforms.toState(),
-          tower: { inputDim: transforms.deepLayout.inputDim, hiddenUnits: [...config.deep.hiddenUnits] },
-          metrics: {},
-          parent: null,
+          transforms,
           trainedOn: { files: [], rows: N * BATCH, skippedRows: 0 },
-          training: {},
-        },
+        }),
         first.state(),
       );
     } finally {
