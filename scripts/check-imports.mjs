@@ -15,7 +15,7 @@ const result = await cruise(ROOTS, {
   ruleSet,
   tsPreCompilationDeps: true,
   doNotFollow: { path: 'node_modules' },
-  exclude: { path: ['^cdk\\.out/', '^node_modules/'] },
+  exclude: { path: '^cdk\\.out/' },
 });
 const { output } = result;
 if (typeof output === 'string') throw new Error('dependency-cruiser returned a report string, expected a result object');
