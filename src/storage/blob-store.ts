@@ -8,6 +8,30 @@ export interface BlobInfo {
   readonly uri: string;
   readonly sizeBytes: number;
   readonly lastModifiedEpochMs: number;
+  /**
+   * Opaque version tag that changes whenever the object is replaced (S3's ETag; for a local file
+   * its inode, size and modification time in ns). Given by stat and readVersioned; listings may
+   * leave it out.
+   */
+  readonly etag?: string;
+}
+
+/**
+ * A condition on a write, for state that concurrent runs share (registry, watermark, run lock):
+ * the write happens only if the object is as the writer last saw it. S3 honours both headers on
+ * PutObject; the folder store checks them under an exclusive lock file. (s3rver ignores them.)
+ */
+export interface WriteCondition {
+  /** Create only: fail with StoragePreconditionError when the object already exists. */
+  readonly ifNoneMatch?: '*';
+  /** Replace only this version (an etag from stat/readVersioned): fail when it changed or is gone. */
+  readonly ifMatch?: string;
+}
+
+/** An object's bytes with the version they belong to. */
+export interface VersionedBlob {
+  readonly data: Uint8Array;
+  readonly etag: string;
 }
 
 export interface BlobStore {
@@ -25,7 +49,9 @@ export interface BlobStore {
    * Writes the whole object so that readers see either the old or the new bytes, never a part:
    * local files go through a temp file and rename; S3 PutObject is atomic per object.
    */
-  write(uri: string, data: Uint8Array | string): Promise<void>;
+  write(uri: string, data: Uint8Array | string, condition?: WriteCondition): Promise<{ readonly etag: string }>;
+  /** The whole object and its etag, read as one version; undefined when it does not exist. */
+  readVersioned(uri: string): Promise<VersionedBlob | undefined>;
   /** Deletes the object; no error when it is already gone. */
   delete(uri: string): Promise<void>;
 }

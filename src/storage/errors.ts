@@ -12,6 +12,16 @@ export class StorageError extends WdpError {
   }
 }
 
+/**
+ * A conditional write lost: the object exists (ifNoneMatch) or is not the version the writer read
+ * (ifMatch). The caller re-reads and decides again, or reports the conflict.
+ */
+export class StoragePreconditionError extends StorageError {
+  constructor(uri: string, detail: string, options?: ErrorOptions) {
+    super(uri, `precondition failed: ${detail}`, options);
+  }
+}
+
 /** The object does not exist (fs ENOENT, S3 NoSuchKey / 404). */
 export class StorageNotFoundError extends StorageError {
   constructor(uri: string, options?: ErrorOptions) {

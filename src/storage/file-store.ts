@@ -1,16 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Dirent } from 'node:fs';
+import type { BigIntStats, Dirent } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BlobInfo, BlobStore } from './blob-store.ts';
-import { StorageError, StorageNotFoundError } from './errors.ts';
+import type { BlobInfo, BlobStore, VersionedBlob, WriteCondition } from './blob-store.ts';
+import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 
 const FILE_SCHEME = 'file://';
 /** Marks our in-flight temp files so that list() can hide a concurrent writer's partial file. */
 const TEMP_MARKER = '.wdp-tmp-';
+/** An ifMatch write's lock file older than this was left by a crashed writer (the hold is one stat + rename). */
+const STALE_LOCK_MS = 30_000;
+/** How long an ifMatch write waits for another writer's lock before giving up. */
+const LOCK_WAIT_MS = 10_000;
 
 /**
  * BlobStore over the local file system, for `file://` URIs and plain paths. URIs come back in
@@ -54,8 +58,8 @@ export class FileStore implements BlobStore {
 
   async stat(uri: string): Promise<BlobInfo | undefined> {
     try {
-      const s = await stat(toPath(uri));
-      return s.isFile() ? { uri, sizeBytes: s.size, lastModifiedEpochMs: s.mtimeMs } : undefined;
+      const s = await stat(toPath(uri), { bigint: true });
+      return s.isFile() ? { uri, sizeBytes: Number(s.size), lastModifiedEpochMs: Number(s.mtimeMs), etag: etagOf(s) } : undefined;
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
       throw wrap(uri, 'stat', err);
@@ -68,6 +72,27 @@ export class FileStore implements BlobStore {
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch (err) {
       throw wrap(uri, 'read', err);
+    }
+  }
+
+  async readVersioned(uri: string): Promise<VersionedBlob | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(toPath(uri), 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+      throw wrap(uri, 'read', err);
+    }
+    try {
+      // Writers always rename a new file into place, so the open file is one version and its
+      // fstat names that version, whatever happens to the path meanwhile.
+      const s = await handle.stat({ bigint: true });
+      const buf = await handle.readFile();
+      return { data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), etag: etagOf(s) };
+    } catch (err) {
+      throw wrap(uri, 'read', err);
+    } finally {
+      await handle.close();
     }
   }
 
@@ -106,10 +131,14 @@ export class FileStore implements BlobStore {
     }
   }
 
-  async write(uri: string, data: Uint8Array | string): Promise<void> {
+  async write(uri: string, data: Uint8Array | string, condition: WriteCondition = {}): Promise<{ readonly etag: string }> {
+    if (condition.ifNoneMatch !== undefined && condition.ifMatch !== undefined) {
+      throw new StorageError(uri, 'write: give ifNoneMatch or ifMatch, not both');
+    }
     const path = toPath(uri);
     const dir = dirname(path);
     const tmp = join(dir, `.${basename(path)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
+    let etag: string;
     try {
       await mkdir(dir, { recursive: true });
       const handle = await open(tmp, 'wx');
@@ -117,18 +146,43 @@ export class FileStore implements BlobStore {
         await handle.writeFile(data);
         // fsync before rename: otherwise a crash can leave the new name pointing at empty blocks.
         await handle.sync();
+        // rename and link keep the inode and mtime, so this is the etag of the file once in place.
+        etag = etagOf(await handle.stat({ bigint: true }));
       } finally {
         await handle.close();
       }
-      await rename(tmp, path);
+      if (condition.ifNoneMatch === '*') {
+        // link() fails when the name exists: an atomic create-if-absent, as If-None-Match on S3.
+        try {
+          await link(tmp, path);
+        } catch (err) {
+          if (isErrno(err, 'EEXIST')) throw new StoragePreconditionError(uri, 'it already exists', { cause: err });
+          throw err;
+        } finally {
+          await rm(tmp, { force: true });
+        }
+      } else if (condition.ifMatch !== undefined) {
+        const expected = condition.ifMatch;
+        await withLockFile(uri, path, async () => {
+          const current = await this.stat(uri);
+          if (current?.etag !== expected) {
+            throw new StoragePreconditionError(uri, current ? 'it changed since it was read' : 'it no longer exists');
+          }
+          await rename(tmp, path);
+        });
+      } else {
+        await rename(tmp, path);
+      }
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
+      if (err instanceof StorageError) throw err;
       throw wrap(uri, 'write', err);
     }
     // Persist the rename itself; best effort, as some file systems refuse fsync on folders.
     const dirHandle = await open(dir, 'r').catch(() => undefined);
     await dirHandle?.sync().catch(() => undefined);
     await dirHandle?.close();
+    return { etag };
   }
 
   async delete(uri: string): Promise<void> {
@@ -137,6 +191,40 @@ export class FileStore implements BlobStore {
     } catch (err) {
       throw wrap(uri, 'delete', err);
     }
+  }
+}
+
+function etagOf(s: BigIntStats): string {
+  return `${s.ino.toString(16)}-${s.size.toString(16)}-${s.mtimeNs.toString(16)}`;
+}
+
+/**
+ * Runs `fn` holding `.<name>.wdp-tmp-lock` beside the file, created exclusively, so that the
+ * compare and the rename of an ifMatch write are one step for every conditional writer on this
+ * machine. A lock older than STALE_LOCK_MS is a crashed writer's and is taken over.
+ */
+async function withLockFile(uri: string, path: string, fn: () => Promise<void>): Promise<void> {
+  const lock = join(dirname(path), `.${basename(path)}${TEMP_MARKER}lock`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(lock, 'wx')).close();
+      break;
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+      const held = await stat(lock).catch(() => undefined);
+      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
+        await rm(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new StorageError(uri, `write: another writer has held ${lock} for over ${LOCK_WAIT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 2 + Math.random() * 10));
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    await rm(lock, { force: true });
   }
 }
 

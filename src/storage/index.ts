@@ -5,8 +5,8 @@ import type { BlobStore } from './blob-store.ts';
 import { FileStore } from './file-store.ts';
 import { S3Store, parseS3Uri } from './s3-store.ts';
 
-export type { BlobInfo, BlobStore } from './blob-store.ts';
-export { StorageError, StorageNotFoundError } from './errors.ts';
+export type { BlobInfo, BlobStore, VersionedBlob, WriteCondition } from './blob-store.ts';
+export { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 export { FileStore } from './file-store.ts';
 export { S3Store, parseS3Uri } from './s3-store.ts';
 export type { S3Location, S3StoreOptions } from './s3-store.ts';

@@ -90,3 +90,23 @@ export async function readJsonDocument<S extends z.ZodType>(
 function checkSize(uri: string, size: number, maxBytes: number): void {
   if (size > maxBytes) throw new JsonDocumentError(uri, 'too-large', '', `is ${size} bytes, over the limit of ${maxBytes} bytes`);
 }
+
+/**
+ * readJsonDocument, plus the etag of the version read: for a compare-and-swap update, write it
+ * back with `{ ifMatch: etag }`.
+ * @returns undefined when there is no such document
+ */
+export async function readVersionedJsonDocument<S extends z.ZodType>(
+  uri: string,
+  schema: S,
+  options: { readonly maxBytes: number },
+): Promise<{ readonly value: z.output<S>; readonly etag: string } | undefined> {
+  const { storeFor } = await import('./index.ts');
+  const store = storeFor(uri);
+  const info = await store.stat(uri);
+  if (!info) return undefined;
+  checkSize(uri, info.sizeBytes, options.maxBytes);
+  const blob = await store.readVersioned(uri);
+  if (!blob) return undefined;
+  return { value: parseJsonDocument(blob.data, uri, schema, options), etag: blob.etag };
+}

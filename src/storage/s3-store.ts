@@ -7,8 +7,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { BlobInfo, BlobStore } from './blob-store.ts';
-import { StorageError, StorageNotFoundError } from './errors.ts';
+import type { BlobInfo, BlobStore, VersionedBlob, WriteCondition } from './blob-store.ts';
+import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 
 export interface S3StoreOptions {
   /**
@@ -95,7 +95,12 @@ export class S3Store implements BlobStore {
     const { bucket, key } = parseS3Uri(uri);
     try {
       const head = await this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { uri, sizeBytes: head.ContentLength ?? 0, lastModifiedEpochMs: head.LastModified?.getTime() ?? 0 };
+      return {
+        uri,
+        sizeBytes: head.ContentLength ?? 0,
+        lastModifiedEpochMs: head.LastModified?.getTime() ?? 0,
+        ...(head.ETag ? { etag: head.ETag } : {}),
+      };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw wrap(uri, 'stat', err);
@@ -210,11 +215,45 @@ export class S3Store implements BlobStore {
     }
   }
 
-  async write(uri: string, data: Uint8Array | string): Promise<void> {
+  /** One plain GET (small documents: registry, watermark, lock), with the ETag of what it returned. */
+  async readVersioned(uri: string): Promise<VersionedBlob | undefined> {
     const { bucket, key } = parseS3Uri(uri);
     try {
-      await this.#client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data }));
+      const r = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const data = r.Body ? await r.Body.transformToByteArray() : new Uint8Array(0);
+      if (!r.ETag) throw new StorageError(uri, 'read: the server returned no ETag, so the object cannot be updated safely');
+      return { data, etag: r.ETag };
     } catch (err) {
+      if (isNotFound(err)) return undefined;
+      if (err instanceof StorageError) throw err;
+      throw wrap(uri, 'read', err);
+    }
+  }
+
+  async write(uri: string, data: Uint8Array | string, condition: WriteCondition = {}): Promise<{ readonly etag: string }> {
+    const { bucket, key } = parseS3Uri(uri);
+    if (condition.ifNoneMatch !== undefined && condition.ifMatch !== undefined) {
+      throw new StorageError(uri, 'write: give ifNoneMatch or ifMatch, not both');
+    }
+    try {
+      const r = await this.#client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: data,
+          ...(condition.ifNoneMatch ? { IfNoneMatch: condition.ifNoneMatch } : {}),
+          ...(condition.ifMatch !== undefined ? { IfMatch: condition.ifMatch } : {}),
+        }),
+      );
+      return { etag: r.ETag ?? '' };
+    } catch (err) {
+      // 412: the condition failed; 409 ConditionalRequestConflict: a concurrent conditional write
+      // to the same key won the race. Both mean "re-read and decide again".
+      const status = httpStatus(err);
+      if (status === 412 || status === 409) {
+        const what = condition.ifNoneMatch ? 'it already exists' : 'it changed since it was read';
+        throw new StoragePreconditionError(uri, what, { cause: err });
+      }
       throw wrap(uri, 'write', err);
     }
   }

@@ -22,8 +22,9 @@ const MEDIUM: GeneratorParams = { ...DEFAULT_GENERATOR_PARAMS, numUsers: 20_000 
 /** The BlobStore subset generateLogs needs, in memory. */
 class MemoryStore implements Pick<BlobStore, 'write' | 'list'> {
   readonly blobs = new Map<string, Uint8Array>();
-  async write(uri: string, data: Uint8Array | string): Promise<void> {
+  async write(uri: string, data: Uint8Array | string): Promise<{ etag: string }> {
     this.blobs.set(uri, typeof data === 'string' ? new TextEncoder().encode(data) : data);
+    return { etag: String(this.blobs.size) };
   }
   async list(prefix: string): Promise<BlobInfo[]> {
     return [...this.blobs.keys()]

@@ -9,6 +9,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  type PutObjectCommandInput,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
@@ -19,6 +20,8 @@ export interface MemoryBucket {
   /** key → bytes, for all buckets (keys are `bucket/key`). */
   readonly objects: Map<string, Uint8Array>;
   text(uri: string): string | undefined;
+  /** The inputs of every PutObject sent so far (to check request shapes: conditions, keys). */
+  puts(): PutObjectCommandInput[];
   restore(): void;
 }
 
@@ -59,14 +62,14 @@ export function mockS3Memory(): MemoryBucket {
   s3.on(HeadObjectCommand).callsFake((i) => {
     const v = objects.get(k(i));
     if (!v) throw notFound();
-    return { ContentLength: v.length, LastModified: new Date() };
+    return { ContentLength: v.length, LastModified: new Date(), ETag: etagOf(v) };
   });
   // As S3: a Range answers with Content-Range and the ETag, an If-Match on another version is
   // 412, and a range of an empty object is 416.
   s3.on(GetObjectCommand).callsFake((i: { Bucket: string; Key: string; Range?: string; IfMatch?: string }) => {
     const v = objects.get(k(i));
     if (!v) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
-    const etag = `"${createHash('md5').update(v).digest('hex')}"`;
+    const etag = etagOf(v);
     if (i.IfMatch !== undefined && i.IfMatch !== etag)
       throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
     const m = i.Range ? /bytes=(\d+)-(\d+)/.exec(i.Range) : null;
@@ -85,9 +88,15 @@ export function mockS3Memory(): MemoryBucket {
       },
     };
   });
-  s3.on(PutObjectCommand).callsFake(async (i) => {
-    objects.set(k(i), await toBytes(i.Body));
-    return {};
+  // As S3: If-None-Match * fails with 412 when the key exists, If-Match with 412 when the ETag differs.
+  s3.on(PutObjectCommand).callsFake(async (i: { Bucket: string; Key: string; Body: unknown; IfNoneMatch?: string; IfMatch?: string }) => {
+    const bytes = await toBytes(i.Body);
+    // Check and set with no await between them: S3 decides a conditional write atomically.
+    const current = objects.get(k(i));
+    const failed = (i.IfNoneMatch === '*' && current) || (i.IfMatch !== undefined && (!current || etagOf(current) !== i.IfMatch));
+    if (failed) throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    objects.set(k(i), bytes);
+    return { ETag: etagOf(bytes) };
   });
   s3.on(DeleteObjectCommand).callsFake((i) => {
     objects.delete(k(i));
@@ -95,6 +104,7 @@ export function mockS3Memory(): MemoryBucket {
   });
   return {
     objects,
+    puts: () => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input),
     text: (uri) => {
       const v = objects.get(uri.replace(/^s3:\/\//, ''));
       return v ? Buffer.from(v).toString('utf8') : undefined;
@@ -113,4 +123,8 @@ export function mockS3Memory(): MemoryBucket {
       }
     },
   };
+}
+
+function etagOf(bytes: Uint8Array): string {
+  return `"${createHash('md5').update(bytes).digest('hex')}"`;
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
-import { StorageNotFoundError } from '../../src/storage/errors.ts';
+import { StorageNotFoundError, StoragePreconditionError } from '../../src/storage/errors.ts';
 import { joinUri } from '../../src/storage/index.ts';
 
 export interface ContractFixture {
@@ -143,6 +143,74 @@ export function blobStoreContract(name: string, fixture: () => Promise<ContractF
 
       assert.equal(await store.stat(uri), undefined);
       assert.deepEqual(await store.list(joinUri(root, 'd')), []);
+    });
+  });
+}
+
+/**
+ * Conditional writes, for stores that honour them (the folder store, S3). s3rver ignores
+ * If-None-Match / If-Match, so its fixture runs only `blobStoreContract`; S3's request shape is
+ * checked with the in-memory SDK mock, which answers as S3 does.
+ */
+export function conditionalWriteContract(name: string, fixture: () => Promise<ContractFixture>): void {
+  describe(`BlobStore conditional writes: ${name}`, () => {
+    it('ifNoneMatch creates once: the second create fails and leaves the first bytes', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'lock.json');
+      const first = await store.write(uri, 'one', { ifNoneMatch: '*' });
+      await assert.rejects(store.write(uri, 'two', { ifNoneMatch: '*' }), StoragePreconditionError);
+      const got = await store.readVersioned(uri);
+      assert.equal(text(got!.data), 'one');
+      assert.equal(got!.etag, first.etag);
+      assert.deepEqual(
+        (await store.list(`${root}/`)).map((b) => b.uri),
+        [uri],
+      );
+    });
+
+    it('of many racing creates exactly one wins', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'race.json');
+      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.write(uri, `w${i}`, { ifNoneMatch: '*' })));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof StoragePreconditionError);
+    });
+
+    it('ifMatch replaces only the version that was read: a stale etag fails, the fresh one wins', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'registry.json');
+      await store.write(uri, 'v1');
+      const seen = await store.readVersioned(uri);
+      const stat = await store.stat(uri);
+      assert.equal(stat?.etag, seen!.etag);
+      const second = await store.write(uri, 'v2', { ifMatch: seen!.etag });
+      assert.notEqual(second.etag, seen!.etag);
+      await assert.rejects(store.write(uri, 'v3 from a stale read', { ifMatch: seen!.etag }), StoragePreconditionError);
+      assert.equal(text(await store.read(uri)), 'v2');
+      await store.write(uri, 'v3', { ifMatch: second.etag });
+      assert.equal(text(await store.read(uri)), 'v3');
+    });
+
+    it('of two read-modify-writes from the same version exactly one wins', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'watermark.json');
+      await store.write(uri, '0');
+      const seen = await store.readVersioned(uri);
+      const results = await Promise.allSettled([
+        store.write(uri, 'a', { ifMatch: seen!.etag }),
+        store.write(uri, 'b', { ifMatch: seen!.etag }),
+      ]);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      const winner = results.findIndex((r) => r.status === 'fulfilled');
+      assert.equal(text(await store.read(uri)), winner === 0 ? 'a' : 'b');
+    });
+
+    it('ifMatch on a missing object fails; readVersioned of a missing object is undefined', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'gone.json');
+      assert.equal(await store.readVersioned(uri), undefined);
+      await assert.rejects(store.write(uri, 'x', { ifMatch: '"abc"' }), StoragePreconditionError);
+      assert.equal(await store.stat(uri), undefined);
     });
   });
 }

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { FileStore } from '../../src/storage/file-store.ts';
-import { blobStoreContract } from './contract.ts';
+import { blobStoreContract, conditionalWriteContract } from './contract.ts';
 
 const roots: string[] = [];
 async function tempRoot(): Promise<string> {
@@ -19,6 +19,7 @@ after(async () => {
 
 blobStoreContract('FileStore, plain paths', async () => ({ store: new FileStore(), root: await tempRoot() }));
 blobStoreContract('FileStore, file:// URIs', async () => ({ store: new FileStore(), root: pathToFileURL(await tempRoot()).href }));
+conditionalWriteContract('FileStore', async () => ({ store: new FileStore(), root: await tempRoot() }));
 
 describe('FileStore', () => {
   it('keeps relative paths relative when listing', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StorageError, StorageNotFoundError } from '../../src/storage/errors.ts';
@@ -7,7 +7,7 @@ import { S3Store, parseS3Uri } from '../../src/storage/s3-store.ts';
 import { clearStoreCache, storeFor } from '../../src/storage/index.ts';
 import { mockS3Memory } from '../helpers/s3-memory.ts';
 import { type RunningS3rver, setS3Env, startS3rver } from '../helpers/s3rver.ts';
-import { blobStoreContract } from './contract.ts';
+import { blobStoreContract, conditionalWriteContract } from './contract.ts';
 
 let s3: RunningS3rver;
 let restoreEnv: () => void;
@@ -89,5 +89,32 @@ describe('S3Store.read in parallel byte ranges', () => {
     } finally {
       bucket.restore();
     }
+  });
+});
+
+describe('S3Store conditional writes (the in-memory SDK mock answers as S3; s3rver ignores the headers)', () => {
+  let bucket: ReturnType<typeof mockS3Memory>;
+  before(() => {
+    bucket = mockS3Memory();
+  });
+  after(() => bucket.restore());
+  conditionalWriteContract('S3Store', async () => ({ store: new S3Store(), root: `s3://b/c-${randomBytes(4).toString('hex')}` }));
+
+  it('sends If-None-Match: * and If-Match: <etag> on PutObject, nothing on a plain write', async () => {
+    const store = new S3Store();
+    const uri = `s3://b/shape-${randomBytes(4).toString('hex')}/state.json`;
+    await store.write(uri, 'a', { ifNoneMatch: '*' });
+    const { etag } = await store.write(uri, 'b', { ifMatch: (await store.readVersioned(uri))!.etag });
+    await store.write(uri, 'c');
+    const puts = bucket.puts().filter((p) => uri.endsWith(p.Key ?? '\0'));
+    assert.deepEqual(
+      puts.map((p) => [p.IfNoneMatch, p.IfMatch]),
+      [
+        ['*', undefined],
+        [undefined, `"${createHash('md5').update('a').digest('hex')}"`],
+        [undefined, undefined],
+      ],
+    );
+    assert.equal(etag, `"${createHash('md5').update('b').digest('hex')}"`);
   });
 });

@@ -1,7 +1,7 @@
 /** Small JSON documents in a BlobStore (registry, watermark, pointers, run manifests), validated with zod on every read. */
 import type { z } from 'zod';
-import { storeFor } from '../../storage/index.ts';
-import { JsonDocumentError, readJsonDocument } from '../../storage/json-document.ts';
+import { storeFor, type WriteCondition } from '../../storage/index.ts';
+import { JsonDocumentError, readJsonDocument, readVersionedJsonDocument } from '../../storage/json-document.ts';
 import { WorkflowError } from '../errors.ts';
 
 /**
@@ -23,6 +23,30 @@ export async function readJson<S extends z.ZodType>(uri: string, schema: S): Pro
   }
 }
 
-export async function writeJson(uri: string, value: unknown): Promise<void> {
-  await storeFor(uri).write(uri, `${JSON.stringify(value, null, 2)}\n`);
+/** A document with the version it was read at, to write it back only if nobody else did meanwhile. */
+export interface VersionedJson<T> {
+  readonly value: T;
+  readonly etag: string;
+}
+
+/**
+ * The document at `uri`, validated, with its etag; undefined when there is none. Pass the etag
+ * to writeJson as `{ ifMatch }` for a compare-and-swap update.
+ * @throws WorkflowError naming the URI (and the field) when it is too large, not JSON or invalid
+ */
+export async function readJsonVersioned<S extends z.ZodType>(uri: string, schema: S): Promise<VersionedJson<z.output<S>> | undefined> {
+  try {
+    return await readVersionedJsonDocument(uri, schema, { maxBytes: MAX_STATE_DOCUMENT_BYTES });
+  } catch (e) {
+    if (e instanceof JsonDocumentError) throw new WorkflowError(e.message, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * Writes `value` as pretty JSON. With a condition it is a create-only (`{ ifNoneMatch: '*' }`) or
+ * compare-and-swap (`{ ifMatch: etag }`) write that throws StoragePreconditionError when it loses.
+ */
+export async function writeJson(uri: string, value: unknown, condition?: WriteCondition): Promise<{ readonly etag: string }> {
+  return storeFor(uri).write(uri, `${JSON.stringify(value, null, 2)}\n`, condition);
 }
