@@ -24,7 +24,7 @@ export class StoragePreconditionError extends StorageError {
 
 /** The object does not exist (fs ENOENT, S3 NoSuchKey / 404). */
 export class StorageNotFoundError extends StorageError {
-  constructor(uri: string, options?: ErrorOptions) {
-    super(uri, 'not found', options);
+  constructor(uri: string, options?: ErrorOptions & { readonly detail?: string }) {
+    super(uri, options?.detail ? `not found: ${options.detail}` : 'not found', options);
   }
 }

@@ -29,7 +29,27 @@ export interface S3StoreOptions {
   readonly partBytes?: number;
   /** Ranged GETs in flight at once in `read`. @default 8 */
   readonly readConcurrency?: number;
+  /** How transient failures are retried (see RetryPolicy). */
+  readonly retry?: Partial<RetryPolicy>;
 }
+
+/**
+ * Transient failures (HTTP 5xx such as 503 SlowDown, throttling, a reset or timed-out connection)
+ * are retried with capped exponential backoff and full jitter, as AWS's guidance for S3 advises.
+ * Everything else fails at once: 403 and bad credentials, a missing bucket or key, a failed
+ * condition. This is the one retry layer: the store's own S3Client is built with maxAttempts 1,
+ * so the SDK's retries do not multiply these.
+ */
+export interface RetryPolicy {
+  /** Tries per request, the first included. @default 5 */
+  readonly attempts: number;
+  /** Backoff before try n+1 is random in [0, min(maxDelayMs, baseDelayMs · 2^(n-1))]. @default 100 */
+  readonly baseDelayMs: number;
+  /** @default 3000 */
+  readonly maxDelayMs: number;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 3000 };
 
 /** Parts of an `s3://bucket/key` URI; key may be '' (the whole bucket). */
 export interface S3Location {
@@ -52,12 +72,16 @@ export class S3Store implements BlobStore {
   readonly #pageSize: number;
   readonly #partBytes: number;
   readonly #readConcurrency: number;
+  readonly #retry: RetryPolicy;
 
   constructor(options: S3StoreOptions = {}) {
     // The SDK reads AWS_ENDPOINT_URL_S3 itself; local S3 look-alikes (s3rver, MinIO) have no
     // virtual-host DNS for buckets, so an override implies path-style addressing.
     const hasEndpointOverride = Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
-    this.#client = options.client ?? new S3Client(hasEndpointOverride ? { forcePathStyle: true } : {});
+    this.#client = options.client ?? new S3Client({ maxAttempts: 1, ...(hasEndpointOverride ? { forcePathStyle: true } : {}) });
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    if (!(Number.isInteger(this.#retry.attempts) && this.#retry.attempts >= 1))
+      throw new RangeError('retry.attempts must be an integer >= 1');
     this.#pageSize = options.pageSize ?? 1000;
     this.#partBytes = options.partBytes ?? 8 * 1024 * 1024;
     this.#readConcurrency = options.readConcurrency ?? 8;
@@ -72,8 +96,8 @@ export class S3Store implements BlobStore {
     let token: string | undefined;
     try {
       do {
-        const page = await this.#client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token, MaxKeys: this.#pageSize }),
+        const page = await this.#withRetry(() =>
+          this.#client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token, MaxKeys: this.#pageSize })),
         );
         for (const obj of page.Contents ?? []) {
           if (obj.Key === undefined) continue;
@@ -94,7 +118,7 @@ export class S3Store implements BlobStore {
   async stat(uri: string): Promise<BlobInfo | undefined> {
     const { bucket, key } = parseS3Uri(uri);
     try {
-      const head = await this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const head = await this.#withRetry(() => this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
       return {
         uri,
         sizeBytes: head.ContentLength ?? 0,
@@ -119,12 +143,16 @@ export class S3Store implements BlobStore {
       let first: GetObjectCommandOutput;
       let head: Uint8Array;
       try {
-        first = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${part - 1}` }));
-        head = first.Body ? await first.Body.transformToByteArray() : new Uint8Array(0);
+        ({ first, head } = await this.#withRetry(async () => {
+          const r = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${part - 1}` }));
+          return { first: r, head: r.Body ? await r.Body.transformToByteArray() : new Uint8Array(0) };
+          // Only server-side trouble (5xx, throttling) is retried here: a dropped connection may be
+          // an S3 look-alike's answer to a range of an empty object, which the plain GET below settles.
+        }, isTransientStatus));
       } catch (err) {
         // A range of an empty object is unsatisfiable (S3: 416; some S3 look-alikes drop the
         // connection): a plain GET decides, and reports the real error if there is one.
-        if (isNotFound(err) || httpStatus(err) === 403) throw err;
+        if (isNotFound(err) || isFatal(err) || isTransientStatus(err)) throw err;
         return await this.#readPlain(uri, bucket, key);
       }
       const total = totalSize(first.ContentRange) ?? head.length;
@@ -138,18 +166,21 @@ export class S3Store implements BlobStore {
           const start = next;
           const end = Math.min(total, start + part);
           next = end;
-          const res = await this.#client.send(
-            new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: first.ETag }),
-          );
-          let at = start;
-          // Straight into place: no per-part buffer to concatenate.
-          for await (const chunk of (res.Body ?? []) as AsyncIterable<Uint8Array>) {
-            if (at + chunk.length > end) throw new StorageError(uri, `read failed: range ${start}-${end - 1} returned too many bytes`);
-            out.set(chunk, at);
-            at += chunk.length;
-          }
-          if (at !== end)
-            throw new StorageError(uri, `read failed: range ${start}-${end - 1} returned ${at - start} of ${end - start} bytes`);
+          // A connection reset mid-body retries the whole part.
+          await this.#withRetry(async () => {
+            const res = await this.#client.send(
+              new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: first.ETag }),
+            );
+            let at = start;
+            // Straight into place: no per-part buffer to concatenate.
+            for await (const chunk of (res.Body ?? []) as AsyncIterable<Uint8Array>) {
+              if (at + chunk.length > end) throw new StorageError(uri, `read failed: range ${start}-${end - 1} returned too many bytes`);
+              out.set(chunk, at);
+              at += chunk.length;
+            }
+            if (at !== end)
+              throw new StorageError(uri, `read failed: range ${start}-${end - 1} returned ${at - start} of ${end - start} bytes`);
+          });
         }
       };
       const workers = Math.min(this.#readConcurrency, Math.ceil((total - next) / part));
@@ -173,8 +204,10 @@ export class S3Store implements BlobStore {
 
   async #readPlain(uri: string, bucket: string, key: string): Promise<Uint8Array> {
     try {
-      const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+      return await this.#withRetry(async () => {
+        const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+      });
     } catch (err) {
       throw wrap(uri, 'read', err);
     }
@@ -188,8 +221,10 @@ export class S3Store implements BlobStore {
     if (start === end) return new Uint8Array(0);
     const { bucket, key } = parseS3Uri(uri);
     try {
-      const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
-      return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+      return await this.#withRetry(async () => {
+        const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
+        return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+      });
     } catch (err) {
       // Past the end: S3 answers 416; match the file store, which returns the bytes that exist.
       if (httpStatus(err) === 416) return new Uint8Array(0);
@@ -201,7 +236,7 @@ export class S3Store implements BlobStore {
     const { bucket, key } = parseS3Uri(uri);
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
-      const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await this.#withRetry(() => this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
       // In Node the body is an http.IncomingMessage, which is async-iterable.
       body = res.Body as AsyncIterable<Uint8Array> | undefined;
     } catch (err) {
@@ -219,8 +254,10 @@ export class S3Store implements BlobStore {
   async readVersioned(uri: string): Promise<VersionedBlob | undefined> {
     const { bucket, key } = parseS3Uri(uri);
     try {
-      const r = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const data = r.Body ? await r.Body.transformToByteArray() : new Uint8Array(0);
+      const { r, data } = await this.#withRetry(async () => {
+        const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return { r: res, data: res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0) };
+      });
       if (!r.ETag) throw new StorageError(uri, 'read: the server returned no ETag, so the object cannot be updated safely');
       return { data, etag: r.ETag };
     } catch (err) {
@@ -235,22 +272,32 @@ export class S3Store implements BlobStore {
     if (condition.ifNoneMatch !== undefined && condition.ifMatch !== undefined) {
       throw new StorageError(uri, 'write: give ifNoneMatch or ifMatch, not both');
     }
+    let tries = 0;
     try {
-      const r = await this.#client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: data,
-          ...(condition.ifNoneMatch ? { IfNoneMatch: condition.ifNoneMatch } : {}),
-          ...(condition.ifMatch !== undefined ? { IfMatch: condition.ifMatch } : {}),
-        }),
-      );
+      const r = await this.#withRetry(() => {
+        tries++;
+        return this.#client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: data,
+            ...(condition.ifNoneMatch ? { IfNoneMatch: condition.ifNoneMatch } : {}),
+            ...(condition.ifMatch !== undefined ? { IfMatch: condition.ifMatch } : {}),
+          }),
+        );
+      });
       return { etag: r.ETag ?? '' };
     } catch (err) {
+      // A retried conditional write can fail its condition because the try whose answer was lost
+      // succeeded: if the object now holds exactly our bytes, the write is done.
+      if (tries > 1 && isConditionFailure(err)) {
+        const now = await this.readVersioned(uri).catch(() => undefined);
+        if (now && Buffer.from(now.data).equals(typeof data === 'string' ? Buffer.from(data) : Buffer.from(data)))
+          return { etag: now.etag };
+      }
       // 412: the condition failed; 409 ConditionalRequestConflict: a concurrent conditional write
       // to the same key won the race. Both mean "re-read and decide again".
-      const status = httpStatus(err);
-      if (status === 412 || status === 409) {
+      if (isConditionFailure(err)) {
         const what = condition.ifNoneMatch ? 'it already exists' : 'it changed since it was read';
         throw new StoragePreconditionError(uri, what, { cause: err });
       }
@@ -261,10 +308,23 @@ export class S3Store implements BlobStore {
   async delete(uri: string): Promise<void> {
     const { bucket, key } = parseS3Uri(uri);
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await this.#withRetry(() => this.#client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
     } catch (err) {
       if (isNotFound(err)) return;
       throw wrap(uri, 'delete', err);
+    }
+  }
+
+  /** Runs `op`, trying again after a backoff while it fails transiently (see RetryPolicy). */
+  async #withRetry<T>(op: () => Promise<T>, retryable: (err: unknown) => boolean = isTransient): Promise<T> {
+    const { attempts, baseDelayMs, maxDelayMs } = this.#retry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        if (attempt >= attempts || !retryable(err)) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1))));
+      }
     }
   }
 }
@@ -290,13 +350,71 @@ function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
+/** S3 error names that mean "try again later" whatever the status code says. */
+const TRANSIENT_NAMES = new Set([
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'TimeoutError',
+  'Throttling',
+  'ThrottlingException',
+]);
+/** Socket errors of a dropped or stalled connection. */
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+/** Failures no retry can fix: wrong or expired credentials, a forbidden action, a missing bucket. */
+const FATAL_NAMES = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'NoSuchBucket',
+  'AllAccessDisabled',
+]);
+
+function isTransient(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || isFatal(err)) return false;
+  const status = httpStatus(err);
+  if (status !== undefined && status >= 500 && status !== 501) return true;
+  const e = err as { name?: string; code?: string; cause?: { code?: string } };
+  return TRANSIENT_NAMES.has(e.name ?? '') || TRANSIENT_CODES.has(e.code ?? '') || TRANSIENT_CODES.has(e.cause?.code ?? '');
+}
+
+/** isTransient, but only for what the server answered (5xx, throttling), not for a dropped connection. */
+function isTransientStatus(err: unknown): boolean {
+  if (!isTransient(err)) return false;
+  const e = err as { code?: string; cause?: { code?: string } };
+  return !TRANSIENT_CODES.has(e.code ?? '') && !TRANSIENT_CODES.has(e.cause?.code ?? '');
+}
+
+function isFatal(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : undefined;
+  return httpStatus(err) === 403 || FATAL_NAMES.has(name ?? '');
+}
+
+/** 412: the condition failed; 409 ConditionalRequestConflict: a concurrent conditional write to the same key won. */
+function isConditionFailure(err: unknown): boolean {
+  const status = httpStatus(err);
+  return status === 412 || status === 409;
+}
+
 function isNotFound(err: unknown): boolean {
   const name = err instanceof Error ? err.name : undefined;
   return name === 'NoSuchKey' || name === 'NotFound' || httpStatus(err) === 404;
 }
 
 function wrap(uri: string, op: string, err: unknown): StorageError {
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'NoSuchBucket')
+    return new StorageNotFoundError(uri, { cause: err, detail: `the bucket ${parseS3Uri(uri).bucket} does not exist` });
   if (isNotFound(err)) return new StorageNotFoundError(uri, { cause: err });
+  if (isFatal(err)) {
+    const why =
+      name === 'AccessDenied' || httpStatus(err) === 403
+        ? `access denied (HTTP 403): the credentials in use may not ${op} this object; check the IAM role or user and the bucket policy`
+        : `the credentials were refused (${name}): check AWS_PROFILE / AWS_ACCESS_KEY_ID or the role, and the clock`;
+    return new StorageError(uri, `${op} failed: ${why}`, { cause: err });
+  }
   // SDK errors carry name + message + status only; request headers (signatures) stay out.
   const status = httpStatus(err);
   const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
