@@ -5,6 +5,7 @@
  * actions, so `wdp --help` and the training image (which ships only bin/, cli/ and src/) load
  * only what the command run needs.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { WdpError } from '../src/util/errors.ts';
 import { addBenchCommand } from './commands/bench.ts';
@@ -20,6 +21,7 @@ import { addTrainCommand } from './commands/train.ts';
 export function buildCli(): Command {
   const program = new Command('wdp')
     .description('Wide & Deep recommender: train, evaluate, score, serve, generate sample logs, benchmark')
+    .version(packageVersion(), '-V, --version', "print wdp's version")
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   for (const add of [
@@ -50,4 +52,9 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
+}
+
+function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
 }

@@ -1,4 +1,6 @@
-/** What the commands share: option parsers, the default stack name and the two output channels. */
+/** What the commands share: option parsers, the default stack name, the two output channels, output files. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 
 /** The CloudFormation stack `--remote` commands look in by default (cdk/app.ts names it). */
@@ -21,4 +23,10 @@ export function printJson(value: unknown): void {
 /** Human-readable output: one line on stderr. */
 export function say(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** Writes a file the user named (a plot), creating its folder first: `--plot plots/x.svg` must not fail on a new folder. */
+export async function writeOutputFile(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content);
 }

@@ -62,6 +62,7 @@ export async function executeLocally(options: ExecuteOptions): Promise<LocalExec
   const states: StateTiming[] = [];
   const stateOutputs: Record<string, unknown> = {};
   const entered = new Map<string, number>();
+  let choiceTaken: string | undefined;
   let failure: { error: string; cause: string } | undefined;
   const follow = (async () => {
     for await (const ev of execution.eventLogs) {
@@ -74,6 +75,9 @@ export async function executeLocally(options: ExecuteOptions): Promise<LocalExec
       };
       const st = e.state;
       if (e.type === 'StateEntered' && st) {
+        // A Choice is a branch, not a step that passed: show which way it went when the next state starts.
+        if (choiceTaken) print(`◇ ${choiceTaken.padEnd(15)} → ${st.name}`);
+        choiceTaken = undefined;
         entered.set(st.name, e.timestamp);
         if (st.type === 'Task') print(`▶ ${st.name} …`);
       } else if ((e.type === 'StateExited' || e.type === 'StateFailed' || e.type === 'StateCaught' || e.type === 'StateRetried') && st) {
@@ -90,9 +94,11 @@ export async function executeLocally(options: ExecuteOptions): Promise<LocalExec
         ) {
           states.push({ name: st.name, type: st.type, seconds, status, ...(error ? { error } : {}) });
           const mark = status === 'succeeded' ? '✓' : status === 'retried' ? '↻' : '✗';
-          print(
-            `${mark} ${st.name.padEnd(15)} ${seconds.toFixed(1).padStart(6)}s${status === 'succeeded' ? '' : `  ${status}${error ? `: ${error}` : ''}`}`,
-          );
+          if (st.type === 'Choice' && status === 'succeeded') choiceTaken = st.name;
+          else
+            print(
+              `${mark} ${st.name.padEnd(15)} ${seconds.toFixed(1).padStart(6)}s${status === 'succeeded' ? '' : `  ${status}${error ? `: ${error}` : ''}`}`,
+            );
         }
         if (e.type === 'StateFailed' && st.type === 'Fail') {
           states.push({ name: st.name, type: st.type, seconds: 0, status: 'failed', ...(error ? { error } : {}) });

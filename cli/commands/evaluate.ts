@@ -1,8 +1,7 @@
 /** `wdp evaluate`: score held-out logs with a model; AUC, logloss, calibration, optional plots. */
-import { writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
-import { printJson } from '../shared.ts';
+import { printJson, writeOutputFile } from '../shared.ts';
 
 /** The predictions' batches as one array (the plots take whole curves). */
 function concat(xs: Float32Array[]): Float32Array {
@@ -42,18 +41,6 @@ export function addEvaluateCommand(program: Command): void {
               }
             : {},
         );
-        if (o.plot) {
-          const { evaluationPlotSvg } = await import('../../src/evaluation/plots.ts');
-          await writeFile(
-            o.plot,
-            await evaluationPlotSvg(
-              concat(seen.p),
-              concat(seen.y),
-              `${loaded.manifest.kind} ${loaded.manifest.modelId}: AUC ${m.auc.toFixed(4)}, calibration ${m.calibration.toFixed(3)}`,
-            ),
-          );
-          process.stderr.write(`plot written to ${o.plot}\n`);
-        }
         const out = {
           model: o.model,
           modelId: loaded.manifest.modelId,
@@ -75,6 +62,19 @@ export function addEvaluateCommand(program: Command): void {
               `calibration  ${m.calibration.toFixed(3)}  (mean prediction ${m.meanPrediction.toFixed(4)} / observed rate ${m.positiveRate.toFixed(4)})\n` +
               `accuracy     ${m.accuracy.toFixed(4)}\n`,
           );
+        }
+        // After the metrics are printed: a plot that cannot be written must not lose them.
+        if (o.plot) {
+          const { evaluationPlotSvg } = await import('../../src/evaluation/plots.ts');
+          await writeOutputFile(
+            o.plot,
+            await evaluationPlotSvg(
+              concat(seen.p),
+              concat(seen.y),
+              `${loaded.manifest.kind} ${loaded.manifest.modelId}: AUC ${m.auc.toFixed(4)}, calibration ${m.calibration.toFixed(3)}`,
+            ),
+          );
+          process.stderr.write(`plot written to ${o.plot}\n`);
         }
       } finally {
         loaded.model.dispose();

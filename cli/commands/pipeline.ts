@@ -22,7 +22,7 @@ export function addPipelineCommand(program: Command): void {
     .option('--bucket <dir|s3://…>', 'workflow bucket (local runs)', '.wdp/bucket')
     .option('--config <uri>', 'config installed into the bucket on first run (default examples/app-store/wdp.config.json)')
     .option('--rows-per-day <n>', 'rows per sample day generated on first run', (v) => Number(v), 50_000)
-    .option('--thresholds <file>', 'validation thresholds JSON (see src/workflow/thresholds.ts)')
+    .option('--thresholds <file>', 'validation thresholds JSON (see src/workflow/steps/thresholds.ts)')
     .option('--remote', 'start the deployed state machine and follow it', false)
     .option('--stack <name>', 'deployed stack name (finds the state machine in its outputs)', DEFAULT_STACK)
     .option('--state-machine-arn <arn>', 'deployed state machine (instead of the stack outputs)')

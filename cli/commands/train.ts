@@ -1,10 +1,9 @@
 /** `wdp train`: a model from logs and a config, or one workflow run from its ingest manifest. */
-import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_KINDS, type ModelKind, readConfigDocument } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { consoleLogger } from '../../src/util/log.ts';
-import { int, printJson } from '../shared.ts';
+import { int, printJson, writeOutputFile } from '../shared.ts';
 
 interface TrainOptions {
   config?: string;
@@ -65,7 +64,7 @@ export function addTrainCommand(program: Command): void {
       });
       if (o.plot) {
         const { lossCurveSvg } = await import('../../src/evaluation/plots.ts');
-        await writeFile(o.plot, await lossCurveSvg(r.lossCurve, `${r.manifest.kind} ${r.manifest.modelId}: training loss`));
+        await writeOutputFile(o.plot, await lossCurveSvg(r.lossCurve, `${r.manifest.kind} ${r.manifest.modelId}: training loss`));
         process.stderr.write(`loss curve written to ${o.plot}\n`);
       }
       const summary = {

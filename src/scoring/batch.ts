@@ -13,9 +13,9 @@
  * the probability) and `model_version` (STRING).
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import type { ColumnRequirement } from '../data/logs.ts';
@@ -95,6 +95,8 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
   let rows = 0;
   let skipped = 0;
   try {
+    // `--out new/folder/x.parquet`: the folder is made here, as the folder store does for any write.
+    if (local) await mkdir(dirname(local), { recursive: true });
     const writer = new ParquetWriter({ writer: fileWriter(tmp), schema, codec: 'SNAPPY' });
     for await (const chunk of readLogChunks([file], { columns, chunkRows: options.chunkRows ?? 65536 })) {
       const { scores, keptRows } = await scorer.scoreChunk(chunk, onBadRow);

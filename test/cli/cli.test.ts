@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,4 +56,10 @@ test('a missing model folder is a clear error', () => {
   const r = wdp('evaluate', '--model', join(dir, 'nope'), '--data', join(dir, 'logs'));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /error: cannot load model .*nope: no manifest\.json/);
+});
+
+test('wdp --version prints the package version', () => {
+  const r = wdp('--version');
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.trim(), JSON.parse(readFileSync('package.json', 'utf8')).version);
 });

@@ -1,6 +1,6 @@
 /** Batch scoring of one Parquet file (what lambdas/score-batch.ts runs per object, and `wdp score`). */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -60,4 +60,21 @@ test('scoreParquet scores a Parquet file: id columns (64-bit exact), score and m
   assert.equal(got.rid[299], '9007199254741292');
   assert.deepEqual(new Set(got.mv), new Set(['m-good']));
   for (let i = 0; i < 300; i++) assert.ok(Math.abs(got.score[i]! - expected[i]!) < 1e-7, `row ${i}`);
+});
+
+test('scoreParquet creates the output folder when it does not exist yet, and leaves no temp file', async () => {
+  const chunk = tinyChunk({ rows: 20, seed: 5 });
+  const c = chunk.columns;
+  const input = join(dir, 'small-in.parquet');
+  await writeParquet(input, [
+    { name: 'rid', type: 'INT64', data: Array.from({ length: 20 }, (_, i) => BigInt(i)) },
+    { name: 'user', type: 'STRING', data: c.get('user') as string[] },
+    { name: 'item', type: 'STRING', data: c.get('item') as string[] },
+    { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
+    { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
+  ]);
+  const output = join(dir, 'new', 'folder', 'scores.parquet');
+  const r = await scoreParquet({ model: good, input, output, scorerOptions: { backend: 'js' } });
+  assert.equal(r.rows, 20);
+  assert.deepEqual(await readdir(join(dir, 'new', 'folder')), ['scores.parquet']);
 });

@@ -1,0 +1,17 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { writeOutputFile } from '../../cli/shared.ts';
+
+test('writeOutputFile creates the folders of a --plot path that does not exist yet', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wdp-cli-out-'));
+  try {
+    const path = join(dir, 'plots', 'deeper', 'loss.svg');
+    await writeOutputFile(path, '<svg/>');
+    assert.equal(await readFile(path, 'utf8'), '<svg/>');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
