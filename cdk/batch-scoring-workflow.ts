@@ -1,7 +1,8 @@
 /**
  * The batch-scoring state machine: a Distributed Map lists the objects under `$.inputPrefix`
  * (S3 ItemReader), hands them to the ScoreBatch Lambda in batches (ItemBatcher), and a Summary
- * step totals the results. Execution input:
+ * step totals the results; prefixes outside batch/input/ and batch/output/ are refused first.
+ * Execution input:
  *   { "inputPrefix": "batch/input/2026-01-05/", "outputPrefix": "batch/output/2026-01-05/" }
  */
 import { Duration } from 'aws-cdk-lib';
@@ -12,9 +13,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 import { BATCH_STATES as S } from '../src/workflow/state-names.ts';
-import { failedExecutionsAlarm, failureChain } from './failure.ts';
+import { failedExecutionsAlarm, failureChain, grantPublishToEncryptedTopic } from './failure.ts';
 import { lambdaStep } from './lambda-task.ts';
+
+/** The states in front of the Map that check the prefixes (no Task: the local runner binds none). */
+export const BATCH_PREFIX_STATES = { check: 'CheckPrefixes', refused: 'PrefixNotAllowed' } as const;
 
 export interface BatchScoringWorkflowProps {
   readonly bucket: s3.IBucket;
@@ -90,8 +95,27 @@ export class BatchScoringWorkflow extends Construct {
       onError: failed,
     });
 
+    // ScoreBatch may read only batch/input/ and write only batch/output/ (cdk/bucket-access.ts):
+    // any other prefix fails here, at once and by name, not as AccessDenied on every object.
+    const prefixes = new sfn.Choice(this, BATCH_PREFIX_STATES.check)
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isString('$.inputPrefix'),
+          sfn.Condition.isString('$.outputPrefix'),
+          sfn.Condition.stringMatches('$.inputPrefix', `${PREFIXES.batchInput}*`),
+          sfn.Condition.stringMatches('$.outputPrefix', `${PREFIXES.batchOutput}*`),
+        ),
+        map.next(summarize),
+      )
+      .otherwise(
+        new sfn.Fail(this, BATCH_PREFIX_STATES.refused, {
+          error: 'PrefixNotAllowed',
+          cause: `inputPrefix must start with ${PREFIXES.batchInput} and outputPrefix with ${PREFIXES.batchOutput} (the only prefixes batch scoring may read and write)`,
+        }),
+      );
+
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(map.next(summarize)),
+      definitionBody: sfn.DefinitionBody.fromChainable(prefixes),
       comment: 'wdp batch scoring: Distributed Map over Parquet objects, then a summary',
       timeout: Duration.hours(12),
       tracingEnabled: true,
@@ -101,6 +125,8 @@ export class BatchScoringWorkflow extends Construct {
         includeExecutionData: true,
       },
     });
+    grantPublishToEncryptedTopic(props.topic, this.stateMachine);
+
     this.failedAlarm = failedExecutionsAlarm(this, this.stateMachine, props.topic, 'A wdp batch-scoring execution failed');
   }
 }

@@ -42,8 +42,9 @@ export const ROLE_ACCESS = {
     read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state],
     write: [PREFIXES.registry, PREFIXES.state],
   },
-  // Inputs may sit under any prefix the caller names; outputs only under batch/output/.
-  scoreBatch: { read: [''], write: [PREFIXES.batchOutput] },
+  // Inputs under batch/input/ only (the batch state machine refuses any other inputPrefix), the
+  // champion it scores with (registry.json, then its folder), outputs under batch/output/.
+  scoreBatch: { read: [PREFIXES.batchInput, PREFIXES.registry, PREFIXES.registryModels], write: [PREFIXES.batchOutput] },
   scoring: { read: [PREFIXES.registryModels, PREFIXES.registry] },
   training: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
 } as const satisfies Record<string, BucketAccess>;

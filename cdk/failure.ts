@@ -5,6 +5,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -33,6 +34,17 @@ export function failureChain(scope: Construct, props: FailureChainProps): sfn.Ch
     }),
     resultPath: sfn.JsonPath.DISCARD,
   }).next(new sfn.Fail(scope, props.failStateName, { error: props.error, cause: props.cause }));
+}
+
+/**
+ * What publishing to `topic` takes beyond the `sns:Publish` that SnsPublish grants: on a topic
+ * encrypted with a customer key, SNS encrypts each message with a data key made under the
+ * publisher's credentials, so without these every notification fails with KMS AccessDenied.
+ * `kms:GenerateDataKey*` is the action family SNS's documentation asks for (GenerateDataKey and
+ * its WithoutPlaintext form); the resource is that one key.
+ */
+export function grantPublishToEncryptedTopic(topic: sns.ITopic, publisher: iam.IGrantable): void {
+  topic.masterKey?.grant(publisher, 'kms:GenerateDataKey*', 'kms:Decrypt');
 }
 
 /** Alarm when any execution of `machine` fails within an hour; notifies `topic`. */

@@ -55,7 +55,7 @@ export function acknowledgeFindings(_stack: Stack, h: NagHandles): void {
   ack(
     h.promoteFunction,
     `AwsSolutions-IAM5[Resource::<${h.scoringFunctionLogicalId}.Arn>:*]`,
-    "Promote publishes versions of the scoring function and moves its alias: the qualified ARNs (function:name:*) are that one function's versions and aliases.",
+    "Read-only lambda:GetFunctionConfiguration on the scoring function's versions (function:name:<version>): Promote reads the configuration of the version `live` points at, whose number is known only at run time. Every write is on the unqualified function or the `live` alias (cdk/workflow-functions.ts).",
   );
 
   ack(
@@ -72,9 +72,16 @@ export function acknowledgeFindings(_stack: Stack, h: NagHandles): void {
   }
   ack(
     h.retrainingStateMachine,
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-definition/*]',
-    'Batch submitJob.sync names the job definition by ARN with revision; CDK grants job-definition/* in this account and region.',
+    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]',
+    'batch:TerminateJob, so that stopping an execution stops the GPU job it started: job ids exist only at run time, so job/* in this account and region is the narrowest ARN. SubmitJob is on our job definition and queue only.',
   );
+  for (const machine of [h.retrainingStateMachine, h.batchStateMachine]) {
+    ack(
+      machine,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'Publishing to the notification topic encrypted with our customer key: SNS asks publishers for kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext form) on that one key.',
+    );
+  }
 
   ack(
     h.batchStateMachine,

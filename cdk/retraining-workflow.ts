@@ -10,7 +10,8 @@
  * State names are the contract with the local runner (local/), which binds each
  * Task by name; keep them in STATE_NAMES.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -22,19 +23,38 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRAINING_STATES as S } from '../src/workflow/state-names.ts';
-import { failedExecutionsAlarm, failureChain } from './failure.ts';
+import { failedExecutionsAlarm, failureChain, grantPublishToEncryptedTopic } from './failure.ts';
 import { catchAll, lambdaStep } from './lambda-task.ts';
 
 /**
  * BatchSubmitJob puts `taskTimeout` into the Batch job's attempt timeout only. This also sets the
  * state's own TimeoutSeconds (with room for the job's retries), so the state machine gives up
  * even if the job never starts (e.g. no GPU capacity).
+ *
+ * It also narrows the grant: BatchSubmitJob allows batch:SubmitJob on `job-definition/*` (every
+ * job definition in the account and region); this allows it on our queue and our job
+ * definition's ARN with its revision, the exact ARN the state submits.
  */
 class TimedBatchSubmitJob extends tasks.BatchSubmitJob {
   readonly #stateTimeout: Duration;
   constructor(scope: Construct, id: string, stateTimeout: Duration, props: tasks.BatchSubmitJobProps) {
     super(scope, id, props);
     this.#stateTimeout = stateTimeout;
+    const policies = this.taskPolicies ?? [];
+    const i = policies.findIndex((p) => p.actions.includes('batch:SubmitJob'));
+    if (i < 0) throw new Error('BatchSubmitJob no longer grants batch:SubmitJob: review TimedBatchSubmitJob');
+    policies.splice(
+      i,
+      1,
+      new iam.PolicyStatement({ actions: ['batch:SubmitJob'], resources: [props.jobDefinitionArn, props.jobQueueArn] }),
+      // Stopping an execution (or the state's timeout) terminates the job it started, so no GPU
+      // instance keeps running for nothing. Job ids exist only at run time: `job/*` in this
+      // account and region is as narrow as IAM allows.
+      new iam.PolicyStatement({
+        actions: ['batch:TerminateJob'],
+        resources: [Stack.of(this).formatArn({ service: 'batch', resource: 'job', resourceName: '*' })],
+      }),
+    );
   }
   override toStateJson(): object {
     return { ...super.toStateJson(), TimeoutSeconds: this.#stateTimeout.toSeconds() };
@@ -170,6 +190,8 @@ export class RetrainingWorkflow extends Construct {
       schedule: events.Schedule.expression(props.schedule),
       targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }) })],
     });
+
+    grantPublishToEncryptedTopic(props.topic, this.stateMachine);
 
     this.failedAlarm = failedExecutionsAlarm(
       this,

@@ -80,19 +80,42 @@ export class WorkflowFunctions extends Construct {
     });
   }
 
-  /** Grants Promote what publishing a version and moving the alias needs, on that function only. */
-  allowPromoteToUpdate(fn: lambda.IFunction): void {
-    this.promote.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'lambda:GetAlias',
-          'lambda:GetFunctionConfiguration',
-          'lambda:UpdateFunctionConfiguration',
-          'lambda:PublishVersion',
-          'lambda:UpdateAlias',
-        ],
-        resources: [fn.functionArn, `${fn.functionArn}:*`],
-      }),
-    );
+  /**
+   * Grants Promote what pointing `live` at a new model takes, on the scoring function only.
+   *
+   * Promote gives every model its own immutable Lambda version, so that a rollback is an alias
+   * move: it sets WDP_MODEL_URI on $LATEST (UpdateFunctionConfiguration), publishes a version and
+   * moves the alias. A version is a snapshot of $LATEST's configuration, and PublishVersion makes
+   * none while nothing changed, so setting the configuration cannot be avoided in this design.
+   * IAM cannot limit UpdateFunctionConfiguration to the environment (no condition key names the
+   * fields a request changes), so the grant is bounded instead:
+   *   - on the unqualified function ARN only (the call can change only $LATEST; published
+   *     versions, and the one `live` serves, are immutable);
+   *   - no iam:PassRole, so the execution role cannot be swapped; no ec2:Describe*, lambda:
+   *     GetLayerVersion or KMS grants, which a VPC, layer or key change would also need; and an
+   *     explicit Deny on requests that carry layers or a VPC, should those ever be granted;
+   *   - the alias calls on `live` only; PublishVersion on the function only.
+   * What stays possible is changing $LATEST's environment, handler or limits, which takes effect
+   * only through a published version and the alias move this role exists to make.
+   */
+  allowPromoteToUpdate(fn: lambda.IFunction, alias: string = LIVE_ALIAS): void {
+    const aliasArn = `${fn.functionArn}:${alias}`;
+    const statements = [
+      // Read-only: the configuration of the version `live` points at (a qualified ARN).
+      new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [fn.functionArn, `${fn.functionArn}:*`] }),
+      new iam.PolicyStatement({ actions: ['lambda:UpdateFunctionConfiguration', 'lambda:PublishVersion'], resources: [fn.functionArn] }),
+      // Both forms: alias calls are authorized on the function ARN or on the alias's own ARN.
+      new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:UpdateAlias'], resources: [fn.functionArn, aliasArn] }),
+      ...(['lambda:Layer', 'lambda:VpcIds'] as const).map(
+        (key) =>
+          new iam.PolicyStatement({
+            effect: iam.Effect.DENY,
+            actions: ['lambda:UpdateFunctionConfiguration'],
+            resources: [fn.functionArn],
+            conditions: { Null: { [key]: 'false' } },
+          }),
+      ),
+    ];
+    for (const statement of statements) this.promote.addToRolePolicy(statement);
   }
 }

@@ -3,6 +3,7 @@
  * Everything is validated here so that a bad config fails once, up front, naming the field.
  */
 import { z } from 'zod';
+import { modelMemoryProblem } from './memory.ts';
 
 const featureName = z
   .string()
@@ -171,6 +172,17 @@ export const configSchema = z
         shuffleBuffer: z.number().int().min(1).max(10_000_000).default(65_536),
         /** @default 42 */
         seed: z.number().int().default(42),
+        /**
+         * The config is refused when its model can take more memory than this (tables with their
+         * optimizer slots, the tower and the save buffer; vocabularies at vocab.maxSize), before
+         * anything is fitted. @default 8192 (DEFAULT_MODEL_MEMORY_LIMIT_MIB)
+         */
+        memoryLimitMiB: z
+          .number()
+          .int()
+          .min(64)
+          .max(16 * 1024 * 1024)
+          .optional(),
       })
       .strict()
       .default({ batchSize: 512, epochs: 1, shuffleBuffer: 65_536, seed: 42 }),
@@ -214,6 +226,32 @@ export const configSchema = z
         if (!kinds.has(n)) ctx.addIssue({ code: 'custom', path: ['wide', 'crosses', i, 'features', j], message: `unknown feature "${n}"` });
       });
     });
+    // Weights, manifests and warm start find a cross's segment by its name, so two crosses (or a
+    // cross and a feature) of one name would share or swap weights, or fail only after the fit.
+    const crossAt = new Map<string, number>();
+    cfg.wide.crosses.forEach((c, i) => {
+      const name = crossName(c);
+      const implicit = c.name === undefined ? ' (the default name: its features joined with _x_)' : '';
+      const first = crossAt.get(name);
+      if (first !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['wide', 'crosses', i, 'name'],
+          message: `cross name "${name}"${implicit} is already used by wide.crosses.${first}; give each cross a distinct name`,
+        });
+      else crossAt.set(name, i);
+      if (kinds.has(name) || name === cfg.label)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['wide', 'crosses', i, 'name'],
+          message: `cross name "${name}"${implicit} is also the name of ${name === cfg.label ? 'the label' : 'a feature'}; rename the cross`,
+        });
+      duplicates(c.features, ['wide', 'crosses', i, 'features'], ctx, 'crossed with itself');
+    });
+    duplicates(cfg.wide.features, ['wide', 'features'], ctx);
+    duplicates(cfg.deep.embeddings, ['deep', 'embeddings'], ctx);
+    duplicates(cfg.deep.numeric, ['deep', 'numeric'], ctx);
+    duplicates(cfg.data.idColumns, ['data', 'idColumns'], ctx);
     cfg.deep.embeddings.forEach((n, i) => {
       const k = kinds.get(n);
       if (!k) ctx.addIssue({ code: 'custom', path: ['deep', 'embeddings', i], message: `unknown feature "${n}"` });
@@ -236,7 +274,21 @@ export const configSchema = z
     if (cfg.wide.features.length + cfg.wide.crosses.length + cfg.deep.embeddings.length + cfg.deep.numeric.length === 0) {
       ctx.addIssue({ code: 'custom', path: [], message: 'the model has no inputs: list features under wide and/or deep' });
     }
+    // Before any fit: a table that cannot be allocated would otherwise fail after the data pass
+    // (`Invalid typed array length`) or take the machine's memory.
+    const memory = modelMemoryProblem(cfg);
+    if (memory) ctx.addIssue({ code: 'custom', path: memory.path, message: memory.message });
   });
+
+/** An issue at each repeat of a name in `names`, pointing at the first. */
+function duplicates(names: readonly string[], path: (string | number)[], ctx: z.RefinementCtx, what = 'listed twice'): void {
+  const first = new Map<string, number>();
+  names.forEach((n, i) => {
+    const at = first.get(n);
+    if (at === undefined) first.set(n, i);
+    else ctx.addIssue({ code: 'custom', path: [...path, i], message: `"${n}" is ${what} (also at ${[...path, at].join('.')})` });
+  });
+}
 
 /** The validated config, with every default filled in. */
 export type WdpConfig = z.output<typeof configSchema>;
