@@ -73,7 +73,7 @@ function tableFrom(prefix: string, tensors: Map<string, NamedTensor>, source: st
 }
 
 /**
- * Writes the model folder at `uri`: weight files first, manifest last.
+ * Writes the model folder at `uri`: weight files, then the manifest, then its digest last.
  * @returns the manifest as written
  */
 export async function saveModelArtifact(uri: string, draft: ManifestDraft, state: WideDeepState): Promise<ModelManifest> {
