@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
-import { readManifest } from '../model/manifest.ts';
+import { MODEL_FORMAT_VERSION, readManifest } from '../model/manifest.ts';
 import { scoreParquet } from '../scoring/batch.ts';
 import { Scorer } from '../scoring/scorer.ts';
 import type { SplitTowerKind } from '../scoring/split-tower.ts';
@@ -137,7 +137,8 @@ export async function writeBenchParquet(shape: BenchShapeName, path: string, row
 async function ensureModel(shape: BenchShapeName, dir: string, log?: (m: string) => void): Promise<void> {
   if (existsSync(join(dir, 'manifest.json'))) {
     const m = await readManifest(dir).catch(() => undefined);
-    if (m?.modelId === `bench-${shape}` && m.files['serving.safetensors']) return;
+    // An older format is written again, so the cold start measures what a new model costs to load.
+    if (m?.modelId === `bench-${shape}` && m.formatVersion === MODEL_FORMAT_VERSION && m.files['serving.safetensors']) return;
   }
   log?.(`writing the ${shape} benchmark model to ${dir} (once)`);
   await rm(dir, { recursive: true, force: true });

@@ -5,10 +5,24 @@
  *   tower.safetensors       tower weights and AdaGrad accumulators
  *   serving.safetensors     the weights alone (no optimizer slots), for scoring: half the bytes
  *                           to read and hash at a cold start
- *   tower.onnx              the tower's forward pass with its weights, for any ONNX runtime
- *   manifest.json           written LAST (manifest.ts): format version, config, transforms,
- *                           metrics, parent, training data, and the sha256 of every file above.
- * A crash mid-write leaves no manifest (or the old one), so a half-written model never loads.
+ *   manifest.json           format version, config, transforms, metrics, parent, training data,
+ *                           and the size and sha256 of every file above (manifest.ts)
+ *   manifest.sha256         the manifest's own sha256, written LAST: a crash mid-write leaves no
+ *                           digest, or one that does not match, so a half-written model never loads.
+ * Format-1 folders also hold tower.onnx (the tower as an ONNX graph). Nothing ever read it, so
+ * nothing checked it; it is no longer written. The scoring engine builds its graphs in memory
+ * from the checked weights in serving.safetensors (tower/onnx-export.ts).
+ *
+ * What each loading path reads, and checks (size and sha256) before using:
+ *   readManifest                    manifest.json against manifest.sha256
+ *   readModelFiles, weightsOnly     the manifest, then serving.safetensors (scoring's cold start
+ *                                   reads and hashes nothing else)
+ *   readModelFiles, in full         the manifest, then EVERY file it lists: the training files it
+ *                                   decodes, and the rest (serving.safetensors, a format-1
+ *                                   tower.onnx) hashed as a stream. Evaluation, validation and
+ *                                   warm starts come here, so a model that passes Validate has no
+ *                                   corrupted file, whichever path later reads it.
+ *   copyModelFiles (Promote)        every listed file, checked as it is copied
  *
  * This is the bottom of the three model-loading layers (see stored-model.ts): training saves
  * here (saveModelArtifact), and stored-model.ts reads the checked files (readModelFiles).
@@ -17,9 +31,16 @@
 import { createHash } from 'node:crypto';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { ModelLoadError } from './errors.ts';
-import { type ManifestDraft, MANIFEST_FILE, MODEL_FORMAT_VERSION, type ModelManifest, readManifest } from './manifest.ts';
+import {
+  MANIFEST_DIGEST_FILE,
+  MANIFEST_FILE,
+  type ManifestDraft,
+  manifestDigestLine,
+  MODEL_FORMAT_VERSION,
+  type ModelManifest,
+  readManifestDocument,
+} from './manifest.ts';
 import { decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
-import { buildTowerForwardOnnx } from './tower/onnx-export.ts';
 import type { SparseTable } from './sparse/sparse-table.ts';
 import type { TowerState } from './tower/tower.ts';
 import type { WideDeepState } from './wide-deep.ts';
@@ -29,8 +50,6 @@ const EMB_FILE = 'embeddings.safetensors';
 const TOWER_FILE = 'tower.safetensors';
 /** Weights only (bias, wide, embedding/<f>, W0, b0, …): what scoring reads. Optional (older models lack it). */
 export const SERVING_FILE = 'serving.safetensors';
-/** The tower forward pass as ONNX (buildTowerForwardOnnx): input X [B, inputDim], output logits [B]. */
-export const TOWER_ONNX_FILE = 'tower.onnx';
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -54,7 +73,7 @@ function tableFrom(prefix: string, tensors: Map<string, NamedTensor>, source: st
 }
 
 /**
- * Writes the model folder at `uri`: weight files first, manifest last.
+ * Writes the model folder at `uri`: weight files, then the manifest, then its digest last.
  * @returns the manifest as written
  */
 export async function saveModelArtifact(uri: string, draft: ManifestDraft, state: WideDeepState): Promise<ModelManifest> {
@@ -84,13 +103,71 @@ export async function saveModelArtifact(uri: string, draft: ManifestDraft, state
       tower.set(name, { shape, data });
     }
     await put(TOWER_FILE, encodeTensors(tower, { format: 'wdp-tower' }));
-    await put(TOWER_ONNX_FILE, buildTowerForwardOnnx(state.tower).bytes);
   }
   await put(SERVING_FILE, encodeTensors(servingTensors(state), { format: 'wdp-serving' }));
 
   const manifest: ModelManifest = { formatVersion: MODEL_FORMAT_VERSION, ...draft, files };
-  await store.write(joinUri(uri, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
+  const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2), 'utf8');
+  await store.write(joinUri(uri, MANIFEST_FILE), manifestBytes);
+  // Last: until the digest matches the manifest just written, the folder does not load.
+  await store.write(joinUri(uri, MANIFEST_DIGEST_FILE), manifestDigestLine(manifestBytes));
   return manifest;
+}
+
+/**
+ * Copies a model folder: every file its manifest lists, each checked against the manifest as it
+ * is read, then the manifest's exact bytes, then its digest LAST (so a crash mid-copy leaves a
+ * folder that does not load). A corrupted source is refused before its manifest is written.
+ * A format-1 source without a digest gets one in the copy (its warning is given on reading it).
+ * @returns the copied model's manifest
+ * @throws ModelLoadError naming the source file that failed its check
+ */
+export async function copyModelFiles(from: string, to: string): Promise<ModelManifest> {
+  const { manifest, bytes } = await readManifestDocument(from);
+  const target = storeFor(to);
+  for (const [name, entry] of Object.entries(manifest.files)) {
+    await target.write(joinUri(to, name), await readCheckedFile(from, name, entry));
+  }
+  await target.write(joinUri(to, MANIFEST_FILE), bytes);
+  await target.write(joinUri(to, MANIFEST_DIGEST_FILE), manifestDigestLine(bytes));
+  return manifest;
+}
+
+type FileEntry = ModelManifest['files'][string];
+
+/** A listed file's bytes, after its size and sha256 match the manifest. */
+async function readCheckedFile(uri: string, name: string, entry: FileEntry): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await storeFor(uri).read(joinUri(uri, name));
+  } catch (e) {
+    throw new ModelLoadError(uri, `cannot read ${name}: ${(e as Error).message}`, { cause: e });
+  }
+  checkBytes(uri, name, entry, bytes.length, sha256(bytes));
+  return bytes;
+}
+
+/** Checks a listed file the caller does not decode, hashing it as a stream (never all in memory). */
+async function verifyFile(uri: string, name: string, entry: FileEntry): Promise<void> {
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    for await (const chunk of storeFor(uri).readStream(joinUri(uri, name))) {
+      size += chunk.length;
+      // Past the listed size it is wrong whatever follows: stop reading.
+      if (size > entry.bytes) break;
+      hash.update(chunk);
+    }
+  } catch (e) {
+    throw new ModelLoadError(uri, `cannot read ${name}: ${(e as Error).message}`, { cause: e });
+  }
+  if (size > entry.bytes) throw new ModelLoadError(uri, `${name} is more than ${entry.bytes} bytes, the size the manifest says`);
+  checkBytes(uri, name, entry, size, hash.digest('hex'));
+}
+
+function checkBytes(uri: string, name: string, entry: FileEntry, size: number, digest: string): void {
+  if (size !== entry.bytes) throw new ModelLoadError(uri, `${name} is ${size} bytes, the manifest says ${entry.bytes}`);
+  if (digest !== entry.sha256) throw new ModelLoadError(uri, `${name} is corrupted: its sha256 does not match the manifest`);
 }
 
 /** The weights of every part without optimizer slots, named as in SERVING_FILE. */
@@ -120,31 +197,26 @@ export interface ReadModelFilesOptions {
   /** Only the weights, without optimizer slots (serving.safetensors when present). @default false */
   readonly weightsOnly?: boolean;
   /**
-   * The folder's manifest, when the caller has just read it (say, to check the model id): a
-   * large vocabulary makes reading and validating it again cost tens of milliseconds.
+   * The folder's manifest, when the caller has just read it with readManifest (say, to check the
+   * model id): a large vocabulary makes reading, hashing and validating it again cost tens of
+   * milliseconds. It is trusted as given: pass only a manifest readManifest returned.
    */
   readonly manifest?: ModelManifest;
 }
 
 /**
- * Reads the manifest and every weight file, checking sizes and sha256 before decoding.
- * Throws ModelLoadError (and returns nothing) on any mismatch.
+ * Reads the manifest (checked against its digest), then the weight files, checking each one's
+ * size and sha256 before decoding it. In full (not weightsOnly), every other file the manifest
+ * lists is checked too, though not decoded. Throws ModelLoadError (and returns nothing) on any
+ * mismatch.
  */
 export async function readModelFiles(uri: string, options: ReadModelFilesOptions = {}): Promise<ModelFiles> {
-  const manifest = options.manifest ?? (await readManifest(uri));
+  const manifest = options.manifest ?? (await readManifestDocument(uri)).manifest;
   if (options.weightsOnly && manifest.files[SERVING_FILE]) return { manifest, state: await loadServingState(uri, manifest) };
-  const store = storeFor(uri);
   const read = async (name: string, view = false): Promise<Map<string, NamedTensor> | undefined> => {
     const entry = manifest.files[name];
     if (!entry) return undefined;
-    let bytes: Uint8Array;
-    try {
-      bytes = await store.read(joinUri(uri, name));
-    } catch (e) {
-      throw new ModelLoadError(uri, `cannot read ${name}: ${(e as Error).message}`, { cause: e });
-    }
-    if (bytes.length !== entry.bytes) throw new ModelLoadError(uri, `${name} is ${bytes.length} bytes, the manifest says ${entry.bytes}`);
-    if (sha256(bytes) !== entry.sha256) throw new ModelLoadError(uri, `${name} is corrupted: its sha256 does not match the manifest`);
+    const bytes = await readCheckedFile(uri, name, entry);
     try {
       return decodeTensors(bytes, name, { view });
     } catch (e) {
@@ -155,6 +227,11 @@ export async function readModelFiles(uri: string, options: ReadModelFilesOptions
   if (!wide) throw new ModelLoadError(uri, `manifest lists no ${WIDE_FILE}`);
   const emb = await read(EMB_FILE);
   const towerTensors = await read(TOWER_FILE);
+  // The files this path does not decode are still part of the model: a full load vouches for all
+  // of it, so evaluation cannot pass a model whose serving file (or anything else listed) is bad.
+  for (const [name, entry] of Object.entries(manifest.files)) {
+    if (name !== WIDE_FILE && name !== EMB_FILE && name !== TOWER_FILE) await verifyFile(uri, name, entry);
+  }
 
   const embeddings = new Map<string, SparseTable>();
   if (emb) {
@@ -182,16 +259,7 @@ export async function readModelFiles(uri: string, options: ReadModelFilesOptions
  * Tables come back without optimizer slots, as read-only views into the file's bytes.
  */
 async function loadServingState(uri: string, manifest: ModelManifest): Promise<WideDeepState> {
-  const entry = manifest.files[SERVING_FILE]!;
-  let bytes: Uint8Array;
-  try {
-    bytes = await storeFor(uri).read(joinUri(uri, SERVING_FILE));
-  } catch (e) {
-    throw new ModelLoadError(uri, `cannot read ${SERVING_FILE}: ${(e as Error).message}`, { cause: e });
-  }
-  if (bytes.length !== entry.bytes)
-    throw new ModelLoadError(uri, `${SERVING_FILE} is ${bytes.length} bytes, the manifest says ${entry.bytes}`);
-  if (sha256(bytes) !== entry.sha256) throw new ModelLoadError(uri, `${SERVING_FILE} is corrupted: its sha256 does not match the manifest`);
+  const bytes = await readCheckedFile(uri, SERVING_FILE, manifest.files[SERVING_FILE]!);
   let tensors: Map<string, NamedTensor>;
   try {
     tensors = decodeTensors(bytes, SERVING_FILE, { view: true });

@@ -2,25 +2,41 @@
  * The model folder's manifest.json: what the model is (kind, config, fitted transforms, tower
  * shape), where it came from (parent, training data, metrics), and the size and sha256 of every
  * other file. Typed by the same schemas that validate a config and a transform state, so its
- * readers need no casts. Written last by saveModelArtifact (artifact.ts); read alone by
- * registries and listings, which need no weights.
+ * readers need no casts. Read alone by registries and listings, which need no weights.
+ *
+ * The manifest's own sha256 is in manifest.sha256 (a `sha256sum` line, so `sha256sum -c
+ * manifest.sha256` checks it by hand), written after manifest.json by saveModelArtifact and
+ * copyModelFiles (artifact.ts). The manifest decides how every other byte is read (vocabularies,
+ * quantiles, shapes): without its digest an edited token loads and silently changes scores.
+ * Since format 2 the digest is the folder's commit marker: a format-2 manifest without one is a
+ * save or copy that did not finish, and is refused. Format-1 folders (written before the digest
+ * existed) load with a warning, their manifest unchecked; a digest added beside one by hand
+ * (`sha256sum manifest.json > manifest.sha256`) is checked like any other.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { configSchema, MODEL_KINDS, type WdpConfig } from '../config/schema.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import { transformStateSchema } from '../features/state.ts';
-import { joinUri } from '../storage/index.ts';
-import { JsonDocumentError, readJsonDocument } from '../storage/json-document.ts';
+import { joinUri, storeFor } from '../storage/index.ts';
+import { JsonDocumentError, parseJsonDocument } from '../storage/json-document.ts';
 import { ModelLoadError } from './errors.ts';
 
 /** Format versions this build can read, newest last. */
 export const KNOWN_MODEL_FORMATS = {
-  1: 'manifest.json + wide/embeddings/tower safetensors, float32',
+  1: 'manifest.json + wide/embeddings/tower safetensors, float32; no manifest digest (loads with a warning)',
+  2: 'format 1 + manifest.sha256, written last and required; no tower.onnx',
 } as const;
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
+/** The first format whose folders must hold MANIFEST_DIGEST_FILE. */
+const DIGEST_REQUIRED_FROM = 2;
 export const MANIFEST_FILE = 'manifest.json';
-/** Manifests above this size are refused before parsing. */
+/** The sha256 of manifest.json, as `sha256sum` prints it; written after the manifest. */
+export const MANIFEST_DIGEST_FILE = 'manifest.sha256';
+/** Manifests above this size are refused before reading. */
 const MAX_MANIFEST_BYTES = 64 << 20;
+/** A digest line is 80 bytes; anything much larger is not one (and is not read into memory). */
+const MAX_DIGEST_BYTES = 1024;
 
 const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) }).strict();
 
@@ -97,15 +113,91 @@ export function manifestDraft(o: ManifestDraftInput): ManifestDraft {
   };
 }
 
-/** Reads and validates only the manifest, no weights (registries, listings, the scorer's cache key). */
-export async function readManifest(uri: string): Promise<ModelManifest> {
-  let manifest: ModelManifest | undefined;
+/** The MANIFEST_DIGEST_FILE content for these manifest bytes: `<sha256>  manifest.json`. */
+export function manifestDigestLine(manifestBytes: Uint8Array): string {
+  return `${createHash('sha256').update(manifestBytes).digest('hex')}  ${MANIFEST_FILE}\n`;
+}
+
+/** A manifest with the exact bytes it was parsed from (a copy must write these, not a re-serialization). */
+export interface ManifestDocument {
+  readonly manifest: ModelManifest;
+  readonly bytes: Uint8Array;
+  /** Whether manifest.sha256 was there and matched (false only for a format-1 folder without one). */
+  readonly digestChecked: boolean;
+}
+
+/** The process warning's code when a format-1 manifest loads without a digest. */
+export const UNCHECKED_MANIFEST_WARNING = 'WDP_UNCHECKED_MANIFEST';
+
+/** Folders already warned about, so a process that reads a manifest often warns once. */
+const warnedUnchecked = new Set<string>();
+
+/**
+ * Reads manifest.json and manifest.sha256 (in parallel: no extra round trip at a cold start),
+ * checks the digest before trusting a byte of the manifest, then parses and validates it.
+ * @throws ModelLoadError for a missing, oversized, corrupted or edited manifest, a missing or
+ *   malformed digest (format ≥ 2), or an invalid manifest
+ */
+export async function readManifestDocument(uri: string): Promise<ManifestDocument> {
+  const store = storeFor(uri);
+  const manifestUri = joinUri(uri, MANIFEST_FILE);
+  const digestUri = joinUri(uri, MANIFEST_DIGEST_FILE);
+  let bytes: Uint8Array;
+  let digestBytes: Uint8Array | undefined;
   try {
-    manifest = await readJsonDocument(joinUri(uri, MANIFEST_FILE), manifestDocumentSchema, { maxBytes: MAX_MANIFEST_BYTES });
+    const [info, digestInfo] = await Promise.all([store.stat(manifestUri), store.stat(digestUri)]);
+    if (!info) throw new ModelLoadError(uri, `no ${MANIFEST_FILE} (not a model folder, or the save did not finish)`);
+    // Sizes first: a huge object must not be pulled into memory just to be refused.
+    if (info.sizeBytes > MAX_MANIFEST_BYTES)
+      throw new ModelLoadError(uri, `${MANIFEST_FILE} is ${info.sizeBytes} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes`);
+    if (digestInfo && digestInfo.sizeBytes > MAX_DIGEST_BYTES)
+      throw new ModelLoadError(uri, `${MANIFEST_DIGEST_FILE} is ${digestInfo.sizeBytes} bytes, not a sha256 line`);
+    [bytes, digestBytes] = await Promise.all([store.read(manifestUri), digestInfo ? store.read(digestUri) : undefined]);
   } catch (e) {
-    if (e instanceof JsonDocumentError) throw new ModelLoadError(uri, e.message, { cause: e });
+    if (e instanceof ModelLoadError) throw e;
     throw new ModelLoadError(uri, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`, { cause: e });
   }
-  if (!manifest) throw new ModelLoadError(uri, `no ${MANIFEST_FILE} (not a model folder, or the save did not finish)`);
-  return manifest;
+  if (digestBytes) {
+    const line = Buffer.from(digestBytes).toString('utf8');
+    // `sha256sum` writes "<hex>  name" ("<hex> *name" in binary mode); a bare hex digest is accepted too.
+    const m = /^([0-9a-fA-F]{64})(?:[ \t]+\*?(\S+))?\s*$/.exec(line);
+    if (!m) throw new ModelLoadError(uri, `${MANIFEST_DIGEST_FILE} is not a sha256 line ("<64 hex digits>  ${MANIFEST_FILE}")`);
+    if (m[2] !== undefined && m[2] !== MANIFEST_FILE)
+      throw new ModelLoadError(uri, `${MANIFEST_DIGEST_FILE} names ${JSON.stringify(m[2])}, not ${MANIFEST_FILE}`);
+    if (createHash('sha256').update(bytes).digest('hex') !== m[1]!.toLowerCase())
+      throw new ModelLoadError(
+        uri,
+        `${MANIFEST_FILE} does not match its sha256 in ${MANIFEST_DIGEST_FILE}: edited or corrupted after it was saved, or a save or copy did not finish`,
+      );
+  }
+  let manifest: ModelManifest;
+  try {
+    manifest = parseJsonDocument(bytes, manifestUri, manifestDocumentSchema, { maxBytes: MAX_MANIFEST_BYTES });
+  } catch (e) {
+    if (e instanceof JsonDocumentError) throw new ModelLoadError(uri, e.message, { cause: e });
+    throw e;
+  }
+  if (!digestBytes) {
+    if (manifest.formatVersion >= DIGEST_REQUIRED_FROM)
+      throw new ModelLoadError(
+        uri,
+        `no ${MANIFEST_DIGEST_FILE}: a format-${manifest.formatVersion} model writes it last, so the save or copy did not finish (or the file was not copied with the model)`,
+      );
+    if (!warnedUnchecked.has(uri)) {
+      warnedUnchecked.add(uri);
+      process.emitWarning(
+        `model ${uri} is format ${manifest.formatVersion} and has no ${MANIFEST_DIGEST_FILE}: its ${MANIFEST_FILE} is loaded unchecked (its weight files are checked); re-save the model, or add the digest with \`sha256sum ${MANIFEST_FILE} > ${MANIFEST_DIGEST_FILE}\` once the manifest is known good`,
+        { code: UNCHECKED_MANIFEST_WARNING },
+      );
+    }
+  }
+  return { manifest, bytes, digestChecked: digestBytes !== undefined };
+}
+
+/**
+ * Reads and validates only the manifest, no weights (registries, listings, the scorer's cache
+ * key), checked against manifest.sha256 first (readManifestDocument).
+ */
+export async function readManifest(uri: string): Promise<ModelManifest> {
+  return (await readManifestDocument(uri)).manifest;
 }

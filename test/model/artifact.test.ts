@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sliceBatch } from '../../src/features/batch-ops.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
 import { saveModelArtifact } from '../../src/model/artifact.ts';
-import { type ManifestDraft, manifestDraft, readManifest } from '../../src/model/manifest.ts';
+import { type ManifestDraft, manifestDigestLine, manifestDraft, readManifest } from '../../src/model/manifest.ts';
 import { ModelLoadError } from '../../src/model/errors.ts';
 import { loadTrainableModel, specFor } from '../../src/model/trainable-model.ts';
 import { WideDeepModel } from '../../src/model/wide-deep.ts';
@@ -36,15 +36,17 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 async function copyModel(name: string): Promise<string> {
   const dst = join(dir, name);
-  for (const f of ['manifest.json', 'wide.safetensors', 'embeddings.safetensors', 'tower.safetensors']) {
-    const bytes = await readFile(join(dir, 'good', f));
-    await writeFile(join(dst, f), bytes).catch(async () => {
-      const { mkdir } = await import('node:fs/promises');
-      await mkdir(dst, { recursive: true });
-      await writeFile(join(dst, f), bytes);
-    });
-  }
+  await cp(join(dir, 'good'), dst, { recursive: true });
   return dst;
+}
+
+/**
+ * Writes an edited manifest with a matching manifest.sha256, as a save would: these tests are
+ * about what the loader checks after the digest (integrity.test.ts covers the digest itself).
+ */
+async function writeManifest(m: string, text: string): Promise<void> {
+  await writeFile(join(m, 'manifest.json'), text);
+  await writeFile(join(m, 'manifest.sha256'), manifestDigestLine(Buffer.from(text)));
 }
 
 for (const backend of ['onnx', 'tfjs'] as const) {
@@ -85,9 +87,8 @@ test('a truncated weight file is refused by size', async () => {
 
 test('a truncated manifest gives a clear error', async () => {
   const m = await copyModel('trunc');
-  const f = join(m, 'manifest.json');
-  const text = await readFile(f, 'utf8');
-  await writeFile(f, text.slice(0, Math.floor(text.length / 2)));
+  const text = await readFile(join(m, 'manifest.json'), 'utf8');
+  await writeManifest(m, text.slice(0, Math.floor(text.length / 2)));
   await assert.rejects(
     loadTrainableModel(m),
     (e: unknown) => e instanceof ModelLoadError && /manifest\.json is not valid JSON/.test((e as Error).message),
@@ -97,6 +98,7 @@ test('a truncated manifest gives a clear error', async () => {
 test('a missing manifest (save interrupted) loads nothing', async () => {
   const m = await copyModel('nomanifest');
   await rm(join(m, 'manifest.json'));
+  await rm(join(m, 'manifest.sha256'));
   await assert.rejects(loadTrainableModel(m), /no manifest\.json \(not a model folder, or the save did not finish\)/);
 });
 
@@ -105,7 +107,7 @@ test('an unknown format version is refused', async () => {
   const f = join(m, 'manifest.json');
   const json = JSON.parse(await readFile(f, 'utf8'));
   json.formatVersion = 99;
-  await writeFile(f, JSON.stringify(json));
+  await writeManifest(m, JSON.stringify(json));
   await assert.rejects(loadTrainableModel(m), /unknown model format version 99; this build reads 1/);
 });
 
@@ -121,7 +123,7 @@ const FORMAT_1_PREDICTIONS = [
   0.39104369282722473, 0.461134135723114, 0.5555948615074158, 0.3720639646053314,
 ];
 
-test('a format-1 model saved before the typed manifest loads, predicts as before, and saves back to the same files', async () => {
+test('a format-1 model saved before the typed manifest loads, predicts as before, and saves back to the same weights as format 2', async () => {
   const loaded = await loadTrainableModel(FORMAT_1_DIR, { backend: 'onnx' });
   try {
     const p = await loaded.model.predict(loaded.transforms.encode(tinyChunk({ rows: 16, seed: 9 }), { withLabels: false }).batch);
@@ -133,8 +135,14 @@ test('a format-1 model saved before the typed manifest loads, predicts as before
     const { formatVersion: _v, files: _f, ...draft } = loaded.manifest;
     const again = await saveModelArtifact(join(dir, 'format-1-again'), draft satisfies ManifestDraft, loaded.model.state());
     const original = JSON.parse(await readFile(join(FORMAT_1_DIR, 'manifest.json'), 'utf8'));
-    assert.deepEqual(JSON.parse(JSON.stringify(again)), original);
-    assert.deepEqual(await readManifest(join(dir, 'format-1-again')), loaded.manifest);
+    // The same files, byte for byte, but format 2: a manifest digest, and no tower.onnx.
+    delete original.files['tower.onnx'];
+    assert.deepEqual(JSON.parse(JSON.stringify(again)), { ...original, formatVersion: 2 });
+    assert.equal(
+      await readFile(join(dir, 'format-1-again', 'manifest.sha256'), 'utf8'),
+      manifestDigestLine(await readFile(join(dir, 'format-1-again', 'manifest.json'))),
+    );
+    assert.deepEqual(await readManifest(join(dir, 'format-1-again')), JSON.parse(JSON.stringify(again)));
   } finally {
     loaded.model.dispose();
   }
@@ -145,7 +153,7 @@ test('a manifest whose typed config is invalid is refused, naming the field', as
   const f = join(m, 'manifest.json');
   const json = JSON.parse(await readFile(f, 'utf8'));
   json.config.deep.hiddenUnits = ['wide'];
-  await writeFile(f, JSON.stringify(json));
+  await writeManifest(m, JSON.stringify(json));
   await assert.rejects(
     loadTrainableModel(m),
     (e: unknown) => e instanceof ModelLoadError && /manifest\.json field config\.deep\.hiddenUnits\.0: /.test((e as Error).message),

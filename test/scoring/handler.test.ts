@@ -252,10 +252,10 @@ describe('a model that fails to load', () => {
     await mkdir(broken, { recursive: true });
     for (const f of [
       'manifest.json',
+      'manifest.sha256',
       'wide.safetensors',
       'embeddings.safetensors',
       'tower.safetensors',
-      'tower.onnx',
       'serving.safetensors',
     ]) {
       await copyFile(join(good, f), join(broken, f));

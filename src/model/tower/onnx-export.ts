@@ -1,7 +1,8 @@
 /**
  * The tower's forward pass as a self-contained ONNX model (weights baked in as initializers),
- * for serving: written into the model folder when a model is saved (`tower.onnx`, readable by
- * any ONNX runtime), and rebuilt in memory by the scorer for each user/item split.
+ * for serving: built in memory by the scorer for each user/item split, from the weights it has
+ * read and checked (serving.safetensors). It is not stored with the model: a stored copy would
+ * be a second, unchecked source of the same weights (format-1 folders hold one, `tower.onnx`).
  *
  * Full model:   X [B, D] → Gemm(W0,b0) → ReLU → … → Gemm(W_L,b_L) → logits [B].
  * Split model:  the first layer's input is cut in two, because every candidate of a request
@@ -60,7 +61,7 @@ export interface SplitOptions {
  * Builds the forward model. With `itemRows` (and `userRows`, the other input columns), builds
  * the split model (see the file comment). Needs at least one item column.
  * @example
- *   const { bytes } = buildTowerForwardOnnx(state);                       // tower.onnx
+ *   const { bytes } = buildTowerForwardOnnx(state);                       // the whole tower
  *   const split = buildTowerForwardOnnx(state, {
  *     itemRows: [600, …, 1199], userRows: [0, …, 599], gathered: [{ vocab: 50_000, dim: 32 }, …],
  *   });

@@ -3,11 +3,11 @@
  * advance the watermark. Both are idempotent per run, so a Retry after a partial failure finishes
  * the job without a second version or a second history entry.
  *
- * Promote order: copy the candidate to `models/registry/v<N>/` (manifest last) → point serving
+ * Promote order: copy the candidate to `models/registry/v<N>/` (files checked, digest last) → point serving
  * at it → write the registry → advance the watermark. Each step checks whether it is already done.
  */
-import { MANIFEST_FILE, readManifest } from '../../model/manifest.ts';
-import { joinUri, storeFor } from '../../storage/index.ts';
+import { copyModelFiles } from '../../model/artifact.ts';
+import { readManifest } from '../../model/manifest.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
 import { readRunManifest } from './ingest.ts';
@@ -39,7 +39,7 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
 
   const candidate = await readManifest(run.candidateUri);
   if (!(await readManifest(modelUri).catch(() => undefined))) {
-    await copyModel(run.candidateUri, modelUri, candidate.files);
+    await copyModelFiles(run.candidateUri, modelUri);
     log.info(`copied ${run.candidateUri} → ${modelUri}`);
   }
 
@@ -123,12 +123,4 @@ async function readReport(run: RunManifest) {
   const report = await readJson(uri, validationReportSchema);
   if (!report) throw new WorkflowError(`no validation report at ${uri}`);
   return report;
-}
-
-/** Copies the model's files, manifest last, so a crash mid-copy leaves no loadable half-model. */
-async function copyModel(from: string, to: string, files: Record<string, unknown>): Promise<void> {
-  for (const name of [...Object.keys(files), MANIFEST_FILE]) {
-    const bytes = await storeFor(from).read(joinUri(from, name));
-    await storeFor(to).write(joinUri(to, name), bytes);
-  }
 }

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { SERVING_FILE, TOWER_ONNX_FILE } from '../../../src/model/artifact.ts';
+import { SERVING_FILE } from '../../../src/model/artifact.ts';
 import { readManifest } from '../../../src/model/manifest.ts';
 import { readStoredModel } from '../../../src/model/stored-model.ts';
+import { buildTowerForwardOnnx } from '../../../src/model/tower/onnx-export.ts';
 import { loadTrainableModel } from '../../../src/model/trainable-model.ts';
 import { Rng } from '../../../src/util/random.ts';
 import { saveTinyModel } from '../../helpers/tiny-model.ts';
@@ -20,19 +21,18 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-test('the saved model lists tower.onnx and serving.safetensors with their sha256', async () => {
+test('the saved model lists serving.safetensors with its sha256, and stores no tower.onnx', async () => {
   const manifest = await readManifest(uri);
-  for (const f of [TOWER_ONNX_FILE, SERVING_FILE]) {
-    const bytes = await readFile(join(uri, f));
-    assert.equal(manifest.files[f]?.sha256, createHash('sha256').update(bytes).digest('hex'), f);
-    assert.equal(manifest.files[f]?.bytes, bytes.length);
-  }
+  const bytes = await readFile(join(uri, SERVING_FILE));
+  assert.equal(manifest.files[SERVING_FILE]?.sha256, createHash('sha256').update(bytes).digest('hex'));
+  assert.equal(manifest.files[SERVING_FILE]?.bytes, bytes.length);
+  assert.equal(manifest.files['tower.onnx'], undefined);
 });
 
 for (const backend of ['onnx', 'tfjs'] as const) {
-  test(`tower.onnx computes the same logits as the in-process tower (${backend})`, async () => {
+  test(`the exported forward graph computes the same logits as the in-process tower (${backend})`, async () => {
     const loaded = await loadTrainableModel(uri, { backend });
-    const session = await ort.InferenceSession.create(await readFile(join(uri, TOWER_ONNX_FILE)));
+    const session = await ort.InferenceSession.create(buildTowerForwardOnnx(loaded.state.tower!).bytes);
     try {
       const D = loaded.model.tower!.shape.inputDim;
       const B = 13;
