@@ -18,7 +18,7 @@ import { readStoredModel } from '../model/stored-model.ts';
 import { DataError } from '../data/errors.ts';
 import { RequestError } from './errors.ts';
 import { buildColumns, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
-import { ServingModel, type ServingModelOptions } from './serving-model.ts';
+import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
 
 export interface ScorerOptions extends ServingModelOptions {
   /** Most candidates per request. @default 1000 */
@@ -128,8 +128,13 @@ export class Scorer {
       if (e instanceof DataError) throw new RequestError(`invalid feature value: ${e.message}`, { cause: e });
       throw e;
     }
-    const plan = await this.model.plan(cols.userFeatures);
-    const p = await this.model.scoreSplit(plan, user, items);
+    const { plan, release } = await this.model.acquirePlan(cols.userFeatures);
+    let p: Float32Array;
+    try {
+      p = await this.model.scoreSplit(plan, user, items);
+    } finally {
+      release();
+    }
     const scores = Array.from(p);
     return { modelVersion: this.modelVersion, scores, ranked: rank(p, scores, req.topK) };
   }
@@ -139,6 +144,11 @@ export class Scorer {
     const { batch, keptRows } = this.transforms.encode(chunk, { withLabels: false, onBadRow });
     if (batch.size === 0) return { scores: new Float32Array(0), keptRows };
     return { scores: await this.model.scoreRows(batch), keptRows };
+  }
+
+  /** The plan cache's counters (hits, misses, evictions since load) and size, for metrics. */
+  planCacheStats(): PlanCacheStats {
+    return this.model.planCacheStats();
   }
 
   dispose(): void {
