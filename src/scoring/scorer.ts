@@ -17,7 +17,7 @@ import { type ModelManifest, readManifest } from '../model/manifest.ts';
 import { readStoredModel } from '../model/stored-model.ts';
 import { DataError } from '../data/errors.ts';
 import { RequestError } from './errors.ts';
-import { buildColumns, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
+import { buildColumns, clip, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
 import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
 
 export interface ScorerOptions extends ServingModelOptions {
@@ -125,7 +125,8 @@ export class Scorer {
       items = this.transforms.encode(cols.candidateChunk, { withLabels: false }).batch;
     } catch (e) {
       // Validation should have caught every bad cell; keep any that slips through a 400.
-      if (e instanceof DataError) throw new RequestError(`invalid feature value: ${e.message}`, { cause: e });
+      // Its message may quote a cell, which is caller input: clip it as request.ts clips names.
+      if (e instanceof DataError) throw new RequestError(`invalid feature value: ${clip(e.message, 300)}`, { cause: e });
       throw e;
     }
     const { plan, release } = await this.model.acquirePlan(cols.userFeatures);
