@@ -147,7 +147,7 @@ interface Slot {
   readonly f: FeatureState;
 }
 
-function listing(items: string[]): string {
+export function listing(items: readonly string[]): string {
   return items.length <= MAX_LISTED ? items.join(', ') : `${items.slice(0, MAX_LISTED).join(', ')} and ${items.length - MAX_LISTED} more`;
 }
 

@@ -102,3 +102,40 @@ test('a plan evicted while a request is scoring with it is released only when th
   scorer.dispose();
   assert.equal(counts.opened, counts.released);
 });
+
+test('contextFeatures fixes the context set: one plan for every request, others refused by name', async () => {
+  const counts = countSessions();
+  const scorer = await Scorer.load(uri, { backend: 'onnx', cache: false, contextFeatures: ['user', 'x'] });
+  const free = await Scorer.load(uri, { backend: 'onnx', cache: false });
+  // {user, x}, {user} and {} in context all use the one {user, x} plan; absent ones are missing values.
+  const full = await scorer.score(request(0b1001));
+  assert.deepEqual(full.scores, (await free.score(request(0b1001))).scores);
+  const userOnly = { context: { user: cell('user', 0) }, candidates: [{ item: 'i1', tags: ['t1'] }] };
+  await assert.rejects(scorer.score(userOnly), /missing value for numeric feature\(s\) without a default: context\.x/);
+  const noUser = { context: { x: 0.5 }, candidates: [{ item: 'i1' }, { item: 'i2', tags: 't3' }] };
+  const withNullUser = { context: { x: 0.5, user: null }, candidates: noUser.candidates };
+  assert.deepEqual((await scorer.score(noUser)).scores, (await free.score(noUser)).scores, 'absent = missing, as without the option');
+  assert.deepEqual((await scorer.score(withNullUser)).scores, (await free.score(noUser)).scores);
+  assert.deepEqual(scorer.planCacheStats(), { hits: 2, misses: 1, evictions: 0, size: 1, capacity: 16 });
+
+  await assert.rejects(
+    scorer.score(request(0b0011)),
+    (e: Error) => e.message === 'context feature(s) not accepted by this deployment: context.item (context may hold user, x)',
+  );
+  await assert.rejects(
+    scorer.score({ context: { [`z${'y'.repeat(100)}`]: 1 }, candidates: [{ item: 'i1', x: 1 }] }),
+    /context\.zy{63}…\(101 chars\) \(context may hold user, x\)$/,
+  );
+  await assert.rejects(
+    scorer.score({ context: { user: 'u1' }, candidates: [{ item: 'i1', x: 1 }] }),
+    (e: Error) => e.message === 'candidates[0].x: x is a context feature in this deployment; give it once in context',
+  );
+  await assert.rejects(
+    Scorer.load(uri, { backend: 'onnx', cache: false, contextFeatures: ['user', 'colour'] }),
+    /contextFeatures names what is not a feature of model m-m: colour/,
+  );
+  assert.equal(scorer.planCacheStats().size, 1);
+  scorer.dispose();
+  free.dispose();
+  assert.equal(counts.opened, counts.released);
+});
