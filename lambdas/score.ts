@@ -10,7 +10,7 @@
  * rather than by Promote — the champion named in the registry (WDP_REGISTRY_URI) is served, so a
  * redeploy never leaves `live` without a model. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
  * (auto | onnx | js, default auto), WDP_PLAN_CACHE_SIZE (most scoring plans, one per distinct set of
- * context features, each with an ONNX session; default DEFAULT_PLAN_CACHE_SIZE = 16, ~7 MB each at
+ * context features, each with an ONNX session; default DEFAULT_PLAN_CACHE_SIZE = 16, ~9 MB each at
  * the paper shape), WDP_CONTEXT_FEATURES (comma-separated: the only features a request may give in
  * `context`, which leaves one plan; default unset: any feature). Metrics per request: rows,
  * latency, planCacheHits/Misses/Evictions (counts) and planCacheSize.

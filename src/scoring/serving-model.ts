@@ -18,9 +18,10 @@
  * Plans are cached, and the cache is bounded (issue 9, finding 4). A plan is keyed by its set of
  * context features, so a caller that moves a different subset of features into `context` on
  * every request creates a new plan each time, and a plan with item columns holds its own ONNX
- * Runtime session (the tower weights baked in and pre-packed: ~0.2 MB at the test shapes, about
- * 7 MB at the paper shape's 1200×1024 first layer, measured with `wdp bench load`). Kept forever,
- * 1,600 subsets took a container from 370 to 998 MB. So:
+ * Runtime session with the tower weights baked in and pre-packed. Measured (RSS over 30–40 random
+ * subsets): 0.8 MB and ~24 ms to build per plan at the `small` bench shape, 8.6 MB and ~114 ms at
+ * `paper` (a 1200×1024 first layer). Kept forever, 1,600 subsets took a container from 370 to
+ * 998 MB. So:
  *   - at most `planCacheSize` plans are kept (default DEFAULT_PLAN_CACHE_SIZE), least recently
  *     used first out; an evicted plan's session is released as soon as no request still runs on
  *     it (every use holds a lease, see acquirePlan), so memory is bounded by the cap plus the
@@ -57,8 +58,8 @@ export interface ServingModelOptions {
 
 /**
  * 16 plans: a service usually sends one or two context shapes, so 16 leaves room for several
- * callers while bounding the sessions to ~16 × 7 MB ≈ 110 MB at the paper shape, small beside a
- * paper-shape model's ~230 MB of embeddings on a 2,048 MB Lambda.
+ * callers while bounding the sessions to ~16 × 8.6 MB ≈ 140 MB at the paper shape, small beside a
+ * paper-shape model's ~420 MB resident once loaded, on a 2,048 MB Lambda.
  */
 export const DEFAULT_PLAN_CACHE_SIZE = 16;
 
