@@ -79,6 +79,15 @@ export interface LoadBenchResult {
   readonly rss_mb: { readonly start: number; readonly after_warmup: number; readonly peak: number; readonly end: number };
   /** end / after_warmup − 1 (the acceptance bound is 0.10). */
   readonly rss_end_vs_after_warmup: number;
+  /** [seconds since the first request, RSS MB] every 5 s, to tell a plateau from a trend. */
+  readonly rss_timeline_mb: [number, number][];
+  /** The server's V8 heap and buffers when the run ends (the rest of its RSS is native: ORT, code). */
+  readonly server_memory_at_end_mb: {
+    readonly heap_used: number;
+    readonly heap_total: number;
+    readonly array_buffers: number;
+    readonly external: number;
+  };
   readonly plan_cache: PlanCacheStats;
   readonly machine: { readonly cpu_model: string; readonly cores: number; readonly simd_flags: string[] };
 }
@@ -89,7 +98,10 @@ const SAMPLE_MS = 200;
 
 /** Messages between the bench and its server child. */
 type ToChild = { type: 'start'; modelUri: string; scorerOptions: ScorerOptions } | { type: 'stats' };
-type FromChild = { type: 'ready'; port: number } | { type: 'stats'; planCache: PlanCacheStats } | { type: 'failed'; error: string };
+type FromChild =
+  | { type: 'ready'; port: number }
+  | { type: 'stats'; planCache: PlanCacheStats; memory: NodeJS.MemoryUsage }
+  | { type: 'failed'; error: string };
 
 /**
  * The server child's main: loads the model, serves it on 127.0.0.1 (a free port) and answers
@@ -108,7 +120,7 @@ export function loadServerMain(): void {
           const scorer = await Scorer.load(m.modelUri, m.scorerOptions);
           const { port } = await serve({ modelUri: m.modelUri, port: 0, host: '127.0.0.1', scorerOptions: m.scorerOptions });
           process.on('message', (q: ToChild) => {
-            if (q.type === 'stats') send({ type: 'stats', planCache: scorer.planCacheStats() });
+            if (q.type === 'stats') send({ type: 'stats', planCache: scorer.planCacheStats(), memory: process.memoryUsage() });
           });
           send({ type: 'ready', port });
         } catch (e) {
@@ -288,9 +300,12 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
     let rssAfterWarmup = 0;
     let peak = 0;
     let rssEnd = 0;
+    const timeline: [number, number][] = [];
     const sampler = setInterval(() => {
       const now = performance.now();
       const r = rssMb(pid);
+      const at = Math.floor((now - t0) / 5000) * 5;
+      if (timeline.length === 0 || timeline[timeline.length - 1]![0] < at) timeline.push([at, r]);
       if (now >= warmEnd) {
         if (!rssAfterWarmup) rssAfterWarmup = r;
         peak = Math.max(peak, r);
@@ -319,7 +334,8 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
     clearInterval(sampler);
     const stats = waitFor('stats');
     child.send({ type: 'stats' } satisfies ToChild);
-    const { planCache } = await stats;
+    const { planCache, memory } = await stats;
+    const mb = (b: number) => Math.round(b / 2 ** 20);
     latencies.sort((a, b) => a - b);
     const errorCount = Object.values(errors).reduce((a, b) => a + b, 0);
     const cpu = cpus()[0]?.model ?? 'unknown';
@@ -343,6 +359,13 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
       latency_p99_ms: +pct(latencies, 0.99).toFixed(2),
       rss_mb: { start: rssStart, after_warmup: rssAfterWarmup, peak, end: rssEnd },
       rss_end_vs_after_warmup: rssAfterWarmup ? +(rssEnd / rssAfterWarmup - 1).toFixed(4) : 0,
+      rss_timeline_mb: timeline,
+      server_memory_at_end_mb: {
+        heap_used: mb(memory.heapUsed),
+        heap_total: mb(memory.heapTotal),
+        array_buffers: mb(memory.arrayBuffers),
+        external: mb(memory.external),
+      },
       plan_cache: planCache,
       machine: { cpu_model: cpu, cores: cpus().length, simd_flags: simd },
     };
