@@ -9,7 +9,11 @@
  * on the first event. When it is empty — a version published by `cdk deploy` from the template
  * rather than by Promote — the champion named in the registry (WDP_REGISTRY_URI) is served, so a
  * redeploy never leaves `live` without a model. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
- * (auto | onnx | js, default auto).
+ * (auto | onnx | js, default auto), WDP_PLAN_CACHE_SIZE (most scoring plans, one per distinct set of
+ * context features, each with an ONNX session; default DEFAULT_PLAN_CACHE_SIZE = 16, ~9 MB each at
+ * the paper shape), WDP_CONTEXT_FEATURES (comma-separated: the only features a request may give in
+ * `context`, which leaves one plan; default unset: any feature). Metrics per request: rows,
+ * latency, planCacheHits/Misses/Evictions (counts) and planCacheSize.
  *
  * Packaging (NodejsFunction / esbuild), so the zip stays far below Lambda's 250 MB unzipped:
  *   - bundle this file with esbuild (format esm, platform node, target node22 as set in
@@ -42,6 +46,10 @@ export interface ScoreLambdaConfig {
   readonly registryUri?: string;
   readonly maxCandidates: number;
   readonly backend: SplitTowerKind;
+  /** WDP_PLAN_CACHE_SIZE; unset: the scorer's default. */
+  readonly planCacheSize?: number;
+  /** WDP_CONTEXT_FEATURES; unset: any model feature may be context. */
+  readonly contextFeatures?: readonly string[];
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaConfig {
@@ -54,7 +62,25 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
   const backend = (env['WDP_SCORING_BACKEND'] ?? 'auto') as SplitTowerKind;
   if (!SPLIT_TOWER_KINDS.includes(backend))
     throw new Error(`WDP_SCORING_BACKEND must be one of ${SPLIT_TOWER_KINDS.join(', ')}, got ${backend}`);
-  return { modelUri, ...(registryUri ? { registryUri } : {}), maxCandidates, backend };
+  const planCacheRaw = env['WDP_PLAN_CACHE_SIZE'];
+  const planCacheSize = planCacheRaw === undefined || planCacheRaw === '' ? undefined : Number(planCacheRaw);
+  if (planCacheSize !== undefined && (!Number.isInteger(planCacheSize) || planCacheSize < 1))
+    throw new Error(`WDP_PLAN_CACHE_SIZE must be a positive integer, got ${planCacheRaw}`);
+  const contextRaw = env['WDP_CONTEXT_FEATURES'];
+  const contextFeatures = contextRaw
+    ? contextRaw
+        .split(',')
+        .map((f) => f.trim())
+        .filter((f) => f.length > 0)
+    : undefined;
+  return {
+    modelUri,
+    ...(registryUri ? { registryUri } : {}),
+    maxCandidates,
+    backend,
+    ...(planCacheSize !== undefined ? { planCacheSize } : {}),
+    ...(contextFeatures ? { contextFeatures } : {}),
+  };
 }
 
 export const REGISTRY_URI_ENV = 'WDP_REGISTRY_URI';
@@ -78,13 +104,22 @@ export function createLambdaHandler(
 ): (event: unknown, context?: Context) => Promise<unknown> {
   const inner: ScoreHandler = createScoreHandler({
     modelUri: config.modelUri,
-    scorerOptions: { backend: config.backend, maxCandidates: config.maxCandidates },
+    scorerOptions: {
+      backend: config.backend,
+      maxCandidates: config.maxCandidates,
+      ...(config.planCacheSize !== undefined ? { planCacheSize: config.planCacheSize } : {}),
+      ...(config.contextFeatures ? { contextFeatures: config.contextFeatures } : {}),
+    },
     logger: log,
     onScored: (e) => {
       m.addDimension('kind', e.kind);
       m.addMetadata('modelVersion', e.modelVersion);
       m.addMetric('rows', MetricUnit.Count, e.rows);
       m.addMetric('latency', MetricUnit.Milliseconds, e.latencyMs);
+      m.addMetric('planCacheHits', MetricUnit.Count, e.planCache.hits);
+      m.addMetric('planCacheMisses', MetricUnit.Count, e.planCache.misses);
+      m.addMetric('planCacheEvictions', MetricUnit.Count, e.planCache.evictions);
+      m.addMetric('planCacheSize', MetricUnit.Count, e.planCache.size);
       log.info('scored', { modelVersion: e.modelVersion, rows: e.rows, latencyMs: Math.round(e.latencyMs * 100) / 100, kind: e.kind });
     },
   });

@@ -1,5 +1,5 @@
-/** `wdp bench <train|score|adult|table1>`: benchmarks, JSON on stdout. */
-import { type Command, Option } from 'commander';
+/** `wdp bench <train|score|load|adult|table1>`: benchmarks, JSON on stdout. */
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_KINDS, type ModelKind } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
@@ -13,6 +13,7 @@ export function addBenchCommand(program: Command): void {
   const bench = program.command('bench').description('benchmarks (JSON on stdout), compared with the PyTorch peer where it applies');
   addTrainBench(bench);
   addScoreBench(bench);
+  addLoadBench(bench);
   addAdultBench(bench);
   addTable1Bench(bench);
 }
@@ -77,6 +78,57 @@ function addScoreBench(bench: Command): void {
           coldStart: o.coldStart,
           log: (m) => log.info(m),
           ...(o.batchRows ? { batchRows: o.batchRows } : {}),
+          ...(o.modelDir ? { modelDir: o.modelDir } : {}),
+        }),
+      );
+    });
+}
+
+interface LoadBenchCliOptions {
+  shape: Shape;
+  backend: SplitTowerKind;
+  concurrency: number;
+  seconds: number;
+  warmup: number;
+  candidates: number;
+  varyPercent: number;
+  planCacheSize?: number;
+  modelDir?: string;
+}
+
+function addLoadBench(bench: Command): void {
+  bench
+    .command('load')
+    .description(
+      'the scoring server (wdp serve, on 127.0.0.1) under N concurrent callers for a fixed time, some moving random feature subsets into context: latency, errors, RSS, plan cache',
+    )
+    .addOption(new Option('--shape <shape>', 'model shape').choices(SHAPES).default('small'))
+    .addOption(new Option('--backend <backend>', 'scoring tower').choices(SPLIT_TOWER_KINDS).default('auto'))
+    .option('--concurrency <n>', 'concurrent callers', int('--concurrency'), 16)
+    .option('--seconds <n>', 'measured seconds (after the warm-up)', int('--seconds'), 60)
+    .option('--warmup <n>', 'warm-up seconds', int('--warmup', 0), 10)
+    .option('--candidates <n>', 'candidates per request', int('--candidates'), 1000)
+    .option('--vary-percent <n>', 'percent of requests with a random context feature set', int('--vary-percent', 0), 25)
+    .option('--plan-cache-size <n>', "the server's plan cache size (default: the scorer's)", int('--plan-cache-size'))
+    .option('--model-dir <dir>', 'where to keep the generated benchmark model (shared with bench score)')
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: LoadBenchCliOptions) => {
+      if (o.varyPercent > 100) throw new InvalidArgumentError(`--vary-percent must be at most 100, got ${o.varyPercent}`);
+      const { benchLoad } = await import('../../src/bench/load-bench.ts');
+      const log = consoleLogger();
+      printJson(
+        await benchLoad({
+          shape: o.shape,
+          backend: o.backend,
+          concurrency: o.concurrency,
+          seconds: o.seconds,
+          warmupSeconds: o.warmup,
+          candidates: o.candidates,
+          varyShare: o.varyPercent / 100,
+          // The server child takes the host's ORT setting from here (bin/wdp.mjs reads it the same way).
+          allowSpinning: process.env['WDP_ORT_SPIN'] !== '0',
+          log: (m) => log.info(m),
+          ...(o.planCacheSize ? { planCacheSize: o.planCacheSize } : {}),
           ...(o.modelDir ? { modelDir: o.modelDir } : {}),
         }),
       );

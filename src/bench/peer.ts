@@ -77,7 +77,8 @@ export function coreToForce(detected: string | undefined, flags: ReadonlySet<str
   return openblasTier(detected) < openblasTier(best) ? best : undefined;
 }
 
-function cpuFlags(): Set<string> {
+/** The CPU's flags from /proc/cpuinfo (empty where it cannot be read). */
+export function cpuFlags(): Set<string> {
   try {
     const line = readFileSync('/proc/cpuinfo', 'utf8')
       .split('\n')

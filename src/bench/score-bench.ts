@@ -134,7 +134,7 @@ export async function writeBenchParquet(shape: BenchShapeName, path: string, row
 }
 
 /** The bench model at `dir`, written once and reused while its id matches. */
-async function ensureModel(shape: BenchShapeName, dir: string, log?: (m: string) => void): Promise<void> {
+export async function ensureModel(shape: BenchShapeName, dir: string, log?: (m: string) => void): Promise<void> {
   if (existsSync(join(dir, 'manifest.json'))) {
     const m = await readManifest(dir).catch(() => undefined);
     // An older format is written again, so the cold start measures what a new model costs to load.

@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { RequestError } from './errors.ts';
 import type { ScoreResponse } from './request.ts';
+import type { PlanCacheStats } from './serving-model.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
 
 /** The slice of a logger the handler uses (Powertools' Logger and the console both fit). */
@@ -31,6 +32,11 @@ export interface ScoredEvent {
   readonly modelVersion: string;
   readonly rows: number;
   readonly latencyMs: number;
+  /**
+   * The plan cache: hits, misses and evictions since the previous ScoredEvent of this handler
+   * (so summing them over events counts each once), its size and capacity now.
+   */
+  readonly planCache: PlanCacheStats;
 }
 
 export interface ScoreHandlerOptions {
@@ -83,6 +89,15 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const scorerOptions = options.scorerOptions ?? {};
   let scorer: Promise<Scorer> | undefined;
+  // Counters already reported, per loaded scorer (a reload starts from zero).
+  const reported = new WeakMap<Scorer, PlanCacheStats>();
+  const planCacheDelta = (s: Scorer): PlanCacheStats => {
+    const now = s.planCacheStats();
+    const last = reported.get(s);
+    reported.set(s, now);
+    if (!last) return now;
+    return { ...now, hits: now.hits - last.hits, misses: now.misses - last.misses, evictions: now.evictions - last.evictions };
+  };
 
   const getScorer = (): Promise<Scorer> => {
     if (!scorer) {
@@ -117,7 +132,13 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     try {
       const res = await s.score(body);
       const latencyMs = performance.now() - started;
-      options.onScored?.({ kind: 'online', modelVersion: s.modelVersion, rows: res.scores.length, latencyMs });
+      options.onScored?.({
+        kind: 'online',
+        modelVersion: s.modelVersion,
+        rows: res.scores.length,
+        latencyMs,
+        planCache: planCacheDelta(s),
+      });
       return { status: 200, payload: res };
     } catch (e) {
       if (e instanceof RequestError) {

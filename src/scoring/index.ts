@@ -5,8 +5,8 @@
 export { Scorer } from './scorer.ts';
 export type { ScorerOptions } from './scorer.ts';
 export type { ScoreRequest, ScoreResponse } from './request.ts';
-export { ServingModel } from './serving-model.ts';
-export type { ServingModelOptions, SplitPlan } from './serving-model.ts';
+export { DEFAULT_PLAN_CACHE_SIZE, ServingModel } from './serving-model.ts';
+export type { PlanCacheStats, PlanLease, ServingModelOptions, SplitPlan } from './serving-model.ts';
 export { SPLIT_TOWER_KINDS } from './split-tower.ts';
 export type { SplitTowerKind } from './split-tower.ts';
 export type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';

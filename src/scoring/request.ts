@@ -9,6 +9,11 @@
  * Missing features (absent or null) follow the model's rules, as in training: a categorical
  * becomes its missing/OOV id, a numeric takes its default, and a numeric without a default is an
  * error naming it.
+ *
+ * Every name or value of the caller's that a message repeats goes through `clip` (64 characters
+ * and the original length), and a message lists at most MAX_LISTED of them: the message is
+ * returned in the 400 body and written to the log, so a 5 MB unknown key must not come back
+ * whole (issue 9, finding 8). Names of the model's own features are not clipped.
  */
 import { z } from 'zod';
 import type { Cell, ColumnValues, RowChunk } from '../data/row-chunk.ts';
@@ -40,6 +45,14 @@ export interface RequestLimits {
 
 /** How many offending fields a message lists before "and N more". */
 const MAX_LISTED = 10;
+
+/** Longest piece of caller text repeated in a message. */
+const MAX_ECHO = 64;
+
+/** `text`, or its first 64 characters and its length: for caller input repeated in a message. */
+export function clip(text: string, max = MAX_ECHO): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…(${text.length} chars)`;
+}
 
 const plainObject = (what: string) =>
   z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
@@ -75,7 +88,7 @@ export function parseEnvelope(body: unknown, limits: RequestLimits): ScoreReques
     const issue = r.error.issues[0]!;
     const message =
       issue.code === 'unrecognized_keys'
-        ? `unknown request field(s): ${issue.keys.join(', ')} (expected context, candidates, topK)`
+        ? `unknown request field(s): ${listing(issue.keys.map((k) => clip(k)))} (expected context, candidates, topK)`
         : issue.path.length > 0 && issue.code === 'invalid_type' && issue.path[0] === 'candidates' && issue.path.length === 1
           ? 'candidates must be an array of objects'
           : issue.message;
@@ -100,8 +113,16 @@ function expected(f: FeatureState): string {
       : 'an array of strings or numbers, a single string or number, or null';
 }
 
+/** JSON.parse reads a number beyond ±1.8e308 (e.g. 1e999) as ±Infinity; say so rather than "got number". */
+const NOT_FINITE = 'not a finite number: JSON numbers beyond ±1.8e308, such as 1e999, overflow to Infinity';
+
 function typeName(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${v} (${NOT_FINITE})`;
+  if (Array.isArray(v)) {
+    const i = v.findIndex((e) => typeof e === 'number' && !Number.isFinite(e));
+    return i < 0 ? 'array' : `an array with ${v[i]} at [${i}] (${NOT_FINITE})`;
+  }
+  return v === null ? 'null' : typeof v;
 }
 
 function isToken(v: unknown): boolean {
@@ -126,7 +147,7 @@ interface Slot {
   readonly f: FeatureState;
 }
 
-function listing(items: string[]): string {
+export function listing(items: readonly string[]): string {
   return items.length <= MAX_LISTED ? items.join(', ') : `${items.slice(0, MAX_LISTED).join(', ')} and ${items.length - MAX_LISTED} more`;
 }
 
@@ -154,7 +175,7 @@ export function buildColumns(req: ScoreRequest, state: TransformState): RequestC
   const userFeatures = new Set<string>();
   for (const [name, v] of Object.entries(req.context)) {
     const f = Object.hasOwn(features, name) ? features[name] : undefined;
-    if (!f) unknown.push(`context.${name}`);
+    if (!f) unknown.push(`context.${clip(name)}`);
     else if (!fits(f, v)) wrong.push(`context.${name} must be ${expected(f)}, got ${typeName(v)}`);
     else userFeatures.add(name);
   }
@@ -178,7 +199,7 @@ export function buildColumns(req: ScoreRequest, state: TransformState): RequestC
       const slot = slots.get(name);
       if (slot === undefined) {
         if (Object.hasOwn(features, name)) both.add(name);
-        else unknown.push(`candidates[${i}].${name}`);
+        else unknown.push(`candidates[${i}].${clip(name)}`);
         continue;
       }
       if (slot.kind === NUM) {
@@ -193,7 +214,7 @@ export function buildColumns(req: ScoreRequest, state: TransformState): RequestC
   }
   if (unknown.length > 0) throw new RequestError(`unknown feature(s): ${listing(unknown)}`);
   if (wrong.length > 0) throw new RequestError(`wrong type(s): ${listing(wrong)}`);
-  if (both.size > 0) throw new RequestError(`feature(s) given in both context and candidates: ${[...both].join(', ')}`);
+  if (both.size > 0) throw new RequestError(`feature(s) given in both context and candidates: ${listing([...both])}`);
 
   const missing: string[] = [];
   const ctxMissing = (n: string) => req.context[n] === null || req.context[n] === undefined;

@@ -16,9 +16,9 @@ import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { type ModelManifest, readManifest } from '../model/manifest.ts';
 import { readStoredModel } from '../model/stored-model.ts';
 import { DataError } from '../data/errors.ts';
-import { RequestError } from './errors.ts';
-import { buildColumns, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
-import { ServingModel, type ServingModelOptions } from './serving-model.ts';
+import { RequestError, ScoringError } from './errors.ts';
+import { buildColumns, clip, listing, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
+import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
 
 export interface ScorerOptions extends ServingModelOptions {
   /** Most candidates per request. @default 1000 */
@@ -31,6 +31,14 @@ export interface ScorerOptions extends ServingModelOptions {
    * on first use, so a cold start that only serves requests skips this. @default false
    */
   readonly warmBatchPlan?: boolean;
+  /**
+   * The only features a request may give in `context` (a fixed set for this deployment). A
+   * request with any other context feature is a 400, and a listed feature absent from the
+   * context is a missing value there (and may not be given per candidate), so every online
+   * request uses the same split: one plan, which no caller can multiply. Unset, any model
+   * feature may be context, and the plan cache's LRU cap alone bounds memory. @default unset
+   */
+  readonly contextFeatures?: readonly string[];
 }
 
 /** The best `topK` (default all) by descending score, ties by index; sorts indices in a typed array. */
@@ -42,6 +50,27 @@ function rank(p: Float32Array, scores: readonly number[], topK: number | undefin
   const ranked = new Array<{ index: number; score: number }>(k);
   for (let i = 0; i < k; i++) ranked[i] = { index: order[i]!, score: scores[order[i]!]! };
   return ranked;
+}
+
+/**
+ * The request with exactly `fixed` as its context: other context features are refused, and
+ * listed ones it lacks become null there (a value missing for every candidate either way, so the
+ * scores are those of the request as sent).
+ */
+function fixContext(req: ScoreRequest, fixed: ReadonlySet<string>): ScoreRequest {
+  const other = Object.keys(req.context).filter((n) => !fixed.has(n));
+  if (other.length > 0)
+    throw new RequestError(
+      `context feature(s) not accepted by this deployment: ${listing(other.map((n) => `context.${clip(n)}`))} (context may hold ${listing([...fixed])})`,
+    );
+  const context: Record<string, unknown> = {};
+  for (const n of fixed) {
+    if (Object.hasOwn(req.context, n)) continue;
+    const i = req.candidates.findIndex((c) => Object.hasOwn(c, n));
+    if (i >= 0) throw new RequestError(`candidates[${i}].${n}: ${n} is a context feature in this deployment; give it once in context`);
+    context[n] = null;
+  }
+  return { ...req, context: { ...context, ...req.context } };
 }
 
 /** Cached scorers by model id; kept small because each holds a whole model in memory. */
@@ -59,6 +88,7 @@ export class Scorer {
   /** Columns passed through by batch scoring (config data.idColumns). */
   readonly idColumns: readonly string[];
   readonly #state: TransformState;
+  readonly #contextFeatures: ReadonlySet<string> | undefined;
 
   private constructor(
     uri: string,
@@ -76,6 +106,15 @@ export class Scorer {
     this.idColumns = idColumns;
     this.maxCandidates = options.maxCandidates ?? 1000;
     this.#state = transforms.toState();
+    const fixed = options.contextFeatures;
+    if (fixed) {
+      const notFeatures = fixed.filter((f) => !Object.hasOwn(this.#state.features, f));
+      if (notFeatures.length > 0)
+        throw new ScoringError(
+          `contextFeatures names what is not a feature of model ${manifest.modelId}: ${listing(notFeatures.map((f) => clip(f)))}`,
+        );
+    }
+    this.#contextFeatures = fixed ? new Set(fixed) : undefined;
   }
 
   /**
@@ -116,7 +155,8 @@ export class Scorer {
    * @throws RequestError with a message for the caller
    */
   async score(body: unknown): Promise<ScoreResponse> {
-    const req: ScoreRequest = parseEnvelope(body, { maxCandidates: this.maxCandidates });
+    const envelope: ScoreRequest = parseEnvelope(body, { maxCandidates: this.maxCandidates });
+    const req = this.#contextFeatures ? fixContext(envelope, this.#contextFeatures) : envelope;
     const cols = buildColumns(req, this.#state);
     let user: EncodedBatch;
     let items: EncodedBatch;
@@ -125,11 +165,17 @@ export class Scorer {
       items = this.transforms.encode(cols.candidateChunk, { withLabels: false }).batch;
     } catch (e) {
       // Validation should have caught every bad cell; keep any that slips through a 400.
-      if (e instanceof DataError) throw new RequestError(`invalid feature value: ${e.message}`, { cause: e });
+      // Its message may quote a cell, which is caller input: clip it as request.ts clips names.
+      if (e instanceof DataError) throw new RequestError(`invalid feature value: ${clip(e.message, 300)}`, { cause: e });
       throw e;
     }
-    const plan = await this.model.plan(cols.userFeatures);
-    const p = await this.model.scoreSplit(plan, user, items);
+    const { plan, release } = await this.model.acquirePlan(cols.userFeatures);
+    let p: Float32Array;
+    try {
+      p = await this.model.scoreSplit(plan, user, items);
+    } finally {
+      release();
+    }
     const scores = Array.from(p);
     return { modelVersion: this.modelVersion, scores, ranked: rank(p, scores, req.topK) };
   }
@@ -139,6 +185,11 @@ export class Scorer {
     const { batch, keptRows } = this.transforms.encode(chunk, { withLabels: false, onBadRow });
     if (batch.size === 0) return { scores: new Float32Array(0), keptRows };
     return { scores: await this.model.scoreRows(batch), keptRows };
+  }
+
+  /** The plan cache's counters (hits, misses, evictions since load) and size, for metrics. */
+  planCacheStats(): PlanCacheStats {
+    return this.model.planCacheStats();
   }
 
   dispose(): void {

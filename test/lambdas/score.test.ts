@@ -84,6 +84,10 @@ test('the handler records rows and latency metrics with the model version, and l
     [
       ['rows', 'Count'],
       ['latency', 'Milliseconds'],
+      ['planCacheHits', 'Count'],
+      ['planCacheMisses', 'Count'],
+      ['planCacheEvictions', 'Count'],
+      ['planCacheSize', 'Count'],
     ],
   );
   assert.equal(recorded[0]!.value, 2);
@@ -148,4 +152,41 @@ test('the exported handler reads the model from WDP_MODEL_URI and answers a Func
   })) as { statusCode: number; body: string };
   assert.equal(r.statusCode, 200);
   assert.equal((JSON.parse(r.body) as { scores: number[] }).scores.length, 2);
+});
+
+test('WDP_PLAN_CACHE_SIZE and WDP_CONTEXT_FEATURES are read and checked', () => {
+  assert.deepEqual(readConfig({ WDP_MODEL_URI: 's3://b/m', WDP_PLAN_CACHE_SIZE: '4', WDP_CONTEXT_FEATURES: 'user, x' }), {
+    modelUri: 's3://b/m',
+    maxCandidates: 1000,
+    backend: 'auto',
+    planCacheSize: 4,
+    contextFeatures: ['user', 'x'],
+  });
+  assert.throws(
+    () => readConfig({ WDP_MODEL_URI: 'x', WDP_PLAN_CACHE_SIZE: '0' }),
+    /WDP_PLAN_CACHE_SIZE must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => readConfig({ WDP_MODEL_URI: 'x', WDP_PLAN_CACHE_SIZE: 'lots' }),
+    /WDP_PLAN_CACHE_SIZE must be a positive integer, got lots/,
+  );
+});
+
+test('plan cache metrics: per request one hit or miss, evictions as they happen, the size', async () => {
+  const { metrics, recorded } = recordingMetrics();
+  const h = createLambdaHandler({ modelUri: uri, maxCandidates: 10, backend: 'js', planCacheSize: 2 }, new QuietLogger(), metrics);
+  // Context subsets: {user}, {user}, {x}, {user, x}, {user}: miss, hit, miss, miss (evicts {user}), miss (evicts {x}).
+  const bodies = [
+    REQUEST,
+    REQUEST,
+    { context: { x: 0.5 }, candidates: [{ item: 'i1', user: 'u1' }] },
+    { context: { user: 'u1', x: 0.5 }, candidates: [{ item: 'i1' }] },
+    REQUEST,
+  ];
+  for (const b of bodies) await h(b);
+  const series = (name: string) => recorded.filter((m) => m.name === name).map((m) => m.value);
+  assert.deepEqual(series('planCacheHits'), [0, 1, 0, 0, 0]);
+  assert.deepEqual(series('planCacheMisses'), [1, 0, 1, 1, 1]);
+  assert.deepEqual(series('planCacheEvictions'), [0, 0, 0, 1, 1]);
+  assert.deepEqual(series('planCacheSize'), [1, 1, 2, 2, 2]);
 });

@@ -290,3 +290,60 @@ describe('a model that fails to load', () => {
     });
   });
 });
+
+describe('caller input in an error is clipped (issue 9, finding 8)', () => {
+  const huge = 'k'.repeat(5 * 1024 * 1024);
+  const clipped = `${'k'.repeat(64)}…(${huge.length} chars)`;
+  const cases: [string, unknown, string][] = [
+    [
+      'a 5 MB unknown top-level field',
+      { candidates: [{ item: 'i1', x: 1 }], [huge]: 1 },
+      `unknown request field(s): ${clipped} (expected context, candidates, topK)`,
+    ],
+    [
+      'a 5 MB unknown context feature',
+      { context: { [huge]: 'v' }, candidates: [{ item: 'i1', x: 1 }] },
+      `unknown feature(s): context.${clipped}`,
+    ],
+    [
+      'a 5 MB unknown candidate feature',
+      { candidates: [{ item: 'i1', x: 1, [huge]: 'v' }] },
+      `unknown feature(s): candidates[0].${clipped}`,
+    ],
+    [
+      'many unknown top-level fields are listed up to 10',
+      { candidates: [{ item: 'i1', x: 1 }], ...Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`f${i}`, 1])) },
+      `unknown request field(s): ${Array.from({ length: 10 }, (_, i) => `f${i}`).join(', ')} and 490 more (expected context, candidates, topK)`,
+    ],
+  ];
+  for (const [name, body, message] of cases) {
+    test(`${name}: the 400 body and the log line stay short`, async () => {
+      const { handle, logs } = harness(good);
+      const http = (await handle(fnUrlEvent(JSON.stringify(body)), { awsRequestId: 'e1' })) as HttpResult;
+      assert.equal(http.statusCode, 400);
+      assert.deepEqual(JSON.parse(http.body), { statusCode: 400, error: message, requestId: 'e1' });
+      assert.ok(http.body.length < 1000, `body of ${http.body.length} chars`);
+      const line = logs.find((l) => l.message === 'bad request');
+      assert.ok(line);
+      assert.ok(JSON.stringify(line.extra).length < 1000);
+    });
+  }
+
+  test('1e999 (Infinity after JSON.parse) is named as not finite, for numerics, categoricals and lists', async () => {
+    const { handle } = harness(good);
+    const send = async (body: string) => JSON.parse(((await handle(fnUrlEvent(body), { awsRequestId: 'n' })) as HttpResult).body).error;
+    const why = 'not a finite number: JSON numbers beyond ±1.8e308, such as 1e999, overflow to Infinity';
+    assert.equal(
+      await send('{"candidates":[{"item":"i1","x":1e999}]}'),
+      `wrong type(s): candidates[0].x must be a number or null, got Infinity (${why})`,
+    );
+    assert.equal(
+      await send('{"context":{"user":-1e999},"candidates":[{"item":"i1","x":1}]}'),
+      `wrong type(s): context.user must be a string, number, boolean or null, got -Infinity (${why})`,
+    );
+    assert.equal(
+      await send('{"candidates":[{"item":"i1","x":1,"tags":["t1",1e999]}]}'),
+      `wrong type(s): candidates[0].tags must be an array of strings or numbers, a single string or number, or null, got an array with Infinity at [1] (${why})`,
+    );
+  });
+});
