@@ -125,13 +125,15 @@ export class Scorer {
     if (options.cache === false) return Scorer.#open(uri, options);
     // The manifest is small; reading it first lets a re-pointed URI pick up a new version.
     const manifest = await readManifest(uri);
-    const { modelId } = manifest;
-    let p = cache.get(modelId);
+    // Keyed by the options too: a scorer opened with another backend, plan cap or context set
+    // must not be handed to a caller that asked for different ones.
+    const key = `${manifest.modelId}\u0000${optionsKey(options)}`;
+    let p = cache.get(key);
     if (!p) {
       p = Scorer.#open(uri, options, manifest);
-      cache.set(modelId, p);
+      cache.set(key, p);
       p.catch(() => {
-        if (cache.get(modelId) === p) cache.delete(modelId);
+        if (cache.get(key) === p) cache.delete(key);
       });
       while (cache.size > MAX_CACHED_MODELS) cache.delete(cache.keys().next().value!);
     }
@@ -195,4 +197,17 @@ export class Scorer {
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/** The options that shape a scorer, as a stable string (the log callback and `cache` do not). */
+function optionsKey(o: ScorerOptions): string {
+  return JSON.stringify([
+    o.backend ?? null,
+    o.intraOpNumThreads ?? null,
+    o.allowSpinning ?? null,
+    o.planCacheSize ?? null,
+    o.maxCandidates ?? null,
+    o.warmBatchPlan ?? null,
+    o.contextFeatures ? [...o.contextFeatures].sort() : null,
+  ]);
 }

@@ -124,3 +124,14 @@ test('batch rows score like the training forward, in one tower run or several', 
     reference.model.dispose();
   }
 });
+
+test('the scorer cache hands out a scorer only to callers that asked for the same options', async () => {
+  const uri = uris.get('wide_deep')!;
+  const a = await Scorer.load(uri, { backend: 'js', planCacheSize: 2 });
+  const b = await Scorer.load(uri, { backend: 'js', planCacheSize: 3 });
+  const c = await Scorer.load(uri, { backend: 'js', planCacheSize: 2 });
+  assert.notEqual(a, b);
+  assert.equal(a, c);
+  assert.equal(a.planCacheStats().capacity, 2);
+  assert.equal(b.planCacheStats().capacity, 3);
+});
