@@ -182,9 +182,17 @@ export const configSchema = z
         maxBadRowFraction: z.number().min(0).max(1).default(0.01),
         /** Column(s) copied through to batch-scoring output. */
         idColumns: z.array(featureName).default([]),
+        /**
+         * The nightly workflow's Ingest checks every new log file's footer/header against the
+         * columns this config reads, before any training. 'error' fails the run there, naming the
+         * file (the watermark does not move); 'quarantine' sets the file aside (run manifest,
+         * `state/watermark.json`, `wdp days`, a notification) and trains on the rest.
+         * @default 'error'
+         */
+        onBadFile: z.enum(['error', 'quarantine']).default('error'),
       })
       .strict()
-      .default({ onBadRow: 'error', maxBadRowFraction: 0.01, idColumns: [] }),
+      .default({ onBadRow: 'error', maxBadRowFraction: 0.01, idColumns: [], onBadFile: 'error' }),
     holdout: holdoutSchema.default({ kind: 'newest_partition' }),
   })
   .strict()
