@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import { WdpError } from '../src/util/errors.ts';
 import { addBenchCommand } from './commands/bench.ts';
+import { addDaysCommand } from './commands/days.ts';
 import { addEvaluateCommand } from './commands/evaluate.ts';
 import { addGenerateCommand } from './commands/generate.ts';
 import { addInvokeCommand } from './commands/invoke.ts';
@@ -33,6 +34,7 @@ export function buildCli(): Command {
     addPipelineCommand,
     addScoreBatchCommand,
     addInvokeCommand,
+    addDaysCommand,
   ])
     add(program);
   return program;

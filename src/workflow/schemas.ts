@@ -145,10 +145,10 @@ export const ingestResultSchema = z.discriminatedUnion('hasNewData', [
       trainPartitions: z.array(date),
       holdoutPartitions: z.array(date),
       champion: championRefSchema.nullable(),
-      /** Files set aside at this Ingest: the workflow's notification lists them. */
-      quarantined: z.array(quarantineNoticeSchema).optional(),
-      /** Files found late in already-read partitions, trained in this run. */
-      lateFiles: z.array(uri).optional(),
+      /** Files set aside at this Ingest; always present, as the rejection notification reads it. */
+      quarantined: z.array(quarantineNoticeSchema),
+      /** Files found late in already-read partitions, trained in this run; always present. */
+      lateFiles: z.array(uri),
     })
     .strict(),
 ]);

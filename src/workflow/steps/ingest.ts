@@ -224,7 +224,8 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     trainPartitions: plan.train,
     holdoutPartitions: plan.holdout,
     champion: registry.champion,
-    ...notices,
+    quarantined: notices.quarantined ?? [],
+    lateFiles: notices.lateFiles ?? [],
   };
 }
 

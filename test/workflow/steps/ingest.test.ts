@@ -176,7 +176,7 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     // Recorded once: the next Ingest skips it without opening it again, and reports nothing new.
     const again = await ingest({ executionName: 'exec-2' });
     assert.ok(again.hasNewData);
-    assert.equal(again.quarantined, undefined);
+    assert.deepEqual(again.quarantined, []);
     assert.equal(JSON.parse(s3.text(l.quarantine)!).files.length, 1);
   });
 
