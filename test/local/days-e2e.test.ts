@@ -45,22 +45,22 @@ describe('local runs: days of a rejected run, late files, bad files', () => {
       ['2026-01-04'],
       ['2026-01-05'],
     ]);
-    let w = await readState(watermark);
-    // Champion v2 also fails 2026-01-05 (auc ≈ 0.5), so the holdout is the bad day; 2026-01-04 is cleared.
-    assert.deepEqual(
-      w.held.map((h: { day: string; role: string }) => [h.day, h.role]),
-      [['2026-01-05', 'holdout']],
-    );
-    assert.deepEqual(w.untrained, ['2026-01-04'], 'the good day of the rejected run is not dropped');
-
     await addDays(dir, 1); // 2026-01-06, a normal day
     const next = await run(dir);
-    assert.equal(next.status, 'promoted', JSON.stringify(next.error ?? next.validation));
+    // Before the fix: train=2026-01-05 (the bad day) holdout=2026-01-06, rejected again, and
+    // 2026-01-04 never reached a champion.
     assert.deepEqual(next.ingest?.hasNewData && [next.ingest.trainPartitions, next.ingest.holdoutPartitions], [
       ['2026-01-04'],
       ['2026-01-06'],
     ]);
+    assert.equal(next.status, 'promoted', JSON.stringify(next.error ?? next.validation));
     assert.equal(next.promotion?.version, 3);
+    let w = await readState(watermark);
+    // Champion v2 also failed 2026-01-05 (auc ≈ 0.5), so the holdout was the bad day and 2026-01-04 was cleared.
+    assert.deepEqual(
+      w.held.map((h: { day: string; role: string }) => [h.day, h.role]),
+      [['2026-01-05', 'holdout']],
+    );
     const registry = await readState(join(dir, 'registry', 'registry.json'));
     assert.deepEqual(
       registry.history.map((e: { status: string; data: { train: string[] } }) => [e.status, e.data.train.join(',')]),
