@@ -187,12 +187,13 @@ export const configSchema = z
          * columns this config reads, before any training. 'error' fails the run there, naming the
          * file (the watermark does not move); 'quarantine' sets the file aside (run manifest,
          * `state/watermark.json`, `wdp days`, a notification) and trains on the rest.
-         * @default 'error'
+         * @default 'error' (left out of the parsed config when unset, so the config saved in a
+         *   model manifest before this option existed reads back unchanged)
          */
-        onBadFile: z.enum(['error', 'quarantine']).default('error'),
+        onBadFile: z.enum(['error', 'quarantine']).optional(),
       })
       .strict()
-      .default({ onBadRow: 'error', maxBadRowFraction: 0.01, idColumns: [], onBadFile: 'error' }),
+      .default({ onBadRow: 'error', maxBadRowFraction: 0.01, idColumns: [] }),
     holdout: holdoutSchema.default({ kind: 'newest_partition' }),
   })
   .strict()

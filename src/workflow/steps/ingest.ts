@@ -101,7 +101,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     candidates.filter((f) => !isQuarantined(f) && !alreadyRead(f)),
     columns,
   );
-  if (bad.length > 0 && config.data.onBadFile === 'error') {
+  if (bad.length > 0 && (config.data.onBadFile ?? 'error') === 'error') {
     throw new WorkflowError(
       `${bad.length} log file(s) cannot be trained on (data.onBadFile "error"; nothing was trained and the watermark did not move): ${bad
         .map((b) => `${b.file.uri}: ${b.reason}`)
