@@ -14,8 +14,10 @@ export const fileRefSchema = z
   .object({
     uri,
     sizeBytes: z.number().int().min(0),
-    /** The store's version tag when the listing gives one (S3 does). */
+    /** The store's version tag when the listing gives one. */
     etag: z.string().optional(),
+    /** Last modification (epoch ms): listings give it where they give no etag (S3's ListObjectsV2 here). */
+    modifiedMs: z.number().optional(),
   })
   .strict();
 export type FileRef = z.output<typeof fileRefSchema>;
@@ -66,6 +68,7 @@ export const quarantinedFileSchema = z
     uri,
     sizeBytes: z.number().int().min(0),
     etag: z.string().optional(),
+    modifiedMs: z.number().optional(),
     partition: date.nullable(),
     reason: z.string(),
     runId: z.string(),

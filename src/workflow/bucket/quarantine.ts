@@ -2,7 +2,7 @@
  * `state/quarantine.json`: the log files Ingest set aside (config `data.onBadFile: "quarantine"`).
  * Ingest writes it as soon as it finds them, whatever the run's outcome, so a bad file is listed
  * (`wdp days`) and skipped from then on without being opened again. Replacing the file (a new size
- * or etag) makes it a new file, checked again at the next Ingest.
+ * etag or modification time) makes it a new file, checked again at the next Ingest.
  */
 import { StoragePreconditionError } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
@@ -16,9 +16,13 @@ export async function readQuarantine(l: BucketLayout): Promise<Quarantine> {
   return (await readJsonVersioned(l.quarantine, quarantineSchema))?.value ?? EMPTY_QUARANTINE;
 }
 
-/** The same object as listed: same URI and size, and the same etag when both sides have one. */
+/**
+ * The same object as listed: same URI and size, and the same etag and modification time where
+ * both sides have them (a rewrite of the same size changes one or the other).
+ */
 export function sameFile(a: FileRef, b: FileRef): boolean {
-  return a.uri === b.uri && a.sizeBytes === b.sizeBytes && (a.etag === undefined || b.etag === undefined || a.etag === b.etag);
+  const same = <T>(x: T | undefined, y: T | undefined) => x === undefined || y === undefined || x === y;
+  return a.uri === b.uri && a.sizeBytes === b.sizeBytes && same(a.etag, b.etag) && same(a.modifiedMs, b.modifiedMs);
 }
 
 /**

@@ -112,6 +112,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     uri: file.uri,
     sizeBytes: file.sizeBytes,
     ...(file.etag ? { etag: file.etag } : {}),
+    ...(file.modifiedMs !== undefined ? { modifiedMs: file.modifiedMs } : {}),
     partition: parsePartition(file.uri) ?? null,
     reason,
     runId,
@@ -272,7 +273,12 @@ async function listPartitionFiles(logsPrefix: string): Promise<Map<string, FileR
     if (!/\.(parquet|csv)$/i.test(rel)) continue;
     const p = parsePartition(blob.uri);
     if (!p) continue;
-    const ref: FileRef = { uri: blob.uri, sizeBytes: blob.sizeBytes, ...(blob.etag ? { etag: blob.etag } : {}) };
+    const ref: FileRef = {
+      uri: blob.uri,
+      sizeBytes: blob.sizeBytes,
+      ...(blob.etag ? { etag: blob.etag } : {}),
+      ...(Number.isFinite(blob.lastModifiedEpochMs) && blob.lastModifiedEpochMs > 0 ? { modifiedMs: blob.lastModifiedEpochMs } : {}),
+    };
     found.set(p, [...(found.get(p) ?? []), ref]);
   }
   const sorted = new Map<string, FileRef[]>();

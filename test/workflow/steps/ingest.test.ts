@@ -53,9 +53,9 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     // The files themselves, not their folders: a file that arrives after Ingest is not read by this run.
     assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-01/part-00000.parquet`, `${l.logs}dt=2026-01-02/part-00000.parquet`]);
     assert.deepEqual(manifest.holdout, [`${l.logs}dt=2026-01-03/part-00000.parquet`]);
-    assert.deepEqual(manifest.watermarkAfter.files['2026-01-03'], [
-      { uri: `${l.logs}dt=2026-01-03/part-00000.parquet`, sizeBytes: parquet.length },
-    ]);
+    const [ref] = manifest.watermarkAfter.files['2026-01-03'];
+    assert.deepEqual(ref, { uri: `${l.logs}dt=2026-01-03/part-00000.parquet`, sizeBytes: parquet.length, modifiedMs: ref.modifiedMs });
+    assert.equal(typeof ref.modifiedMs, 'number', 'S3 lists no etag: the modification time tells a rewrite');
     assert.equal(manifest.watermarkAfter.through, '2026-01-03');
     assert.match(manifest.runId, /exec-1$/);
     // Ingest itself never moves the watermark: only Promote/Reject do.
@@ -130,6 +130,15 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
       [`${l.logs}dt=2026-01-01/part-00001.parquet`],
     );
     assert.equal(manifest.watermarkAfter.files['2026-01-01'].length, 2, 'once this run finishes, the late file counts as read');
+
+    // A file rewritten in place (same size, new object) is late too.
+    put(l.watermark, JSON.stringify(manifest.watermarkAfter));
+    await new Promise((r) => setTimeout(r, 5));
+    put(`${l.logs}dt=2026-01-02/part-00000.parquet`, parquet.slice());
+    day('2026-01-05');
+    const rewritten = await ingest({ executionName: 'exec-4' });
+    assert.ok(rewritten.hasNewData);
+    assert.deepEqual(rewritten.lateFiles, [`${l.logs}dt=2026-01-02/part-00000.parquet`]);
   });
 
   it('a bad file in a new partition fails Ingest naming it (data.onBadFile "error", the default); nothing is written', async () => {
