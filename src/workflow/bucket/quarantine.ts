@@ -1,7 +1,7 @@
 /**
  * `state/quarantine.json`: the log files Ingest set aside (config `data.onBadFile: "quarantine"`).
  * Ingest writes it as soon as it finds them, whatever the run's outcome, so a bad file is listed
- * (`wdp days`) and skipped from then on without being opened again. Replacing the file (a new size
+ * (`wdp days`) and skipped from then on without being opened again. Replacing the file (a new size,
  * etag or modification time) makes it a new file, checked again at the next Ingest.
  */
 import { StoragePreconditionError } from '../../storage/index.ts';
