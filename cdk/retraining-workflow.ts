@@ -147,6 +147,9 @@ export class RetrainingWorkflow extends Construct {
           runId: sfn.JsonPath.stringAt('$.validation.runId'),
           reasons: sfn.JsonPath.listAt('$.validation.reasons'),
           report: sfn.JsonPath.stringAt('$.validation.reportUri'),
+          // What Ingest set aside or picked up late (src/workflow/steps/ingest.ts); `wdp days` lists held days.
+          quarantined: sfn.JsonPath.listAt('$.ingest.quarantined'),
+          lateFiles: sfn.JsonPath.listAt('$.ingest.lateFiles'),
         }),
         resultPath: sfn.JsonPath.DISCARD,
       }),

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { WdpError } from '../src/util/errors.ts';
 import { addBenchCommand } from './commands/bench.ts';
+import { addDaysCommand } from './commands/days.ts';
 import { addEvaluateCommand } from './commands/evaluate.ts';
 import { addGenerateCommand } from './commands/generate.ts';
 import { addInvokeCommand } from './commands/invoke.ts';
@@ -35,6 +36,7 @@ export function buildCli(): Command {
     addPipelineCommand,
     addScoreBatchCommand,
     addInvokeCommand,
+    addDaysCommand,
   ])
     add(program);
   return program;

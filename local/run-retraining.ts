@@ -164,6 +164,9 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     seconds: exec.seconds,
   };
   print(describeResult(result));
+  // Not a state of the machine: what Ingest set aside or picked up late, so the operator sees it (`wdp days` lists it).
+  for (const q of ingest?.quarantined ?? []) print(`  quarantined ${q.uri}: ${q.reason}`);
+  for (const f of ingest?.lateFiles ?? []) print(`  late file ${f}: trained in ${ingest?.hasNewData ? 'this' : 'the next'} run`);
   return result;
 }
 

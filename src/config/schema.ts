@@ -194,6 +194,15 @@ export const configSchema = z
         maxBadRowFraction: z.number().min(0).max(1).default(0.01),
         /** Column(s) copied through to batch-scoring output. */
         idColumns: z.array(featureName).default([]),
+        /**
+         * The nightly workflow's Ingest checks every new log file's footer/header against the
+         * columns this config reads, before any training. 'error' fails the run there, naming the
+         * file (the watermark does not move); 'quarantine' sets the file aside (run manifest,
+         * `state/watermark.json`, `wdp days`, a notification) and trains on the rest.
+         * @default 'error' (left out of the parsed config when unset, so the config saved in a
+         *   model manifest before this option existed reads back unchanged)
+         */
+        onBadFile: z.enum(['error', 'quarantine']).optional(),
       })
       .strict()
       .default({ onBadRow: 'error', maxBadRowFraction: 0.01, idColumns: [] }),

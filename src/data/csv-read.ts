@@ -70,6 +70,33 @@ export async function* readCsvChunks(file: LogFile, columns: readonly ColumnRequ
   if (rowIndex > chunkStart) yield flush(rowIndex - chunkStart);
 }
 
+/**
+ * Opens one CSV file and checks its header names the requested columns and that a first row
+ * follows; stops reading there, so only the file's first bytes are fetched.
+ */
+export async function checkCsvFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<void> {
+  const store = storeFor(file.uri);
+  const parser = parseCsv({ bom: true, skip_empty_lines: true, relax_column_count: false, to_line: 2 });
+  const source = Readable.from(store.readStream(file.uri));
+  source.on('error', (err) => parser.destroy(err));
+  source.pipe(parser);
+  let records = 0;
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (records === 0) checkCsvHeader(file.uri, record, columns);
+      if (++records === 2) break;
+    }
+  } catch (err) {
+    if (err instanceof DataError || err instanceof StorageError) throw err;
+    throw new DataError({ source: file.uri }, `bad CSV: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  } finally {
+    source.destroy();
+    parser.destroy();
+  }
+  if (records === 0) throw new DataError({ source: file.uri }, 'empty CSV file (no header row)');
+  if (records === 1) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
+}
+
 function checkCsvHeader(uri: string, header: readonly string[], columns: readonly ColumnRequirement[]): CsvColumn[] {
   const names = header.map((h) => h.trim());
   return columns.map((req) => {

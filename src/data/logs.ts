@@ -9,10 +9,10 @@
  * An optional column that a file lacks is filled with NaN / null, so every chunk of a run has
  * the same columns.
  */
-import { readCsvChunks } from './csv-read.ts';
+import { checkCsvFile, readCsvChunks } from './csv-read.ts';
 import { DataError } from './errors.ts';
 import type { LogFile } from './log-files.ts';
-import { readParquetChunks } from './parquet-read.ts';
+import { checkParquetFile, readParquetChunks } from './parquet-read.ts';
 import type { ColumnRequirement, RowChunk } from './row-chunk.ts';
 
 export { LOG_FORMATS, listLogFiles, parsePartition, type LogFile, type LogFormat } from './log-files.ts';
@@ -53,4 +53,17 @@ export async function* readLogChunks(files: readonly LogFile[], options: ReadLog
     if (file.format === 'parquet') yield* readParquetChunks(file, options.columns, chunkRows);
     else yield* readCsvChunks(file, options.columns, chunkRows);
   }
+}
+
+/**
+ * Checks that `file` opens and holds `columns` with usable types, as readLogChunks checks it
+ * before its first row, but reading only the Parquet footer or the CSV header and first row: cheap
+ * enough to run on every new file before a training run starts.
+ *
+ * @throws DataError naming the file (and column) for the same faults readLogChunks reports up front
+ */
+export async function checkLogFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<void> {
+  if (file.sizeBytes === 0) throw new DataError({ source: file.uri }, 'empty file (0 bytes)');
+  if (file.format === 'parquet') await checkParquetFile(file, columns);
+  else await checkCsvFile(file, columns);
 }

@@ -53,6 +53,16 @@ export async function* readParquetChunks(file: LogFile, columns: readonly Column
   }
 }
 
+/**
+ * Opens one Parquet file and checks it as readParquetChunks would before its first row: footer,
+ * row count and the requested columns' types. Reads only the footer (one ranged read).
+ */
+export async function checkParquetFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<void> {
+  const metadata = await readParquetMetadata(file, new SpanReader(storeFor(file.uri), file.uri, file.sizeBytes));
+  if (Number(metadata.num_rows) === 0) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
+  checkParquetSchema(file.uri, metadata, columns);
+}
+
 async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<FileMetaData> {
   if (file.sizeBytes < 12) throw new DataError({ source: file.uri }, `not a Parquet file (only ${file.sizeBytes} bytes)`);
   const tailStart = Math.max(0, file.sizeBytes - FOOTER_FETCH_BYTES);

@@ -9,16 +9,77 @@ import { WorkflowEventError } from './errors.ts';
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a YYYY-MM-DD partition date');
 const uri = z.string().min(1);
 
-/** Newest partition already consumed, and partitions seen but not yet trained on (last night's holdout). */
+/** One log file as listed: enough to tell a file read before from a new or rewritten one. */
+export const fileRefSchema = z
+  .object({
+    uri,
+    sizeBytes: z.number().int().min(0),
+    /** The store's version tag when the listing gives one. */
+    etag: z.string().optional(),
+    /** Last modification (epoch ms): listings give it where they give no etag (S3's ListObjectsV2 here). */
+    modifiedMs: z.number().optional(),
+  })
+  .strict();
+export type FileRef = z.output<typeof fileRefSchema>;
+
+/** A day set aside by a rejection: not trained into a champion until an operator releases it. */
+export const heldDaySchema = z
+  .object({
+    day: date,
+    /** 'holdout': the rejected run was validated on it; 'train': the rejected candidate was trained on it. */
+    role: z.enum(['holdout', 'train']),
+    runId: z.string(),
+    reason: z.string(),
+    at: z.string(),
+  })
+  .strict();
+export type HeldDay = z.output<typeof heldDaySchema>;
+
+/** A day an operator dropped for good (`wdp days drop`): never read again, late files included. */
+export const droppedDaySchema = z.object({ day: date, at: z.string(), from: z.enum(['held', 'untrained']) }).strict();
+export type DroppedDay = z.output<typeof droppedDaySchema>;
+
+/**
+ * Where the data stands (docs/workflow.md, "Days"): the newest partition already seen, the days
+ * seen but never in a promoted model (`untrained`: trained in the next run), the days a rejection
+ * set aside (`held`) or an operator dropped, and per partition the files a finished run read, so
+ * a file added or rewritten later in an old partition is found at Ingest.
+ */
 export const watermarkSchema = z
   .object({
     through: date.nullable(),
     untrained: z.array(date).default([]),
+    held: z.array(heldDaySchema).default([]),
+    dropped: z.array(droppedDaySchema).default([]),
+    /**
+     * Files read per partition by runs that finished. A partition without an entry (a watermark
+     * written before this was kept) counts as fully read.
+     */
+    files: z.record(date, z.array(fileRefSchema)).default({}),
     runId: z.string().nullable(),
     updatedAt: z.string(),
   })
   .strict();
 export type Watermark = z.output<typeof watermarkSchema>;
+
+/** A log file Ingest set aside because it does not open or lacks the config's columns. */
+export const quarantinedFileSchema = z
+  .object({
+    uri,
+    sizeBytes: z.number().int().min(0),
+    etag: z.string().optional(),
+    modifiedMs: z.number().optional(),
+    partition: date.nullable(),
+    reason: z.string(),
+    runId: z.string(),
+    at: z.string(),
+  })
+  .strict();
+export type QuarantinedFile = z.output<typeof quarantinedFileSchema>;
+
+/** `state/quarantine.json`: every file Ingest quarantined (data.onBadFile "quarantine"). */
+export const quarantineSchema = z.object({ formatVersion: z.literal(1), files: z.array(quarantinedFileSchema) }).strict();
+export type Quarantine = z.output<typeof quarantineSchema>;
 
 export const championRefSchema = z.object({ version: z.number().int().min(1), uri, modelId: z.string() }).strict();
 export type ChampionRef = z.output<typeof championRefSchema>;
@@ -34,10 +95,14 @@ export const runManifestSchema = z
     /** The config as read at ingest, so train and validate use the same one. */
     config: z.record(z.string(), z.unknown()),
     partitions: z.object({ train: z.array(date), holdout: z.array(date) }).strict(),
-    /** Partition folders to train on. */
+    /** Log files (or, in manifests written before files were listed, partition folders) to train on. */
     data: z.array(uri).min(1),
-    /** Partition folders held out for validation. */
+    /** Log files (or partition folders) held out for validation. */
     holdout: z.array(uri).min(1),
+    /** Files found in already-read partitions since they were read; trained in this run (also in `data`). */
+    late: z.array(fileRefSchema).optional(),
+    /** Files this Ingest set aside (data.onBadFile "quarantine"); in neither `data` nor `holdout`. */
+    quarantined: z.array(quarantinedFileSchema).optional(),
     champion: championRefSchema.nullable(),
     candidateUri: uri,
     /** The watermark to store once this run is promoted or rejected. */
@@ -62,8 +127,18 @@ export const ingestEventSchema = z
   .passthrough();
 export type IngestEvent = z.output<typeof ingestEventSchema>;
 
+/** What the notification says about one quarantined file. */
+export const quarantineNoticeSchema = z.object({ uri, reason: z.string() }).strict();
+
 export const ingestResultSchema = z.discriminatedUnion('hasNewData', [
-  z.object({ hasNewData: z.literal(false), reason: z.string() }).strict(),
+  z
+    .object({
+      hasNewData: z.literal(false),
+      reason: z.string(),
+      quarantined: z.array(quarantineNoticeSchema).optional(),
+      lateFiles: z.array(uri).optional(),
+    })
+    .strict(),
   z
     .object({
       hasNewData: z.literal(true),
@@ -73,6 +148,10 @@ export const ingestResultSchema = z.discriminatedUnion('hasNewData', [
       trainPartitions: z.array(date),
       holdoutPartitions: z.array(date),
       champion: championRefSchema.nullable(),
+      /** Files set aside at this Ingest; always present, as the rejection notification reads it. */
+      quarantined: z.array(quarantineNoticeSchema),
+      /** Files found late in already-read partitions, trained in this run; always present. */
+      lateFiles: z.array(uri),
     })
     .strict(),
 ]);

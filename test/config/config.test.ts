@@ -67,3 +67,9 @@ test('a config file is read through the size-limited JSON reader, errors as Conf
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('data.onBadFile: unset means "error" at Ingest and stays out of the parsed config; a wrong value names the field', () => {
+  assert.equal(parseConfig(TINY_CONFIG).data.onBadFile, undefined);
+  assert.equal(parseConfig({ ...TINY_CONFIG, data: { onBadFile: 'quarantine' } }).data.onBadFile, 'quarantine');
+  expectField({ ...TINY_CONFIG, data: { onBadFile: 'skip' } }, 'data.onBadFile', /error|quarantine/);
+});

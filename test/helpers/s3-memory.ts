@@ -52,17 +52,20 @@ export function mockS3Memory(): MemoryBucket {
   clearStoreCache();
   const s3 = mockClient(S3Client);
   const k = (i: { Bucket?: string; Key?: string }) => `${i.Bucket}/${i.Key}`;
+  // As S3: LastModified stays put until the object is replaced (here: a new byte array is stored).
+  const modified = new WeakMap<Uint8Array, Date>();
+  const modifiedOf = (v: Uint8Array) => modified.get(v) ?? (modified.set(v, new Date()).get(v) as Date);
   s3.on(ListObjectsV2Command).callsFake((i: { Bucket: string; Prefix?: string }) => ({
     IsTruncated: false,
     Contents: [...objects.entries()]
       .filter(([key]) => key.startsWith(`${i.Bucket}/${i.Prefix ?? ''}`))
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([key, v]) => ({ Key: key.slice(i.Bucket.length + 1), Size: v.length, LastModified: new Date() })),
+      .map(([key, v]) => ({ Key: key.slice(i.Bucket.length + 1), Size: v.length, LastModified: modifiedOf(v) })),
   }));
   s3.on(HeadObjectCommand).callsFake((i) => {
     const v = objects.get(k(i));
     if (!v) throw notFound();
-    return { ContentLength: v.length, LastModified: new Date(), ETag: etagOf(v) };
+    return { ContentLength: v.length, LastModified: modifiedOf(v), ETag: etagOf(v) };
   });
   // As S3: a Range answers with Content-Range and the ETag, an If-Match on another version is
   // 412, and a range of an empty object is 416.

@@ -4,7 +4,8 @@
  *
  *   <bucket>/logs/dt=YYYY-MM-DD/*.parquet        impression logs (input)
  *   <bucket>/config/wdp.config.json               the model config
- *   <bucket>/state/watermark.json                 newest partition already used
+ *   <bucket>/state/watermark.json                 newest partition already used, untrained/held days, files read
+ *   <bucket>/state/quarantine.json                log files Ingest set aside (data.onBadFile "quarantine")
  *   <bucket>/runs/<runId>/manifest.json           ingest manifest: the training job's input
  *   <bucket>/models/candidates/<runId>/           candidate model + validation.json (expire)
  *   <bucket>/models/registry/v<N>/                promoted models (kept for rollback)
@@ -40,6 +41,7 @@ export function layout(bucketUri: string) {
     logs: dir(PREFIXES.logs),
     config: at(PREFIXES.config, 'wdp.config.json'),
     watermark: at(PREFIXES.state, 'watermark.json'),
+    quarantine: at(PREFIXES.state, 'quarantine.json'),
     runManifest: (runId: string) => at(PREFIXES.runs, runId, 'manifest.json'),
     candidate: (runId: string) => at(PREFIXES.candidates, runId),
     validationReport: (candidateUri: string) => joinUri(candidateUri, VALIDATION_REPORT_FILE),

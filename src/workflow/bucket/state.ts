@@ -3,7 +3,7 @@ import { readJson, writeJson } from './json-store.ts';
 import type { BucketLayout } from './layout.ts';
 import { registrySchema, watermarkSchema, type Registry, type RegistryEntry, type Watermark } from '../schemas.ts';
 
-export const EMPTY_WATERMARK: Watermark = { through: null, untrained: [], runId: null, updatedAt: new Date(0).toISOString() };
+export const EMPTY_WATERMARK: Watermark = watermarkSchema.parse({ through: null, runId: null, updatedAt: new Date(0).toISOString() });
 
 export async function readWatermark(l: BucketLayout): Promise<Watermark> {
   return (await readJson(l.watermark, watermarkSchema)) ?? EMPTY_WATERMARK;

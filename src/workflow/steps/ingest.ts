@@ -13,14 +13,25 @@
  */
 import { randomUUID } from 'node:crypto';
 import { holdoutHashColumn, parseConfig } from '../../config/index.ts';
-import { parsePartition } from '../../data/logs.ts';
+import { DataError } from '../../data/errors.ts';
+import { checkLogFile, parsePartition, type ColumnRequirement } from '../../data/logs.ts';
+import { withSplitColumn } from '../../data/row-split.ts';
+import { requiredColumnsOfConfig } from '../../features/columns.ts';
 import { storeFor } from '../../storage/index.ts';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson, writeJson } from '../bucket/json-store.ts';
 import { layout } from '../bucket/layout.ts';
-import { runManifestSchema, type IngestEvent, type IngestResult, type RunManifest } from '../schemas.ts';
+import { readQuarantine, recordQuarantine, sameFile } from '../bucket/quarantine.ts';
+import {
+  runManifestSchema,
+  type FileRef,
+  type IngestEvent,
+  type IngestResult,
+  type QuarantinedFile,
+  type RunManifest,
+} from '../schemas.ts';
 import { readRegistry, readWatermark } from '../bucket/state.ts';
 
 export interface IngestOptions {
@@ -48,11 +59,21 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const l = layout(options.bucketUri);
   const configUri = options.configUri ?? l.config;
   const now = (options.nowEpochMs ?? Date.now)();
+  const at = new Date(now).toISOString();
 
-  const partitions = await listPartitions(l.logs);
+  const listed = await listPartitionFiles(l.logs);
+  const partitions = [...listed.keys()];
   const watermark = await readWatermark(l);
-  const fresh = partitions.filter((p) => watermark.through === null || p > watermark.through);
-  if (fresh.length === 0) {
+  const setAside = new Set([...watermark.held.map((h) => h.day), ...watermark.dropped.map((d) => d.day)]);
+  const seen = (p: string) => watermark.through !== null && p <= watermark.through;
+  const fresh = partitions.filter((p) => !seen(p) && !setAside.has(p));
+  const untrained = watermark.untrained.filter((p) => listed.has(p) && !setAside.has(p));
+  // Files added (or rewritten) since a finished run read their partition. Partitions without a
+  // record (watermarks from before files were kept) count as fully read.
+  const late = partitions
+    .filter((p) => seen(p) && !setAside.has(p) && !untrained.includes(p) && watermark.files[p] !== undefined)
+    .flatMap((p) => listed.get(p)!.filter((f) => !watermark.files[p]!.some((r) => sameFile(r, f))));
+  if (fresh.length === 0 && untrained.length === 0 && late.length === 0) {
     const reason = partitions.length === 0 ? `no log partitions under ${l.logs}` : `no partitions newer than ${watermark.through}`;
     log.info(reason);
     return { hasNewData: false, reason };
@@ -61,12 +82,67 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const rawConfig = await readJson(configUri, z.record(z.string(), z.unknown()));
   if (!rawConfig) throw new WorkflowError(`no config at ${configUri}: upload your wdp.config.json there`);
   const config = parseConfig(rawConfig, configUri);
+  const runId = newRunId(event.executionName, now);
+  if (config.holdout.kind !== 'hash' && fresh.length === 0 && late.length === 0) {
+    return noData(log, `no partitions newer than ${watermark.through}; ${untrained.join(', ')} wait(s) for a new day to hold out`, {});
+  }
+
+  // Bad files up front: every file this run would read that no finished run read before is opened
+  // and its footer/header checked against the config's columns, before any training.
+  const quarantine = await readQuarantine(l);
+  const isQuarantined = (f: FileRef) => quarantine.files.some((q) => sameFile(q, f));
+  const candidates = [...fresh, ...untrained].flatMap((p) => listed.get(p)!).concat(late);
+  const alreadyRead = (f: FileRef) => Object.values(watermark.files).some((refs) => refs.some((r) => sameFile(r, f)));
+  const columns = withSplitColumn(
+    requiredColumnsOfConfig(config, true),
+    config.holdout.kind === 'hash' ? { column: holdoutHashColumn(config)!, fraction: config.holdout.fraction, take: 'train' } : undefined,
+  );
+  const bad = await findBadFiles(
+    candidates.filter((f) => !isQuarantined(f) && !alreadyRead(f)),
+    columns,
+  );
+  if (bad.length > 0 && (config.data.onBadFile ?? 'error') === 'error') {
+    throw new WorkflowError(
+      `${bad.length} log file(s) cannot be trained on (data.onBadFile "error"; nothing was trained and the watermark did not move): ${bad
+        .map((b) => `${b.file.uri}: ${b.reason}`)
+        .join('; ')}. Fix or remove them, or set data.onBadFile to "quarantine" to train on the rest`,
+    );
+  }
+  const quarantined: QuarantinedFile[] = bad.map(({ file, reason }) => ({
+    uri: file.uri,
+    sizeBytes: file.sizeBytes,
+    ...(file.etag ? { etag: file.etag } : {}),
+    ...(file.modifiedMs !== undefined ? { modifiedMs: file.modifiedMs } : {}),
+    partition: parsePartition(file.uri) ?? null,
+    reason,
+    runId,
+    at,
+  }));
+  if (quarantined.length > 0) {
+    await recordQuarantine(l, quarantined);
+    for (const q of quarantined) log.warn(`quarantined ${q.uri}: ${q.reason}`);
+  }
+  const usable = (f: FileRef) => !isQuarantined(f) && !quarantined.some((q) => sameFile(q, f));
+  const good = new Map<string, FileRef[]>();
+  for (const p of [...fresh, ...untrained]) {
+    const files = listed.get(p)!.filter(usable);
+    if (files.length > 0) good.set(p, files);
+  }
+  const goodLate = late.filter(usable);
+  const goodFresh = fresh.filter((p) => good.has(p));
+  const goodUntrained = untrained.filter((p) => good.has(p));
+  const notices = {
+    ...(quarantined.length > 0 ? { quarantined: quarantined.map((q) => ({ uri: q.uri, reason: q.reason })) } : {}),
+    ...(goodLate.length > 0 ? { lateFiles: goodLate.map((f) => f.uri) } : {}),
+  };
+
   // Which partitions train, which are held out, and what the watermark becomes afterwards.
   let plan: { train: string[]; holdout: string[]; untrainedAfter: string[]; split?: RunManifest['split']; note: string };
   const hashColumn = holdoutHashColumn(config);
   if (config.holdout.kind === 'hash' && hashColumn) {
-    const parts = [...new Set([...watermark.untrained, ...fresh])].sort();
+    const parts = [...new Set([...goodUntrained, ...goodFresh])].sort();
     const split = { column: hashColumn, fraction: config.holdout.fraction };
+    if (parts.length === 0 && goodLate.length === 0) return noData(log, 'no readable new files (all were quarantined)', notices);
     plan = {
       train: parts,
       holdout: parts,
@@ -75,38 +151,71 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
       note: `${(100 * split.fraction).toFixed(1)}% of rows (hash of ${hashColumn}) held out`,
     };
   } else {
-    const holdout = fresh[fresh.length - 1]!;
-    const train = [...new Set([...watermark.untrained.filter((p) => p < holdout), ...fresh.slice(0, -1)])].sort();
-    if (train.length === 0) {
-      const reason = `only one partition (${holdout}) to use: it would be the holdout, waiting for the next one`;
-      log.info(reason);
-      return { hasNewData: false, reason };
+    if (goodFresh.length === 0) {
+      const waiting = [...goodUntrained, ...new Set(goodLate.map((f) => parsePartition(f.uri) ?? '?'))];
+      return noData(
+        log,
+        goodLate.length > 0
+          ? `${goodLate.length} late file(s) in ${[...new Set(goodLate.map((f) => parsePartition(f.uri)))].join(', ')}: trained in the next run, once a new day arrives to hold out`
+          : `no partitions newer than ${watermark.through}; ${waiting.join(', ')} wait(s) for a new day to hold out`,
+        notices,
+      );
+    }
+    const holdout = goodFresh[goodFresh.length - 1]!;
+    const train = [...new Set([...goodUntrained.filter((p) => p < holdout), ...goodFresh.slice(0, -1)])].sort();
+    if (train.length === 0 && goodLate.length === 0) {
+      return noData(log, `only one partition (${holdout}) to use: it would be the holdout, waiting for the next one`, notices);
     }
     plan = { train, holdout: [holdout], untrainedAfter: [holdout], note: `hold out ${holdout}` };
   }
 
   const registry = await readRegistry(l);
-  const runId = newRunId(event.executionName, now);
-  const folder = (p: string) => `${l.logs}dt=${p}/`;
+  const uris = (days: readonly string[]) => days.flatMap((p) => good.get(p)!.map((f) => f.uri));
+  const data = [...uris(plan.train), ...goodLate.map((f) => f.uri)];
+  // What the watermark records as read once this run finishes: every file of its days, and the late ones.
+  const files = { ...watermark.files };
+  for (const p of new Set([...plan.train, ...plan.holdout])) files[p] = good.get(p)!;
+  for (const f of goodLate) {
+    const p = parsePartition(f.uri)!;
+    files[p] = [...(files[p] ?? []).filter((r) => r.uri !== f.uri), f];
+  }
+  const through =
+    [watermark.through, ...goodFresh]
+      .filter((p): p is string => p !== null)
+      .sort()
+      .at(-1) ?? null;
   const manifest: RunManifest = {
     formatVersion: 1,
     runId,
-    createdAt: new Date(now).toISOString(),
+    createdAt: at,
     bucketUri: options.bucketUri,
     configUri,
     config: rawConfig,
     partitions: { train: plan.train, holdout: plan.holdout },
-    data: plan.train.map(folder),
-    holdout: plan.holdout.map(folder),
+    data,
+    holdout: uris(plan.holdout),
+    ...(goodLate.length > 0 ? { late: goodLate } : {}),
+    ...(quarantined.length > 0 ? { quarantined } : {}),
     champion: registry.champion,
     candidateUri: l.candidate(runId),
-    watermarkAfter: { through: fresh[fresh.length - 1]!, untrained: plan.untrainedAfter, runId, updatedAt: new Date(now).toISOString() },
+    watermarkAfter: {
+      ...watermark,
+      through,
+      untrained: [
+        ...new Set([...watermark.untrained.filter((p) => !plan.train.includes(p) && !plan.holdout.includes(p)), ...plan.untrainedAfter]),
+      ]
+        .filter((p) => !setAside.has(p))
+        .sort(),
+      files,
+      runId,
+      updatedAt: at,
+    },
     ...(plan.split ? { split: plan.split } : {}),
   };
   const manifestUri = l.runManifest(runId);
   await writeJson(manifestUri, manifest);
   log.info(
-    `run ${runId}: train on ${plan.train.join(', ')}, ${plan.note}, ${registry.champion ? `warm start from v${registry.champion.version}` : 'no champion: train from scratch'}`,
+    `run ${runId}: train on ${plan.train.join(', ') || '(late files only)'}${goodLate.length > 0 ? ` + ${goodLate.length} late file(s)` : ''}, ${plan.note}, ${registry.champion ? `warm start from v${registry.champion.version}` : 'no champion: train from scratch'}`,
   );
   return {
     hasNewData: true,
@@ -116,20 +225,69 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     trainPartitions: plan.train,
     holdoutPartitions: plan.holdout,
     champion: registry.champion,
+    quarantined: notices.quarantined ?? [],
+    lateFiles: notices.lateFiles ?? [],
   };
 }
 
-/** Distinct `dt=` partitions holding at least one Parquet/CSV file, oldest first. */
-async function listPartitions(logsPrefix: string): Promise<string[]> {
-  const found = new Set<string>();
+function noData(
+  log: Logger,
+  reason: string,
+  notices: { quarantined?: { uri: string; reason: string }[]; lateFiles?: string[] },
+): IngestResult {
+  log.info(reason);
+  return { hasNewData: false, reason, ...notices };
+}
+
+/** Opens each file (footer / header only), a few at a time; the ones that fail, with why. */
+async function findBadFiles(
+  files: readonly FileRef[],
+  columns: readonly ColumnRequirement[],
+): Promise<{ file: FileRef; reason: string }[]> {
+  const bad: { file: FileRef; reason: string }[] = [];
+  const queue = [...files];
+  const worker = async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) {
+      const file = f;
+      const format = /\.csv$/i.test(file.uri) ? ('csv' as const) : ('parquet' as const);
+      try {
+        await checkLogFile({ uri: file.uri, format, sizeBytes: file.sizeBytes }, columns);
+      } catch (e) {
+        // A storage failure (throttling, no access) is not the file's fault: it fails the run.
+        if (!(e instanceof DataError)) throw e;
+        // The message starts with the URI, which the notice already names.
+        bad.push({ file, reason: e.message.startsWith(file.uri) ? e.message.slice(file.uri.length).replace(/^[:,]\s*/, '') : e.message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, files.length) }, worker));
+  return bad.sort((a, b) => (a.file.uri < b.file.uri ? -1 : 1));
+}
+
+/** The Parquet/CSV files under each `dt=` partition, oldest partition first, files by URI. */
+async function listPartitionFiles(logsPrefix: string): Promise<Map<string, FileRef[]>> {
+  const found = new Map<string, FileRef[]>();
   for (const blob of await storeFor(logsPrefix).list(logsPrefix)) {
     const rel = blob.uri.slice(logsPrefix.length);
     if (rel.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
     if (!/\.(parquet|csv)$/i.test(rel)) continue;
     const p = parsePartition(blob.uri);
-    if (p) found.add(p);
+    if (!p) continue;
+    const ref: FileRef = {
+      uri: blob.uri,
+      sizeBytes: blob.sizeBytes,
+      ...(blob.etag ? { etag: blob.etag } : {}),
+      ...(Number.isFinite(blob.lastModifiedEpochMs) && blob.lastModifiedEpochMs > 0 ? { modifiedMs: blob.lastModifiedEpochMs } : {}),
+    };
+    found.set(p, [...(found.get(p) ?? []), ref]);
   }
-  return [...found].sort();
+  const sorted = new Map<string, FileRef[]>();
+  for (const p of [...found.keys()].sort())
+    sorted.set(
+      p,
+      found.get(p)!.sort((a, b) => (a.uri < b.uri ? -1 : 1)),
+    );
+  return sorted;
 }
 
 /** Reads and validates a run manifest. */

@@ -10,6 +10,7 @@ import { copyModelFiles } from '../../model/artifact.ts';
 import { readManifest } from '../../model/manifest.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
+import { rejectionVerdict, watermarkAfterRejection } from './days.ts';
 import { readRunManifest } from './ingest.ts';
 import { readJson } from '../bucket/json-store.ts';
 import { layout } from '../bucket/layout.ts';
@@ -85,7 +86,10 @@ export interface RejectOptions {
   readonly logger?: Logger;
 }
 
-/** Records the rejection (with its reasons) and advances the watermark; champion and alias stay. */
+/**
+ * Records the rejection (with its reasons) and advances the watermark, holding the days the
+ * rejection implicates (days.ts); champion and alias stay.
+ */
 export async function rejectRun(options: RejectOptions): Promise<RejectResult> {
   const run = await readRunManifest(options.manifestUri);
   const l = layout(run.bucketUri);
@@ -113,8 +117,9 @@ export async function rejectRun(options: RejectOptions): Promise<RejectResult> {
     };
     await writeRegistry(l, { ...registry, history: [...registry.history, entry] });
   }
-  options.logger?.info(`run ${run.runId} rejected: ${report.reasons.join('; ')}`);
-  await advanceWatermark(l, run.watermarkAfter);
+  options.logger?.info(`run ${run.runId} rejected: ${report.reasons.join('; ')}; ${rejectionVerdict(run, report).note}`);
+  // Not run.watermarkAfter (what a promotion stores): the days the rejection implicates are held.
+  await advanceWatermark(l, watermarkAfterRejection(run, report));
   return { runId: run.runId, reasons: report.reasons, alreadyRecorded: done !== undefined };
 }
 

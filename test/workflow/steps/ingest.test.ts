@@ -1,18 +1,31 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createIngestHandler } from '../../../lambdas/ingest.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import type { IngestResult } from '../../../src/workflow/schemas.ts';
 import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
-import { smallConfig } from '../../helpers/workflow-fixture.ts';
+import { addDays, smallConfig } from '../../helpers/workflow-fixture.ts';
 
 const BUCKET = 's3://wdp-test';
 const l = layout(BUCKET);
 
 describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
   let s3: MemoryBucket;
-  const put = (uri: string, body: string) => s3.objects.set(uri.replace('s3://', ''), new TextEncoder().encode(body));
-  const day = (d: string) => put(`${l.logs}dt=${d}/part-00000.parquet`, 'PAR1…');
+  /** One real (small) Parquet log file: Ingest opens every new file's footer. */
+  let parquet: Uint8Array;
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'wdp-ingest-'));
+    const [d] = await addDays(tmp, 1, { rowsPerDay: 50 });
+    parquet = await readFile(join(tmp, 'logs', `dt=${d}`, 'part-00000.parquet'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+  const put = (uri: string, body: string | Uint8Array) =>
+    s3.objects.set(uri.replace('s3://', ''), typeof body === 'string' ? new TextEncoder().encode(body) : body);
+  const day = (d: string, body: string | Uint8Array = parquet) => put(`${l.logs}dt=${d}/part-00000.parquet`, body);
   const ingest = (event: unknown = { executionName: 'exec-1' }) =>
     createIngestHandler({ bucketUri: BUCKET })(event) as Promise<IngestResult>;
 
@@ -37,8 +50,12 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     assert.deepEqual(r.holdoutPartitions, ['2026-01-03']);
     assert.equal(r.champion, null);
     const manifest = JSON.parse(s3.text(r.manifestUri)!);
-    assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-01/`, `${l.logs}dt=2026-01-02/`]);
-    assert.deepEqual(manifest.holdout, [`${l.logs}dt=2026-01-03/`]);
+    // The files themselves, not their folders: a file that arrives after Ingest is not read by this run.
+    assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-01/part-00000.parquet`, `${l.logs}dt=2026-01-02/part-00000.parquet`]);
+    assert.deepEqual(manifest.holdout, [`${l.logs}dt=2026-01-03/part-00000.parquet`]);
+    const [ref] = manifest.watermarkAfter.files['2026-01-03'];
+    assert.deepEqual(ref, { uri: `${l.logs}dt=2026-01-03/part-00000.parquet`, sizeBytes: parquet.length, modifiedMs: ref.modifiedMs });
+    assert.equal(typeof ref.modifiedMs, 'number', 'S3 lists no etag: the modification time tells a rewrite');
     assert.equal(manifest.watermarkAfter.through, '2026-01-03');
     assert.match(manifest.runId, /exec-1$/);
     // Ingest itself never moves the watermark: only Promote/Reject do.
@@ -86,6 +103,90 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     const r = await ingest();
     assert.equal(r.hasNewData, false);
     assert.match(!r.hasNewData ? r.reason : '', /only one partition/);
+  });
+
+  it('a file added to an already-read partition is trained in the next run and reported', async () => {
+    for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
+    const first = await ingest();
+    assert.ok(first.hasNewData);
+    // As Promote stores it: the run's watermarkAfter, with the files it read.
+    put(l.watermark, s3.text(first.manifestUri)!.replace(/^[\s\S]*"watermarkAfter": (\{[\s\S]*?\n {2}\}),?\n[\s\S]*$/, '$1'));
+    assert.equal(JSON.parse(s3.text(l.watermark)!).through, '2026-01-03');
+    put(`${l.logs}dt=2026-01-01/part-00001.parquet`, parquet);
+    const waiting = await ingest({ executionName: 'exec-2' });
+    assert.equal(waiting.hasNewData, false);
+    assert.deepEqual(!waiting.hasNewData && waiting.lateFiles, [`${l.logs}dt=2026-01-01/part-00001.parquet`]);
+    assert.match(!waiting.hasNewData ? waiting.reason : '', /1 late file\(s\) in 2026-01-01: trained in the next run/);
+
+    day('2026-01-04');
+    const r = await ingest({ executionName: 'exec-3' });
+    assert.ok(r.hasNewData);
+    assert.deepEqual(r.lateFiles, [`${l.logs}dt=2026-01-01/part-00001.parquet`]);
+    assert.deepEqual(r.trainPartitions, ['2026-01-03']);
+    const manifest = JSON.parse(s3.text(r.manifestUri)!);
+    assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-03/part-00000.parquet`, `${l.logs}dt=2026-01-01/part-00001.parquet`]);
+    assert.deepEqual(
+      manifest.late.map((f: { uri: string }) => f.uri),
+      [`${l.logs}dt=2026-01-01/part-00001.parquet`],
+    );
+    assert.equal(manifest.watermarkAfter.files['2026-01-01'].length, 2, 'once this run finishes, the late file counts as read');
+
+    // A file rewritten in place (same size, new object) is late too.
+    put(l.watermark, JSON.stringify(manifest.watermarkAfter));
+    await new Promise((r) => setTimeout(r, 5));
+    put(`${l.logs}dt=2026-01-02/part-00000.parquet`, parquet.slice());
+    day('2026-01-05');
+    const rewritten = await ingest({ executionName: 'exec-4' });
+    assert.ok(rewritten.hasNewData);
+    assert.deepEqual(rewritten.lateFiles, [`${l.logs}dt=2026-01-02/part-00000.parquet`]);
+  });
+
+  it('a bad file in a new partition fails Ingest naming it (data.onBadFile "error", the default); nothing is written', async () => {
+    for (const d of ['2026-01-01', '2026-01-02']) day(d);
+    day('2026-01-03');
+    put(`${l.logs}dt=2026-01-03/part-00001.parquet`, 'PAR1 truncated');
+    put(`${l.logs}dt=2026-01-02/part-00001.csv`, 'a,b\n1,2\n');
+    await assert.rejects(
+      ingest(),
+      (e: Error) =>
+        /2 log file\(s\) cannot be trained on \(data.onBadFile "error"/.test(e.message) &&
+        e.message.includes(
+          `${l.logs}dt=2026-01-02/part-00001.csv: column "country": required string column is missing from the CSV header`,
+        ) &&
+        e.message.includes(`${l.logs}dt=2026-01-03/part-00001.parquet: not a Parquet file`),
+    );
+    assert.deepEqual(
+      [...s3.objects.keys()].filter((k) => !k.includes('/logs/') && !k.includes('/config/')),
+      [],
+      'no run manifest, no state',
+    );
+  });
+
+  it('with data.onBadFile "quarantine", a bad file is set aside, recorded and reported, and the run goes on with the rest', async () => {
+    put(l.config, JSON.stringify({ ...smallConfig(), data: { onBadFile: 'quarantine' } }));
+    for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
+    put(`${l.logs}dt=2026-01-03/part-00001.parquet`, 'PAR1 truncated');
+    const r = await ingest();
+    assert.ok(r.hasNewData);
+    assert.deepEqual(r.holdoutPartitions, ['2026-01-03']);
+    assert.deepEqual(
+      r.quarantined?.map((q) => q.uri),
+      [`${l.logs}dt=2026-01-03/part-00001.parquet`],
+    );
+    assert.match(r.quarantined?.[0]?.reason ?? '', /not a Parquet file/);
+    const manifest = JSON.parse(s3.text(r.manifestUri)!);
+    assert.deepEqual(manifest.holdout, [`${l.logs}dt=2026-01-03/part-00000.parquet`]);
+    assert.equal(manifest.quarantined[0].uri, `${l.logs}dt=2026-01-03/part-00001.parquet`);
+    const q = JSON.parse(s3.text(l.quarantine)!);
+    assert.deepEqual(
+      q.files.map((f: { uri: string; partition: string }) => [f.uri, f.partition]),
+      [[`${l.logs}dt=2026-01-03/part-00001.parquet`, '2026-01-03']],
+    );
+    // Recorded once: the next Ingest skips it without opening it again, and reports nothing new.
+    const again = await ingest({ executionName: 'exec-2' });
+    assert.ok(again.hasNewData);
+    assert.deepEqual(again.quarantined, []);
+    assert.equal(JSON.parse(s3.text(l.quarantine)!).files.length, 1);
   });
 
   it('fails clearly without a config, and rejects a malformed event', async () => {

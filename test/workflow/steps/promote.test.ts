@@ -15,7 +15,7 @@ import { parseConfig } from '../../../src/config/index.ts';
 import { trainModel } from '../../../src/training/train.ts';
 import { writeJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
-import type { PromoteResult, RunManifest, ValidationReport } from '../../../src/workflow/schemas.ts';
+import { watermarkSchema, type PromoteResult, type RunManifest, type ValidationReport } from '../../../src/workflow/schemas.ts';
 import { LambdaServingTarget } from '../../../src/workflow/steps/serving-target.ts';
 import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
 import { addDays, smallConfig } from '../../helpers/workflow-fixture.ts';
@@ -46,7 +46,7 @@ async function stageRun(runId: string, passed: boolean, champion: RunManifest['c
     holdout: [`${l.logs}dt=2026-01-02/`],
     champion,
     candidateUri,
-    watermarkAfter: { through: '2026-01-02', untrained: ['2026-01-02'], runId, updatedAt: new Date().toISOString() },
+    watermarkAfter: watermarkSchema.parse({ through: '2026-01-02', untrained: ['2026-01-02'], runId, updatedAt: new Date().toISOString() }),
   };
   const m = { rows: 10, auc: 0.7, logloss: 0.3, calibration: 1 };
   const report: ValidationReport = {

@@ -1,0 +1,163 @@
+/**
+ * What happens to the days of a run, and the operator's say over held days (docs/workflow.md,
+ * "Days"):
+ *
+ *  - Promoted: the training days are in the champion; the holdout day (newest-partition holdout)
+ *    stays `untrained` and is trained in the next run.
+ *  - Rejected: the holdout day(s) are `held`. A rejection cannot say by itself which day was bad,
+ *    so the training days are held too ("suspect") unless the champion clears them: when the
+ *    champion, which passed validation before, also fails the absolute gates on the same holdout,
+ *    the holdout is what is bad and the training days go back to `untrained` (trained next run).
+ *    A rejection only by the serving dry run (every metric gate passed) implicates no data: all
+ *    its days stay `untrained`.
+ *  - A held day is never read again until an operator runs `wdp days release DAY` (back to
+ *    `untrained`: trained in the next run) or `wdp days drop DAY` (never read again).
+ */
+import { StoragePreconditionError } from '../../storage/index.ts';
+import { WorkflowError } from '../errors.ts';
+import { readJsonVersioned, writeJson } from '../bucket/json-store.ts';
+import type { BucketLayout } from '../bucket/layout.ts';
+import { readQuarantine } from '../bucket/quarantine.ts';
+import { readWatermark } from '../bucket/state.ts';
+import {
+  watermarkSchema,
+  type HeldDay,
+  type QuarantinedFile,
+  type RunManifest,
+  type ValidationReport,
+  type Watermark,
+} from '../schemas.ts';
+import { thresholdsSchema } from './thresholds.ts';
+
+/** Whether the champion, on the rejected run's holdout, fails the absolute gates itself. */
+function championFailsHoldout(report: ValidationReport): boolean {
+  const m = report.championMetrics;
+  const t = thresholdsSchema.safeParse(report.thresholds);
+  if (!m || !t.success) return false;
+  const { minAuc, maxLogloss, calibrationMin, calibrationMax } = t.data;
+  const passes = m.auc >= minAuc && m.logloss <= maxLogloss && m.calibration >= calibrationMin && m.calibration <= calibrationMax;
+  return !passes;
+}
+
+/** Which of a rejected run's days are held, and why (see the module comment). */
+export function rejectionVerdict(
+  run: Pick<RunManifest, 'partitions' | 'runId'>,
+  report: ValidationReport,
+): { held: { day: string; role: HeldDay['role']; reason: string }[]; cleared: string[]; note: string } {
+  const failed = report.checks.filter((c) => !c.passed);
+  const holdout = run.partitions.holdout;
+  const train = run.partitions.train.filter((d) => !holdout.includes(d));
+  if (failed.length > 0 && failed.every((c) => c.name.startsWith('dry_run'))) {
+    return { held: [], cleared: [...train, ...holdout], note: 'rejected by the serving dry run only: no day is implicated' };
+  }
+  const why = `run ${run.runId} rejected: ${report.reasons.join('; ')}`;
+  const heldHoldout = holdout.map((day) => ({ day, role: 'holdout' as const, reason: `holdout of ${why}` }));
+  if (championFailsHoldout(report)) {
+    return {
+      held: heldHoldout,
+      cleared: train,
+      note: `the champion fails the holdout too, so the holdout ${holdout.join(', ')} is held and the training days stay untrained`,
+    };
+  }
+  return {
+    held: [...heldHoldout, ...train.map((day) => ({ day, role: 'train' as const, reason: `trained into the candidate of ${why}` }))],
+    cleared: [],
+    note: report.championMetrics
+      ? 'the champion passes the holdout, so the training days are suspect and held with the holdout'
+      : 'no champion to tell which day is bad: every day of the run is held',
+  };
+}
+
+/**
+ * The watermark a rejected run stores: `run.watermarkAfter` (what a promotion would store) with
+ * the implicated days moved to `held` and the cleared ones kept `untrained`. Late files the
+ * candidate read are not recorded as read, so the next run reads them again.
+ */
+export function watermarkAfterRejection(run: RunManifest, report: ValidationReport, now: Date = new Date()): Watermark {
+  const after = watermarkSchema.parse(run.watermarkAfter);
+  const verdict = rejectionVerdict(run, report);
+  const heldDays = new Set(verdict.held.map((h) => h.day));
+  const untrained = new Set([...after.untrained.filter((d) => !heldDays.has(d)), ...verdict.cleared]);
+  const files = { ...after.files };
+  for (const late of run.late ?? []) {
+    const p = Object.entries(files).find(([, refs]) => refs.some((r) => r.uri === late.uri))?.[0];
+    if (p) files[p] = files[p]!.filter((r) => r.uri !== late.uri);
+  }
+  return {
+    ...after,
+    untrained: [...untrained].sort(),
+    held: [
+      ...after.held.filter((h) => !heldDays.has(h.day)),
+      ...verdict.held.map((h) => ({ ...h, runId: run.runId, at: now.toISOString() })),
+    ].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0)),
+    files,
+  };
+}
+
+export interface DaysStatus {
+  readonly through: string | null;
+  readonly untrained: readonly string[];
+  readonly held: readonly HeldDay[];
+  readonly dropped: Watermark['dropped'];
+  readonly quarantined: readonly QuarantinedFile[];
+}
+
+/** What `wdp days` lists: the watermark's days and the quarantined files. */
+export async function daysStatus(l: BucketLayout): Promise<DaysStatus> {
+  const w = await readWatermark(l);
+  const q = await readQuarantine(l);
+  return { through: w.through, untrained: w.untrained, held: w.held, dropped: w.dropped, quarantined: q.files };
+}
+
+/**
+ * `wdp days release DAY`: a held day goes back to `untrained`, so the next run trains on it.
+ * @throws WorkflowError naming the day when it is not held
+ */
+export async function releaseDay(l: BucketLayout, day: string): Promise<Watermark> {
+  return updateWatermark(l, (w) => {
+    if (!w.held.some((h) => h.day === day))
+      throw new WorkflowError(`${day} is not held (held: ${w.held.map((h) => h.day).join(', ') || 'none'})`);
+    return {
+      ...w,
+      held: w.held.filter((h) => h.day !== day),
+      untrained: [...new Set([...w.untrained, day])].sort(),
+    };
+  });
+}
+
+/**
+ * `wdp days drop DAY`: a held or untrained day is never read again (its late files included).
+ * @throws WorkflowError naming the day when it is neither held nor untrained (a day already in a
+ *   champion cannot be taken out of it; a day not yet seen has nothing to drop)
+ */
+export async function dropDay(l: BucketLayout, day: string, now: Date = new Date()): Promise<Watermark> {
+  return updateWatermark(l, (w) => {
+    const from = w.held.some((h) => h.day === day) ? 'held' : w.untrained.includes(day) ? 'untrained' : undefined;
+    if (!from)
+      throw new WorkflowError(
+        `${day} is neither held nor untrained, so there is nothing to drop (held: ${w.held.map((h) => h.day).join(', ') || 'none'}; untrained: ${w.untrained.join(', ') || 'none'})`,
+      );
+    return {
+      ...w,
+      held: w.held.filter((h) => h.day !== day),
+      untrained: w.untrained.filter((d) => d !== day),
+      dropped: [...w.dropped.filter((d) => d.day !== day), { day, at: now.toISOString(), from }],
+    };
+  });
+}
+
+/** A compare-and-swap update of the watermark (an operator's edit must not undo a run's, or the reverse). */
+async function updateWatermark(l: BucketLayout, change: (w: Watermark) => Watermark): Promise<Watermark> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await readJsonVersioned(l.watermark, watermarkSchema);
+    if (!current) throw new WorkflowError(`no watermark at ${l.watermark}: no run has finished in this bucket yet`);
+    const next = { ...change(current.value), updatedAt: new Date().toISOString() };
+    try {
+      await writeJson(l.watermark, next, { ifMatch: current.etag });
+      return next;
+    } catch (e) {
+      if (!(e instanceof StoragePreconditionError)) throw e;
+    }
+  }
+  throw new WorkflowError(`${l.watermark} kept changing while it was written; try again`);
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { buildCli } from '../../cli/main.ts';
+import { writeJson } from '../../src/workflow/bucket/json-store.ts';
+import { layout } from '../../src/workflow/bucket/layout.ts';
+import { watermarkSchema } from '../../src/workflow/schemas.ts';
+import { mockS3Memory, type MemoryBucket } from '../helpers/s3-memory.ts';
+
+describe('wdp days --remote (CloudFormation and S3 mocked)', () => {
+  const cfn = mockClient(CloudFormationClient);
+  let s3: MemoryBucket;
+  const l = layout('s3://wdp-data-bucket');
+
+  beforeEach(async () => {
+    s3 = mockS3Memory();
+    cfn.reset();
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'Wdp',
+          CreationTime: new Date(0),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [{ OutputKey: 'BucketName', OutputValue: 'wdp-data-bucket' }],
+        },
+      ],
+    });
+    await writeJson(
+      l.watermark,
+      watermarkSchema.parse({
+        through: '2026-01-05',
+        untrained: ['2026-01-04'],
+        held: [{ day: '2026-01-05', role: 'holdout', runId: 'r5', reason: 'holdout of run r5 rejected', at: 'x' }],
+        runId: 'r5',
+        updatedAt: 'x',
+      }),
+    );
+  });
+  afterEach(() => s3.restore());
+
+  it("release acts on the deployed stack's bucket, found in the stack outputs", async () => {
+    await buildCli().parseAsync(['node', 'wdp', 'days', 'release', '2026-01-05', '--remote']);
+    assert.equal(cfn.commandCalls(DescribeStacksCommand)[0]?.args[0].input.StackName, 'Wdp');
+    const w = watermarkSchema.parse(JSON.parse(s3.text(l.watermark)!));
+    assert.deepEqual(w.held, []);
+    assert.deepEqual(w.untrained, ['2026-01-04', '2026-01-05']);
+    // A compare-and-swap write: an operator's edit cannot undo a run's written meanwhile.
+    assert.ok(s3.puts().at(-1)?.IfMatch);
+  });
+
+  it('a day that is not YYYY-MM-DD is refused, naming it', async () => {
+    await assert.rejects(
+      buildCli().parseAsync(['node', 'wdp', 'days', 'drop', '5th', '--remote']),
+      /DAY must be a YYYY-MM-DD partition date, got "5th"/,
+    );
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * No day lost, bad files up front: the synthesized retraining definition run locally through
+ * `npm start`'s runner, with the faults injected into the bucket folder (a shuffled-label day, a
+ * file added late to an old partition, a file of the wrong schema or a truncated one).
+ */
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runLocalPipeline, type LocalPipelineOptions } from '../../local/run-retraining.ts';
+import { layout } from '../../src/workflow/bucket/layout.ts';
+import { tinyChunk } from '../helpers/tiny-data.ts';
+import { writeTinyParquet } from '../helpers/tiny-files.ts';
+import { addDays, smallConfig, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixture.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: state documents read raw, as an operator would
+const readState = async (path: string): Promise<any> => JSON.parse(await readFile(path, 'utf8'));
+
+describe('local runs: days of a rejected run, late files, bad files', () => {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  const run = (dir: string, extra: Partial<LocalPipelineOptions> = {}) =>
+    runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
+  /** A bucket folder whose champion is v1, trained on 2026-01-01..02 with 2026-01-03 held out. */
+  const bucketWithChampion = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wdp-days-'));
+    dirs.push(dir);
+    await writeConfig(dir);
+    await addDays(dir, 3);
+    const r = await run(dir);
+    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
+    return { dir, l: layout(dir), watermark: join(dir, 'state', 'watermark.json') };
+  };
+
+  it('a rejected bad holdout day is held; the good day before it and the next good day reach a champion; the bad day only by an operator', async () => {
+    const { dir, watermark } = await bucketWithChampion();
+    await addDays(dir, 1); // 2026-01-04
+    assert.equal((await run(dir)).promotion?.version, 2);
+    await addDays(dir, 1, { shuffleLabels: true }); // 2026-01-05: labels are noise
+    const rejected = await run(dir);
+    assert.equal(rejected.status, 'rejected');
+    assert.deepEqual(rejected.ingest?.hasNewData && [rejected.ingest.trainPartitions, rejected.ingest.holdoutPartitions], [
+      ['2026-01-04'],
+      ['2026-01-05'],
+    ]);
+    await addDays(dir, 1); // 2026-01-06, a normal day
+    const next = await run(dir);
+    // Before the fix: train=2026-01-05 (the bad day) holdout=2026-01-06, rejected again, and
+    // 2026-01-04 never reached a champion.
+    assert.deepEqual(next.ingest?.hasNewData && [next.ingest.trainPartitions, next.ingest.holdoutPartitions], [
+      ['2026-01-04'],
+      ['2026-01-06'],
+    ]);
+    assert.equal(next.status, 'promoted', JSON.stringify(next.error ?? next.validation));
+    assert.equal(next.promotion?.version, 3);
+    let w = await readState(watermark);
+    // Champion v2 also failed 2026-01-05 (auc ≈ 0.5), so the holdout was the bad day and 2026-01-04 was cleared.
+    assert.deepEqual(
+      w.held.map((h: { day: string; role: string }) => [h.day, h.role]),
+      [['2026-01-05', 'holdout']],
+    );
+    const registry = await readState(join(dir, 'registry', 'registry.json'));
+    assert.deepEqual(
+      registry.history.map((e: { status: string; data: { train: string[] } }) => [e.status, e.data.train.join(',')]),
+      [
+        ['promoted', '2026-01-01,2026-01-02'],
+        ['promoted', '2026-01-03'],
+        ['rejected', '2026-01-04'],
+        ['promoted', '2026-01-04'],
+      ],
+      'the bad day is in no candidate after the rejection',
+    );
+    w = await readState(watermark);
+    assert.deepEqual(w.untrained, ['2026-01-06']);
+    assert.deepEqual(
+      w.held.map((h: { day: string }) => h.day),
+      ['2026-01-05'],
+      'still held: no run reads it without an operator',
+    );
+
+    // The operator's say, through the CLI: list, then drop; the day is never read again.
+    const { spawnSync } = await import('node:child_process');
+    const wdp = (...args: string[]) => spawnSync(process.execPath, ['bin/wdp.mjs', 'days', ...args, '--bucket', dir], { encoding: 'utf8' });
+    const listed = wdp('list', '--json');
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.deepEqual(
+      JSON.parse(listed.stdout).held.map((h: { day: string }) => h.day),
+      ['2026-01-05'],
+    );
+    const notHeld = wdp('release', '2026-01-04');
+    assert.equal(notHeld.status, 1);
+    assert.match(notHeld.stderr, /error: 2026-01-04 is not held \(held: 2026-01-05\)/);
+    const dropped = wdp('drop', '2026-01-05');
+    assert.equal(dropped.status, 0, dropped.stderr);
+    w = await readState(watermark);
+    assert.deepEqual(w.held, []);
+    assert.deepEqual(
+      w.dropped.map((d: { day: string; from: string }) => [d.day, d.from]),
+      [['2026-01-05', 'held']],
+    );
+    await addDays(dir, 1); // 2026-01-07
+    const after = await run(dir);
+    assert.deepEqual(after.ingest?.hasNewData && after.ingest.trainPartitions, ['2026-01-06']);
+  });
+
+  it('a file added later to an already-read partition is trained in the next run and reported', async () => {
+    const { dir, watermark } = await bucketWithChampion();
+    // A late delivery for 2026-01-02, after v1 was trained on it.
+    await copyFile(join(dir, 'logs/dt=2026-01-02/part-00000.parquet'), join(dir, 'logs/dt=2026-01-02/part-00001.parquet'));
+    await addDays(dir, 1);
+    const r = await run(dir);
+    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
+    const late = join(dir, 'logs/dt=2026-01-02/part-00001.parquet');
+    assert.deepEqual(r.ingest?.hasNewData && r.ingest.lateFiles, [late]);
+    assert.ok(r.ingest?.hasNewData);
+    const manifest = await readState(r.ingest.manifestUri);
+    assert.ok(manifest.data.includes(late), 'the late file is in the training data');
+    const w = await readState(watermark);
+    assert.deepEqual(
+      w.files['2026-01-02'].map((f: { uri: string }) => f.uri),
+      [join(dir, 'logs/dt=2026-01-02/part-00000.parquet'), late],
+    );
+  });
+
+  it('a wrong-schema file in a new partition fails at Ingest naming it (data.onBadFile "error"): no training, the watermark stays', async () => {
+    const { dir, watermark } = await bucketWithChampion();
+    await addDays(dir, 1);
+    const bad = join(dir, 'logs/dt=2026-01-04/part-00001.parquet');
+    await writeTinyParquet(bad, tinyChunk({ rows: 50, seed: 3 })); // a Parquet file of another schema
+    const r = await run(dir);
+    assert.equal(r.status, 'failed');
+    assert.deepEqual([...new Set(r.states.map((s) => s.name))], ['Ingest', 'NotifyFailure', 'Failed'], 'found before any training');
+    assert.match(r.states[0]?.error ?? '', /part-00001\.parquet: column "country": required string column is missing/);
+    const notes = await readdir(join(dir, 'notifications'));
+    const note = await readFile(join(dir, 'notifications', notes[0]!), 'utf8');
+    assert.ok(note.includes(bad) && note.includes('required'), note);
+    assert.equal((await readState(watermark)).through, '2026-01-03');
+    // Every night fails the same way until the file is fixed; removing it lets the run go on.
+    await rm(bad);
+    assert.equal((await run(dir)).status, 'promoted');
+  });
+
+  it('with data.onBadFile "quarantine", a truncated file in a new partition is set aside, listed, and the run promotes without it', async () => {
+    const { dir, l } = await bucketWithChampion();
+    await writeFile(l.config, JSON.stringify({ ...smallConfig(), data: { onBadFile: 'quarantine' } }));
+    await addDays(dir, 1);
+    const bad = join(dir, 'logs/dt=2026-01-04/part-00001.parquet');
+    await writeFile(bad, 'PAR1 and then the upload stopped');
+    const r = await run(dir);
+    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
+    assert.ok(r.ingest?.hasNewData);
+    assert.deepEqual(
+      r.ingest.quarantined.map((q) => q.uri),
+      [bad],
+    );
+    assert.deepEqual((await readState(r.ingest.manifestUri)).holdout, [join(dir, 'logs/dt=2026-01-04/part-00000.parquet')]);
+    const { spawnSync } = await import('node:child_process');
+    const listed = spawnSync(process.execPath, ['bin/wdp.mjs', 'days', '--bucket', dir], { encoding: 'utf8' });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stderr, new RegExp(`quarantined: \\n  ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  not a Parquet file`));
+  });
+});
