@@ -41,7 +41,7 @@ async function stagePassedRun(runId: string): Promise<{ manifestUri: string; can
     holdout: [`${l.logs}dt=2026-01-02/`],
     champion: null,
     candidateUri,
-    watermarkAfter: { through: '2026-01-02', untrained: ['2026-01-02'], runId, updatedAt: now },
+    watermarkAfter: { through: '2026-01-02', untrained: ['2026-01-02'], held: [], dropped: [], files: {}, runId, updatedAt: now },
   };
   const m = { rows: 10, auc: 0.7, logloss: 0.3, calibration: 1 };
   const report: ValidationReport = {
