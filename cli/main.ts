@@ -11,7 +11,9 @@ import { addBenchCommand } from './commands/bench.ts';
 import { addEvaluateCommand } from './commands/evaluate.ts';
 import { addGenerateCommand } from './commands/generate.ts';
 import { addInvokeCommand } from './commands/invoke.ts';
+import { addLockCommand } from './commands/lock.ts';
 import { addPipelineCommand } from './commands/pipeline.ts';
+import { addRegistryCommand } from './commands/registry.ts';
 import { addScoreBatchCommand } from './commands/score-batch.ts';
 import { addScoreCommand } from './commands/score.ts';
 import { addServeCommand } from './commands/serve.ts';
@@ -33,6 +35,8 @@ export function buildCli(): Command {
     addPipelineCommand,
     addScoreBatchCommand,
     addInvokeCommand,
+    addLockCommand,
+    addRegistryCommand,
   ])
     add(program);
   return program;
