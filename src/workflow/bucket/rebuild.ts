@@ -5,7 +5,9 @@
  * its metrics and its report are not in the model folder, so they stay empty rather than guessed.
  *
  * The champion is the model serving names (pointer / alias) when it is one of those versions —
- * what was live keeps being what the registry calls live — else the highest version.
+ * what was live keeps being what the registry calls live — else the highest version. So after a
+ * manual rollback of the alias, `--force` makes the registry agree with what serves again (Promote
+ * refuses to move serving away from a model the registry does not name as champion).
  */
 import { readManifest, type ModelManifest } from '../../model/manifest.ts';
 import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
@@ -44,7 +46,7 @@ export async function rebuildRegistry(l: BucketLayout, options: RebuildOptions =
   const existing = await readExisting(l);
   if (existing.state === 'readable' && !options.force)
     throw new WorkflowError(
-      `the registry ${l.registry} is present and readable (${existing.versions} history entries); pass --force to replace it with one rebuilt from the model folders`,
+      `the registry ${l.registry} is present and readable (${existing.registry.history.length} history entries); pass --force to replace it with one rebuilt from the model folders`,
     );
 
   const models: { version: number; manifest: ModelManifest; runId: string | null }[] = [];
@@ -61,7 +63,7 @@ export async function rebuildRegistry(l: BucketLayout, options: RebuildOptions =
   }
 
   const byModelId = new Map(models.map((m) => [m.manifest.modelId, m.version]));
-  const history: RegistryEntry[] = models.map(({ version, manifest, runId }) => {
+  let history: RegistryEntry[] = models.map(({ version, manifest, runId }) => {
     const uri = l.registryModel(version);
     const parentModelId = manifest.parent?.modelId ?? null;
     return {
@@ -82,8 +84,18 @@ export async function rebuildRegistry(l: BucketLayout, options: RebuildOptions =
       rebuilt: true,
     };
   });
-  const served = options.servedUri ? history.find((e) => e.uri === options.servedUri) : undefined;
-  const champion = served ?? history.at(-1);
+  // With --force over a readable registry, what it knows that the folders agree with is kept:
+  // rejected runs, and promoted entries whose folder still holds the same model.
+  if (existing.state === 'readable') {
+    const kept = existing.registry.history.filter(
+      (e) => e.status === 'rejected' || history.some((h) => h.version === e.version && h.modelId === e.modelId),
+    );
+    const keptVersions = new Set(kept.map((e) => e.version));
+    history = [...kept, ...history.filter((h) => !keptVersions.has(h.version))].sort((a, b) => a.at.localeCompare(b.at));
+  }
+  const promoted = history.filter((e) => e.status === 'promoted').sort((a, b) => (a.version ?? 0) - (b.version ?? 0));
+  const served = options.servedUri ? promoted.find((e) => e.uri === options.servedUri) : undefined;
+  const champion = served ?? promoted.at(-1);
   const registry: Registry = {
     formatVersion: 1,
     champion: champion?.version ? { version: champion.version, uri: champion.uri, modelId: champion.modelId } : null,
@@ -111,13 +123,13 @@ export async function rebuildRegistry(l: BucketLayout, options: RebuildOptions =
 
 type Existing =
   | { readonly state: 'missing' }
-  | { readonly state: 'readable'; readonly etag: string; readonly bytes: Uint8Array; readonly versions: number }
+  | { readonly state: 'readable'; readonly etag: string; readonly bytes: Uint8Array; readonly registry: Registry }
   | { readonly state: 'unreadable'; readonly etag: string; readonly bytes: Uint8Array };
 
 async function readExisting(l: BucketLayout): Promise<Existing> {
   const raw = await storeFor(l.registry).readVersioned(l.registry);
   if (!raw) return { state: 'missing' };
   const parsed = await readJsonVersioned(l.registry, registrySchema).catch(() => undefined);
-  if (parsed) return { state: 'readable', etag: parsed.etag, bytes: raw.data, versions: parsed.value.history.length };
+  if (parsed) return { state: 'readable', etag: parsed.etag, bytes: raw.data, registry: parsed.value };
   return { state: 'unreadable', etag: raw.etag, bytes: raw.data };
 }
