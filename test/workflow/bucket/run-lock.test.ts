@@ -81,10 +81,10 @@ describe('run lock on S3 (request shapes, conditions answered as S3 does)', () =
       assert.equal(a.filter((r) => r.acquired).length, 1);
       const owner = a.find((r) => r.acquired)!.lock.owner;
       const lockPuts = () => s3.puts().filter((p) => p.Key === 'state/run.lock');
-      assert.deepEqual(
-        lockPuts().map((p) => p.IfNoneMatch),
-        ['*', '*'],
-      );
+      // One or two creates (the second runner may read the first's lock before writing): all create-only.
+      const creates = lockPuts();
+      assert.ok(creates.length >= 1 && creates.length <= 2, `${creates.length} creates`);
+      for (const p of creates) assert.equal(p.IfNoneMatch, '*');
       const before = lockPuts().length;
       assert.equal((await releaseRunLock(l, owner, 'promoted')).released, true);
       const release = lockPuts()[before]!;

@@ -129,4 +129,18 @@ describe('Promote under faults (folder bucket)', () => {
     assert.equal(await manifestModelId(l.registryModel(2)), 'run-2');
     assert.equal(await manifestModelId(l.registryModel(1)), 'run-1');
   });
+
+  it('the local pointer moves only from the registry champion: a pointer changed by hand stops the promotion', async () => {
+    const bucket = await newBucket();
+    const l = layout(bucket);
+    const first = await promote(bucket, await stageRun(bucket, 'run-1'));
+    await writeJson(l.servingPointer, { modelUri: '/somewhere/else', version: 7, modelId: 'hand-made', at: new Date().toISOString() });
+    const champion = { version: first.version, uri: first.modelUri, modelId: first.modelId };
+    await assert.rejects(
+      promote(bucket, await stageRun(bucket, 'run-2', champion)),
+      /serves \/somewhere\/else but the registry's champion is .*v1.*not moving serving/,
+    );
+    assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.modelId, 'hand-made', 'the pointer is left as found');
+    assert.equal((await readJson(l.registry, registrySchema))?.champion?.modelId, 'run-1', 'the registry is unchanged');
+  });
 });
