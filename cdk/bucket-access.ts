@@ -4,7 +4,7 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { PREFIXES } from '../src/workflow/bucket/layout.ts';
+import { PREFIXES, RUN_LOCK_KEY } from '../src/workflow/bucket/layout.ts';
 
 export interface BucketAccess {
   /** Key prefixes (e.g. 'logs/') whose objects may be read (GetObject, which HeadObject needs too). */
@@ -32,6 +32,8 @@ export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, a
  * the prefix wildcards they create (nag.ts) come from. The batch-summary function has no access.
  */
 export const ROLE_ACCESS = {
+  // The lock object only (state/run.lock*), not the watermark beside it.
+  runLock: { read: [RUN_LOCK_KEY], write: [RUN_LOCK_KEY] },
   ingest: { read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry], write: [PREFIXES.runs] },
   validate: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
   promote: {

@@ -1,10 +1,15 @@
 /**
  * The nightly retraining state machine:
  *
- *   Ingest ─ HasNewData? ─ no ─→ NoNewData (Succeed)
- *                        └ yes → Train (Batch submitJob.sync) → Validate ─ Passed? ─ yes → Promote → Promoted (Succeed)
- *                                                                          └ no ──→ Reject → NotifyRejected → Rejected (Fail)
- *   any task error ──→ NotifyFailure → Failed (Fail)
+ *   Lock ─ LockAcquired? ─ no ─→ AnotherRunInProgress (Succeed: nothing trained, the other run goes on)
+ *                         └ yes → Ingest ─ HasNewData? ─ no ─→ UnlockNoNewData → NoNewData (Succeed)
+ *                        └ yes → Train (Batch submitJob.sync) → Validate ─ Passed? ─ yes → Promote → UnlockPromoted → Promoted (Succeed)
+ *                                                                          └ no ──→ Reject → NotifyRejected → UnlockRejected → Rejected (Fail)
+ *   any task error ──→ UnlockFailed → NotifyFailure → Failed (Fail)
+ *
+ * The run lock (state/run.lock, a lease) keeps a scheduled and a manual run from training and
+ * promoting at once. Every exit path releases it; an execution that ends without any (timeout,
+ * StopExecution) leaves it to expire after `runLockLease`, which outlasts the machine's timeout.
  *
  * Plus the EventBridge schedule that starts it and an alarm on failed executions.
  * State names are the contract with the local runner (local/), which binds each
@@ -61,7 +66,14 @@ class TimedBatchSubmitJob extends tasks.BatchSubmitJob {
   }
 }
 
+/** The longest a retraining execution may run: every training attempt, plus the other steps. */
+export function retrainingTimeout(trainTimeout: Duration, trainAttempts: number): Duration {
+  return Duration.seconds(trainTimeout.toSeconds() * trainAttempts + 3 * 3600);
+}
+
 export interface RetrainingWorkflowProps {
+  /** Acquires and releases the run lock (lambdas/run-lock.ts). */
+  readonly runLock: lambda.IFunction;
   readonly ingest: lambda.IFunction;
   readonly validate: lambda.IFunction;
   readonly promote: lambda.IFunction;
@@ -85,13 +97,40 @@ export class RetrainingWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: RetrainingWorkflowProps) {
     super(scope, id);
 
-    const failed = failureChain(this, {
+    const notifyFailed = failureChain(this, {
       topic: props.topic,
       notifyStateName: S.notifyFailure,
       failStateName: S.failed,
       subject: 'wdp retraining failed',
       error: 'WorkflowFailed',
       cause: 'A step failed; the watermark did not move, so the next run retries the same data',
+    });
+    const lockPayload = (action: 'acquire' | 'release', reason?: string) =>
+      sfn.TaskInput.fromObject({ action, executionName: sfn.JsonPath.executionName, ...(reason ? { reason } : {}) });
+    // The failure path releases the lock first; if even that fails, it still notifies (the lease
+    // then frees the lock), keeping the original error at $.error.
+    const unlockFailed = lambdaStep(this, S.unlockFailed, {
+      fn: props.runLock,
+      payload: lockPayload('release', 'failed'),
+      resultPath: sfn.JsonPath.DISCARD,
+      timeout: Duration.minutes(1),
+    });
+    unlockFailed.addCatch(notifyFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockError' });
+    const failed = unlockFailed.next(notifyFailed);
+    const unlock = (id: string, reason: string) =>
+      lambdaStep(this, id, {
+        fn: props.runLock,
+        payload: lockPayload('release', reason),
+        resultPath: sfn.JsonPath.DISCARD,
+        timeout: Duration.minutes(1),
+        onError: failed,
+      });
+    const lock = lambdaStep(this, S.lock, {
+      fn: props.runLock,
+      payload: lockPayload('acquire'),
+      resultPath: '$.lock',
+      timeout: Duration.minutes(1),
+      onError: failed,
     });
 
     const ingest = lambdaStep(this, S.ingest, {
@@ -156,30 +195,43 @@ export class RetrainingWorkflow extends Construct {
       failed,
     );
 
-    const definition = ingest.next(
+    const afterLock = ingest.next(
       new sfn.Choice(this, S.hasNewData)
         .when(
           sfn.Condition.booleanEquals('$.ingest.hasNewData', true),
           train.next(validate).next(
             new sfn.Choice(this, S.passed)
-              .when(sfn.Condition.booleanEquals('$.validation.passed', true), promote.next(new sfn.Succeed(this, S.promoted)))
+              .when(
+                sfn.Condition.booleanEquals('$.validation.passed', true),
+                promote.next(unlock(S.unlockPromoted, 'promoted')).next(new sfn.Succeed(this, S.promoted)),
+              )
               .otherwise(
-                reject.next(notifyRejected).next(
-                  new sfn.Fail(this, S.rejected, {
-                    error: 'CandidateRejected',
-                    cause: 'The candidate failed validation; see the notification and validation.json',
-                  }),
-                ),
+                reject
+                  .next(notifyRejected)
+                  .next(unlock(S.unlockRejected, 'rejected'))
+                  .next(
+                    new sfn.Fail(this, S.rejected, {
+                      error: 'CandidateRejected',
+                      cause: 'The candidate failed validation; see the notification and validation.json',
+                    }),
+                  ),
               ),
           ),
         )
-        .otherwise(new sfn.Succeed(this, S.noNewData)),
+        .otherwise(unlock(S.unlockNoNewData, 'no new data').next(new sfn.Succeed(this, S.noNewData))),
+    );
+    const definition = lock.next(
+      new sfn.Choice(this, S.lockAcquired).when(sfn.Condition.booleanEquals('$.lock.acquired', true), afterLock).otherwise(
+        new sfn.Succeed(this, S.anotherRunInProgress, {
+          comment: 'Another execution holds the run lock ($.lock.message names it); this one trains nothing',
+        }),
+      ),
     );
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       comment: 'wdp nightly retraining: ingest → train (GPU) → validate → promote or reject',
-      timeout: Duration.seconds(props.trainTimeout.toSeconds() * props.trainAttempts + 3 * 3600),
+      timeout: retrainingTimeout(props.trainTimeout, props.trainAttempts),
       tracingEnabled: true,
       logs: {
         destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),

@@ -13,7 +13,7 @@ import { BatchScoringWorkflow } from './batch-scoring-workflow.ts';
 import { accessedPrefixes, ROLE_ACCESS } from './bucket-access.ts';
 import { DataBucket } from './data-bucket.ts';
 import { acknowledgeFindings } from './nag.ts';
-import { RetrainingWorkflow } from './retraining-workflow.ts';
+import { RetrainingWorkflow, retrainingTimeout } from './retraining-workflow.ts';
 import { ScoringService } from './scoring-service.ts';
 import type { WdpSettings } from './settings.ts';
 import { TrainingJob } from './training-job.ts';
@@ -76,10 +76,13 @@ export class WdpStack extends Stack {
       bucketUri: this.data.uri,
       scoringFunction: this.scoring.function,
       validation: s.validation,
+      // An hour past the machine's own timeout: a run that timed out holding the lock frees it then.
+      runLockLease: Duration.seconds(retrainingTimeout(Duration.hours(s.trainTimeoutHours), s.trainAttempts).toSeconds() + 3600),
     });
     this.functions.allowPromoteToUpdate(this.scoring.function);
 
     this.retraining = new RetrainingWorkflow(this, 'Retraining', {
+      runLock: this.functions.runLock,
       ingest: this.functions.ingest,
       validate: this.functions.validate,
       promote: this.functions.promote,
@@ -116,6 +119,7 @@ export class WdpStack extends Stack {
     acknowledgeFindings(this, {
       bucketLogicalId: lid(bucket),
       functions: [
+        { fn: f.runLock, prefixes: accessedPrefixes(ROLE_ACCESS.runLock) },
         { fn: f.ingest, prefixes: accessedPrefixes(ROLE_ACCESS.ingest) },
         { fn: f.validate, prefixes: accessedPrefixes(ROLE_ACCESS.validate) },
         { fn: f.promote, prefixes: accessedPrefixes(ROLE_ACCESS.promote) },
@@ -127,7 +131,7 @@ export class WdpStack extends Stack {
       scoringFunctionLogicalId: lid(this.scoring.function),
       promoteFunction: f.promote,
       retrainingStateMachine: this.retraining.stateMachine,
-      retrainingFunctionLogicalIds: [f.ingest, f.validate, f.promote, f.reject].map(lid),
+      retrainingFunctionLogicalIds: [f.runLock, f.ingest, f.validate, f.promote, f.reject].map(lid),
       batchStateMachine: this.batchScoring.stateMachine,
       batchFunctionLogicalIds: [f.scoreBatch, f.batchSummary].map(lid),
       batchStateMachineLogicalId: lid(this.batchScoring.stateMachine),

@@ -5,6 +5,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { RUN_LOCK_LEASE_ENV } from '../src/workflow/bucket/run-lock.ts';
 import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
 import type { ValidationThresholdsInput } from '../src/workflow/steps/thresholds.ts';
 import { grantBucketAccess, ROLE_ACCESS } from './bucket-access.ts';
@@ -16,9 +17,12 @@ export interface WorkflowFunctionsProps {
   readonly bucketUri: string;
   readonly scoringFunction: lambda.IFunction;
   readonly validation: ValidationThresholdsInput;
+  /** The run lock's lease: longer than a retraining execution may run (its state machine timeout). */
+  readonly runLockLease: Duration;
 }
 
 export class WorkflowFunctions extends Construct {
+  readonly runLock: nodejs.NodejsFunction;
   readonly ingest: nodejs.NodejsFunction;
   readonly validate: nodejs.NodejsFunction;
   readonly promote: nodejs.NodejsFunction;
@@ -30,6 +34,14 @@ export class WorkflowFunctions extends Construct {
     super(scope, id);
     const b = props.bucket;
     const env = { WDP_BUCKET_URI: props.bucketUri };
+
+    this.runLock = wdpFunction(this, 'RunLock', {
+      entry: 'run-lock.ts',
+      description: 'wdp retraining: take / release the run lock (one run at a time)',
+      timeout: Duration.minutes(1),
+      environment: { ...env, [RUN_LOCK_LEASE_ENV]: String(props.runLockLease.toSeconds()) },
+    });
+    grantBucketAccess(b, this.runLock, ROLE_ACCESS.runLock);
 
     this.ingest = wdpFunction(this, 'Ingest', {
       entry: 'ingest.ts',

@@ -13,7 +13,9 @@ import { addDaysCommand } from './commands/days.ts';
 import { addEvaluateCommand } from './commands/evaluate.ts';
 import { addGenerateCommand } from './commands/generate.ts';
 import { addInvokeCommand } from './commands/invoke.ts';
+import { addLockCommand } from './commands/lock.ts';
 import { addPipelineCommand } from './commands/pipeline.ts';
+import { addRegistryCommand } from './commands/registry.ts';
 import { addScoreBatchCommand } from './commands/score-batch.ts';
 import { addScoreCommand } from './commands/score.ts';
 import { addServeCommand } from './commands/serve.ts';
@@ -37,6 +39,8 @@ export function buildCli(): Command {
     addScoreBatchCommand,
     addInvokeCommand,
     addDaysCommand,
+    addLockCommand,
+    addRegistryCommand,
   ])
     add(program);
   return program;

@@ -1,8 +1,9 @@
 /** The `--remote` variants of the workflow commands, on the AWS SDK clients (mocked in tests). */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STACK_OUTPUT_NAMES } from '../src/workflow/state-names.ts';
+import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/steps/serving-target.ts';
 import { invokeLive, resolveFromStack, startAndFollow, type RemoteExecution } from './aws-remote.ts';
 
 export interface RemoteClients {
@@ -44,4 +45,23 @@ export async function runRemoteBatch(
 export async function runRemoteInvoke(o: { stack: string; functionName?: string; request: unknown } & RemoteClients): Promise<unknown> {
   const fn = await resolveFromStack(o.functionName, o.cfn ?? new CloudFormationClient({}), o.stack, STACK_OUTPUT_NAMES.scoringFunction);
   return invokeLive(o.lambda ?? new LambdaClient({}), fn, o.request);
+}
+
+/** `s3://<bucket>` of the deployed stack (its BucketName output). */
+export async function remoteBucketUri(o: { stack: string; bucket?: string } & RemoteClients): Promise<string> {
+  const name = await resolveFromStack(o.bucket, o.cfn ?? new CloudFormationClient({}), o.stack, STACK_OUTPUT_NAMES.bucket);
+  return name.startsWith('s3://') ? name : `s3://${name}`;
+}
+
+/**
+ * The model URI alias `live` serves (WDP_MODEL_URI of the version it points at); null when that
+ * version has none (published by `cdk deploy`: it serves the registry's champion).
+ */
+export async function remoteServedUri(o: { stack: string; functionName?: string } & RemoteClients): Promise<string | null> {
+  const fn = await resolveFromStack(o.functionName, o.cfn ?? new CloudFormationClient({}), o.stack, STACK_OUTPUT_NAMES.scoringFunction);
+  const lambda = o.lambda ?? new LambdaClient({});
+  const alias = await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: LIVE_ALIAS }));
+  if (!alias.FunctionVersion) return null;
+  const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: alias.FunctionVersion }));
+  return config.Environment?.Variables?.[MODEL_URI_ENV] || null;
 }

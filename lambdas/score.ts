@@ -85,15 +85,55 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
 
 export const REGISTRY_URI_ENV = 'WDP_REGISTRY_URI';
 
-/** The model to serve: WDP_MODEL_URI, else the registry's champion. */
-export async function resolveModelUri(config: ScoreLambdaConfig): Promise<string> {
-  if (config.modelUri) return config.modelUri;
+/** What the cold start found when the pinned model and the registry's champion disagree. */
+export interface ChampionMismatch {
+  readonly servedUri: string;
+  /** The registry's champion URI; null when it names none, or could not be read (see `problem`). */
+  readonly championUri: string | null;
+  readonly problem: string;
+}
+
+/**
+ * The model to serve: WDP_MODEL_URI, else the registry's champion.
+ *
+ * With both, the pinned WDP_MODEL_URI wins even when the registry's champion differs: that
+ * version is what Promote validated and published, and the registry is the thing more likely to
+ * be wrong or mid-update (or rebuilt). The disagreement is not silent, though: `onMismatch` gets
+ * it (the handler logs an error and emits the ChampionMismatch metric, which an alarm can watch).
+ */
+export async function resolveModelUri(config: ScoreLambdaConfig, onMismatch?: (m: ChampionMismatch) => void): Promise<string> {
   const uri = config.registryUri;
+  if (config.modelUri) {
+    if (uri && onMismatch) {
+      const champion = await readJson(uri, registrySchema).then(
+        (r) => (r ? (r.champion?.uri ?? null) : undefined),
+        (e: Error) => e,
+      );
+      if (champion instanceof Error)
+        onMismatch({ servedUri: config.modelUri, championUri: null, problem: `the registry ${uri} is unreadable: ${champion.message}` });
+      else if (champion === undefined)
+        onMismatch({ servedUri: config.modelUri, championUri: null, problem: `the registry ${uri} is missing` });
+      else if (champion !== config.modelUri)
+        onMismatch({
+          servedUri: config.modelUri,
+          championUri: champion,
+          problem: `${MODEL_URI_ENV} is ${config.modelUri} but the registry's champion is ${champion ?? 'none'}`,
+        });
+    }
+    return config.modelUri;
+  }
   if (!uri) throw new Error(`environment variable ${MODEL_URI_ENV} is not set (nor ${REGISTRY_URI_ENV})`);
   const registry = await readJson(uri, registrySchema);
   if (!registry) throw new Error(`no model promoted yet: ${uri} does not exist`);
   if (!registry.champion) throw new Error(`no model promoted yet: ${uri} names no champion`);
   return registry.champion.uri;
+}
+
+/** Logs the disagreement as an error and counts it (metric ChampionMismatch); the pinned model is served. */
+export function reportChampionMismatch(m: ChampionMismatch, log: Logger = logger, mt: Metrics = metrics): void {
+  log.error('serving a model the registry does not name as champion (serving the pinned, validated version)', { ...m });
+  mt.addMetric('ChampionMismatch', MetricUnit.Count, 1);
+  mt.publishStoredMetrics();
 }
 
 /** The handler with its logs and metrics, for a given configuration (tests build their own). */
@@ -140,7 +180,7 @@ export const handler = async (event: unknown, context?: Context): Promise<unknow
   if (!cached) {
     try {
       const config = readConfig();
-      cached = createLambdaHandler({ ...config, modelUri: await resolveModelUri(config) });
+      cached = createLambdaHandler({ ...config, modelUri: await resolveModelUri(config, (m) => reportChampionMismatch(m)) });
     } catch (e) {
       // A deployment fault, not the caller's: log it, and answer without a stack trace.
       logger.error('scoring function is misconfigured', { error: (e as Error).message });

@@ -4,11 +4,13 @@
  * in lambdas/ and, for Train, the training container's entrypoint — against a bucket that is a
  * local folder (default `.wdp/bucket`) or an `s3://` URI.
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createIngestHandler } from '../lambdas/ingest.ts';
 import { createPromoteHandler } from '../lambdas/promote.ts';
 import { createRejectHandler } from '../lambdas/reject.ts';
+import { createRunLockHandler } from '../lambdas/run-lock.ts';
 import { createValidateHandler } from '../lambdas/validate.ts';
 import { generateLogs } from '../src/generator/generate.ts';
 import type { TowerKind } from '../src/model/tower/kinds.ts';
@@ -16,6 +18,7 @@ import { storeFor } from '../src/storage/index.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { writeJson } from '../src/workflow/bucket/json-store.ts';
 import { layout } from '../src/workflow/bucket/layout.ts';
+import type { RunLockResult } from '../src/workflow/bucket/run-lock.ts';
 import type { IngestResult, PromoteResult, ValidateResult } from '../src/workflow/schemas.ts';
 import { FileServingTarget } from '../src/workflow/steps/serving-target.ts';
 import type { ServingScorerFactory } from '../src/workflow/steps/serving-dry-run.ts';
@@ -59,13 +62,20 @@ export interface LocalPipelineOptions {
   readonly scorerFactory?: ServingScorerFactory;
   /** Replace the binding of some Task states (tests: e.g. a Train that crashes). */
   readonly overrides?: Readonly<Record<string, LocalTaskHandler>>;
+  /** The run lock's lease. @default DEFAULT_LOCK_LEASE_MS (24 h); a crashed local run's lock needs `wdp lock break` before that */
+  readonly lockLeaseMs?: number;
 }
 
-export type LocalPipelineStatus = 'promoted' | 'rejected' | 'no_new_data' | 'failed';
+/** `locked`: another run held the run lock, so this one trained nothing (and changed nothing). */
+export type LocalPipelineStatus = 'promoted' | 'rejected' | 'no_new_data' | 'locked' | 'failed';
 
 export interface LocalPipelineResult {
   readonly status: LocalPipelineStatus;
   readonly bucketUri: string;
+  /** This run's execution name: the run lock's owner, and part of the run id. */
+  readonly executionName: string;
+  /** What the Lock state answered. */
+  readonly lock?: RunLockResult;
   readonly ingest?: IngestResult;
   readonly validation?: ValidateResult;
   readonly promotion?: PromoteResult;
@@ -120,7 +130,13 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     print(`  notification: ${Subject ?? ''} ${JSON.stringify(Message)}`);
     return { MessageId: 'local' };
   };
+  const runLock = createRunLockHandler({ bucketUri, ...(options.lockLeaseMs !== undefined ? { leaseMs: options.lockLeaseMs } : {}) }, log);
   const handlers: Record<string, LocalTaskHandler> = {
+    [S.lock]: runLock,
+    [S.unlockNoNewData]: runLock,
+    [S.unlockPromoted]: runLock,
+    [S.unlockRejected]: runLock,
+    [S.unlockFailed]: runLock,
     [S.ingest]: createIngestHandler({ bucketUri, configUri: l.config }, log),
     [S.train]: async (input) => {
       // The same job parameters Batch would pass to the container as Ref::manifestUri.
@@ -145,17 +161,27 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     ...options.overrides,
   };
 
-  const exec = await executeLocally({ definition: retraining, input: { trigger: 'local' }, handlers, print });
-  const out = (exec.output ?? {}) as { ingest?: IngestResult; validation?: ValidateResult; promotion?: PromoteResult };
+  // Unique per run even when two start in the same millisecond: it names the run lock's owner.
+  const executionName = `local-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+  const exec = await executeLocally({ definition: retraining, input: { trigger: 'local' }, handlers, print, executionName });
+  const out = (exec.output ?? {}) as {
+    lock?: RunLockResult;
+    ingest?: IngestResult;
+    validation?: ValidateResult;
+    promotion?: PromoteResult;
+  };
+  const lock = out.lock ?? (exec.stateOutputs[S.lock] as { lock?: RunLockResult } | undefined)?.lock;
   const ingest = out.ingest ?? (exec.stateOutputs[S.ingest] as { ingest?: IngestResult } | undefined)?.ingest;
   const validation = out.validation ?? (exec.stateOutputs[S.validate] as { validation?: ValidateResult } | undefined)?.validation;
   let status: LocalPipelineStatus;
-  if (exec.status === 'succeeded') status = out.promotion ? 'promoted' : 'no_new_data';
+  if (exec.status === 'succeeded') status = out.promotion ? 'promoted' : lock?.acquired === false ? 'locked' : 'no_new_data';
   else status = exec.error?.error === 'CandidateRejected' ? 'rejected' : 'failed';
 
   const result: LocalPipelineResult = {
     status,
     bucketUri,
+    executionName,
+    ...(lock ? { lock } : {}),
     ...(ingest ? { ingest } : {}),
     ...(validation ? { validation } : {}),
     ...(out.promotion ? { promotion: out.promotion } : {}),
@@ -178,6 +204,8 @@ export function describeResult(r: LocalPipelineResult): string {
     }
     case 'rejected':
       return `REJECTED: ${(r.validation?.reasons ?? []).join('; ')} (report: ${r.validation?.reportUri ?? '?'}); the champion is unchanged`;
+    case 'locked':
+      return `${r.lock?.message ?? 'ANOTHER RUN IS IN PROGRESS'}; this run trained nothing and changed nothing`;
     case 'no_new_data':
       return `NO NEW DATA: ${r.ingest && !r.ingest.hasNewData ? r.ingest.reason : 'nothing to do'}`;
     case 'failed':

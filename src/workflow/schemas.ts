@@ -226,6 +226,8 @@ export const registryEntrySchema = z
     /** Lambda version that serves this model (AWS only). */
     lambdaVersion: z.string().nullable(),
     at: z.string(),
+    /** Reconstructed by `wdp registry rebuild` from the model folder: run data, metrics and report are unknown. */
+    rebuilt: z.literal(true).optional(),
   })
   .strict();
 export type RegistryEntry = z.output<typeof registryEntrySchema>;

@@ -3,17 +3,24 @@
  * each Task state to its in-process handler by name, so they must agree: both import them here.
  */
 export const RETRAINING_STATES = {
+  lock: 'Lock',
+  lockAcquired: 'LockAcquired',
+  anotherRunInProgress: 'AnotherRunInProgress',
   ingest: 'Ingest',
   hasNewData: 'HasNewData',
+  unlockNoNewData: 'UnlockNoNewData',
   noNewData: 'NoNewData',
   train: 'Train',
   validate: 'Validate',
   passed: 'Passed',
   promote: 'Promote',
+  unlockPromoted: 'UnlockPromoted',
   promoted: 'Promoted',
   reject: 'Reject',
   notifyRejected: 'NotifyRejected',
+  unlockRejected: 'UnlockRejected',
   rejected: 'Rejected',
+  unlockFailed: 'UnlockFailed',
   notifyFailure: 'NotifyFailure',
   failed: 'Failed',
 } as const;

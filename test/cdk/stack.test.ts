@@ -99,7 +99,7 @@ describe('WdpStack', () => {
     assert.ok(train.TimeoutSeconds > 0);
     assert.ok(train.Parameters.Timeout.AttemptDurationSeconds > 0);
     assert.ok(train.Retry[0].ErrorEquals.includes('Batch.AWSBatchException'));
-    assert.equal(train.Catch[0].Next, 'NotifyFailure');
+    assert.equal(train.Catch[0].Next, 'UnlockFailed');
   });
 
   it('the nightly schedule comes from the context', () => {
@@ -111,24 +111,69 @@ describe('WdpStack', () => {
     assert.equal(settingsSchema.parse({}).schedule, 'cron(0 2 * * ? *)');
   });
 
-  it('branches: no data → Succeed; pass → Promote; fail → Reject → Notify → Fail; any error → Notify → Fail', () => {
+  it('branches: lock held → Succeed; no data → Unlock → Succeed; pass → Promote → Unlock; fail → Reject → Notify → Unlock → Fail; any error → Unlock → Notify → Fail', () => {
     const S = retrainingAsl.States;
-    assert.equal(retrainingAsl.StartAt, 'Ingest');
+    assert.equal(retrainingAsl.StartAt, 'Lock');
+    assert.deepEqual(S.Lock.Parameters, { action: 'acquire', 'executionName.$': '$$.Execution.Name' });
+    assert.deepEqual(S.LockAcquired.Choices, [{ Variable: '$.lock.acquired', BooleanEquals: true, Next: 'Ingest' }]);
+    assert.equal(S.LockAcquired.Default, 'AnotherRunInProgress');
+    assert.equal(S.AnotherRunInProgress.Type, 'Succeed');
     assert.deepEqual(S.HasNewData.Choices, [{ Variable: '$.ingest.hasNewData', BooleanEquals: true, Next: 'Train' }]);
-    assert.equal(S[S.HasNewData.Default].Type, 'Succeed');
+    assert.equal(S.HasNewData.Default, 'UnlockNoNewData');
+    assert.equal(S[S.UnlockNoNewData.Next].Type, 'Succeed');
     assert.deepEqual(S.Passed.Choices, [{ Variable: '$.validation.passed', BooleanEquals: true, Next: 'Promote' }]);
-    assert.equal(S[S.Promote.Next].Type, 'Succeed');
+    assert.equal(S.Promote.Next, 'UnlockPromoted');
+    assert.equal(S[S.UnlockPromoted.Next].Type, 'Succeed');
     const failBranch = [S.Passed.Default];
     while (S[failBranch.at(-1)!].Next) failBranch.push(S[failBranch.at(-1)!].Next);
-    assert.deepEqual(failBranch, ['Reject', 'NotifyRejected', 'Rejected']);
+    assert.deepEqual(failBranch, ['Reject', 'NotifyRejected', 'UnlockRejected', 'Rejected']);
     assert.equal(S.NotifyRejected.Resource, 'arn:aws:states:::sns:publish');
     assert.equal(S.Rejected.Type, 'Fail');
-    for (const name of ['Ingest', 'Train', 'Validate', 'Promote', 'Reject', 'NotifyRejected']) {
-      assert.deepEqual(S[name].Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' }], name);
+    for (const name of [
+      'Lock',
+      'Ingest',
+      'Train',
+      'Validate',
+      'Promote',
+      'Reject',
+      'NotifyRejected',
+      'UnlockNoNewData',
+      'UnlockPromoted',
+      'UnlockRejected',
+    ]) {
+      assert.deepEqual(S[name].Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'UnlockFailed' }], name);
     }
+    // Every release names this execution, the lock's owner; the failure path notifies even if the release fails.
+    for (const [name, reason] of <[string, string][]>[
+      ['UnlockNoNewData', 'no new data'],
+      ['UnlockPromoted', 'promoted'],
+      ['UnlockRejected', 'rejected'],
+      ['UnlockFailed', 'failed'],
+    ])
+      assert.deepEqual(S[name].Parameters, { action: 'release', 'executionName.$': '$$.Execution.Name', reason }, name);
+    assert.equal(S.UnlockFailed.Next, 'NotifyFailure');
+    assert.deepEqual(S.UnlockFailed.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.unlockError', Next: 'NotifyFailure' }]);
     assert.equal(S[S.NotifyFailure.Next].Type, 'Fail');
-    for (const name of ['Ingest', 'Validate', 'Promote', 'Reject'])
+    for (const name of ['Lock', 'Ingest', 'Validate', 'Promote', 'Reject', 'UnlockFailed'])
       assert.ok(S[name].Retry[0].ErrorEquals.includes('Lambda.ServiceException'), name);
+  });
+
+  it('the run lock function may only read and write state/run.lock, with a lease past the machine timeout', () => {
+    const fns = template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('run lock') } });
+    const fn = Object.values(fns)[0] as Json;
+    const lease = Number(fn.Properties.Environment.Variables.WDP_RUN_LOCK_LEASE_SECONDS);
+    assert.ok(retrainingAsl.TimeoutSeconds > 0);
+    assert.ok(lease > retrainingAsl.TimeoutSeconds, `lease ${lease}s vs the machine's timeout ${retrainingAsl.TimeoutSeconds}s`);
+    const role = fn.Properties.Role['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Json[];
+    const mine = policies.filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === role));
+    const objectResources = mine
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Json[])
+      .filter((st) => [st.Action].flat().some((a: string) => a === 's3:GetObject' || a === 's3:PutObject'))
+      .flatMap((st) => [st.Resource].flat())
+      .map((r) => JSON.stringify(r));
+    assert.ok(objectResources.length > 0);
+    for (const r of objectResources) assert.match(r, /\/state\/run\.lock\*/);
   });
 
   it('batch scoring is a Distributed Map over S3 objects with batching, bounded concurrency and a failure tolerance, then a summary', () => {

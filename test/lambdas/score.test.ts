@@ -115,6 +115,36 @@ test('with WDP_MODEL_URI empty, the registry champion is served (a version publi
   );
 });
 
+test('cold start: a pinned WDP_MODEL_URI the registry does not name is served, but reported (error log + ChampionMismatch metric)', async () => {
+  const { writeFile } = await import('node:fs/promises');
+  const { resolveModelUri, reportChampionMismatch } = await import('../../lambdas/score.ts');
+  type Mismatch = Parameters<typeof reportChampionMismatch>[0];
+  const registry = join(dir, 'registry-mismatch.json');
+  await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: { version: 3, uri, modelId: 'm' }, history: [] }));
+  const seen: Mismatch[] = [];
+  const config = (modelUri: string) => readConfig({ WDP_MODEL_URI: modelUri, WDP_REGISTRY_URI: registry });
+  assert.equal(await resolveModelUri(config(uri), (m) => seen.push(m)), uri);
+  assert.equal(seen.length, 0, 'agreeing: nothing reported');
+  assert.equal(await resolveModelUri(config('s3://b/old-v2'), (m) => seen.push(m)), 's3://b/old-v2', 'the pinned version serves');
+  assert.deepEqual(
+    [...seen],
+    [{ servedUri: 's3://b/old-v2', championUri: uri, problem: `WDP_MODEL_URI is s3://b/old-v2 but the registry's champion is ${uri}` }],
+  );
+  await writeFile(registry, '{ not json');
+  await resolveModelUri(config(uri), (m) => seen.push(m));
+  assert.match(seen[1]?.problem ?? '', /registry .* is unreadable/);
+
+  const errors: unknown[][] = [];
+  const metrics: unknown[][] = [];
+  reportChampionMismatch(
+    seen[0]!,
+    { error: (...a: unknown[]) => errors.push(a) } as never,
+    { addMetric: (...a: unknown[]) => metrics.push(a), publishStoredMetrics: () => {} } as never,
+  );
+  assert.match(String(errors[0]?.[0]), /registry does not name as champion/);
+  assert.deepEqual(metrics, [['ChampionMismatch', 'Count', 1]]);
+});
+
 test('the registry is validated with registrySchema: a missing or malformed registry is a clear error', async () => {
   const { writeFile } = await import('node:fs/promises');
   const { resolveModelUri } = await import('../../lambdas/score.ts');

@@ -14,7 +14,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 test('both definitions come back as ASL, and the cache file holds exactly them', async () => {
   const d = await synthesizedDefinitions();
-  assert.equal(d.retraining.StartAt, 'Ingest');
+  assert.equal(d.retraining.StartAt, 'Lock');
   assert.equal(d.batchScoring.States['ScoreObjects']?.Type, 'Map');
   assert.match(d.cacheFile, /node_modules\/\.cache\/wdp\/state-machines-[0-9a-f]{64}\.json$/);
   assert.ok(d.origin === 'synthesized' || d.origin === 'cached');

@@ -45,7 +45,7 @@ describe('local run of the synthesized retraining definition', () => {
     assert.equal(r.promotion?.parentVersion, null);
     assert.deepEqual(
       r.states.filter((s) => s.type === 'Task').map((s) => s.name),
-      ['Ingest', 'Train', 'Validate', 'Promote'],
+      ['Lock', 'Ingest', 'Train', 'Validate', 'Promote', 'UnlockPromoted'],
     );
     assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.version, 1);
     assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-03');
@@ -58,7 +58,7 @@ describe('local run of the synthesized retraining definition', () => {
     assert.equal(r.status, 'no_new_data');
     assert.deepEqual(
       r.states.map((s) => s.name),
-      ['Ingest', 'HasNewData', 'NoNewData'],
+      ['Lock', 'LockAcquired', 'Ingest', 'HasNewData', 'UnlockNoNewData', 'NoNewData'],
     );
     assert.deepEqual(await readJson(l.registry, registrySchema), before);
   });
@@ -85,8 +85,8 @@ describe('local run of the synthesized retraining definition', () => {
     assert.equal(r.status, 'rejected');
     assert.match(r.validation?.reasons.join('; ') ?? '', /min_auc/);
     assert.deepEqual(
-      r.states.slice(-3).map((s) => s.name),
-      ['Reject', 'NotifyRejected', 'Rejected'],
+      r.states.slice(-4).map((s) => s.name),
+      ['Reject', 'NotifyRejected', 'UnlockRejected', 'Rejected'],
     );
     const registry = await readJson(l.registry, registrySchema);
     assert.equal(registry?.champion?.version, 2, 'champion unchanged');

@@ -6,6 +6,7 @@
  *   <bucket>/config/wdp.config.json               the model config
  *   <bucket>/state/watermark.json                 newest partition already used, untrained/held days, files read
  *   <bucket>/state/quarantine.json                log files Ingest set aside (data.onBadFile "quarantine")
+ *   <bucket>/state/run.lock                       the run lock: one retraining run at a time (lease)
  *   <bucket>/runs/<runId>/manifest.json           ingest manifest: the training job's input
  *   <bucket>/models/candidates/<runId>/           candidate model + validation.json (expire)
  *   <bucket>/models/registry/v<N>/                promoted models (kept for rollback)
@@ -30,6 +31,12 @@ export const PREFIXES = {
   batchOutput: 'batch/output/',
 } as const;
 
+/** The run lock's key; its own grant (only the lock functions write it). */
+export const RUN_LOCK_KEY = `${PREFIXES.state}run.lock`;
+
+/** Written create-only into `models/registry/v<N>/` before the copy: which run's model owns v<N>. */
+export const VERSION_CLAIM_FILE = 'claim.json';
+
 export const VALIDATION_REPORT_FILE = 'validation.json';
 
 export function layout(bucketUri: string) {
@@ -42,10 +49,12 @@ export function layout(bucketUri: string) {
     config: at(PREFIXES.config, 'wdp.config.json'),
     watermark: at(PREFIXES.state, 'watermark.json'),
     quarantine: at(PREFIXES.state, 'quarantine.json'),
+    runLock: at(RUN_LOCK_KEY),
     runManifest: (runId: string) => at(PREFIXES.runs, runId, 'manifest.json'),
     candidate: (runId: string) => at(PREFIXES.candidates, runId),
     validationReport: (candidateUri: string) => joinUri(candidateUri, VALIDATION_REPORT_FILE),
     registryModel: (version: number) => at(PREFIXES.registryModels, `v${version}`),
+    versionClaim: (version: number) => at(PREFIXES.registryModels, `v${version}`, VERSION_CLAIM_FILE),
     registry: at(PREFIXES.registry, 'registry.json'),
     servingPointer: at(PREFIXES.serving, 'live.json'),
     notifications: dir(PREFIXES.notifications),

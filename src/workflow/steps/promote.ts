@@ -3,20 +3,26 @@
  * advance the watermark. Both are idempotent per run, so a Retry after a partial failure finishes
  * the job without a second version or a second history entry.
  *
- * Promote order: copy the candidate to `models/registry/v<N>/` (files checked, digest last) → point serving
- * at it → write the registry → advance the watermark. Each step checks whether it is already done.
+ * Promote order: claim `models/registry/v<N>/` (a create-only claim.json naming run and model) →
+ * copy the candidate there (every file checked, manifest and its digest last) → point serving at
+ * it, only from the registry's champion → write the registry (compare-and-swap) → advance the
+ * watermark (compare-and-swap). Each step checks whether it is already done. A version folder
+ * belongs to the model its claim names: a v<N> claimed by another model (another run, a lost
+ * registry) is skipped, never reused or mistaken for this run's copy.
  */
+import { z } from 'zod';
 import { copyModelFiles } from '../../model/artifact.ts';
 import { readManifest } from '../../model/manifest.ts';
+import { StoragePreconditionError } from '../../storage/index.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
 import { rejectionVerdict, watermarkAfterRejection } from './days.ts';
 import { readRunManifest } from './ingest.ts';
-import { readJson } from '../bucket/json-store.ts';
-import { layout } from '../bucket/layout.ts';
+import { readJson, writeJson } from '../bucket/json-store.ts';
+import { layout, type BucketLayout } from '../bucket/layout.ts';
 import { validationReportSchema, type PromoteResult, type RegistryEntry, type RejectResult, type RunManifest } from '../schemas.ts';
 import type { ServingTarget } from './serving-target.ts';
-import { advanceWatermark, entryForRun, lastVersion, readRegistry, writeRegistry } from '../bucket/state.ts';
+import { advanceWatermark, entryForRun, lastVersion, readRegistryVersioned, writeRegistry } from '../bucket/state.ts';
 
 export interface PromoteOptions {
   readonly manifestUri: string;
@@ -32,19 +38,24 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
   if (!report.passed)
     throw new WorkflowError(`run ${run.runId} did not pass validation; refusing to promote (${report.reasons.join('; ')})`);
 
-  let registry = await readRegistry(l);
+  const read = await readRegistryVersioned(l);
+  let registry = read.registry;
   const done = entryForRun(registry, run.runId);
   if (done && done.status !== 'promoted') throw new WorkflowError(`run ${run.runId} was already recorded as ${done.status}`);
-  const version = done?.version ?? lastVersion(registry) + 1;
+  const candidate = await readManifest(run.candidateUri);
+  const version = done?.version ?? (await claimVersion(l, lastVersion(registry) + 1, run.runId, candidate.modelId, log));
   const modelUri = l.registryModel(version);
 
-  const candidate = await readManifest(run.candidateUri);
-  if (!(await readManifest(modelUri).catch(() => undefined))) {
+  const present = await readManifest(modelUri).catch(() => undefined);
+  if (present?.modelId !== candidate.modelId) {
     await copyModelFiles(run.candidateUri, modelUri);
     log.info(`copied ${run.candidateUri} → ${modelUri}`);
   }
 
-  const served = await options.serving.point({ uri: modelUri, version, modelId: candidate.modelId });
+  const served = await options.serving.point(
+    { uri: modelUri, version, modelId: candidate.modelId },
+    { expectedUri: registry.champion?.uri ?? null },
+  );
   log.info(
     `${options.serving.name}: ${served.changed ? 'now serves' : 'already served'} v${version}${served.lambdaVersion ? ` (Lambda version ${served.lambdaVersion})` : ''}`,
   );
@@ -68,7 +79,7 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
       at: new Date().toISOString(),
     };
     registry = { ...registry, champion: { version, uri: modelUri, modelId: candidate.modelId }, history: [...registry.history, entry] };
-    await writeRegistry(l, registry);
+    await writeRegistry(l, registry, read.etag);
   }
   await advanceWatermark(l, run.watermarkAfter);
   return {
@@ -95,7 +106,7 @@ export async function rejectRun(options: RejectOptions): Promise<RejectResult> {
   const l = layout(run.bucketUri);
   const report = await readReport(run);
   if (report.passed) throw new WorkflowError(`run ${run.runId} passed validation; refusing to record it as rejected`);
-  const registry = await readRegistry(l);
+  const { registry, etag } = await readRegistryVersioned(l);
   const done = entryForRun(registry, run.runId);
   if (done && done.status !== 'rejected') throw new WorkflowError(`run ${run.runId} was already recorded as ${done.status}`);
   if (!done) {
@@ -115,7 +126,7 @@ export async function rejectRun(options: RejectOptions): Promise<RejectResult> {
       lambdaVersion: null,
       at: new Date().toISOString(),
     };
-    await writeRegistry(l, { ...registry, history: [...registry.history, entry] });
+    await writeRegistry(l, { ...registry, history: [...registry.history, entry] }, etag);
   }
   options.logger?.info(`run ${run.runId} rejected: ${report.reasons.join('; ')}; ${rejectionVerdict(run, report).note}`);
   // Not run.watermarkAfter (what a promotion stores): the days the rejection implicates are held.
@@ -128,4 +139,44 @@ async function readReport(run: RunManifest) {
   const report = await readJson(uri, validationReportSchema);
   if (!report) throw new WorkflowError(`no validation report at ${uri}`);
   return report;
+}
+
+export const versionClaimSchema = z
+  .object({ version: z.number().int().min(1), runId: z.string(), modelId: z.string(), at: z.string() })
+  .strict();
+export type VersionClaim = z.output<typeof versionClaimSchema>;
+
+/** How far past the registry's last version Promote looks for a free number before giving up. */
+const MAX_VERSION_PROBES = 1000;
+
+/**
+ * The first version from `from` on that is this model's: already claimed by it (a retried
+ * Promote), or free and now claimed by a create-only write. Folders claimed by, or (from before
+ * claims existed) holding a manifest of, another model are skipped.
+ */
+async function claimVersion(l: BucketLayout, from: number, runId: string, modelId: string, log: Logger): Promise<number> {
+  for (let version = from; version < from + MAX_VERSION_PROBES; version++) {
+    const claimUri = l.versionClaim(version);
+    const claim = await readJson(claimUri, versionClaimSchema);
+    if (claim) {
+      if (claim.modelId === modelId) return version;
+      log.info(`v${version} is claimed by model ${claim.modelId} (run ${claim.runId}); trying v${version + 1}`);
+      continue;
+    }
+    const legacy = await readManifest(l.registryModel(version)).catch(() => undefined);
+    if (legacy) {
+      if (legacy.modelId === modelId) return version;
+      log.info(`v${version} holds model ${legacy.modelId}; trying v${version + 1}`);
+      continue;
+    }
+    const mine: VersionClaim = { version, runId, modelId, at: new Date().toISOString() };
+    try {
+      await writeJson(claimUri, mine, { ifNoneMatch: '*' });
+      return version;
+    } catch (e) {
+      if (!(e instanceof StoragePreconditionError)) throw e;
+      version--; // someone claimed it between our read and write: read its claim and decide again
+    }
+  }
+  throw new WorkflowError(`no free model version in v${from}…v${from + MAX_VERSION_PROBES - 1} under ${l.registryModel(from)}`);
 }

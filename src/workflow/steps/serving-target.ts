@@ -12,8 +12,9 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { StoragePreconditionError } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
-import { readJson, writeJson } from '../bucket/json-store.ts';
+import { readJsonVersioned, writeJson } from '../bucket/json-store.ts';
 
 export interface ServedModel {
   readonly uri: string;
@@ -21,13 +22,33 @@ export interface ServedModel {
   readonly modelId: string;
 }
 
+export interface PointOptions {
+  /**
+   * The registry's champion URI (null: none yet). Serving moves only from it: when it serves
+   * anything else (a manual change, another run, a registry that lost track), point() refuses
+   * with ServingMismatchError instead of replacing a model nobody validated against the registry.
+   */
+  readonly expectedUri: string | null;
+}
+
 export interface ServingTarget {
   readonly name: string;
   /**
-   * Makes `model` the one served. Idempotent: when serving already uses `model.uri`, changes
-   * nothing and reports the current serving version.
+   * Makes `model` the one served, moving serving only from the version it read (a compare-and-swap:
+   * a concurrent move makes this fail with ServingMismatchError instead of being overwritten).
+   * Idempotent: when serving already uses `model.uri`, changes nothing and reports the current
+   * serving version.
    */
-  point(model: ServedModel): Promise<{ readonly lambdaVersion: string | null; readonly changed: boolean }>;
+  point(model: ServedModel, options: PointOptions): Promise<{ readonly lambdaVersion: string | null; readonly changed: boolean }>;
+}
+
+/** Serving is not where the registry says it is, or moved while Promote was moving it. */
+export class ServingMismatchError extends WorkflowError {}
+
+function mismatch(target: string, served: string | null, expected: string | null): ServingMismatchError {
+  return new ServingMismatchError(
+    `${target} serves ${served ?? 'no model'} but the registry's champion is ${expected ?? 'none'}; not moving serving from a model the registry does not name (check the registry, \`wdp registry rebuild\`, or point serving back at the champion)`,
+  );
 }
 
 export const MODEL_URI_ENV = 'WDP_MODEL_URI';
@@ -43,10 +64,21 @@ export class FileServingTarget implements ServingTarget {
   readonly name = 'local pointer';
   constructor(readonly pointerUri: string) {}
 
-  async point(model: ServedModel) {
-    const current = await readJson(this.pointerUri, servingPointerSchema);
-    if (current?.modelUri === model.uri) return { lambdaVersion: null, changed: false };
-    await writeJson(this.pointerUri, { modelUri: model.uri, version: model.version, modelId: model.modelId, at: new Date().toISOString() });
+  async point(model: ServedModel, options: PointOptions) {
+    const current = await readJsonVersioned(this.pointerUri, servingPointerSchema);
+    const served = current?.value.modelUri ?? null;
+    if (served === model.uri) return { lambdaVersion: null, changed: false };
+    if (served !== options.expectedUri) throw mismatch(this.pointerUri, served, options.expectedUri);
+    const pointer = { modelUri: model.uri, version: model.version, modelId: model.modelId, at: new Date().toISOString() };
+    try {
+      await writeJson(this.pointerUri, pointer, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+    } catch (e) {
+      if (e instanceof StoragePreconditionError)
+        throw new ServingMismatchError(`${this.pointerUri} was moved by someone else while Promote was moving it; not overwriting it`, {
+          cause: e,
+        });
+      throw e;
+    }
     return { lambdaVersion: null, changed: true };
   }
 }
@@ -80,14 +112,19 @@ export class LambdaServingTarget implements ServingTarget {
     this.name = `lambda ${this.#fn}:${this.#alias}`;
   }
 
-  async point(model: ServedModel) {
+  async point(model: ServedModel, options: PointOptions) {
     const alias = await this.#client.send(new GetAliasCommand({ FunctionName: this.#fn, Name: this.#alias }));
+    if (!alias.RevisionId) throw new WorkflowError(`GetAlias ${this.name} returned no RevisionId; cannot move the alias safely`);
+    let served: string | null = null;
     if (alias.FunctionVersion) {
       const live = await this.#client.send(
         new GetFunctionConfigurationCommand({ FunctionName: this.#fn, Qualifier: alias.FunctionVersion }),
       );
-      if (live.Environment?.Variables?.[MODEL_URI_ENV] === model.uri) return { lambdaVersion: alias.FunctionVersion, changed: false };
+      served = live.Environment?.Variables?.[MODEL_URI_ENV] || null;
+      if (served === model.uri) return { lambdaVersion: alias.FunctionVersion, changed: false };
     }
+    // An empty WDP_MODEL_URI (a version `cdk deploy` published) serves the registry's champion itself.
+    if (served !== null && served !== options.expectedUri) throw mismatch(this.name, served, options.expectedUri);
     // Keep every other variable: UpdateFunctionConfiguration replaces the whole environment.
     const latest = await this.#client.send(new GetFunctionConfigurationCommand({ FunctionName: this.#fn }));
     const variables = { ...(latest.Environment?.Variables ?? {}), [MODEL_URI_ENV]: model.uri, [MODEL_VERSION_ENV]: `v${model.version}` };
@@ -97,7 +134,24 @@ export class LambdaServingTarget implements ServingTarget {
       new PublishVersionCommand({ FunctionName: this.#fn, Description: `wdp model v${model.version} (${model.modelId})`.slice(0, 256) }),
     );
     if (!published.Version) throw new WorkflowError(`PublishVersion of ${this.#fn} returned no version`);
-    await this.#client.send(new UpdateAliasCommand({ FunctionName: this.#fn, Name: this.#alias, FunctionVersion: published.Version }));
+    try {
+      // RevisionId: the alias moves only from the revision read above; a concurrent move fails here.
+      await this.#client.send(
+        new UpdateAliasCommand({
+          FunctionName: this.#fn,
+          Name: this.#alias,
+          FunctionVersion: published.Version,
+          RevisionId: alias.RevisionId,
+        }),
+      );
+    } catch (e) {
+      if ((e as { name?: string }).name === 'PreconditionFailedException')
+        throw new ServingMismatchError(
+          `alias ${this.name} was moved by someone else while Promote was moving it (revision ${alias.RevisionId} is gone); not overwriting it. Version ${published.Version} is published but not live`,
+          { cause: e },
+        );
+      throw e;
+    }
     return { lambdaVersion: published.Version, changed: true };
   }
 

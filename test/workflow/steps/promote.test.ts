@@ -76,6 +76,8 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
   let versions: Map<string, Record<string, string>>;
   let latestEnv: Record<string, string>;
   let live: string;
+  /** The alias's revision: changes on every move, as Lambda's RevisionId does. */
+  let revision: number;
 
   beforeEach(async () => {
     s3 = mockS3Memory();
@@ -83,7 +85,8 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     versions = new Map([['1', { WDP_MODEL_URI: '', OTHER: 'kept' }]]);
     latestEnv = { WDP_MODEL_URI: '', OTHER: 'kept' };
     live = '1';
-    lambda.on(GetAliasCommand).callsFake(() => ({ FunctionVersion: live }));
+    revision = 1;
+    lambda.on(GetAliasCommand).callsFake(() => ({ FunctionVersion: live, RevisionId: `rev-${revision}` }));
     lambda.on(GetFunctionConfigurationCommand).callsFake((i: { Qualifier?: string }) => ({
       Environment: { Variables: i.Qualifier ? versions.get(i.Qualifier) : latestEnv },
       LastUpdateStatus: 'Successful',
@@ -97,8 +100,13 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
       versions.set(v, { ...latestEnv });
       return { Version: v };
     });
-    lambda.on(UpdateAliasCommand).callsFake((i: { FunctionVersion: string }) => {
+    lambda.on(UpdateAliasCommand).callsFake((i: { FunctionVersion: string; RevisionId?: string }) => {
+      if (i.RevisionId !== undefined && i.RevisionId !== `rev-${revision}`)
+        throw Object.assign(new Error('The RevisionId provided does not match the latest RevisionId'), {
+          name: 'PreconditionFailedException',
+        });
       live = i.FunctionVersion;
+      revision++;
       return {};
     });
     await addDays(BUCKET, 2, { rowsPerDay: 800 });
@@ -126,6 +134,11 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     assert.deepEqual(registry.history[0].data, { train: ['2026-01-01'], holdout: ['2026-01-02'] });
     assert.ok(s3.text(`${l.registryModel(1)}/manifest.json`), 'the model is copied into the registry');
     assert.equal(JSON.parse(s3.text(l.watermark)!).through, '2026-01-02');
+    // S3 request shapes: the version is claimed create-only, the state documents are created create-only.
+    const put = (uri: string) => s3.puts().find((p) => `s3://${p.Bucket}/${p.Key}` === uri);
+    assert.equal(put(l.versionClaim(1))?.IfNoneMatch, '*');
+    assert.equal(put(l.registry)?.IfNoneMatch, '*');
+    assert.equal(put(l.watermark)?.IfNoneMatch, '*');
   });
 
   it('is idempotent: a re-run publishes nothing and adds no history', async () => {
@@ -146,6 +159,10 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     assert.equal(r.version, 2);
     assert.equal(r.parentVersion, 1);
     assert.equal(live, '3');
+    // The second promotion replaces the registry only at the version it read (compare-and-swap).
+    const registryPuts = s3.puts().filter((p) => `s3://${p.Bucket}/${p.Key}` === l.registry);
+    assert.equal(registryPuts.length, 2);
+    assert.match(String(registryPuts[1]!.IfMatch), /.+/);
   });
 
   it('refuses to promote a candidate that failed validation', async () => {
@@ -167,5 +184,38 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
       ['promoted', 'rejected'],
     );
     assert.equal(live, '2');
+  });
+
+  it('moves the alias only from the revision it read: UpdateAlias carries that RevisionId', async () => {
+    await promote(await stageRun('run-1', true));
+    const call = lambda.commandCalls(UpdateAliasCommand)[0]!.args[0].input;
+    assert.deepEqual(call, { FunctionName: 'wdp-score', Name: 'live', FunctionVersion: '2', RevisionId: 'rev-1' });
+  });
+
+  it('a concurrent alias move between GetAlias and UpdateAlias fails the promotion instead of overwriting it', async () => {
+    const manifestUri = await stageRun('run-1', true);
+    // Someone (another run, an operator's rollback) moves the alias while this Promote publishes.
+    lambda.on(PublishVersionCommand).callsFake(() => {
+      const v = String(versions.size + 1);
+      versions.set(v, { ...latestEnv });
+      revision++;
+      return { Version: v };
+    });
+    await assert.rejects(promote(manifestUri), /moved by someone else .*not overwriting it/);
+    assert.equal(live, '1', 'the alias stays where the other writer left it');
+    assert.equal(s3.text(l.registry), undefined, 'no registry entry for a model that does not serve');
+  });
+
+  it('refuses to move the alias away from a model that is not the registry champion', async () => {
+    await promote(await stageRun('run-1', true));
+    // An operator points live at a version the registry does not name.
+    versions.set('9', { WDP_MODEL_URI: 's3://elsewhere/model', OTHER: 'kept' });
+    live = '9';
+    const champion = { version: 1, uri: l.registryModel(1), modelId: 'run-1' };
+    await assert.rejects(
+      promote(await stageRun('run-2', true, champion)),
+      /serves s3:\/\/elsewhere\/model but the registry's champion is .*v1/,
+    );
+    assert.equal(live, '9');
   });
 });

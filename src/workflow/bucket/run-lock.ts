@@ -1,0 +1,172 @@
+/**
+ * The run lock: one retraining run at a time per bucket. A lease in `state/run.lock`, taken by a
+ * create-only write (S3 If-None-Match: *, an exclusive create on the folder store), so of two runs
+ * starting together exactly one wins. It is released by a compare-and-swap to `released` rather
+ * than a delete, so a release can never remove a lock that another run took meanwhile.
+ *
+ * The lease bounds how long a crashed or aborted run (no Catch ran, nothing released) keeps the
+ * others out: after `expiresAt` the next run takes it over, again by compare-and-swap on the
+ * expired lock's etag, so two runs cannot both take over the same expired lease. The lease must
+ * outlast any legitimate run (on AWS: the state machine's own timeout, see cdk/).
+ */
+import { z } from 'zod';
+import { StoragePreconditionError } from '../../storage/index.ts';
+import { WorkflowError } from '../errors.ts';
+import { readJsonVersioned, writeJson } from './json-store.ts';
+import type { BucketLayout } from './layout.ts';
+
+/**
+ * Longer than a whole default run on AWS (3 training attempts × 6 h plus the other steps, which is
+ * also the state machine's timeout); the stack passes its own machine timeout instead.
+ */
+export const DEFAULT_LOCK_LEASE_MS = 24 * 3600_000;
+
+/** The Lock function's lease in seconds (the stack sets it from the state machine's timeout). */
+export const RUN_LOCK_LEASE_ENV = 'WDP_RUN_LOCK_LEASE_SECONDS';
+
+export const runLockSchema = z
+  .object({
+    formatVersion: z.literal(1),
+    state: z.enum(['held', 'released']),
+    /** The execution that holds (or last held) the lock; run ids embed it. */
+    owner: z.string().min(1),
+    /** Where it runs: a host and process, or the Lambda. */
+    holder: z.string(),
+    acquiredAt: z.string(),
+    expiresAt: z.string(),
+    releasedAt: z.string().nullable(),
+    /** Why it was released: the exit path, or `broken by …`. */
+    releaseReason: z.string().nullable(),
+  })
+  .strict();
+export type RunLock = z.output<typeof runLockSchema>;
+
+export interface AcquireOptions {
+  /** The execution name: unique per run, and known on every exit path of the state machine. */
+  readonly owner: string;
+  readonly holder: string;
+  /** @default DEFAULT_LOCK_LEASE_MS */
+  readonly leaseMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+export type AcquireResult =
+  | { readonly acquired: true; readonly lock: RunLock; readonly tookOver: RunLock | null }
+  | { readonly acquired: false; readonly lock: RunLock; readonly message: string };
+
+/** Whether `lock` keeps others out at `nowMs`. */
+export function isLockHeld(lock: RunLock, nowMs: number): boolean {
+  return lock.state === 'held' && Date.parse(lock.expiresAt) > nowMs;
+}
+
+export function describeHeldLock(lock: RunLock): string {
+  return `ANOTHER RUN IS IN PROGRESS: run ${lock.owner} (${lock.holder}) since ${lock.acquiredAt}, lease until ${lock.expiresAt}; if it is dead, \`wdp lock break\``;
+}
+
+export async function readRunLock(l: BucketLayout): Promise<{ readonly lock: RunLock; readonly etag: string } | undefined> {
+  const read = await readJsonVersioned(l.runLock, runLockSchema);
+  return read ? { lock: read.value, etag: read.etag } : undefined;
+}
+
+/**
+ * Takes the lock for `owner`, or reports who holds it. Idempotent per owner (a retried Lock step
+ * gets its own lock back). A lost conditional write means another run moved first: read again and
+ * decide again, a bounded number of times.
+ */
+export async function acquireRunLock(l: BucketLayout, options: AcquireOptions): Promise<AcquireResult> {
+  const now = options.now ?? Date.now;
+  const leaseMs = options.leaseMs ?? DEFAULT_LOCK_LEASE_MS;
+  if (!(leaseMs > 0)) throw new WorkflowError(`run lock lease must be positive, got ${leaseMs} ms`);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await readRunLock(l);
+    const t = now();
+    if (current && current.lock.state === 'held' && current.lock.owner === options.owner)
+      return { acquired: true, lock: current.lock, tookOver: null };
+    if (current && isLockHeld(current.lock, t)) return { acquired: false, lock: current.lock, message: describeHeldLock(current.lock) };
+    const lock: RunLock = {
+      formatVersion: 1,
+      state: 'held',
+      owner: options.owner,
+      holder: options.holder,
+      acquiredAt: new Date(t).toISOString(),
+      expiresAt: new Date(t + leaseMs).toISOString(),
+      releasedAt: null,
+      releaseReason: null,
+    };
+    try {
+      await writeJson(l.runLock, lock, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+      // A held lock here had expired: its run died without releasing it (or outlived its lease).
+      return { acquired: true, lock, tookOver: current?.lock.state === 'held' ? current.lock : null };
+    } catch (e) {
+      if (!(e instanceof StoragePreconditionError)) throw e;
+    }
+  }
+  throw new WorkflowError(`could not take the run lock ${l.runLock}: it kept changing under 5 attempts`);
+}
+
+export type ReleaseResult = { readonly released: boolean; readonly note: string };
+
+/**
+ * Releases the lock if `owner` holds it; otherwise changes nothing (a run that never got the lock,
+ * or whose expired lease another run took over, must not free someone else's lock).
+ */
+export async function releaseRunLock(l: BucketLayout, owner: string, reason: string, now: () => number = Date.now): Promise<ReleaseResult> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await readRunLock(l);
+    if (!current) return { released: false, note: `no run lock at ${l.runLock}` };
+    if (current.lock.owner !== owner) return { released: false, note: `the run lock belongs to ${current.lock.owner}, not ${owner}` };
+    if (current.lock.state === 'released') return { released: false, note: `already released (${current.lock.releaseReason ?? ''})` };
+    try {
+      await writeJson(l.runLock, releasedLock(current.lock, reason, now()), { ifMatch: current.etag });
+      return { released: true, note: `released (${reason})` };
+    } catch (e) {
+      if (!(e instanceof StoragePreconditionError)) throw e;
+    }
+  }
+  throw new WorkflowError(`could not release the run lock ${l.runLock}: it kept changing under 5 attempts`);
+}
+
+/**
+ * An operator's explicit release of whatever lock is there (a run that died holding it). Only
+ * the version read is replaced, so a lock taken meanwhile by a new run is not broken blindly.
+ */
+export async function breakRunLock(l: BucketLayout, by: string, now: () => number = Date.now): Promise<RunLock | undefined> {
+  const current = await readRunLock(l);
+  if (!current || current.lock.state === 'released') return undefined;
+  try {
+    await writeJson(l.runLock, releasedLock(current.lock, `broken by ${by}`, now()), { ifMatch: current.etag });
+  } catch (e) {
+    if (e instanceof StoragePreconditionError)
+      throw new WorkflowError(`the run lock ${l.runLock} changed while breaking it; run \`wdp lock status\` and decide again`, {
+        cause: e,
+      });
+    throw e;
+  }
+  return current.lock;
+}
+
+function releasedLock(lock: RunLock, reason: string, nowMs: number): RunLock {
+  return { ...lock, state: 'released', releasedAt: new Date(nowMs).toISOString(), releaseReason: reason };
+}
+
+/** The Lock / Unlock states' event: the execution name is known on every path, even before Ingest. */
+export const runLockEventSchema = z
+  .object({
+    action: z.enum(['acquire', 'release']),
+    executionName: z.string().min(1),
+    /** Which exit path releases (promoted, rejected, no new data, failed). */
+    reason: z.string().optional(),
+  })
+  .passthrough();
+export type RunLockEvent = z.output<typeof runLockEventSchema>;
+
+export const runLockResultSchema = z
+  .object({
+    /** acquire: this execution holds the lock; release: it was released now. */
+    acquired: z.boolean(),
+    owner: z.string(),
+    message: z.string(),
+  })
+  .strict();
+export type RunLockResult = z.output<typeof runLockResultSchema>;

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { layout } from '../../../src/workflow/bucket/layout.ts';
+import { acquireRunLock, breakRunLock, readRunLock, releaseRunLock } from '../../../src/workflow/bucket/run-lock.ts';
+import { mockS3Memory } from '../../helpers/s3-memory.ts';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const bucket = async () => {
+  const d = await mkdtemp(join(tmpdir(), 'wdp-lock-'));
+  dirs.push(d);
+  return layout(d);
+};
+const HOUR = 3600_000;
+const T0 = Date.parse('2026-01-10T02:00:00Z');
+
+describe('run lock (folder store: exclusive create, compare-and-swap)', () => {
+  it('of ten runs taking it at once, exactly one gets it; the others are told who holds it', async () => {
+    const l = await bucket();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => acquireRunLock(l, { owner: `run-${i}`, holder: 'test', leaseMs: HOUR, now: () => T0 })),
+    );
+    const winners = results.filter((r) => r.acquired);
+    assert.equal(winners.length, 1);
+    const owner = winners[0]!.lock.owner;
+    for (const r of results.filter((r) => !r.acquired))
+      assert.equal(
+        r.acquired === false && r.message,
+        `ANOTHER RUN IS IN PROGRESS: run ${owner} (test) since 2026-01-10T02:00:00.000Z, lease until 2026-01-10T03:00:00.000Z; if it is dead, \`wdp lock break\``,
+      );
+    assert.equal((await readRunLock(l))?.lock.owner, owner);
+  });
+
+  it('is re-entrant for its owner, released only by its owner, and free again after release', async () => {
+    const l = await bucket();
+    assert.equal((await acquireRunLock(l, { owner: 'a', holder: 't', now: () => T0 })).acquired, true);
+    assert.equal((await acquireRunLock(l, { owner: 'a', holder: 't', now: () => T0 })).acquired, true, 'a retried Lock step');
+    assert.deepEqual(await releaseRunLock(l, 'b', 'failed'), { released: false, note: 'the run lock belongs to a, not b' });
+    assert.equal((await readRunLock(l))?.lock.state, 'held');
+    assert.equal((await releaseRunLock(l, 'a', 'promoted')).released, true);
+    const released = await readRunLock(l);
+    assert.equal(released?.lock.state, 'released');
+    assert.equal(released?.lock.releaseReason, 'promoted');
+    assert.equal((await releaseRunLock(l, 'a', 'again')).released, false, 'a second release changes nothing');
+    assert.equal((await acquireRunLock(l, { owner: 'b', holder: 't', now: () => T0 })).acquired, true);
+  });
+
+  it('an expired lease is taken over (once, by one of two racers); a live one is not', async () => {
+    const l = await bucket();
+    await acquireRunLock(l, { owner: 'dead', holder: 't', leaseMs: HOUR, now: () => T0 });
+    const early = await acquireRunLock(l, { owner: 'x', holder: 't', now: () => T0 + HOUR - 1 });
+    assert.equal(early.acquired, false);
+    const late = await Promise.all(['x', 'y'].map((owner) => acquireRunLock(l, { owner, holder: 't', now: () => T0 + HOUR + 1 })));
+    assert.equal(late.filter((r) => r.acquired).length, 1);
+    const won = late.find((r) => r.acquired);
+    assert.equal(won?.acquired && won.tookOver?.owner, 'dead');
+    // The dead run, should it wake up, cannot release the new owner's lock.
+    assert.equal((await releaseRunLock(l, 'dead', 'failed')).released, false);
+  });
+
+  it('break releases a stale lock so the next run can take it', async () => {
+    const l = await bucket();
+    await acquireRunLock(l, { owner: 'crashed', holder: 't', now: () => T0 });
+    const broken = await breakRunLock(l, 'operator', () => T0 + 1000);
+    assert.equal(broken?.owner, 'crashed');
+    assert.equal((await readRunLock(l))?.lock.releaseReason, 'broken by operator');
+    assert.equal(await breakRunLock(l, 'operator'), undefined, 'nothing to break');
+    assert.equal((await acquireRunLock(l, { owner: 'next', holder: 't', now: () => T0 + 2000 })).acquired, true);
+  });
+});
+
+describe('run lock on S3 (request shapes, conditions answered as S3 does)', () => {
+  it('creates with If-None-Match: *, takes over and releases with If-Match of the etag read', async () => {
+    const s3 = mockS3Memory();
+    try {
+      const l = layout('s3://wdp-lock');
+      const a = await Promise.all(['a', 'b'].map((owner) => acquireRunLock(l, { owner, holder: 't', leaseMs: HOUR, now: () => T0 })));
+      assert.equal(a.filter((r) => r.acquired).length, 1);
+      const owner = a.find((r) => r.acquired)!.lock.owner;
+      const lockPuts = () => s3.puts().filter((p) => p.Key === 'state/run.lock');
+      // One or two creates (the second runner may read the first's lock before writing): all create-only.
+      const creates = lockPuts();
+      assert.ok(creates.length >= 1 && creates.length <= 2, `${creates.length} creates`);
+      for (const p of creates) assert.equal(p.IfNoneMatch, '*');
+      const before = lockPuts().length;
+      assert.equal((await releaseRunLock(l, owner, 'promoted')).released, true);
+      const release = lockPuts()[before]!;
+      assert.equal(release.IfNoneMatch, undefined);
+      assert.match(String(release.IfMatch), /.+/);
+    } finally {
+      s3.restore();
+    }
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * Two promotions at once, and a lost registry, on a folder bucket (the folder store honours
+ * conditional writes as S3 does). Before claims and compare-and-swap, both promotions returned v2
+ * and one history entry survived; a missing registry made the next promotion "reuse" v1.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseConfig } from '../../../src/config/index.ts';
+import { storeFor } from '../../../src/storage/index.ts';
+import { trainModel } from '../../../src/training/train.ts';
+import { readJson, writeJson } from '../../../src/workflow/bucket/json-store.ts';
+import { layout } from '../../../src/workflow/bucket/layout.ts';
+import { registrySchema, type RunManifest, type ValidationReport } from '../../../src/workflow/schemas.ts';
+import { promoteRun } from '../../../src/workflow/steps/promote.ts';
+import { z } from 'zod';
+import { FileServingTarget, servingPointerSchema } from '../../../src/workflow/steps/serving-target.ts';
+import { addDays, smallConfig } from '../../helpers/workflow-fixture.ts';
+
+// Local shapes, so this file also runs on the code from before the fix (to see it fail there).
+const versionClaimSchema = z.object({ modelId: z.string() }).passthrough();
+const claimUri = (bucket: string, v: number) => `${layout(bucket).registryModel(v)}/claim.json`;
+const manifestModelId = async (uri: string) => (await readJson(`${uri}/manifest.json`, versionClaimSchema))?.modelId;
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+async function newBucket(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'wdp-promote-race-'));
+  dirs.push(dir);
+  await addDays(dir, 2, { rowsPerDay: 600 });
+  return dir;
+}
+
+/** A trained candidate with a passing report and its run manifest. */
+async function stageRun(bucket: string, runId: string, champion: RunManifest['champion'] = null): Promise<string> {
+  const l = layout(bucket);
+  const candidateUri = l.candidate(runId);
+  await trainModel({
+    config: parseConfig(smallConfig(), 'test'),
+    data: [`${l.logs}dt=2026-01-01/`],
+    out: candidateUri,
+    progress: false,
+    modelId: runId,
+  });
+  const manifest: RunManifest = {
+    formatVersion: 1,
+    runId,
+    createdAt: new Date().toISOString(),
+    bucketUri: bucket,
+    configUri: l.config,
+    config: smallConfig(),
+    partitions: { train: ['2026-01-01'], holdout: ['2026-01-02'] },
+    data: [`${l.logs}dt=2026-01-01/`],
+    holdout: [`${l.logs}dt=2026-01-02/`],
+    champion,
+    candidateUri,
+    watermarkAfter: {
+      through: '2026-01-02',
+      untrained: ['2026-01-02'],
+      held: [],
+      dropped: [],
+      files: {},
+      runId,
+      updatedAt: new Date().toISOString(),
+    },
+  };
+  const m = { rows: 10, auc: 0.7, logloss: 0.3, calibration: 1 };
+  const report: ValidationReport = {
+    runId,
+    candidateUri,
+    candidateModelId: runId,
+    champion,
+    holdout: manifest.holdout,
+    passed: true,
+    reasons: [],
+    checks: [],
+    candidateMetrics: m,
+    championMetrics: null,
+    dryRun: { requests: 1, scorer: 'test', p95LatencyMs: 1, maxAbsDiff: 0, allFinite: true },
+    thresholds: {},
+    createdAt: new Date().toISOString(),
+  };
+  await writeJson(l.runManifest(runId), manifest);
+  await writeJson(l.validationReport(candidateUri), report);
+  return l.runManifest(runId);
+}
+
+const promote = (bucket: string, manifestUri: string) =>
+  promoteRun({ manifestUri, serving: new FileServingTarget(layout(bucket).servingPointer) });
+
+describe('Promote under faults (folder bucket)', () => {
+  it('two promotions at once: one wins, the other fails naming the conflict; no version is shared or lost', async () => {
+    const bucket = await newBucket();
+    const l = layout(bucket);
+    const [a, b] = [await stageRun(bucket, 'run-a'), await stageRun(bucket, 'run-b')];
+    const results = await Promise.allSettled([promote(bucket, a), promote(bucket, b)]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    assert.equal(won.length, 1, `exactly one promotion wins: ${JSON.stringify(results.map((r) => r.status))}`);
+    assert.match(String((lost[0] as PromiseRejectedResult).reason), /another writer|moved by someone else|serves .* but the registry/);
+    const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof promote>>>).value;
+    const registry = await readJson(l.registry, registrySchema);
+    assert.equal(registry?.history.length, 1);
+    assert.deepEqual(registry?.champion, { version: winner.version, uri: winner.modelUri, modelId: winner.modelId });
+    const pointer = await readJson(l.servingPointer, servingPointerSchema);
+    assert.equal(pointer?.modelId, winner.modelId, 'serving names the registry champion');
+    // Each version folder belongs to exactly one model: the two runs claimed different numbers.
+    const claims = [await readJson(claimUri(bucket, 1), versionClaimSchema), await readJson(claimUri(bucket, 2), versionClaimSchema)];
+    assert.deepEqual(claims.map((c) => c?.modelId).sort(), ['run-a', 'run-b']);
+    assert.equal(await manifestModelId(winner.modelUri), winner.modelId, 'the champion folder holds the champion model');
+  });
+
+  it('a missing registry while v1 exists is an error naming the repair, and v1 is not reused for a new model', async () => {
+    const bucket = await newBucket();
+    const l = layout(bucket);
+    const first = await promote(bucket, await stageRun(bucket, 'run-1'));
+    assert.equal(first.version, 1);
+    await storeFor(l.registry).delete(l.registry);
+    const second = await stageRun(bucket, 'run-2');
+    await assert.rejects(promote(bucket, second), /registry .*registry\.json is missing .*v1.*wdp registry rebuild/s);
+    assert.equal(await manifestModelId(l.registryModel(1)), 'run-1', 'v1 still holds the first model');
+    assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.modelId, 'run-1', 'serving did not move');
+  });
+
+  it('a stale registry (behind the folders) takes the next free version instead of reusing one', async () => {
+    const bucket = await newBucket();
+    const l = layout(bucket);
+    await promote(bucket, await stageRun(bucket, 'run-1'));
+    const registry = await readJson(l.registry, registrySchema);
+    // A registry restored from an old backup: it knows no version, though v1 exists.
+    await writeJson(l.registry, { ...registry, history: [], champion: registry?.champion ?? null });
+    const r = await promote(bucket, await stageRun(bucket, 'run-2', registry?.champion ?? null));
+    assert.equal(r.version, 2);
+    assert.equal(await manifestModelId(l.registryModel(2)), 'run-2');
+    assert.equal(await manifestModelId(l.registryModel(1)), 'run-1');
+  });
+
+  it('the local pointer moves only from the registry champion: a pointer changed by hand stops the promotion', async () => {
+    const bucket = await newBucket();
+    const l = layout(bucket);
+    const first = await promote(bucket, await stageRun(bucket, 'run-1'));
+    await writeJson(l.servingPointer, { modelUri: '/somewhere/else', version: 7, modelId: 'hand-made', at: new Date().toISOString() });
+    const champion = { version: first.version, uri: first.modelUri, modelId: first.modelId };
+    await assert.rejects(
+      promote(bucket, await stageRun(bucket, 'run-2', champion)),
+      /serves \/somewhere\/else but the registry's champion is .*v1.*not moving serving/,
+    );
+    assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.modelId, 'hand-made', 'the pointer is left as found');
+    assert.equal((await readJson(l.registry, registrySchema))?.champion?.modelId, 'run-1', 'the registry is unchanged');
+  });
+});
