@@ -3,7 +3,8 @@
  *
  *   Lock ─ LockAcquired? ─ no ─→ AnotherRunInProgress (Succeed: nothing trained, the other run goes on)
  *                         └ yes → Ingest ─ HasNewData? ─ no ─→ UnlockNoNewData → NoNewData (Succeed)
- *                        └ yes → Train (Batch submitJob.sync) → Validate ─ Passed? ─ yes → Promote → UnlockPromoted → Promoted (Succeed)
+ *                        └ yes → AnyQuarantined? ─ yes → NotifyQuarantined ─┐
+ *                                                └ no ──────────────────────┴→ Train (Batch submitJob.sync) → Validate ─ Passed? ─ yes → Promote → UnlockPromoted → Promoted (Succeed)
  *                                                                          └ no ──→ Reject → NotifyRejected → UnlockRejected → Rejected (Fail)
  *   any task error ──→ UnlockFailed → NotifyFailure → Failed (Fail)
  *
@@ -195,30 +196,48 @@ export class RetrainingWorkflow extends Construct {
       failed,
     );
 
+    // Files Ingest set aside (data.onBadFile "quarantine") are told to the operator at once, not
+    // only if the run is later rejected; a failed notification does not stop the run.
+    const notifyQuarantined = new tasks.SnsPublish(this, S.notifyQuarantined, {
+      topic: props.topic,
+      subject: 'wdp log files quarantined',
+      message: sfn.TaskInput.fromObject({
+        result: 'quarantined',
+        runId: sfn.JsonPath.stringAt('$.ingest.runId'),
+        quarantined: sfn.JsonPath.listAt('$.ingest.quarantined'),
+        note: 'These files were set aside and not trained on; `wdp days` lists them.',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    notifyQuarantined.addCatch(train, { errors: [sfn.Errors.ALL], resultPath: '$.notifyQuarantinedError' });
     const afterLock = ingest.next(
       new sfn.Choice(this, S.hasNewData)
         .when(
           sfn.Condition.booleanEquals('$.ingest.hasNewData', true),
-          train.next(validate).next(
-            new sfn.Choice(this, S.passed)
-              .when(
-                sfn.Condition.booleanEquals('$.validation.passed', true),
-                promote.next(unlock(S.unlockPromoted, 'promoted')).next(new sfn.Succeed(this, S.promoted)),
-              )
-              .otherwise(
-                reject
-                  .next(notifyRejected)
-                  .next(unlock(S.unlockRejected, 'rejected'))
-                  .next(
-                    new sfn.Fail(this, S.rejected, {
-                      error: 'CandidateRejected',
-                      cause: 'The candidate failed validation; see the notification and validation.json',
-                    }),
-                  ),
-              ),
-          ),
+          new sfn.Choice(this, S.anyQuarantined)
+            .when(sfn.Condition.isPresent('$.ingest.quarantined[0]'), notifyQuarantined.next(train))
+            .otherwise(train)
+            .afterwards(),
         )
         .otherwise(unlock(S.unlockNoNewData, 'no new data').next(new sfn.Succeed(this, S.noNewData))),
+    );
+    train.next(validate).next(
+      new sfn.Choice(this, S.passed)
+        .when(
+          sfn.Condition.booleanEquals('$.validation.passed', true),
+          promote.next(unlock(S.unlockPromoted, 'promoted')).next(new sfn.Succeed(this, S.promoted)),
+        )
+        .otherwise(
+          reject
+            .next(notifyRejected)
+            .next(unlock(S.unlockRejected, 'rejected'))
+            .next(
+              new sfn.Fail(this, S.rejected, {
+                error: 'CandidateRejected',
+                cause: 'The candidate failed validation; see the notification and validation.json',
+              }),
+            ),
+        ),
     );
     const definition = lock.next(
       new sfn.Choice(this, S.lockAcquired).when(sfn.Condition.booleanEquals('$.lock.acquired', true), afterLock).otherwise(

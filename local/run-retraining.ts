@@ -157,6 +157,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     [S.promote]: createPromoteHandler({ serving: new FileServingTarget(l.servingPointer) }, log),
     [S.reject]: createRejectHandler(log),
     [S.notifyRejected]: notify,
+    [S.notifyQuarantined]: notify,
     [S.notifyFailure]: notify,
     ...options.overrides,
   };

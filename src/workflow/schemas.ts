@@ -228,6 +228,8 @@ export const registryEntrySchema = z
     at: z.string(),
     /** Reconstructed by `wdp registry rebuild` from the model folder: run data, metrics and report are unknown. */
     rebuilt: z.literal(true).optional(),
+    /** Log files this run's Ingest set aside (data.onBadFile "quarantine"), so the model's lineage names what it did not see. */
+    quarantined: z.array(z.object({ uri, reason: z.string() }).strict()).optional(),
   })
   .strict();
 export type RegistryEntry = z.output<typeof registryEntrySchema>;

@@ -8,6 +8,8 @@ export const RETRAINING_STATES = {
   anotherRunInProgress: 'AnotherRunInProgress',
   ingest: 'Ingest',
   hasNewData: 'HasNewData',
+  anyQuarantined: 'AnyQuarantined',
+  notifyQuarantined: 'NotifyQuarantined',
   unlockNoNewData: 'UnlockNoNewData',
   noNewData: 'NoNewData',
   train: 'Train',

@@ -118,7 +118,15 @@ describe('WdpStack', () => {
     assert.deepEqual(S.LockAcquired.Choices, [{ Variable: '$.lock.acquired', BooleanEquals: true, Next: 'Ingest' }]);
     assert.equal(S.LockAcquired.Default, 'AnotherRunInProgress');
     assert.equal(S.AnotherRunInProgress.Type, 'Succeed');
-    assert.deepEqual(S.HasNewData.Choices, [{ Variable: '$.ingest.hasNewData', BooleanEquals: true, Next: 'Train' }]);
+    assert.deepEqual(S.HasNewData.Choices, [{ Variable: '$.ingest.hasNewData', BooleanEquals: true, Next: 'AnyQuarantined' }]);
+    // Quarantined files are notified before training; the notification failing does not stop the run.
+    assert.deepEqual(S.AnyQuarantined.Choices, [{ Variable: '$.ingest.quarantined[0]', IsPresent: true, Next: 'NotifyQuarantined' }]);
+    assert.equal(S.AnyQuarantined.Default, 'Train');
+    assert.equal(S.NotifyQuarantined.Next, 'Train');
+    assert.deepEqual(
+      S.NotifyQuarantined.Catch.map((c: { Next: string }) => c.Next),
+      ['Train'],
+    );
     assert.equal(S.HasNewData.Default, 'UnlockNoNewData');
     assert.equal(S[S.UnlockNoNewData.Next].Type, 'Succeed');
     assert.deepEqual(S.Passed.Choices, [{ Variable: '$.validation.passed', BooleanEquals: true, Next: 'Promote' }]);

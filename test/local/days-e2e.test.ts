@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runLocalPipeline, type LocalPipelineOptions } from '../../local/run-retraining.ts';
+import { readJson } from '../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
+import { registrySchema } from '../../src/workflow/schemas.ts';
 import { tinyChunk } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
 import { addDays, smallConfig, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixture.ts';
@@ -160,5 +162,18 @@ describe('local runs: days of a rejected run, late files, bad files', () => {
     const listed = spawnSync(process.execPath, ['bin/wdp.mjs', 'days', '--bucket', dir], { encoding: 'utf8' });
     assert.equal(listed.status, 0, listed.stderr);
     assert.match(listed.stderr, new RegExp(`quarantined: \\n  ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  not a Parquet file`));
+    // Notified at once (not only on a rejection), and named in the registry entry of the run.
+    assert.ok(r.states.some((s) => s.name === 'NotifyQuarantined' && s.status === 'succeeded'));
+    const notes = await readdir(l.notifications);
+    const texts = await Promise.all(notes.map((n) => readFile(join(l.notifications, n), 'utf8')));
+    assert.ok(
+      texts.some((t) => t.includes('wdp log files quarantined') && t.includes(bad)),
+      texts.join('\n'),
+    );
+    const registry = await readJson(l.registry, registrySchema);
+    assert.deepEqual(
+      registry?.history.at(-1)?.quarantined?.map((q) => q.uri),
+      [bad],
+    );
   });
 });

@@ -51,7 +51,7 @@ export async function rebuildRegistry(l: BucketLayout, options: RebuildOptions =
 
   const models: { version: number; manifest: ModelManifest; runId: string | null }[] = [];
   const skipped: { version: number; reason: string }[] = [];
-  for (const version of await promotedVersionFolders(l)) {
+  for (const version of await promotedVersionFolders(l, { any: true })) {
     const uri = l.registryModel(version);
     const manifest = await readManifest(uri).catch((e: Error) => e);
     if (manifest instanceof Error) {

@@ -93,12 +93,18 @@ async function casWrite(uri: string, what: string, value: unknown, etag: string 
   }
 }
 
-/** Version numbers N with at least one object under `models/registry/v<N>/`, ascending. */
-export async function promotedVersionFolders(l: BucketLayout): Promise<number[]> {
+/**
+ * Version numbers N with a folder `models/registry/v<N>/`, ascending: by default only those holding
+ * a manifest (a promoted copy); `{ any: true }` also counts claimed folders whose copy never finished.
+ */
+export async function promotedVersionFolders(l: BucketLayout, options: { readonly any?: boolean } = {}): Promise<number[]> {
   const prefix = `${joinUri(l.bucketUri, PREFIXES.registryModels).replace(/\/+$/, '')}/`;
   const found = new Set<number>();
   for (const blob of await storeFor(prefix).list(prefix)) {
-    const m = /^v(\d+)\//.exec(blob.uri.slice(prefix.length));
+    // Only a folder with a manifest holds a promoted model: a version claimed by a Promote whose
+    // copy then failed (a corrupted candidate file) is skipped by the next claim, and must not make
+    // a first registry look lost and stop every later run.
+    const m = (options.any ? /^v(\d+)\// : /^v(\d+)\/manifest\.json$/).exec(blob.uri.slice(prefix.length));
     if (m) found.add(Number(m[1]));
   }
   return [...found].sort((a, b) => a - b);

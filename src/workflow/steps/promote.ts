@@ -77,6 +77,7 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
       reportUri: l.validationReport(run.candidateUri),
       lambdaVersion: served.lambdaVersion,
       at: new Date().toISOString(),
+      ...quarantinedOf(run),
     };
     registry = { ...registry, champion: { version, uri: modelUri, modelId: candidate.modelId }, history: [...registry.history, entry] };
     await writeRegistry(l, registry, read.etag);
@@ -125,6 +126,7 @@ export async function rejectRun(options: RejectOptions): Promise<RejectResult> {
       reportUri: l.validationReport(run.candidateUri),
       lambdaVersion: null,
       at: new Date().toISOString(),
+      ...quarantinedOf(run),
     };
     await writeRegistry(l, { ...registry, history: [...registry.history, entry] }, etag);
   }
@@ -132,6 +134,12 @@ export async function rejectRun(options: RejectOptions): Promise<RejectResult> {
   // Not run.watermarkAfter (what a promotion stores): the days the rejection implicates are held.
   await advanceWatermark(l, watermarkAfterRejection(run, report));
   return { runId: run.runId, reasons: report.reasons, alreadyRecorded: done !== undefined };
+}
+
+/** The run's quarantined files for its registry entry (absent when there were none). */
+function quarantinedOf(run: RunManifest): Pick<RegistryEntry, 'quarantined'> {
+  const q = run.quarantined ?? [];
+  return q.length > 0 ? { quarantined: q.map((f) => ({ uri: f.uri, reason: f.reason })) } : {};
 }
 
 async function readReport(run: RunManifest) {

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ModelLoadError } from '../../../src/model/errors.ts';
 import { readManifest } from '../../../src/model/manifest.ts';
-import { writeJson } from '../../../src/workflow/bucket/json-store.ts';
+import { readJson, writeJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
-import type { RunManifest, ValidationReport } from '../../../src/workflow/schemas.ts';
+import { registrySchema, type RunManifest, type ValidationReport } from '../../../src/workflow/schemas.ts';
 import { promoteRun } from '../../../src/workflow/steps/promote.ts';
 import type { ServingTarget } from '../../../src/workflow/steps/serving-target.ts';
 import { TINY_CONFIG } from '../../helpers/tiny-data.ts';
@@ -94,4 +94,16 @@ test('a sound candidate is copied with its digest, and the copy loads', async ()
   const r = await promoteRun({ manifestUri, serving });
   assert.equal(await readFile(join(r.modelUri, 'manifest.sha256'), 'utf8'), await readFile(join(candidateUri, 'manifest.sha256'), 'utf8'));
   assert.equal((await readManifest(r.modelUri)).modelId, 'run-good');
+});
+
+test('a Promote that failed after claiming v1 does not wedge the next one: it takes v2 and the registry starts there', async () => {
+  // The tests above share one bucket: 'run-bad' claimed v1 and failed its copy (no manifest there).
+  const l = layout(bucket);
+  const registry = await readJson(l.registry, registrySchema);
+  assert.ok(registry, 'the sound run wrote a registry');
+  assert.deepEqual(
+    registry.history.map((e) => [e.runId, e.version]),
+    [['run-good', 2]],
+  );
+  await assert.rejects(readManifest(l.registryModel(1)), ModelLoadError);
 });
