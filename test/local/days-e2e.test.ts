@@ -133,8 +133,15 @@ describe('local runs: days of a rejected run, late files, bad files', () => {
     await writeTinyParquet(bad, tinyChunk({ rows: 50, seed: 3 })); // a Parquet file of another schema
     const r = await run(dir);
     assert.equal(r.status, 'failed');
-    assert.deepEqual([...new Set(r.states.map((s) => s.name))], ['Ingest', 'NotifyFailure', 'Failed'], 'found before any training');
-    assert.match(r.states[0]?.error ?? '', /part-00001\.parquet: column "country": required string column is missing/);
+    assert.deepEqual(
+      [...new Set(r.states.map((s) => s.name))],
+      ['Lock', 'LockAcquired', 'Ingest', 'UnlockFailed', 'NotifyFailure', 'Failed'],
+      'found before any training',
+    );
+    assert.match(
+      r.states.find((s) => s.name === 'Ingest')?.error ?? '',
+      /part-00001\.parquet: column "country": required string column is missing/,
+    );
     const notes = await readdir(join(dir, 'notifications'));
     const note = await readFile(join(dir, 'notifications', notes[0]!), 'utf8');
     assert.ok(note.includes(bad) && note.includes('required'), note);
