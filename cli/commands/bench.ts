@@ -106,7 +106,7 @@ function addLoadBench(bench: Command): void {
     .addOption(new Option('--backend <backend>', 'scoring tower').choices(SPLIT_TOWER_KINDS).default('auto'))
     .option('--concurrency <n>', 'concurrent callers', int('--concurrency'), 16)
     .option('--seconds <n>', 'measured seconds (after the warm-up)', int('--seconds'), 60)
-    .option('--warmup <n>', 'warm-up seconds', int('--warmup', 0), 10)
+    .option('--warmup <n>', 'warm-up seconds', int('--warmup', 0), 30)
     .option('--candidates <n>', 'candidates per request', int('--candidates'), 1000)
     .option('--vary-percent <n>', 'percent of requests with a random context feature set', int('--vary-percent', 0), 25)
     .option('--plan-cache-size <n>', "the server's plan cache size (default: the scorer's)", int('--plan-cache-size'))
