@@ -128,12 +128,34 @@ export class LambdaServingTarget implements ServingTarget {
     // Keep every other variable: UpdateFunctionConfiguration replaces the whole environment.
     const latest = await this.#client.send(new GetFunctionConfigurationCommand({ FunctionName: this.#fn }));
     const variables = { ...(latest.Environment?.Variables ?? {}), [MODEL_URI_ENV]: model.uri, [MODEL_VERSION_ENV]: `v${model.version}` };
-    await this.#client.send(new UpdateFunctionConfigurationCommand({ FunctionName: this.#fn, Environment: { Variables: variables } }));
+    try {
+      // RevisionId: $LATEST changes only from the configuration read above.
+      await this.#client.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: this.#fn,
+          Environment: { Variables: variables },
+          ...(latest.RevisionId ? { RevisionId: latest.RevisionId } : {}),
+        }),
+      );
+    } catch (e) {
+      if ((e as { name?: string }).name === 'PreconditionFailedException')
+        throw new ServingMismatchError(`${this.#fn} was changed by someone else while Promote was updating it; not overwriting it`, {
+          cause: e,
+        });
+      throw e;
+    }
     await this.#waitUpdated();
     const published = await this.#client.send(
       new PublishVersionCommand({ FunctionName: this.#fn, Description: `wdp model v${model.version} (${model.modelId})`.slice(0, 256) }),
     );
     if (!published.Version) throw new WorkflowError(`PublishVersion of ${this.#fn} returned no version`);
+    // Whatever raced between the update and the publish, the version about to go live must carry
+    // this model: a version holding another run's environment is never moved to.
+    const carried = published.Environment?.Variables?.[MODEL_URI_ENV];
+    if (carried !== model.uri)
+      throw new ServingMismatchError(
+        `version ${published.Version} of ${this.#fn} carries ${MODEL_URI_ENV}=${carried ?? '(unset)'}, not ${model.uri}: $LATEST changed between Promote's update and its publish; the alias was not moved`,
+      );
     try {
       // RevisionId: the alias moves only from the revision read above; a concurrent move fails here.
       await this.#client.send(

@@ -98,7 +98,7 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     lambda.on(PublishVersionCommand).callsFake(() => {
       const v = String(versions.size + 1);
       versions.set(v, { ...latestEnv });
-      return { Version: v };
+      return { Version: v, Environment: { Variables: { ...latestEnv } } };
     });
     lambda.on(UpdateAliasCommand).callsFake((i: { FunctionVersion: string; RevisionId?: string }) => {
       if (i.RevisionId !== undefined && i.RevisionId !== `rev-${revision}`)
@@ -199,11 +199,34 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
       const v = String(versions.size + 1);
       versions.set(v, { ...latestEnv });
       revision++;
-      return { Version: v };
+      return { Version: v, Environment: { Variables: { ...latestEnv } } };
     });
     await assert.rejects(promote(manifestUri), /moved by someone else .*not overwriting it/);
     assert.equal(live, '1', 'the alias stays where the other writer left it');
     assert.equal(s3.text(l.registry), undefined, 'no registry entry for a model that does not serve');
+  });
+
+  it("a version published with another run's environment ($LATEST changed after the update) is never made live", async () => {
+    const manifestUri = await stageRun('run-1', true);
+    lambda.on(PublishVersionCommand).callsFake(() => {
+      // Someone updates $LATEST between this Promote's update and its publish.
+      latestEnv = { ...latestEnv, WDP_MODEL_URI: 's3://other-run/model' };
+      const v = String(versions.size + 1);
+      versions.set(v, { ...latestEnv });
+      return { Version: v, Environment: { Variables: { ...latestEnv } } };
+    });
+    await assert.rejects(promote(manifestUri), /carries WDP_MODEL_URI=s3:\/\/other-run\/model, not .*the alias was not moved/);
+    assert.equal(live, '1');
+  });
+
+  it('updates $LATEST only from the configuration it read: UpdateFunctionConfiguration carries its RevisionId', async () => {
+    lambda.on(GetFunctionConfigurationCommand).callsFake((i: { Qualifier?: string }) => ({
+      Environment: { Variables: i.Qualifier ? versions.get(i.Qualifier) : latestEnv },
+      LastUpdateStatus: 'Successful',
+      RevisionId: 'fn-rev-7',
+    }));
+    await promote(await stageRun('run-1', true));
+    assert.equal(lambda.commandCalls(UpdateFunctionConfigurationCommand)[0]!.args[0].input.RevisionId, 'fn-rev-7');
   });
 
   it('refuses to move the alias away from a model that is not the registry champion', async () => {
