@@ -18,6 +18,7 @@ import { WorkflowError } from '../errors.ts';
 import { readJsonVersioned, writeJson } from '../bucket/json-store.ts';
 import type { BucketLayout } from '../bucket/layout.ts';
 import { readQuarantine } from '../bucket/quarantine.ts';
+import { acquireRunLock, releaseRunLock } from '../bucket/run-lock.ts';
 import { readWatermark } from '../bucket/state.ts';
 import {
   watermarkSchema,
@@ -146,8 +147,24 @@ export async function dropDay(l: BucketLayout, day: string, now: Date = new Date
   });
 }
 
-/** A compare-and-swap update of the watermark (an operator's edit must not undo a run's, or the reverse). */
+/**
+ * An operator's edit of the watermark, under the run lock: a run between its Ingest and its
+ * Promote/Reject would otherwise write its own watermark over the edit. Refused while a run holds
+ * the lock; the write itself is also a compare-and-swap.
+ */
 async function updateWatermark(l: BucketLayout, change: (w: Watermark) => Watermark): Promise<Watermark> {
+  const owner = `wdp-days-${process.pid}-${Date.now()}`;
+  const lock = await acquireRunLock(l, { owner, holder: 'wdp days', leaseMs: 5 * 60_000 });
+  if (!lock.acquired) throw new WorkflowError(`a retraining run is in progress (${lock.message}); try again when it has ended`);
+  try {
+    return await swapWatermark(l, change);
+  } finally {
+    await releaseRunLock(l, owner, 'wdp days');
+  }
+}
+
+/** A compare-and-swap update of the watermark (an operator's edit must not undo a run's, or the reverse). */
+async function swapWatermark(l: BucketLayout, change: (w: Watermark) => Watermark): Promise<Watermark> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await readJsonVersioned(l.watermark, watermarkSchema);
     if (!current) throw new WorkflowError(`no watermark at ${l.watermark}: no run has finished in this bucket yet`);

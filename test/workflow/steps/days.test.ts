@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readJson, writeJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
+import { acquireRunLock, readRunLock, releaseRunLock } from '../../../src/workflow/bucket/run-lock.ts';
 import { watermarkSchema, type RunManifest, type ValidationReport } from '../../../src/workflow/schemas.ts';
 import { daysStatus, dropDay, releaseDay, watermarkAfterRejection } from '../../../src/workflow/steps/days.ts';
 import { runChecks } from '../../../src/workflow/steps/validate.ts';
@@ -142,5 +143,34 @@ describe('wdp days release / drop on a folder bucket', () => {
     const dir = await mkdtemp(join(tmpdir(), 'wdp-days-unit-'));
     dirs.push(dir);
     await assert.rejects(releaseDay(layout(dir), '2026-01-01'), /no watermark at .*state\/watermark\.json: no run has finished/);
+  });
+});
+
+describe('wdp days edits take the run lock', () => {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  it('a release while a run holds the lock is refused naming the run, and goes through once it has ended', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wdp-days-lock-'));
+    dirs.push(dir);
+    const l = layout(dir);
+    await writeJson(
+      l.watermark,
+      watermarkSchema.parse({
+        through: '2026-01-03',
+        untrained: [],
+        held: [{ day: '2026-01-03', role: 'holdout', runId: 'r1', reason: 'rejected', at: '2026-01-04T00:00:00Z' }],
+        runId: 'r1',
+        updatedAt: '2026-01-04T00:00:00Z',
+      }),
+    );
+    const run = await acquireRunLock(l, { owner: 'exec-42', holder: 'test' });
+    assert.ok(run.acquired);
+    await assert.rejects(releaseDay(l, '2026-01-03'), /a retraining run is in progress .*exec-42/);
+    assert.equal((await readJson(l.watermark, watermarkSchema))?.held.length, 1, 'nothing changed');
+    await releaseRunLock(l, 'exec-42', 'done');
+    const w = await releaseDay(l, '2026-01-03');
+    assert.deepEqual(w.untrained, ['2026-01-03']);
+    assert.equal((await readRunLock(l))?.lock.state, 'released', 'the edit let go of the lock');
   });
 });
