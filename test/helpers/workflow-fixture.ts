@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { generateLogs } from '../../src/generator/generate.ts';
 import { storeFor } from '../../src/storage/index.ts';
+import { writeJson } from '../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
+import { type RunManifest, type ValidationReport, watermarkSchema } from '../../src/workflow/schemas.ts';
 import { thresholdsSchema, type ValidationThresholds } from '../../src/workflow/steps/thresholds.ts';
 
 export const TEST_ROWS_PER_DAY = 5000;
@@ -50,4 +52,60 @@ export async function addDays(
     storeFor(out),
   );
   return r.days;
+}
+
+export interface StagedRunOptions {
+  readonly runId: string;
+  /** Where the run's candidate model is (already saved there by the caller). */
+  readonly candidateUri: string;
+  /** @default true */
+  readonly passed?: boolean;
+  /** @default null (no champion) */
+  readonly champion?: RunManifest['champion'];
+  /** @default smallConfig() */
+  readonly config?: Record<string, unknown>;
+}
+
+/**
+ * Writes what Ingest and Validate leave for Promote/Reject: the run manifest (train 2026-01-01,
+ * hold out 2026-01-02) and the candidate's validation report. Returns the run manifest's URI.
+ */
+export async function stageValidatedRun(bucketUri: string, o: StagedRunOptions): Promise<string> {
+  const l = layout(bucketUri);
+  const { runId, candidateUri } = o;
+  const passed = o.passed ?? true;
+  const champion = o.champion ?? null;
+  const now = new Date().toISOString();
+  const manifest: RunManifest = {
+    formatVersion: 1,
+    runId,
+    createdAt: now,
+    bucketUri,
+    configUri: l.config,
+    config: o.config ?? smallConfig(),
+    partitions: { train: ['2026-01-01'], holdout: ['2026-01-02'] },
+    data: [`${l.logs}dt=2026-01-01/`],
+    holdout: [`${l.logs}dt=2026-01-02/`],
+    champion,
+    candidateUri,
+    watermarkAfter: watermarkSchema.parse({ through: '2026-01-02', untrained: ['2026-01-02'], runId, updatedAt: now }),
+  };
+  const report: ValidationReport = {
+    runId,
+    candidateUri,
+    candidateModelId: runId,
+    champion,
+    holdout: manifest.holdout,
+    passed,
+    reasons: passed ? [] : ['min_auc: auc 0.5000 fails auc ≥ 0.6'],
+    checks: [],
+    candidateMetrics: { rows: 10, auc: 0.7, logloss: 0.3, calibration: 1 },
+    championMetrics: null,
+    dryRun: { requests: 1, scorer: 'test', p95LatencyMs: 1, maxAbsDiff: 0, allFinite: true },
+    thresholds: {},
+    createdAt: now,
+  };
+  await writeJson(l.runManifest(runId), manifest);
+  await writeJson(l.validationReport(candidateUri), report);
+  return l.runManifest(runId);
 }

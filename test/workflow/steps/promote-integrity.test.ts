@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ModelLoadError } from '../../../src/model/errors.ts';
 import { readManifest } from '../../../src/model/manifest.ts';
-import { readJson, writeJson } from '../../../src/workflow/bucket/json-store.ts';
+import { readJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
-import { registrySchema, type RunManifest, type ValidationReport } from '../../../src/workflow/schemas.ts';
+import { registrySchema } from '../../../src/workflow/schemas.ts';
 import { promoteRun } from '../../../src/workflow/steps/promote.ts';
 import type { ServingTarget } from '../../../src/workflow/steps/serving-target.ts';
 import { TINY_CONFIG } from '../../helpers/tiny-data.ts';
+import { stageValidatedRun } from '../../helpers/workflow-fixture.ts';
 import { saveTinyModel } from '../../helpers/tiny-model.ts';
 
 let bucket: string;
@@ -28,40 +29,8 @@ async function stagePassedRun(runId: string): Promise<{ manifestUri: string; can
   const l = layout(bucket);
   const candidateUri = l.candidate(runId);
   await saveTinyModel(join(candidateUri, '..'), runId, { modelId: runId });
-  const now = new Date().toISOString();
-  const run: RunManifest = {
-    formatVersion: 1,
-    runId,
-    createdAt: now,
-    bucketUri: bucket,
-    configUri: l.config,
-    config: { ...TINY_CONFIG },
-    partitions: { train: ['2026-01-01'], holdout: ['2026-01-02'] },
-    data: [`${l.logs}dt=2026-01-01/`],
-    holdout: [`${l.logs}dt=2026-01-02/`],
-    champion: null,
-    candidateUri,
-    watermarkAfter: { through: '2026-01-02', untrained: ['2026-01-02'], held: [], dropped: [], files: {}, runId, updatedAt: now },
-  };
-  const m = { rows: 10, auc: 0.7, logloss: 0.3, calibration: 1 };
-  const report: ValidationReport = {
-    runId,
-    candidateUri,
-    candidateModelId: runId,
-    champion: null,
-    holdout: run.holdout,
-    passed: true,
-    reasons: [],
-    checks: [],
-    candidateMetrics: m,
-    championMetrics: null,
-    dryRun: { requests: 1, scorer: 'test', p95LatencyMs: 1, maxAbsDiff: 0, allFinite: true },
-    thresholds: {},
-    createdAt: now,
-  };
-  await writeJson(l.runManifest(runId), run);
-  await writeJson(l.validationReport(candidateUri), report);
-  return { manifestUri: l.runManifest(runId), candidateUri };
+  const manifestUri = await stageValidatedRun(bucket, { runId, candidateUri, config: { ...TINY_CONFIG } });
+  return { manifestUri, candidateUri };
 }
 
 test('a candidate whose wide.safetensors was corrupted after Validate is not promoted: the copy names the file', async () => {

@@ -13,11 +13,11 @@ import { storeFor } from '../../../src/storage/index.ts';
 import { trainModel } from '../../../src/training/train.ts';
 import { readJson, writeJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
-import { registrySchema, type RunManifest, type ValidationReport } from '../../../src/workflow/schemas.ts';
+import { registrySchema, type RunManifest } from '../../../src/workflow/schemas.ts';
 import { promoteRun } from '../../../src/workflow/steps/promote.ts';
 import { z } from 'zod';
 import { FileServingTarget, servingPointerSchema } from '../../../src/workflow/steps/serving-target.ts';
-import { addDays, smallConfig } from '../../helpers/workflow-fixture.ts';
+import { addDays, smallConfig, stageValidatedRun } from '../../helpers/workflow-fixture.ts';
 
 // Local shapes, so this file also runs on the code from before the fix (to see it fail there).
 const versionClaimSchema = z.object({ modelId: z.string() }).passthrough();
@@ -45,47 +45,7 @@ async function stageRun(bucket: string, runId: string, champion: RunManifest['ch
     progress: false,
     modelId: runId,
   });
-  const manifest: RunManifest = {
-    formatVersion: 1,
-    runId,
-    createdAt: new Date().toISOString(),
-    bucketUri: bucket,
-    configUri: l.config,
-    config: smallConfig(),
-    partitions: { train: ['2026-01-01'], holdout: ['2026-01-02'] },
-    data: [`${l.logs}dt=2026-01-01/`],
-    holdout: [`${l.logs}dt=2026-01-02/`],
-    champion,
-    candidateUri,
-    watermarkAfter: {
-      through: '2026-01-02',
-      untrained: ['2026-01-02'],
-      held: [],
-      dropped: [],
-      files: {},
-      runId,
-      updatedAt: new Date().toISOString(),
-    },
-  };
-  const m = { rows: 10, auc: 0.7, logloss: 0.3, calibration: 1 };
-  const report: ValidationReport = {
-    runId,
-    candidateUri,
-    candidateModelId: runId,
-    champion,
-    holdout: manifest.holdout,
-    passed: true,
-    reasons: [],
-    checks: [],
-    candidateMetrics: m,
-    championMetrics: null,
-    dryRun: { requests: 1, scorer: 'test', p95LatencyMs: 1, maxAbsDiff: 0, allFinite: true },
-    thresholds: {},
-    createdAt: new Date().toISOString(),
-  };
-  await writeJson(l.runManifest(runId), manifest);
-  await writeJson(l.validationReport(candidateUri), report);
-  return l.runManifest(runId);
+  return stageValidatedRun(bucket, { runId, candidateUri, champion });
 }
 
 const promote = (bucket: string, manifestUri: string) =>

@@ -13,12 +13,11 @@ import { createPromoteHandler } from '../../../lambdas/promote.ts';
 import { createRejectHandler } from '../../../lambdas/reject.ts';
 import { parseConfig } from '../../../src/config/index.ts';
 import { trainModel } from '../../../src/training/train.ts';
-import { writeJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
-import { watermarkSchema, type PromoteResult, type RunManifest, type ValidationReport } from '../../../src/workflow/schemas.ts';
+import type { PromoteResult, RunManifest } from '../../../src/workflow/schemas.ts';
 import { LambdaServingTarget } from '../../../src/workflow/steps/serving-target.ts';
 import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
-import { addDays, smallConfig } from '../../helpers/workflow-fixture.ts';
+import { addDays, smallConfig, stageValidatedRun } from '../../helpers/workflow-fixture.ts';
 
 const BUCKET = 's3://wdp-promote';
 const l = layout(BUCKET);
@@ -34,39 +33,7 @@ async function stageRun(runId: string, passed: boolean, champion: RunManifest['c
     modelId: runId,
     ...(champion ? { warmStart: champion.uri } : {}),
   });
-  const manifest: RunManifest = {
-    formatVersion: 1,
-    runId,
-    createdAt: new Date().toISOString(),
-    bucketUri: BUCKET,
-    configUri: l.config,
-    config: smallConfig(),
-    partitions: { train: ['2026-01-01'], holdout: ['2026-01-02'] },
-    data: [`${l.logs}dt=2026-01-01/`],
-    holdout: [`${l.logs}dt=2026-01-02/`],
-    champion,
-    candidateUri,
-    watermarkAfter: watermarkSchema.parse({ through: '2026-01-02', untrained: ['2026-01-02'], runId, updatedAt: new Date().toISOString() }),
-  };
-  const m = { rows: 10, auc: 0.7, logloss: 0.3, calibration: 1 };
-  const report: ValidationReport = {
-    runId,
-    candidateUri,
-    candidateModelId: runId,
-    champion,
-    holdout: manifest.holdout,
-    passed,
-    reasons: passed ? [] : ['min_auc: auc 0.5000 fails auc ≥ 0.6'],
-    checks: [],
-    candidateMetrics: m,
-    championMetrics: null,
-    dryRun: { requests: 1, scorer: 'test', p95LatencyMs: 1, maxAbsDiff: 0, allFinite: true },
-    thresholds: {},
-    createdAt: new Date().toISOString(),
-  };
-  await writeJson(l.runManifest(runId), manifest);
-  await writeJson(l.validationReport(candidateUri), report);
-  return l.runManifest(runId);
+  return stageValidatedRun(BUCKET, { runId, candidateUri, passed, champion });
 }
 
 describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-mock)', () => {
