@@ -4,36 +4,27 @@
  * file added late to an old partition, a file of the wrong schema or a truncated one).
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runLocalPipeline, type LocalPipelineOptions } from '../../local/run-retraining.ts';
 import { readJson } from '../../src/workflow/bucket/json-store.ts';
-import { layout } from '../../src/workflow/bucket/layout.ts';
 import { registrySchema } from '../../src/workflow/schemas.ts';
 import { tinyChunk } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
-import { addDays, smallConfig, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixture.ts';
+import { localBuckets } from '../helpers/local-buckets.ts';
+import { addDays, smallConfig } from '../helpers/workflow-fixture.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: state documents read raw, as an operator would
 const readState = async (path: string): Promise<any> => JSON.parse(await readFile(path, 'utf8'));
 
 describe('local runs: days of a rejected run, late files, bad files', () => {
-  const dirs: string[] = [];
-  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-
-  const run = (dir: string, extra: Partial<LocalPipelineOptions> = {}) =>
-    runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
+  const buckets = localBuckets('wdp-days-');
+  after(buckets.cleanup);
+  const { run } = buckets;
   /** A bucket folder whose champion is v1, trained on 2026-01-01..02 with 2026-01-03 held out. */
   const bucketWithChampion = async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'wdp-days-'));
-    dirs.push(dir);
-    await writeConfig(dir);
-    await addDays(dir, 3);
-    const r = await run(dir);
-    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
-    return { dir, l: layout(dir), watermark: join(dir, 'state', 'watermark.json') };
+    const b = await buckets.bucketWithChampion();
+    return { ...b, watermark: join(b.dir, 'state', 'watermark.json') };
   };
 
   it('a rejected bad holdout day is held; the good day before it and the next good day reach a champion; the bad day only by an operator', async () => {

@@ -3,39 +3,19 @@
  * the same scenario a newcomer and the nightly schedule go through.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readJson } from '../../src/workflow/bucket/json-store.ts';
-import { layout } from '../../src/workflow/bucket/layout.ts';
-import { runLocalPipeline, type LocalPipelineOptions } from '../../local/run-retraining.ts';
 import { registrySchema, watermarkSchema } from '../../src/workflow/schemas.ts';
 import { servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
-import { addDays, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixture.ts';
+import { localBuckets } from '../helpers/local-buckets.ts';
+import { addDays } from '../helpers/workflow-fixture.ts';
 
 describe('local run of the synthesized retraining definition', () => {
   // Every test builds its own bucket folder, so each passes alone and in any order.
-  const dirs: string[] = [];
-  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-
-  /** A bucket folder of its own with the small config and three days of logs. */
-  const newBucket = async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'wdp-e2e-'));
-    dirs.push(dir);
-    await writeConfig(dir);
-    await addDays(dir, 3);
-    return { dir, l: layout(dir) };
-  };
-  const run = (dir: string, extra: Partial<LocalPipelineOptions> = {}) =>
-    runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
-  /** A bucket whose champion is v1, trained on the first three days. */
-  const bucketWithChampion = async () => {
-    const b = await newBucket();
-    const r = await run(b.dir);
-    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
-    return b;
-  };
+  const { newBucket, bucketWithChampion, run, cleanup } = localBuckets('wdp-e2e-');
+  after(cleanup);
 
   it('first run trains from scratch and promotes v1', async () => {
     const { dir, l } = await newBucket();

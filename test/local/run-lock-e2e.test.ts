@@ -3,32 +3,19 @@
  * run and a manual run racing, the run lock released on every exit path, and a lost registry.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runLocalPipeline, type LocalPipelineOptions } from '../../local/run-retraining.ts';
 import { storeFor } from '../../src/storage/index.ts';
 import { readJson } from '../../src/workflow/bucket/json-store.ts';
-import { layout } from '../../src/workflow/bucket/layout.ts';
 import { rebuildRegistry } from '../../src/workflow/bucket/rebuild.ts';
 import { acquireRunLock, readRunLock } from '../../src/workflow/bucket/run-lock.ts';
 import { registrySchema, watermarkSchema } from '../../src/workflow/schemas.ts';
 import { servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
-import { addDays, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixture.ts';
+import { localBuckets } from '../helpers/local-buckets.ts';
+import { addDays, TEST_THRESHOLDS } from '../helpers/workflow-fixture.ts';
 
 describe('one run at a time, never the wrong model (local runner)', () => {
-  const dirs: string[] = [];
-  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-  const newBucket = async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'wdp-lock-e2e-'));
-    dirs.push(dir);
-    await writeConfig(dir);
-    await addDays(dir, 3);
-    return { dir, l: layout(dir) };
-  };
-  const run = (dir: string, extra: Partial<LocalPipelineOptions> = {}) =>
-    runLocalPipeline({ bucketUri: dir, thresholds: TEST_THRESHOLDS, progress: false, ...extra });
+  const { newBucket, run, cleanup } = localBuckets('wdp-lock-e2e-');
+  after(cleanup);
 
   it('the scheduled run and a manual run at once: exactly one trains and promotes, the other reports the lock', async () => {
     const { dir, l } = await newBucket();
