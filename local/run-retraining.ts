@@ -209,7 +209,11 @@ export function describeResult(r: LocalPipelineResult): string {
       return `${r.lock?.message ?? 'ANOTHER RUN IS IN PROGRESS'}; this run trained nothing and changed nothing`;
     case 'no_new_data':
       return `NO NEW DATA: ${r.ingest && !r.ingest.hasNewData ? r.ingest.reason : 'nothing to do'}`;
-    case 'failed':
-      return `FAILED: ${r.error?.error ?? 'error'}: ${r.error?.cause ?? ''} — the watermark did not move; the next run retries the same data`;
+    case 'failed': {
+      // The Fail state's own cause is generic; the step that failed says what went wrong.
+      const step = r.states.find((s) => s.status === 'caught' || s.status === 'failed');
+      const what = step?.error ? `${step.name}: ${step.error}` : `${r.error?.error ?? 'error'}: ${r.error?.cause ?? ''}`;
+      return `FAILED at ${what} — the watermark did not move; the next run retries the same data`;
+    }
   }
 }

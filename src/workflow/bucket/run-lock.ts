@@ -10,7 +10,7 @@
  * outlast any legitimate run (on AWS: the state machine's own timeout, see cdk/).
  */
 import { z } from 'zod';
-import { StoragePreconditionError } from '../../storage/index.ts';
+import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJsonVersioned, writeJson } from './json-store.ts';
 import type { BucketLayout } from './layout.ts';
@@ -64,8 +64,23 @@ export function describeHeldLock(lock: RunLock): string {
   return `ANOTHER RUN IS IN PROGRESS: run ${lock.owner} (${lock.holder}) since ${lock.acquiredAt}, lease until ${lock.expiresAt}; if it is dead, \`wdp lock break\``;
 }
 
+/**
+ * The lock object exists but cannot be read (truncated, edited by hand). No run may assume it is
+ * free, so this fails closed, naming the repair: `wdp lock break` replaces it.
+ */
+export class UnreadableRunLockError extends WorkflowError {}
+
 export async function readRunLock(l: BucketLayout): Promise<{ readonly lock: RunLock; readonly etag: string } | undefined> {
-  const read = await readJsonVersioned(l.runLock, runLockSchema);
+  let read: Awaited<ReturnType<typeof readJsonVersioned<typeof runLockSchema>>>;
+  try {
+    read = await readJsonVersioned(l.runLock, runLockSchema);
+  } catch (e) {
+    if (!(e instanceof WorkflowError)) throw e;
+    throw new UnreadableRunLockError(
+      `the run lock is unreadable (${e.message}); no run can start until it is repaired: if no run is in progress, \`wdp lock break\` replaces it`,
+      { cause: e },
+    );
+  }
   return read ? { lock: read.value, etag: read.etag } : undefined;
 }
 
@@ -132,10 +147,36 @@ export async function releaseRunLock(l: BucketLayout, owner: string, reason: str
  * the version read is replaced, so a lock taken meanwhile by a new run is not broken blindly.
  */
 export async function breakRunLock(l: BucketLayout, by: string, now: () => number = Date.now): Promise<RunLock | undefined> {
-  const current = await readRunLock(l);
-  if (!current || current.lock.state === 'released') return undefined;
+  let current: Awaited<ReturnType<typeof readRunLock>>;
   try {
-    await writeJson(l.runLock, releasedLock(current.lock, `broken by ${by}`, now()), { ifMatch: current.etag });
+    current = await readRunLock(l);
+  } catch (e) {
+    if (!(e instanceof UnreadableRunLockError)) throw e;
+    // Replace exactly the unreadable version (as bytes): a lock a new run wrote meanwhile stays.
+    const raw = await storeFor(l.runLock).readVersioned(l.runLock);
+    if (!raw) return undefined;
+    const at = new Date(now()).toISOString();
+    const unknown: RunLock = {
+      formatVersion: 1,
+      state: 'held',
+      owner: 'unknown (unreadable lock)',
+      holder: 'unknown',
+      acquiredAt: at,
+      expiresAt: at,
+      releasedAt: null,
+      releaseReason: null,
+    };
+    await writeReleased(l, unknown, `broken by ${by} (it was unreadable)`, now(), raw.etag);
+    return unknown;
+  }
+  if (!current || current.lock.state === 'released') return undefined;
+  await writeReleased(l, current.lock, `broken by ${by}`, now(), current.etag);
+  return current.lock;
+}
+
+async function writeReleased(l: BucketLayout, lock: RunLock, reason: string, nowMs: number, etag: string): Promise<void> {
+  try {
+    await writeJson(l.runLock, releasedLock(lock, reason, nowMs), { ifMatch: etag });
   } catch (e) {
     if (e instanceof StoragePreconditionError)
       throw new WorkflowError(`the run lock ${l.runLock} changed while breaking it; run \`wdp lock status\` and decide again`, {
@@ -143,7 +184,6 @@ export async function breakRunLock(l: BucketLayout, by: string, now: () => numbe
       });
     throw e;
   }
-  return current.lock;
 }
 
 function releasedLock(lock: RunLock, reason: string, nowMs: number): RunLock {

@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
-import { acquireRunLock, breakRunLock, readRunLock, releaseRunLock } from '../../../src/workflow/bucket/run-lock.ts';
+import {
+  acquireRunLock,
+  breakRunLock,
+  readRunLock,
+  releaseRunLock,
+  UnreadableRunLockError,
+} from '../../../src/workflow/bucket/run-lock.ts';
+import { dirname } from 'node:path';
 import { mockS3Memory } from '../../helpers/s3-memory.ts';
 
 const dirs: string[] = [];
@@ -69,6 +76,20 @@ describe('run lock (folder store: exclusive create, compare-and-swap)', () => {
     assert.equal((await readRunLock(l))?.lock.releaseReason, 'broken by operator');
     assert.equal(await breakRunLock(l, 'operator'), undefined, 'nothing to break');
     assert.equal((await acquireRunLock(l, { owner: 'next', holder: 't', now: () => T0 + 2000 })).acquired, true);
+  });
+
+  it('an unreadable lock fails closed, naming `wdp lock break`, which replaces it', async () => {
+    const l = await bucket();
+    await mkdir(dirname(l.runLock), { recursive: true });
+    await writeFile(l.runLock, '{truncated');
+    await assert.rejects(
+      acquireRunLock(l, { owner: 'r1', holder: 't' }),
+      (e: unknown) => e instanceof UnreadableRunLockError && /wdp lock break/.test(String(e)),
+    );
+    const broken = await breakRunLock(l, 'operator', () => T0);
+    assert.equal(broken?.owner, 'unknown (unreadable lock)');
+    assert.equal((await readRunLock(l))?.lock.state, 'released');
+    assert.equal((await acquireRunLock(l, { owner: 'r1', holder: 't' })).acquired, true);
   });
 });
 
