@@ -38,6 +38,28 @@ const MAX_MANIFEST_BYTES = 64 << 20;
 /** A digest line is 80 bytes; anything much larger is not one (and is not read into memory). */
 const MAX_DIGEST_BYTES = 1024;
 
+/**
+ * Training's history as the manifest records it under `training` (read by reports and `--plot`).
+ * `lossCurve` is the mean train loss per stretch of ~1/100 of an epoch; `validationCurve` has one
+ * point per validation pass when training evaluated a validation set, and `bestEpoch` is the epoch
+ * whose weights were kept (early stopping). Older manifests have none of these.
+ */
+export const trainingHistorySchema = z.looseObject({
+  lossCurve: z.array(z.object({ examples: z.number(), loss: z.number(), epoch: z.number() })).optional(),
+  validationCurve: z
+    .array(z.object({ examples: z.number(), epoch: z.number(), logloss: z.number(), auc: z.number() }))
+    .optional(),
+  bestEpoch: z.number().int().optional(),
+  examplesPerSecond: z.number().optional(),
+});
+export type TrainingHistory = z.output<typeof trainingHistorySchema>;
+
+/** The manifest's training history, or empty when it has none (or an unreadable one). */
+export function trainingHistory(manifest: Pick<ModelManifest, 'training'>): TrainingHistory {
+  const parsed = trainingHistorySchema.safeParse(manifest.training);
+  return parsed.success ? parsed.data : {};
+}
+
 const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) }).strict();
 
 export const manifestSchema = z

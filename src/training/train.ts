@@ -213,6 +213,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
           examplesPerSecond: stats.examples / trainSeconds,
           totalSeconds: (performance.now() - started) / 1000,
           refitTransforms: options.refitTransforms ?? false,
+          lossCurve: lossCurve.map((p) => ({ examples: p.examples, loss: round6(p.loss), epoch: p.epoch })),
         },
       }),
       state,
@@ -228,6 +229,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   } finally {
     model.dispose();
   }
+}
+
+/** Six significant digits: enough for a plot, and keeps the manifest small. */
+function round6(x: number): number {
+  return Number(x.toPrecision(6));
 }
 
 /** A NaN anywhere means training went wrong: refuse to save it rather than serve it. */

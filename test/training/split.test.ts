@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { readManifest, trainingHistory } from '../../src/model/manifest.ts';
 import { trainModel } from '../../src/training/train.ts';
 import { tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
@@ -25,6 +26,15 @@ test('a hashed row split trains on one side and measures the holdout on the othe
     // every row is on exactly one side
     assert.equal(r.manifest.trainedOn.rows + holdout.rows, 2000);
     assert.ok(holdout.rows > 0 && r.manifest.trainedOn.rows > holdout.rows);
+    // the loss curve is kept in the saved manifest, for reports and plots
+    const history = trainingHistory(await readManifest(join(dir, 'm')));
+    assert.equal(history.lossCurve?.length, r.lossCurve.length);
+    assert.ok(r.lossCurve.length >= 20, `${r.lossCurve.length} curve points over 2 epochs`);
+    assert.deepEqual(
+      history.lossCurve?.map((p) => p.epoch),
+      r.lossCurve.map((p) => p.epoch),
+    );
+    assert.ok(Math.abs(history.lossCurve![0]!.loss - r.lossCurve[0]!.loss) < 1e-5);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
