@@ -8,7 +8,7 @@
  *   <bucket>/state/quarantine.json                log files Ingest set aside (data.onBadFile "quarantine")
  *   <bucket>/state/run.lock                       the run lock: one retraining run at a time (lease)
  *   <bucket>/runs/<runId>/manifest.json           ingest manifest: the training job's input
- *   <bucket>/models/candidates/<runId>/           candidate model + validation.json (expire)
+ *   <bucket>/models/candidates/<runId>/           candidate model + validation.json + report.html (expire)
  *   <bucket>/models/registry/v<N>/                promoted models (kept for rollback)
  *   <bucket>/registry/registry.json               champion + history
  *   <bucket>/serving/live.json                    local stand-in for the Lambda alias `live`
@@ -38,6 +38,8 @@ export const RUN_LOCK_KEY = `${PREFIXES.state}run.lock`;
 export const VERSION_CLAIM_FILE = 'claim.json';
 
 export const VALIDATION_REPORT_FILE = 'validation.json';
+/** The run's human report, beside validation.json. */
+export const RUN_REPORT_FILE = 'report.html';
 
 export function layout(bucketUri: string) {
   const at = (...parts: string[]) => joinUri(bucketUri, ...parts);
@@ -53,6 +55,7 @@ export function layout(bucketUri: string) {
     runManifest: (runId: string) => at(PREFIXES.runs, runId, 'manifest.json'),
     candidate: (runId: string) => at(PREFIXES.candidates, runId),
     validationReport: (candidateUri: string) => joinUri(candidateUri, VALIDATION_REPORT_FILE),
+    runReport: (candidateUri: string) => joinUri(candidateUri, RUN_REPORT_FILE),
     registryModel: (version: number) => at(PREFIXES.registryModels, `v${version}`),
     versionClaim: (version: number) => at(PREFIXES.registryModels, `v${version}`, VERSION_CLAIM_FILE),
     registry: at(PREFIXES.registry, 'registry.json'),
