@@ -14,8 +14,10 @@ import { addEvaluateCommand } from './commands/evaluate.ts';
 import { addGenerateCommand } from './commands/generate.ts';
 import { addInvokeCommand } from './commands/invoke.ts';
 import { addLockCommand } from './commands/lock.ts';
+import { addModelsCommand } from './commands/models.ts';
 import { addPipelineCommand } from './commands/pipeline.ts';
 import { addRegistryCommand } from './commands/registry.ts';
+import { addRunsCommand } from './commands/runs.ts';
 import { addScoreBatchCommand } from './commands/score-batch.ts';
 import { addScoreCommand } from './commands/score.ts';
 import { addServeCommand } from './commands/serve.ts';
@@ -41,6 +43,9 @@ export function buildCli(): Command {
     addDaysCommand,
     addLockCommand,
     addRegistryCommand,
+    // The operator's view: models in the registry (promote, rollback) and runs.
+    addModelsCommand,
+    addRunsCommand,
   ])
     add(program);
   return program;

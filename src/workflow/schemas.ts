@@ -234,11 +234,36 @@ export const registryEntrySchema = z
   .strict();
 export type RegistryEntry = z.output<typeof registryEntrySchema>;
 
+/**
+ * One change of champion: by a run's Promote (`run`), `wdp models promote` or `wdp models rollback`.
+ * `from` is the version that served before (null: none).
+ */
+export const championMoveSchema = z
+  .object({
+    action: z.enum(['run', 'promote', 'rollback']),
+    version: z.number().int().min(1),
+    modelId: z.string(),
+    from: z.number().int().min(1).nullable(),
+    /** The run whose Promote made it champion (action `run`). */
+    runId: z.string().optional(),
+    /** Who moved it (an operator's user@host), for `promote` and `rollback`. */
+    by: z.string().optional(),
+    at: z.string(),
+  })
+  .strict();
+export type ChampionMove = z.output<typeof championMoveSchema>;
+
 export const registrySchema = z
   .object({
     formatVersion: z.literal(1),
     champion: championRefSchema.nullable(),
     history: z.array(registryEntrySchema),
+    /**
+     * Every change of champion, oldest first: what `wdp models rollback` reads to find the previous
+     * champion. Absent in registries written before it was kept (or rebuilt): then the promoted
+     * history entries, in order, stand for it (championLog() in steps/champion.ts).
+     */
+    championLog: z.array(championMoveSchema).optional(),
   })
   .strict();
 export type Registry = z.output<typeof registrySchema>;

@@ -5,7 +5,8 @@
  *
  * Promote order: claim `models/registry/v<N>/` (a create-only claim.json naming run and model) →
  * copy the candidate there (every file checked, manifest and its digest last) → point serving at
- * it, only from the registry's champion → write the registry (compare-and-swap) → advance the
+ * it, only from the registry's champion → write the registry (compare-and-swap); these two are
+ * moveChampion (champion.ts), shared with `wdp models promote|rollback` → advance the
  * watermark (compare-and-swap). Each step checks whether it is already done. A version folder
  * belongs to the model its claim names: a v<N> claimed by another model (another run, a lost
  * registry) is skipped, never reused or mistaken for this run's copy.
@@ -23,6 +24,7 @@ import { layout, type BucketLayout } from '../bucket/layout.ts';
 import { validationReportSchema, type PromoteResult, type RegistryEntry, type RejectResult, type RunManifest } from '../schemas.ts';
 import type { ServingTarget } from './serving-target.ts';
 import { advanceWatermark, entryForRun, lastVersion, readRegistryVersioned, writeRegistry } from '../bucket/state.ts';
+import { moveChampion } from './champion.ts';
 
 export interface PromoteOptions {
   readonly manifestUri: string;
@@ -39,7 +41,7 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
     throw new WorkflowError(`run ${run.runId} did not pass validation; refusing to promote (${report.reasons.join('; ')})`);
 
   const read = await readRegistryVersioned(l);
-  let registry = read.registry;
+  const registry = read.registry;
   const done = entryForRun(registry, run.runId);
   if (done && done.status !== 'promoted') throw new WorkflowError(`run ${run.runId} was already recorded as ${done.status}`);
   const candidate = await readManifest(run.candidateUri);
@@ -52,36 +54,37 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
     log.info(`copied ${run.candidateUri} → ${modelUri}`);
   }
 
-  const served = await options.serving.point(
-    { uri: modelUri, version, modelId: candidate.modelId },
-    { expectedUri: registry.champion?.uri ?? null },
-  );
-  log.info(
-    `${options.serving.name}: ${served.changed ? 'now serves' : 'already served'} v${version}${served.lambdaVersion ? ` (Lambda version ${served.lambdaVersion})` : ''}`,
-  );
-
   const parentVersion = run.champion && candidate.parent?.modelId === run.champion.modelId ? run.champion.version : null;
-  if (!done) {
-    const entry: RegistryEntry = {
-      version,
-      status: 'promoted',
-      runId: run.runId,
-      modelId: candidate.modelId,
-      uri: modelUri,
-      candidateUri: run.candidateUri,
-      parentVersion,
-      parentModelId: candidate.parent?.modelId ?? null,
-      metrics: { holdout: report.candidateMetrics, champion: report.championMetrics, dryRun: report.dryRun },
-      reasons: [],
-      data: run.partitions,
-      reportUri: l.validationReport(run.candidateUri),
-      lambdaVersion: served.lambdaVersion,
-      at: new Date().toISOString(),
-      ...quarantinedOf(run),
-    };
-    registry = { ...registry, champion: { version, uri: modelUri, modelId: candidate.modelId }, history: [...registry.history, entry] };
-    await writeRegistry(l, registry, read.etag);
-  }
+  // The same move as `wdp models promote|rollback` (champion.ts): serving first, then the registry.
+  const served = await moveChampion(
+    l,
+    read,
+    { uri: modelUri, version, modelId: candidate.modelId },
+    {
+      serving: options.serving,
+      move: { action: 'run', runId: run.runId },
+      writeRegistry: !done,
+      retryHint: 'retry Promote: it finds serving already moved and only writes the registry',
+      logger: log,
+      entry: (lambdaVersion): RegistryEntry => ({
+        version,
+        status: 'promoted',
+        runId: run.runId,
+        modelId: candidate.modelId,
+        uri: modelUri,
+        candidateUri: run.candidateUri,
+        parentVersion,
+        parentModelId: candidate.parent?.modelId ?? null,
+        metrics: { holdout: report.candidateMetrics, champion: report.championMetrics, dryRun: report.dryRun },
+        reasons: [],
+        data: run.partitions,
+        reportUri: l.validationReport(run.candidateUri),
+        lambdaVersion,
+        at: new Date().toISOString(),
+        ...quarantinedOf(run),
+      }),
+    },
+  );
   await advanceWatermark(l, run.watermarkAfter);
   return {
     version,
