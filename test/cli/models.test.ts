@@ -1,0 +1,229 @@
+/**
+ * `wdp models` and `wdp runs` on a folder bucket after two promotions (two tiny trained models
+ * promoted by the Promote step's own code), driven through the CLI with --json.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildCli } from '../../cli/main.ts';
+import { invokeLocalChampion } from '../../local/invoke.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import { trainModel } from '../../src/training/train.ts';
+import { readJson } from '../../src/workflow/bucket/json-store.ts';
+import { layout } from '../../src/workflow/bucket/layout.ts';
+import { acquireRunLock, readRunLock, releaseRunLock } from '../../src/workflow/bucket/run-lock.ts';
+import { registrySchema, type RunManifest } from '../../src/workflow/schemas.ts';
+import { promoteRun, rejectRun } from '../../src/workflow/steps/promote.ts';
+import { FileServingTarget, servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
+import { addDays, smallConfig, stageValidatedRun } from '../helpers/workflow-fixture.ts';
+
+/** Runs `wdp …args --bucket dir --json`, returning the parsed stdout (stderr lines are dropped). */
+async function wdp(dir: string, ...args: string[]): Promise<unknown> {
+  let out = '';
+  const write = process.stdout.write.bind(process.stdout);
+  const errWrite = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await buildCli().parseAsync(['node', 'wdp', ...args, '--bucket', dir, '--json']);
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = errWrite;
+  }
+  return JSON.parse(out) as unknown;
+}
+
+interface ListOut {
+  champion: { version: number } | null;
+  disagreement: string | null;
+  rollbackTo: number | null;
+  models: { version: number; champion: boolean; serving: boolean; parentVersion: number | null; days: { train: string[] } }[];
+}
+
+describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
+  let template: string;
+  const dirs: string[] = [];
+  let n = 0;
+
+  /** A bucket where run-1 was promoted as v1, then run-2 (warm-started from it) as v2, and run-3 rejected. */
+  before(async () => {
+    template = await mkdtemp(join(tmpdir(), 'wdp-models-'));
+    dirs.push(template);
+    const l = layout(template);
+    await addDays(template, 2, { rowsPerDay: 600 });
+    const cfg = parseConfig(smallConfig(), 'test');
+    let champion: RunManifest['champion'] = null;
+    for (const runId of ['run-1', 'run-2']) {
+      const candidateUri = l.candidate(runId);
+      await trainModel({
+        config: cfg,
+        data: [`${l.logs}dt=2026-01-01/`],
+        out: candidateUri,
+        progress: false,
+        modelId: runId,
+        ...(champion ? { warmStart: champion.uri } : {}),
+      });
+      const manifestUri = await stageValidatedRun(template, { runId, candidateUri, champion });
+      const r = await promoteRun({ manifestUri, serving: new FileServingTarget(l.servingPointer) });
+      champion = { version: r.version, uri: r.modelUri, modelId: r.modelId };
+    }
+    await rejectRun({
+      manifestUri: await stageValidatedRun(template, { runId: 'run-3', candidateUri: l.candidate('run-3'), passed: false, champion }),
+    });
+  });
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  /** A fresh copy of the two-promotion bucket (URIs inside are rewritten to the copy). */
+  async function bucket(): Promise<{ dir: string; l: ReturnType<typeof layout> }> {
+    const dir = join(tmpdir(), `wdp-models-copy-${process.pid}-${n++}`);
+    dirs.push(dir);
+    await cp(template, dir, { recursive: true });
+    const walk = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.name.endsWith('.json') && !p.includes('/models/'))
+          await writeFile(p, (await readFile(p, 'utf8')).replaceAll(template, dir));
+      }
+    };
+    await walk(dir);
+    return { dir, l: layout(dir) };
+  }
+
+  it('lists both versions with metrics, parent and days; v2 is champion and serves; rollback would go to v1', async () => {
+    const { dir } = await bucket();
+    const r = (await wdp(dir, 'models', 'list')) as ListOut;
+    assert.deepEqual(
+      r.models.map((m) => [m.version, m.champion, m.serving, m.parentVersion]),
+      [
+        [1, false, false, null],
+        [2, true, true, 1],
+      ],
+    );
+    assert.deepEqual(r.models[1]!.days.train, ['2026-01-01']);
+    assert.equal(r.disagreement, null);
+    assert.equal(r.rollbackTo, 1);
+  });
+
+  it('rollback restores v1 in the registry and the local pointer, and the scoring path then serves v1; a second rollback has nowhere to go', async () => {
+    const { dir, l } = await bucket();
+    const r = (await wdp(dir, 'models', 'rollback')) as {
+      version: number;
+      from: number;
+      changed: boolean;
+      check: { rows: number; maxAbsDiff: number };
+    };
+    assert.deepEqual([r.version, r.from, r.changed], [1, 2, true]);
+    assert.ok(r.check.rows > 0 && r.check.maxAbsDiff <= 1e-4, 'v1 went through the serving dry run');
+    const registry = await readJson(l.registry, registrySchema);
+    assert.deepEqual(registry?.champion, { version: 1, uri: l.registryModel(1), modelId: 'run-1' });
+    assert.deepEqual(
+      registry?.championLog?.map((m) => [m.action, m.version, m.from]),
+      [
+        ['run', 1, null],
+        ['run', 2, 1],
+        ['rollback', 1, 2],
+      ],
+    );
+    const pointer = await readJson(l.servingPointer, servingPointerSchema);
+    assert.deepEqual([pointer?.version, pointer?.modelUri, pointer?.modelId], [1, l.registryModel(1), 'run-1']);
+    const scored = (await invokeLocalChampion({ bucketUri: dir })) as { servedVersion: string; modelVersion: string };
+    assert.deepEqual([scored.servedVersion, scored.modelVersion], ['v1', 'run-1']);
+
+    const before = await readFile(l.registry, 'utf8');
+    await assert.rejects(wdp(dir, 'models', 'rollback'), /nothing to roll back to: v1 is the first champion/);
+    assert.equal(await readFile(l.registry, 'utf8'), before, 'a refused rollback writes nothing');
+
+    // Promote v2 again: it is back on top, and rollback goes to v1 once more.
+    const p = (await wdp(dir, 'models', 'promote', 'v2')) as { version: number; from: number };
+    assert.deepEqual([p.version, p.from], [2, 1]);
+    assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.version, 2);
+    assert.equal(((await wdp(dir, 'models', 'list')) as ListOut).rollbackTo, 1);
+  });
+
+  it('refuses to promote a missing version or one whose files fail their checks, changing nothing', async () => {
+    const { dir, l } = await bucket();
+    const registry = await readFile(l.registry, 'utf8');
+    const pointer = await readFile(l.servingPointer, 'utf8');
+    await assert.rejects(wdp(dir, 'models', 'promote', '9'), /v9 is not a promoted version in the registry \(it has v1, v2\)/);
+    // One flipped byte in v1's wide weights.
+    const wide = join(l.registryModel(1), 'wide.safetensors');
+    const bytes = await readFile(wide);
+    bytes[bytes.length - 1]! ^= 0xff;
+    await writeFile(wide, bytes);
+    await assert.rejects(wdp(dir, 'models', 'promote', '1'), /refusing to promote v1: .*wide\.safetensors.*sha256.*nothing changed/s);
+    await assert.rejects(wdp(dir, 'models', 'rollback'), /refusing to roll back to v1: .*wide\.safetensors/s);
+    assert.equal(await readFile(l.registry, 'utf8'), registry);
+    assert.equal(await readFile(l.servingPointer, 'utf8'), pointer);
+  });
+
+  it('refuses promote and rollback while a run holds the run lock, and leaves the lock to its run', async () => {
+    const { dir, l } = await bucket();
+    const lock = await acquireRunLock(l, { owner: 'nightly-42', holder: 'test' });
+    assert.ok(lock.acquired);
+    const registry = await readFile(l.registry, 'utf8');
+    await assert.rejects(wdp(dir, 'models', 'rollback'), /refusing to rollback while a retraining run holds the run lock .*run nightly-42/);
+    await assert.rejects(wdp(dir, 'models', 'promote', '1'), /refusing to promote while a retraining run holds the run lock/);
+    assert.equal(await readFile(l.registry, 'utf8'), registry);
+    assert.equal((await readRunLock(l))?.lock.owner, 'nightly-42');
+    await releaseRunLock(l, 'nightly-42', 'test');
+    assert.equal(((await wdp(dir, 'models', 'rollback')) as { version: number }).version, 1, 'and goes through once it is released');
+  });
+
+  it('flags serving that disagrees with the registry, naming the repair', async () => {
+    const { dir, l } = await bucket();
+    await writeFile(l.servingPointer, JSON.stringify({ modelUri: l.registryModel(1), version: 1, modelId: 'run-1', at: 'x' }));
+    const r = (await wdp(dir, 'models', 'list')) as ListOut;
+    assert.match(
+      r.disagreement ?? '',
+      /serves .*v1 but the registry's champion is v2 .*`wdp models promote 1` makes the registry follow serving/,
+    );
+    // That repair: serving already serves v1, so only the registry moves.
+    await wdp(dir, 'models', 'promote', '1');
+    assert.equal(((await wdp(dir, 'models', 'list')) as ListOut).disagreement, null);
+  });
+
+  it('shows one version with its report URI, and says when the report is not there', async () => {
+    const { dir, l } = await bucket();
+    const m = (await wdp(dir, 'models', 'show', '2')) as {
+      modelId: string;
+      manifest: { kind: string } | null;
+      report: { uri: string; exists: boolean };
+      validation: { exists: boolean };
+    };
+    assert.equal(m.modelId, 'run-2');
+    assert.equal(m.manifest?.kind, 'wide_deep');
+    assert.deepEqual(m.report, { uri: l.runReport(l.candidate('run-2')), exists: false });
+    assert.equal(m.validation.exists, true);
+  });
+
+  it('runs list / show: verdicts (promoted vN, rejected with reasons, failed) and the report path', async () => {
+    const { dir, l } = await bucket();
+    // A run that died in Train: its manifest, no candidate.
+    const manifest = JSON.parse(await readFile(l.runManifest('run-2'), 'utf8')) as RunManifest;
+    await mkdir(join(dir, 'runs', 'run-4'), { recursive: true });
+    const died = { ...manifest, runId: 'run-4', candidateUri: l.candidate('run-4'), createdAt: '2099-01-01T00:00:00.000Z' };
+    await writeFile(l.runManifest('run-4'), JSON.stringify(died));
+    const rows = (await wdp(dir, 'runs', 'list')) as {
+      runId: string;
+      verdict: { kind: string; version?: number; reasons?: string[] };
+      report: { uri: string };
+    }[];
+    const by = new Map(rows.map((r) => [r.runId, r]));
+    assert.equal(rows[0]!.runId, 'run-4', 'newest first');
+    assert.deepEqual(by.get('run-1')!.verdict, { kind: 'promoted', version: 1, champion: false });
+    assert.deepEqual(by.get('run-2')!.verdict, { kind: 'promoted', version: 2, champion: true });
+    assert.deepEqual(by.get('run-3')!.verdict, { kind: 'rejected', reasons: ['min_auc: auc 0.5000 fails auc ≥ 0.6'] });
+    assert.deepEqual(by.get('run-4')!.verdict, { kind: 'failed', stage: 'in Train (no candidate model was saved)' });
+    assert.equal(by.get('run-2')!.report.uri, l.runReport(l.candidate('run-2')));
+    const shown = (await wdp(dir, 'runs', 'show', 'run-3')) as { validation: { passed: boolean }; verdict: { kind: string } };
+    assert.equal(shown.verdict.kind, 'rejected');
+    assert.equal(shown.validation.passed, false);
+    await assert.rejects(wdp(dir, 'runs', 'show', 'run-'), /"run-" names 4 runs/);
+  });
+});
