@@ -1,0 +1,219 @@
+/**
+ * `wdp models promote|rollback --remote` against the deployed shape, with S3, Lambda and
+ * CloudFormation mocked by aws-sdk-client-mock: the alias moves first and the registry is written
+ * after it, and a failure on either side of that leaves a state the message tells how to finish.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  GetAliasCommand,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  UpdateAliasCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { buildCli } from '../../cli/main.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import { trainModel } from '../../src/training/train.ts';
+import { layout } from '../../src/workflow/bucket/layout.ts';
+import { type RunManifest, registrySchema } from '../../src/workflow/schemas.ts';
+import { promoteRun } from '../../src/workflow/steps/promote.ts';
+import { LambdaServingTarget } from '../../src/workflow/steps/serving-target.ts';
+import { type MemoryBucket, mockS3Memory } from '../helpers/s3-memory.ts';
+import { addDays, smallConfig, stageValidatedRun } from '../helpers/workflow-fixture.ts';
+
+const BUCKET = 's3://wdp-models-remote';
+const l = layout(BUCKET);
+
+/** Runs `wdp …args --remote --json` and parses stdout. */
+async function wdp(...args: string[]): Promise<unknown> {
+  let out = '';
+  const write = process.stdout.write.bind(process.stdout);
+  const errWrite = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await buildCli().parseAsync(['node', 'wdp', ...args, '--remote', '--json']);
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = errWrite;
+  }
+  return JSON.parse(out) as unknown;
+}
+
+describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {
+  let s3: MemoryBucket;
+  const lambda = mockClient(LambdaClient);
+  const cfn = mockClient(CloudFormationClient);
+  let versions: Map<string, Record<string, string>>;
+  let latestEnv: Record<string, string>;
+  let live: string;
+  let revision: number;
+  /** What happened, in order: Lambda calls that move serving, and each registry write (seen at the next Lambda call or the end). */
+  let events: string[];
+  let failAlias: Error | null;
+  let afterAlias: (() => void) | null;
+
+  const registryPuts = () => s3.puts().filter((p) => `s3://${p.Bucket}/${p.Key}` === l.registry).length;
+  const registry = () => registrySchema.parse(JSON.parse(s3.text(l.registry)!));
+
+  beforeEach(async () => {
+    s3 = mockS3Memory();
+    lambda.reset();
+    cfn.reset();
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'Wdp',
+          CreationTime: new Date(0),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'BucketName', OutputValue: 'wdp-models-remote' },
+            { OutputKey: 'ScoringFunctionName', OutputValue: 'wdp-score' },
+          ],
+        },
+      ],
+    });
+    versions = new Map([['1', { WDP_MODEL_URI: '' }]]);
+    latestEnv = { WDP_MODEL_URI: '' };
+    live = '1';
+    revision = 1;
+    events = [];
+    failAlias = null;
+    afterAlias = null;
+    lambda.on(GetAliasCommand).callsFake(() => ({ FunctionVersion: live, RevisionId: `rev-${revision}` }));
+    lambda.on(GetFunctionConfigurationCommand).callsFake((i: { Qualifier?: string }) => ({
+      Environment: { Variables: i.Qualifier ? versions.get(i.Qualifier) : latestEnv },
+      LastUpdateStatus: 'Successful',
+      RevisionId: 'fn-rev',
+    }));
+    lambda.on(UpdateFunctionConfigurationCommand).callsFake((i: { Environment: { Variables: Record<string, string> } }) => {
+      latestEnv = i.Environment.Variables;
+      return {};
+    });
+    lambda.on(PublishVersionCommand).callsFake(() => {
+      const v = String(versions.size + 1);
+      versions.set(v, { ...latestEnv });
+      events.push(`publish ${v} (registry writes so far: ${registryPuts()})`);
+      return { Version: v, Environment: { Variables: { ...latestEnv } } };
+    });
+    lambda.on(UpdateAliasCommand).callsFake((i: { FunctionVersion: string; RevisionId?: string }) => {
+      if (failAlias) throw failAlias;
+      if (i.RevisionId !== `rev-${revision}`)
+        throw Object.assign(new Error('RevisionId mismatch'), { name: 'PreconditionFailedException' });
+      live = i.FunctionVersion;
+      revision++;
+      events.push(`alias → ${live} (registry writes so far: ${registryPuts()})`);
+      afterAlias?.();
+      return {};
+    });
+
+    // Two promotions by the Promote step: v1, then v2 warm-started from it.
+    await addDays(BUCKET, 2, { rowsPerDay: 600 });
+    const serving = new LambdaServingTarget({
+      functionName: 'wdp-score',
+      client: new LambdaClient({ region: 'us-east-1' }),
+      pollIntervalMs: 1,
+    });
+    let champion: RunManifest['champion'] = null;
+    for (const runId of ['run-1', 'run-2']) {
+      const candidateUri = l.candidate(runId);
+      await trainModel({
+        config: parseConfig(smallConfig(), 'test'),
+        data: [`${l.logs}dt=2026-01-01/`],
+        out: candidateUri,
+        progress: false,
+        modelId: runId,
+        ...(champion ? { warmStart: champion.uri } : {}),
+      });
+      const r = await promoteRun({ manifestUri: await stageValidatedRun(BUCKET, { runId, candidateUri, champion }), serving });
+      champion = { version: r.version, uri: r.modelUri, modelId: r.modelId };
+    }
+    assert.equal(live, '3');
+    events = [];
+  });
+  afterEach(() => s3.restore());
+
+  it('rollback publishes v1 on the scoring function, moves alias live, and only then writes the registry', async () => {
+    const writesBefore = registryPuts();
+    const r = (await wdp('models', 'rollback')) as { version: number; from: number; lambdaVersion: string };
+    assert.deepEqual([r.version, r.from, r.lambdaVersion], [1, 2, '4']);
+    assert.equal(live, '4');
+    assert.equal(versions.get('4')!.WDP_MODEL_URI, l.registryModel(1));
+    assert.deepEqual(events, [
+      `publish 4 (registry writes so far: ${writesBefore})`,
+      `alias → 4 (registry writes so far: ${writesBefore})`,
+    ]);
+    assert.equal(registryPuts(), writesBefore + 1, 'one registry write, after the alias moved');
+    assert.ok(
+      s3
+        .puts()
+        .filter((p) => `s3://${p.Bucket}/${p.Key}` === l.registry)
+        .at(-1)?.IfMatch,
+      'a compare-and-swap write',
+    );
+    assert.deepEqual(registry().champion, { version: 1, uri: l.registryModel(1), modelId: 'run-1' });
+    assert.equal(registry().championLog?.at(-1)?.action, 'rollback');
+
+    const listed = (await wdp('models', 'list')) as { models: { version: number; serving: boolean }[]; disagreement: string | null };
+    assert.deepEqual(
+      listed.models.map((m) => [m.version, m.serving]),
+      [
+        [1, true],
+        [2, false],
+      ],
+    );
+    assert.equal(listed.disagreement, null);
+
+    const p = (await wdp('models', 'promote', '2')) as { version: number; lambdaVersion: string };
+    assert.deepEqual([p.version, p.lambdaVersion], [2, '5']);
+    assert.equal(versions.get(live)!.WDP_MODEL_URI, l.registryModel(2));
+    assert.equal(registry().champion?.version, 2);
+  });
+
+  it('an alias update that fails leaves the registry and alias as they were, and says to run again', async () => {
+    const before = s3.text(l.registry);
+    failAlias = Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+    await assert.rejects(
+      wdp('models', 'rollback'),
+      /lambda wdp-score:live was not moved to v1: Rate exceeded\. The registry still names v2 and serving still serves it; fix the cause and run the command again/,
+    );
+    assert.equal(live, '3');
+    assert.equal(s3.text(l.registry), before, 'the registry is untouched');
+    failAlias = null;
+    const r = (await wdp('models', 'rollback')) as { version: number };
+    assert.equal(r.version, 1);
+    assert.equal(versions.get(live)!.WDP_MODEL_URI, l.registryModel(1));
+    assert.equal(registry().champion?.version, 1);
+  });
+
+  it('a registry write that fails after the alias moved is named, flagged by list, and finished by `promote V`', async () => {
+    // Another write lands on the registry right after the alias moves: the compare-and-swap fails.
+    afterAlias = () => {
+      const key = l.registry.replace(/^s3:\/\//, '');
+      s3.objects.set(key, new TextEncoder().encode(JSON.stringify(JSON.parse(s3.text(l.registry)!))));
+      afterAlias = null;
+    };
+    await assert.rejects(
+      wdp('models', 'rollback'),
+      /lambda wdp-score:live now serves v1 .*but writing the registry failed: .*The registry still names v2; run `wdp models promote 1` to finish/s,
+    );
+    assert.equal(versions.get(live)!.WDP_MODEL_URI, l.registryModel(1), 'serving moved');
+    assert.equal(registry().champion?.version, 2, 'the registry did not');
+    const listed = (await wdp('models', 'list')) as { disagreement: string | null };
+    assert.match(listed.disagreement ?? '', /lambda wdp-score:live serves .*v1 but the registry's champion is v2 .*`wdp models promote 1`/);
+
+    const published = lambda.commandCalls(PublishVersionCommand).length;
+    const r = (await wdp('models', 'promote', '1')) as { version: number; from: number };
+    assert.deepEqual([r.version, r.from], [1, 2]);
+    assert.equal(lambda.commandCalls(PublishVersionCommand).length, published, 'serving was already there: nothing published');
+    assert.equal(registry().champion?.version, 1);
+    assert.equal(((await wdp('models', 'list')) as { disagreement: string | null }).disagreement, null);
+  });
+});
