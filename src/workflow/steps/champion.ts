@@ -111,9 +111,14 @@ export function championStack(registry: Registry): number[] {
     if (m.action === 'rollback') stack.pop();
     if (stack.at(-1) !== m.version) stack.push(m.version);
   }
-  // A champion set outside the log (a rebuilt registry) is what serves now: it is the top.
+  // A champion set outside the log (a registry rebuilt after a hand move of the alias) is what
+  // serves now: one still on the stack was rolled back to, anything else was promoted.
   const current = registry.champion?.version;
-  if (current !== undefined && stack.at(-1) !== current) stack.push(current);
+  if (current !== undefined && stack.at(-1) !== current) {
+    const at = stack.lastIndexOf(current);
+    if (at >= 0) stack.length = at + 1;
+    else stack.push(current);
+  }
   return stack;
 }
 
