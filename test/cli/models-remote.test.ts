@@ -182,7 +182,7 @@ describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {
     failAlias = Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
     await assert.rejects(
       wdp('models', 'rollback'),
-      /lambda wdp-score:live was not moved to v1: Rate exceeded\. The registry still names v2 and serving still serves it; fix the cause and run the command again/,
+      /lambda wdp-score:live was not moved to v1: Rate exceeded\. Nothing that serves changed: the registry still names v2 and serving was not moved; fix the cause and run the command again/,
     );
     assert.equal(live, '3');
     assert.equal(s3.text(l.registry), before, 'the registry is untouched');

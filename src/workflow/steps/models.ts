@@ -227,7 +227,7 @@ async function move(
     if (e instanceof RegistryBehindServingError) throw e;
     // Serving was not moved (point() failed before its last step): the registry was not touched.
     throw new WorkflowError(
-      `${options.serving.name} was not moved to v${entry.version}: ${(e as Error).message}. The registry still names ${from ? `v${from.version}` : 'no champion'} and serving still serves it; fix the cause and run the command again`,
+      `${options.serving.name} was not moved to v${entry.version}: ${(e as Error).message}. Nothing that serves changed: the registry still names ${from ? `v${from.version}` : 'no champion'} and serving was not moved; fix the cause and run the command again`,
       { cause: e },
     );
   }
