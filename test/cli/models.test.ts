@@ -202,7 +202,7 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     assert.equal(m.validation.exists, true);
   });
 
-  it('runs list / show: verdicts (promoted vN, rejected with reasons, failed) and the report path', async () => {
+  it('runs list / show: verdicts (promoted vN, rejected with reasons, failed, in progress) and the report path', async () => {
     const { dir, l } = await bucket();
     // A run that died in Train: its manifest, no candidate.
     const manifest = JSON.parse(await readFile(l.runManifest('run-2'), 'utf8')) as RunManifest;
@@ -225,5 +225,13 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     assert.equal(shown.verdict.kind, 'rejected');
     assert.equal(shown.validation.passed, false);
     await assert.rejects(wdp(dir, 'runs', 'show', 'run-'), /"run-" names 4 runs/);
+
+    // A run between Ingest and its end holds the run lock: its id ends with the lock's owner (the execution name).
+    const runId = '20990102T000000Z-nightly-5';
+    await mkdir(join(dir, 'runs', runId), { recursive: true });
+    await writeFile(l.runManifest(runId), JSON.stringify({ ...manifest, runId, candidateUri: l.candidate(runId) }));
+    assert.ok((await acquireRunLock(l, { owner: 'nightly-5', holder: 'state machine' })).acquired);
+    const shownNow = (await wdp(dir, 'runs', 'show', 'nightly-5')) as { verdict: unknown };
+    assert.deepEqual(shownNow.verdict, { kind: 'in_progress', lockHolder: 'state machine' });
   });
 });
