@@ -15,6 +15,7 @@ import { addGenerateCommand } from './commands/generate.ts';
 import { addInvokeCommand } from './commands/invoke.ts';
 import { addLockCommand } from './commands/lock.ts';
 import { addPipelineCommand } from './commands/pipeline.ts';
+import { addQuantizeCommand } from './commands/quantize.ts';
 import { addRegistryCommand } from './commands/registry.ts';
 import { addScoreBatchCommand } from './commands/score-batch.ts';
 import { addScoreCommand } from './commands/score.ts';
@@ -33,6 +34,7 @@ export function buildCli(): Command {
     addGenerateCommand,
     addScoreCommand,
     addServeCommand,
+    addQuantizeCommand,
     addBenchCommand,
     // The workflow: the state machines, locally or deployed, and the live scoring endpoint.
     addPipelineCommand,

@@ -13,6 +13,7 @@ export function addBenchCommand(program: Command): void {
   const bench = program.command('bench').description('benchmarks (JSON on stdout), compared with the PyTorch peer where it applies');
   addTrainBench(bench);
   addScoreBench(bench);
+  addInt8Bench(bench);
   addLoadBench(bench);
   addAdultBench(bench);
   addTable1Bench(bench);
@@ -78,6 +79,32 @@ function addScoreBench(bench: Command): void {
           coldStart: o.coldStart,
           log: (m) => log.info(m),
           ...(o.batchRows ? { batchRows: o.batchRows } : {}),
+          ...(o.modelDir ? { modelDir: o.modelDir } : {}),
+        }),
+      );
+    });
+}
+
+function addInt8Bench(bench: Command): void {
+  bench
+    .command('int8')
+    .description(
+      'the opt-in int8 tower vs float32 (interleaved) and the PyTorch peer: score p50 from encoded ids, 1 user × 1000 candidates',
+    )
+    .addOption(new Option('--shape <shape>', 'model shape').choices(SHAPES).default('paper'))
+    .option('--requests <n>', 'timed requests per variant', int('--requests'), 50)
+    .option('--model-dir <dir>', 'where to keep the generated benchmark model (shared with bench score)')
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: { shape: Shape; requests: number; modelDir?: string; peer: boolean }) => {
+      const { benchInt8 } = await import('../../src/bench/int8-bench.ts');
+      const log = consoleLogger();
+      printJson(
+        await benchInt8({
+          shape: o.shape,
+          requests: o.requests,
+          peer: o.peer,
+          log: (m) => log.info(m),
           ...(o.modelDir ? { modelDir: o.modelDir } : {}),
         }),
       );

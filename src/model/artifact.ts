@@ -197,9 +197,9 @@ export async function copyModelFiles(from: string, to: string, options: CopyMode
   // Unchanged: the source's exact bytes. Changed: a new manifest listing exactly what was written.
   let manifest = source;
   let bytes = sourceBytes;
-  if (omit.size > 0 || Object.keys(added).length > 0) {
+  if (omit.size > 0 || Object.keys(added).length > 0 || options.config) {
     const files = Object.fromEntries(Object.entries(source.files).filter(([name]) => !omit.has(name)));
-    manifest = { ...source, files: { ...files, ...added } };
+    manifest = { ...source, ...(options.config ? { config: options.config } : {}), files: { ...files, ...added } };
     bytes = Buffer.from(JSON.stringify(manifest, null, 2), 'utf8');
   }
   await target.write(joinUri(to, MANIFEST_FILE), bytes);
@@ -212,18 +212,24 @@ export interface CopyModelOptions {
   readonly omit?: readonly string[];
   /** Files to add (or replace) in the copy, listed in its manifest with their size and sha256. */
   readonly add?: Readonly<Record<string, Uint8Array>>;
+  /** The copy's config, in place of the source's (same model otherwise). */
+  readonly config?: ModelManifest['config'];
 }
 
 /**
  * Copies the model at `from` to `to` with an int8 tower (INT8_TOWER_FILE) quantized from its
- * checked float32 tower. A copy, not an edit in place: rewriting a folder's manifest and digest
+ * checked float32 tower, and `serving.quantize: "int8"` in the copy's config (`wdp quantize`). A copy, not an edit in place: rewriting a folder's manifest and digest
  * in place could leave, after a crash between the two writes, a model that no longer loads.
  * @returns the new manifest
  */
 export async function writeQuantizedCopy(from: string, to: string): Promise<ModelManifest> {
   const { manifest, state } = await readModelFiles(from, { weightsOnly: true });
   if (!state.tower) throw new ModelLoadError(from, `a ${manifest.kind} model has no tower to quantize`);
-  return copyModelFiles(from, to, { add: { [INT8_TOWER_FILE]: encodeInt8Tower(quantizeTower(state.tower)) } });
+  return copyModelFiles(from, to, {
+    add: { [INT8_TOWER_FILE]: encodeInt8Tower(quantizeTower(state.tower)) },
+    // The copy is meant to serve int8: its config says so, as a model trained with it would.
+    config: { ...manifest.config, serving: { quantize: 'int8' } },
+  });
 }
 
 type FileEntry = ModelManifest['files'][string];
