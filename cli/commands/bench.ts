@@ -170,8 +170,9 @@ function addAdultBench(bench: Command): void {
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--epochs <n>', 'override epochs', int('--epochs'))
+    .addOption(new Option('--quantize <precision>', 'also compare the int8 serving tower with float32 on adult.test').choices(['int8']))
     .option('--json', 'JSON only (the default output is JSON too)', false)
-    .action(async (o: { data: string; model: ModelKind; backend: TowerKind; epochs?: number }) => {
+    .action(async (o: { data: string; model: ModelKind; backend: TowerKind; epochs?: number; quantize?: 'int8' }) => {
       const { benchAdult } = await import('../../src/bench/adult-bench.ts');
       printJson(
         await benchAdult({
@@ -179,6 +180,7 @@ function addAdultBench(bench: Command): void {
           kind: o.model,
           backend: o.backend,
           ...(o.epochs ? { epochs: o.epochs } : {}),
+          ...(o.quantize ? { quantize: o.quantize } : {}),
           logger: consoleLogger(),
         }),
       );
