@@ -3,7 +3,15 @@
  * standard ops) against a float64 reference of the dequantized weights, and the file round trip.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { INT8_TOWER_FILE, writeQuantizedCopy } from '../../src/model/artifact.ts';
+import { readManifest } from '../../src/model/manifest.ts';
+import { readStoredModel } from '../../src/model/stored-model.ts';
+import { Scorer } from '../../src/scoring/index.ts';
+import { saveTinyModel } from '../helpers/tiny-model.ts';
 import { decodeInt8Tower, encodeInt8Tower } from '../../src/model/artifact.ts';
 import { dequantizeTower, INT8_WEIGHT_MAX, quantizeMatrix, quantizeTower } from '../../src/model/tower/int8.ts';
 import { initialTowerState, towerLayers } from '../../src/model/tower/state.ts';
@@ -119,3 +127,59 @@ for (const int8Ops of ['fused', 'standard'] as const) {
     assert.ok(maxQuant < 0.1, `max |int8 − float32| ${maxQuant}`);
   });
 }
+
+test('a model saved with serving.quantize "int8" lists its int8 tower; serving picks it; a flipped byte is refused by every path', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wdp-int8-'));
+  try {
+    const uri = await saveTinyModel(dir, 'q', { overrides: { serving: { quantize: 'int8' } } });
+    const m = await readManifest(uri);
+    assert.match(m.files[INT8_TOWER_FILE]!.sha256, /^[0-9a-f]{64}$/);
+    const request = { context: {}, candidates: [{ user: 'u1', item: 'i2', x: 3, tags: ['a'] }] };
+    const int8 = await Scorer.load(uri, { cache: false });
+    const fp32 = await Scorer.load(uri, { cache: false, precision: 'fp32' });
+    try {
+      assert.equal(int8.model.precision, 'int8');
+      assert.equal(fp32.model.precision, 'fp32');
+      const [a, b] = [(await int8.score(request)).scores[0]!, (await fp32.score(request)).scores[0]!];
+      assert.ok(Math.abs(a - b) < 0.01 && a !== b, `int8 ${a} vs fp32 ${b}`);
+    } finally {
+      int8.dispose();
+      fp32.dispose();
+    }
+    const file = join(uri, INT8_TOWER_FILE);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+    await writeFile(file, bytes);
+    await assert.rejects(Scorer.load(uri, { cache: false }), /tower-int8\.safetensors is corrupted/);
+    await assert.rejects(readStoredModel(uri), /tower-int8\.safetensors is corrupted/);
+    // Serving float32 does not read the int8 file at all (a cold start reads only what it serves).
+    const plain = await Scorer.load(uri, { cache: false, precision: 'fp32' });
+    plain.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('wdp quantize writes a copy with the int8 tower; the source is unchanged; a model without one loads as before', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wdp-int8-'));
+  try {
+    const uri = await saveTinyModel(dir, 'plain');
+    const before = await readFile(join(uri, 'manifest.json'));
+    const copy = await writeQuantizedCopy(uri, join(dir, 'copy'));
+    assert.deepEqual(await readFile(join(uri, 'manifest.json')), before);
+    assert.equal((await readManifest(uri)).files[INT8_TOWER_FILE], undefined);
+    assert.equal(copy.config.serving?.quantize, 'int8');
+    assert.equal(copy.modelId, (await readManifest(uri)).modelId);
+    await readStoredModel(join(dir, 'copy')); // every listed file checks
+    const s = await Scorer.load(join(dir, 'copy'));
+    const p = await Scorer.load(uri);
+    try {
+      assert.equal(s.model.precision, 'int8');
+      assert.equal(p.model.precision, 'fp32', 'same model id, but the cache keys by what serves');
+    } finally {
+      Scorer.clearCache();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
