@@ -64,9 +64,10 @@ export const INT8_TOWER_FILE = 'tower-int8.safetensors';
 export function encodeInt8Tower(int8: Int8TowerWeights): Uint8Array {
   const t = new Map<string, AnyNamedTensor>();
   for (const [name, m] of Object.entries(int8.quantized)) t.set(`${name}.scale`, { shape: [m.scale.length], data: m.scale });
+  const dims = [int8.shape.inputDim, ...int8.shape.hiddenUnits, 1];
   for (const [name, data] of Object.entries(int8.tensors)) {
-    const out = name.startsWith('W') ? 1 : data.length;
-    t.set(name, { shape: name.startsWith('W') ? [data.length, out] : [out], data });
+    const k = Number(name.slice(1));
+    t.set(name, { shape: name.startsWith('W') ? [dims[k]!, dims[k + 1]!] : [dims[k + 1]!], data });
   }
   for (const [name, m] of Object.entries(int8.quantized))
     t.set(`${name}.q`, { shape: [m.q.length / m.scale.length, m.scale.length], data: m.q });

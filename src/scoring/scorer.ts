@@ -150,6 +150,8 @@ export class Scorer {
 
   static async #open(uri: string, options: ScorerOptions, manifest?: ModelManifest): Promise<Scorer> {
     const m = manifest ?? (await readManifest(uri));
+    if (options.precision === 'int8' && m.tower && !(INT8_TOWER_FILE in m.files))
+      throw new ScoringError(`int8 serving asked for, but model ${uri} lists no ${INT8_TOWER_FILE} (make one with \`wdp quantize\`)`);
     const artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: readsInt8Tower(m, options) });
     const model = new ServingModel(artifact, options);
     if (options.warmBatchPlan) await model.plan(new Set());

@@ -168,6 +168,10 @@ test('wdp quantize writes a copy with the int8 tower; the source is unchanged; a
     const copy = await writeQuantizedCopy(uri, join(dir, 'copy'));
     assert.deepEqual(await readFile(join(uri, 'manifest.json')), before);
     assert.equal((await readManifest(uri)).files[INT8_TOWER_FILE], undefined);
+    await assert.rejects(
+      Scorer.load(uri, { cache: false, precision: 'int8' }),
+      /lists no tower-int8\.safetensors \(make one with `wdp quantize`\)/,
+    );
     assert.equal(copy.config.serving?.quantize, 'int8');
     assert.equal(copy.modelId, (await readManifest(uri)).modelId);
     await readStoredModel(join(dir, 'copy')); // every listed file checks
