@@ -16,6 +16,7 @@ import { addInvokeCommand } from './commands/invoke.ts';
 import { addLockCommand } from './commands/lock.ts';
 import { addModelsCommand } from './commands/models.ts';
 import { addPipelineCommand } from './commands/pipeline.ts';
+import { addQuantizeCommand } from './commands/quantize.ts';
 import { addRegistryCommand } from './commands/registry.ts';
 import { addRunsCommand } from './commands/runs.ts';
 import { addScoreBatchCommand } from './commands/score-batch.ts';
@@ -35,6 +36,7 @@ export function buildCli(): Command {
     addGenerateCommand,
     addScoreCommand,
     addServeCommand,
+    addQuantizeCommand,
     addBenchCommand,
     // The workflow: the state machines, locally or deployed, and the live scoring endpoint.
     addPipelineCommand,

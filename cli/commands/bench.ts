@@ -13,6 +13,7 @@ export function addBenchCommand(program: Command): void {
   const bench = program.command('bench').description('benchmarks (JSON on stdout), compared with the PyTorch peer where it applies');
   addTrainBench(bench);
   addScoreBench(bench);
+  addInt8Bench(bench);
   addLoadBench(bench);
   addAdultBench(bench);
   addTable1Bench(bench);
@@ -84,6 +85,32 @@ function addScoreBench(bench: Command): void {
     });
 }
 
+function addInt8Bench(bench: Command): void {
+  bench
+    .command('int8')
+    .description(
+      'the opt-in int8 tower vs float32 (interleaved) and the PyTorch peer: score p50 from encoded ids, 1 user × 1000 candidates',
+    )
+    .addOption(new Option('--shape <shape>', 'model shape').choices(SHAPES).default('paper'))
+    .option('--requests <n>', 'timed requests per variant', int('--requests'), 50)
+    .option('--model-dir <dir>', 'where to keep the generated benchmark model (shared with bench score)')
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: { shape: Shape; requests: number; modelDir?: string; peer: boolean }) => {
+      const { benchInt8 } = await import('../../src/bench/int8-bench.ts');
+      const log = consoleLogger();
+      printJson(
+        await benchInt8({
+          shape: o.shape,
+          requests: o.requests,
+          peer: o.peer,
+          log: (m) => log.info(m),
+          ...(o.modelDir ? { modelDir: o.modelDir } : {}),
+        }),
+      );
+    });
+}
+
 interface LoadBenchCliOptions {
   shape: Shape;
   backend: SplitTowerKind;
@@ -143,8 +170,9 @@ function addAdultBench(bench: Command): void {
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--epochs <n>', 'override epochs', int('--epochs'))
+    .addOption(new Option('--quantize <precision>', 'also compare the int8 serving tower with float32 on adult.test').choices(['int8']))
     .option('--json', 'JSON only (the default output is JSON too)', false)
-    .action(async (o: { data: string; model: ModelKind; backend: TowerKind; epochs?: number }) => {
+    .action(async (o: { data: string; model: ModelKind; backend: TowerKind; epochs?: number; quantize?: 'int8' }) => {
       const { benchAdult } = await import('../../src/bench/adult-bench.ts');
       printJson(
         await benchAdult({
@@ -152,6 +180,7 @@ function addAdultBench(bench: Command): void {
           kind: o.model,
           backend: o.backend,
           ...(o.epochs ? { epochs: o.epochs } : {}),
+          ...(o.quantize ? { quantize: o.quantize } : {}),
           logger: consoleLogger(),
         }),
       );

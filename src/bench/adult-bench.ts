@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type ModelKind, type WdpConfigInput } from '../config/index.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
+import { compareInt8OnHoldout } from '../workflow/steps/int8-check.ts';
+import { machineInfo } from './int8-bench.ts';
 import { loadTrainableModel } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
 import { trainModel } from '../training/train.ts';
@@ -97,6 +99,11 @@ export interface AdultBenchOptions {
   readonly backend?: TowerKind;
   readonly epochs?: number;
   readonly logger?: Logger;
+  /**
+   * Also save the int8 serving tower and compare it with float32 on adult.test (|ΔAUC|,
+   * Spearman per group of 100 consecutive rows, top-10 overlap), both through the serving code.
+   */
+  readonly quantize?: 'int8';
 }
 
 export async function benchAdult(options: AdultBenchOptions) {
@@ -106,6 +113,7 @@ export async function benchAdult(options: AdultBenchOptions) {
     const testRows = await toCsv(join(options.dataDir, 'adult.test'), join(dir, 'test.csv'));
     let config = parseConfig(ADULT_CONFIG, 'adult bench config');
     if (options.epochs) config = { ...config, training: { ...config.training, epochs: options.epochs } };
+    if (options.quantize) config = { ...config, serving: { quantize: options.quantize } };
     const started = performance.now();
     const trained = await trainModel({
       config,
@@ -120,6 +128,8 @@ export async function benchAdult(options: AdultBenchOptions) {
     const loaded = await loadTrainableModel(join(dir, 'model'), { backend: options.backend ?? 'auto' });
     try {
       const m = await evaluateModel(loaded, [join(dir, 'test.csv')]);
+      const int8 =
+        options.quantize && loaded.manifest.tower ? await compareInt8OnHoldout(join(dir, 'model'), [join(dir, 'test.csv')]) : undefined;
       return {
         dataset: 'uci-adult',
         kind: loaded.manifest.kind,
@@ -133,6 +143,25 @@ export async function benchAdult(options: AdultBenchOptions) {
         wide_zero_fraction: trained.manifest.metrics['wideZeroFraction'],
         train_seconds: +trainSeconds.toFixed(1),
         backend: trained.manifest.training['backend'],
+        ...(int8
+          ? {
+              int8: {
+                rows: int8.rows,
+                auc_fp32_serving: int8.aucReference,
+                auc_int8: int8.aucCompared,
+                auc_delta: int8.aucDelta,
+                spearman_mean: int8.spearmanMean,
+                spearman_min: int8.spearmanMin,
+                group_size: int8.groupSize,
+                top_k: int8.topK,
+                top_k_overlap_mean: int8.topKOverlapMean,
+                top_k_overlap_min: int8.topKOverlapMin,
+                max_abs_prob_diff: int8.maxAbsDiff,
+                engines: int8.engines,
+              },
+            }
+          : {}),
+        machine: machineInfo(),
       };
     } finally {
       loaded.model.dispose();

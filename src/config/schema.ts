@@ -207,6 +207,20 @@ export const configSchema = z
       .strict()
       .default({ onBadRow: 'error', maxBadRowFraction: 0.01, idColumns: [] }),
     holdout: holdoutSchema.default({ kind: 'newest_partition' }),
+    /**
+     * How the model serves. `quantize: "int8"` also saves an int8 copy of the tower
+     * (tower-int8.safetensors: int8 weights with per-output-channel scales, activations
+     * quantized per request, as ONNX Runtime's dynamic quantization does); Validate compares it
+     * with float32 on the holdout and it serves only when it passes. Left out of the parsed
+     * config when unset, so manifests saved before it existed read back unchanged.
+     * @default float32 serving ("none")
+     */
+    serving: z
+      .object({
+        quantize: z.enum(['none', 'int8']).default('none'),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -9,6 +9,12 @@
  *                           and the size and sha256 of every file above (manifest.ts)
  *   manifest.sha256         the manifest's own sha256, written LAST: a crash mid-write leaves no
  *                           digest, or one that does not match, so a half-written model never loads.
+ *   tower-int8.safetensors  optional (config `serving.quantize: "int8"`, or `wdp quantize`): the
+ *                           tower's hidden-layer weights as int8 with per-output-channel scales
+ *                           (tower/int8.ts). Listed in the manifest like every file, so every
+ *                           check covers it; folders without it load as before (no new format:
+ *                           the manifest's `files` is an open record, and a reader that knows no
+ *                           int8 tower only checks the file, as it does a format-1 tower.onnx).
  * Format-1 folders also hold tower.onnx (the tower as an ONNX graph). Nothing ever read it, so
  * nothing checked it; it is no longer written. The scoring engine builds its graphs in memory
  * from the checked weights in serving.safetensors (tower/onnx-export.ts).
@@ -40,7 +46,8 @@ import {
   type ModelManifest,
   readManifestDocument,
 } from './manifest.ts';
-import { decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
+import { type AnyNamedTensor, decodeAnyTensors, decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
+import { type Int8Matrix, type Int8TowerWeights, quantizeTower } from './tower/int8.ts';
 import type { SparseTable } from './sparse/sparse-table.ts';
 import type { TowerState } from './tower/tower.ts';
 import type { WideDeepState } from './wide-deep.ts';
@@ -50,6 +57,59 @@ const EMB_FILE = 'embeddings.safetensors';
 const TOWER_FILE = 'tower.safetensors';
 /** Weights only (bias, wide, embedding/<f>, W0, b0, …): what scoring reads. Optional (older models lack it). */
 export const SERVING_FILE = 'serving.safetensors';
+/** The opt-in int8 serving tower (`W{k}.q` I8, `W{k}.scale` F32 per quantized layer; `b{k}`, the last `W{k}` F32). */
+export const INT8_TOWER_FILE = 'tower-int8.safetensors';
+
+/** The INT8_TOWER_FILE bytes of a quantized tower (float tensors first, so they stay 4-byte aligned). */
+export function encodeInt8Tower(int8: Int8TowerWeights): Uint8Array {
+  const t = new Map<string, AnyNamedTensor>();
+  for (const [name, m] of Object.entries(int8.quantized)) t.set(`${name}.scale`, { shape: [m.scale.length], data: m.scale });
+  const dims = [int8.shape.inputDim, ...int8.shape.hiddenUnits, 1];
+  for (const [name, data] of Object.entries(int8.tensors)) {
+    const k = Number(name.slice(1));
+    t.set(name, { shape: name.startsWith('W') ? [dims[k]!, dims[k + 1]!] : [dims[k + 1]!], data });
+  }
+  for (const [name, m] of Object.entries(int8.quantized))
+    t.set(`${name}.q`, { shape: [m.q.length / m.scale.length, m.scale.length], data: m.q });
+  return encodeTensors(t, { format: 'wdp-tower-int8' });
+}
+
+/** The quantized tower in INT8_TOWER_FILE's bytes, checked against the tower's shape. */
+export function decodeInt8Tower(
+  bytes: Uint8Array,
+  shape: { inputDim: number; hiddenUnits: readonly number[] },
+  uri: string,
+): Int8TowerWeights {
+  let tensors: Map<string, AnyNamedTensor>;
+  try {
+    tensors = decodeAnyTensors(bytes, INT8_TOWER_FILE, { view: true });
+  } catch (e) {
+    throw new ModelLoadError(uri, (e as Error).message, { cause: e });
+  }
+  const dims = [shape.inputDim, ...shape.hiddenUnits, 1];
+  const quantized: Record<string, Int8Matrix> = {};
+  const floats: Record<string, Float32Array> = {};
+  const bad = (what: string) => new ModelLoadError(uri, `${INT8_TOWER_FILE}: ${what}`);
+  for (let k = 0; k + 1 < dims.length; k++) {
+    const b = tensors.get(`b${k}`);
+    if (!(b?.data instanceof Float32Array) || b.data.length !== dims[k + 1]) throw bad(`no float32 b${k} of ${dims[k + 1]} values`);
+    floats[`b${k}`] = b.data;
+    const q = tensors.get(`W${k}.q`);
+    const scale = tensors.get(`W${k}.scale`);
+    if (q || scale) {
+      if (!(q?.data instanceof Int8Array) || q.data.length !== dims[k]! * dims[k + 1]!)
+        throw bad(`W${k}.q is not int8 [${dims[k]}, ${dims[k + 1]}]`);
+      if (!(scale?.data instanceof Float32Array) || scale.data.length !== dims[k + 1])
+        throw bad(`W${k}.scale is not float32 [${dims[k + 1]}]`);
+      quantized[`W${k}`] = { q: q.data, scale: scale.data };
+    } else {
+      const w = tensors.get(`W${k}`);
+      if (!(w?.data instanceof Float32Array) || w.data.length !== dims[k]! * dims[k + 1]!) throw bad(`no W${k} (int8 or float32)`);
+      floats[`W${k}`] = w.data;
+    }
+  }
+  return { shape: { inputDim: shape.inputDim, hiddenUnits: [...shape.hiddenUnits] }, quantized, tensors: floats };
+}
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -105,6 +165,7 @@ export async function saveModelArtifact(uri: string, draft: ManifestDraft, state
     await put(TOWER_FILE, encodeTensors(tower, { format: 'wdp-tower' }));
   }
   await put(SERVING_FILE, encodeTensors(servingTensors(state), { format: 'wdp-serving' }));
+  if (draft.config.serving?.quantize === 'int8' && state.tower) await put(INT8_TOWER_FILE, encodeInt8Tower(quantizeTower(state.tower)));
 
   const manifest: ModelManifest = { formatVersion: MODEL_FORMAT_VERSION, ...draft, files };
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2), 'utf8');
@@ -122,15 +183,54 @@ export async function saveModelArtifact(uri: string, draft: ManifestDraft, state
  * @returns the copied model's manifest
  * @throws ModelLoadError naming the source file that failed its check
  */
-export async function copyModelFiles(from: string, to: string): Promise<ModelManifest> {
-  const { manifest, bytes } = await readManifestDocument(from);
+export async function copyModelFiles(from: string, to: string, options: CopyModelOptions = {}): Promise<ModelManifest> {
+  const { manifest: source, bytes: sourceBytes } = await readManifestDocument(from);
+  const omit = new Set((options.omit ?? []).filter((name) => name in source.files));
   const target = storeFor(to);
-  for (const [name, entry] of Object.entries(manifest.files)) {
-    await target.write(joinUri(to, name), await readCheckedFile(from, name, entry));
+  for (const [name, entry] of Object.entries(source.files)) {
+    if (!omit.has(name)) await target.write(joinUri(to, name), await readCheckedFile(from, name, entry));
+  }
+  const added: Record<string, FileEntry> = {};
+  for (const [name, bytes] of Object.entries(options.add ?? {})) {
+    await target.write(joinUri(to, name), bytes);
+    added[name] = { sha256: sha256(bytes), bytes: bytes.length };
+  }
+  // Unchanged: the source's exact bytes. Changed: a new manifest listing exactly what was written.
+  let manifest = source;
+  let bytes = sourceBytes;
+  if (omit.size > 0 || Object.keys(added).length > 0 || options.config) {
+    const files = Object.fromEntries(Object.entries(source.files).filter(([name]) => !omit.has(name)));
+    manifest = { ...source, ...(options.config ? { config: options.config } : {}), files: { ...files, ...added } };
+    bytes = Buffer.from(JSON.stringify(manifest, null, 2), 'utf8');
   }
   await target.write(joinUri(to, MANIFEST_FILE), bytes);
   await target.write(joinUri(to, MANIFEST_DIGEST_FILE), manifestDigestLine(bytes));
   return manifest;
+}
+
+export interface CopyModelOptions {
+  /** Listed files to leave out of the copy (and of its manifest); names not listed are ignored. */
+  readonly omit?: readonly string[];
+  /** Files to add (or replace) in the copy, listed in its manifest with their size and sha256. */
+  readonly add?: Readonly<Record<string, Uint8Array>>;
+  /** The copy's config, in place of the source's (same model otherwise). */
+  readonly config?: ModelManifest['config'];
+}
+
+/**
+ * Copies the model at `from` to `to` with an int8 tower (INT8_TOWER_FILE) quantized from its
+ * checked float32 tower, and `serving.quantize: "int8"` in the copy's config (`wdp quantize`). A copy, not an edit in place: rewriting a folder's manifest and digest
+ * in place could leave, after a crash between the two writes, a model that no longer loads.
+ * @returns the new manifest
+ */
+export async function writeQuantizedCopy(from: string, to: string): Promise<ModelManifest> {
+  const { manifest, state } = await readModelFiles(from, { weightsOnly: true });
+  if (!state.tower) throw new ModelLoadError(from, `a ${manifest.kind} model has no tower to quantize`);
+  return copyModelFiles(from, to, {
+    add: { [INT8_TOWER_FILE]: encodeInt8Tower(quantizeTower(state.tower)) },
+    // The copy is meant to serve int8: its config says so, as a model trained with it would.
+    config: { ...manifest.config, serving: { quantize: 'int8' } },
+  });
 }
 
 type FileEntry = ModelManifest['files'][string];
@@ -191,6 +291,8 @@ function servingTensors(state: WideDeepState): Map<string, NamedTensor> {
 export interface ModelFiles {
   readonly manifest: ModelManifest;
   readonly state: WideDeepState;
+  /** The int8 serving tower, when asked for (`int8Tower`) and the folder lists one. */
+  readonly int8Tower?: Int8TowerWeights;
 }
 
 export interface ReadModelFilesOptions {
@@ -202,6 +304,8 @@ export interface ReadModelFilesOptions {
    * milliseconds. It is trusted as given: pass only a manifest readManifest returned.
    */
   readonly manifest?: ModelManifest;
+  /** Also read and check INT8_TOWER_FILE when the manifest lists it. @default false */
+  readonly int8Tower?: boolean;
 }
 
 /**
@@ -212,7 +316,14 @@ export interface ReadModelFilesOptions {
  */
 export async function readModelFiles(uri: string, options: ReadModelFilesOptions = {}): Promise<ModelFiles> {
   const manifest = options.manifest ?? (await readManifestDocument(uri)).manifest;
-  if (options.weightsOnly && manifest.files[SERVING_FILE]) return { manifest, state: await loadServingState(uri, manifest) };
+  const int8Entry = options.int8Tower && manifest.tower ? manifest.files[INT8_TOWER_FILE] : undefined;
+  const int8 = int8Entry
+    ? async () => decodeInt8Tower(await readCheckedFile(uri, INT8_TOWER_FILE, int8Entry), manifest.tower!, uri)
+    : async () => undefined;
+  if (options.weightsOnly && manifest.files[SERVING_FILE]) {
+    const [state, int8Tower] = await Promise.all([loadServingState(uri, manifest), int8()]);
+    return { manifest, state, ...(int8Tower ? { int8Tower } : {}) };
+  }
   const read = async (name: string, view = false): Promise<Map<string, NamedTensor> | undefined> => {
     const entry = manifest.files[name];
     if (!entry) return undefined;
@@ -251,7 +362,8 @@ export async function readModelFiles(uri: string, options: ReadModelFilesOptions
     embeddings,
     ...(tower ? { tower } : {}),
   };
-  return { manifest, state };
+  const int8Tower = await int8();
+  return { manifest, state, ...(int8Tower ? { int8Tower } : {}) };
 }
 
 /**

@@ -11,18 +11,30 @@ export interface NamedTensor {
   readonly data: Float32Array;
 }
 
+/** An int8 tensor (safetensors dtype I8): the quantized serving tower's weights (model/int8-tower.ts). */
+export interface Int8NamedTensor {
+  readonly shape: readonly number[];
+  readonly data: Int8Array;
+}
+
+export type AnyNamedTensor = NamedTensor | Int8NamedTensor;
+
 export class TensorFileError extends WdpError {}
 
 /** Larger headers are refused: a corrupted length must not make us allocate gigabytes. */
 const MAX_HEADER_BYTES = 64 << 20;
 
-export function encodeTensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeTensors(tensors: ReadonlyMap<string, AnyNamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw new TensorFileError(`tensor "${name}" has ${t.data.length} values but shape [${t.shape}]`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    header[name] = {
+      dtype: t.data instanceof Int8Array ? 'I8' : 'F32',
+      shape: t.shape,
+      data_offsets: [offset, offset + t.data.byteLength],
+    };
     offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);
@@ -46,6 +58,14 @@ export function encodeTensors(tensors: ReadonlyMap<string, NamedTensor>, metadat
  *   must be treated as read-only). @default false
  */
 export function decodeTensors(bytes: Uint8Array, source: string, options: { view?: boolean } = {}): Map<string, NamedTensor> {
+  const out = decodeAnyTensors(bytes, source, options);
+  for (const [name, t] of out)
+    if (!(t.data instanceof Float32Array)) throw new TensorFileError(`${source}: tensor "${name}" has dtype I8, expected F32`);
+  return out as Map<string, NamedTensor>;
+}
+
+/** decodeTensors, also accepting I8 tensors (returned as Int8Array, always views when `view`). */
+export function decodeAnyTensors(bytes: Uint8Array, source: string, options: { view?: boolean } = {}): Map<string, AnyNamedTensor> {
   if (bytes.length < 8) throw new TensorFileError(`${source}: too short to be a tensor file (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
@@ -59,17 +79,26 @@ export function decodeTensors(bytes: Uint8Array, source: string, options: { view
     throw new TensorFileError(`${source}: header is not JSON`, { cause: e });
   }
   const dataStart = 8 + headerLen;
-  const out = new Map<string, NamedTensor>();
+  const out = new Map<string, AnyNamedTensor>();
   for (const [name, h] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    if (h.dtype !== 'F32') throw new TensorFileError(`${source}: tensor "${name}" has dtype ${String(h.dtype)}, expected F32`);
+    if (h.dtype !== 'F32' && h.dtype !== 'I8')
+      throw new TensorFileError(`${source}: tensor "${name}" has dtype ${String(h.dtype)}, expected F32 or I8`);
     const shape = h.shape as number[];
     const [a, b] = h.data_offsets as [number, number];
     const count = shape.reduce((x, y) => x * y, 1);
-    if (!Number.isInteger(a) || !Number.isInteger(b) || b - a !== count * 4 || dataStart + b > bytes.length) {
+    const width = h.dtype === 'I8' ? 1 : 4;
+    if (!Number.isInteger(a) || !Number.isInteger(b) || b - a !== count * width || dataStart + b > bytes.length) {
       throw new TensorFileError(`${source}: tensor "${name}" offsets [${a}, ${b}] do not fit shape [${shape}] and file size`);
     }
     const at = bytes.byteOffset + dataStart + a;
+    if (h.dtype === 'I8') {
+      out.set(name, {
+        shape,
+        data: options.view ? new Int8Array(bytes.buffer, at, count) : new Int8Array(bytes.slice(dataStart + a, dataStart + b).buffer),
+      });
+      continue;
+    }
     let data: Float32Array;
     if (options.view && at % 4 === 0) data = new Float32Array(bytes.buffer, at, count);
     else {

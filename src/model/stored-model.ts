@@ -13,6 +13,7 @@ import { FeatureTransforms } from '../features/transforms.ts';
 import { type ReadModelFilesOptions, readModelFiles } from './artifact.ts';
 import type { ModelManifest } from './manifest.ts';
 import { ModelLoadError } from './errors.ts';
+import type { Int8TowerWeights } from './tower/int8.ts';
 import type { WideDeepState } from './wide-deep.ts';
 
 /** A model's files, decoded and checked, without a tower backend yet (cheap to hold). */
@@ -22,6 +23,8 @@ export interface StoredModel {
   readonly config: WdpConfig;
   readonly transforms: FeatureTransforms;
   readonly state: WideDeepState;
+  /** The int8 serving tower, when read with `int8Tower: true` and the folder lists one. */
+  readonly int8Tower?: Int8TowerWeights;
 }
 
 /** weightsOnly: for scoring, which never trains (tables come back read-only, without optimizer slots). */
@@ -29,12 +32,12 @@ export type ReadStoredModelOptions = ReadModelFilesOptions;
 
 /** Reads and checks every file of the model folder. Throws ModelLoadError, loading nothing, on any fault. */
 export async function readStoredModel(uri: string, options: ReadStoredModelOptions = {}): Promise<StoredModel> {
-  const { manifest, state } = await readModelFiles(uri, options);
+  const { manifest, state, int8Tower } = await readModelFiles(uri, options);
   let transforms: FeatureTransforms;
   try {
     transforms = FeatureTransforms.fromState(manifest.transforms);
   } catch (e) {
     throw new ModelLoadError(uri, (e as Error).message, { cause: e });
   }
-  return { uri, manifest, config: manifest.config, transforms, state };
+  return { uri, manifest, config: manifest.config, transforms, state, ...(int8Tower ? { int8Tower } : {}) };
 }

@@ -1,4 +1,5 @@
 /** Picks the split tower implementation for a scoring model. */
+import { dequantizeTower } from '../model/tower/int8.ts';
 import type { TowerWeights } from '../model/tower/weights.ts';
 import { JsSplitTower } from './js-split-tower.ts';
 import type { SplitTower, SplitTowerKind, SplitTowerOptions } from './split-tower.ts';
@@ -14,13 +15,14 @@ export async function createSplitTower(
   options: SplitTowerOptions,
   log?: (message: string) => void,
 ): Promise<SplitTower> {
-  if (kind === 'js') return new JsSplitTower(weights, options);
+  const js = () => new JsSplitTower(options.int8 ? dequantizeTower(options.int8) : weights, options);
+  if (kind === 'js') return js();
   try {
     const { OnnxSplitTower } = await import('./onnx-split-tower.ts');
     return await OnnxSplitTower.create(weights, options);
   } catch (e) {
     if (kind === 'onnx') throw e;
     log?.(`scoring tower: onnxruntime-node did not load (${(e as Error).message}); using plain JS`);
-    return new JsSplitTower(weights, options);
+    return js();
   }
 }

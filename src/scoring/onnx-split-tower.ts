@@ -25,13 +25,14 @@ export class OnnxSplitTower implements SplitTower {
     model: { xDim: number; restDim: number; userDim: number },
     dims: number[],
     threads: number,
+    precision: string,
   ) {
     this.#session = session;
     this.itemDim = model.xDim;
     this.restDim = model.restDim;
     this.userDim = model.userDim;
     this.#dims = dims;
-    this.name = `onnxruntime-node ${ort.env.versions.common} (cpu, ${threads} threads)`;
+    this.name = `onnxruntime-node ${ort.env.versions.common} (cpu, ${threads} threads${precision})`;
   }
 
   /**
@@ -42,7 +43,12 @@ export class OnnxSplitTower implements SplitTower {
   static async create(weights: TowerWeights, options: SplitTowerOptions): Promise<OnnxSplitTower> {
     const { options: sessionOptions, threads } = onnxSessionOptions(options);
     const gathered = options.gathered ?? [];
-    const model = buildTowerForwardOnnx(weights, { itemRows: options.itemRows, userRows: options.userRows, gathered });
+    const model = buildTowerForwardOnnx(weights, {
+      itemRows: options.itemRows,
+      userRows: options.userRows,
+      gathered,
+      ...(options.int8 ? { int8: options.int8, int8Ops: options.int8Ops ?? 'fused' } : {}),
+    });
     try {
       const session = await ort.InferenceSession.create(model.bytes, sessionOptions);
       return new OnnxSplitTower(
@@ -50,6 +56,7 @@ export class OnnxSplitTower implements SplitTower {
         model,
         gathered.map((g) => g.dim),
         threads,
+        options.int8 ? `, int8 ${options.int8Ops ?? 'fused'}` : '',
       );
     } catch (cause) {
       throw new TowerBackendUnavailableError('onnxruntime-node could not open the scoring tower', { cause });

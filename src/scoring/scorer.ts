@@ -14,6 +14,7 @@ import type { TransformState } from '../features/state.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { type ModelManifest, readManifest } from '../model/manifest.ts';
+import { INT8_TOWER_FILE } from '../model/artifact.ts';
 import { readStoredModel } from '../model/stored-model.ts';
 import { DataError } from '../data/errors.ts';
 import { RequestError, ScoringError } from './errors.ts';
@@ -127,7 +128,9 @@ export class Scorer {
     const manifest = await readManifest(uri);
     // Keyed by the options too: a scorer opened with another backend, plan cap or context set
     // must not be handed to a caller that asked for different ones.
-    const key = `${manifest.modelId}\u0000${optionsKey(options)}`;
+    // …and by whether it would serve int8: a registry copy whose int8 tower Validate refused has
+    // the candidate's model id but not its tower-int8.safetensors.
+    const key = `${manifest.modelId}\u0000${optionsKey(options)}\u0000${readsInt8Tower(manifest, options)}`;
     let p = cache.get(key);
     if (!p) {
       p = Scorer.#open(uri, options, manifest);
@@ -146,7 +149,10 @@ export class Scorer {
   }
 
   static async #open(uri: string, options: ScorerOptions, manifest?: ModelManifest): Promise<Scorer> {
-    const artifact = await readStoredModel(uri, { weightsOnly: true, ...(manifest ? { manifest } : {}) });
+    const m = manifest ?? (await readManifest(uri));
+    if (options.precision === 'int8' && m.tower && !(INT8_TOWER_FILE in m.files))
+      throw new ScoringError(`int8 serving asked for, but model ${uri} lists no ${INT8_TOWER_FILE} (make one with \`wdp quantize\`)`);
+    const artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: readsInt8Tower(m, options) });
     const model = new ServingModel(artifact, options);
     if (options.warmBatchPlan) await model.plan(new Set());
     return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
@@ -199,6 +205,17 @@ export class Scorer {
   }
 }
 
+/**
+ * Whether loading reads the int8 tower: when forced ('int8'), or by default when the model's
+ * config asks for int8 serving and its folder lists the file (the workflow's Promote leaves the
+ * file out of the registry copy when Validate refused it).
+ */
+function readsInt8Tower(manifest: ModelManifest, options: ScorerOptions): boolean {
+  const precision = options.precision ?? 'auto';
+  if (precision === 'fp32' || !(INT8_TOWER_FILE in manifest.files)) return false;
+  return precision === 'int8' || manifest.config.serving?.quantize === 'int8';
+}
+
 /** The options that shape a scorer, as a stable string (the log callback and `cache` do not). */
 function optionsKey(o: ScorerOptions): string {
   return JSON.stringify([
@@ -206,6 +223,8 @@ function optionsKey(o: ScorerOptions): string {
     o.intraOpNumThreads ?? null,
     o.allowSpinning ?? null,
     o.planCacheSize ?? null,
+    o.precision ?? null,
+    o.int8Ops ?? null,
     o.maxCandidates ?? null,
     o.warmBatchPlan ?? null,
     o.contextFeatures ? [...o.contextFeatures].sort() : null,

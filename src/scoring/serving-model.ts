@@ -37,6 +37,8 @@ import type { DeepLayout, EncodedBatch, WideLayout } from '../features/encoded-b
 import type { TransformState } from '../features/state.ts';
 import type { StoredModel } from '../model/stored-model.ts';
 import type { TowerWeights } from '../model/tower/weights.ts';
+import type { Int8TowerWeights } from '../model/tower/int8.ts';
+import type { Int8Ops } from '../model/tower/onnx-export.ts';
 import { ScoringError } from './errors.ts';
 import { createSplitTower } from './create-split-tower.ts';
 import type { ItemColumns, SplitTower, SplitTowerKind } from './split-tower.ts';
@@ -54,7 +56,19 @@ export interface ServingModelOptions {
    * are evicted and their ONNX sessions released. @default DEFAULT_PLAN_CACHE_SIZE
    */
   readonly planCacheSize?: number;
+  /**
+   * Which tower weights serve: 'auto' the int8 tower when the model was read with one (Scorer
+   * reads it when the model's config has `serving.quantize: "int8"` and its folder lists
+   * tower-int8.safetensors), else float32; 'fp32' and 'int8' force one ('int8' fails without
+   * the file). @default 'auto'
+   */
+  readonly precision?: ServingPrecisionOption;
+  /** How int8 GEMMs are expressed in the ONNX graph. @default 'fused' */
+  readonly int8Ops?: Int8Ops;
 }
+
+export const SERVING_PRECISIONS = ['auto', 'fp32', 'int8'] as const;
+export type ServingPrecisionOption = (typeof SERVING_PRECISIONS)[number];
 
 /**
  * 16 plans: a service usually sends one or two context shapes, so 16 leaves room for several
@@ -126,6 +140,9 @@ export class ServingModel {
   /** Per embedding feature: one id per row always (a categorical, not a list). */
   readonly #singleId: boolean[];
   readonly #tower: TowerWeights | undefined;
+  readonly #int8: Int8TowerWeights | undefined;
+  /** The tower's weights that serve: 'int8' when the int8 tower does. */
+  readonly precision: 'fp32' | 'int8';
   /** Features that make up each wide segment (one for a feature, several for a cross). */
   readonly #segmentFeatures: { start: number; end: number; features: readonly string[] }[];
   readonly #options: ServingModelOptions;
@@ -144,7 +161,7 @@ export class ServingModel {
    *   const plan = await model.plan(new Set(['user_id', 'country']));
    *   const p = await model.scoreSplit(plan, userBatch, itemBatch);
    */
-  constructor(artifact: Pick<StoredModel, 'manifest' | 'transforms' | 'state'>, options: ServingModelOptions = {}) {
+  constructor(artifact: Pick<StoredModel, 'manifest' | 'transforms' | 'state' | 'int8Tower'>, options: ServingModelOptions = {}) {
     const { transforms, state, manifest } = artifact;
     this.kind = manifest.kind;
     this.wideLayout = transforms.wideLayout;
@@ -172,6 +189,11 @@ export class ServingModel {
     }
     this.#tower = deep ? state.tower : undefined;
     if (deep && !this.#tower) throw new ScoringError('model kind has a deep part but no tower weights');
+    const precision = options.precision ?? 'auto';
+    if (precision === 'int8' && deep && !artifact.int8Tower)
+      throw new ScoringError('int8 serving asked for, but the model was read without an int8 tower (tower-int8.safetensors)');
+    this.#int8 = deep && precision !== 'fp32' ? artifact.int8Tower : undefined;
+    this.precision = this.#int8 ? 'int8' : 'fp32';
     const ts: TransformState = transforms.toState();
     this.#singleId = this.deepLayout.embeddings.map((e) => ts.features[e.feature]?.kind === 'categorical');
     const crossFeatures = new Map(ts.wide.crosses.map((c) => [c.name, c.features] as const));
@@ -414,6 +436,7 @@ export class ServingModel {
           gathered: gatheredEmb.map((f) => ({ vocab: layout.embeddings[f]!.vocabSize, dim: layout.embeddings[f]!.dim })),
           ...(o.intraOpNumThreads !== undefined ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
           ...(o.allowSpinning !== undefined ? { allowSpinning: o.allowSpinning } : {}),
+          ...(this.#int8 ? { int8: this.#int8, ...(o.int8Ops ? { int8Ops: o.int8Ops } : {}) } : {}),
         },
         o.log,
       );

@@ -8,6 +8,8 @@
  * onnx-split-tower.ts) and plain JS (works anywhere, e.g. where onnxruntime-node's binary does not
  * load; js-split-tower.ts). create-split-tower.ts picks one.
  */
+import type { Int8TowerWeights } from '../model/tower/int8.ts';
+import type { Int8Ops } from '../model/tower/onnx-export.ts';
 import type { GatheredFeature } from '../model/tower/weights.ts';
 
 /** The candidates' tower inputs. */
@@ -44,6 +46,13 @@ export interface SplitTowerOptions {
   readonly userRows: Int32Array;
   /** ORT intra-op threads. @default os.availableParallelism() */
   readonly intraOpNumThreads?: number;
+  /**
+   * Serve the opt-in int8 tower (model/tower/int8.ts) instead of the float32 weights: ONNX
+   * Runtime's quantized kernels; the plain-JS fallback runs the dequantized weights.
+   */
+  readonly int8?: Int8TowerWeights;
+  /** How the int8 GEMMs are expressed in the ONNX graph. @default 'fused' (com.microsoft.DynamicQuantizeMatMul) */
+  readonly int8Ops?: Int8Ops;
   /** Let idle ORT threads spin (lower latency, burns CPU between requests). @default the host's setting (configureOnnxRuntime) */
   readonly allowSpinning?: boolean;
 }

@@ -196,6 +196,22 @@ export const validationReportSchema = z
       })
       .strict(),
     thresholds: z.record(z.string(), z.unknown()),
+    /**
+     * The opt-in int8 tower's comparison with float32 (only when the config asks for int8). Its
+     * failure does not fail the run: the model promotes and serves float32 (Promote leaves
+     * tower-int8.safetensors out of the registry copy).
+     */
+    int8: z
+      .object({
+        passed: z.boolean(),
+        /** What the promoted model serves. */
+        serves: z.enum(['int8', 'fp32']),
+        reasons: z.array(z.string()),
+        checks: z.array(checkSchema),
+        comparison: z.record(z.string(), z.unknown()).nullable(),
+      })
+      .strict()
+      .optional(),
     createdAt: z.string(),
   })
   .strict();

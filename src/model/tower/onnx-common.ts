@@ -16,6 +16,9 @@ export const ONNX_IR_VERSION = 8;
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const INT64 = onnx.TensorProto.DataType.INT64;
 export const INT32 = onnx.TensorProto.DataType.INT32;
+export const INT8 = onnx.TensorProto.DataType.INT8;
+/** ONNX Runtime's contrib-op domain (DynamicQuantizeMatMul and the other quantized kernels). */
+export const MS_DOMAIN = 'com.microsoft';
 
 /** A graph input or output: name, element type and dims (numbers fixed, strings symbolic, e.g. 'B'). */
 export function valueInfo(name: string, dims: readonly (number | string)[], elemType: number = FLOAT): Onnx.IValueInfoProto {
@@ -25,12 +28,15 @@ export function valueInfo(name: string, dims: readonly (number | string)[], elem
   };
 }
 
-/** The serialized ModelProto of `graph`, at wdp's opset and IR version. */
-export function encodeModel(graph: Onnx.IGraphProto): Uint8Array {
+/**
+ * The serialized ModelProto of `graph`, at wdp's opset and IR version; `contribOps` also imports
+ * ONNX Runtime's com.microsoft domain (version 1).
+ */
+export function encodeModel(graph: Onnx.IGraphProto, options: { contribOps?: boolean } = {}): Uint8Array {
   const proto = onnx.ModelProto.create({
     irVersion: ONNX_IR_VERSION,
     producerName: 'wdp',
-    opsetImport: [{ domain: '', version: TOWER_ONNX_OPSET }],
+    opsetImport: [{ domain: '', version: TOWER_ONNX_OPSET }, ...(options.contribOps ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
     graph,
   });
   return onnx.ModelProto.encode(proto).finish();

@@ -16,11 +16,21 @@
  *   fast); the other item columns come in Xr [B, Dr] (pooled lists, numerics), concatenated
  *   after them. This keeps the per-request copy in JS to a few ints per candidate.
  *
+ * int8 (SplitOptions.int8, the opt-in quantized serving tower, int8.ts): the hidden layers'
+ * GEMMs run as ONNX Runtime's dynamic quantization writes them — activations quantized to uint8
+ * per run (one scale and zero point per tensor), weights int8 with one scale per output channel —
+ * either as the fused contrib op com.microsoft.DynamicQuantizeMatMul (`int8Ops: 'fused'`, one
+ * node per layer, bias fused) or as the standard-ops pattern DynamicQuantizeLinear →
+ * MatMulInteger → Cast → Mul(scales) → Add(bias) (`'standard'`, which ORT's optimizer fuses
+ * back into a MatMulIntegerToFloat at level 'all'). The user's share u of layer 0 stays a float
+ * GEMV with the dequantized weights (one row per request: nothing to gain).
+ *
  * Initializers are stored as raw little-endian bytes (`rawData`), which is what ORT reads
  * fastest and keeps serialisation of ~1M-float layers to a memcpy.
  */
 import type { onnx as Onnx } from 'onnx-proto';
-import { encodeModel, FLOAT, INT32, INT64, onnx, valueInfo } from './onnx-common.ts';
+import { encodeModel, FLOAT, INT32, INT64, INT8, MS_DOMAIN, onnx, valueInfo } from './onnx-common.ts';
+import { dequantizeMatrix, type Int8Matrix, type Int8TowerWeights } from './int8.ts';
 import { towerLayers } from './state.ts';
 import { type GatheredFeature, selectRows, type TowerWeights } from './weights.ts';
 
@@ -55,6 +65,21 @@ export interface SplitOptions {
   readonly userRows?: ArrayLike<number>;
   /** Item features gathered in the graph, in order; their columns lead `itemRows`. @default [] */
   readonly gathered?: readonly GatheredFeature[];
+  /** Build the int8 tower from these quantized weights (split model only; `weights` then only gives the shape). */
+  readonly int8?: Int8TowerWeights;
+  /** How int8 GEMMs are expressed (see the file comment). @default 'fused' */
+  readonly int8Ops?: Int8Ops;
+}
+
+export const INT8_OPS = ['fused', 'standard'] as const;
+export type Int8Ops = (typeof INT8_OPS)[number];
+
+/** Rows `rows` of a quantized [in × out] matrix (scales are per column, so they carry over). */
+function selectInt8Rows(m: Int8Matrix, rows: ArrayLike<number>): Int8Matrix {
+  const out = m.scale.length;
+  const q = new Int8Array(rows.length * out);
+  for (let i = 0; i < rows.length; i++) q.set(m.q.subarray(rows[i]! * out, (rows[i]! + 1) * out), i * out);
+  return { q, scale: m.scale };
 }
 
 /**
@@ -77,6 +102,40 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: SplitOptio
     return out;
   };
   const split = options.itemRows !== undefined;
+  const int8 = options.int8;
+  if (int8 && !split) throw new RangeError('the int8 tower is built for a user/item split only');
+  const int8Ops = options.int8Ops ?? 'fused';
+  // Quantized GEMM of `x` by layer `name`'s int8 weights (+ optional bias initializer name).
+  const qGemm = (x: string, name: string, m: Int8Matrix, bias?: string): string => {
+    const outDim = m.scale.length;
+    inits.push(
+      {
+        name: `${name}_q`,
+        dataType: INT8,
+        dims: [m.q.length / outDim, outDim],
+        rawData: new Uint8Array(m.q.buffer, m.q.byteOffset, m.q.byteLength),
+      },
+      floatInit(`${name}_scale`, [outDim], m.scale),
+    );
+    if (int8Ops === 'fused') {
+      const out = `dqmm_${n++}`;
+      nodes.push({
+        opType: 'DynamicQuantizeMatMul',
+        domain: MS_DOMAIN,
+        input: [x, `${name}_q`, `${name}_scale`, '', bias ?? ''],
+        output: [out],
+        name: out,
+      });
+      return out;
+    }
+    const xq = `${name}_xq`;
+    nodes.push({ opType: 'DynamicQuantizeLinear', input: [x], output: [xq, `${name}_xs`, `${name}_xzp`], name: xq });
+    const acc = op('MatMulInteger', [xq, `${name}_q`, `${name}_xzp`]);
+    const f = op('Cast', [acc]);
+    nodes.at(-1)!.attribute = [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }];
+    const y = op('Mul', [op('Mul', [f, `${name}_xs`]), `${name}_scale`]);
+    return bias ? op('Add', [y, bias]) : y;
+  };
   const xDim = split ? options.itemRows!.length : weights.shape.inputDim;
   const userDim = split ? (options.userRows?.length ?? 0) : 0;
   const gathered = split ? (options.gathered ?? []) : [];
@@ -101,10 +160,23 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: SplitOptio
     if (parts.length > 1) nodes.at(-1)!.attribute = [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }];
   }
   for (const l of layers) {
-    const W = weights.tensors[`W${l.index}`]!;
-    const b = weights.tensors[`b${l.index}`]!;
+    const src = int8 ? int8.tensors : weights.tensors;
+    const Wq = int8?.quantized[`W${l.index}`];
+    const W = src[`W${l.index}`]!;
+    const b = src[`b${l.index}`]!;
     let z: string;
-    if (l.index === 0 && split) {
+    if (Wq && l.index === 0) {
+      inits.push(floatInit('b0', [l.outDim], b));
+      let u = 'b0';
+      if (userDim > 0) {
+        inits.push(floatInit('W0_user', [userDim, l.outDim], dequantizeMatrix(selectInt8Rows(Wq, options.userRows!))));
+        u = op('Add', [op('MatMul', ['Xu', 'W0_user']), 'b0']);
+      }
+      z = op('Add', [qGemm(h, 'W0_item', selectInt8Rows(Wq, options.itemRows!)), u]);
+    } else if (Wq) {
+      inits.push(floatInit(`b${l.index}`, [l.outDim], b));
+      z = qGemm(h, `W${l.index}`, Wq, `b${l.index}`);
+    } else if (l.index === 0 && split) {
       inits.push(floatInit('W0_item', [xDim, l.outDim], selectRows(W, l.outDim, options.itemRows!)), floatInit('b0', [l.outDim], b));
       let u = 'b0';
       if (userDim > 0) {
@@ -121,12 +193,15 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: SplitOptio
   inits.push({ name: 'shape_flat', dataType: INT64, dims: [1], int64Data: [-1] });
   op('Reshape', [h, 'shape_flat'], 'logits');
   if (userDim > 0) inputs.push(valueInfo('Xu', [1, userDim]));
-  const bytes = encodeModel({
-    name: split ? 'wdp_tower_forward_split' : 'wdp_tower_forward',
-    node: nodes,
-    initializer: inits,
-    input: inputs,
-    output: [valueInfo('logits', ['B'])],
-  });
+  const bytes = encodeModel(
+    {
+      name: split ? 'wdp_tower_forward_split' : 'wdp_tower_forward',
+      node: nodes,
+      initializer: inits,
+      input: inputs,
+      output: [valueInfo('logits', ['B'])],
+    },
+    { contribOps: int8 !== undefined && int8Ops === 'fused' },
+  );
   return { bytes, inputs: inputs.map((v) => v.name!), xDim, restDim, userDim };
 }

@@ -12,7 +12,7 @@
  * registry) is skipped, never reused or mistaken for this run's copy.
  */
 import { z } from 'zod';
-import { copyModelFiles } from '../../model/artifact.ts';
+import { copyModelFiles, INT8_TOWER_FILE } from '../../model/artifact.ts';
 import { readManifest } from '../../model/manifest.ts';
 import { StoragePreconditionError } from '../../storage/index.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
@@ -50,8 +50,10 @@ export async function promoteRun(options: PromoteOptions): Promise<PromoteResult
 
   const present = await readManifest(modelUri).catch(() => undefined);
   if (present?.modelId !== candidate.modelId) {
-    await copyModelFiles(run.candidateUri, modelUri);
-    log.info(`copied ${run.candidateUri} → ${modelUri}`);
+    // A refused int8 tower stays out of the registry copy, so what serves it runs float32.
+    const omit = report.int8 && !report.int8.passed ? [INT8_TOWER_FILE] : [];
+    await copyModelFiles(run.candidateUri, modelUri, { omit });
+    log.info(`copied ${run.candidateUri} → ${modelUri}${omit.length ? ` without ${INT8_TOWER_FILE} (int8 refused by Validate)` : ''}`);
   }
 
   const parentVersion = run.champion && candidate.parent?.modelId === run.champion.modelId ? run.champion.version : null;

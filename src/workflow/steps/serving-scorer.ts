@@ -8,9 +8,13 @@ import { Scorer, scoreParquetObject } from '../../scoring/index.ts';
 import { isS3Uri } from '../../storage/index.ts';
 import type { ServingScorer } from './serving-dry-run.ts';
 
-/** Opens `modelUri` with the serving code's Scorer, as the scoring Lambda does. */
+/**
+ * Opens `modelUri` with the serving code's Scorer, as the scoring Lambda does, on the float32
+ * tower: the dry run checks float32 parity with evaluation (1e-4); an int8 tower is checked on
+ * its own terms (int8-check.ts).
+ */
 export async function defaultScorerFactory(modelUri: string): Promise<ServingScorer> {
-  const scorer = await Scorer.load(modelUri);
+  const scorer = await Scorer.load(modelUri, { precision: 'fp32' });
   return {
     name: 'src/scoring Scorer',
     async score(request) {

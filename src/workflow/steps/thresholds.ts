@@ -27,6 +27,21 @@ export const thresholdsSchema = z
     latencyBudgetMs: z.number().positive().default(250),
     /** Largest allowed |serving score − evaluation prediction| for the same row. @default 1e-4 */
     parityTolerance: z.number().positive().default(1e-4),
+    /**
+     * The opt-in int8 tower (config `serving.quantize: "int8"`) serves only when, on the holdout,
+     * its AUC is within this of the float32 tower's (both through the serving code). @default 0.0005
+     */
+    int8MaxAucDelta: z.number().min(0).max(1).default(0.0005),
+    /** …and the mean Spearman rank correlation of its scores with float32's, per group of rows, is at least this. @default 0.999 */
+    int8MinRankCorrelation: z.number().min(-1).max(1).default(0.999),
+    /** …and the mean top-K overlap is at least this (reported always; 0 gates nothing). @default 0 */
+    int8MinTopKOverlap: z.number().min(0).max(1).default(0),
+    /** K of the top-K overlap. @default 10 */
+    int8TopK: z.number().int().min(1).max(1000).default(10),
+    /** Rows per group ("request") for the rank correlation and top-K: consecutive holdout rows. @default 100 */
+    int8GroupSize: z.number().int().min(2).max(100_000).default(100),
+    /** Holdout rows the int8 comparison scores at most (the first ones). @default 200000 */
+    int8MaxRows: z.number().int().min(2).max(100_000_000).default(200_000),
   })
   .strict();
 

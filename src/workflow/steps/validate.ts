@@ -14,6 +14,10 @@ import { layout } from '../bucket/layout.ts';
 import type { ValidateResult, ValidationCheck, ValidationReport } from '../schemas.ts';
 import { holdoutRecords, runDryRun, type DryRunResult, type ServingScorerFactory } from './serving-dry-run.ts';
 import { DEFAULT_THRESHOLDS, type ValidationThresholds } from './thresholds.ts';
+import { INT8_TOWER_FILE } from '../../model/artifact.ts';
+import type { ModelManifest } from '../../model/manifest.ts';
+import type { RowSplit } from '../../data/row-split.ts';
+import { compareInt8OnHoldout, int8Checks } from './int8-check.ts';
 import { defaultScorerFactory } from './serving-scorer.ts';
 
 export interface ValidateOptions {
@@ -89,6 +93,7 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
     `dry run: ${dryRun.requests} requests via ${dryRun.scorer}, p95 ${dryRun.p95LatencyMs.toFixed(1)} ms, max |diff| ${dryRun.maxAbsDiff.toExponential(2)}`,
   );
 
+  const int8 = await checkInt8(run.candidateUri, candidate.manifest, run.holdout, split, t, log);
   const checks = runChecks(t, candidateMetrics, championMetrics, dryRun, dryRunError);
   const reasons = checks.filter((c) => !c.passed).map((c) => c.message);
   const reportUri = layout(run.bucketUri).validationReport(run.candidateUri);
@@ -105,10 +110,59 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
     championMetrics: championMetrics ? pickMetrics(championMetrics) : null,
     dryRun,
     thresholds: { ...t },
+    ...(int8 ? { int8 } : {}),
     createdAt: new Date().toISOString(),
   };
   await writeJson(reportUri, report);
   return { passed: report.passed, reasons, reportUri, candidateUri: run.candidateUri, runId: run.runId };
+}
+
+/**
+ * The int8 tower's gate, when the candidate's config asks for int8 serving and it has a tower.
+ * A refusal does not reject the run: the float32 model passed its own checks and is fine, so it
+ * promotes and serves float32 (Promote leaves tower-int8.safetensors out of the registry copy),
+ * and the reasons say so. Rejecting would hold a good model back over an optional speed-up.
+ */
+async function checkInt8(
+  uri: string,
+  manifest: ModelManifest,
+  holdout: readonly string[],
+  split: RowSplit | undefined,
+  t: ValidationThresholds,
+  log: Logger,
+): Promise<ValidationReport['int8']> {
+  if (manifest.config.serving?.quantize !== 'int8' || !manifest.tower) return undefined;
+  const fallback = 'the model is promoted and serves float32 (the int8 tower is left out of the registry copy)';
+  if (!(INT8_TOWER_FILE in manifest.files)) {
+    const reason = `int8: the config asks for int8 serving but the model lists no ${INT8_TOWER_FILE}; ${fallback}`;
+    log.warn(reason);
+    return { passed: false, serves: 'fp32', reasons: [reason], checks: [], comparison: null };
+  }
+  try {
+    const c = await compareInt8OnHoldout(uri, holdout, {
+      ...(split ? { split } : {}),
+      maxRows: t.int8MaxRows,
+      groupSize: t.int8GroupSize,
+      topK: t.int8TopK,
+    });
+    const checks = int8Checks(t, c);
+    const failed = checks.filter((x) => !x.passed).map((x) => x.message);
+    const passed = failed.length === 0;
+    log.info(
+      `int8 vs float32 on ${c.rows} holdout rows: ΔAUC ${c.aucDelta.toExponential(2)}, mean Spearman ${c.spearmanMean.toFixed(5)}, top-${c.topK} overlap ${c.topKOverlapMean.toFixed(3)}: ${passed ? 'serves int8' : 'refused, serves float32'}`,
+    );
+    return {
+      passed,
+      serves: passed ? 'int8' : 'fp32',
+      reasons: passed ? [] : [...failed, `int8 tower refused: ${fallback}`],
+      checks,
+      comparison: { ...c },
+    };
+  } catch (e) {
+    const reason = `int8: the int8 tower could not be compared (${e instanceof Error ? e.message : String(e)}); ${fallback}`;
+    log.warn(reason);
+    return { passed: false, serves: 'fp32', reasons: [reason], checks: [], comparison: null };
+  }
 }
 
 function pickMetrics(m: Metrics) {
