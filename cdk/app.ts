@@ -1,10 +1,14 @@
 /**
  * The CDK app (`npx cdk synth|deploy`, see cdk.json): one WdpStack with settings from the context,
  * checked by cdk-nag's AwsSolutions rules (a v3 validation plugin: synth fails on any finding that
- * is not acknowledged with a reason in cdk/nag.ts).
+ * is not acknowledged with a reason in cdk/nag.ts; cdk/nag-report.ts makes the acknowledged ones
+ * show in cdk.out/validation-report.json, and synth ends with a summary of that report).
  */
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { ReportedNagPack, validationSummary } from './nag-report.ts';
 import { settingsFromContext } from './settings.ts';
 import { WdpStack } from './wdp-stack.ts';
 
@@ -34,9 +38,15 @@ export function createWdpApp(options: CreateWdpAppOptions = {}): { app: App; sta
     settings,
     description: 'wdp: Wide & Deep recommender — nightly GPU retraining, validation, promotion and scoring',
   });
-  if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (options.nag !== false) Validations.of(app).addPlugins(new ReportedNagPack(new AwsSolutionsChecks(app, { verbose: true })));
   return { app, stack };
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isMain) createWdpApp().app.synth();
+if (isMain) {
+  // `npx cdk synth` runs quiet (cdk.json): what it prints instead of the template is what the checks found.
+  const assembly = createWdpApp().app.synth();
+  const reportPath = join(assembly.directory, 'validation-report.json');
+  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Parameters<typeof validationSummary>[0];
+  process.stderr.write(`${validationSummary(report, relative(process.cwd(), reportPath))}\n`);
+}

@@ -64,6 +64,8 @@ export function wdpFunction(scope: Construct, id: string, props: WdpFunctionProp
       target: 'node22',
       minify: true,
       sourceMap: true,
+      // esbuild's per-bundle size table is noise in `cdk synth`; its warnings still print.
+      logLevel: nodejs.LogLevel.WARNING,
       // Some bundled CommonJS packages call require(); ESM output needs it defined.
       banner: "import { createRequire as __wdpCreateRequire } from 'node:module'; const require = __wdpCreateRequire(import.meta.url);",
       // The SDK is bundled (the runtime's copy lags). Native tower backends stay external: scoring

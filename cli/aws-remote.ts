@@ -3,7 +3,7 @@
  * start an execution, follow its history (printing each state as it completes), and invoke the
  * scoring alias `live`.
  */
-import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeExecutionCommand,
@@ -13,11 +13,20 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { WorkflowError } from '../src/workflow/errors.ts';
+import { awsSetupHint } from './aws-setup.ts';
 import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
 
 /** The stack's outputs as a name → value map. */
-export async function stackOutputs(cfn: CloudFormationClient, stackName: string): Promise<Record<string, string>> {
-  const r = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+export async function stackOutputs(cfn: CloudFormationClient, stackName: string, wanted?: string): Promise<Record<string, string>> {
+  let r: DescribeStacksCommandOutput;
+  try {
+    r = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+  } catch (e) {
+    const what = `the outputs of stack ${stackName}${wanted ? ` (${wanted})` : ''}`;
+    const hint = awsSetupHint(e, what);
+    if (hint) throw new WorkflowError(`${hint} Pass --stack NAME if the stack is not named ${stackName}.`);
+    throw e;
+  }
   const stack = r.Stacks?.[0];
   if (!stack) throw new WorkflowError(`stack ${stackName} not found`);
   return Object.fromEntries((stack.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue).map((o) => [o.OutputKey!, o.OutputValue!]));
@@ -31,7 +40,7 @@ export async function resolveFromStack(
   output: string,
 ): Promise<string> {
   if (explicit) return explicit;
-  const outputs = await stackOutputs(cfn, stackName);
+  const outputs = await stackOutputs(cfn, stackName, output);
   const v = outputs[output];
   if (!v) throw new WorkflowError(`stack ${stackName} has no output ${output}; pass it explicitly`);
   return v;

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { WdpError } from '../src/util/errors.ts';
+import { awsSetupHint } from './aws-setup.ts';
 import { addBenchCommand } from './commands/bench.ts';
 import { addDaysCommand } from './commands/days.ts';
 import { addEvaluateCommand } from './commands/evaluate.ts';
@@ -58,7 +59,10 @@ export async function main(argv: string[]): Promise<void> {
     await buildCli().parseAsync(argv);
   } catch (e) {
     if (e instanceof WdpError || (e instanceof Error && process.env['WDP_DEBUG'] !== '1')) {
-      process.stderr.write(`error: ${(e as Error).message}\n`);
+      // A --remote command given an ARN or function name skips the stack outputs (which explain a
+      // missing region themselves) and meets the SDK's bare "Region is missing" here.
+      const hint = e instanceof WdpError ? undefined : awsSetupHint(e);
+      process.stderr.write(`error: ${hint ?? (e as Error).message}\n`);
       if (process.env['WDP_DEBUG'] === '1') process.stderr.write(`${(e as Error).stack}\n`);
       process.exitCode = 1;
       return;

@@ -236,7 +236,8 @@ export function buildColumns(req: ScoreRequest, state: TransformState): RequestC
     if (count > 0)
       missing.push(
         count === B
-          ? `${name} (in every candidate)`
+          ? // Most such numerics describe the user or the moment (hour_of_day), so point at context first.
+            `${name} (not in context nor in any candidate: give it once in context, or in each candidate)`
           : `candidates[${first}].${name}${count > 1 ? ` (and ${count - 1} more candidates)` : ''}`,
       );
   }

@@ -1,8 +1,8 @@
 /**
  * Fine-grained assertions on the synthesized template (no snapshots, no hashed logical ids).
  * Synthesized once, template-only (no bundling, no asset staging). cdk-nag runs twice: as the
- * app's validation plugin during synth, and directly on the construct tree, because a clean nag
- * run leaves no trace in the validation report (the report omits plugins with nothing to say).
+ * app's validation plugin during synth (its acknowledged findings listed in the validation report,
+ * cdk/nag-report.ts), and directly on the construct tree, where cdk-nag applies them itself.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -14,6 +14,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createWdpApp } from '../../cdk/app.ts';
+import { NAG_PACK } from '../../cdk/nag.ts';
+import { validationSummary } from '../../cdk/nag-report.ts';
 import type { WdpStack } from '../../cdk/wdp-stack.ts';
 import { resolveIntrinsics } from '../../cdk/state-machine-definitions.ts';
 
@@ -60,6 +62,27 @@ describe('WdpStack', () => {
     const unacknowledged = nag.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} on ${r.constructPath ?? '?'}`));
     assert.deepEqual(unacknowledged, []);
     assert.equal(nag.success, true);
+  });
+
+  it('the validation report shows cdk-nag ran: every finding acknowledged, each with its reason', () => {
+    const nag = (nagReport.pluginReports as Json[]).find((p) => p.pluginName === NAG_PACK);
+    assert.ok(nag, `no ${NAG_PACK} report among ${(nagReport.pluginReports as Json[]).map((p) => p.pluginName).join(', ')}`);
+    assert.equal(nag.conclusion, 'success');
+    assert.deepEqual(nag.violations, []);
+    const acknowledged = nag.suppressedViolations as Json[];
+    assert.ok(acknowledged.length >= 20, `${acknowledged.length} acknowledged findings`);
+    for (const a of acknowledged) {
+      assert.match(a.ruleName, /^AwsSolutions-/);
+      assert.ok(String(a.reason).length > 20, `${a.ruleName}: reason "${a.reason}"`);
+    }
+    const summary = validationSummary(nagReport as Parameters<typeof validationSummary>[0], 'cdk.out/validation-report.json');
+    assert.match(
+      summary,
+      new RegExp(
+        `^  AwsSolutions: success, 0 open findings, ${acknowledged.length} acknowledged with a reason \\(on \\d+ resources\\)$`,
+        'm',
+      ),
+    );
   });
 
   it('cdk-nag as run above does report a finding nobody acknowledged', () => {

@@ -158,6 +158,11 @@ describe('bad requests answer 400 with an exact message and no stack trace', () 
       'missing value for numeric feature(s) without a default: candidates[1].x (and 1 more candidates)',
     ],
     [
+      'numeric without a default in no candidate and not in context',
+      { context: { user: 'u1' }, candidates: [{ item: 'i1' }, { item: 'i2' }] },
+      'missing value for numeric feature(s) without a default: x (not in context nor in any candidate: give it once in context, or in each candidate)',
+    ],
+    [
       'feature on both sides',
       { context: { user: 'u1', item: 'i1' }, candidates: [{ item: 'i2', x: 1 }] },
       'feature(s) given in both context and candidates: item',
