@@ -42,7 +42,7 @@ export interface SplitTowerOptions {
   readonly gathered?: readonly GatheredFeature[];
   /** Rows of W0 that x_user holds, in its order (the other columns). */
   readonly userRows: Int32Array;
-  /** ORT intra-op threads. @default os.availableParallelism() */
+  /** ORT intra-op threads. @default availableCpus() (onnx-runtime.ts: the cgroup quota, else the CPUs) */
   readonly intraOpNumThreads?: number;
   /** Let idle ORT threads spin (lower latency, burns CPU between requests). @default the host's setting (configureOnnxRuntime) */
   readonly allowSpinning?: boolean;

@@ -13,6 +13,7 @@
  * Nothing here loads onnxruntime-node (its import is type-only), so entry points can configure
  * it without paying for the native binary.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
 
@@ -32,8 +33,51 @@ export function configureOnnxRuntime(settings: OnnxRuntimeSettings): void {
   host = { allowSpinning: settings.allowSpinning ?? host.allowSpinning };
 }
 
+/**
+ * The CPUs this process may really use: os.availableParallelism() (the CPUs it is scheduled on),
+ * capped by a cgroup CPU quota where one is set (cgroup v2 `cpu.max`, or v1
+ * `cpu.cfs_quota_us` / `cpu.cfs_period_us`). A container or a Lambda function given 1.2 vCPUs of
+ * a 2-core host reports 2 to availableParallelism(); two intra-op threads would then share ~1.2
+ * cores and ORT's barrier waits get slower, not faster. A fractional quota rounds down (the
+ * threads beyond it only wait on throttling), never below 1.
+ * @param read reads a file's text (tests give their own; a missing file means no quota there)
+ */
+export function availableCpus(read: (path: string) => string | undefined = readText): number {
+  const cpus = availableParallelism();
+  const quota = cgroupCpuQuota(read);
+  return quota === undefined ? cpus : Math.max(1, Math.min(cpus, Math.floor(quota)));
+}
+
+/** The cgroup CPU quota in CPUs, or undefined when none is set or readable. */
+export function cgroupCpuQuota(read: (path: string) => string | undefined = readText): number | undefined {
+  const v2 = read('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/);
+  if (v2 && v2.length === 2 && v2[0] !== 'max') {
+    const q = Number(v2[0]) / Number(v2[1]);
+    if (Number.isFinite(q) && q > 0) return q;
+  }
+  const quota = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')?.trim());
+  const period = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')?.trim());
+  if (quota > 0 && period > 0) return quota / period;
+  return undefined;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Computed once per process: the quota does not change under a running function. */
+let cpusOnce: number | undefined;
+function processCpus(): number {
+  if (cpusOnce === undefined) cpusOnce = availableCpus();
+  return cpusOnce;
+}
+
 export interface SessionSettings extends OnnxRuntimeSettings {
-  /** Intra-op threads. @default os.availableParallelism() */
+  /** Intra-op threads. @default availableCpus() (the CPUs the process really has) */
   readonly intraOpNumThreads?: number;
 }
 
@@ -42,7 +86,7 @@ export interface SessionSettings extends OnnxRuntimeSettings {
  * optimisation; spin-waiting from `settings`, else the host's configuration.
  */
 export function onnxSessionOptions(settings: SessionSettings = {}): { options: InferenceSession.SessionOptions; threads: number } {
-  const threads = settings.intraOpNumThreads ?? availableParallelism();
+  const threads = settings.intraOpNumThreads ?? processCpus();
   const spin = settings.allowSpinning ?? host.allowSpinning;
   return {
     threads,
