@@ -13,6 +13,7 @@ import type { TowerKind } from '../model/tower/kinds.ts';
 import { trainModel } from '../training/train.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { WdpError } from '../util/errors.ts';
+import { machineInfo } from './machine.ts';
 
 export const ADULT_COLUMNS = [
   'age',
@@ -133,6 +134,7 @@ export async function benchAdult(options: AdultBenchOptions) {
         wide_zero_fraction: trained.manifest.metrics['wideZeroFraction'],
         train_seconds: +trainSeconds.toFixed(1),
         backend: trained.manifest.training['backend'],
+        machine: machineInfo(),
       };
     } finally {
       loaded.model.dispose();
