@@ -24,13 +24,33 @@ export interface OnnxRuntimeSettings {
    * other processes need. @default true (ORT's own default)
    */
   readonly allowSpinning?: boolean;
+  /**
+   * CPU time the host really grants, in CPUs, where neither the OS nor a cgroup shows it: a
+   * Lambda function sees 2 vCPUs from 128 to 3,008 MB but is given CPU time in proportion to its
+   * memory (lambdaCpuShare). Default intra-op threads are capped by it (rounded, at least 1).
+   * @default unset (no cap beyond availableCpus())
+   */
+  readonly cpuShare?: number;
 }
 
-let host: Required<OnnxRuntimeSettings> = { allowSpinning: true };
+let host: { allowSpinning: boolean; cpuShare: number | undefined } = { allowSpinning: true, cpuShare: undefined };
 
 /** Sets the host's defaults for every session opened afterwards; unset fields keep their value. */
 export function configureOnnxRuntime(settings: OnnxRuntimeSettings): void {
-  host = { allowSpinning: settings.allowSpinning ?? host.allowSpinning };
+  host = { allowSpinning: settings.allowSpinning ?? host.allowSpinning, cpuShare: settings.cpuShare ?? host.cpuShare };
+}
+
+/** MB of Lambda memory that buy one vCPU-second per second (AWS Lambda developer guide, "Configuring function memory"). */
+export const LAMBDA_MB_PER_VCPU = 1769;
+
+/** The CPU share of a Lambda function of `memoryMiB` (AWS_LAMBDA_FUNCTION_MEMORY_SIZE), e.g. 2048 → 1.16. */
+export function lambdaCpuShare(memoryMiB: number): number | undefined {
+  return Number.isFinite(memoryMiB) && memoryMiB > 0 ? memoryMiB / LAMBDA_MB_PER_VCPU : undefined;
+}
+
+/** Default intra-op threads: the CPUs the process has (availableCpus), capped by the host's CPU share. */
+export function defaultIntraOpThreads(cpus = processCpus(), share = host.cpuShare): number {
+  return share === undefined ? cpus : Math.max(1, Math.min(cpus, Math.round(share)));
 }
 
 /**
@@ -77,7 +97,7 @@ function processCpus(): number {
 }
 
 export interface SessionSettings extends OnnxRuntimeSettings {
-  /** Intra-op threads. @default availableCpus() (the CPUs the process really has) */
+  /** Intra-op threads. @default defaultIntraOpThreads() (the CPUs the process really has, capped by the host's CPU share) */
   readonly intraOpNumThreads?: number;
 }
 
@@ -86,7 +106,7 @@ export interface SessionSettings extends OnnxRuntimeSettings {
  * optimisation; spin-waiting from `settings`, else the host's configuration.
  */
 export function onnxSessionOptions(settings: SessionSettings = {}): { options: InferenceSession.SessionOptions; threads: number } {
-  const threads = settings.intraOpNumThreads ?? processCpus();
+  const threads = settings.intraOpNumThreads ?? defaultIntraOpThreads();
   const spin = settings.allowSpinning ?? host.allowSpinning;
   return {
     threads,

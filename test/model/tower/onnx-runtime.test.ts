@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { availableCpus, cgroupCpuQuota, onnxSessionOptions } from '../../../src/model/tower/onnx-runtime.ts';
+import {
+  availableCpus,
+  cgroupCpuQuota,
+  defaultIntraOpThreads,
+  lambdaCpuShare,
+  onnxSessionOptions,
+} from '../../../src/model/tower/onnx-runtime.ts';
 
 const files = (map: Record<string, string>) => (path: string) => map[path];
 
@@ -47,5 +53,15 @@ describe('availableCpus (ONNX Runtime intra-op threads)', () => {
   it('the session options default to availableCpus(), and an explicit count wins', () => {
     assert.equal(onnxSessionOptions().threads, availableCpus());
     assert.equal(onnxSessionOptions({ intraOpNumThreads: 3 }).options.intraOpNumThreads, 3);
+  });
+
+  it("a Lambda function's memory caps the threads: 1 at 2,048 MB (1.16 vCPUs of time), 2 at 3,008 MB, all 6 at 10,240 MB", () => {
+    assert.equal(lambdaCpuShare(1769), 1);
+    assert.equal(defaultIntraOpThreads(2, lambdaCpuShare(2048)), 1);
+    assert.equal(defaultIntraOpThreads(2, lambdaCpuShare(3008)), 2);
+    assert.equal(defaultIntraOpThreads(6, lambdaCpuShare(10_240)), 6);
+    assert.equal(defaultIntraOpThreads(2, lambdaCpuShare(128)), 1);
+    assert.equal(defaultIntraOpThreads(4, undefined), 4);
+    assert.equal(lambdaCpuShare(Number(undefined)), undefined);
   });
 });
