@@ -18,6 +18,8 @@ export interface ScoringServiceProps {
   readonly bucket: s3.IBucket;
   /** @default 2048 */
   readonly memoryMiB?: number;
+  /** Provisioned concurrency of alias `live`; 0 leaves it on demand. @default 0 */
+  readonly provisionedConcurrency?: number;
   /** Add a Function URL with IAM auth on alias `live`. @default false */
   readonly functionUrl?: boolean;
 }
@@ -41,7 +43,12 @@ export class ScoringService extends Construct {
       environment: { [MODEL_URI_ENV]: '', WDP_REGISTRY_URI: props.bucket.s3UrlForObject(`${PREFIXES.registry}registry.json`) },
     });
     grantBucketAccess(props.bucket, this.function, ROLE_ACCESS.scoring);
-    this.alias = new lambda.Alias(this, 'Live', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });
+    const provisioned = props.provisionedConcurrency ?? 0;
+    this.alias = new lambda.Alias(this, 'Live', {
+      aliasName: LIVE_ALIAS,
+      version: this.function.currentVersion,
+      ...(provisioned > 0 ? { provisionedConcurrentExecutions: provisioned } : {}),
+    });
     if (props.functionUrl) this.functionUrl = this.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
   }
 

@@ -52,8 +52,20 @@ export const settingsSchema = z
     batchItemsPerBatch: z.coerce.number().int().min(1).default(4),
     batchMaxConcurrency: z.coerce.number().int().min(1).default(20),
     batchToleratedFailurePercentage: z.coerce.number().min(0).max(100).default(5),
-    /** Scoring Lambda memory (it scores on CPU). @default 2048 */
-    scoringMemoryMiB: z.coerce.number().int().min(128).default(2048),
+    /**
+     * Scoring Lambda memory. Lambda gives CPU in proportion to memory (1,769 MB = 1 vCPU, up to 6
+     * vCPUs at 10,240 MB), and ONNX Runtime sizes its thread pool to the CPUs the function really
+     * has, so this is the latency knob as much as the memory one (README, "Lambda sizing").
+     * @default 2048
+     */
+    scoringMemoryMiB: z.coerce.number().int().min(128).max(10_240).default(2048),
+    /**
+     * Execution environments kept initialised on alias `live` (provisioned concurrency): requests
+     * up to this many at once never wait for a cold start. Billed while configured. Promote's
+     * alias move hands them to the new version (Lambda initialises it before the alias shifts).
+     * @default 0 (none: on-demand, cold starts possible)
+     */
+    scoringProvisionedConcurrency: z.coerce.number().int().min(0).max(1000).default(0),
   })
   .strict();
 

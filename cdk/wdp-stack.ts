@@ -58,7 +58,12 @@ export class WdpStack extends Stack {
     this.topic = new sns.Topic(this, 'Notifications', { displayName: 'wdp workflow', masterKey: topicKey, enforceSSL: true });
     if (s.notificationEmail) this.topic.addSubscription(new subs.EmailSubscription(s.notificationEmail));
 
-    this.scoring = new ScoringService(this, 'Scoring', { bucket, memoryMiB: s.scoringMemoryMiB, functionUrl: s.functionUrl });
+    this.scoring = new ScoringService(this, 'Scoring', {
+      bucket,
+      memoryMiB: s.scoringMemoryMiB,
+      provisionedConcurrency: s.scoringProvisionedConcurrency,
+      functionUrl: s.functionUrl,
+    });
 
     this.training = new TrainingJob(this, 'Training', {
       bucket,

@@ -9,7 +9,8 @@
  * on the first event. When it is empty — a version published by `cdk deploy` from the template
  * rather than by Promote — the champion named in the registry (WDP_REGISTRY_URI) is served, so a
  * redeploy never leaves `live` without a model. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
- * (auto | onnx | js, default auto), WDP_PLAN_CACHE_SIZE (most scoring plans, one per distinct set of
+ * (auto | onnx | js, default auto), WDP_PRELOAD (0: load the model on the first event instead of
+ * in the init phase), WDP_PLAN_CACHE_SIZE (most scoring plans, one per distinct set of
  * context features, each with an ONNX session; default DEFAULT_PLAN_CACHE_SIZE = 16, ~9 MB each at
  * the paper shape), WDP_CONTEXT_FEATURES (comma-separated: the only features a request may give in
  * `context`, which leaves one plan; default unset: any feature). Metrics per request: rows,
@@ -141,9 +142,11 @@ export function createLambdaHandler(
   config: ScoreLambdaConfig,
   log: Logger = logger,
   m: Metrics = metrics,
+  preload = false,
 ): (event: unknown, context?: Context) => Promise<unknown> {
   const inner: ScoreHandler = createScoreHandler({
     modelUri: config.modelUri,
+    preload,
     scorerOptions: {
       backend: config.backend,
       maxCandidates: config.maxCandidates,
@@ -174,13 +177,31 @@ export function createLambdaHandler(
 }
 
 let cached: ((event: unknown, context?: Context) => Promise<unknown>) | undefined;
+let starting: Promise<void> | undefined;
+
+/** Reads the configuration, resolves the model and builds the handler (once; again after a failure). */
+function start(preload: boolean): Promise<void> {
+  starting ??= (async () => {
+    const config = readConfig();
+    const modelUri = await resolveModelUri(config, (m) => reportChampionMismatch(m));
+    cached = createLambdaHandler({ ...config, modelUri }, logger, metrics, preload);
+  })().catch((e: unknown) => {
+    starting = undefined;
+    throw e;
+  });
+  return starting;
+}
+
+// Inside Lambda, start during the init phase: the model is read and checked before the first
+// event (provisioned concurrency runs init ahead of requests; on demand, init runs at full CPU).
+// WDP_PRELOAD=0 turns it off. Outside Lambda (tests, tools importing this module) nothing starts.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.WDP_PRELOAD !== '0') start(true).catch(() => {});
 
 /** The Lambda entry point. */
 export const handler = async (event: unknown, context?: Context): Promise<unknown> => {
   if (!cached) {
     try {
-      const config = readConfig();
-      cached = createLambdaHandler({ ...config, modelUri: await resolveModelUri(config, (m) => reportChampionMismatch(m)) });
+      await start(false);
     } catch (e) {
       // A deployment fault, not the caller's: log it, and answer without a stack trace.
       logger.error('scoring function is misconfigured', { error: (e as Error).message });
@@ -192,5 +213,5 @@ export const handler = async (event: unknown, context?: Context): Promise<unknow
       return payload;
     }
   }
-  return cached(event, context);
+  return cached!(event, context);
 };

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { parseConfig, type ModelKind, type WdpConfigInput } from '../config/index.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
 import { compareInt8OnHoldout } from '../workflow/steps/int8-check.ts';
-import { machineInfo } from './int8-bench.ts';
 import { loadTrainableModel } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
 import { trainModel } from '../training/train.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { WdpError } from '../util/errors.ts';
+import { machineInfo } from './machine.ts';
 
 export const ADULT_COLUMNS = [
   'age',

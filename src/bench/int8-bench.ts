@@ -8,16 +8,17 @@
  * The int8 tower is quantized in memory from the model's float32 tower, exactly as
  * `wdp quantize` / a save with `serving.quantize: "int8"` writes it (model/tower/int8.ts).
  */
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readStoredModel } from '../model/stored-model.ts';
 import { quantizeTower } from '../model/tower/int8.ts';
 import type { Int8Ops } from '../model/tower/onnx-export.ts';
 import { ServingModel } from '../scoring/serving-model.ts';
-import { cpuFlags, type PeerResult, runPeer } from './peer.ts';
+import { type PeerResult, runPeer } from './peer.ts';
 import { ensureModel } from './score-bench.ts';
 import { benchRows, benchSplit } from './score-model.ts';
 import { BENCH_SHAPES, type BenchShapeName } from './train-bench.ts';
+import { type MachineInfo, machineInfo } from './machine.ts';
 
 export interface Int8BenchOptions {
   readonly shape: BenchShapeName;
@@ -53,20 +54,11 @@ export interface Int8BenchResult {
   readonly fp32_ratio_to_peer?: number;
   /** int8 (fastest form) p50 / the peer's p50; the target is ≤ 0.4 at paper. */
   readonly int8_ratio_to_peer?: number;
-  readonly machine: { readonly cpu_model: string; readonly cores: number; readonly simd_flags: readonly string[] };
+  readonly machine: MachineInfo;
 }
 
 function pct(sorted: readonly number[], q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
-}
-
-/** The machine's CPU, as every benchmark JSON prints it (timings differ between machines). */
-export function machineInfo(): Int8BenchResult['machine'] {
-  return {
-    cpu_model: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    simd_flags: [...cpuFlags()].filter((f) => /^(sse|ssse3|avx|fma|f16c|amx|vnni)/.test(f)).sort(),
-  };
 }
 
 export async function benchInt8(options: Int8BenchOptions): Promise<Int8BenchResult> {

@@ -19,14 +19,14 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ScorerOptions } from '../scoring/scorer.ts';
 import type { PlanCacheStats } from '../scoring/serving-model.ts';
 import type { SplitTowerKind } from '../scoring/split-tower.ts';
 import { Rng } from '../util/random.ts';
-import { cpuFlags } from './peer.ts';
+import { type MachineInfo, machineInfo } from './machine.ts';
 import { benchRequest, ensureModel } from './score-bench.ts';
 import { benchSplit } from './score-model.ts';
 import { BENCH_SHAPES, type BenchShapeName } from './train-bench.ts';
@@ -89,7 +89,7 @@ export interface LoadBenchResult {
     readonly external: number;
   };
   readonly plan_cache: PlanCacheStats;
-  readonly machine: { readonly cpu_model: string; readonly cores: number; readonly simd_flags: string[] };
+  readonly machine: MachineInfo;
 }
 
 /** Longest wait for one response; a request past it counts as a 'timeout' error. */
@@ -340,8 +340,6 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
     const mb = (b: number) => Math.round(b / 2 ** 20);
     latencies.sort((a, b) => a - b);
     const errorCount = Object.values(errors).reduce((a, b) => a + b, 0);
-    const cpu = cpus()[0]?.model ?? 'unknown';
-    const simd = [...cpuFlags()].filter((f) => /^(sse|ssse3|avx|fma|f16c|amx)/.test(f)).sort();
     return {
       shape,
       server: 'wdp serve (src/scoring/serve.ts) in a child process on 127.0.0.1',
@@ -369,7 +367,7 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
         external: mb(memory.external),
       },
       plan_cache: planCache,
-      machine: { cpu_model: cpu, cores: cpus().length, simd_flags: simd },
+      machine: machineInfo(),
     };
   } finally {
     agent.destroy();

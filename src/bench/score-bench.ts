@@ -6,8 +6,10 @@
  *   user's row once, the candidates' rows), like the peer, whose request is tensors of ids: wide
  *   part, embeddings, the split tower and the sigmoid;
  * - request_p50_ms / request_p99_ms: the same request through the whole request path as the
- *   Lambda runs it (JSON-shaped objects → validation → the training transforms → the above →
- *   ranking), which the peer has no counterpart for;
+ *   Lambda runs it, from the body's bytes to the response's (JSON.parse → validation and the
+ *   training transforms → the above → ranking → JSON.stringify), which the peer has no
+ *   counterpart for; request_breakdown_ms gives each stage's median; request_columnar_* the
+ *   same with the columnar candidates shape;
  * - batch_rows_per_s: a Parquet file in, a Parquet file of scores out (scoreParquet);
  * - cold_start_ms: spawn a new process (the scoring code bundled with esbuild as the Lambda is)
  *   → model loaded → first request scored; cold_start_tsx_ms the same through tsx, unbundled.
@@ -24,9 +26,10 @@ import { fileURLToPath } from 'node:url';
 import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import { MODEL_FORMAT_VERSION, readManifest } from '../model/manifest.ts';
 import { scoreParquet } from '../scoring/batch.ts';
-import { Scorer } from '../scoring/scorer.ts';
+import { type RequestTimings, Scorer } from '../scoring/scorer.ts';
 import type { SplitTowerKind } from '../scoring/split-tower.ts';
 import { Rng } from '../util/random.ts';
+import { type MachineInfo, machineInfo } from './machine.ts';
 import { median, runPeer, type PeerResult } from './peer.ts';
 import { benchRows, benchSplit, writeBenchModel, zipfToken } from './score-model.ts';
 import { BENCH_SHAPES, type BenchShapeName } from './train-bench.ts';
@@ -62,6 +65,14 @@ export interface ScoreBenchResult {
   readonly score_p99_ms: number;
   readonly request_p50_ms: number;
   readonly request_p99_ms: number;
+  /** Medians per stage of the row-shaped request (they need not add up to request_p50_ms exactly). */
+  readonly request_breakdown_ms: RequestBreakdown;
+  /** The same request with columnar candidates. */
+  readonly request_columnar_p50_ms: number;
+  readonly request_columnar_p99_ms: number;
+  readonly request_columnar_breakdown_ms: RequestBreakdown;
+  /** Bytes of the request body, row-shaped and columnar. */
+  readonly request_bytes: { readonly rows: number; readonly columnar: number };
   readonly batch_rows_per_s: number;
   readonly batch_rows: number;
   readonly cold_start_ms?: number;
@@ -74,6 +85,81 @@ export interface ScoreBenchResult {
   readonly request_p50_ratio_to_peer?: number;
   /** score_p50_ms / the p50 of the peer exactly as its script runs (when that is not the peer compared against). */
   readonly p50_ratio_to_peer_as_shipped?: number;
+  /** request_columnar_p50_ms / the peer's p50. */
+  readonly request_columnar_p50_ratio_to_peer?: number;
+  readonly machine: MachineInfo;
+}
+
+export interface RequestBreakdown {
+  readonly parse: number;
+  readonly validate_encode: number;
+  readonly model: number;
+  readonly rank: number;
+  readonly serialize: number;
+}
+
+/**
+ * Runs one request body through the Lambda's path (what handler.ts does for a Function URL
+ * event: JSON.parse, Scorer.score, JSON.stringify) `warmups + n` times.
+ * @returns sorted latencies and the per-stage medians
+ */
+async function timeRequests(
+  scorer: Scorer,
+  body: string,
+  warmups: number,
+  n: number,
+): Promise<{ lat: number[]; breakdown: RequestBreakdown }> {
+  const stages: Record<keyof RequestBreakdown, number[]> = { parse: [], validate_encode: [], model: [], rank: [], serialize: [] };
+  const lat: number[] = [];
+  const t: RequestTimings = { validateEncodeMs: 0, modelMs: 0, rankMs: 0 };
+  for (let i = 0; i < warmups + n; i++) {
+    const t0 = performance.now();
+    const parsed: unknown = JSON.parse(body);
+    const t1 = performance.now();
+    const res = await scorer.score(parsed, t);
+    const t2 = performance.now();
+    JSON.stringify(res);
+    const t3 = performance.now();
+    if (i < warmups) continue;
+    lat.push(t3 - t0);
+    stages.parse.push(t1 - t0);
+    stages.validate_encode.push(t.validateEncodeMs);
+    stages.model.push(t.modelMs);
+    stages.rank.push(t.rankMs);
+    stages.serialize.push(t3 - t2);
+  }
+  lat.sort((a, b) => a - b);
+  const med = (a: number[]) => +median(a).toFixed(3);
+  return {
+    lat,
+    breakdown: {
+      parse: med(stages.parse),
+      validate_encode: med(stages.validate_encode),
+      model: med(stages.model),
+      rank: med(stages.rank),
+      serialize: med(stages.serialize),
+    },
+  };
+}
+
+function meanBreakdown(b: readonly RequestBreakdown[]): RequestBreakdown {
+  const mean = (k: keyof RequestBreakdown) => +(b.reduce((a, x) => a + x[k], 0) / b.length).toFixed(3);
+  return {
+    parse: mean('parse'),
+    validate_encode: mean('validate_encode'),
+    model: mean('model'),
+    rank: mean('rank'),
+    serialize: mean('serialize'),
+  };
+}
+
+/** The request with its candidates as columns (one array per feature). */
+export function toColumnar(req: { context: Record<string, unknown>; candidates: Record<string, unknown>[] }): {
+  context: Record<string, unknown>;
+  candidates: Record<string, unknown[]>;
+} {
+  const names = Object.keys(req.candidates[0] ?? {});
+  return { context: req.context, candidates: Object.fromEntries(names.map((n) => [n, req.candidates.map((c) => c[n])])) };
 }
 
 /** The peer's percentile: lat sorted, index ceil(q·n) − 1. */
@@ -204,17 +290,27 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
   const work = join(tmpdir(), `wdp-bench-score-${process.pid}`);
   await mkdir(work, { recursive: true });
   try {
-    // Online: the whole request path, then the model alone from encoded ids.
+    // Online: the whole request path (rows, then columns, interleaved so load drifts hit both),
+    // then the model alone from encoded ids.
     const request = benchRequest(shape, n);
     const requests = options.requests ?? 50;
-    for (let i = 0; i < 5; i++) await scorer.score(request);
-    const lat: number[] = [];
-    for (let i = 0; i < requests; i++) {
-      const t = performance.now();
-      await scorer.score(request);
-      lat.push(performance.now() - t);
+    const rowsBody = JSON.stringify(request);
+    const colsBody = JSON.stringify(toColumnar(request));
+    const rowRuns: Awaited<ReturnType<typeof timeRequests>>[] = [];
+    const colRuns: Awaited<ReturnType<typeof timeRequests>>[] = [];
+    const half = Math.max(1, Math.floor(requests / 2));
+    for (let r = 0; r < 2; r++) {
+      rowRuns.push(await timeRequests(scorer, rowsBody, 5, half));
+      colRuns.push(await timeRequests(scorer, colsBody, 5, half));
     }
-    lat.sort((a, b) => a - b);
+    const joinRuns = (runs: Awaited<ReturnType<typeof timeRequests>>[]) => ({
+      lat: runs.flatMap((x) => x.lat).sort((a, b) => a - b),
+      // The two halves' medians, averaged: close to the whole run's median per stage.
+      breakdown: meanBreakdown(runs.map((x) => x.breakdown)),
+    });
+    const rowsRun = joinRuns(rowRuns);
+    const colsRun = joinRuns(colRuns);
+    const lat = rowsRun.lat;
     const sp = benchSplit(BENCH_SHAPES[shape]);
     const user = new Set([...sp.userCats, ...sp.userNums]);
     const plan = await scorer.model.plan(user);
@@ -231,7 +327,7 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
     mlat.sort((a, b) => a - b);
     const engine = plan.tower?.name ?? 'wide only';
     log?.(
-      `online: p50 ${pct(mlat, 0.5).toFixed(2)} ms from encoded ids, ${pct(lat, 0.5).toFixed(2)} ms for the whole request, on ${engine}`,
+      `online: p50 ${pct(mlat, 0.5).toFixed(2)} ms from encoded ids, ${pct(lat, 0.5).toFixed(2)} ms for the whole request (${pct(colsRun.lat, 0.5).toFixed(2)} ms columnar), on ${engine}`,
     );
 
     // Batch: Parquet in → Parquet out.
@@ -294,6 +390,11 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
       score_p99_ms: +pct(mlat, 0.99).toFixed(3),
       request_p50_ms: +rp50.toFixed(3),
       request_p99_ms: +pct(lat, 0.99).toFixed(3),
+      request_breakdown_ms: rowsRun.breakdown,
+      request_columnar_p50_ms: +pct(colsRun.lat, 0.5).toFixed(3),
+      request_columnar_p99_ms: +pct(colsRun.lat, 0.99).toFixed(3),
+      request_columnar_breakdown_ms: colsRun.breakdown,
+      request_bytes: { rows: Buffer.byteLength(rowsBody), columnar: Buffer.byteLength(colsBody) },
       batch_rows_per_s: Math.round(batchRowsPerS),
       batch_rows: r.rows,
       ...cold,
@@ -302,9 +403,11 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
             peer,
             p50_ratio_to_peer: +(p50 / peer.score_p50_ms).toFixed(3),
             request_p50_ratio_to_peer: +(rp50 / peer.score_p50_ms).toFixed(3),
+            request_columnar_p50_ratio_to_peer: +(pct(colsRun.lat, 0.5) / peer.score_p50_ms).toFixed(3),
             ...(peer.as_shipped ? { p50_ratio_to_peer_as_shipped: +(p50 / peer.as_shipped.score_p50_ms).toFixed(3) } : {}),
           }
         : {}),
+      machine: machineInfo(),
     };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { loadTrainableModel } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
 import { storeFor } from '../storage/index.ts';
 import { trainModel } from '../training/train.ts';
+import { machineInfo } from './machine.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 
 const EXAMPLE_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/app-store/wdp.config.json');
@@ -115,6 +116,7 @@ export async function benchTable1(options: Table1Options) {
       wide_deep_minus_wide: +(table['wide_deep']!.auc - table['wide']!.auc).toFixed(4),
       wide_deep_minus_deep: +(table['wide_deep']!.auc - table['deep']!.auc).toFixed(4),
       ...(warm ? { warm_start: warm } : {}),
+      machine: machineInfo(),
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });

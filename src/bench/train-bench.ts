@@ -8,6 +8,7 @@ import type { DeepLayout, EncodedBatch, WideLayout } from '../features/encoded-b
 import type { TowerKind } from '../model/tower/kinds.ts';
 import { WideDeepModel, type WideDeepSpec } from '../model/wide-deep.ts';
 import { Rng } from '../util/random.ts';
+import { type MachineInfo, machineInfo } from './machine.ts';
 import { median, runPeer, type PeerResult } from './peer.ts';
 
 /** The peer's SHAPES, copied field for field. */
@@ -76,6 +77,7 @@ export interface TrainBenchResult {
   readonly ratio_to_peer?: number;
   /** Our examples/s over those of the peer exactly as its script runs (when that is not the peer compared against). */
   readonly ratio_to_peer_as_shipped?: number;
+  readonly machine: MachineInfo;
 }
 
 export async function benchTrain(options: TrainBenchOptions): Promise<TrainBenchResult> {
@@ -134,6 +136,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
             ...(peer.as_shipped ? { ratio_to_peer_as_shipped: +(ours / peer.as_shipped.train_examples_per_s).toFixed(3) } : {}),
           }
         : {}),
+      machine: machineInfo(),
     };
   } finally {
     model.dispose();

@@ -235,16 +235,20 @@ export async function writeQuantizedCopy(from: string, to: string): Promise<Mode
 
 type FileEntry = ModelManifest['files'][string];
 
-/** A listed file's bytes, after its size and sha256 match the manifest. */
+/**
+ * A listed file's bytes, after its size and sha256 match the manifest. The store hashes while it
+ * reads, or vouches with its own full-object SHA-256 (S3 checksums), so the check costs no
+ * second pass over the bytes; either digest must equal the manifest's.
+ */
 async function readCheckedFile(uri: string, name: string, entry: FileEntry): Promise<Uint8Array> {
-  let bytes: Uint8Array;
+  let read: { data: Uint8Array; sha256: string };
   try {
-    bytes = await storeFor(uri).read(joinUri(uri, name));
+    read = await storeFor(uri).readWithSha256(joinUri(uri, name));
   } catch (e) {
     throw new ModelLoadError(uri, `cannot read ${name}: ${(e as Error).message}`, { cause: e });
   }
-  checkBytes(uri, name, entry, bytes.length, sha256(bytes));
-  return bytes;
+  checkBytes(uri, name, entry, read.data.length, read.sha256);
+  return read.data;
 }
 
 /** Checks a listed file the caller does not decode, hashing it as a stream (never all in memory). */

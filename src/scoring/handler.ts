@@ -50,6 +50,13 @@ export interface ScoreHandlerOptions {
   readonly onScored?: (e: ScoredEvent) => void;
   /** How to load the model. @default Scorer.load */
   readonly loadScorer?: (uri: string, options: ScorerOptions) => Promise<Scorer>;
+  /**
+   * Start loading the model now rather than on the first event. The scoring Lambda does this in
+   * its init phase, which provisioned concurrency runs before any request arrives, so a
+   * provisioned environment serves its first request with the model already read and checked.
+   * A failed preload is logged and not kept: the first event tries again. @default false
+   */
+  readonly preload?: boolean;
 }
 
 export interface HttpResult {
@@ -120,6 +127,9 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     }
     return scorer;
   };
+
+  // The rejection is logged by getScorer and forgotten; the first event loads again.
+  if (options.preload) getScorer().catch(() => {});
 
   const scoreOnline = async (body: unknown, requestId: string): Promise<{ status: number; payload: ScoreResponse | ErrorBody }> => {
     const started = performance.now();

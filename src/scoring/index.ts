@@ -3,8 +3,8 @@
  * the workflow's dry run need. Nothing here imports training code or tfjs.
  */
 export { Scorer } from './scorer.ts';
-export type { ScorerOptions } from './scorer.ts';
-export type { ScoreRequest, ScoreResponse } from './request.ts';
+export type { RequestTimings, ScorerOptions } from './scorer.ts';
+export type { AnyScoreRequest, ColumnarScoreRequest, ScoreRequest, ScoreResponse } from './request.ts';
 export { DEFAULT_PLAN_CACHE_SIZE, ServingModel } from './serving-model.ts';
 export type { PlanCacheStats, PlanLease, ServingModelOptions, SplitPlan } from './serving-model.ts';
 export { SPLIT_TOWER_KINDS } from './split-tower.ts';

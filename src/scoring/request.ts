@@ -1,5 +1,9 @@
 /**
- * Scoring requests: `{ context: {user features}, candidates: [{item features}, …], topK? }`.
+ * Scoring requests: `{ context: {user features}, candidates: [{item features}, …], topK? }`, or
+ * with the candidates as columns, `candidates: {feature: [value per candidate], …}`: the same
+ * cells without a key per cell, so about half the JSON to parse at 1000 candidates, and no
+ * object per candidate. Both shapes are validated by the same pass, with the same messages
+ * (a cell is `candidates[i].feature` in either).
  *
  * zod checks the envelope; the cells are then checked against the model's own feature list in
  * one pass that also builds the columns the transforms read (a request of 1000 candidates has
@@ -29,6 +33,28 @@ export interface ScoreRequest {
   readonly topK?: number;
 }
 
+/** The columnar shape: one array per item feature, every array one value per candidate. */
+export interface ColumnarScoreRequest {
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly candidates: Readonly<Record<string, readonly unknown[]>>;
+  readonly topK?: number;
+}
+
+/** A request in either shape, as parseEnvelope returns it. */
+export type AnyScoreRequest = ScoreRequest | ColumnarScoreRequest;
+
+/** Whether the candidates come as columns. */
+export function isColumnar(req: AnyScoreRequest): req is ColumnarScoreRequest {
+  return !Array.isArray(req.candidates);
+}
+
+/** How many candidates a (validated) request holds. */
+export function candidateCount(req: AnyScoreRequest): number {
+  if (!isColumnar(req)) return req.candidates.length;
+  for (const name in req.candidates) return req.candidates[name]!.length;
+  return 0;
+}
+
 export interface ScoreResponse {
   /** The modelId of the model that scored. */
   readonly modelVersion: string;
@@ -41,7 +67,15 @@ export interface ScoreResponse {
 export interface RequestLimits {
   /** @default 1000 */
   readonly maxCandidates: number;
+  /** Longest string accepted as a feature value (or a list element). @default DEFAULT_MAX_STRING_LENGTH */
+  readonly maxStringLength?: number;
 }
+
+/**
+ * 1024 characters: ids, categories and tokens are far shorter, and a longer string is either a
+ * mistake or an attempt to make the vocabulary lookup and the hashing chew on megabytes.
+ */
+export const DEFAULT_MAX_STRING_LENGTH = 1024;
 
 /** How many offending fields a message lists before "and N more". */
 const MAX_LISTED = 10;
@@ -59,23 +93,27 @@ const plainObject = (what: string) =>
     error: `${what} must be a JSON object`,
   });
 
+const topK = z
+  .number({ error: 'topK must be a positive integer' })
+  .int({ error: 'topK must be a positive integer' })
+  .positive({ error: 'topK must be a positive integer' })
+  .optional();
+
+// `candidates` is checked by hand (either shape), so zod sees only the envelope's own fields.
 const envelope = z
   .object(
-    {
-      context: plainObject('context').optional(),
-      candidates: z.array(z.unknown(), { error: 'candidates must be an array of objects' }),
-      topK: z
-        .number({ error: 'topK must be a positive integer' })
-        .int({ error: 'topK must be a positive integer' })
-        .positive({ error: 'topK must be a positive integer' })
-        .optional(),
-    },
+    { context: plainObject('context').optional(), candidates: z.unknown(), topK },
     { error: 'the request must be a JSON object with "candidates"' },
   )
   .strict();
 
-/** Validates the envelope (shape and limits); cells are checked by `buildColumns`. */
-export function parseEnvelope(body: unknown, limits: RequestLimits): ScoreRequest {
+const CANDIDATES_SHAPE = 'candidates must be an array of objects, or an object of equal-length arrays (one per feature)';
+
+/**
+ * Validates the envelope (shape and limits) of either request shape; cells are checked by
+ * `buildColumns`.
+ */
+export function parseEnvelope(body: unknown, limits: RequestLimits): AnyScoreRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new RequestError('the request must be a JSON object with "candidates"');
   const cands = (body as { candidates?: unknown }).candidates;
@@ -89,20 +127,45 @@ export function parseEnvelope(body: unknown, limits: RequestLimits): ScoreReques
     const message =
       issue.code === 'unrecognized_keys'
         ? `unknown request field(s): ${listing(issue.keys.map((k) => clip(k)))} (expected context, candidates, topK)`
-        : issue.path.length > 0 && issue.code === 'invalid_type' && issue.path[0] === 'candidates' && issue.path.length === 1
+        : issue.path[0] === 'candidates'
           ? 'candidates must be an array of objects'
           : issue.message;
     throw new RequestError(message);
   }
-  if (r.data.candidates.length === 0) throw new RequestError('candidates must not be empty');
-  r.data.candidates.forEach((c, i) => {
-    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new RequestError(`candidates[${i}] must be a JSON object`);
-  });
-  return {
-    context: r.data.context ?? {},
-    candidates: r.data.candidates as Record<string, unknown>[],
-    ...(r.data.topK !== undefined ? { topK: r.data.topK } : {}),
-  };
+  const context = r.data.context ?? {};
+  const k = r.data.topK !== undefined ? { topK: r.data.topK } : {};
+  if (Array.isArray(cands)) {
+    if (cands.length === 0) throw new RequestError('candidates must not be empty');
+    for (let i = 0; i < cands.length; i++) {
+      const c = cands[i];
+      if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new RequestError(`candidates[${i}] must be a JSON object`);
+    }
+    return { context, candidates: cands as Record<string, unknown>[], ...k };
+  }
+  if (cands === undefined) throw new RequestError('candidates must be an array of objects');
+  if (typeof cands !== 'object' || cands === null) throw new RequestError(CANDIDATES_SHAPE);
+  return { context, candidates: checkColumns(cands as Record<string, unknown>, limits), ...k };
+}
+
+/** The columnar shape's own rules: every column an array, all of one length, within the limit. */
+function checkColumns(cols: Record<string, unknown>, limits: RequestLimits): Record<string, unknown[]> {
+  const names = Object.keys(cols);
+  if (names.length === 0) throw new RequestError('candidates must not be empty (columnar: no feature columns)');
+  const notArrays = names.filter((n) => !Array.isArray(cols[n]));
+  if (notArrays.length > 0)
+    throw new RequestError(
+      `columnar candidates: ${listing(notArrays.map((n) => `candidates.${clip(n)} must be an array (one value per candidate), got ${typeName(cols[n])}`))}`,
+    );
+  const first = names[0]!;
+  const B = (cols[first] as unknown[]).length;
+  const ragged = names.filter((n) => (cols[n] as unknown[]).length !== B);
+  if (ragged.length > 0)
+    throw new RequestError(
+      `columnar candidates must have one length: candidates.${clip(first)} has ${B} values but ${listing(ragged.map((n) => `candidates.${clip(n)} has ${(cols[n] as unknown[]).length}`))}`,
+    );
+  if (B > limits.maxCandidates) throw new RequestError(`too many candidates: ${B} (the limit is ${limits.maxCandidates})`);
+  if (B === 0) throw new RequestError('candidates must not be empty');
+  return cols as Record<string, unknown[]>;
 }
 
 function expected(f: FeatureState): string {
@@ -123,6 +186,14 @@ function typeName(v: unknown): string {
     return i < 0 ? 'array' : `an array with ${v[i]} at [${i}] (${NOT_FINITE})`;
   }
   return v === null ? 'null' : typeof v;
+}
+
+/** Length of the longest string in a cell (a string, or a list's strings); 0 when it has none. */
+function longest(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  let max = 0;
+  if (Array.isArray(v)) for (const e of v) if (typeof e === 'string' && e.length > max) max = e.length;
+  return max;
 }
 
 function isToken(v: unknown): boolean {
@@ -165,24 +236,35 @@ export interface RequestColumns {
 
 /**
  * Checks every cell against the model's features and builds the two chunks the transforms encode.
- * @throws RequestError naming unknown features, wrong types, features given on both sides, and
- *   numerics without a default that are missing.
+ * Either request shape; a columnar request is read column by column, straight into the columns.
+ * @throws RequestError naming unknown features, wrong types, strings over the length limit,
+ *   features given on both sides, and numerics without a default that are missing.
  */
-export function buildColumns(req: ScoreRequest, state: TransformState): RequestColumns {
+export function buildColumns(
+  req: AnyScoreRequest,
+  state: TransformState,
+  limits: Pick<RequestLimits, 'maxStringLength'> = {},
+): RequestColumns {
   const features = state.features;
+  const maxStr = limits.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
   const unknown: string[] = [];
   const wrong: string[] = [];
+  const tooLong: string[] = [];
   const userFeatures = new Set<string>();
   for (const [name, v] of Object.entries(req.context)) {
     const f = Object.hasOwn(features, name) ? features[name] : undefined;
     if (!f) unknown.push(`context.${clip(name)}`);
     else if (!fits(f, v)) wrong.push(`context.${name} must be ${expected(f)}, got ${typeName(v)}`);
-    else userFeatures.add(name);
+    else {
+      const len = longest(v);
+      if (len > maxStr) tooLong.push(`context.${name} (${len} characters)`);
+      else userFeatures.add(name);
+    }
   }
 
   // Item-side columns, filled from the candidates in one pass (the hot loop of validation:
-  // one Map lookup and a type switch per cell).
-  const B = req.candidates.length;
+  // one Map lookup per key and a type switch per cell).
+  const B = candidateCount(req);
   const cols = new Map<string, ColumnValues>();
   const slots = new Map<string, Slot>();
   for (const [name, f] of Object.entries(features)) {
@@ -192,28 +274,61 @@ export function buildColumns(req: ScoreRequest, state: TransformState): RequestC
     slots.set(name, { kind: f.kind === 'numeric' ? NUM : f.kind === 'categorical' ? CAT : LIST, col, f });
   }
   const both = new Set<string>();
-  for (let i = 0; i < B; i++) {
-    const cand = req.candidates[i]!;
-    for (const name in cand) {
-      const v = cand[name];
+  // One cell of candidate i: stored in its column, or its fault recorded.
+  const put = (slot: Slot, name: string, i: number, v: unknown): void => {
+    if (slot.kind === NUM) {
+      if (typeof v === 'number' && Number.isFinite(v)) (slot.col as Float64Array)[i] = v;
+      else if (v !== null && v !== undefined) wrong.push(`candidates[${i}].${name} must be ${expected(slot.f)}, got ${typeName(v)}`);
+    } else if (slot.kind === CAT && typeof v === 'string') {
+      if (v.length > maxStr) tooLong.push(`candidates[${i}].${name} (${v.length} characters)`);
+      else (slot.col as Cell[])[i] = v;
+    } else if (fits(slot.f, v)) {
+      if (v === null || v === undefined) return;
+      const len = longest(v);
+      if (len > maxStr) tooLong.push(`candidates[${i}].${name} (${len} characters)`);
+      else (slot.col as Cell[])[i] = v as Cell;
+    } else {
+      wrong.push(`candidates[${i}].${name} must be ${expected(slot.f)}, got ${typeName(v)}`);
+    }
+  };
+  if (isColumnar(req)) {
+    for (const name in req.candidates) {
+      const values = req.candidates[name]!;
       const slot = slots.get(name);
       if (slot === undefined) {
         if (Object.hasOwn(features, name)) both.add(name);
-        else unknown.push(`candidates[${i}].${clip(name)}`);
+        else unknown.push(`candidates.${clip(name)}`);
         continue;
       }
+      // A column parseEnvelope did not see (a caller building requests in code) must still fit.
+      if (values.length !== B)
+        throw new RequestError(`columnar candidates must have one length: candidates.${name} has ${values.length} values, not ${B}`);
       if (slot.kind === NUM) {
-        if (typeof v === 'number' && Number.isFinite(v)) (slot.col as Float64Array)[i] = v;
-        else if (v !== null && v !== undefined) wrong.push(`candidates[${i}].${name} must be ${expected(slot.f)}, got ${typeName(v)}`);
-      } else if (slot.kind === CAT ? typeof v === 'string' || fits(slot.f, v) : fits(slot.f, v)) {
-        if (v !== null && v !== undefined) (slot.col as Cell[])[i] = v as Cell;
-      } else {
-        wrong.push(`candidates[${i}].${name} must be ${expected(slot.f)}, got ${typeName(v)}`);
+        const col = slot.col as Float64Array;
+        for (let i = 0; i < B; i++) {
+          const v = values[i];
+          if (typeof v === 'number' && Number.isFinite(v)) col[i] = v;
+          else put(slot, name, i, v);
+        }
+      } else for (let i = 0; i < B; i++) put(slot, name, i, values[i]);
+    }
+  } else {
+    for (let i = 0; i < B; i++) {
+      const cand = req.candidates[i]!;
+      for (const name in cand) {
+        const slot = slots.get(name);
+        if (slot === undefined) {
+          if (Object.hasOwn(features, name)) both.add(name);
+          else unknown.push(`candidates[${i}].${clip(name)}`);
+          continue;
+        }
+        put(slot, name, i, cand[name]);
       }
     }
   }
   if (unknown.length > 0) throw new RequestError(`unknown feature(s): ${listing(unknown)}`);
   if (wrong.length > 0) throw new RequestError(`wrong type(s): ${listing(wrong)}`);
+  if (tooLong.length > 0) throw new RequestError(`string(s) longer than the limit of ${maxStr} characters: ${listing(tooLong)}`);
   if (both.size > 0) throw new RequestError(`feature(s) given in both context and candidates: ${listing([...both])}`);
 
   const missing: string[] = [];

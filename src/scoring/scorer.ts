@@ -18,12 +18,14 @@ import { INT8_TOWER_FILE } from '../model/artifact.ts';
 import { readStoredModel } from '../model/stored-model.ts';
 import { DataError } from '../data/errors.ts';
 import { RequestError, ScoringError } from './errors.ts';
-import { buildColumns, clip, listing, parseEnvelope, type ScoreRequest, type ScoreResponse } from './request.ts';
+import { type AnyScoreRequest, buildColumns, clip, isColumnar, listing, parseEnvelope, type ScoreResponse } from './request.ts';
 import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
 
 export interface ScorerOptions extends ServingModelOptions {
   /** Most candidates per request. @default 1000 */
   readonly maxCandidates?: number;
+  /** Longest string a feature value may be. @default DEFAULT_MAX_STRING_LENGTH (1024) */
+  readonly maxStringLength?: number;
   /** Reuse a cached scorer of the same model id. @default true */
   readonly cache?: boolean;
   /**
@@ -42,14 +44,74 @@ export interface ScorerOptions extends ServingModelOptions {
   readonly contextFeatures?: readonly string[];
 }
 
-/** The best `topK` (default all) by descending score, ties by index; sorts indices in a typed array. */
-function rank(p: Float32Array, scores: readonly number[], topK: number | undefined): { index: number; score: number }[] {
-  const order = new Uint32Array(p.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
+/** Milliseconds spent in each stage of one request (Scorer.score fills them when given). */
+export interface RequestTimings {
+  /** Envelope, cells, the training transforms: bytes-side work before the model. */
+  validateEncodeMs: number;
+  /** Plan lookup and the model (wide, embeddings, tower, sigmoid). */
+  modelMs: number;
+  /** Scores to numbers and the ranking. */
+  rankMs: number;
+}
+
+/** Whether candidate a ranks before b: higher score, then lower index. */
+function before(p: Float32Array, a: number, b: number): boolean {
+  const d = p[a]! - p[b]!;
+  return d > 0 || (d === 0 && a < b);
+}
+
+/**
+ * The best `topK` (default all) by descending score, ties by index. When K is small against B
+ * (the usual "top 10 of 1000"), a bounded heap selects them in O(B log K) and only K are sorted;
+ * otherwise the indices are sorted in a typed array. Either way no object is made per candidate,
+ * only per ranked entry.
+ */
+export function rank(p: Float32Array, topK: number | undefined): { index: number; score: number }[] {
+  const B = p.length;
+  const k = Math.min(topK ?? B, B);
+  let order: Uint32Array;
+  if (k * 8 <= B) {
+    // heap[0] is the worst of the best k so far.
+    const heap = new Uint32Array(k);
+    let size = 0;
+    const down = (at: number) => {
+      for (;;) {
+        const l = 2 * at + 1;
+        if (l >= size) return;
+        const r = l + 1;
+        const worse = r < size && before(p, heap[l]!, heap[r]!) ? r : l;
+        if (!before(p, heap[at]!, heap[worse]!)) return;
+        const t = heap[at]!;
+        heap[at] = heap[worse]!;
+        heap[worse] = t;
+        at = worse;
+      }
+    };
+    for (let i = 0; i < B; i++) {
+      if (size < k) {
+        let at = size++;
+        heap[at] = i;
+        while (at > 0) {
+          const parent = (at - 1) >> 1;
+          if (!before(p, heap[parent]!, heap[at]!)) break;
+          const t = heap[at]!;
+          heap[at] = heap[parent]!;
+          heap[parent] = t;
+          at = parent;
+        }
+      } else if (before(p, i, heap[0]!)) {
+        heap[0] = i;
+        down(0);
+      }
+    }
+    order = heap;
+  } else {
+    order = new Uint32Array(B);
+    for (let i = 0; i < B; i++) order[i] = i;
+  }
   order.sort((a, b) => p[b]! - p[a]! || a - b);
-  const k = Math.min(topK ?? order.length, order.length);
   const ranked = new Array<{ index: number; score: number }>(k);
-  for (let i = 0; i < k; i++) ranked[i] = { index: order[i]!, score: scores[order[i]!]! };
+  for (let i = 0; i < k; i++) ranked[i] = { index: order[i]!, score: p[order[i]!]! };
   return ranked;
 }
 
@@ -58,7 +120,7 @@ function rank(p: Float32Array, scores: readonly number[], topK: number | undefin
  * listed ones it lacks become null there (a value missing for every candidate either way, so the
  * scores are those of the request as sent).
  */
-function fixContext(req: ScoreRequest, fixed: ReadonlySet<string>): ScoreRequest {
+function fixContext(req: AnyScoreRequest, fixed: ReadonlySet<string>): AnyScoreRequest {
   const other = Object.keys(req.context).filter((n) => !fixed.has(n));
   if (other.length > 0)
     throw new RequestError(
@@ -67,7 +129,7 @@ function fixContext(req: ScoreRequest, fixed: ReadonlySet<string>): ScoreRequest
   const context: Record<string, unknown> = {};
   for (const n of fixed) {
     if (Object.hasOwn(req.context, n)) continue;
-    const i = req.candidates.findIndex((c) => Object.hasOwn(c, n));
+    const i = isColumnar(req) ? (Object.hasOwn(req.candidates, n) ? 0 : -1) : req.candidates.findIndex((c) => Object.hasOwn(c, n));
     if (i >= 0) throw new RequestError(`candidates[${i}].${n}: ${n} is a context feature in this deployment; give it once in context`);
     context[n] = null;
   }
@@ -90,6 +152,7 @@ export class Scorer {
   readonly idColumns: readonly string[];
   readonly #state: TransformState;
   readonly #contextFeatures: ReadonlySet<string> | undefined;
+  readonly #maxStringLength: number | undefined;
 
   private constructor(
     uri: string,
@@ -106,6 +169,7 @@ export class Scorer {
     this.model = model;
     this.idColumns = idColumns;
     this.maxCandidates = options.maxCandidates ?? 1000;
+    this.#maxStringLength = options.maxStringLength;
     this.#state = transforms.toState();
     const fixed = options.contextFeatures;
     if (fixed) {
@@ -162,10 +226,11 @@ export class Scorer {
    * Validates and scores one request.
    * @throws RequestError with a message for the caller
    */
-  async score(body: unknown): Promise<ScoreResponse> {
-    const envelope: ScoreRequest = parseEnvelope(body, { maxCandidates: this.maxCandidates });
+  async score(body: unknown, timings?: RequestTimings): Promise<ScoreResponse> {
+    const t0 = timings ? performance.now() : 0;
+    const envelope = parseEnvelope(body, { maxCandidates: this.maxCandidates });
     const req = this.#contextFeatures ? fixContext(envelope, this.#contextFeatures) : envelope;
-    const cols = buildColumns(req, this.#state);
+    const cols = buildColumns(req, this.#state, this.#maxStringLength !== undefined ? { maxStringLength: this.#maxStringLength } : {});
     let user: EncodedBatch;
     let items: EncodedBatch;
     try {
@@ -177,6 +242,7 @@ export class Scorer {
       if (e instanceof DataError) throw new RequestError(`invalid feature value: ${clip(e.message, 300)}`, { cause: e });
       throw e;
     }
+    const t1 = timings ? performance.now() : 0;
     const { plan, release } = await this.model.acquirePlan(cols.userFeatures);
     let p: Float32Array;
     try {
@@ -184,8 +250,14 @@ export class Scorer {
     } finally {
       release();
     }
-    const scores = Array.from(p);
-    return { modelVersion: this.modelVersion, scores, ranked: rank(p, scores, req.topK) };
+    const t2 = timings ? performance.now() : 0;
+    const res: ScoreResponse = { modelVersion: this.modelVersion, scores: Array.from(p), ranked: rank(p, req.topK) };
+    if (timings) {
+      timings.validateEncodeMs = t1 - t0;
+      timings.modelMs = t2 - t1;
+      timings.rankMs = performance.now() - t2;
+    }
+    return res;
   }
 
   /** Probabilities for rows that carry every feature (batch scoring); bad rows follow `onBadRow`. */
@@ -226,6 +298,7 @@ function optionsKey(o: ScorerOptions): string {
     o.precision ?? null,
     o.int8Ops ?? null,
     o.maxCandidates ?? null,
+    o.maxStringLength ?? null,
     o.warmBatchPlan ?? null,
     o.contextFeatures ? [...o.contextFeatures].sort() : null,
   ]);

@@ -46,7 +46,7 @@ import type { ItemColumns, SplitTower, SplitTowerKind } from './split-tower.ts';
 export interface ServingModelOptions {
   /** Tower implementation. @default 'auto' (ONNX Runtime, else plain JS) */
   readonly backend?: SplitTowerKind;
-  /** ORT intra-op threads. @default os.availableParallelism() */
+  /** ORT intra-op threads. @default availableCpus() (onnx-runtime.ts: the cgroup quota, else the CPUs) */
   readonly intraOpNumThreads?: number;
   /** @default the host's setting (configureOnnxRuntime), true if unset */
   readonly allowSpinning?: boolean;

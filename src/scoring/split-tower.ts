@@ -44,7 +44,7 @@ export interface SplitTowerOptions {
   readonly gathered?: readonly GatheredFeature[];
   /** Rows of W0 that x_user holds, in its order (the other columns). */
   readonly userRows: Int32Array;
-  /** ORT intra-op threads. @default os.availableParallelism() */
+  /** ORT intra-op threads. @default availableCpus() (onnx-runtime.ts: the cgroup quota, else the CPUs) */
   readonly intraOpNumThreads?: number;
   /**
    * Serve the opt-in int8 tower (model/tower/int8.ts) instead of the float32 weights: ONNX

@@ -34,6 +34,18 @@ export interface VersionedBlob {
   readonly etag: string;
 }
 
+/** An object's bytes with their SHA-256, and who vouches for it. */
+export interface ChecksummedBlob {
+  readonly data: Uint8Array;
+  /** SHA-256 of the object, lowercase hex. */
+  readonly sha256: string;
+  /**
+   * 'store': the store's own full-object SHA-256 of this version (S3 with ChecksumMode ENABLED),
+   * so no local hash was computed; 'read': computed here over the bytes as they arrived.
+   */
+  readonly by: 'store' | 'read';
+}
+
 export interface BlobStore {
   /** Every object whose URI starts with `prefix` (recursive), sorted by URI. */
   list(prefix: string): Promise<BlobInfo[]>;
@@ -41,6 +53,12 @@ export interface BlobStore {
   stat(uri: string): Promise<BlobInfo | undefined>;
   /** The whole object. Throws StorageNotFoundError when it does not exist. */
   read(uri: string): Promise<Uint8Array>;
+  /**
+   * The whole object and its SHA-256 (model weights, checked against the manifest). The hash
+   * overlaps the reading: chunks are hashed as they arrive; or, where the store keeps a
+   * full-object SHA-256 of the version it returned, that one is used and nothing is hashed here.
+   */
+  readWithSha256(uri: string): Promise<ChecksummedBlob>;
   /** Bytes [start, end) of the object (end exclusive). */
   readRange(uri: string, start: number, end: number): Promise<Uint8Array>;
   /** The object as a stream of chunks. */

@@ -5,7 +5,7 @@ import type { BlobStore } from './blob-store.ts';
 import { FileStore } from './file-store.ts';
 import { S3Store, parseS3Uri } from './s3-store.ts';
 
-export type { BlobInfo, BlobStore, VersionedBlob, WriteCondition } from './blob-store.ts';
+export type { BlobInfo, BlobStore, ChecksummedBlob, VersionedBlob, WriteCondition } from './blob-store.ts';
 export { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 export { FileStore } from './file-store.ts';
 export { S3Store, parseS3Uri } from './s3-store.ts';

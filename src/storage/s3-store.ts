@@ -7,7 +7,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { BlobInfo, BlobStore, VersionedBlob, WriteCondition } from './blob-store.ts';
+import { createHash, type Hash } from 'node:crypto';
+import type { BlobInfo, BlobStore, ChecksummedBlob, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 
 export interface S3StoreOptions {
@@ -137,8 +138,48 @@ export class S3Store implements BlobStore {
    * object overwritten mid-read fails the read instead of mixing two versions.
    */
   async read(uri: string): Promise<Uint8Array> {
+    return (await this.#readWhole(uri, undefined)).data;
+  }
+
+  /**
+   * As `read`, with the object's SHA-256. A HeadObject with ChecksumMode ENABLED goes out beside
+   * the first part: when S3 keeps a full-object SHA-256 of the very version read (same ETag),
+   * that is the answer and nothing is hashed here (every object `write` stores carries one, see
+   * there). Otherwise (no checksum, another algorithm, a multipart object's composite checksum,
+   * which is a hash of part hashes and cannot be compared with a file's sha256, or an S3
+   * look-alike that keeps none) the parts are hashed in order as they arrive, overlapping the
+   * download of the later ones.
+   */
+  async readWithSha256(uri: string): Promise<ChecksummedBlob> {
+    const { bucket, key } = parseS3Uri(uri);
+    const head = this.#withRetry(() =>
+      this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' })),
+    ).then(
+      (h) => {
+        const sha = fullObjectSha256(h.ChecksumSHA256, h.ChecksumType);
+        return sha && h.ETag ? { sha256: sha, etag: h.ETag } : undefined;
+      },
+      // The checksum is an optimisation: without it (a HEAD refused, an S3 look-alike) the bytes are hashed.
+      () => undefined,
+    );
+    const r = await this.#readWhole(uri, head);
+    return { data: r.data, sha256: r.sha256!, by: r.by! };
+  }
+
+  /**
+   * The object's bytes; with `checksum` given, also its SHA-256: the store's, when it names the
+   * version read, else hashed in order as the parts arrive.
+   */
+  async #readWhole(
+    uri: string,
+    checksum: Promise<{ sha256: string; etag: string } | undefined> | undefined,
+  ): Promise<{ data: Uint8Array; sha256?: string; by?: 'store' | 'read' }> {
     const { bucket, key } = parseS3Uri(uri);
     const part = this.#partBytes;
+    const plain = async () => {
+      const data = await this.#readPlain(uri, bucket, key);
+      return checksum ? { data, sha256: createHash('sha256').update(data).digest('hex'), by: 'read' as const } : { data };
+    };
     try {
       let first: GetObjectCommandOutput;
       let head: Uint8Array;
@@ -153,12 +194,37 @@ export class S3Store implements BlobStore {
         // A range of an empty object is unsatisfiable (S3: 416; some S3 look-alikes drop the
         // connection): a plain GET decides, and reports the real error if there is one.
         if (isNotFound(err) || isFatal(err) || isTransientStatus(err)) throw err;
-        return await this.#readPlain(uri, bucket, key);
+        return await plain();
       }
+      const stored = checksum ? await checksum : undefined;
+      const byStore = stored !== undefined && stored.etag === first.ETag;
+      const hash: Hash | undefined = checksum && !byStore ? createHash('sha256') : undefined;
+      const done = (data: Uint8Array) =>
+        !checksum
+          ? { data }
+          : byStore
+            ? { data, sha256: stored!.sha256, by: 'store' as const }
+            : { data, sha256: hash!.digest('hex'), by: 'read' as const };
       const total = totalSize(first.ContentRange) ?? head.length;
-      if (total <= head.length) return head;
+      if (total <= head.length) {
+        hash?.update(head);
+        return done(head);
+      }
       const out = new Uint8Array(total);
       out.set(head, 0);
+      // Parts finish out of order; the hash takes them in order, as soon as the prefix is whole.
+      hash?.update(head);
+      let hashedTo = head.length;
+      const finished = new Map<number, number>();
+      const advance = (start: number, end: number) => {
+        if (!hash) return;
+        finished.set(start, end);
+        for (let e = finished.get(hashedTo); e !== undefined; e = finished.get(hashedTo)) {
+          finished.delete(hashedTo);
+          hash.update(out.subarray(hashedTo, e));
+          hashedTo = e;
+        }
+      };
       let next = head.length;
       let failed = false;
       const fetchParts = async (): Promise<void> => {
@@ -181,6 +247,7 @@ export class S3Store implements BlobStore {
             if (at !== end)
               throw new StorageError(uri, `read failed: range ${start}-${end - 1} returned ${at - start} of ${end - start} bytes`);
           });
+          advance(start, end);
         }
       };
       const workers = Math.min(this.#readConcurrency, Math.ceil((total - next) / part));
@@ -193,7 +260,7 @@ export class S3Store implements BlobStore {
           }),
         ),
       );
-      return out;
+      return done(out);
     } catch (err) {
       if (err instanceof StorageError) throw err;
       if (httpStatus(err) === 412)
@@ -281,6 +348,9 @@ export class S3Store implements BlobStore {
             Bucket: bucket,
             Key: key,
             Body: data,
+            // S3 computes and keeps the object's full-object SHA-256 (one PutObject: never a
+            // multipart composite), which readWithSha256 reads back instead of hashing again.
+            ChecksumAlgorithm: 'SHA256',
             ...(condition.ifNoneMatch ? { IfNoneMatch: condition.ifNoneMatch } : {}),
             ...(condition.ifMatch !== undefined ? { IfMatch: condition.ifMatch } : {}),
           }),
@@ -337,6 +407,16 @@ export function parseS3Uri(uri: string): S3Location {
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   if (!bucket) throw new StorageError(uri, 'S3 URI has no bucket');
   return { bucket, key: slash < 0 ? '' : rest.slice(slash + 1) };
+}
+
+/**
+ * The hex SHA-256 of the whole object from S3's checksum fields, or undefined when S3 gave none
+ * or gave a composite one (a multipart upload's checksum of part checksums, "…-N").
+ */
+export function fullObjectSha256(checksum: string | undefined, type: string | undefined): string | undefined {
+  if (!checksum || type === 'COMPOSITE' || checksum.includes('-')) return undefined;
+  const bytes = Buffer.from(checksum, 'base64');
+  return bytes.length === 32 ? bytes.toString('hex') : undefined;
 }
 
 /** The object size from a Content-Range header ("bytes 0-99/1234"); undefined when absent or unknown ("…/*"). */

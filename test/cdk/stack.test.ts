@@ -42,7 +42,13 @@ describe('WdpStack', () => {
     const built = createWdpApp({
       templateOnly: true,
       outdir,
-      context: { spot: 'true', schedule: 'cron(30 3 * * ? *)', functionUrl: 'true' },
+      context: {
+        spot: 'true',
+        schedule: 'cron(30 3 * * ? *)',
+        functionUrl: 'true',
+        scoringMemoryMiB: '3008',
+        scoringProvisionedConcurrency: '2',
+      },
     });
     app = built.app;
     stack = built.stack;
@@ -127,6 +133,27 @@ describe('WdpStack', () => {
 
   it('the nightly schedule comes from the context', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(30 3 * * ? *)', State: 'ENABLED' });
+  });
+
+  it("the scoring function's memory and alias live's provisioned concurrency come from the context", () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^wdp online scoring'),
+      MemorySize: 3008,
+    });
+    template.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live',
+      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 },
+    });
+  });
+
+  it("scoring sizing is validated: memory within Lambda's 128–10,240 MB, provisioned concurrency a whole number ≥ 0 (default 0)", async () => {
+    const { settingsFromContext, settingsSchema } = await import('../../cdk/settings.ts');
+    const ctx = (c: Record<string, unknown>) => () => settingsFromContext((k) => c[k]);
+    assert.equal(settingsSchema.parse({}).scoringProvisionedConcurrency, 0);
+    assert.equal(settingsSchema.parse({}).scoringMemoryMiB, 2048);
+    assert.throws(ctx({ scoringMemoryMiB: '20000' }), /invalid CDK context: scoringMemoryMiB: .*10240/);
+    assert.throws(ctx({ scoringProvisionedConcurrency: '-1' }), /invalid CDK context: scoringProvisionedConcurrency: .*>=0/);
+    assert.throws(ctx({ scoringProvisionedConcurrency: '1.5' }), /invalid CDK context: scoringProvisionedConcurrency: .*expected int/);
   });
 
   it('the default schedule is 02:00 UTC', async () => {

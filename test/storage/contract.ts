@@ -3,6 +3,7 @@
  * `blobStoreContract` with a fixture that hands out an empty root folder per test.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { StorageNotFoundError, StoragePreconditionError } from '../../src/storage/errors.ts';
@@ -89,6 +90,25 @@ export function blobStoreContract(name: string, fixture: () => Promise<ContractF
       assert.equal(back.length, data.length);
       assert.ok(Buffer.from(back).equals(Buffer.from(data)));
       assert.deepEqual([...(await store.readRange(uri, 2_000_000, 2_000_004))], [...data.subarray(2_000_000, 2_000_004)]);
+    });
+
+    it('readWithSha256 gives the whole object and its sha256 (multi-megabyte, small and empty objects)', async () => {
+      const { store, root } = await fixture();
+      const big = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 7919) % 251);
+      for (const [name, data] of [
+        ['big.bin', big],
+        ['small.bin', new Uint8Array([1, 2, 3])],
+        ['empty.bin', new Uint8Array(0)],
+      ] as const) {
+        const uri = joinUri(root, name);
+        await store.write(uri, data);
+        const r = await store.readWithSha256(uri);
+        assert.equal(r.data.length, data.length, name);
+        assert.ok(Buffer.from(r.data).equals(Buffer.from(data)), name);
+        assert.equal(r.sha256, createHash('sha256').update(data).digest('hex'), name);
+        assert.ok(r.by === 'read' || r.by === 'store');
+      }
+      await assert.rejects(store.readWithSha256(joinUri(root, 'nope.bin')), StorageNotFoundError);
     });
 
     it('lists recursively, sorted, filtered by string prefix, in the URI style given', async () => {
