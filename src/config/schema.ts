@@ -124,6 +124,58 @@ export const holdoutSchema = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
+const tuningParamValue = z.union([z.number(), z.string(), z.array(z.number())]);
+
+/** The record `wdp tune` leaves in the config it writes (src/tuning/tune.ts). */
+export const tuningRecordSchema = z
+  .object({
+    tool: z.literal('wdp tune'),
+    seed: z.number().int(),
+    /** The validation metric trials were ranked by. */
+    metric: z.enum(['auc', 'logloss']),
+    kind: z.enum(['wide', 'deep', 'wide_deep']),
+    /** Trials in the first rung, epochs of the first and last rung, the halving factor, a time limit. */
+    budget: z
+      .object({
+        trials: z.number().int().min(1),
+        minEpochs: z.number().int().min(1),
+        maxEpochs: z.number().int().min(1),
+        eta: z.number().min(2),
+        timeSeconds: z.number().min(0).optional(),
+      })
+      .strict(),
+    /** Where validation rows came from: given files, or a hashed share of the training rows. */
+    validation: z.union([
+      z.object({ kind: z.literal('files'), uris: z.array(z.string()) }).strict(),
+      z.object({ kind: z.literal('hash'), column: z.string(), fraction: z.number() }).strict(),
+    ]),
+    trainRows: z.number().int().min(0),
+    validationRows: z.number().int().min(0),
+    best: z.object({ trial: z.number().int().min(0), score: z.number(), epochs: z.number().int().min(1) }).strict(),
+    /** Search-space paths this config schema did not accept (left out of the search). */
+    notSearched: z.array(z.string()).default([]),
+    trials: z
+      .array(
+        z
+          .object({
+            id: z.number().int().min(0),
+            /** Config path → value sampled for this trial. */
+            params: z.record(z.string(), tuningParamValue),
+            epochs: z.number().int().min(0),
+            bestEpoch: z.number().int().min(0),
+            score: z.number().nullable(),
+            stopped: z.enum(['halved', 'completed', 'time budget', 'failed']),
+            /** Validation after each epoch. */
+            curve: z.array(z.object({ epoch: z.number().int(), trainLoss: z.number(), auc: z.number(), logloss: z.number() }).strict()),
+          })
+          .strict(),
+      )
+      .max(10_000),
+    seconds: z.number().min(0),
+    timedOut: z.boolean(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Column with the 0/1 label. */
@@ -207,6 +259,8 @@ export const configSchema = z
       .strict()
       .default({ onBadRow: 'error', maxBadRowFraction: 0.01, idColumns: [] }),
     holdout: holdoutSchema.default({ kind: 'newest_partition' }),
+    /** Written by `wdp tune` into the config it chose: how the search ran and every trial. Not read by training. */
+    tuning: tuningRecordSchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
