@@ -20,6 +20,7 @@ import { addScoreBatchCommand } from './commands/score-batch.ts';
 import { addScoreCommand } from './commands/score.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addTrainCommand } from './commands/train.ts';
+import { addTuneCommand } from './commands/tune.ts';
 
 export function buildCli(): Command {
   const program = new Command('wdp')
@@ -29,6 +30,7 @@ export function buildCli(): Command {
     .configureHelp({ sortSubcommands: true });
   for (const add of [
     addTrainCommand,
+    addTuneCommand,
     addEvaluateCommand,
     addGenerateCommand,
     addScoreCommand,

@@ -268,3 +268,25 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
 function round6(x: number): number {
   return Number(x.toPrecision(6));
 }
+
+/** The trials as a fixed-width text table, best first (what `wdp tune` prints). */
+export function trialsTable(result: Pick<TuneResult, 'trials' | 'best' | 'metric'>): string {
+  const paths = [...new Set(result.trials.flatMap((t) => Object.keys(t.params)))];
+  const short = (p: string) => p.split('.').slice(-1)[0]!;
+  const fmt = (v: ParamValue | undefined) =>
+    v === undefined ? '' : Array.isArray(v) ? `[${v.join(',')}]` : typeof v === 'number' ? String(Number(v.toPrecision(3))) : String(v);
+  const rows = [...result.trials]
+    .sort((a, b) => (better(result.metric, a.score, b.score) ? -1 : better(result.metric, b.score, a.score) ? 1 : a.id - b.id))
+    .map((t) => [
+      `${t.id === result.best.id ? '*' : ''}${t.id}`,
+      Number.isNaN(t.score) ? '—' : t.score.toFixed(4),
+      String(t.bestEpoch),
+      String(t.epochs),
+      t.stopped,
+      ...paths.map((p) => fmt(t.params[p])),
+    ]);
+  const header = ['trial', result.metric, 'best epoch', 'epochs', 'stopped', ...paths.map(short)];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
