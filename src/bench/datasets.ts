@@ -14,7 +14,7 @@ import { ADULT_COLUMNS, ADULT_CONFIG } from './adult-bench.ts';
 
 export interface BenchDataset {
   readonly name: string;
-  readonly train: string;
+  readonly train: readonly string[];
   readonly test: string;
   readonly trainRows: number;
   readonly testRows: number;
@@ -87,7 +87,7 @@ export async function adultDataset(dir: string, work: string): Promise<BenchData
   const { optimizer: _o, training: _t, ...features } = ADULT_CONFIG;
   return {
     name: 'adult',
-    train: join(work, 'adult-train.csv'),
+    train: [join(work, 'adult-train.csv')],
     test: join(work, 'adult-test.csv'),
     trainRows,
     testRows,
@@ -115,7 +115,7 @@ export async function criteoDataset(dir: string, work: string): Promise<BenchDat
   await writeCsv(join(work, 'criteo-test.csv'), header, test);
   return {
     name: 'criteo-10k',
-    train: join(work, 'criteo-train.csv'),
+    train: [join(work, 'criteo-train.csv')],
     test: join(work, 'criteo-test.csv'),
     trainRows: train.length,
     testRows: test.length,
@@ -143,7 +143,7 @@ export async function avazuDataset(dir: string, work: string): Promise<BenchData
   await writeCsv(join(work, 'avazu-test.csv'), header, test);
   return {
     name: 'avazu-10k',
-    train: join(work, 'avazu-train.csv'),
+    train: [join(work, 'avazu-train.csv')],
     test: join(work, 'avazu-test.csv'),
     trainRows: train.length,
     testRows: test.length,

@@ -16,7 +16,8 @@ import { storeFor } from '../storage/index.ts';
 import { trainModel } from '../training/train.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 
-const EXAMPLE_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/app-store/wdp.config.json');
+/** The app-store example config (examples/app-store/wdp.config.json). */
+export const EXAMPLE_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/app-store/wdp.config.json');
 
 export interface Table1Options {
   readonly rowsPerDay: number;
