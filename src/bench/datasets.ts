@@ -60,7 +60,7 @@ function configFor(label: string, categorical: readonly string[], numeric: reado
     },
     wide: { features: [...categorical, ...numeric], crosses: [] },
     deep: { embeddings: [...categorical], defaultEmbeddingDim: 8, numeric: [...numeric], hiddenUnits: [128, 64] },
-    training: { batchSize: 128, epochs: 5, shuffleBuffer: 100_000, seed: 1 },
+    training: { batchSize: 128, epochs: 2, shuffleBuffer: 100_000, seed: 1 },
     data: { idColumns: ['row_id'] },
     holdout: { kind: 'newest_partition' },
   };
