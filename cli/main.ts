@@ -24,6 +24,7 @@ import { addScoreBatchCommand } from './commands/score-batch.ts';
 import { addScoreCommand } from './commands/score.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addTrainCommand } from './commands/train.ts';
+import { addTuneCommand } from './commands/tune.ts';
 
 export function buildCli(): Command {
   const program = new Command('wdp')
@@ -33,6 +34,7 @@ export function buildCli(): Command {
     .configureHelp({ sortSubcommands: true });
   for (const add of [
     addTrainCommand,
+    addTuneCommand,
     addEvaluateCommand,
     addGenerateCommand,
     addScoreCommand,

@@ -1,4 +1,4 @@
-/** `wdp bench <train|score|load|adult|table1>`: benchmarks, JSON on stdout. */
+/** `wdp bench <train|score|load|adult|table1|quality>`: benchmarks, JSON on stdout. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_KINDS, type ModelKind } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
@@ -17,6 +17,7 @@ export function addBenchCommand(program: Command): void {
   addLoadBench(bench);
   addAdultBench(bench);
   addTable1Bench(bench);
+  addQualityBench(bench);
 }
 
 function addTrainBench(bench: Command): void {
@@ -221,6 +222,53 @@ function addTable1Bench(bench: Command): void {
           ...(o.epochs ? { epochs: o.epochs } : {}),
           ...(o.config ? { configUri: o.config } : {}),
           ...(o.data ? { dataDir: o.data } : {}),
+        }),
+      );
+    });
+}
+
+interface QualityBenchCliOptions {
+  datasets: string;
+  only?: string[];
+  model?: ModelKind[];
+  trials: number;
+  maxEpochs: number;
+  eta: number;
+  seed: number;
+  generatedRowsPerDay: number;
+  backend: TowerKind;
+}
+
+function addQualityBench(bench: Command): void {
+  bench
+    .command('quality')
+    .description(
+      'model quality on ../shared/datasets (Adult, Criteo and Avazu samples) and generated logs: wide, deep, wide & deep with defaults and after wdp tune, and a converged logistic-regression baseline',
+    )
+    .option('--datasets <dir>', 'folder holding adult/, criteo/ and avazu/', '../shared/datasets')
+    .addOption(new Option('--only <name...>', 'datasets to run').choices(['adult', 'criteo', 'avazu', 'generated']))
+    .addOption(new Option('--model <kind...>', 'model kinds to run').choices(MODEL_KINDS))
+    .option('--trials <n>', 'tuning trials per model kind', int('--trials'), 9)
+    .option('--max-epochs <n>', "tuning's last rung", int('--max-epochs'), 9)
+    .option('--eta <n>', "tuning's halving factor", int('--eta', 2), 3)
+    .option('--seed <n>', 'tuning seed', int('--seed', 0), 1)
+    .option('--generated-rows-per-day <n>', 'rows per generated day (3 train, 1 test)', int('--generated-rows-per-day'), 20_000)
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
+    .option('--json', 'JSON only (the default output is JSON too)', false)
+    .action(async (o: QualityBenchCliOptions) => {
+      const { benchQuality } = await import('../../src/bench/quality-bench.ts');
+      printJson(
+        await benchQuality({
+          datasetsDir: o.datasets,
+          trials: o.trials,
+          maxEpochs: o.maxEpochs,
+          eta: o.eta,
+          seed: o.seed,
+          generatedRowsPerDay: o.generatedRowsPerDay,
+          backend: o.backend,
+          logger: consoleLogger(),
+          ...(o.only ? { datasets: o.only as ('adult' | 'criteo' | 'avazu' | 'generated')[] } : {}),
+          ...(o.model ? { kinds: o.model } : {}),
         }),
       );
     });

@@ -17,7 +17,8 @@ import { trainModel } from '../training/train.ts';
 import { machineInfo } from './machine.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 
-const EXAMPLE_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/app-store/wdp.config.json');
+/** The app-store example config (examples/app-store/wdp.config.json). */
+export const EXAMPLE_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/app-store/wdp.config.json');
 
 export interface Table1Options {
   readonly rowsPerDay: number;

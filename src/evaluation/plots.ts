@@ -126,3 +126,36 @@ export function lossCurveSvg(points: readonly { examples: number; loss: number; 
     },
   });
 }
+
+/** One search trial for the plot: its validation metric after each epoch it trained. */
+export interface TrialCurve {
+  readonly id: number;
+  readonly stopped: string;
+  readonly curve: readonly { epoch: number; value: number }[];
+}
+
+/**
+ * `wdp tune --plot`: every trial's validation curve against epochs, so the halving shows (most
+ * lines end at the first rung, a few run on); the winner is drawn thick.
+ */
+export function tuningTrialsSvg(trials: readonly TrialCurve[], metric: string, bestId: number, title: string): Promise<string> {
+  const values = trials.flatMap((t) =>
+    t.curve.map((p) => ({ trial: t.id, epoch: p.epoch, value: p.value, stopped: t.stopped, best: t.id === bestId ? 'best' : 'other' })),
+  );
+  return render({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    background: 'white',
+    width: 560,
+    height: 300,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epochs trained', axis: { tickMinStep: 1 } },
+      y: { field: 'value', type: 'quantitative', title: `validation ${metric}`, scale: { zero: false } },
+      detail: { field: 'trial', type: 'nominal' },
+      color: { field: 'stopped', type: 'nominal', title: 'trial' },
+      strokeWidth: { field: 'best', type: 'nominal', scale: { domain: ['best', 'other'], range: [3.5, 1] }, legend: null },
+    },
+  });
+}

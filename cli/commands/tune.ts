@@ -1,0 +1,131 @@
+/** `wdp tune`: a hyper-parameter search scored on validation rows; writes the best config with the search's record. */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { MODEL_KINDS, type ModelKind, readConfigDocument } from '../../src/config/index.ts';
+import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
+import { consoleLogger } from '../../src/util/log.ts';
+import { int, printJson, say, writeOutputFile } from '../shared.ts';
+
+interface TuneCliOptions {
+  config: string;
+  data: string[];
+  out: string;
+  validation?: string[];
+  validationFraction: number;
+  validationColumn?: string;
+  model: ModelKind;
+  backend: TowerKind;
+  trials: number;
+  minEpochs: number;
+  maxEpochs: number;
+  eta: number;
+  timeBudget?: number;
+  seed: number;
+  metric: 'auc' | 'logloss';
+  maxRows?: number;
+  plot?: string;
+  json: boolean;
+}
+
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`--validation-fraction must be in (0, 1), got "${v}"`);
+  return n;
+}
+
+export function addTuneCommand(program: Command): void {
+  program
+    .command('tune')
+    .description(
+      "search optimiser settings, regularisation, embedding dims, hidden units and epochs (random search with successive halving), scored on validation rows, never the config's holdout; writes the best config",
+    )
+    .requiredOption('--config <uri>', 'wdp.config.json to start from (its features stay; the searched fields are replaced)')
+    .requiredOption('--data <uri...>', 'training log files or prefixes (local or s3://)')
+    .requiredOption('--out <uri>', 'where to write the best config (local or s3://), with a `tuning` record of every trial')
+    .option('--validation <uri...>', 'validation logs (default: a hashed share of --data)')
+    .option('--validation-fraction <f>', 'share of --data hashed into validation', fraction, 0.2)
+    .option(
+      '--validation-column <name>',
+      "column hashed to pick validation rows (default: the holdout's hash column, else data.idColumns[0])",
+    )
+    .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
+    .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
+    .option('--trials <n>', 'trials sampled (the first rung)', int('--trials'), 27)
+    .option('--min-epochs <n>', 'epochs of the first rung', int('--min-epochs'), 1)
+    .option('--max-epochs <n>', 'epochs of the last rung', int('--max-epochs'), 9)
+    .option('--eta <n>', 'keep the best 1/eta of each rung', int('--eta', 2), 3)
+    .option('--time-budget <seconds>', 'start no new training after this many seconds', int('--time-budget'))
+    .option('--seed <n>', 'search seed', int('--seed', 0), 1)
+    .addOption(new Option('--metric <metric>', 'validation metric to rank by').choices(['auc', 'logloss']).default('auc'))
+    .option('--max-rows <n>', 'refuse to hold more rows than this in memory', int('--max-rows'))
+    .option('--plot <file.svg>', 'write every trial’s validation curve as SVG')
+    .option('--json', 'print the result as JSON on stdout', false)
+    .action(async (o: TuneCliOptions) => {
+      const { prepareTuningData } = await import('../../src/tuning/data.ts');
+      const { tune, trialsTable, halvingSchedule } = await import('../../src/tuning/tune.ts');
+      const { createProgress } = await import('../../src/util/progress.ts');
+      const { storeFor } = await import('../../src/storage/index.ts');
+      const log = consoleLogger();
+      const schedule = halvingSchedule(o.trials, o.minEpochs, o.maxEpochs, o.eta);
+      const config = await readConfigDocument(o.config);
+      const data = await prepareTuningData({
+        config,
+        data: o.data,
+        validationFraction: o.validationFraction,
+        ...(o.validation ? { validation: o.validation } : {}),
+        ...(o.validationColumn ? { validationColumn: o.validationColumn } : {}),
+        ...(o.maxRows ? { maxRows: o.maxRows } : {}),
+      });
+      say(
+        `tune: ${data.train.size} training rows, ${data.validation.size} validation rows; rungs ${schedule.map((r) => `${r.trials}×${r.epochs}ep`).join(' → ')}`,
+      );
+      const progress = createProgress({ label: 'tune', total: 0, unit: 'ex' });
+      const result = await tune({
+        config,
+        data,
+        kind: o.model,
+        backend: o.backend,
+        trials: o.trials,
+        minEpochs: o.minEpochs,
+        maxEpochs: o.maxEpochs,
+        eta: o.eta,
+        seed: o.seed,
+        metric: o.metric,
+        ...(o.timeBudget ? { timeBudgetSeconds: o.timeBudget } : {}),
+        onProgress: (done, total, info) => {
+          progress.setTotal(total);
+          progress.update(done, { trial: info.trial, rung: info.rung, ...(info.best !== undefined ? { best: info.best } : {}) });
+        },
+        log: (line) => (progress.interactive ? progress.log(line) : log.info(line)),
+      });
+      progress.stop();
+      await storeFor(o.out).write(o.out, `${JSON.stringify(result.config, null, 2)}\n`);
+      say(trialsTable(result));
+      say(
+        `best: trial ${result.best.id}, validation ${result.metric} ${result.best.score} at epoch ${result.best.bestEpoch}; config written to ${o.out}${result.timedOut ? ' (the time budget cut the search short)' : ''}`,
+      );
+      if (o.plot) {
+        const { tuningTrialsSvg } = await import('../../src/evaluation/plots.ts');
+        const curves = result.trials.map((t) => ({
+          id: t.id,
+          stopped: t.stopped,
+          curve: t.curve.map((c) => ({ epoch: c.epoch, value: result.metric === 'auc' ? c.auc : c.logloss })),
+        }));
+        await writeOutputFile(
+          o.plot,
+          await tuningTrialsSvg(curves, result.metric, result.best.id, `wdp tune: ${result.trials.length} trials`),
+        );
+        say(`trial plot written to ${o.plot}`);
+      }
+      if (o.json) {
+        printJson({
+          out: o.out,
+          best: { trial: result.best.id, score: result.best.score, epochs: result.best.bestEpoch, params: result.best.params },
+          metric: result.metric,
+          schedule: result.schedule,
+          seconds: result.seconds,
+          timedOut: result.timedOut,
+          notSearched: result.skipped,
+        });
+      }
+    });
+}

@@ -1,0 +1,153 @@
+/**
+ * The public datasets of `../shared/datasets` (see its SOURCES.md) as CSV logs with a header, a
+ * `row_id` column to hash validation rows by, and a train / test split, plus a feature config for
+ * each written as a new user would from the README: every column declared by its kind, categoricals
+ * in the wide part and embedded in the deep part, numerics bucketized and quantile-normalised. No
+ * optimiser settings: a config without them runs on the defaults.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { WdpConfigInput } from '../config/index.ts';
+import { WdpError } from '../util/errors.ts';
+import { murmur3 } from '../util/murmur3.ts';
+import { ADULT_COLUMNS, ADULT_CONFIG } from './adult-bench.ts';
+
+export interface BenchDataset {
+  readonly name: string;
+  readonly train: readonly string[];
+  readonly test: string;
+  readonly trainRows: number;
+  readonly testRows: number;
+  /** Features only: optimizer and training are left to the defaults. */
+  readonly config: WdpConfigInput;
+  /** Column hashed for validation rows during tuning. */
+  readonly validationColumn: string;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new WdpError(
+      `cannot read ${path}: ${(e as Error).message} (pass --datasets with the folder holding adult/, criteo/ and avazu/)`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+function csvCell(v: string): string {
+  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+async function writeCsv(path: string, header: readonly string[], rows: readonly (readonly string[])[]): Promise<void> {
+  await writeFile(path, `${[header.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n')}\n`);
+}
+
+/** A stable 80/20 split by row number (the samples have no time order to split by). */
+function isTestRow(i: number): boolean {
+  return murmur3(`row${i}`, 0x7e57) / 4294967296 < 0.2;
+}
+
+/** Model fields shared by the sample configs: the label, a row id, and defaults for the rest. */
+function configFor(label: string, categorical: readonly string[], numeric: readonly string[]): WdpConfigInput {
+  return {
+    label,
+    features: {
+      ...Object.fromEntries(categorical.map((c) => [c, { kind: 'categorical', vocab: { minCount: 2 } }])),
+      ...Object.fromEntries(numeric.map((c) => [c, { kind: 'numeric', default: 0, wideBuckets: 10, quantiles: 20 }])),
+    },
+    wide: { features: [...categorical, ...numeric], crosses: [] },
+    deep: { embeddings: [...categorical], defaultEmbeddingDim: 8, numeric: [...numeric], hiddenUnits: [128, 64] },
+    training: { batchSize: 128, epochs: 2, shuffleBuffer: 100_000, seed: 1 },
+    data: { idColumns: ['row_id'] },
+    holdout: { kind: 'newest_partition' },
+  };
+}
+
+/** UCI Adult with the TensorFlow tutorial's features; adult.test is the test set. */
+export async function adultDataset(dir: string, work: string): Promise<BenchDataset> {
+  const header = [...ADULT_COLUMNS.slice(0, -1), 'label', 'row_id'];
+  const convert = async (src: string, dst: string) => {
+    const rows: string[][] = [];
+    for (const raw of (await readText(join(dir, src))).split('\n')) {
+      const line = raw.trim();
+      if (!line || line.startsWith('|')) continue;
+      const f = line.split(/,\s*/);
+      if (f.length !== ADULT_COLUMNS.length) continue;
+      const label = f[14]!.replace('.', '') === '>50K' ? '1' : '0';
+      rows.push([...f.slice(0, 14).map((v) => (v === '?' ? '' : v)), label, `r${rows.length}`]);
+    }
+    await writeCsv(join(work, dst), header, rows);
+    return rows.length;
+  };
+  const trainRows = await convert('adult.data', 'adult-train.csv');
+  const testRows = await convert('adult.test', 'adult-test.csv');
+  const { optimizer: _o, training: _t, ...features } = ADULT_CONFIG;
+  return {
+    name: 'adult',
+    train: [join(work, 'adult-train.csv')],
+    test: join(work, 'adult-test.csv'),
+    trainRows,
+    testRows,
+    config: { ...features, training: { batchSize: 64, epochs: 12, shuffleBuffer: 40_000, seed: 1 } },
+    validationColumn: 'row_id',
+  };
+}
+
+/** The first 10k rows of Criteo's train.txt: label, I1–I13 (counts), C1–C26 (hashed categoricals). */
+export async function criteoDataset(dir: string, work: string): Promise<BenchDataset> {
+  const ints = Array.from({ length: 13 }, (_, i) => `I${i + 1}`);
+  const cats = Array.from({ length: 26 }, (_, i) => `C${i + 1}`);
+  const header = ['label', ...ints, ...cats, 'row_id'];
+  const train: string[][] = [];
+  const test: string[][] = [];
+  let i = 0;
+  for (const line of (await readText(join(dir, 'criteo_train_first10k.txt'))).split('\n')) {
+    if (!line) continue;
+    const f = line.split('\t');
+    if (f.length !== 40) continue;
+    (isTestRow(i) ? test : train).push([...f, `r${i}`]);
+    i++;
+  }
+  await writeCsv(join(work, 'criteo-train.csv'), header, train);
+  await writeCsv(join(work, 'criteo-test.csv'), header, test);
+  return {
+    name: 'criteo-10k',
+    train: [join(work, 'criteo-train.csv')],
+    test: join(work, 'criteo-test.csv'),
+    trainRows: train.length,
+    testRows: test.length,
+    config: configFor('label', cats, ints),
+    validationColumn: 'row_id',
+  };
+}
+
+/** The first 9,999 rows of Avazu's train.csv (two files; the second has no header). */
+export async function avazuDataset(dir: string, work: string): Promise<BenchDataset> {
+  const part1 = (await readText(join(dir, 'avazu_train_part1.csv'))).split('\n').filter((l) => l.length > 0);
+  const part2 = (await readText(join(dir, 'avazu_train_part2_noheader.csv'))).split('\n').filter((l) => l.length > 0);
+  const columns = part1[0]!.split(',');
+  // id is unique per row and hour is constant in this sample: neither is a feature.
+  const cats = columns.filter((c) => !['id', 'click', 'hour'].includes(c));
+  const header = [...columns, 'row_id'];
+  const train: string[][] = [];
+  const test: string[][] = [];
+  [...part1.slice(1), ...part2].forEach((line, i) => {
+    const f = line.split(',');
+    if (f.length !== columns.length) return;
+    (isTestRow(i) ? test : train).push([...f, `r${i}`]);
+  });
+  await writeCsv(join(work, 'avazu-train.csv'), header, train);
+  await writeCsv(join(work, 'avazu-test.csv'), header, test);
+  return {
+    name: 'avazu-10k',
+    train: [join(work, 'avazu-train.csv')],
+    test: join(work, 'avazu-test.csv'),
+    trainRows: train.length,
+    testRows: test.length,
+    config: configFor('click', cats, []),
+    validationColumn: 'row_id',
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * `wdp bench quality`: model quality on every public dataset of `../shared/datasets` and on the
+ * generated app-store logs. Per dataset: wide, deep and wide & deep with the config's defaults
+ * (the dataset's features, no optimiser settings) and after `wdp tune` (a fixed small budget,
+ * scored on a hashed validation share of the training rows), plus a converged L2 logistic
+ * regression on the same wide features as the baseline (its L2 chosen on the same validation
+ * rows). Every number is on the test rows, which neither tuning nor the baseline's L2 choice sees.
+ *
+ * Models train on rows encoded once in memory (src/tuning/in-memory.ts: the model's own joint
+ * step), so the whole table runs in minutes on two cores.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fitLogisticRegression, predictLogisticRegression } from '../baseline/logistic-regression.ts';
+import { type ModelKind, parseConfig, readConfigDocument, type WdpConfig } from '../config/index.ts';
+import { binaryMetrics, type BinaryMetrics } from '../evaluation/metrics.ts';
+import { generateLogs } from '../generator/generate.ts';
+import type { TowerKind } from '../model/tower/kinds.ts';
+import { specFor } from '../model/trainable-model.ts';
+import { WideDeepModel } from '../model/wide-deep.ts';
+import { storeFor } from '../storage/index.ts';
+import { prepareTuningData, type TuningData } from '../tuning/data.ts';
+import { scoreInMemory, trainEpochInMemory } from '../tuning/in-memory.ts';
+import { tune } from '../tuning/tune.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
+import { adultDataset, avazuDataset, type BenchDataset, criteoDataset } from './datasets.ts';
+import { EXAMPLE_CONFIG } from './table1-bench.ts';
+import { cpuFlags } from './peer.ts';
+
+export const QUALITY_DATASETS = ['adult', 'criteo', 'avazu', 'generated'] as const;
+export type QualityDataset = (typeof QUALITY_DATASETS)[number];
+
+export interface QualityBenchOptions {
+  /** Folder holding adult/, criteo/ and avazu/. */
+  readonly datasetsDir: string;
+  /** @default all */
+  readonly datasets?: readonly QualityDataset[];
+  /** @default ['wide', 'deep', 'wide_deep'] */
+  readonly kinds?: readonly ModelKind[];
+  /** Tuning budget per model kind. @default 9 trials, epochs 1 → 9, eta 3 */
+  readonly trials?: number;
+  readonly maxEpochs?: number;
+  readonly eta?: number;
+  readonly seed?: number;
+  /** Rows per generated day (3 days train, the 4th is the test). @default 20000 */
+  readonly generatedRowsPerDay?: number;
+  /** L2 strengths the baseline chooses from on validation. */
+  readonly baselineL2?: readonly number[];
+  readonly backend?: TowerKind;
+  readonly logger?: Logger;
+}
+
+const DEFAULT_BASELINE_L2 = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2];
+
+interface Scores {
+  auc: number;
+  logloss: number;
+  accuracy: number;
+}
+
+function scores(m: BinaryMetrics): Scores {
+  return { auc: +m.auc.toFixed(4), logloss: +m.logloss.toFixed(4), accuracy: +m.accuracy.toFixed(4) };
+}
+
+/** Trains `kind` for the config's epochs on `data.train` and scores `data.validation` (here: the test rows). */
+async function trainAndScore(
+  config: WdpConfig,
+  data: TuningData,
+  kind: ModelKind,
+  backend: TowerKind,
+): Promise<Scores & { epochs: number }> {
+  const model = await WideDeepModel.create(specFor(config, data.transforms, kind), { backend });
+  try {
+    for (let epoch = 0; epoch < config.training.epochs; epoch++) {
+      await trainEpochInMemory(model, data.train, { batchSize: config.training.batchSize, seed: config.training.seed, epoch });
+    }
+    return { ...scores(await scoreInMemory(model, data.validation)), epochs: config.training.epochs };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The logistic-regression baseline: L2 chosen on validation, then refitted on all training rows. */
+function baseline(search: TuningData, full: TuningData, grid: readonly number[]) {
+  const choices = grid.map((l2) => {
+    const fit = fitLogisticRegression(search.train, search.transforms.wideLayout.size, { l2 });
+    const m = binaryMetrics(predictLogisticRegression(fit, search.validation), search.validation.labels!);
+    return { l2, validationAuc: +m.auc.toFixed(4) };
+  });
+  const best = choices.reduce((a, b) => (b.validationAuc > a.validationAuc ? b : a));
+  const fit = fitLogisticRegression(full.train, full.transforms.wideLayout.size, { l2: best.l2 });
+  const m = binaryMetrics(predictLogisticRegression(fit, full.validation), full.validation.labels!);
+  return {
+    ...scores(m),
+    l2: best.l2,
+    l2_choices: choices,
+    iterations: fit.iterations,
+    train_loss: +fit.trainLoss.toFixed(6),
+    // The acceptance evidence: the objective's change over the last L-BFGS iteration.
+    last_iteration_loss_change: Number(fit.lastChange.toPrecision(3)),
+    converged: fit.converged,
+  };
+}
+
+async function generatedDataset(work: string, rowsPerDay: number, seed: number): Promise<BenchDataset> {
+  const dir = join(work, 'generated');
+  await generateLogs({ days: 4, rowsPerDay, seed, out: dir, startDate: '2026-01-01' }, storeFor(dir));
+  const example = await readConfigDocument(EXAMPLE_CONFIG);
+  // The example's features as they are; its optimiser and epochs go back to the defaults.
+  const { optimizer: _o, tuning: _t, training, ...rest } = example;
+  return {
+    name: 'generated',
+    train: ['01', '02', '03'].map((d) => join(dir, `dt=2026-01-${d}`)),
+    test: join(dir, 'dt=2026-01-04'),
+    trainRows: 3 * rowsPerDay,
+    testRows: rowsPerDay,
+    config: { ...rest, training: { ...training, epochs: 2 } },
+    validationColumn: 'impression_id',
+  };
+}
+
+export async function benchQuality(options: QualityBenchOptions) {
+  const log = options.logger ?? silentLogger;
+  const kinds = options.kinds ?? (['wide', 'deep', 'wide_deep'] as const);
+  const backend = options.backend ?? 'auto';
+  const seed = options.seed ?? 1;
+  const budget = { trials: options.trials ?? 9, minEpochs: 1, maxEpochs: options.maxEpochs ?? 9, eta: options.eta ?? 3 };
+  const work = await mkdtemp(join(tmpdir(), 'wdp-quality-'));
+  const started = performance.now();
+  try {
+    const results: Record<string, unknown>[] = [];
+    for (const name of options.datasets ?? QUALITY_DATASETS) {
+      const t0 = performance.now();
+      const ds =
+        name === 'adult'
+          ? await adultDataset(join(options.datasetsDir, 'adult'), work)
+          : name === 'criteo'
+            ? await criteoDataset(join(options.datasetsDir, 'criteo'), work)
+            : name === 'avazu'
+              ? await avazuDataset(join(options.datasetsDir, 'avazu'), work)
+              : await generatedDataset(work, options.generatedRowsPerDay ?? 20_000, 7);
+      log.info(`${ds.name}: ${ds.trainRows} training rows, ${ds.testRows} test rows`);
+      const config = parseConfig(ds.config, `${ds.name} config`);
+      const trainUris = ds.train;
+      // Search side: training rows split into train / validation by a hash; final side: all training rows, test rows.
+      const search = await prepareTuningData({ config, data: trainUris, validationColumn: ds.validationColumn, validationFraction: 0.2 });
+      const full = await prepareTuningData({ config, data: trainUris, validation: [ds.test] });
+
+      const base = baseline(search, full, options.baselineL2 ?? DEFAULT_BASELINE_L2);
+      log.info(
+        `${ds.name} baseline LR: auc ${base.auc} (l2 ${base.l2}, ${base.iterations} iterations, last change ${base.last_iteration_loss_change})`,
+      );
+      const defaults: Record<string, unknown> = {};
+      const tuned: Record<string, unknown> = {};
+      for (const kind of kinds) {
+        const d = await trainAndScore(config, full, kind, backend);
+        defaults[kind] = d;
+        log.info(`${ds.name} ${kind} defaults: auc ${d.auc}`);
+        const r = await tune({ config, data: search, kind, ...budget, seed, backend });
+        const t = await trainAndScore(r.config, full, kind, backend);
+        tuned[kind] = { ...t, validation_auc: r.best.score, params: r.best.params, tune_seconds: +r.seconds.toFixed(1) };
+        log.info(`${ds.name} ${kind} tuned: auc ${t.auc} (validation ${r.best.score}, ${t.epochs} epochs)`);
+      }
+      const wd = (tuned['wide_deep'] as Scores | undefined)?.auc;
+      const wdDefault = (defaults['wide_deep'] as Scores | undefined)?.auc;
+      results.push({
+        dataset: ds.name,
+        train_rows: full.train.size,
+        test_rows: full.validation.size,
+        search_rows: { train: search.train.size, validation: search.validation.size },
+        baseline_logistic_regression: base,
+        defaults,
+        tuned,
+        ...(wd !== undefined ? { tuned_wide_deep_minus_baseline_auc: +(wd - base.auc).toFixed(4) } : {}),
+        ...(wd !== undefined && wdDefault !== undefined ? { default_minus_tuned_wide_deep_auc: +(wdDefault - wd).toFixed(4) } : {}),
+        seconds: +((performance.now() - t0) / 1000).toFixed(1),
+      });
+    }
+    const flags = [...cpuFlags()].filter((f) => /^(sse4|avx|fma)/.test(f)).sort();
+    return {
+      budget: { ...budget, seed, metric: 'auc', validation: 'hashed 20% of the training rows (row_id / impression_id)' },
+      machine: { cpu_model: cpus()[0]?.model ?? 'unknown', cores: cpus().length, simd_flags: flags },
+      results,
+      seconds: +((performance.now() - started) / 1000).toFixed(1),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

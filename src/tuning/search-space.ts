@@ -1,0 +1,114 @@
+/**
+ * What `wdp tune` searches: one row per config path. A row whose path the config schema does not
+ * know (a knob added later) is left out of a search and named in its record, so adding a knob to
+ * the search is one row here once the schema has it.
+ */
+import { type ModelKind, parseConfig, type WdpConfig } from '../config/index.ts';
+import type { Rng } from '../util/random.ts';
+
+export type ParamValue = number | string | readonly number[];
+
+interface DimensionBase {
+  /** Dotted path into wdp.config.json, e.g. `optimizer.ftrl.alpha`. */
+  readonly path: string;
+  /** The model part the knob acts on: skipped when the tuned kind has no such part. */
+  readonly part: 'wide' | 'deep' | 'both';
+}
+
+export type SearchDimension =
+  | (DimensionBase & { readonly kind: 'log'; readonly min: number; readonly max: number })
+  | (DimensionBase & { readonly kind: 'uniform'; readonly min: number; readonly max: number })
+  | (DimensionBase & { readonly kind: 'choice'; readonly values: readonly ParamValue[] });
+
+/**
+ * The default space. Ranges: FTRL's α spans the issue's measurements (0.05 far too slow, 0.5–2
+ * best) with room both ways; L1/L2 are in FTRL's own units (on batch-mean gradients, so small);
+ * the tower shapes run from the Adult tutorial's size to the app-store example's.
+ */
+export const SEARCH_SPACE: readonly SearchDimension[] = [
+  { path: 'optimizer.ftrl.alpha', part: 'wide', kind: 'log', min: 0.02, max: 5 },
+  { path: 'optimizer.ftrl.beta', part: 'wide', kind: 'choice', values: [0.01, 0.1, 1] },
+  { path: 'optimizer.ftrl.l1', part: 'wide', kind: 'choice', values: [0, 1e-5, 1e-4, 1e-3] },
+  { path: 'optimizer.ftrl.l2', part: 'wide', kind: 'log', min: 1e-5, max: 1 },
+  { path: 'optimizer.adagrad.learningRate', part: 'deep', kind: 'log', min: 0.005, max: 0.3 },
+  { path: 'deep.defaultEmbeddingDim', part: 'deep', kind: 'choice', values: [4, 8, 16, 32] },
+  {
+    path: 'deep.hiddenUnits',
+    part: 'deep',
+    kind: 'choice',
+    values: [
+      [64, 32],
+      [128, 64],
+      [100, 75, 50, 25],
+      [256, 128, 64],
+    ],
+  },
+  // Regularisation knobs from issue 11 (searched once the schema has them; see the module comment).
+  { path: 'deep.dropout', part: 'deep', kind: 'choice', values: [0, 0.1, 0.25, 0.5] },
+  { path: 'deep.embeddingL2', part: 'deep', kind: 'choice', values: [0, 1e-6, 1e-5, 1e-4] },
+  { path: 'deep.towerL2', part: 'deep', kind: 'choice', values: [0, 1e-6, 1e-5, 1e-4] },
+];
+
+/** Draws one value. */
+export function sampleDimension(d: SearchDimension, rng: Rng): ParamValue {
+  switch (d.kind) {
+    case 'log':
+      return roundSig(Math.exp(Math.log(d.min) + rng.next() * (Math.log(d.max) - Math.log(d.min))));
+    case 'uniform':
+      return roundSig(d.min + rng.next() * (d.max - d.min));
+    case 'choice':
+      return d.values[rng.int(d.values.length)]!;
+  }
+}
+
+/** Four significant digits: a written config stays readable and the values reproduce exactly. */
+function roundSig(x: number): number {
+  return Number(x.toPrecision(4));
+}
+
+/** A copy of the config (as JSON) with `path` set to `value`. */
+export function withParam(config: unknown, path: string, value: ParamValue): Record<string, unknown> {
+  const out = structuredClone(config) as Record<string, unknown>;
+  const keys = path.split('.');
+  let node = out;
+  for (const k of keys.slice(0, -1)) {
+    const next = node[k];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[k] = {};
+    node = node[k] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = Array.isArray(value) ? [...value] : value;
+  return out;
+}
+
+/** Applies every param and validates the result as a config (naming the field when a value is refused). */
+export function applyParams(config: WdpConfig, params: Readonly<Record<string, ParamValue>>, source = 'tuned config'): WdpConfig {
+  let raw: Record<string, unknown> = structuredClone(config) as Record<string, unknown>;
+  for (const [path, value] of Object.entries(params)) raw = withParam(raw, path, value);
+  return parseConfig(raw, source);
+}
+
+export interface ActiveSpace {
+  readonly dimensions: readonly SearchDimension[];
+  /** Rows left out, with why. */
+  readonly skipped: readonly { path: string; reason: string }[];
+}
+
+/** The rows that apply to this kind of model and that this config schema accepts. */
+export function activeSpace(config: WdpConfig, kind: ModelKind, space: readonly SearchDimension[] = SEARCH_SPACE): ActiveSpace {
+  const dimensions: SearchDimension[] = [];
+  const skipped: { path: string; reason: string }[] = [];
+  for (const d of space) {
+    if ((d.part === 'wide' && kind === 'deep') || (d.part === 'deep' && kind === 'wide')) {
+      skipped.push({ path: d.path, reason: `no ${d.part} part in a ${kind} model` });
+      continue;
+    }
+    const probe = d.kind === 'choice' ? d.values[0]! : d.min;
+    try {
+      applyParams(config, { [d.path]: probe });
+      dimensions.push(d);
+    } catch (e) {
+      skipped.push({ path: d.path, reason: `the config schema refuses it (${(e as Error).message.split('\n')[0]})` });
+    }
+  }
+  return { dimensions, skipped };
+}

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { parseConfig, parseConfigText } from '../../src/config/index.ts';
+import { isHoldoutValue } from '../../src/data/row-split.ts';
+import { evaluateModel } from '../../src/evaluation/evaluate.ts';
+import { loadTrainableModel } from '../../src/model/trainable-model.ts';
+import { trainModel } from '../../src/training/train.ts';
+import { prepareTuningData } from '../../src/tuning/data.ts';
+import { activeSpace, type SearchDimension } from '../../src/tuning/search-space.ts';
+import { halvingSchedule, tune } from '../../src/tuning/tune.ts';
+import { TINY_CONFIG, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
+import { writeTinyParquet } from '../helpers/tiny-files.ts';
+
+let dir: string;
+let logs: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wdp-tune-'));
+  logs = join(dir, 'logs.parquet');
+  await writeTinyParquet(logs, tinyChunk({ rows: 1500, seed: 11 }));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+// A small space keeps the test fast; the real one is SEARCH_SPACE.
+const SPACE: SearchDimension[] = [
+  { path: 'optimizer.ftrl.alpha', part: 'wide', kind: 'log', min: 0.05, max: 2 },
+  { path: 'optimizer.adagrad.learningRate', part: 'deep', kind: 'log', min: 0.01, max: 0.3 },
+  { path: 'deep.hiddenUnits', part: 'deep', kind: 'choice', values: [[8], [8, 4]] },
+  { path: 'deep.noSuchKnob', part: 'deep', kind: 'choice', values: [1] },
+];
+
+test('the halving schedule: epochs ×eta, trials ÷eta, down to one or the last rung', () => {
+  assert.deepEqual(halvingSchedule(27, 1, 9, 3), [
+    { rung: 0, epochs: 1, trials: 27 },
+    { rung: 1, epochs: 3, trials: 9 },
+    { rung: 2, epochs: 9, trials: 3 },
+  ]);
+  assert.deepEqual(halvingSchedule(8, 1, 10, 2), [
+    { rung: 0, epochs: 1, trials: 8 },
+    { rung: 1, epochs: 2, trials: 4 },
+    { rung: 2, epochs: 4, trials: 2 },
+    { rung: 3, epochs: 8, trials: 1 },
+  ]);
+  // the last rung is capped at maxEpochs
+  assert.deepEqual(
+    halvingSchedule(9, 2, 5, 3).map((r) => r.epochs),
+    [2, 5],
+  );
+  assert.throws(() => halvingSchedule(0, 1, 9, 3), /trials must be an integer ≥ 1, got 0/);
+  assert.throws(() => halvingSchedule(9, 3, 2, 3), /max epochs must be an integer ≥ min epochs \(3\), got 2/);
+});
+
+test('a search space row the schema does not know is left out and named', () => {
+  const s = activeSpace(tinyConfig(), 'wide_deep', SPACE);
+  assert.deepEqual(
+    s.dimensions.map((d) => d.path),
+    ['optimizer.ftrl.alpha', 'optimizer.adagrad.learningRate', 'deep.hiddenUnits'],
+  );
+  assert.equal(s.skipped[0]!.path, 'deep.noSuchKnob');
+  // a wide model is not searched over deep knobs
+  assert.deepEqual(
+    activeSpace(tinyConfig(), 'wide', SPACE).dimensions.map((d) => d.path),
+    ['optimizer.ftrl.alpha'],
+  );
+});
+
+test('tune: the same seed gives the same trials, scores and winner; the rungs follow the schedule', async () => {
+  const config = tinyConfig();
+  const data = await prepareTuningData({ config, data: [logs], validationColumn: 'user', validationFraction: 0.25 });
+  const run = (seed: number) =>
+    tune({ config, data, kind: 'wide_deep', trials: 6, minEpochs: 1, maxEpochs: 4, eta: 2, seed, space: SPACE, backend: 'onnx' });
+  const a = await run(5);
+  const b = await run(5);
+  assert.deepEqual(
+    a.trials.map((t) => [t.params, t.epochs, t.score, t.stopped]),
+    b.trials.map((t) => [t.params, t.epochs, t.score, t.stopped]),
+  );
+  assert.equal(a.best.id, b.best.id);
+  // everything but the wall time
+  const timeless = (r: typeof a) => ({ ...r.config, tuning: { ...r.config.tuning!, seconds: 0 } });
+  assert.deepEqual(timeless(a), timeless(b));
+  const c = await run(6);
+  assert.notDeepEqual(
+    a.trials.map((t) => t.params),
+    c.trials.map((t) => t.params),
+  );
+
+  // 6 trials × 1 epoch, the best 3 to 2 epochs, the best one to 4.
+  assert.deepEqual(
+    a.schedule.map((r) => [r.epochs, r.trials]),
+    [
+      [1, 6],
+      [2, 3],
+      [4, 1],
+    ],
+  );
+  const epochs = a.trials.map((t) => t.epochs).sort((x, y) => x - y);
+  assert.deepEqual(epochs, [1, 1, 1, 2, 2, 4]);
+  assert.equal(a.trials.filter((t) => t.stopped === 'completed').length, 1);
+  // the rung-1 survivors are the three best rung-0 scores (AUC after epoch 1)
+  const afterOne = a.trials.map((t) => ({ id: t.id, auc: t.curve[0]!.auc })).sort((x, y) => y.auc - x.auc || x.id - y.id);
+  assert.deepEqual(
+    afterOne
+      .slice(0, 3)
+      .map((t) => t.id)
+      .sort(),
+    a.trials
+      .filter((t) => t.epochs >= 2)
+      .map((t) => t.id)
+      .sort(),
+  );
+  // each trial's curve has one validation point per epoch trained
+  for (const t of a.trials) assert.equal(t.curve.length, t.epochs);
+  assert.ok(a.best.score > 0.6, `best validation AUC ${a.best.score}`);
+});
+
+test('tune writes a config that records the search, parses and trains', async () => {
+  const config = tinyConfig();
+  const data = await prepareTuningData({ config, data: [logs], validationColumn: 'user' });
+  const r = await tune({ config, data, trials: 4, maxEpochs: 2, eta: 2, seed: 1, space: SPACE, backend: 'onnx' });
+  const text = JSON.stringify(r.config, null, 2);
+  const reread = parseConfigText(text, 'wdp.config.json');
+  const tuning = reread.tuning!;
+  assert.equal(tuning.seed, 1);
+  assert.equal(tuning.trials.length, 4);
+  assert.equal(tuning.best.trial, r.best.id);
+  assert.deepEqual(tuning.notSearched, ['deep.noSuchKnob']);
+  assert.equal(tuning.validation.kind, 'hash');
+  assert.equal(reread.training.epochs, r.best.bestEpoch);
+  assert.equal(reread.optimizer.ftrl.alpha, r.best.params['optimizer.ftrl.alpha']);
+  assert.deepEqual(reread.deep.hiddenUnits, r.best.params['deep.hiddenUnits']);
+  // the rest of the config is the user's
+  assert.deepEqual(reread.features, config.features);
+  const out = join(dir, 'tuned-model');
+  const trained = await trainModel({ config: reread, data: [logs], out, progress: false, backend: 'onnx' });
+  assert.equal(trained.manifest.config.tuning?.best.trial, r.best.id);
+  const loaded = await loadTrainableModel(out, { backend: 'onnx' });
+  try {
+    const m = await evaluateModel(loaded, [logs]);
+    assert.ok(m.auc > 0.6, `AUC ${m.auc}`);
+  } finally {
+    loaded.model.dispose();
+  }
+});
+
+test('scoring never touches the hash holdout: its rows are not even read into training or validation', async () => {
+  // Holdout rows get a label that cannot be read: encoding any of them fails with onBadRow "error".
+  const chunk = tinyChunk({ rows: 1200, seed: 12 });
+  const users = chunk.columns.get('user') as string[];
+  const fraction = 0.3;
+  const holdoutRows = users.filter((u) => isHoldoutValue(u, fraction)).length;
+  assert.ok(holdoutRows > 100 && holdoutRows < 1100, `${holdoutRows} holdout rows`);
+  const f = join(dir, 'poisoned.parquet');
+  await writeTinyParquet(f, chunk, (cols) =>
+    cols.map((c) =>
+      c.name === 'y' ? { ...c, data: (c.data as number[]).map((y, i) => (isHoldoutValue(users[i], fraction) ? 7 : y)) } : c,
+    ),
+  );
+  const config = parseConfig({ ...TINY_CONFIG, holdout: { kind: 'hash', fraction, column: 'user' } });
+  const data = await prepareTuningData({ config, data: [f], validationFraction: 0.25 });
+  assert.equal(data.train.size + data.validation.size, 1200 - holdoutRows);
+  assert.ok(data.validation.size > 0 && data.train.size > data.validation.size);
+  assert.deepEqual(data.validationSource, { kind: 'hash', column: 'user', fraction: 0.25 });
+  const r = await tune({ config, data, kind: 'wide', trials: 2, maxEpochs: 1, seed: 2, space: SPACE });
+  assert.equal(r.config.tuning?.validationRows, data.validation.size);
+  // the same file without the holdout rule fails on the first poisoned label: the test has teeth
+  await assert.rejects(prepareTuningData({ config: tinyConfig(), data: [f], validationColumn: 'user' }), /label must be 0 or 1, got 7/);
+});
+
+test('tune needs validation rows: without --validation or a column to hash, it says how to give them', async () => {
+  await assert.rejects(
+    prepareTuningData({ config: tinyConfig(), data: [logs] }),
+    /tuning needs validation rows: pass --validation PATH, or a column to hash/,
+  );
+  await assert.rejects(
+    prepareTuningData({ config: tinyConfig(), data: [logs], validationColumn: 'user', maxRows: 100 }),
+    /stops at 100 rows/,
+  );
+});
