@@ -7,6 +7,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { trainFromManifest } from '../../src/workflow/steps/train-step.ts';
+import { chromiumMissing, renderInChromium } from '../helpers/chromium.ts';
 import { localBuckets } from '../helpers/local-buckets.ts';
 import { addDays } from '../helpers/workflow-fixture.ts';
 
@@ -46,6 +47,16 @@ describe('run report of local runs', () => {
     assert.match(page2, /id="psi"/);
     assert.match(page2, /id="vocab"/);
     assert.ok(Buffer.byteLength(page2) < 1 << 20, `report is ${Buffer.byteLength(page2)} bytes`);
+    // The acceptance check on a report the workflow wrote (the unit suite checks a built one too).
+    if (!chromiumMissing()) {
+      const shown = await renderInChromium(l.runReport(rejected.validation!.candidateUri), [
+        'roc-chart',
+        'calibration-chart',
+        'loss-chart',
+      ]);
+      for (const [id, n] of Object.entries(shown.paths)) assert.ok(n >= 2, `${id}: ${n} drawn paths`);
+      assert.deepEqual(shown.blocked, []);
+    }
   });
 
   it('a report that cannot be written is a warning; the run still promotes', async () => {
