@@ -229,9 +229,19 @@ export function trainingCurvesSvg(
   validation: readonly { examples: number; logloss: number; epoch: number }[],
   title: string,
 ): Promise<string> {
+  // Each loss point is one stretch of ~1/100 epoch, so it is noisy: a rolling mean shows the trend.
+  const window = Math.max(1, Math.round(loss.length / 25));
   const values = [
-    ...loss.map((p) => ({ examples: p.examples, loss: p.loss, curve: 'training (mean per stretch)' })),
-    ...validation.map((p) => ({ examples: p.examples, loss: p.logloss, curve: 'validation logloss' })),
+    ...loss.flatMap((p, i) => {
+      const from = Math.max(0, i - window + 1);
+      let sum = 0;
+      for (let k = from; k <= i; k++) sum += loss[k]!.loss;
+      return [
+        { examples: p.examples, loss: p.loss, curve: 'training' },
+        { examples: p.examples, loss: sum / (i - from + 1), curve: 'training, rolling mean' },
+      ];
+    }),
+    ...validation.map((p) => ({ examples: p.examples, loss: p.logloss, curve: 'validation' })),
   ];
   return render({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -240,7 +250,6 @@ export function trainingCurvesSvg(
     width: 620,
     height: 240,
     data: { values },
-    mark: { type: 'line', point: validation.length > 0 && validation.length < 50 ? { filled: true, size: 30 } : false },
     encoding: {
       x: { field: 'examples', type: 'quantitative', title: 'examples seen' },
       y: { field: 'loss', type: 'quantitative', title: 'mean logistic loss', scale: { zero: false } },
@@ -248,9 +257,20 @@ export function trainingCurvesSvg(
         field: 'curve',
         type: 'nominal',
         title: null,
-        scale: { domain: ['training (mean per stretch)', 'validation logloss'], range: ['#1f77b4', '#ff7f0e'] },
+        // No legend entry for a validation curve training did not compute.
+        scale: {
+          domain: ['training', 'training, rolling mean', ...(validation.length ? ['validation'] : [])],
+          range: ['#aec7e8', '#1f77b4', '#ff7f0e'],
+        },
+        legend: { labelLimit: 240 },
       },
     },
+    layer: [
+      { transform: [{ filter: "datum.curve === 'training'" }], mark: { type: 'line', strokeWidth: 1 } },
+      { transform: [{ filter: "datum.curve !== 'training'" }], mark: { type: 'line', strokeWidth: 2.5 } },
+      // Validation has one point per pass: marked, so a single pass still shows.
+      { transform: [{ filter: "datum.curve === 'validation'" }], mark: { type: 'point', filled: true, size: 40 } },
+    ],
   });
 }
 

@@ -19,11 +19,20 @@ import type { Logger } from '../../util/log.ts';
 import { layout } from '../bucket/layout.ts';
 import type { RunManifest, ValidationReport } from '../schemas.ts';
 import { rejectionVerdict, watermarkAfterRejection } from '../steps/days.ts';
-import { numericDrift, QuantileBucketCounter, vocabularyChange, type NumericDrift, type VocabularyChange } from './drift.ts';
+import {
+  CategoricalBucketCounter,
+  categoricalPsi,
+  numericDrift,
+  QuantileBucketCounter,
+  vocabularyChange,
+  type VocabularyChange,
+} from './drift.ts';
 import { buildRunReport, type ReportModel, type RunReportInput } from './run-report.ts';
 
 /** Predictions kept per model for the ROC and calibration charts. */
 const DEFAULT_SAMPLE = 200_000;
+/** Rows of the parent's training data read as the reference for categorical and tied numeric PSI. */
+const PARENT_SAMPLE_ROWS = 200_000;
 
 /**
  * A uniform sample of (prediction, label) pairs as they stream past (reservoir, seeded): the
@@ -89,18 +98,41 @@ export async function collectRunReport(s: RunReportSources): Promise<RunReportIn
   }
   const split = run.split ? { ...run.split } : undefined;
   const holdout = await holdoutPass(run.holdout, candidate.transforms, parent?.transforms ?? null, split && { ...split, take: 'holdout' });
+  let reference: ReferenceCounts | null = null;
+  if (parent) {
+    try {
+      reference = await parentSamplePass(parent, holdout);
+    } catch (e) {
+      notes.push(
+        `the parent's training data could not be read (${(e as Error).message}): categorical PSI is left out and numeric features with tied quantiles assume equal shares`,
+      );
+    }
+    if (reference && reference.rows === 0) {
+      notes.push(
+        `none of the parent's training files is still there: categorical PSI is left out and numeric features with tied quantiles assume equal shares`,
+      );
+      reference = null;
+    }
+  }
+  const numericDrifts = [...holdout.nums].map(([name, counter]) => {
+    const pf = parent!.transforms.features[name]!;
+    return numericDrift(name, pf.kind === 'numeric' ? pf : { quantiles: 2, quantileCuts: [] }, counter, reference?.nums.get(name));
+  });
   const trainDays = await trainDayPass(run, candidate.transforms.label, split && { ...split, take: 'train' });
 
   const history = trainingHistory(candidate);
   const num = (x: unknown) => (typeof x === 'number' ? x : undefined);
   const wideSegments = FeatureTransforms.fromState(candidate.transforms).wideLayout.size;
 
-  const vocabulary: VocabularyChange[] = [];
+  const vocabulary: (VocabularyChange & { psi: number | null })[] = [];
   if (parent) {
     for (const [name, f] of Object.entries(candidate.transforms.features)) {
       const pf = parent.transforms.features[name];
-      if (f.kind !== 'numeric' && f.tokens && pf && pf.kind !== 'numeric' && pf.tokens)
-        vocabulary.push(vocabularyChange(name, pf.tokens, f.tokens));
+      if (f.kind !== 'numeric' && f.tokens && pf && pf.kind !== 'numeric' && pf.tokens) {
+        const ref = reference?.cats.get(name);
+        const mine = holdout.catBuckets.get(name);
+        vocabulary.push({ ...vocabularyChange(name, pf.tokens, f.tokens), psi: ref && mine ? categoricalPsi(ref, mine) : null });
+      }
     }
   }
 
@@ -148,7 +180,8 @@ export async function collectRunReport(s: RunReportSources): Promise<RunReportIn
     holdout: { days: run.partitions.holdout, rows: holdout.rows, positives: holdout.positives },
     oov: holdout.oov,
     vocabulary,
-    numericDrift: holdout.drift,
+    numericDrift: numericDrifts,
+    ...(reference ? { referenceRows: reference.rows } : {}),
     sparsity: {
       ...(num(candidate.metrics['wideZeroFraction']) !== undefined
         ? { wideZeroFraction: num(candidate.metrics['wideZeroFraction'])! }
@@ -191,7 +224,50 @@ interface HoldoutStats {
   rows: number;
   positives: number;
   oov: RunReportInput['oov'];
-  drift: NumericDrift[];
+  /** The holdout's values over the parent's quantile buckets, per numeric feature both models have. */
+  nums: Map<string, QuantileBucketCounter>;
+  /** The holdout's tokens over the parent's top tokens, per vocabulary feature both models have. */
+  catBuckets: Map<string, CategoricalBucketCounter>;
+}
+
+interface ReferenceCounts {
+  rows: number;
+  nums: Map<string, QuantileBucketCounter>;
+  cats: Map<string, CategoricalBucketCounter>;
+}
+
+/**
+ * Counts a sample of the parent's training rows (its manifest's trainedOn.files, in order, up to
+ * PARENT_SAMPLE_ROWS) into the same buckets as the holdout: categoricals, and the numerics whose
+ * tied quantiles leave the equal shares untrue. Files no longer in the bucket are skipped.
+ */
+async function parentSamplePass(parent: ModelManifest, holdout: HoldoutStats): Promise<ReferenceCounts> {
+  const nums = new Map<string, QuantileBucketCounter>();
+  for (const [name, c] of holdout.nums) {
+    const pf = parent.transforms.features[name];
+    if (pf?.kind === 'numeric' && pf.quantileCuts.length < pf.quantiles - 1) nums.set(name, new QuantileBucketCounter(c.cuts));
+  }
+  const cats = new Map<string, CategoricalBucketCounter>();
+  for (const name of holdout.catBuckets.keys()) {
+    const pf = parent.transforms.features[name];
+    if (pf && pf.kind !== 'numeric' && pf.tokens) cats.set(name, new CategoricalBucketCounter(pf.tokens));
+  }
+  const present: string[] = [];
+  for (const f of parent.trainedOn.files) if (await storeFor(f.uri).stat(f.uri)) present.push(f.uri);
+  let rows = 0;
+  if (present.length === 0 || (nums.size === 0 && cats.size === 0)) return { rows, nums, cats };
+  const columns = requiredColumnsOfState(parent.transforms, false).filter((c) => nums.has(c.name) || cats.has(c.name));
+  for await (const chunk of readLogChunks(await listLogFiles(present), { columns })) {
+    const take = Math.min(chunk.numRows, PARENT_SAMPLE_ROWS - rows);
+    for (const [name, c] of cats) forEachToken(chunk, name, c.add.bind(c), take);
+    for (const [name, counter] of nums) {
+      const col = chunk.columns.get(name) as ArrayLike<number>;
+      for (let i = 0; i < take; i++) counter.add(col[i]!);
+    }
+    rows += take;
+    if (rows >= PARENT_SAMPLE_ROWS) break;
+  }
+  return { rows, nums, cats };
 }
 
 async function holdoutPass(
@@ -206,6 +282,7 @@ async function holdoutPass(
     { vocab: Set<string> | null; parentVocab: Set<string> | null; tokens: number; oov: number; parentOov: number }
   >();
   const nums = new Map<string, QuantileBucketCounter>();
+  const catBuckets = new Map<string, CategoricalBucketCounter>();
   for (const [name, f] of Object.entries(cand.features)) {
     const pf = parent?.features[name];
     if (f.kind === 'numeric') {
@@ -213,6 +290,7 @@ async function holdoutPass(
     } else {
       const pTokens = pf && pf.kind !== 'numeric' && pf.tokens ? new Set(pf.tokens) : null;
       cats.set(name, { vocab: f.tokens ? new Set(f.tokens) : null, parentVocab: pTokens, tokens: 0, oov: 0, parentOov: 0 });
+      if (f.tokens && pf && pf.kind !== 'numeric' && pf.tokens) catBuckets.set(name, new CategoricalBucketCounter(pf.tokens));
     }
   }
   let rows = 0;
@@ -224,10 +302,12 @@ async function holdoutPass(
     for (let i = 0; i < chunk.numRows; i++) if (labels[i] === 1) positives++;
     for (const [name, c] of cats) {
       if (!c.vocab) continue;
+      const buckets = catBuckets.get(name);
       forEachToken(chunk, name, (t) => {
         c.tokens++;
         if (!c.vocab!.has(t)) c.oov++;
         if (c.parentVocab && !c.parentVocab.has(t)) c.parentOov++;
+        buckets?.add(t);
       });
     }
     for (const [name, counter] of nums) {
@@ -242,18 +322,14 @@ async function holdoutPass(
     parentShare: c.parentVocab && c.tokens ? c.parentOov / c.tokens : null,
     hashed: c.vocab === null,
   }));
-  const drift = [...nums].map(([name, counter]) => {
-    const pf = parent!.features[name]!;
-    return numericDrift(name, pf.kind === 'numeric' ? pf : { quantiles: 2, quantileCuts: [] }, counter);
-  });
-  return { rows, positives, oov, drift };
+  return { rows, positives, oov, nums, catBuckets };
 }
 
-/** Calls `fn` with every present token of a categorical or list column of the log reader. */
-function forEachToken(chunk: RowChunk, name: string, fn: (token: string) => void): void {
+/** Calls `fn` with every present token of a categorical or list column of the log reader (first `rows` rows). */
+function forEachToken(chunk: RowChunk, name: string, fn: (token: string) => void, rows = chunk.numRows): void {
   const col = chunk.columns.get(name) as ArrayLike<string | readonly string[] | null> | undefined;
   if (!col) return;
-  for (let i = 0; i < chunk.numRows; i++) {
+  for (let i = 0; i < rows; i++) {
     const v = col[i];
     if (v === null || v === undefined) continue;
     if (typeof v === 'string') fn(v);

@@ -6,11 +6,13 @@
  *  - numeric: PSI of this run's holdout over the parent's quantile buckets. The parent fitted its
  *    n_q − 1 cut points as equal-frequency quantiles of its training data, so each of its buckets
  *    held 1/n_q of that data; that is the reference. Where tied values merged quantiles (fewer
- *    distinct cuts than n_q − 1) the reference shares are not known and equal shares are assumed:
- *    such features are flagged `approximate`.
- *  - categorical: what the vocabularies say. New and dropped tokens, the share of the parent's
- *    most frequent tokens that are no longer among the candidate's most frequent ("top-k
- *    turnover"), and on the holdout the OOV share under each vocabulary.
+ *    distinct cuts than n_q − 1) the equal shares do not hold: there the parent's shares are counted on a sample of the rows it
+ *    was trained on (its manifest lists them); only when those cannot be read are equal shares
+ *    assumed, and the feature is flagged `approximate`.
+ *  - categorical: PSI over the parent's top tokens (one bucket each), the rest of its vocabulary
+ *    and the tokens it lacks, its shares counted on that same sample; and what the vocabularies
+ *    say: new and dropped tokens, the share of the parent's most frequent tokens that are no
+ *    longer among the candidate's most frequent ("top-k turnover").
  */
 import { bucketIndex } from '../../features/quantiles.ts';
 import type { NumericFeatureState } from '../../features/state.ts';
@@ -65,22 +67,33 @@ export interface NumericDrift {
   readonly psi: number;
   readonly band: ReturnType<typeof psiBand>;
   readonly buckets: number;
-  /** Tied values merged some of the parent's quantiles: its bucket shares were assumed equal. */
+  /** Tied values merged some of the parent's quantiles and no sample of its data was read: equal shares were assumed. */
   readonly approximate: boolean;
+  /** Where the parent's shares come from: its fitted quantiles, or a sample of its training rows (tied quantiles). */
+  readonly reference: 'quantiles' | 'sample';
   /** Holdout rows with no value. */
   readonly missingShare: number;
   readonly rows: number;
 }
 
-/** PSI of counts taken over `parent`'s quantile buckets against the parent's equal shares. */
+/**
+ * PSI of counts taken over `parent`'s quantile buckets against the parent's shares: equal shares
+ * (how the parent fitted its cuts), or, where tied values merged quantiles and the equal shares
+ * are not true, the shares of `reference` (the same buckets counted on a sample of the parent's
+ * training rows) when given.
+ */
 export function numericDrift(
   feature: string,
   parent: Pick<NumericFeatureState, 'quantiles' | 'quantileCuts'>,
   counter: QuantileBucketCounter,
+  reference?: QuantileBucketCounter,
 ): NumericDrift {
   const k = counter.counts.length;
   const total = counter.total;
-  const expected = new Array<number>(k).fill(1 / k);
+  const tied = parent.quantileCuts.length < parent.quantiles - 1;
+  const refTotal = reference?.total ?? 0;
+  const useReference = tied && reference !== undefined && refTotal > 0;
+  const expected = useReference ? Array.from(reference.counts, (c) => c / refTotal) : new Array<number>(k).fill(1 / k);
   const actual = Array.from(counter.counts, (c) => (total > 0 ? c / total : 0));
   const value = total > 0 ? psi(expected, actual) : Number.NaN;
   return {
@@ -88,7 +101,8 @@ export function numericDrift(
     psi: value,
     band: psiBand(value),
     buckets: k,
-    approximate: parent.quantileCuts.length < parent.quantiles - 1,
+    approximate: tied && !useReference,
+    reference: useReference ? 'sample' : 'quantiles',
     missingShare: total + counter.missing > 0 ? counter.missing / (total + counter.missing) : 0,
     rows: total + counter.missing,
   };
@@ -129,4 +143,40 @@ export function vocabularyChange(feature: string, parent: readonly string[], can
     topTurnover: k > 0 ? gone / k : 0,
     topK: k,
   };
+}
+
+/** Top tokens of the parent's vocabulary each get their own bucket; the rest share two. */
+export const CATEGORICAL_TOP_TOKENS = 20;
+
+/**
+ * Counts categorical tokens into buckets for PSI: the parent's `top` most frequent tokens one by
+ * one, then the rest of its vocabulary, then tokens the parent's vocabulary lacks. A long tail
+ * split token by token would make PSI measure sampling noise.
+ */
+export class CategoricalBucketCounter {
+  readonly #index: Map<string, number>;
+  readonly #vocab: ReadonlySet<string>;
+  readonly counts: Float64Array;
+
+  constructor(parentTokens: readonly string[], top = CATEGORICAL_TOP_TOKENS) {
+    this.#index = new Map(parentTokens.slice(0, top).map((t, i) => [t, i]));
+    this.#vocab = new Set(parentTokens);
+    this.counts = new Float64Array(this.#index.size + 2);
+  }
+
+  add(token: string): void {
+    const i = this.#index.get(token);
+    this.counts[i ?? (this.#vocab.has(token) ? this.#index.size : this.#index.size + 1)]!++;
+  }
+
+  shares(): number[] {
+    let n = 0;
+    for (const c of this.counts) n += c;
+    return Array.from(this.counts, (c) => (n > 0 ? c / n : 0));
+  }
+}
+
+/** PSI of the holdout's token shares against a sample of the parent's training rows. */
+export function categoricalPsi(reference: CategoricalBucketCounter, holdout: CategoricalBucketCounter): number {
+  return psi(reference.shares(), holdout.shares());
 }

@@ -6,7 +6,7 @@
  */
 import { downsample, reliabilityComparisonSvg, rocComparisonSvg, trainingCurvesSvg, type NamedSeries } from '../../evaluation/plots.ts';
 import type { ValidationCheck, ValidationReport } from '../schemas.ts';
-import type { NumericDrift, VocabularyChange } from './drift.ts';
+import { CATEGORICAL_TOP_TOKENS, psiBand, type NumericDrift, type VocabularyChange } from './drift.ts';
 import { html, int, num, page, pct, trusted, type SafeHtml } from './html.ts';
 
 export interface ReportMetrics {
@@ -51,8 +51,10 @@ export interface RunReportInput {
   readonly holdout: { readonly days: readonly string[]; readonly rows: number; readonly positives: number };
   /** Share of the holdout's tokens that map to OOV (id 0) under the candidate's and the parent's vocabulary. */
   readonly oov: readonly { feature: string; tokens: number; share: number; parentShare: number | null; hashed: boolean }[];
-  /** Against the parent model; empty for a first model. */
-  readonly vocabulary: readonly VocabularyChange[];
+  /** Against the parent model; empty for a first model. `psi`: over the parent's top tokens, against a sample of its training rows. */
+  readonly vocabulary: readonly (VocabularyChange & { readonly psi: number | null })[];
+  /** Rows of the parent's training data sampled as the reference for categorical and tied numeric PSI. */
+  readonly referenceRows?: number;
   readonly numericDrift: readonly NumericDrift[];
   readonly sparsity: { readonly wideZeroFraction?: number; readonly wideTouchedZeroFraction?: number; readonly wideCoordinates?: number };
   readonly lineage: {
@@ -175,7 +177,9 @@ function dataSection(r: RunReportInput): SafeHtml {
   const totalRows = r.trainDays.reduce((s, d) => s + d.rows, 0);
   const totalPos = r.trainDays.reduce((s, d) => s + d.positives, 0);
   const drift = [...r.numericDrift].sort((a, b) => (Number.isFinite(b.psi) ? b.psi : -1) - (Number.isFinite(a.psi) ? a.psi : -1));
-  const vocab = [...r.vocabulary].sort((a, b) => b.topTurnover - a.topTurnover || b.newTokens - a.newTokens);
+  const vocab = [...r.vocabulary].sort(
+    (a, b) => (b.psi ?? -1) - (a.psi ?? -1) || b.topTurnover - a.topTurnover || b.newTokens - a.newTokens,
+  );
   return html`
 <h3>Rows and label rate per day</h3>
 <table id="days"><tr><th>day</th><th>role</th><th>rows</th><th>label rate</th></tr>
@@ -195,22 +199,34 @@ ${r.oov.map(
 ${
   r.lineage.parent
     ? html`
-<table id="psi"><tr><th>numeric feature</th><th>PSI</th><th>shift</th><th>buckets</th><th>missing</th></tr>
+${movedMost(r)}
+<table id="psi"><tr><th>numeric feature</th><th>PSI</th><th>shift</th><th>parent's shares from</th><th>buckets</th><th>missing</th></tr>
 ${drift.map(
   (d) =>
-    html`<tr class="${d.band === 'major' ? 'bad' : ''}"><td>${d.feature}</td><td class="n">${num(d.psi, 4)}</td><td>${d.band}${d.approximate ? ' (approximate)' : ''}</td><td class="n">${d.buckets}</td><td class="n">${pct(d.missingShare, 1)}</td></tr>`,
+    html`<tr class="${d.band === 'major' ? 'bad' : ''}"><td>${d.feature}</td><td class="n">${num(d.psi, 4)}</td><td>${d.band}${d.approximate ? ' (approximate)' : ''}</td><td>${d.reference === 'sample' ? 'training sample (tied quantiles)' : 'fitted quantiles'}</td><td class="n">${d.buckets}</td><td class="n">${pct(d.missingShare, 1)}</td></tr>`,
 )}
 </table>
-<p class="note">PSI = Σ (a − e)·ln(a / e) of the holdout's share a of rows in each of the parent's quantile buckets against the share e those buckets held of the parent's training data: the parent fitted its cut points as equal-frequency quantiles, so e = 1/buckets. "approximate": tied values merged some of the parent's quantiles and equal shares were assumed. Bands: &lt; 0.1 stable, 0.1–0.25 moderate, &gt; 0.25 major. Missing values are left out.</p>
-<table id="vocab"><tr><th>categorical feature</th><th>top-k turnover</th><th>new tokens</th><th>dropped tokens</th><th>vocabulary (parent → candidate)</th><th>new, e.g.</th></tr>
+<p class="note">PSI = Σ (a − e)·ln(a / e) of the holdout's share a of rows in each of the parent's quantile buckets against the share e those buckets held of the parent's training data. The parent fitted its cut points as equal-frequency quantiles, so e = 1/buckets; where tied values merged quantiles (a value shared by many rows), e is counted on a sample of the parent's training rows${r.referenceRows ? ` (${int(r.referenceRows)} rows)` : ''}${drift.some((d) => d.approximate) ? ', or, marked "approximate", assumed equal because that data could no longer be read' : ''}. Bands: &lt; 0.1 stable, 0.1–0.25 moderate, &gt; 0.25 major. Missing values are left out.</p>
+<table id="vocab"><tr><th>categorical feature</th><th>PSI</th><th>top-k turnover</th><th>new tokens</th><th>dropped tokens</th><th>vocabulary (parent → candidate)</th><th>new, e.g.</th></tr>
 ${vocab.map(
   (v) =>
-    html`<tr><td>${v.feature}</td><td class="n">${pct(v.topTurnover, 0)} of ${v.topK}</td><td class="n">${int(v.newTokens)}</td><td class="n">${int(v.droppedTokens)}</td><td class="n">${int(v.parentSize)} → ${int(v.candidateSize)}</td><td>${v.newExamples.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`)}</td></tr>`,
+    html`<tr class="${v.psi !== null && v.psi >= 0.25 ? 'bad' : ''}"><td>${v.feature}</td><td class="n">${num(v.psi, 4)}</td><td class="n">${pct(v.topTurnover, 0)} of ${v.topK}</td><td class="n">${int(v.newTokens)}</td><td class="n">${int(v.droppedTokens)}</td><td class="n">${int(v.parentSize)} → ${int(v.candidateSize)}</td><td>${v.newExamples.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`)}</td></tr>`,
 )}
 </table>
-<p class="note">The manifest keeps no token counts, only each vocabulary ordered by descending count. Top-k turnover is the share of the parent's k most frequent tokens that are not among the candidate's k most frequent; new tokens are in the candidate's vocabulary and not the parent's (their embedding rows start fresh).</p>`
+<p class="note">Categorical PSI is over ${CATEGORICAL_TOP_TOKENS + 2} buckets: the parent's ${CATEGORICAL_TOP_TOKENS} most frequent tokens one by one, the rest of its vocabulary, and tokens it does not have; the parent's shares are counted on the same sample of its training rows (the manifest keeps no token counts, only each vocabulary ordered by descending count). Top-k turnover is the share of the parent's k most frequent tokens that are not among the candidate's k most frequent; new tokens are in the candidate's vocabulary and not the parent's (their embedding rows start fresh).</p>`
     : html`<p class="note">A first model: no parent to compare against.</p>`
 }`;
+}
+
+/** The few features that moved most, numeric and categorical together (both measured by PSI). */
+function movedMost(r: RunReportInput): SafeHtml {
+  const all = [
+    ...r.numericDrift.filter((d) => Number.isFinite(d.psi)).map((d) => ({ feature: d.feature, psi: d.psi })),
+    ...r.vocabulary.filter((v) => v.psi !== null).map((v) => ({ feature: v.feature, psi: v.psi! })),
+  ].sort((a, b) => b.psi - a.psi);
+  const top = all.slice(0, 5);
+  if (top.length === 0) return html``;
+  return html`<p id="moved-most">Moved most: ${top.map((t, i) => html`${i ? ', ' : ''}<b>${t.feature}</b> (PSI ${num(t.psi, 3)}, ${psiBand(t.psi)})`)}.</p>`;
 }
 
 function lineageSection(r: RunReportInput): SafeHtml {

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../../../src/util/random.ts';
-import { numericDrift, psi, QuantileBucketCounter, vocabularyChange } from '../../../src/workflow/report/drift.ts';
+import {
+  CategoricalBucketCounter,
+  categoricalPsi,
+  numericDrift,
+  psi,
+  QuantileBucketCounter,
+  vocabularyChange,
+} from '../../../src/workflow/report/drift.ts';
 import { escapeHtml, html } from '../../../src/workflow/report/html.ts';
 import { buildRunReport } from '../../../src/workflow/report/run-report.ts';
 import { thresholdsSchema } from '../../../src/workflow/steps/thresholds.ts';
@@ -44,6 +51,41 @@ describe('run report: drift statistics', () => {
     assert.equal(b.missingShare, 1 / 50_001);
     // Tied quantiles (a point mass) are flagged approximate.
     assert.equal(numericDrift('price', { quantiles: 10, quantileCuts: [0, 1.99] }, new QuantileBucketCounter([0, 1.99])).approximate, true);
+  });
+
+  it('tied quantiles take the parent shares from a sample of its rows; categoricals are bucketed by its top tokens', () => {
+    // A point mass at 0 (60% of rows) merges six of the nine deciles into one cut.
+    const cuts = [0, 1, 2, 3];
+    const parentRows = new QuantileBucketCounter(cuts);
+    const holdout = new QuantileBucketCounter(cuts);
+    const same = new QuantileBucketCounter(cuts);
+    const fill = (c: QuantileBucketCounter, zeros: number, rest: number) => {
+      for (let i = 0; i < zeros; i++) c.add(-1); // below the first cut: bucket 0
+      for (let i = 0; i < rest; i++) c.add(0.5 + (i % 4)); // buckets 1..4
+    };
+    fill(parentRows, 6000, 4000);
+    fill(same, 600, 400);
+    fill(holdout, 3000, 7000);
+    const parent = { quantiles: 10, quantileCuts: cuts };
+    // Against equal shares (1/5 each) an unchanged feature would look like a major shift.
+    assert.ok(numericDrift('price', parent, same).psi > 0.25);
+    const unchanged = numericDrift('price', parent, same, parentRows);
+    assert.equal(unchanged.psi, 0);
+    assert.equal(unchanged.reference, 'sample');
+    assert.equal(unchanged.approximate, false);
+    // 60% → 30% zeros, 10% → 17.5% in each other bucket.
+    const expected = 0.3 * Math.log(0.3 / 0.6) * -1 + 4 * (0.175 - 0.1) * Math.log(0.175 / 0.1);
+    assert.equal(numericDrift('price', parent, holdout, parentRows).psi.toFixed(6), expected.toFixed(6));
+
+    const ref = new CategoricalBucketCounter(['a', 'b', 'c', 'd'], 2);
+    const now = new CategoricalBucketCounter(['a', 'b', 'c', 'd'], 2);
+    for (const t of ['a', 'a', 'b', 'c', 'd', 'a', 'b', 'c']) ref.add(t); // a 3/8, b 2/8, rest 3/8, new 0
+    for (const t of ['a', 'b', 'c', 'x', 'x', 'x', 'y', 'a']) now.add(t); // a 2/8, b 1/8, rest 1/8, new 4/8
+    assert.deepEqual(now.shares(), [0.25, 0.125, 0.125, 0.5]);
+    const e = [3 / 8, 2 / 8, 3 / 8, 1e-4];
+    const a = [0.25, 0.125, 0.125, 0.5];
+    assert.equal(categoricalPsi(ref, now), psi(e, a));
+    assert.ok(categoricalPsi(ref, now) > 0.25);
   });
 
   it('vocabulary change: new, dropped and top-k turnover', () => {
