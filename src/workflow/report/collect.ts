@@ -18,7 +18,6 @@ import { Rng } from '../../util/random.ts';
 import type { Logger } from '../../util/log.ts';
 import { layout } from '../bucket/layout.ts';
 import type { RunManifest, ValidationReport } from '../schemas.ts';
-import { rejectionVerdict, watermarkAfterRejection } from '../steps/days.ts';
 import {
   CategoricalBucketCounter,
   categoricalPsi,
@@ -78,6 +77,8 @@ export interface RunReportSources {
   readonly validation: ValidationReport;
   readonly candidatePredictions?: PredictionSample;
   readonly championPredictions?: PredictionSample;
+  /** What Promote or Reject will do with the run's days (steps/days.ts `daysAfterValidation`). */
+  readonly days: RunReportInput['days'];
   readonly now?: Date;
 }
 
@@ -138,7 +139,6 @@ export async function collectRunReport(s: RunReportSources): Promise<RunReportIn
 
   const champ = v.champion;
   const parentVersion = champ && candidate.parent && champ.modelId === candidate.parent.modelId ? champ.version : null;
-  const days = daysAfter(run, v, s.now ?? new Date());
   const training = candidate.training;
 
   return {
@@ -196,27 +196,8 @@ export async function collectRunReport(s: RunReportSources): Promise<RunReportIn
       lateFiles: (run.late ?? []).map((f) => f.uri),
       quarantined: (run.quarantined ?? []).map((q) => ({ uri: q.uri, reason: q.reason })),
     },
-    days,
+    days: s.days,
     notes,
-  };
-}
-
-/** What Promote or Reject will do with the run's days (the rules of days.ts). */
-function daysAfter(run: RunManifest, v: ValidationReport, now: Date): RunReportInput['days'] {
-  if (v.passed) {
-    const trained = run.partitions.train.filter((d) => !run.watermarkAfter.untrained.includes(d));
-    return {
-      held: [],
-      untrained: run.watermarkAfter.untrained,
-      note: `Once promoted, the training days ${trained.join(', ') || '(none)'} are in the champion and the watermark moves to ${run.watermarkAfter.through ?? '—'}.`,
-    };
-  }
-  const verdict = rejectionVerdict(run, v);
-  const after = watermarkAfterRejection(run, v, now);
-  return {
-    held: verdict.held,
-    untrained: after.untrained,
-    note: `Rejected: nothing is promoted and the champion keeps serving; ${verdict.note}.`,
   };
 }
 

@@ -8,6 +8,7 @@ import { evaluateModel } from '../../evaluation/evaluate.ts';
 import { loadTrainableModel, type TrainableModel } from '../../model/trainable-model.ts';
 import type { TowerKind } from '../../model/tower/kinds.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
+import { daysAfterValidation } from './days.ts';
 import { readRunManifest } from './ingest.ts';
 import { writeJson } from '../bucket/json-store.ts';
 import { PredictionSample, writeRunReport } from '../report/collect.ts';
@@ -124,6 +125,7 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
       {
         run,
         validation: report,
+        days: daysAfterValidation(run, report),
         ...(candidateSample ? { candidatePredictions: candidateSample } : {}),
         ...(championSample ? { championPredictions: championSample } : {}),
       },
