@@ -90,7 +90,12 @@ export async function writeBatchReport(s: BatchReportSources, log: Logger): Prom
     let sum = 0;
     const outputs: { uri: string; rows: number | null }[] = [];
     let read = 0;
-    for (const out of s.batches.flatMap((b) => b.outputs ?? [])) {
+    // The Map's results carry each batch's outputs only where its ResultSelector keeps them;
+    // otherwise the Parquet files under the output prefix are what this run wrote.
+    let written = s.batches.flatMap((b) => b.outputs ?? []);
+    if (written.length === 0 && s.objects > 0)
+      written = (await listLogFiles([`${joinUri(s.bucketUri, s.outputPrefix).replace(/\/+$/, '')}/`])).map((f) => f.uri);
+    for (const out of written) {
       if (read >= MAX_HISTOGRAM_SCORES) {
         outputs.push({ uri: out, rows: null });
         continue;
