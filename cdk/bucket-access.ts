@@ -29,7 +29,7 @@ export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, a
 /**
  * What each role may read and write in the workflow bucket: the one place both the grants
  * (workflow-functions.ts, scoring-service.ts, training-job.ts) and the cdk-nag acknowledgements of
- * the prefix wildcards they create (nag.ts) come from. The batch-summary function has no access.
+ * the prefix wildcards they create (nag.ts) come from.
  */
 export const ROLE_ACCESS = {
   // The lock object only (state/run.lock*), not the watermark beside it.
@@ -47,6 +47,8 @@ export const ROLE_ACCESS = {
   // Inputs under batch/input/ only (the batch state machine refuses any other inputPrefix), the
   // champion it scores with (registry.json, then its folder), outputs under batch/output/.
   scoreBatch: { read: [PREFIXES.batchInput, PREFIXES.registry, PREFIXES.registryModels], write: [PREFIXES.batchOutput] },
+  // The batch report: reads the scores written under batch/output/ and writes _report.html there.
+  batchSummary: { read: [PREFIXES.batchOutput], write: [PREFIXES.batchOutput] },
   scoring: { read: [PREFIXES.registryModels, PREFIXES.registry] },
   training: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
 } as const satisfies Record<string, BucketAccess>;

@@ -130,7 +130,7 @@ export class WdpStack extends Stack {
         { fn: f.promote, prefixes: accessedPrefixes(ROLE_ACCESS.promote) },
         { fn: f.reject, prefixes: accessedPrefixes(ROLE_ACCESS.reject) },
         { fn: f.scoreBatch, prefixes: accessedPrefixes(ROLE_ACCESS.scoreBatch) },
-        { fn: f.batchSummary, prefixes: [] }, // no bucket access
+        { fn: f.batchSummary, prefixes: accessedPrefixes(ROLE_ACCESS.batchSummary) },
         { fn: this.scoring.function, prefixes: accessedPrefixes(ROLE_ACCESS.scoring) },
       ],
       scoringFunctionLogicalId: lid(this.scoring.function),

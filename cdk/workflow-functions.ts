@@ -87,9 +87,13 @@ export class WorkflowFunctions extends Construct {
 
     this.batchSummary = wdpFunction(this, 'BatchSummary', {
       entry: 'batch-summary.ts',
-      description: 'wdp batch scoring: totals',
+      description: 'wdp batch scoring: totals and the batch report',
+      // Reads up to MAX_HISTOGRAM_SCORES scores for the report's histogram.
+      memoryMiB: 1024,
+      timeout: Duration.minutes(5),
       environment: env,
     });
+    grantBucketAccess(b, this.batchSummary, ROLE_ACCESS.batchSummary);
   }
 
   /**

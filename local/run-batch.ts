@@ -99,7 +99,8 @@ export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<
     print(`FAILED: ${error}`);
     return { status: 'failed', failedBatches: failed, batches, error };
   }
-  const summary = await createBatchSummaryHandler()({ input: { bucketUri, ...input }, batches: results });
+  const summary = await createBatchSummaryHandler(options.logger)({ input: { bucketUri, ...input }, batches: results });
   print(`✓ ${S.summarize}: ${summary.objects} object(s), ${summary.rows} rows scored → ${joinUri(bucketUri, options.outputPrefix)}`);
+  if (summary.reportUri) print(`  report: ${summary.reportUri}`);
   return { status: 'succeeded', summary, failedBatches: failed, batches };
 }

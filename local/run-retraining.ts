@@ -27,6 +27,7 @@ import { DEFAULT_THRESHOLDS, type ValidationThresholds } from '../src/workflow/s
 import { trainFromManifest } from '../src/workflow/steps/train-step.ts';
 import { synthesizedDefinitions } from './definition.ts';
 import { executeLocally, type LocalTaskHandler, type StateTiming } from './execute.ts';
+import { summaryDetails, summaryScreen } from './run-summary.ts';
 
 const REPO_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_LOCAL_BUCKET = '.wdp/bucket';
@@ -190,7 +191,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     states: exec.states,
     seconds: exec.seconds,
   };
-  print(describeResult(result));
+  for (const line of summaryScreen(result, await summaryDetails(result))) print(line);
   // Not a state of the machine: what Ingest set aside or picked up late, so the operator sees it (`wdp days` lists it).
   for (const q of ingest?.quarantined ?? []) print(`  quarantined ${q.uri}: ${q.reason}`);
   for (const f of ingest?.lateFiles ?? []) print(`  late file ${f}: trained in ${ingest?.hasNewData ? 'this' : 'the next'} run`);

@@ -159,3 +159,168 @@ export function tuningTrialsSvg(trials: readonly TrialCurve[], metric: string, b
     },
   });
 }
+
+/** A Vega-Lite spec as SVG markup (the one renderer every plot and the run report use). */
+export function renderSvg(spec: TopLevelSpec): Promise<string> {
+  return render(spec);
+}
+
+/** One named model's curve points, for charts that compare models. */
+export interface NamedSeries<P> {
+  readonly name: string;
+  readonly points: readonly P[];
+}
+
+/** Keeps at most `max` points, evenly spaced, always the first and the last (report size stays bounded). */
+export function downsample<P>(points: readonly P[], max: number): P[] {
+  if (points.length <= max || max < 2) return [...points];
+  const out: P[] = [];
+  for (let i = 0; i < max; i++) out.push(points[Math.round((i * (points.length - 1)) / (max - 1))]!);
+  return out;
+}
+
+const SERIES_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+
+/** ROC curves of several models on one chart (e.g. candidate and champion on the same holdout). */
+export function rocComparisonSvg(series: readonly NamedSeries<{ fpr: number; tpr: number }>[], title: string): Promise<string> {
+  const values = series.flatMap((s) => s.points.map((p) => ({ model: s.name, fpr: p.fpr, tpr: p.tpr })));
+  return render({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    background: 'white',
+    width: 300,
+    height: 300,
+    layer: [
+      {
+        data: { values: [{ x: 0 }, { x: 1 }] },
+        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
+      },
+      {
+        data: { values },
+        mark: { type: 'line' },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
+          y: { field: 'tpr', type: 'quantitative', title: 'true positive rate', scale: { domain: [0, 1] } },
+          color: {
+            field: 'model',
+            type: 'nominal',
+            title: 'model',
+            scale: { domain: series.map((s) => s.name), range: SERIES_COLORS.slice(0, series.length) },
+          },
+        },
+      },
+    ],
+  });
+}
+
+/** Reliability diagrams of several models on one chart: mean prediction vs observed rate per bin. */
+export function reliabilityComparisonSvg(
+  series: readonly NamedSeries<{ predicted: number; observed: number; rows: number }>[],
+  title: string,
+): Promise<string> {
+  const values = series.flatMap((s) =>
+    s.points.map((p) => ({ model: s.name, predicted: p.predicted, observed: p.observed, rows: p.rows })),
+  );
+  const maxP = Math.max(0.01, ...values.map((r) => Math.max(r.predicted, r.observed)));
+  return render({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    background: 'white',
+    width: 300,
+    height: 300,
+    layer: [
+      {
+        data: { values: [{ x: 0 }, { x: maxP }] },
+        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
+      },
+      {
+        data: { values },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'predicted', type: 'quantitative', title: 'mean prediction', scale: { domain: [0, maxP] } },
+          y: { field: 'observed', type: 'quantitative', title: 'observed rate', scale: { domain: [0, maxP] } },
+          color: {
+            field: 'model',
+            type: 'nominal',
+            title: 'model',
+            scale: { domain: series.map((s) => s.name), range: SERIES_COLORS.slice(0, series.length) },
+          },
+        },
+      },
+    ],
+  });
+}
+
+/**
+ * Training loss against examples seen, with the validation logloss where training computed one
+ * (one point per validation pass): both are mean logistic losses, so they share the y axis.
+ */
+export function trainingCurvesSvg(
+  loss: readonly { examples: number; loss: number; epoch: number }[],
+  validation: readonly { examples: number; logloss: number; epoch: number }[],
+  title: string,
+): Promise<string> {
+  // Each loss point is one stretch of ~1/100 epoch, so it is noisy: a rolling mean shows the trend.
+  const window = Math.max(1, Math.round(loss.length / 25));
+  const values = [
+    ...loss.flatMap((p, i) => {
+      const from = Math.max(0, i - window + 1);
+      let sum = 0;
+      for (let k = from; k <= i; k++) sum += loss[k]!.loss;
+      return [
+        { examples: p.examples, loss: p.loss, curve: 'training' },
+        { examples: p.examples, loss: sum / (i - from + 1), curve: 'training, rolling mean' },
+      ];
+    }),
+    ...validation.map((p) => ({ examples: p.examples, loss: p.logloss, curve: 'validation' })),
+  ];
+  return render({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    background: 'white',
+    width: 620,
+    height: 240,
+    data: { values },
+    encoding: {
+      x: { field: 'examples', type: 'quantitative', title: 'examples seen' },
+      y: { field: 'loss', type: 'quantitative', title: 'mean logistic loss', scale: { zero: false } },
+      color: {
+        field: 'curve',
+        type: 'nominal',
+        title: null,
+        // No legend entry for a validation curve training did not compute.
+        scale: {
+          domain: ['training', 'training, rolling mean', ...(validation.length ? ['validation'] : [])],
+          range: ['#aec7e8', '#1f77b4', '#ff7f0e'],
+        },
+        legend: { labelLimit: 240 },
+      },
+    },
+    layer: [
+      { transform: [{ filter: "datum.curve === 'training'" }], mark: { type: 'line', strokeWidth: 1 } },
+      { transform: [{ filter: "datum.curve !== 'training'" }], mark: { type: 'line', strokeWidth: 2.5 } },
+      // Validation has one point per pass: marked, so a single pass still shows.
+      { transform: [{ filter: "datum.curve === 'validation'" }], mark: { type: 'point', filled: true, size: 40 } },
+    ],
+  });
+}
+
+/** A histogram from counts already binned (bins of equal width on [lo, hi)). */
+export function histogramSvg(bins: readonly { lo: number; hi: number; count: number }[], title: string, xTitle: string): Promise<string> {
+  return render({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    background: 'white',
+    width: 560,
+    height: 220,
+    data: { values: [...bins] },
+    mark: { type: 'rect', color: '#1f77b4' },
+    encoding: {
+      x: { field: 'lo', type: 'quantitative', title: xTitle, bin: { binned: true } },
+      x2: { field: 'hi' },
+      y: { field: 'count', type: 'quantitative', title: 'rows' },
+    },
+  });
+}

@@ -3,7 +3,7 @@
  * the same scenario a newcomer and the nightly schedule go through.
  */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readJson } from '../../src/workflow/bucket/json-store.ts';
@@ -110,6 +110,11 @@ describe('local run of the synthesized retraining definition', () => {
     const r = await runLocalBatchScoring({ bucketUri: dir, inputPrefix: 'batch/input/d1/', outputPrefix: 'batch/output/d1/' });
     assert.equal(r.status, 'succeeded', r.error);
     assert.equal(r.summary?.rows, 5000);
-    assert.deepEqual(await readdir(join(dir, 'batch/output/d1')), ['part-00000.parquet']);
+    // The scores, and the batch report beside them (a leading underscore keeps it out of Parquet listings).
+    assert.deepEqual((await readdir(join(dir, 'batch/output/d1'))).sort(), ['_report.html', 'part-00000.parquet']);
+    assert.equal(r.summary?.reportUri, join(dir, 'batch/output/d1/_report.html'));
+    const report = await readFile(join(dir, 'batch/output/d1/_report.html'), 'utf8');
+    assert.match(report, /<td>rows scored<\/td><td class="n">5,000<\/td>/);
+    assert.match(report, /<div class="chart" id="score-chart"><svg/);
   });
 });

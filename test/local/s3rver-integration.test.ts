@@ -55,6 +55,7 @@ describe('workflow on S3 (s3rver)', () => {
     assert.equal(r.summary?.skipped, 1);
     assert.equal(r.summary?.rows, 3 * 5000);
     const outputs = (await store.list(`${BUCKET}/batch/output/run1/`)).map((b) => b.uri.split('/').pop());
-    assert.deepEqual(outputs, ['a.parquet', 'b.parquet', 'c.parquet']);
+    // The scores, and the batch report beside them (a leading underscore keeps it out of Parquet listings).
+    assert.deepEqual(outputs, ['_report.html', 'a.parquet', 'b.parquet', 'c.parquet']);
   });
 });

@@ -92,6 +92,8 @@ export interface BatchSummary {
   readonly skipped: number;
   readonly rows: number;
   readonly outputPrefix: string | null;
+  /** The batch report (`_report.html` under the output prefix), when it was written. */
+  readonly reportUri?: string | null;
 }
 
 /** Totals over the Map's results (failed batches, within the tolerated share, come back without counts). */

@@ -95,6 +95,29 @@ export function watermarkAfterRejection(run: RunManifest, report: ValidationRepo
   };
 }
 
+/** What Promote or Reject will do with a validated run's days, in words for the run report. */
+export function daysAfterValidation(
+  run: RunManifest,
+  v: ValidationReport,
+  now: Date = new Date(),
+): { held: { day: string; role: HeldDay['role']; reason: string }[]; untrained: string[]; note: string } {
+  if (v.passed) {
+    const trained = run.partitions.train.filter((d) => !run.watermarkAfter.untrained.includes(d));
+    return {
+      held: [],
+      untrained: run.watermarkAfter.untrained,
+      note: `Once promoted, the training days ${trained.join(', ') || '(none)'} are in the champion and the watermark moves to ${run.watermarkAfter.through ?? '—'}.`,
+    };
+  }
+  const verdict = rejectionVerdict(run, v);
+  const after = watermarkAfterRejection(run, v, now);
+  return {
+    held: verdict.held,
+    untrained: after.untrained,
+    note: `Rejected: nothing is promoted and the champion keeps serving; ${verdict.note}.`,
+  };
+}
+
 export interface DaysStatus {
   readonly through: string | null;
   readonly untrained: readonly string[];

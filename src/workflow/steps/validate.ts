@@ -8,8 +8,10 @@ import { evaluateModel } from '../../evaluation/evaluate.ts';
 import { loadTrainableModel, type TrainableModel } from '../../model/trainable-model.ts';
 import type { TowerKind } from '../../model/tower/kinds.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
+import { daysAfterValidation } from './days.ts';
 import { readRunManifest } from './ingest.ts';
 import { writeJson } from '../bucket/json-store.ts';
+import { PredictionSample, writeRunReport } from '../report/collect.ts';
 import { layout } from '../bucket/layout.ts';
 import type { ValidateResult, ValidationCheck, ValidationReport } from '../schemas.ts';
 import { holdoutRecords, runDryRun, type DryRunResult, type ServingScorerFactory } from './serving-dry-run.ts';
@@ -29,6 +31,8 @@ export interface ValidateOptions {
   /** Backend for the evaluation passes. @default 'auto' */
   readonly backend?: TowerKind;
   readonly logger?: Logger;
+  /** Write report.html beside validation.json (it never fails the run). @default true */
+  readonly report?: boolean;
 }
 
 type Metrics = Pick<BinaryMetrics, 'rows' | 'auc' | 'logloss' | 'calibration'> & Partial<BinaryMetrics>;
@@ -45,11 +49,15 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
   let candidateMetrics: Metrics;
   const expected = new Float32Array(sample);
   let records: Record<string, unknown>[];
+  const withReport = options.report ?? true;
+  const candidateSample = withReport ? new PredictionSample() : undefined;
+  const championSample = withReport && run.champion ? new PredictionSample() : undefined;
   try {
     let seen = 0;
     candidateMetrics = await evaluateModel(candidate, run.holdout, {
       ...(split ? { split } : {}),
-      onPredictions: (probs) => {
+      onPredictions: (probs, labels) => {
+        candidateSample?.add(probs, labels);
         const take = Math.min(probs.length, sample - seen);
         if (take > 0) expected.set(probs.subarray(0, take), seen);
         seen += Math.max(0, take);
@@ -68,7 +76,10 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
     let champion: TrainableModel | undefined;
     try {
       champion = await loadTrainableModel(run.champion.uri, { ...(options.backend ? { backend: options.backend } : {}) });
-      championMetrics = await evaluateModel(champion, run.holdout, split ? { split } : {});
+      championMetrics = await evaluateModel(champion, run.holdout, {
+        ...(split ? { split } : {}),
+        ...(championSample ? { onPredictions: (probs: Float32Array, labels: Float32Array) => championSample.add(probs, labels) } : {}),
+      });
     } finally {
       champion?.model.dispose();
     }
@@ -114,6 +125,19 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
     createdAt: new Date().toISOString(),
   };
   await writeJson(reportUri, report);
+  // After validation.json and before Promote/Reject, so a rejected run has its report too.
+  if (withReport) {
+    await writeRunReport(
+      {
+        run,
+        validation: report,
+        days: daysAfterValidation(run, report),
+        ...(candidateSample ? { candidatePredictions: candidateSample } : {}),
+        ...(championSample ? { championPredictions: championSample } : {}),
+      },
+      log,
+    );
+  }
   return { passed: report.passed, reasons, reportUri, candidateUri: run.candidateUri, runId: run.runId };
 }
 

@@ -1,0 +1,33 @@
+/**
+ * Acceptance: a generated report.html opened in headless Chromium draws every chart and fetches
+ * nothing but itself.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { buildRunReport } from '../../../src/workflow/report/run-report.ts';
+import { chromiumMissing, renderInChromium } from '../../helpers/chromium.ts';
+import { reportInput } from '../../helpers/report-fixture.ts';
+
+describe('run report in headless Chromium', () => {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  it('renders the ROC, calibration and loss charts and makes no network request', async (t) => {
+    const missing = chromiumMissing();
+    if (missing) {
+      t.skip(missing);
+      return;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'wdp-report-chromium-'));
+    dirs.push(dir);
+    const file = join(dir, 'report.html');
+    await writeFile(file, await buildRunReport(reportInput()));
+    const r = await renderInChromium(file, ['roc-chart', 'calibration-chart', 'loss-chart']);
+    for (const [id, n] of Object.entries(r.paths)) assert.ok(n >= 2, `${id}: ${n} drawn paths`);
+    assert.deepEqual(r.blocked, []);
+    assert.equal(r.requests.length, 1);
+  });
+});
