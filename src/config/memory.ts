@@ -12,7 +12,7 @@
  *     batch of activations forward and backward;
  *   - the biggest file written at save (each `.safetensors` file is built in one buffer).
  */
-import type { CrossSpec, WdpConfig } from './schema.ts';
+import { embeddingDimFor, type CrossSpec, type WdpConfig } from './schema.ts';
 
 /** Model memory refused above this, unless `training.memoryLimitMiB` says otherwise: 8 GiB. */
 export const DEFAULT_MODEL_MEMORY_LIMIT_MIB = 8192;
@@ -94,7 +94,7 @@ export function estimateModelMemory(cfg: WdpConfig): ModelMemoryEstimate {
   for (const n of new Set(cfg.deep.embeddings)) {
     const r = categoricalRows(cfg.features, n);
     if (!r || cfg.features[n]?.kind === 'numeric') continue;
-    const dim = cfg.deep.embeddingDims[n] ?? cfg.deep.defaultEmbeddingDim;
+    const dim = embeddingDimFor(cfg, n, r.rows);
     embValues += r.rows * dim;
     inputDim += dim;
     tables.push({
