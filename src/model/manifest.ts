@@ -46,9 +46,7 @@ const MAX_DIGEST_BYTES = 1024;
  */
 export const trainingHistorySchema = z.looseObject({
   lossCurve: z.array(z.object({ examples: z.number(), loss: z.number(), epoch: z.number() })).optional(),
-  validationCurve: z
-    .array(z.object({ examples: z.number(), epoch: z.number(), logloss: z.number(), auc: z.number() }))
-    .optional(),
+  validationCurve: z.array(z.object({ examples: z.number(), epoch: z.number(), logloss: z.number(), auc: z.number() })).optional(),
   bestEpoch: z.number().int().optional(),
   examplesPerSecond: z.number().optional(),
 });

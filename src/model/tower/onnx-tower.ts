@@ -78,10 +78,13 @@ export class OnnxTower implements TowerBackend {
   static async create(options: OnnxTowerOptions): Promise<OnnxTower> {
     const { options: sessionOptions, threads } = onnxSessionOptions(options);
     try {
-      const train = await ort.InferenceSession.create(buildTowerTrainModel(options.shape, options.adagrad, {
+      const train = await ort.InferenceSession.create(
+        buildTowerTrainModel(options.shape, options.adagrad, {
           ...(options.dropout ? { dropout: options.dropout } : {}),
           ...(options.l2 ? { l2: options.l2 } : {}),
-        }).bytes, sessionOptions);
+        }).bytes,
+        sessionOptions,
+      );
       const forward = await ort.InferenceSession.create(buildTowerForwardModel(options.shape).bytes, sessionOptions);
       return new OnnxTower(options, train, forward, threads);
     } catch (cause) {
