@@ -143,8 +143,9 @@ function addAdultBench(bench: Command): void {
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--epochs <n>', 'override epochs', int('--epochs'))
+    .option('--config-patch <json>', 'JSON merged into the bench config, e.g. \'{"deep":{"dropout":0.2}}\'', jsonObject('--config-patch'))
     .option('--json', 'JSON only (the default output is JSON too)', false)
-    .action(async (o: { data: string; model: ModelKind; backend: TowerKind; epochs?: number }) => {
+    .action(async (o: { data: string; model: ModelKind; backend: TowerKind; epochs?: number; configPatch?: Record<string, unknown> }) => {
       const { benchAdult } = await import('../../src/bench/adult-bench.ts');
       printJson(
         await benchAdult({
@@ -152,10 +153,25 @@ function addAdultBench(bench: Command): void {
           kind: o.model,
           backend: o.backend,
           ...(o.epochs ? { epochs: o.epochs } : {}),
+          ...(o.configPatch ? { configPatch: o.configPatch } : {}),
           logger: consoleLogger(),
         }),
       );
     });
+}
+
+/** A commander parser for an option holding a JSON object. */
+function jsonObject(flag: string): (value: string) => Record<string, unknown> {
+  return (value) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(value);
+    } catch (e) {
+      throw new InvalidArgumentError(`${flag}: not JSON (${(e as Error).message})`);
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgumentError(`${flag}: must be a JSON object`);
+    return v as Record<string, unknown>;
+  };
 }
 
 interface Table1BenchOptions {
