@@ -127,6 +127,19 @@ export function estimateModelMemory(cfg: WdpConfig): ModelMemoryEstimate {
     });
   }
 
+  if (cfg.training.earlyStopping) {
+    // Early stopping keeps a copy of the best weights and optimizer slots in memory.
+    const copied = tables.reduce((s, t) => s + t.bytes, 0);
+    tables.push({
+      name: 'early-stopping copy of the best weights',
+      field: ['training', 'earlyStopping'],
+      rows: 0,
+      dim: 0,
+      bytes: copied,
+      longestArray: 0,
+    });
+  }
+
   const files = {
     'wide.safetensors': wideRows * 12,
     'embeddings.safetensors': embValues * 8,
@@ -157,6 +170,7 @@ export interface MemoryProblem {
 }
 
 function describeTable(t: TableEstimate): string {
+  if (t.rows === 0) return `${t.name} ${formatBytes(t.bytes)} (${t.field.join('.')})`;
   const shape = t.name === 'tower' ? `${n(t.rows)} parameters` : `${n(t.rows)} rows × ${t.dim}`;
   return `${t.name} ${formatBytes(t.bytes)} (${shape}, ${t.field.join('.')})`;
 }

@@ -79,3 +79,22 @@ test('the regularisation and validation fields are validated, naming the field, 
   );
   assert.deepEqual(ok.training.earlyStopping, { metric: 'logloss', patience: 2, minDelta: 0 });
 });
+
+test('early stopping counts its in-memory copy of the best weights in the memory estimate', () => {
+  const base = {
+    label: 'y',
+    features: { a: { kind: 'categorical', hashBuckets: 100_000 } },
+    deep: { embeddings: ['a'] },
+    data: { idColumns: ['id'] },
+  } as const;
+  const plain = estimateModelMemory(parseConfig(base, 't'));
+  const stopping = estimateModelMemory(
+    parseConfig({ ...base, training: { validation: { kind: 'hash', fraction: 0.1 }, earlyStopping: {} } }, 't'),
+  );
+  const copy = stopping.tables.find((t) => t.field.join('.') === 'training.earlyStopping');
+  assert.equal(
+    copy?.bytes,
+    plain.tables.reduce((s, t) => s + t.bytes, 0),
+  );
+  assert.equal(stopping.bytes - plain.bytes, copy!.bytes);
+});
