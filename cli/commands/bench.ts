@@ -172,8 +172,17 @@ function addAdultBench(bench: Command): void {
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--epochs <n>', 'override epochs', int('--epochs'))
     .addOption(new Option('--quantize <precision>', 'also compare the int8 serving tower with float32 on adult.test').choices(['int8']))
+    .option('--config-patch <json>', 'JSON merged into the bench config, e.g. \'{"deep":{"dropout":0.2}}\'', jsonObject('--config-patch'))
     .option('--json', 'JSON only (the default output is JSON too)', false)
-    .action(async (o: { data: string; model: ModelKind; backend: TowerKind; epochs?: number; quantize?: 'int8' }) => {
+    .action(
+      async (o: {
+        data: string;
+        model: ModelKind;
+        backend: TowerKind;
+        epochs?: number;
+        quantize?: 'int8';
+        configPatch?: Record<string, unknown>;
+      }) => {
       const { benchAdult } = await import('../../src/bench/adult-bench.ts');
       printJson(
         await benchAdult({
@@ -182,10 +191,25 @@ function addAdultBench(bench: Command): void {
           backend: o.backend,
           ...(o.epochs ? { epochs: o.epochs } : {}),
           ...(o.quantize ? { quantize: o.quantize } : {}),
+          ...(o.configPatch ? { configPatch: o.configPatch } : {}),
           logger: consoleLogger(),
         }),
       );
     });
+}
+
+/** A commander parser for an option holding a JSON object. */
+function jsonObject(flag: string): (value: string) => Record<string, unknown> {
+  return (value) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(value);
+    } catch (e) {
+      throw new InvalidArgumentError(`${flag}: not JSON (${(e as Error).message})`);
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgumentError(`${flag}: must be a JSON object`);
+    return v as Record<string, unknown>;
+  };
 }
 
 interface Table1BenchOptions {

@@ -15,6 +15,7 @@ interface TrainOptions {
   backend: TowerKind;
   refitTransforms: boolean;
   holdout?: string[];
+  validation?: string[];
   epochs?: number;
   plot?: string;
   json: boolean;
@@ -36,8 +37,12 @@ export function addTrainCommand(program: Command): void {
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--refit-transforms', "refit numeric quantiles/buckets instead of keeping the parent model's", false)
     .option('--holdout <uri...>', 'held-out logs to evaluate after training (metrics go in the manifest)')
+    .option(
+      '--validation <uri...>',
+      'validation logs evaluated while training (training.validationEvery; early stopping with training.earlyStopping); replace training.validation',
+    )
     .option('--epochs <n>', 'override training.epochs', int('--epochs'))
-    .option('--plot <file.svg>', 'write the training loss curve as SVG')
+    .option('--plot <file.svg>', 'write the training loss curve (and the validation logloss) as SVG')
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (o: TrainOptions) => {
       if (o.manifest) {
@@ -61,10 +66,15 @@ export function addTrainCommand(program: Command): void {
         logger: consoleLogger(),
         ...(o.warmStart ? { warmStart: o.warmStart } : {}),
         ...(o.holdout ? { holdout: o.holdout } : {}),
+        ...(o.validation ? { validation: o.validation } : {}),
       });
       if (o.plot) {
         const { lossCurveSvg } = await import('../../src/evaluation/plots.ts');
-        await writeOutputFile(o.plot, await lossCurveSvg(r.lossCurve, `${r.manifest.kind} ${r.manifest.modelId}: training loss`));
+        const validation = r.validationCurve.length
+          ? { curve: r.validationCurve, ...(r.best ? { bestExamples: r.best.examples } : {}) }
+          : undefined;
+        const title = `${r.manifest.kind} ${r.manifest.modelId}: training loss${validation ? ' (black: validation logloss)' : ''}`;
+        await writeOutputFile(o.plot, await lossCurveSvg(r.lossCurve, title, validation));
         process.stderr.write(`loss curve written to ${o.plot}\n`);
       }
       const summary = {

@@ -98,6 +98,11 @@ export interface AdultBenchOptions {
   readonly kind?: ModelKind;
   readonly backend?: TowerKind;
   readonly epochs?: number;
+  /**
+   * Merged into ADULT_CONFIG key by key (objects recursively, anything else replaced), e.g.
+   * `{ "deep": { "dropout": 0.2 }, "training": { "validation": { "kind": "hash", "fraction": 0.1, "column": "fnlwgt" } } }`.
+   */
+  readonly configPatch?: Record<string, unknown>;
   readonly logger?: Logger;
   /**
    * Also save the int8 serving tower and compare it with float32 on adult.test (|ΔAUC|,
@@ -106,12 +111,26 @@ export interface AdultBenchOptions {
   readonly quantize?: 'int8';
 }
 
+/** `patch` merged into `base`: nested objects key by key, arrays and values replaced. */
+export function mergeConfigPatch(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const b = out[k];
+    const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+    out[k] = isObj(v) && isObj(b) ? mergeConfigPatch(b, v) : v;
+  }
+  return out;
+}
+
 export async function benchAdult(options: AdultBenchOptions) {
   const dir = await mkdtemp(join(tmpdir(), 'wdp-adult-'));
   try {
     const trainRows = await toCsv(join(options.dataDir, 'adult.data'), join(dir, 'train.csv'));
     const testRows = await toCsv(join(options.dataDir, 'adult.test'), join(dir, 'test.csv'));
-    let config = parseConfig(ADULT_CONFIG, 'adult bench config');
+    let config = parseConfig(
+      options.configPatch ? mergeConfigPatch(ADULT_CONFIG as Record<string, unknown>, options.configPatch) : ADULT_CONFIG,
+      'adult bench config',
+    );
     if (options.epochs) config = { ...config, training: { ...config.training, epochs: options.epochs } };
     if (options.quantize) config = { ...config, serving: { quantize: options.quantize } };
     const started = performance.now();
@@ -141,6 +160,8 @@ export async function benchAdult(options: AdultBenchOptions) {
         logloss: +m.logloss.toFixed(4),
         calibration: +m.calibration.toFixed(3),
         wide_zero_fraction: trained.manifest.metrics['wideZeroFraction'],
+        ...(trained.best ? { best_epoch: trained.best.epoch, validation: trained.manifest.metrics['validation'] } : {}),
+        ...(options.configPatch ? { config_patch: options.configPatch } : {}),
         train_seconds: +trainSeconds.toFixed(1),
         backend: trained.manifest.training['backend'],
         ...(int8

@@ -12,7 +12,7 @@
  *     batch of activations forward and backward;
  *   - the biggest file written at save (each `.safetensors` file is built in one buffer).
  */
-import type { CrossSpec, WdpConfig } from './schema.ts';
+import { embeddingDimFor, type CrossSpec, type WdpConfig } from './schema.ts';
 
 /** Model memory refused above this, unless `training.memoryLimitMiB` says otherwise: 8 GiB. */
 export const DEFAULT_MODEL_MEMORY_LIMIT_MIB = 8192;
@@ -94,7 +94,7 @@ export function estimateModelMemory(cfg: WdpConfig): ModelMemoryEstimate {
   for (const n of new Set(cfg.deep.embeddings)) {
     const r = categoricalRows(cfg.features, n);
     if (!r || cfg.features[n]?.kind === 'numeric') continue;
-    const dim = cfg.deep.embeddingDims[n] ?? cfg.deep.defaultEmbeddingDim;
+    const dim = embeddingDimFor(cfg, n, r.rows);
     embValues += r.rows * dim;
     inputDim += dim;
     tables.push({
@@ -124,6 +124,19 @@ export function estimateModelMemory(cfg: WdpConfig): ModelMemoryEstimate {
       dim: 1,
       bytes: towerParams * 12 + activations,
       longestArray: longest,
+    });
+  }
+
+  if (cfg.training.earlyStopping) {
+    // Early stopping keeps a copy of the best weights and optimizer slots in memory.
+    const copied = tables.reduce((s, t) => s + t.bytes, 0);
+    tables.push({
+      name: 'early-stopping copy of the best weights',
+      field: ['training', 'earlyStopping'],
+      rows: 0,
+      dim: 0,
+      bytes: copied,
+      longestArray: 0,
     });
   }
 
@@ -157,6 +170,7 @@ export interface MemoryProblem {
 }
 
 function describeTable(t: TableEstimate): string {
+  if (t.rows === 0) return `${t.name} ${formatBytes(t.bytes)} (${t.field.join('.')})`;
   const shape = t.name === 'tower' ? `${n(t.rows)} parameters` : `${n(t.rows)} rows × ${t.dim}`;
   return `${t.name} ${formatBytes(t.bytes)} (${shape}, ${t.field.join('.')})`;
 }

@@ -183,6 +183,28 @@ export const tuningRecordSchema = z
   })
   .strict();
 
+/** `training.validation`: a hashed share of the training rows (like `holdout.kind: "hash"`). */
+export const validationSchema = z
+  .object({
+    kind: z.literal('hash'),
+    /** Share of the training rows set aside for validation. */
+    fraction: z.number().gt(0).lt(1),
+    /** Column hashed; @default holdout.column, else the first of data.idColumns */
+    column: featureName.optional(),
+  })
+  .strict();
+
+export const earlyStoppingSchema = z
+  .object({
+    /** @default 'logloss' (lower is better; AUC higher) */
+    metric: z.enum(['logloss', 'auc']).default('logloss'),
+    /** Validation passes without improvement before stopping. @default 2 */
+    patience: z.number().int().min(1).default(2),
+    /** An improvement must exceed this. @default 0 */
+    minDelta: z.number().min(0).default(0),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Column with the 0/1 label. */
@@ -201,12 +223,30 @@ export const configSchema = z
         embeddings: z.array(featureName).default([]),
         /** Per-feature dimension overrides. */
         embeddingDims: z.record(featureName, z.number().int().min(1).max(1024)).default({}),
-        /** @default 32 */
-        defaultEmbeddingDim: z.number().int().min(1).max(1024).default(32),
+        /**
+         * Dimension of embeddings without an `embeddingDims` entry: a number, or `"auto"` for
+         * `autoEmbeddingDim(V)` = round(6·V^¼) clamped to [4, 64], V the table's rows (fitted
+         * vocabulary + OOV, or hash buckets). A warm start keeps the parent's dimension. @default 32
+         */
+        defaultEmbeddingDim: z.union([z.number().int().min(1).max(1024), z.literal('auto')]).default(32),
         /** Numeric features fed (quantile-normalised) to the tower. */
         numeric: z.array(featureName).default([]),
         /** @default [1024, 512, 256] */
         hiddenUnits: z.array(z.number().int().min(1).max(16_384)).max(16).default([1024, 512, 256]),
+        // The three regularisers below are left out of the parsed config when unset (= 0, off), so
+        // a manifest saved before they existed reads back unchanged.
+        /**
+         * Inverted dropout on the tower's hidden activations during training (kept units scaled by
+         * 1/(1−p)); serving and evaluation never drop. @default 0
+         */
+        dropout: z.number().min(0).lt(1).optional(),
+        /**
+         * L2 on embedding rows, applied only to the rows a batch touches, as TensorFlow's sparse
+         * proximal AdaGrad: w ← (w − η·g) / (1 + η·λ), η = lr/(√acc + ε). @default 0
+         */
+        embeddingL2: z.number().min(0).optional(),
+        /** L2 on the tower's weight matrices (not biases): grad += λ·W. @default 0 */
+        towerL2: z.number().min(0).optional(),
       })
       .strict()
       .default({ embeddings: [], embeddingDims: {}, defaultEmbeddingDim: 32, numeric: [], hiddenUnits: [1024, 512, 256] }),
@@ -242,6 +282,20 @@ export const configSchema = z
           .min(64)
           .max(16 * 1024 * 1024)
           .optional(),
+        /**
+         * Evaluate a validation set while training: a stable hashed share of the training rows
+         * (held out of training and of the transforms' fit). `wdp train --validation PATH…` gives a
+         * separate set instead. @default absent (no validation)
+         */
+        validation: validationSchema.optional(),
+        /** When to evaluate the validation set: after each epoch, or every this many examples. @default 'epoch' */
+        validationEvery: z.union([z.literal('epoch'), z.number().int().min(1)]).optional(),
+        /**
+         * Stop when the validation metric has not improved by more than `minDelta` for `patience`
+         * validation passes, and keep the best pass's weights. Needs a validation set.
+         * @default absent (train every epoch, keep the last weights)
+         */
+        earlyStopping: earlyStoppingSchema.optional(),
       })
       .strict()
       .default({ batchSize: 512, epochs: 1, shuffleBuffer: 65_536, seed: 42 }),
@@ -355,6 +409,13 @@ export const configSchema = z
     if (cfg.holdout.kind === 'hash' && !cfg.holdout.column && cfg.data.idColumns.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['holdout', 'column'], message: 'a hash holdout needs a column to hash (or data.idColumns)' });
     }
+    if (cfg.training.validation && !validationHashColumn(cfg)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'validation', 'column'],
+        message: 'a hash validation split needs a column to hash (or holdout.column, or data.idColumns)',
+      });
+    }
     if (cfg.wide.features.length + cfg.wide.crosses.length + cfg.deep.embeddings.length + cfg.deep.numeric.length === 0) {
       ctx.addIssue({ code: 'custom', path: [], message: 'the model has no inputs: list features under wide and/or deep' });
     }
@@ -385,6 +446,8 @@ export type NumericSpec = z.output<typeof numericFeatureSchema>;
 export type CrossSpec = z.output<typeof crossSchema>;
 export type FtrlSettings = z.output<typeof ftrlSchema>;
 export type AdagradSettings = z.output<typeof adagradSchema>;
+export type ValidationSpec = z.output<typeof validationSchema>;
+export type EarlyStoppingSpec = z.output<typeof earlyStoppingSchema>;
 
 /** Which parts of the model train and predict. */
 export const MODEL_KINDS = ['wide', 'deep', 'wide_deep'] as const;
@@ -393,6 +456,29 @@ export type ModelKind = (typeof MODEL_KINDS)[number];
 /** The column a hash holdout hashes: holdout.column, else the first id column. */
 export function holdoutHashColumn(cfg: WdpConfig): string | undefined {
   return cfg.holdout.kind === 'hash' ? (cfg.holdout.column ?? cfg.data.idColumns[0]) : undefined;
+}
+
+/** The column the validation split hashes: training.validation.column, else the holdout's, else the first id column. */
+export function validationHashColumn(cfg: WdpConfig): string | undefined {
+  const v = cfg.training.validation;
+  if (!v) return undefined;
+  return v.column ?? (cfg.holdout.kind === 'hash' ? cfg.holdout.column : undefined) ?? cfg.data.idColumns[0];
+}
+
+/**
+ * The embedding dimension of `deep.defaultEmbeddingDim: "auto"` for a table of `rows` rows
+ * (vocabulary + OOV, or hash buckets): round(6·V^¼) clamped to [4, 64] — the rule of thumb of
+ * Google's feature-column guide, capped so a million-token id costs 64 floats a row, not 190.
+ * e.g. V = 2 → 7, 10 → 11, 1,000 → 34, 10,000 → 60, from 13,000 on → 64.
+ */
+export function autoEmbeddingDim(rows: number): number {
+  return Math.min(64, Math.max(4, Math.round(6 * Math.max(1, rows) ** 0.25)));
+}
+
+/** The configured dimension of feature `n`'s embedding, for a table of `rows` rows. */
+export function embeddingDimFor(cfg: WdpConfig, n: string, rows: number): number {
+  const d = cfg.deep.embeddingDims[n] ?? cfg.deep.defaultEmbeddingDim;
+  return d === 'auto' ? autoEmbeddingDim(rows) : d;
 }
 
 /** The name a cross goes by in weights and manifests. */

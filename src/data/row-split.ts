@@ -15,20 +15,37 @@ export interface RowSplit {
   readonly fraction: number;
   /** Which side to keep. */
   readonly take: 'train' | 'holdout';
+  /**
+   * Hash seed. A second split of the same rows (training.validation inside a hashed holdout)
+   * needs its own seed, or its share would be the holdout's own rows. @default SPLIT_SEED
+   */
+  readonly seed?: number;
+}
+
+/** One split, several (a row is kept when every split keeps it), or none. */
+export type RowSplits = RowSplit | readonly RowSplit[] | undefined;
+
+function splitList(splits: RowSplits): readonly RowSplit[] {
+  return splits === undefined ? [] : 'column' in splits ? [splits as RowSplit] : (splits as readonly RowSplit[]);
 }
 
 /** Seed so the split is independent of the hash buckets the features use. */
 const SPLIT_SEED = 0x5eed_0001;
+/** The seed of training.validation's split, independent of the holdout's. */
+export const VALIDATION_SPLIT_SEED = 0x5eed_0002;
 
 /** True when the value's row belongs to the holdout. Missing values hash as the empty string. */
-export function isHoldoutValue(value: Cell | unknown, fraction: number): boolean {
-  return murmur3(cellToToken(value) ?? '', SPLIT_SEED) / 4294967296 < fraction;
+export function isHoldoutValue(value: Cell | unknown, fraction: number, seed = SPLIT_SEED): boolean {
+  return murmur3(cellToToken(value) ?? '', seed) / 4294967296 < fraction;
 }
 
-/** The reader's column list plus the split column when it is not read already. */
-export function withSplitColumn(columns: readonly ColumnRequirement[], split: RowSplit | undefined): ColumnRequirement[] {
-  if (!split || columns.some((c) => c.name === split.column)) return [...columns];
-  return [...columns, { name: split.column, kind: 'string' }];
+/** The reader's column list plus the split columns not read already. */
+export function withSplitColumn(columns: readonly ColumnRequirement[], splits: RowSplits): ColumnRequirement[] {
+  const out = [...columns];
+  for (const split of splitList(splits)) {
+    if (!out.some((c) => c.name === split.column)) out.push({ name: split.column, kind: 'string' });
+  }
+  return out;
 }
 
 /** Keeps the rows of one side of the split. Row numbers in later errors count kept rows. */
@@ -38,7 +55,7 @@ export function splitChunk(chunk: RowChunk, split: RowSplit): RowChunk {
   const keep: number[] = [];
   const wantHoldout = split.take === 'holdout';
   for (let i = 0; i < chunk.numRows; i++) {
-    if (isHoldoutValue((key as ArrayLike<Cell>)[i], split.fraction) === wantHoldout) keep.push(i);
+    if (isHoldoutValue((key as ArrayLike<Cell>)[i], split.fraction, split.seed) === wantHoldout) keep.push(i);
   }
   if (keep.length === chunk.numRows) return chunk;
   const columns = new Map<string, ColumnValues>();
@@ -60,7 +77,8 @@ export function splitChunk(chunk: RowChunk, split: RowSplit): RowChunk {
   return { source: chunk.source, rowOffset: chunk.rowOffset, numRows: keep.length, columns };
 }
 
-/** splitChunk over a stream; passes chunks through untouched without a split. */
-export async function* splitRows(chunks: AsyncIterable<RowChunk>, split: RowSplit | undefined): AsyncIterable<RowChunk> {
-  for await (const c of chunks) yield split ? splitChunk(c, split) : c;
+/** splitChunk (each split in turn) over a stream; passes chunks through untouched without a split. */
+export async function* splitRows(chunks: AsyncIterable<RowChunk>, splits: RowSplits): AsyncIterable<RowChunk> {
+  const list = splitList(splits);
+  for await (const c of chunks) yield list.reduce((chunk, split) => splitChunk(chunk, split), c);
 }

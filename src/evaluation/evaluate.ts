@@ -3,7 +3,7 @@
  */
 import type { WdpConfig } from '../config/index.ts';
 import { listLogFiles, readLogChunks } from '../data/logs.ts';
-import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts';
+import { splitRows, withSplitColumn, type RowSplits } from '../data/row-split.ts';
 import { sliceBatch } from '../features/batch-ops.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import type { WideDeepModel } from '../model/wide-deep.ts';
@@ -16,8 +16,8 @@ export interface EvaluateOptions {
   readonly batchSize?: number;
   /** Receives every prediction with its label (e.g. for parity checks or plots). */
   readonly onPredictions?: (probs: Float32Array, labels: Float32Array) => void;
-  /** Evaluate one side of a hashed row split only (config `holdout.kind: "hash"`). */
-  readonly split?: RowSplit;
+  /** Evaluate one side of a hashed row split only (config `holdout.kind: "hash"`), or of several (validation inside it). */
+  readonly split?: RowSplits;
 }
 
 export interface EvaluationResult extends BinaryMetrics {

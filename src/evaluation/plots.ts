@@ -110,20 +110,60 @@ export function evaluationPlotSvg(probs: ArrayLike<number>, labels: ArrayLike<nu
 }
 
 /** Mean training loss against examples seen. */
-export function lossCurveSvg(points: readonly { examples: number; loss: number; epoch: number }[], title: string): Promise<string> {
+export function lossCurveSvg(
+  points: readonly { examples: number; loss: number; epoch: number }[],
+  title: string,
+  validation?: {
+    readonly curve: readonly { examples: number; logloss: number }[];
+    /** The pass whose weights were kept (early stopping): marked with a vertical rule. */
+    readonly bestExamples?: number;
+  },
+): Promise<string> {
+  const x = { field: 'examples', type: 'quantitative', title: 'examples seen' } as const;
+  const trainLines = {
+    data: { values: [...points] },
+    mark: { type: 'line' },
+    encoding: {
+      x,
+      y: { field: 'loss', type: 'quantitative', title: 'mean logistic loss', scale: { zero: false } },
+      color: { field: 'epoch', type: 'ordinal', title: 'epoch' },
+    },
+  } as const;
+  if (!validation || validation.curve.length === 0) {
+    return render({
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title,
+      background: 'white',
+      width: 560,
+      height: 260,
+      ...trainLines,
+    });
+  }
+  // Validation logloss on the same axis (same loss, averaged over the validation rows), in
+  // black with points so it reads apart from the per-epoch training colours.
   return render({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
     background: 'white',
     width: 560,
     height: 260,
-    data: { values: [...points] },
-    mark: { type: 'line' },
-    encoding: {
-      x: { field: 'examples', type: 'quantitative', title: 'examples seen' },
-      y: { field: 'loss', type: 'quantitative', title: 'mean logistic loss', scale: { zero: false } },
-      color: { field: 'epoch', type: 'ordinal', title: 'epoch' },
-    },
+    layer: [
+      trainLines,
+      {
+        data: { values: validation.curve.map((p) => ({ examples: p.examples, loss: p.logloss })) },
+        mark: { type: 'line', point: { color: 'black' }, color: 'black', strokeDash: [6, 3] },
+        encoding: { x, y: { field: 'loss', type: 'quantitative' } },
+      },
+      ...(validation.bestExamples !== undefined
+        ? [
+            {
+              data: { values: [{ examples: validation.bestExamples, label: 'kept (best validation)' }] },
+              mark: { type: 'rule', color: '#2ca02c' },
+              encoding: { x },
+            } as const,
+          ]
+        : []),
+    ],
   });
 }
 

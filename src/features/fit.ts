@@ -3,7 +3,7 @@
  * vocabularies and samples the numerics for their quantile cut points and wide boundaries, then
  * writes the TransformState that the model saves.
  */
-import { crossName, type WdpConfig } from '../config/schema.ts';
+import { crossName, embeddingDimFor, type WdpConfig } from '../config/schema.ts';
 import { cellToNumber, cellToToken } from '../data/cells.ts';
 import type { RowChunk } from '../data/row-chunk.ts';
 import { getColumn, isListValue, referencedFeatures } from './columns.ts';
@@ -149,10 +149,25 @@ export async function fitTransformState(
     deep: {
       embeddings: config.deep.embeddings.map((feature) => ({
         feature,
-        dim: config.deep.embeddingDims[feature] ?? config.deep.defaultEmbeddingDim,
+        dim: embeddingDim(config, feature, features[feature]!, opts.parent),
       })),
       numeric: [...config.deep.numeric],
     },
   };
   return state;
+}
+
+/**
+ * An embedding's dimension: the config's, with `"auto"` sized from the fitted table (tokens + OOV,
+ * or hash buckets). A warm start keeps the parent's dimension for a feature it embedded, so a
+ * grown vocabulary does not change the table's shape and its rows carry over.
+ */
+function embeddingDim(config: WdpConfig, feature: string, state: FeatureState, parent: TransformState | undefined): number {
+  const explicit = config.deep.embeddingDims[feature];
+  if (explicit === undefined && config.deep.defaultEmbeddingDim === 'auto') {
+    const inherited = parent?.deep.embeddings.find((e) => e.feature === feature)?.dim;
+    if (inherited !== undefined) return inherited;
+  }
+  const rows = state.kind === 'numeric' ? 1 : (state.hashBuckets ?? (state.tokens?.length ?? 0) + 1);
+  return embeddingDimFor(config, feature, rows);
 }

@@ -24,6 +24,9 @@ export function specFor(config: WdpConfig, transforms: FeatureTransforms, kind: 
     ftrl: config.optimizer.ftrl,
     adagrad: config.optimizer.adagrad,
     seed: config.training.seed,
+    ...(config.deep.dropout ? { dropout: config.deep.dropout } : {}),
+    ...(config.deep.embeddingL2 ? { embeddingL2: config.deep.embeddingL2 } : {}),
+    ...(config.deep.towerL2 ? { towerL2: config.deep.towerL2 } : {}),
   };
 }
 

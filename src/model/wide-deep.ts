@@ -8,13 +8,14 @@
  */
 import type { AdagradSettings, FtrlSettings, ModelKind } from '../config/schema.ts';
 import type { DeepLayout, EncodedBatch, WideLayout } from '../features/encoded-batch.ts';
-import { Rng } from '../util/random.ts';
+import { hash32, Rng } from '../util/random.ts';
 import { SparseAdagrad } from './sparse/adagrad.ts';
 import { Ftrl } from './sparse/ftrl.ts';
 import { createTable, GradientAccumulator, type SparseTable } from './sparse/sparse-table.ts';
 import { accumulateWideGrads, gatherEmbedding, scatterEmbeddingGrads, wideDot } from './sparse/kernels.ts';
 import type { TowerBackend, TowerState } from './tower/tower.ts';
 import type { TowerKind } from './tower/kinds.ts';
+import { makeDropoutMasks } from './tower/state.ts';
 import { createTower } from './tower/select.ts';
 import { ModelShapeError } from './errors.ts';
 
@@ -26,9 +27,23 @@ export interface WideDeepSpec {
   readonly hiddenUnits: readonly number[];
   readonly ftrl: FtrlSettings;
   readonly adagrad: AdagradSettings;
-  /** Seed for the initial embeddings and tower weights. */
+  /** Seed for the initial embeddings and tower weights (and the dropout masks). */
   readonly seed: number;
+  /** deep.dropout: dropout rate of the tower's hidden activations in training. @default 0 */
+  readonly dropout?: number;
+  /** deep.embeddingL2: proximal L2 on the embedding rows a batch touches (SparseAdagrad). @default 0 */
+  readonly embeddingL2?: number;
+  /** deep.towerL2: L2 on the tower's weight matrices. @default 0 */
+  readonly towerL2?: number;
 }
+
+/**
+ * With dropout, the bias table carries one more slot, `step`: the number of training steps
+ * taken (mod 2^24, exact in float32), from which each step's masks are drawn. It is saved with
+ * the bias, so a resumed model draws the masks the uninterrupted one would have.
+ */
+const STEP_SLOT = 'step';
+const STEP_MODULUS = 1 << 24;
 
 /** Everything that is trained, by name. Wide/embeddings/tower are absent when the kind has no such part. */
 export interface WideDeepState {
@@ -77,6 +92,7 @@ export class WideDeepModel {
   readonly #embeddings: SparseTable[];
   readonly #ftrl: Ftrl;
   readonly #biasFtrl: Ftrl;
+  readonly #dropout: number;
   readonly #adagrad: SparseAdagrad;
   readonly #wideGrads: GradientAccumulator | undefined;
   readonly #embGrads: GradientAccumulator[];
@@ -91,8 +107,12 @@ export class WideDeepModel {
     this.tower = tower;
     this.#ftrl = new Ftrl(spec.ftrl);
     this.#biasFtrl = new Ftrl({ ...spec.ftrl, l1: 0, l2: 0 });
-    this.#adagrad = new SparseAdagrad(spec.adagrad);
-    this.#bias = state.bias;
+    this.#adagrad = new SparseAdagrad(spec.adagrad, spec.embeddingL2 ?? 0);
+    this.#dropout = tower ? (spec.dropout ?? 0) : 0;
+    this.#bias =
+      this.#dropout > 0 && !state.bias.slots[STEP_SLOT]
+        ? { ...state.bias, slots: { ...state.bias.slots, [STEP_SLOT]: new Float32Array(1) } }
+        : state.bias;
     this.#wide = state.wide;
     this.#embeddings = hasDeep(spec.kind) ? spec.deepLayout.embeddings.map((e) => state.embeddings.get(e.feature)!) : [];
     this.#wideGrads = this.#wide ? new GradientAccumulator(this.#wide.rows, 1, 4096) : undefined;
@@ -124,6 +144,8 @@ export class WideDeepModel {
           adagrad: spec.adagrad,
           seed: spec.seed,
           ...(state.tower ? { state: state.tower } : {}),
+          ...(spec.dropout ? { dropout: spec.dropout } : {}),
+          ...(spec.towerL2 ? { l2: spec.towerL2 } : {}),
         },
         options.log,
       );
@@ -155,7 +177,13 @@ export class WideDeepModel {
     const logits = this.#wideLogits(batch);
     let dx: Float32Array | undefined;
     if (this.tower) {
-      const r = await this.tower.trainStep({ x: this.#towerInput(batch), offset: logits, labels: batch.labels, batchSize: B });
+      const r = await this.tower.trainStep({
+        x: this.#towerInput(batch),
+        offset: logits,
+        labels: batch.labels,
+        batchSize: B,
+        ...(this.#dropout > 0 ? { dropoutMasks: this.#nextMasks(B) } : {}),
+      });
       for (let i = 0; i < B; i++) logits[i] = logits[i]! + r.logits[i]!;
       dx = r.dx;
     }
@@ -182,6 +210,29 @@ export class WideDeepModel {
       embeddings,
       ...(this.tower ? { tower: this.tower.getState() } : {}),
     };
+  }
+
+  /**
+   * Puts `state`'s values into this model in place (same shapes): how early stopping brings
+   * back its best snapshot (from `cloneState(model.state())`).
+   */
+  restore(state: WideDeepState): void {
+    checkState(this.spec, state);
+    const copy = (to: SparseTable, from: SparseTable, what: string) => {
+      to.weights.set(from.weights);
+      for (const [name, a] of Object.entries(to.slots)) {
+        const src = from.slots[name];
+        if (!src) throw new ModelShapeError(`restore: ${what} has no slot "${name}"`);
+        a.set(src);
+      }
+    };
+    copy(this.#bias, state.bias, 'bias');
+    if (this.#wide && state.wide) copy(this.#wide, state.wide, 'wide');
+    this.spec.deepLayout.embeddings.forEach((e, i) => {
+      const t = this.#embeddings[i];
+      if (t) copy(t, state.embeddings.get(e.feature)!, `embedding "${e.feature}"`);
+    });
+    if (this.tower && state.tower) this.tower.setState(state.tower);
   }
 
   /** Share of wide weights that are exactly zero (FTRL's L1 sparsity); NaN without a wide part. */
@@ -261,6 +312,15 @@ export class WideDeepModel {
     return x;
   }
 
+  /** This step's dropout masks, drawn from (seed, step); advances the saved step counter. */
+  #nextMasks(batchSize: number): Float32Array[] {
+    const counter = this.#bias.slots[STEP_SLOT]!;
+    const step = counter[0]!;
+    counter[0] = (step + 1) % STEP_MODULUS;
+    const rng = new Rng(hash32(this.spec.seed ^ 0x0d0b_0e75) ^ hash32(step));
+    return makeDropoutMasks(this.tower!.shape, batchSize, this.#dropout, rng);
+  }
+
   #updateBias(g: Float64Array): void {
     let s = 0;
     for (let i = 0; i < g.length; i++) s += g[i]!;
@@ -303,6 +363,29 @@ function jointGradient(logits: Float32Array, labels: Float32Array, g: Float64Arr
     g[i] = (sigmoid(z) - y) / B;
   }
   return loss / B;
+}
+
+/** A deep copy of a state (tables and tower), e.g. early stopping's snapshot of the best weights. */
+export function cloneState(state: WideDeepState): WideDeepState {
+  const table = (t: SparseTable): SparseTable => ({
+    rows: t.rows,
+    dim: t.dim,
+    weights: t.weights.slice(),
+    slots: Object.fromEntries(Object.entries(t.slots).map(([k, a]) => [k, a.slice()])),
+  });
+  return {
+    bias: table(state.bias),
+    ...(state.wide ? { wide: table(state.wide) } : {}),
+    embeddings: new Map([...state.embeddings].map(([f, t]) => [f, table(t)])),
+    ...(state.tower
+      ? {
+          tower: {
+            shape: { inputDim: state.tower.shape.inputDim, hiddenUnits: [...state.tower.shape.hiddenUnits] },
+            tensors: Object.fromEntries(Object.entries(state.tower.tensors).map(([k, a]) => [k, a.slice()])),
+          },
+        }
+      : {}),
+  };
 }
 
 /** Zero wide weights and bias; embeddings ~ N(0, 1/√dim) as TF's embedding_column default. */

@@ -3,9 +3,9 @@
  * model, train for the configured epochs with a windowed shuffle, then save the artifact.
  */
 import { randomUUID } from 'node:crypto';
-import type { ModelKind, WdpConfig } from '../config/index.ts';
+import { type ModelKind, validationHashColumn, type WdpConfig } from '../config/index.ts';
 import { listLogFiles, readLogChunks, type ColumnRequirement, type LogFile } from '../data/logs.ts';
-import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts';
+import { splitRows, VALIDATION_SPLIT_SEED, withSplitColumn, type RowSplit, type RowSplits } from '../data/row-split.ts';
 import { concatBatches, takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
@@ -14,7 +14,7 @@ import { manifestDraft, type ModelManifest } from '../model/manifest.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
-import { WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
+import { cloneState, WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
 import type { BinaryMetrics } from '../evaluation/metrics.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
@@ -48,6 +48,19 @@ export interface TrainOptions {
   readonly split?: RowSplit;
   /** The split for `holdout` (the other side of `split` by default). */
   readonly holdoutSplit?: RowSplit;
+  /**
+   * Validation logs evaluated while training (`wdp train --validation`); they replace the
+   * config's `training.validation` hashed share when both are given.
+   */
+  readonly validation?: readonly string[];
+}
+
+/** One validation pass: after `examples` training examples, in `epoch` (1-based). */
+export interface ValidationPoint {
+  readonly examples: number;
+  readonly epoch: number;
+  readonly logloss: number;
+  readonly auc: number;
 }
 
 export interface TrainResult {
@@ -57,6 +70,10 @@ export interface TrainResult {
   readonly warmStart?: WarmStartReport;
   /** Mean loss per stretch of ~1/100 of an epoch, for plots. */
   readonly lossCurve: { examples: number; loss: number; epoch: number }[];
+  /** One point per validation pass (empty without a validation set). */
+  readonly validationCurve: ValidationPoint[];
+  /** With early stopping: the validation pass whose weights were kept. */
+  readonly best?: ValidationPoint;
 }
 
 /** Everything a training run needs to know about a log column, from the config alone. */
@@ -97,11 +114,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     log.info(`warm start from ${options.warmStart} (${parent.manifest.modelId})`);
   }
 
+  const validation = validationSource(options, log);
+  // Training (and the transforms' fit) never sees the validation share of a hashed split.
+  const trainSplits: RowSplit[] = [
+    ...(options.split ? [options.split] : []),
+    ...(validation?.hashed ? [{ ...validation.hashed, take: 'train' as const }] : []),
+  ];
+
   // Pass 1: fit vocabularies and quantiles.
-  const columns = withSplitColumn(columnsForConfig(config, true), options.split);
+  const columns = withSplitColumn(columnsForConfig(config, true), trainSplits);
   let fitRows = 0;
   const fitProgress = options.progress === false ? undefined : createProgress({ label: 'fit transforms', total: 0, unit: 'rows' });
-  const transforms = await FeatureTransforms.fit(config, splitRows(readLogChunks(files, { columns }), options.split), {
+  const transforms = await FeatureTransforms.fit(config, splitRows(readLogChunks(files, { columns }), trainSplits), {
     ...(parent ? { parent: parent.transforms.toState() } : {}),
     refitNumeric: options.refitTransforms ?? false,
     seed: config.training.seed,
@@ -135,12 +159,48 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const lossCurve: TrainResult['lossCurve'] = [];
     const curveEvery = Math.max(config.training.batchSize, Math.floor(fitRows / 100));
     let curve = { loss: 0, batches: 0, since: 0 };
+    const validationCurve: ValidationPoint[] = [];
+    const stopping = config.training.earlyStopping;
+    const every = config.training.validationEvery ?? 'epoch';
+    let nextValidationAt = typeof every === 'number' ? every : Number.POSITIVE_INFINITY;
+    // Early stopping keeps a copy of the best weights in memory (cloneState: tables with their
+    // optimizer slots and the tower). It doubles the model's memory for the run, which the
+    // config's memory check does not count; a copy on disk would not, but would write the
+    // whole model at every improvement.
+    let best: { point: ValidationPoint; state: WideDeepState } | undefined;
+    let sinceBest = 0;
+    let stopped = false;
+    /** One validation pass; true when early stopping says to stop. */
+    const validate = async (epoch: number): Promise<boolean> => {
+      const m = await evaluateModel({ config, transforms, model }, validation!.data, {
+        onBadRow: config.data.onBadRow,
+        ...(validation!.splits ? { split: validation!.splits } : {}),
+      });
+      const point = { examples: stats.examples, epoch, logloss: m.logloss, auc: m.auc };
+      validationCurve.push(point);
+      (progress?.interactive ? (msg: string) => progress.log(msg) : (msg: string) => log.info(msg))(
+        `validation after ${stats.examples} examples (epoch ${epoch}): logloss ${m.logloss.toFixed(5)} auc ${m.auc.toFixed(5)} (${m.rows} rows)`,
+      );
+      if (!stopping) return false;
+      const improved =
+        !best ||
+        (stopping.metric === 'auc' ? m.auc > best.point.auc + stopping.minDelta : m.logloss < best.point.logloss - stopping.minDelta);
+      if (improved) {
+        best = { point, state: cloneState(model.state()) };
+        sinceBest = 0;
+        return false;
+      }
+      sinceBest++;
+      return sinceBest >= stopping.patience;
+    };
+    let epochsRun = 0;
+    let firstEpoch: { examples: number; skipped: number } | undefined;
     const trainStarted = performance.now();
-    for (let epoch = 0; epoch < config.training.epochs; epoch++) {
+    for (let epoch = 0; epoch < config.training.epochs && !stopped; epoch++) {
       const epochStats = { loss: 0, batches: 0 };
-      await runEpoch(model, transforms, files, config, rng, columns, options.split, async (loss, size, skipped) => {
+      await runEpoch(model, transforms, files, config, rng, columns, trainSplits, async (loss, size, skipped) => {
         stats.skipped += skipped;
-        if (size === 0) return;
+        if (size === 0) return false;
         stats.examples += size;
         epochStats.loss += loss;
         epochStats.batches++;
@@ -151,16 +211,31 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
           curve = { loss: 0, batches: 0, since: 0 };
         }
         progress?.update(stats.examples, { epoch: epoch + 1, loss: epochStats.loss / epochStats.batches });
+        if (validation && stats.examples >= nextValidationAt) {
+          while (nextValidationAt <= stats.examples) nextValidationAt += every as number;
+          stopped = await validate(epoch + 1);
+        }
+        return stopped;
       });
+      epochsRun = epoch + 1;
+      if (!stopped && !firstEpoch) firstEpoch = { examples: stats.examples, skipped: stats.skipped };
       stats.epochLoss = epochStats.loss / Math.max(1, epochStats.batches);
       (progress?.interactive ? (m: string) => progress.log(m) : (m: string) => log.info(m))(
         `epoch ${epoch + 1}/${config.training.epochs}: mean train loss ${stats.epochLoss.toFixed(5)}`,
       );
+      if (validation && every === 'epoch' && !stopped) stopped = await validate(epoch + 1);
     }
     progress?.stop();
+    if (best) {
+      model.restore(best.state);
+      log.info(
+        `${stopped ? 'early stopping' : 'end of training'}: keeping the weights of epoch ${best.point.epoch} (${best.point.examples} examples; validation logloss ${best.point.logloss.toFixed(5)}, auc ${best.point.auc.toFixed(5)})`,
+      );
+    }
     const trainSeconds = (performance.now() - trainStarted) / 1000;
-    const rowsSeen = stats.examples / config.training.epochs;
-    const skippedPerEpoch = stats.skipped / config.training.epochs;
+    // Rows per epoch, from the first whole epoch (early stopping may end one midway).
+    const rowsSeen = firstEpoch?.examples ?? stats.examples;
+    const skippedPerEpoch = firstEpoch?.skipped ?? stats.skipped;
     if (rowsSeen === 0) throw new TrainingError('no usable training rows (all rows were skipped as bad)');
     const badShare = skippedPerEpoch / (rowsSeen + skippedPerEpoch);
     if (badShare > config.data.maxBadRowFraction) {
@@ -193,6 +268,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       wideZeroFraction: model.wideZeroFraction(),
       wideTouchedZeroFraction: model.wideTouchedZeroFraction(),
       ...(holdoutMetrics ? { holdout: holdoutMetrics } : {}),
+      ...(best ? { validation: { logloss: best.point.logloss, auc: best.point.auc } } : {}),
     };
     const manifest = await saveModelArtifact(
       options.out,
@@ -208,12 +284,24 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         training: {
           backend: model.tower?.name ?? 'none (wide only)',
           epochs: config.training.epochs,
+          ...(validation ? { epochsRun, validationSource: validation.hashed ? 'hash' : 'files' } : {}),
           batchSize: config.training.batchSize,
           trainSeconds,
           examplesPerSecond: stats.examples / trainSeconds,
           totalSeconds: (performance.now() - started) / 1000,
           refitTransforms: options.refitTransforms ?? false,
           lossCurve: lossCurve.map((p) => ({ examples: p.examples, loss: round6(p.loss), epoch: p.epoch })),
+          ...(validation
+            ? {
+                validationCurve: validationCurve.map((p) => ({
+                  examples: p.examples,
+                  epoch: p.epoch,
+                  logloss: round6(p.logloss),
+                  auc: round6(p.auc),
+                })),
+              }
+            : {}),
+          ...(best ? { bestEpoch: best.point.epoch, bestExamples: best.point.examples, stoppedEarly: stopped } : {}),
         },
       }),
       state,
@@ -223,12 +311,47 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       uri: options.out,
       manifest,
       lossCurve,
+      validationCurve,
+      ...(best ? { best: best.point } : {}),
       ...(holdoutMetrics ? { holdoutMetrics } : {}),
       ...(report ? { warmStart: report } : {}),
     };
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Where validation rows come from: `options.validation` files as they are, else the config's
+ * hashed share of the training rows (inside the training side of a hashed holdout, if any).
+ */
+function validationSource(
+  options: TrainOptions,
+  log: Logger,
+): { data: readonly string[]; splits?: RowSplits; hashed?: RowSplit } | undefined {
+  const config = options.config;
+  const hash = config.training.validation;
+  if (options.validation && options.validation.length > 0) {
+    if (hash) log.info('validation: the given --validation logs replace training.validation');
+    return { data: options.validation };
+  }
+  if (hash) {
+    const column = validationHashColumn(config);
+    if (!column) throw new TrainingError('training.validation: a hash validation split needs a column (or data.idColumns)');
+    const hashed: RowSplit = { column, fraction: hash.fraction, take: 'holdout', seed: VALIDATION_SPLIT_SEED };
+    return { data: options.data, splits: [...(options.split ? [options.split] : []), hashed], hashed };
+  }
+  if (config.training.earlyStopping) {
+    throw new TrainingError(
+      'training.earlyStopping needs a validation set: set training.validation (e.g. {"kind": "hash", "fraction": 0.1}) or pass --validation PATH',
+    );
+  }
+  if (config.training.validationEvery !== undefined) {
+    throw new TrainingError(
+      'training.validationEvery is set but there is no validation set: set training.validation or pass --validation PATH',
+    );
+  }
+  return undefined;
 }
 
 /** Six significant digits: enough for a plot, and keeps the manifest small. */
@@ -260,13 +383,15 @@ async function runEpoch(
   config: WdpConfig,
   rng: Rng,
   columns: readonly ColumnRequirement[],
-  split: RowSplit | undefined,
-  onBatch: (loss: number, size: number, skipped: number) => Promise<void>,
+  split: RowSplits,
+  /** Returns true to stop the epoch (early stopping) after this batch. */
+  onBatch: (loss: number, size: number, skipped: number) => Promise<boolean>,
 ): Promise<void> {
   const { batchSize, shuffleBuffer } = config.training;
   let window: EncodedBatch[] = [];
   let windowRows = 0;
   let pendingSkipped = 0;
+  let stop = false;
 
   const flush = async (final: boolean) => {
     if (windowRows === 0) return;
@@ -280,8 +405,9 @@ async function runEpoch(
       const rows = order.subarray(start, end);
       const batch = takeRows([all], { batch: new Int32Array(rows.length), row: rows });
       const { loss } = await model.trainBatch(batch);
-      await onBatch(loss, batch.size, pendingSkipped);
+      stop = await onBatch(loss, batch.size, pendingSkipped);
       pendingSkipped = 0;
+      if (stop) return;
     }
     if (usable < all.size) {
       const rest = order.subarray(usable);
@@ -300,7 +426,9 @@ async function runEpoch(
     window.push(batch);
     windowRows += batch.size;
     if (windowRows >= shuffleBuffer) await flush(false);
+    if (stop) return;
   }
   await flush(true);
+  if (stop) return;
   if (pendingSkipped > 0) await onBatch(0, 0, pendingSkipped);
 }

@@ -119,3 +119,32 @@ test('lossCurveSvg draws one loss line per epoch, with a legend of the epochs', 
     [3, 2],
   );
 });
+
+test('lossCurveSvg with validation adds the validation logloss line, one vertex per pass, and the kept pass', async () => {
+  const svg = await lossCurveSvg(
+    [
+      { examples: 512, loss: 0.6, epoch: 1 },
+      { examples: 1024, loss: 0.5, epoch: 1 },
+      { examples: 1536, loss: 0.4, epoch: 2 },
+      { examples: 2048, loss: 0.3, epoch: 2 },
+    ],
+    'training loss',
+    {
+      curve: [
+        { examples: 1024, logloss: 0.55 },
+        { examples: 2048, logloss: 0.58 },
+      ],
+      bestExamples: 1024,
+    },
+  );
+  assert.deepEqual(textsOf(svg, 'legend-label'), ['1', '2']);
+  assert.deepEqual(
+    pathsOf(svg, 'layer_0_marks').map((l) => vertices(l).length),
+    [2, 2],
+  );
+  const validation = pathsOf(svg, 'layer_1_layer_0_marks');
+  assert.equal(validation.length, 1);
+  assert.equal(vertices(validation[0]!).length, 2);
+  assert.equal(pathsOf(svg, 'layer_1_layer_1_marks').length, 2, 'a point per validation pass');
+  assert.match(svg, /role-mark layer_2_marks/);
+});

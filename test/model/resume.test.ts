@@ -58,12 +58,22 @@ function stateArrays(s: WideDeepState): Map<string, Float32Array> {
   return out;
 }
 
-for (const backend of ['onnx', 'tfjs'] as const) {
-  test(`save → load → keep training equals training straight through (${backend})`, async () => {
-    const spec = specFor(config, transforms, 'wide_deep');
+const REGULARISED = { dropout: 0.3, embeddingL2: 0.01, towerL2: 0.001 };
+
+for (const [backend, reg] of [
+  ['onnx', undefined],
+  ['tfjs', undefined],
+  ['onnx', REGULARISED],
+  ['tfjs', REGULARISED],
+] as const) {
+  const what = reg ? `${backend}, dropout + embedding L2 + tower L2` : backend;
+  test(`save → load → keep training equals training straight through (${what})`, async () => {
+    // With dropout the masks come from (seed, step), and the step counter is saved (bias/step).
+    const config1: WdpConfig = reg ? { ...config, deep: { ...config.deep, ...reg } } : config;
+    const spec = specFor(config1, transforms, 'wide_deep');
     const straight = await WideDeepModel.create(spec, { backend });
     const first = await WideDeepModel.create(spec, { backend });
-    const uri = join(dir, `after-${N}-${backend}`);
+    const uri = join(dir, `after-${N}-${backend}${reg ? '-reg' : ''}`);
     try {
       for (const b of batches) await straight.trainBatch(b);
       for (const b of batches.slice(0, N)) await first.trainBatch(b);
@@ -72,7 +82,7 @@ for (const backend of ['onnx', 'tfjs'] as const) {
         manifestDraft({
           modelId: `resume-${backend}`,
           kind: 'wide_deep',
-          config,
+          config: config1,
           transforms,
           trainedOn: { files: [], rows: N * BATCH, skippedRows: 0 },
         }),
@@ -98,6 +108,7 @@ for (const backend of ['onnx', 'tfjs'] as const) {
         'embedding/tags/acc',
         'tower/acc_W0',
         'tower/acc_b2',
+        ...(reg ? ['bias/step'] : []),
       ]) {
         assert.ok(
           want.get(k)?.some((v) => v !== 0),

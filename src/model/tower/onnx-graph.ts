@@ -4,7 +4,7 @@
  * crossing of the JS/native boundary per batch instead of one per op.
  *
  * Training-step model (opset 17), B is a dynamic dimension:
- *   inputs  X [B, D], offset [B], labels [B], then for every parameter p of W0,b0,W1,b1,…:
+ *   inputs  X [B, D], offset [B], labels [B], with dropout mask0 [B, h0], mask1 …, then for every parameter p of W0,b0,W1,b1,…:
  *           p, and then acc_p for each (in the same order)
  *   outputs logits [B], dx [B, D], then next_p for every parameter, then next_acc_p
  * The learning rate and epsilon are baked in as initializers: they are fixed per model, and
@@ -73,13 +73,21 @@ function paramDims(shape: TowerShape): Map<string, number[]> {
   return dims;
 }
 
-/** Forward pass into `g`; returns the activations [X, h_1, …, h_L] and the [B, 1] logit column. */
-function buildForward(g: GraphBuilder, shape: TowerShape): { hs: string[]; logitColumn: string } {
+/** The graph input carrying hidden layer k's dropout mask [B, hiddenUnits[k]]. */
+export function maskName(k: number): string {
+  return `mask${k}`;
+}
+
+/**
+ * Forward pass into `g`; returns the activations [X, h_1, …, h_L] and the [B, 1] logit column.
+ * With `dropout`, h_{k+1} = relu(z_k) ⊙ mask_k (masks are inputs: 0 or 1/(1−p)).
+ */
+function buildForward(g: GraphBuilder, shape: TowerShape, dropout = false): { hs: string[]; logitColumn: string } {
   const hs = ['X'];
   let logitColumn = '';
   for (const l of towerLayers(shape)) {
     const z = g.op('Gemm', [hs[l.index]!, `W${l.index}`, `b${l.index}`]);
-    if (l.relu) hs.push(g.op('Relu', [z]));
+    if (l.relu) hs.push(dropout ? g.op('Mul', [g.op('Relu', [z]), maskName(l.index)]) : g.op('Relu', [z]));
     else logitColumn = z;
   }
   return { hs, logitColumn };
@@ -104,11 +112,21 @@ export function buildTowerForwardModel(shape: TowerShape): TowerModel {
   };
 }
 
+/** Regularisation baked into the training graph (absent or 0 = the plain graph). */
+export interface TowerRegularisation {
+  /** Dropout rate; > 0 adds the mask inputs mask0, mask1, … after `labels`. */
+  readonly dropout?: number;
+  /** L2 on the weight matrices: grad_W += l2 · W. */
+  readonly l2?: number;
+}
+
 /** One whole training step as a model; see the file comment for inputs and outputs. */
-export function buildTowerTrainModel(shape: TowerShape, adagrad: TowerAdagrad): TowerModel {
+export function buildTowerTrainModel(shape: TowerShape, adagrad: TowerAdagrad, reg: TowerRegularisation = {}): TowerModel {
   const g = new GraphBuilder();
   const layers = towerLayers(shape);
-  const { hs, logitColumn } = buildForward(g, shape);
+  const dropout = (reg.dropout ?? 0) > 0;
+  const l2 = reg.l2 ?? 0;
+  const { hs, logitColumn } = buildForward(g, shape, dropout);
   const logits = g.op('Reshape', [logitColumn, g.int64s('shape_flat', [-1])], {}, 'logits');
 
   // g = (sigmoid(offset + logit) − y) / B, with B read from X at run time.
@@ -123,14 +141,16 @@ export function buildTowerTrainModel(shape: TowerShape, adagrad: TowerAdagrad): 
   for (let k = layers.length - 1; k >= 0; k--) {
     const h = hs[k]!;
     // Gemm's transA/transB let MLAS read the transposes in place; no Transpose nodes.
-    grads.set(`W${k}`, g.op('Gemm', [h, dz], { transA: 1 }));
+    const dW = g.op('Gemm', [h, dz], { transA: 1 });
+    grads.set(`W${k}`, l2 > 0 ? g.op('Add', [dW, g.op('Mul', [`W${k}`, g.floatScalar(`l2_${k}`, l2)])]) : dW);
     grads.set(`b${k}`, g.op('ReduceSum', [dz, axis0], { keepdims: 0 }));
     if (k === 0) {
       g.op('Gemm', [dz, `W${k}`], { transB: 1 }, 'dx');
     } else {
       const dh = g.op('Gemm', [dz, `W${k}`], { transB: 1 });
-      // ReLU gradient: h_k = relu(z_{k−1}) is > 0 exactly where z_{k−1} > 0.
-      dz = g.op('Where', [g.op('Greater', [h, zero]), dh, zero]);
+      // ReLU gradient: h_k = relu(z_{k−1}) is > 0 exactly where z_{k−1} > 0. With dropout
+      // h_k = relu(z_{k−1}) ⊙ m: its gradient is m where h_k > 0 (a dropped unit has h_k = 0).
+      dz = g.op('Where', [g.op('Greater', [h, zero]), dropout ? g.op('Mul', [dh, maskName(k - 1)]) : dh, zero]);
     }
   }
 
@@ -152,6 +172,7 @@ export function buildTowerTrainModel(shape: TowerShape, adagrad: TowerAdagrad): 
     valueInfo('X', ['B', shape.inputDim]),
     valueInfo('offset', ['B']),
     valueInfo('labels', ['B']),
+    ...(dropout ? shape.hiddenUnits.map((u, k) => valueInfo(maskName(k), ['B', u])) : []),
     ...stateNames.map((n) => valueInfo(n, stateDims(n))),
   ];
   const outputs = [

@@ -15,7 +15,7 @@
 import * as ort from 'onnxruntime-node';
 import { onnxSessionOptions } from './onnx-runtime.ts';
 import { TowerBackendUnavailableError } from './errors.ts';
-import { buildTowerForwardModel, buildTowerTrainModel, nextName } from './onnx-graph.ts';
+import { buildTowerForwardModel, buildTowerTrainModel, maskName, nextName } from './onnx-graph.ts';
 import { checkForwardInput, checkStepInput, checkTowerState, copyTowerState, initialTowerState, tensorSizes } from './state.ts';
 import type { TowerBackend, TowerOptions, TowerShape, TowerState, TowerStepInput, TowerStepResult } from './tower.ts';
 
@@ -51,6 +51,7 @@ export class OnnxTower implements TowerBackend {
   readonly #forward: ort.InferenceSession;
   readonly #forwardChunkRows: number;
   readonly #dims: Map<string, readonly number[]>;
+  readonly #dropout: number;
   #cur: BufferSet;
   #spare: BufferSet;
   #dx = new Float32Array(0);
@@ -62,6 +63,7 @@ export class OnnxTower implements TowerBackend {
     this.#forward = forward;
     this.#forwardChunkRows = options.forwardChunkRows ?? 16384;
     this.#dims = stateDims(options.shape);
+    this.#dropout = options.dropout ?? 0;
     const state = initialTowerState(options);
     this.#cur = this.#wrap(state.tensors);
     this.#spare = this.#wrap(copyTowerState(state).tensors);
@@ -76,7 +78,13 @@ export class OnnxTower implements TowerBackend {
   static async create(options: OnnxTowerOptions): Promise<OnnxTower> {
     const { options: sessionOptions, threads } = onnxSessionOptions(options);
     try {
-      const train = await ort.InferenceSession.create(buildTowerTrainModel(options.shape, options.adagrad).bytes, sessionOptions);
+      const train = await ort.InferenceSession.create(
+        buildTowerTrainModel(options.shape, options.adagrad, {
+          ...(options.dropout ? { dropout: options.dropout } : {}),
+          ...(options.l2 ? { l2: options.l2 } : {}),
+        }).bytes,
+        sessionOptions,
+      );
       const forward = await ort.InferenceSession.create(buildTowerForwardModel(options.shape).bytes, sessionOptions);
       return new OnnxTower(options, train, forward, threads);
     } catch (cause) {
@@ -99,7 +107,7 @@ export class OnnxTower implements TowerBackend {
   }
 
   async trainStep(input: TowerStepInput): Promise<TowerStepResult> {
-    checkStepInput(this.shape, input);
+    checkStepInput(this.shape, input, this.#dropout);
     const B = input.batchSize;
     const D = this.shape.inputDim;
     const logits = new Float32Array(B);
@@ -113,6 +121,9 @@ export class OnnxTower implements TowerBackend {
       offset: new ort.Tensor('float32', input.offset, [B]),
       labels: new ort.Tensor('float32', input.labels, [B]),
     };
+    input.dropoutMasks?.forEach((m, k) => {
+      feeds[maskName(k)] = new ort.Tensor('float32', m, [B, this.shape.hiddenUnits[k]!]);
+    });
     const fetches: Record<string, ort.Tensor> = {
       ...this.#spare.asOutputs,
       logits: new ort.Tensor('float32', logits, [B]),

@@ -103,11 +103,38 @@ export function checkForwardInput(shape: TowerShape, x: Float32Array, batchSize:
   if (x.length !== batchSize * shape.inputDim) throw new TowerShapeError('x', batchSize * shape.inputDim, x.length);
 }
 
-/** Throws TowerShapeError unless x, offset and labels agree with batchSize and the shape. */
-export function checkStepInput(shape: TowerShape, input: TowerStepInput): void {
+/**
+ * Throws TowerShapeError unless x, offset and labels agree with batchSize and the shape, and
+ * dropout masks are given (one per hidden layer, [B × units]) exactly when `dropout > 0`.
+ */
+export function checkStepInput(shape: TowerShape, input: TowerStepInput, dropout = 0): void {
   checkForwardInput(shape, input.x, input.batchSize);
   if (input.offset.length !== input.batchSize) throw new TowerShapeError('offset', input.batchSize, input.offset.length);
   if (input.labels.length !== input.batchSize) throw new TowerShapeError('labels', input.batchSize, input.labels.length);
+  const masks = input.dropoutMasks;
+  if (dropout > 0) {
+    if (!masks) throw new TowerShapeError('dropoutMasks (the tower has dropout)', shape.hiddenUnits.length, 0);
+    if (masks.length !== shape.hiddenUnits.length) throw new TowerShapeError('dropoutMasks', shape.hiddenUnits.length, masks.length);
+    shape.hiddenUnits.forEach((u, k) => {
+      if (masks[k]!.length !== input.batchSize * u) throw new TowerShapeError(`dropoutMasks[${k}]`, input.batchSize * u, masks[k]!.length);
+    });
+  } else if (masks) {
+    throw new TowerShapeError('dropoutMasks (the tower has no dropout)', 0, masks.length);
+  }
+}
+
+/**
+ * Inverted-dropout masks for one step: per hidden layer k a Float32Array [B × hiddenUnits[k]]
+ * of 0 (probability p) or 1/(1−p), drawn in layer then row-major order from `rng`, so the
+ * expected activation is unchanged and serving needs no rescaling.
+ */
+export function makeDropoutMasks(shape: TowerShape, batchSize: number, p: number, rng: Rng): Float32Array[] {
+  const keep = 1 / (1 - p);
+  return shape.hiddenUnits.map((u) => {
+    const m = new Float32Array(batchSize * u);
+    for (let i = 0; i < m.length; i++) m[i] = rng.next() < p ? 0 : keep;
+    return m;
+  });
 }
 
 function copyShape(shape: TowerShape): TowerShape {

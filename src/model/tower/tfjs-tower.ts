@@ -24,6 +24,8 @@ export class TfjsTower implements TowerBackend {
   readonly shape: TowerShape;
   readonly backend: TfjsBackendInfo;
   readonly #adagrad: TowerAdagrad;
+  readonly #dropout: number;
+  readonly #l2: number;
   readonly #layers: TowerLayer[];
   readonly #vars = new Map<string, tf.Variable>();
 
@@ -32,6 +34,8 @@ export class TfjsTower implements TowerBackend {
     this.backend = backend;
     this.name = backend.description;
     this.#adagrad = options.adagrad;
+    this.#dropout = options.dropout ?? 0;
+    this.#l2 = options.l2 ?? 0;
     this.#layers = towerLayers(options.shape);
     const state = initialTowerState(options);
     for (const [name, data] of Object.entries(state.tensors)) {
@@ -64,10 +68,11 @@ export class TfjsTower implements TowerBackend {
   }
 
   async trainStep(input: TowerStepInput): Promise<TowerStepResult> {
-    checkStepInput(this.shape, input);
+    checkStepInput(this.shape, input, this.#dropout);
     const B = input.batchSize;
     const [logits, dx] = tf.tidy(() => {
-      const hs = this.#forwardOps(tf.tensor2d(input.x, [B, this.shape.inputDim]));
+      const masks = input.dropoutMasks?.map((m, k) => tf.tensor2d(m, [B, this.shape.hiddenUnits[k]!]));
+      const hs = this.#forwardOps(tf.tensor2d(input.x, [B, this.shape.inputDim]), masks);
       const logitCol = hs[hs.length - 1]!;
       const logit = tf.reshape(logitCol, [B]);
       // g = (sigmoid(offset + logit) − y) / B at the logit.
@@ -78,11 +83,13 @@ export class TfjsTower implements TowerBackend {
       for (let k = this.#layers.length - 1; k >= 0; k--) {
         const h = hs[k]!;
         const W = this.#vars.get(`W${k}`)! as tf.Tensor2D;
-        grads.set(`W${k}`, this.#matMulT(h, dz, true));
+        const dW = this.#matMulT(h, dz, true);
+        grads.set(`W${k}`, this.#l2 > 0 ? tf.add(dW, tf.mul(W, tf.scalar(this.#l2))) : dW);
         grads.set(`b${k}`, tf.sum(dz, 0));
         const dh = this.#matMulT(dz, W, false);
-        // ReLU gradient: h_k = relu(z_{k−1}) is > 0 exactly where z_{k−1} > 0.
-        if (k > 0) dz = tf.mul(dh, tf.step(h)) as tf.Tensor2D;
+        // ReLU gradient: h_k = relu(z_{k−1}) is > 0 exactly where z_{k−1} > 0; with dropout
+        // (h_k = relu(z_{k−1}) ⊙ m) it is m there, and a dropped unit has h_k = 0.
+        if (k > 0) dz = tf.mul(masks ? tf.mul(dh, masks[k - 1]!) : dh, tf.step(h)) as tf.Tensor2D;
         else dxT = dh;
       }
       // AdaGrad; all gradients above were taken at the old weights.
@@ -139,19 +146,18 @@ export class TfjsTower implements TowerBackend {
     return transposeA ? tf.matMul(tf.transpose(a), b) : tf.matMul(a, tf.transpose(b));
   }
 
-  /** [X, h_1, …, h_L, logit column [B, 1]]; call inside tf.tidy. */
-  #forwardOps(x: tf.Tensor2D): tf.Tensor2D[] {
+  /** [X, h_1, …, h_L, logit column [B, 1]], hidden layers times their dropout masks if given; call inside tf.tidy. */
+  #forwardOps(x: tf.Tensor2D, masks?: readonly tf.Tensor2D[]): tf.Tensor2D[] {
     const hs: tf.Tensor2D[] = [x];
     for (const l of this.#layers) {
       // fused matMul + bias (+ ReLU): one kernel on the wasm and tensorflow backends.
-      hs.push(
-        tf.fused.matMul({
-          a: hs[l.index]!,
-          b: this.#vars.get(`W${l.index}`)! as tf.Tensor2D,
-          bias: this.#vars.get(`b${l.index}`)!,
-          activation: l.relu ? 'relu' : 'linear',
-        }) as tf.Tensor2D,
-      );
+      const h = tf.fused.matMul({
+        a: hs[l.index]!,
+        b: this.#vars.get(`W${l.index}`)! as tf.Tensor2D,
+        bias: this.#vars.get(`b${l.index}`)!,
+        activation: l.relu ? 'relu' : 'linear',
+      }) as tf.Tensor2D;
+      hs.push(l.relu && masks ? (tf.mul(h, masks[l.index]!) as tf.Tensor2D) : h);
     }
     return hs;
   }

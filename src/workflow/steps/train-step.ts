@@ -1,6 +1,9 @@
 /**
  * The Train step: the same trainModel as `wdp train`, driven by an ingest manifest. This is the
  * training container's entrypoint (`wdp train --manifest URI`) and the local runner's Train task.
+ * A config with `training.validation` validates on that hashed share of the run's training rows
+ * (never the holdout day or the hashed holdout), and with `training.earlyStopping` the candidate
+ * is the best validation pass's model; the curve and the epoch are in its manifest.
  */
 import { parseConfig } from '../../config/index.ts';
 import { readManifest, type ModelManifest } from '../../model/manifest.ts';
@@ -24,6 +27,8 @@ export interface TrainStepResult {
   readonly modelId: string;
   /** True when a finished candidate was already there (a retried job) and nothing was trained. */
   readonly reused: boolean;
+  /** With early stopping: the epoch whose weights the candidate kept. */
+  readonly bestEpoch?: number;
 }
 
 /**
@@ -51,5 +56,11 @@ export async function trainFromManifest(options: TrainFromManifestOptions): Prom
     ...(run.split ? { split: { ...run.split, take: 'train' as const } } : {}),
     ...(run.champion ? { warmStart: run.champion.uri } : {}),
   });
-  return { runId: run.runId, candidateUri: run.candidateUri, modelId: result.manifest.modelId, reused: false };
+  return {
+    runId: run.runId,
+    candidateUri: run.candidateUri,
+    modelId: result.manifest.modelId,
+    reused: false,
+    ...(result.best ? { bestEpoch: result.best.epoch } : {}),
+  };
 }

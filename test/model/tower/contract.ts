@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TowerShapeError } from '../../../src/model/tower/errors.ts';
 import { ReferenceTower } from './reference.ts';
-import { initialTowerState } from '../../../src/model/tower/state.ts';
+import { initialTowerState, makeDropoutMasks } from '../../../src/model/tower/state.ts';
 import type { TowerBackend, TowerOptions, TowerShape, TowerState } from '../../../src/model/tower/tower.ts';
 import { Rng } from '../../../src/util/random.ts';
 
@@ -206,6 +206,102 @@ export function runTowerContract(label: string, factory: TowerFactory): void {
         }
       } finally {
         tower.dispose();
+      }
+    });
+
+    test('dropout 0 and tower L2 0 given explicitly are the plain tower, bit for bit', async () => {
+      const plain = await factory(options(MEDIUM, 5));
+      const zero = await factory({ ...options(MEDIUM, 5), dropout: 0, l2: 0 });
+      try {
+        for (let step = 0; step < 3; step++) {
+          const batch = makeBatch(MEDIUM, 16, 300 + step);
+          assert.deepEqual((await zero.trainStep(batch)).dx, (await plain.trainStep(batch)).dx);
+        }
+        assertStatesClose(zero.getState(), plain.getState(), 0, 0, 'state');
+      } finally {
+        plain.dispose();
+        zero.dispose();
+      }
+    });
+
+    for (const [what, reg] of [
+      ['dropout 0.3', { dropout: 0.3 }],
+      ['tower L2 0.05', { l2: 0.05 }],
+      ['dropout 0.5 + tower L2 0.01', { dropout: 0.5, l2: 0.01 }],
+    ] as const) {
+      test(`${what}: five train steps match the reference given the same masks`, async () => {
+        const opts = { ...options(MEDIUM), ...reg };
+        const tower = await factory(opts);
+        const ref = new ReferenceTower(opts);
+        const rng = new Rng(17);
+        try {
+          for (let step = 0; step < 5; step++) {
+            const batch = makeBatch(MEDIUM, 32, 400 + step);
+            const input = 'dropout' in reg ? { ...batch, dropoutMasks: makeDropoutMasks(MEDIUM, 32, reg.dropout, rng) } : batch;
+            const got = await tower.trainStep(input);
+            const want = await ref.trainStep(input);
+            assertClose(got.logits, want.logits, 1e-3, 1e-5, `step ${step} logits`);
+            assertClose(got.dx, want.dx, 1e-3, 1e-6, `step ${step} dx`);
+            assertStatesClose(tower.getState(), ref.getState(), 1e-3, 1e-5, `step ${step} state`);
+          }
+        } finally {
+          tower.dispose();
+        }
+      });
+    }
+
+    test('dropout: the training forward differs, its mean over masks is the serving forward, forward ignores dropout', async () => {
+      // One hidden layer, so the logit is linear in the mask and E[logit] is exactly the
+      // undropped forward; learning rate 0 keeps the weights fixed across the draws.
+      const shape: TowerShape = { inputDim: 13, hiddenUnits: [8] };
+      const frozen = { ...options(shape, 3), adagrad: { ...ADAGRAD, learningRate: 0 } };
+      const plain = await factory(frozen);
+      const dropped = await factory({ ...frozen, dropout: 0.5 });
+      const B = 6;
+      const batch = makeBatch(shape, B, 9);
+      const rng = new Rng(23);
+      try {
+        const serving = await plain.forward(batch.x, B);
+        assert.deepEqual(await dropped.forward(batch.x, B), serving, 'forward (serving) never drops');
+        const N = 300;
+        const sum = new Float64Array(B);
+        const sumSq = new Float64Array(B);
+        let differs = false;
+        for (let n = 0; n < N; n++) {
+          const { logits } = await dropped.trainStep({ ...batch, dropoutMasks: makeDropoutMasks(shape, B, 0.5, rng) });
+          for (let i = 0; i < B; i++) {
+            sum[i]! += logits[i]!;
+            sumSq[i]! += logits[i]! ** 2;
+            if (Math.abs(logits[i]! - serving[i]!) > 1e-4) differs = true;
+          }
+        }
+        assert.ok(differs, 'the training forward with dropout differs from serving');
+        for (let i = 0; i < B; i++) {
+          const mean = sum[i]! / N;
+          const se = Math.sqrt(Math.max(0, sumSq[i]! / N - mean * mean) / N);
+          assert.ok(Math.abs(mean - serving[i]!) <= 5 * se + 1e-5, `example ${i}: mean ${mean} vs forward ${serving[i]} (se ${se})`);
+        }
+        for (const name of ['W0', 'b0', 'W1', 'b1']) {
+          assertClose(dropped.getState().tensors[name]!, plain.getState().tensors[name]!, 0, 0, `learning rate 0 left ${name} alone`);
+        }
+      } finally {
+        plain.dispose();
+        dropped.dispose();
+      }
+    });
+
+    test('dropout masks are required with dropout and refused without', async () => {
+      const plain = await factory(options(SMALL));
+      const dropped = await factory({ ...options(SMALL), dropout: 0.2 });
+      const batch = makeBatch(SMALL, 4, 1);
+      const masks = makeDropoutMasks(SMALL, 4, 0.2, new Rng(1));
+      try {
+        await assert.rejects(dropped.trainStep(batch), TowerShapeError);
+        await assert.rejects(dropped.trainStep({ ...batch, dropoutMasks: masks.slice(0, 1) }), TowerShapeError);
+        await assert.rejects(plain.trainStep({ ...batch, dropoutMasks: masks }), TowerShapeError);
+      } finally {
+        plain.dispose();
+        dropped.dispose();
       }
     });
 

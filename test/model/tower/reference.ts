@@ -11,6 +11,9 @@
  *   dW_k = h_kᵀ dz_k;  db_k = Σ_rows dz_k;  dh_k = dz_k W_kᵀ;  dz_{k−1} = dh_k ⊙ [z_{k−1} > 0];  dX = dh_0
  * AdaGrad on every weight and bias, all gradients taken at the old weights:
  *   acc += grad²;  w −= lr · grad / (sqrt(acc) + ε)
+ * Dropout (options.dropout > 0, masks m_k from the step input, entries 0 or 1/(1−p)), training only:
+ *   h_{k+1} = relu(z_k) ⊙ m_k;  dz_k = dh_{k+1} ⊙ m_k ⊙ [z_k > 0]
+ * Tower L2 (options.l2 = λ) on the weight matrices only:  dW_k += λ · W_k
  */
 import {
   checkForwardInput,
@@ -36,12 +39,16 @@ export class ReferenceTower implements TowerBackend {
   readonly name = 'reference (float64 JS)';
   readonly shape: TowerShape;
   readonly #adagrad: TowerAdagrad;
+  readonly #dropout: number;
+  readonly #l2: number;
   readonly #layers: TowerLayer[];
   #t: Map<string, Float64Array> = new Map();
 
   constructor(options: TowerOptions) {
     this.shape = options.shape;
     this.#adagrad = options.adagrad;
+    this.#dropout = options.dropout ?? 0;
+    this.#l2 = options.l2 ?? 0;
     this.#layers = towerLayers(options.shape);
     this.setState(initialTowerState(options));
   }
@@ -53,10 +60,11 @@ export class ReferenceTower implements TowerBackend {
   }
 
   async trainStep(input: TowerStepInput): Promise<TowerStepResult> {
-    checkStepInput(this.shape, input);
+    checkStepInput(this.shape, input, this.#dropout);
     const B = input.batchSize;
+    const masks = input.dropoutMasks;
     // hs[k] is the input of layer k; hs[L+1] is the logit column.
-    const hs = this.#forward(input.x, B);
+    const hs = this.#forward(input.x, B, masks);
     const logits = hs[hs.length - 1]!;
     let dz: Float64Array = new Float64Array(B);
     for (let i = 0; i < B; i++) {
@@ -83,11 +91,13 @@ export class ReferenceTower implements TowerBackend {
           }
         }
       }
+      if (this.#l2 > 0) for (let i = 0; i < dW.length; i++) dW[i]! += this.#l2 * W[i]!;
       grads.set(`W${k}`, dW);
       grads.set(`b${k}`, db);
       if (k > 0) {
         // ReLU gradient: h_k = relu(z_{k-1}) > 0 exactly where z_{k-1} > 0.
-        for (let i = 0; i < dh.length; i++) if (!(h[i]! > 0)) dh[i] = 0;
+        const m = masks?.[k - 1];
+        for (let i = 0; i < dh.length; i++) dh[i] = h[i]! > 0 ? (m ? dh[i]! * m[i]! : dh[i]!) : 0;
         dz = dh;
       } else {
         dx = dh;
@@ -122,7 +132,7 @@ export class ReferenceTower implements TowerBackend {
   }
 
   /** Activations: [X, h_1, …, h_L, logit]; each [B × width] row-major. */
-  #forward(x: Float32Array, B: number): Float64Array[] {
+  #forward(x: Float32Array, B: number, masks?: readonly Float32Array[]): Float64Array[] {
     const hs: Float64Array[] = [Float64Array.from(x)];
     for (const { index: k, inDim: n, outDim: m, relu } of this.#layers) {
       const h = hs[k]!;
@@ -138,6 +148,8 @@ export class ReferenceTower implements TowerBackend {
         }
       }
       if (relu) for (let i = 0; i < z.length; i++) if (z[i]! < 0) z[i] = 0;
+      const mask = relu ? masks?.[k] : undefined;
+      if (mask) for (let i = 0; i < z.length; i++) z[i]! *= mask[i]!;
       hs.push(z);
     }
     return hs;
