@@ -183,19 +183,20 @@ function addAdultBench(bench: Command): void {
         quantize?: 'int8';
         configPatch?: Record<string, unknown>;
       }) => {
-      const { benchAdult } = await import('../../src/bench/adult-bench.ts');
-      printJson(
-        await benchAdult({
-          dataDir: o.data,
-          kind: o.model,
-          backend: o.backend,
-          ...(o.epochs ? { epochs: o.epochs } : {}),
-          ...(o.quantize ? { quantize: o.quantize } : {}),
-          ...(o.configPatch ? { configPatch: o.configPatch } : {}),
-          logger: consoleLogger(),
-        }),
-      );
-    });
+        const { benchAdult } = await import('../../src/bench/adult-bench.ts');
+        printJson(
+          await benchAdult({
+            dataDir: o.data,
+            kind: o.model,
+            backend: o.backend,
+            ...(o.epochs ? { epochs: o.epochs } : {}),
+            ...(o.quantize ? { quantize: o.quantize } : {}),
+            ...(o.configPatch ? { configPatch: o.configPatch } : {}),
+            logger: consoleLogger(),
+          }),
+        );
+      },
+    );
 }
 
 /** A commander parser for an option holding a JSON object. */
