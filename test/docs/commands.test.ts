@@ -28,14 +28,17 @@ export function shellBlocks(markdown: string): string[] {
 /**
  * The simple commands of a shell script as word lists, the way a POSIX shell splits them for the
  * cases docs use: quotes, backslash escapes, comments, `$(…)` kept as one word, and the
- * separators `;`, `&&`, `||`, `|`, `&` and newlines. Leading `NAME=value` assignments are dropped.
+ * separators `;`, `&&`, `||`, `|`, `&` and newlines. Leading `NAME=value` assignments and
+ * redirections (`> f`, `2>&1`, `< f`) are dropped.
  */
 export function shellCommands(script: string): string[][] {
   const commands: string[][] = [];
   let words: string[] = [];
   let word: string | null = null;
+  let redirectTarget = false;
   const endWord = () => {
-    if (word !== null) words.push(word);
+    if (word !== null && !redirectTarget) words.push(word);
+    if (word !== null) redirectTarget = false;
     word = null;
   };
   const endCommand = () => {
@@ -77,6 +80,12 @@ export function shellCommands(script: string): string[][] {
     } else if (c === '\n' || c === ';' || c === '&' || c === '|') {
       if ((c === '&' || c === '|') && script[i + 1] === c) i++;
       endCommand();
+    } else if (c === '>' || c === '<') {
+      // A file descriptor written against the operator (`2>`) belongs to it, not to the command.
+      if (word !== null && /^\d+$/.test(word)) word = null;
+      endWord();
+      if (script[i + 1] === '>' || script[i + 1] === '&') i++;
+      redirectTarget = true;
     } else if (c === ' ' || c === '\t') {
       endWord();
     } else {
@@ -131,6 +140,10 @@ describe('the shell tokenizer', () => {
         ['echo', '$(aws q --query "S[0]" --o text)'],
       ],
     );
+    assert.deepEqual(shellCommands('npx wdp a --json > out.json 2>&1\nnpx wdp b < in >> log'), [
+      ['npx', 'wdp', 'a', '--json'],
+      ['npx', 'wdp', 'b'],
+    ]);
     assert.deepEqual(shellBlocks('x\n```sh\nnpx wdp a \\\n  --b c\n```\n```\nnot sh\n```\n'), ['npx wdp a    --b c\n']);
   });
 });

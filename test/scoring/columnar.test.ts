@@ -86,7 +86,7 @@ describe('columnar candidates', () => {
     );
     assert.equal(
       await error({ context: { user: 'u1' }, candidates: { item: cols.item! } }),
-      'missing value for numeric feature(s) without a default: x (in every candidate)',
+      'missing value for numeric feature(s) without a default: x (not in context nor in any candidate: give it once in context, or in each candidate)',
     );
     assert.equal(
       await error({ context: { user: 'u1', item: 'i1' }, candidates: cols }),
