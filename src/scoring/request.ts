@@ -332,6 +332,8 @@ export function buildColumns(
   if (both.size > 0) throw new RequestError(`feature(s) given in both context and candidates: ${listing([...both])}`);
 
   const missing: string[] = [];
+  /** Numerics absent from context and from every candidate: named once, with where to give them. */
+  const absent: string[] = [];
   const ctxMissing = (n: string) => req.context[n] === null || req.context[n] === undefined;
   for (const [name, f] of Object.entries(features)) {
     if (f.kind !== 'numeric' || f.default !== undefined) continue;
@@ -348,14 +350,14 @@ export function buildColumns(
         count++;
       }
     }
-    if (count > 0)
-      missing.push(
-        count === B
-          ? // Most such numerics describe the user or the moment (hour_of_day), so point at context first.
-            `${name} (not in context nor in any candidate: give it once in context, or in each candidate)`
-          : `candidates[${first}].${name}${count > 1 ? ` (and ${count - 1} more candidates)` : ''}`,
-      );
+    if (count === B) absent.push(name);
+    else if (count > 0) missing.push(`candidates[${first}].${name}${count > 1 ? ` (and ${count - 1} more candidates)` : ''}`);
   }
+  // Most such numerics describe the user or the moment (hour_of_day), so point at context first.
+  if (absent.length > 0)
+    missing.push(
+      `${absent.join(', ')} (not in context nor in any candidate: give ${absent.length === 1 ? 'it' : 'each'} once in context, or in each candidate)`,
+    );
   if (missing.length > 0) throw new RequestError(`missing value for numeric feature(s) without a default: ${listing(missing)}`);
 
   // User features that a cross mixes with item features must reach the candidate rows.
