@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readStoredModel } from '../model/stored-model.ts';
 import { quantizeTower } from '../model/tower/int8.ts';
+import { configureOnnxRuntime } from '../model/tower/onnx-runtime.ts';
 import type { Int8Ops } from '../model/tower/onnx-export.ts';
 import { ServingModel } from '../scoring/serving-model.ts';
 import { type PeerResult, runPeer } from './peer.ts';
@@ -70,6 +71,10 @@ export async function benchInt8(options: Int8BenchOptions): Promise<Int8BenchRes
   const artifact = await readStoredModel(dir, { weightsOnly: true });
   if (!artifact.state.tower) throw new RangeError(`bench model ${dir} has no tower`);
   const int8Tower = quantizeTower(artifact.state.tower);
+  // Three ONNX Runtime sessions take turns here, each with its own thread pool: idle pools that
+  // spin-wait steal the cores from the one running (float32 measured 25–30 ms instead of ~10 ms
+  // at paper on 2 cores), so this bench turns spinning off, as WDP_ORT_SPIN=0 does.
+  configureOnnxRuntime({ allowSpinning: false });
   const models = {
     fp32: new ServingModel(artifact, { backend: 'onnx', precision: 'fp32' }),
     fused: new ServingModel({ ...artifact, int8Tower }, { backend: 'onnx', precision: 'int8', int8Ops: 'fused' }),
