@@ -205,7 +205,7 @@ export function describeResult(r: LocalPipelineResult): string {
       return `PROMOTED v${p.version} (${p.modelId})${p.parentVersion ? `, warm-started from v${p.parentVersion}` : ', trained from scratch'} → ${p.modelUri} in ${r.seconds.toFixed(1)}s`;
     }
     case 'rejected':
-      return `REJECTED: ${(r.validation?.reasons ?? []).join('; ')} (report: ${r.validation?.reportUri ?? '?'}); the champion is unchanged`;
+      return `REJECTED: ${(r.validation?.reasons ?? []).join('; ')} (validation: ${r.validation?.reportUri ?? '?'}); the champion is unchanged`;
     case 'locked':
       return `${r.lock?.message ?? 'ANOTHER RUN IS IN PROGRESS'}; this run trained nothing and changed nothing`;
     case 'no_new_data':
