@@ -30,4 +30,19 @@ describe('run report in headless Chromium', () => {
     assert.deepEqual(r.blocked, []);
     assert.equal(r.requests.length, 1);
   });
+
+  it('would see a fetch: a page with an external image is caught (the check is not vacuous)', async (t) => {
+    const missing = chromiumMissing();
+    if (missing) {
+      t.skip(missing);
+      return;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'wdp-report-chromium-'));
+    dirs.push(dir);
+    const file = join(dir, 'leaky.html');
+    await writeFile(file, '<!doctype html><svg id="c"><path d="M0 0L1 1"/><path d="M1 1L2 2"/></svg><img src="http://127.0.0.1:9/x.png">');
+    const r = await renderInChromium(file, ['c']);
+    assert.ok(r.requests.length >= 2, `requests: ${r.requests.join(', ')}`);
+    assert.ok(r.requests.some((u) => u.startsWith('http://127.0.0.1:9/')));
+  });
 });
