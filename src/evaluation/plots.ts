@@ -55,6 +55,15 @@ async function render(spec: TopLevelSpec): Promise<string> {
   return view.toSVG();
 }
 
+/** The y = x reference line from 0 to `to`, under ROC curves (chance) and reliability diagrams (perfect calibration). */
+function diagonal(to: number) {
+  return {
+    data: { values: [{ x: 0 }, { x: to }] },
+    mark: { type: 'line' as const, strokeDash: [4, 4], color: '#999' },
+    encoding: { x: { field: 'x', type: 'quantitative' as const }, y: { field: 'x', type: 'quantitative' as const } },
+  };
+}
+
 /** ROC curve and reliability diagram side by side. */
 export function evaluationPlotSvg(probs: ArrayLike<number>, labels: ArrayLike<number>, title: string): Promise<string> {
   const roc = rocPoints(probs, labels);
@@ -70,11 +79,7 @@ export function evaluationPlotSvg(probs: ArrayLike<number>, labels: ArrayLike<nu
         width: 280,
         height: 280,
         layer: [
-          {
-            data: { values: [{ x: 0 }, { x: 1 }] },
-            mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
-            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
-          },
+          diagonal(1),
           {
             data: { values: roc },
             mark: { type: 'line', color: '#1f77b4' },
@@ -90,11 +95,7 @@ export function evaluationPlotSvg(probs: ArrayLike<number>, labels: ArrayLike<nu
         width: 280,
         height: 280,
         layer: [
-          {
-            data: { values: [{ x: 0 }, { x: maxP }] },
-            mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
-            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
-          },
+          diagonal(maxP),
           {
             data: { values: rel },
             mark: { type: 'line', point: true, color: '#d62728' },
@@ -231,11 +232,7 @@ export function rocComparisonSvg(series: readonly NamedSeries<{ fpr: number; tpr
     width: 300,
     height: 300,
     layer: [
-      {
-        data: { values: [{ x: 0 }, { x: 1 }] },
-        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
-      },
+      diagonal(1),
       {
         data: { values },
         mark: { type: 'line' },
@@ -270,11 +267,7 @@ export function reliabilityComparisonSvg(
     width: 300,
     height: 300,
     layer: [
-      {
-        data: { values: [{ x: 0 }, { x: maxP }] },
-        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
-      },
+      diagonal(maxP),
       {
         data: { values },
         mark: { type: 'line', point: true },
