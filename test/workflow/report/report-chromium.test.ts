@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { buildRunReport } from '../../../src/workflow/report/run-report.ts';
 import { chromiumMissing, renderInChromium } from '../../helpers/chromium.ts';
 import { reportInput } from '../../helpers/report-fixture.ts';
@@ -14,15 +14,21 @@ import { reportInput } from '../../helpers/report-fixture.ts';
 describe('run report in headless Chromium', () => {
   const dirs: string[] = [];
   after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-
-  it('renders the ROC, calibration and loss charts and makes no network request', async (t) => {
+  /** A scratch folder, or undefined with the test skipped (and the reason printed) where chromium is absent. */
+  const scratchDir = async (t: TestContext): Promise<string | undefined> => {
     const missing = chromiumMissing();
     if (missing) {
       t.skip(missing);
-      return;
+      return undefined;
     }
     const dir = await mkdtemp(join(tmpdir(), 'wdp-report-chromium-'));
     dirs.push(dir);
+    return dir;
+  };
+
+  it('renders the ROC, calibration and loss charts and makes no network request', async (t) => {
+    const dir = await scratchDir(t);
+    if (!dir) return;
     const file = join(dir, 'report.html');
     await writeFile(file, await buildRunReport(reportInput()));
     const r = await renderInChromium(file, ['roc-chart', 'calibration-chart', 'loss-chart']);
@@ -32,13 +38,8 @@ describe('run report in headless Chromium', () => {
   });
 
   it('would see a fetch: a page with an external image is caught (the check is not vacuous)', async (t) => {
-    const missing = chromiumMissing();
-    if (missing) {
-      t.skip(missing);
-      return;
-    }
-    const dir = await mkdtemp(join(tmpdir(), 'wdp-report-chromium-'));
-    dirs.push(dir);
+    const dir = await scratchDir(t);
+    if (!dir) return;
     const file = join(dir, 'leaky.html');
     await writeFile(file, '<!doctype html><svg id="c"><path d="M0 0L1 1"/><path d="M1 1L2 2"/></svg><img src="http://127.0.0.1:9/x.png">');
     const r = await renderInChromium(file, ['c']);
