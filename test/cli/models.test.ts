@@ -167,8 +167,8 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     const lock = await acquireRunLock(l, { owner: 'nightly-42', holder: 'test' });
     assert.ok(lock.acquired);
     const registry = await readFile(l.registry, 'utf8');
-    await assert.rejects(wdp(dir, 'models', 'rollback'), /refusing to rollback while a retraining run holds the run lock .*run nightly-42/);
-    await assert.rejects(wdp(dir, 'models', 'promote', '1'), /refusing to promote while a retraining run holds the run lock/);
+    await assert.rejects(wdp(dir, 'models', 'rollback'), /refusing to rollback while the run lock is held .*run nightly-42/);
+    await assert.rejects(wdp(dir, 'models', 'promote', '1'), /refusing to promote while the run lock is held/);
     assert.equal(await readFile(l.registry, 'utf8'), registry);
     assert.equal((await readRunLock(l))?.lock.owner, 'nightly-42');
     await releaseRunLock(l, 'nightly-42', 'test');

@@ -238,7 +238,7 @@ async function underRunLock<T>(l: BucketLayout, by: string, what: string, fn: ()
   const owner = `wdp-models-${what}-${process.pid}-${Date.now()}`;
   const lock = await acquireRunLock(l, { owner, holder: `${by} (wdp models ${what})`, leaseMs: 30 * 60_000 });
   if (!lock.acquired)
-    throw new WorkflowError(`refusing to ${what} while a retraining run holds the run lock (${lock.message}); try again when it has ended`);
+    throw new WorkflowError(`refusing to ${what} while the run lock is held (${lock.message}); try again when it has ended`);
   try {
     return await fn();
   } finally {
