@@ -188,6 +188,23 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     assert.equal(((await wdp(dir, 'models', 'list')) as ListOut).disagreement, null);
   });
 
+  it('repairs a deleted local pointer with promote of the champion, and names that repair for an unreadable one', async () => {
+    const { dir, l } = await bucket();
+    await rm(l.servingPointer);
+    assert.match(
+      ((await wdp(dir, 'models', 'list')) as ListOut).disagreement ?? '',
+      /serves nothing: `wdp models promote 2` points it at the champion/,
+    );
+    await wdp(dir, 'models', 'promote', '2');
+    assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.version, 2);
+    assert.equal(((await wdp(dir, 'models', 'list')) as ListOut).disagreement, null);
+
+    await writeFile(l.servingPointer, '{bad');
+    const before = await readFile(l.registry, 'utf8');
+    await assert.rejects(wdp(dir, 'models', 'rollback'), /live\.json is not valid JSON.*remove it and run `wdp models promote V`/);
+    assert.equal(await readFile(l.registry, 'utf8'), before, 'nothing moved');
+  });
+
   it('shows one version with its report URI, and says when the report is not there', async () => {
     const { dir, l } = await bucket();
     const m = (await wdp(dir, 'models', 'show', '2')) as {

@@ -371,6 +371,8 @@ function disagreement(registry: Registry, serving: ServingState): string | null 
   const known = promotedEntries(registry).find((e) => e.uri === served);
   const fix = known
     ? `a promote or rollback stopped after moving serving (or serving was moved by hand); \`wdp models promote ${known.version}\` makes the registry follow serving`
-    : 'serving names a model the registry does not know: point it back at the champion by hand, or rebuild the registry from what serves (`wdp registry rebuild --force`)';
+    : served === null && champion
+      ? `serving serves nothing: \`wdp models promote ${champion.version}\` points it at the champion`
+      : 'serving names a model the registry does not know: point it back at the champion by hand, or rebuild the registry from what serves (`wdp registry rebuild --force`)';
   return `${serving.where} serves ${served ?? 'nothing'} but the registry's champion is ${champion ? `v${champion.version} (${champion.uri})` : 'none'}; ${fix}`;
 }

@@ -14,7 +14,7 @@ import {
 import { z } from 'zod';
 import { StoragePreconditionError } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
-import { readJsonVersioned, writeJson } from '../bucket/json-store.ts';
+import { readJsonVersioned, type VersionedJson, writeJson } from '../bucket/json-store.ts';
 
 export interface ServedModel {
   readonly uri: string;
@@ -65,10 +65,20 @@ export class FileServingTarget implements ServingTarget {
   constructor(readonly pointerUri: string) {}
 
   async point(model: ServedModel, options: PointOptions) {
-    const current = await readJsonVersioned(this.pointerUri, servingPointerSchema);
+    let current: VersionedJson<z.output<typeof servingPointerSchema>> | undefined;
+    try {
+      current = await readJsonVersioned(this.pointerUri, servingPointerSchema);
+    } catch (e) {
+      throw new WorkflowError(
+        `${(e as Error).message}; it is only the local stand-in for alias \`live\`: remove it and run \`wdp models promote V\` (V the registry's champion) to point it again`,
+        { cause: e },
+      );
+    }
     const served = current?.value.modelUri ?? null;
     if (served === model.uri) return { lambdaVersion: null, changed: false };
-    if (served !== options.expectedUri) throw mismatch(this.pointerUri, served, options.expectedUri);
+    // No pointer serves nothing, so moving it replaces no model (as an empty WDP_MODEL_URI on the
+    // Lambda); a pointer naming anything but the champion is refused.
+    if (served !== null && served !== options.expectedUri) throw mismatch(this.pointerUri, served, options.expectedUri);
     const pointer = { modelUri: model.uri, version: model.version, modelId: model.modelId, at: new Date().toISOString() };
     try {
       await writeJson(this.pointerUri, pointer, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
