@@ -39,6 +39,12 @@ export interface LoadBenchOptions {
   readonly concurrency?: number;
   /** Measured phase. @default 60 */
   readonly seconds?: number;
+  /**
+   * Keep the measured phase going past `seconds` until this many requests have been answered
+   * (bounded by the per-request timeout), so a short run on a loaded machine still measures
+   * something. @default 0
+   */
+  readonly minRequests?: number;
   /** Load before the measured phase (fills the plan cache). @default 10 */
   readonly warmupSeconds?: number;
   /** Candidates per request. @default 1000 (as `wdp bench score`) */
@@ -313,9 +319,11 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
         peak = Math.max(peak, r);
       }
     }, SAMPLE_MS);
+    const minRequests = options.minRequests ?? 0;
+    let answered = 0;
     const caller = async (k: number) => {
       const rng = new Rng((options.seed ?? 1) * 1000 + k);
-      while (performance.now() < end) {
+      while (performance.now() < end || answered < minRequests) {
         const body = bodies.next(rng, vary);
         const t = performance.now();
         const r = await post(agent, port, body);
@@ -323,8 +331,10 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
         if (r.status !== 200) {
           errors[String(r.status)] = (errors[String(r.status)] ?? 0) + 1;
           if (samples.size < 3) samples.add(r.text.slice(0, 300));
-        } else if (t >= warmEnd) latencies.push(ms);
-        else warmupRequests++;
+        } else if (t >= warmEnd) {
+          latencies.push(ms);
+          answered++;
+        } else warmupRequests++;
       }
     };
     const callers = Promise.all(Array.from({ length: concurrency }, (_, k) => caller(k)));
@@ -333,6 +343,7 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
     rssEnd = rssMb(pid);
     peak = Math.max(peak, rssEnd);
     await callers;
+    const measuredSeconds = (performance.now() - warmEnd) / 1000;
     clearInterval(sampler);
     const stats = waitFor('stats');
     child.send({ type: 'stats' } satisfies ToChild);
@@ -349,7 +360,7 @@ export async function benchLoad(options: LoadBenchOptions): Promise<LoadBenchRes
       candidates: n,
       vary_share: vary,
       requests: latencies.length,
-      requests_per_s: +(latencies.length / seconds).toFixed(2),
+      requests_per_s: +(latencies.length / Math.max(seconds, measuredSeconds)).toFixed(2),
       warmup_requests: warmupRequests,
       distinct_context_sets: bodies.sets.size,
       errors,

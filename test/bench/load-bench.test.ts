@@ -18,6 +18,8 @@ test('bench load: every request answered, varying context sets evict plans past 
       modelDir: join(dir, 'model'),
       concurrency: 3,
       seconds: 2,
+      // On a loaded machine 2 s may answer only a few requests: the run goes on until 8 have been.
+      minRequests: 8,
       warmupSeconds: 0,
       candidates: 20,
       varyShare: 1,
@@ -25,7 +27,7 @@ test('bench load: every request answered, varying context sets evict plans past 
       allowSpinning: false,
     });
     assert.equal(r.error_count, 0, JSON.stringify(r.error_samples));
-    assert.ok(r.requests > 3);
+    assert.ok(r.requests >= 8, `${r.requests} requests`);
     assert.ok(r.distinct_context_sets > 2);
     assert.equal(r.plan_cache.capacity, 2);
     assert.ok(r.plan_cache.size <= 2);
