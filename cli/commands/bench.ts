@@ -1,5 +1,6 @@
 /** `wdp bench <train|score|load|adult|table1|quality>`: benchmarks, JSON on stdout. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { AdultSettings } from '../../src/bench/adult-bench.ts';
 import { MODEL_KINDS, type ModelKind } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
@@ -7,6 +8,8 @@ import { consoleLogger } from '../../src/util/log.ts';
 import { int, printJson } from '../shared.ts';
 
 const SHAPES = ['small', 'paper'] as const;
+// Listed here, not imported, so the CLI does not load the trainer before a command runs.
+const ADULT_SETTINGS: readonly AdultSettings[] = ['tuned', 'tutorial'];
 type Shape = (typeof SHAPES)[number];
 
 export function addBenchCommand(program: Command): void {
@@ -171,6 +174,14 @@ function addAdultBench(bench: Command): void {
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--epochs <n>', 'override epochs', int('--epochs'))
+    .addOption(
+      new Option(
+        '--settings <name>',
+        "tuned: the README's chosen settings; tutorial: the bench before issue 11 (12 epochs, 50 quantiles, no regularisation)",
+      )
+        .choices(ADULT_SETTINGS)
+        .default('tuned'),
+    )
     .addOption(new Option('--quantize <precision>', 'also compare the int8 serving tower with float32 on adult.test').choices(['int8']))
     .option('--config-patch <json>', 'JSON merged into the bench config, e.g. \'{"deep":{"dropout":0.2}}\'', jsonObject('--config-patch'))
     .option('--json', 'JSON only (the default output is JSON too)', false)
@@ -180,6 +191,7 @@ function addAdultBench(bench: Command): void {
         model: ModelKind;
         backend: TowerKind;
         epochs?: number;
+        settings: AdultSettings;
         quantize?: 'int8';
         configPatch?: Record<string, unknown>;
       }) => {
@@ -190,6 +202,7 @@ function addAdultBench(bench: Command): void {
             kind: o.model,
             backend: o.backend,
             ...(o.epochs ? { epochs: o.epochs } : {}),
+            settings: o.settings,
             ...(o.quantize ? { quantize: o.quantize } : {}),
             ...(o.configPatch ? { configPatch: o.configPatch } : {}),
             logger: consoleLogger(),
