@@ -235,7 +235,8 @@ export class Scorer {
     let items: EncodedBatch;
     try {
       user = this.transforms.encode(cols.contextChunk, { withLabels: false }).batch;
-      items = this.transforms.encode(cols.candidateChunk, { withLabels: false }).batch;
+      // Only the parts that read an item feature: the user's own are in `user`, once.
+      items = this.transforms.encode(cols.candidateChunk, { withLabels: false, features: cols.itemFeatures }).batch;
     } catch (e) {
       // Validation should have caught every bad cell; keep any that slips through a 400.
       // Its message may quote a cell, which is caller input: clip it as request.ts clips names.
