@@ -204,4 +204,8 @@ describe('rank', () => {
     const p = Float32Array.from({ length: 1000 }, () => Math.round(next() * 40) / 40);
     for (const k of [1, 3, 10, 100, 124, 125, 126, 999, 1000, 5000, undefined]) assert.deepEqual(rank(p, k), naive(p, k), `K = ${k}`);
   });
+  test('the full sort orders any float32: negatives, ±0 as one value, infinities, subnormals', () => {
+    const p = Float32Array.from([0.5, -0, 0, -1, 1e-45, -1e-45, Infinity, -Infinity, 0.5, 3.4e38, -3.4e38, 0, 1]);
+    for (const k of [undefined, p.length, 2]) assert.deepEqual(rank(p, k), naive(p, k), `K = ${k}`);
+  });
 });
