@@ -57,6 +57,7 @@ interface ScoreBenchOptions {
   modelDir?: string;
   peer: boolean;
   coldStart: boolean;
+  int8: boolean;
 }
 
 function addScoreBench(bench: Command): void {
@@ -70,6 +71,7 @@ function addScoreBench(bench: Command): void {
     .option('--model-dir <dir>', 'where to keep the generated benchmark model (reused across runs)')
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--no-cold-start', 'skip the cold-start measurement')
+    .option('--no-int8', 'skip the request path served by the int8 tower (a quantized copy of the model, made once)')
     .option('--json', 'JSON only (the default output is JSON too)', false)
     .action(async (o: ScoreBenchOptions) => {
       const { benchScore } = await import('../../src/bench/score-bench.ts');
@@ -81,6 +83,7 @@ function addScoreBench(bench: Command): void {
           requests: o.requests,
           peer: o.peer,
           coldStart: o.coldStart,
+          int8: o.int8,
           log: (m) => log.info(m),
           ...(o.batchRows ? { batchRows: o.batchRows } : {}),
           ...(o.modelDir ? { modelDir: o.modelDir } : {}),

@@ -9,7 +9,8 @@
  *   Lambda runs it, from the body's bytes to the response's (JSON.parse → validation and the
  *   training transforms → the above → ranking → JSON.stringify), which the peer has no
  *   counterpart for; request_breakdown_ms gives each stage's median; request_columnar_* the
- *   same with the columnar candidates shape;
+ *   same with the columnar candidates shape; request_int8_* and request_columnar_int8_* the
+ *   same two served by the opt-in int8 tower (a quantized copy of the model, made once);
  * - batch_rows_per_s: a Parquet file in, a Parquet file of scores out (scoreParquet);
  * - cold_start_ms: spawn a new process (the scoring code bundled with esbuild as the Lambda is)
  *   → model loaded → first request scored; cold_start_tsx_ms the same through tsx, unbundled.
@@ -24,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
+import { INT8_TOWER_FILE, writeQuantizedCopy } from '../model/artifact.ts';
 import { MODEL_FORMAT_VERSION, readManifest } from '../model/manifest.ts';
 import { scoreParquet } from '../scoring/batch.ts';
 import { type RequestTimings, Scorer } from '../scoring/scorer.ts';
@@ -54,6 +56,8 @@ export interface ScoreBenchOptions {
   readonly peerRuns?: number;
   /** @default true */
   readonly coldStart?: boolean;
+  /** Also time the request path served by the int8 tower (a quantized copy of the model). @default true */
+  readonly int8?: boolean;
   readonly log?: (m: string) => void;
 }
 
@@ -71,6 +75,16 @@ export interface ScoreBenchResult {
   readonly request_columnar_p50_ms: number;
   readonly request_columnar_p99_ms: number;
   readonly request_columnar_breakdown_ms: RequestBreakdown;
+  /**
+   * The same two requests served by the int8 tower (`serving.quantize: "int8"`), timed in the
+   * same run, interleaved with the float32 ones.
+   */
+  readonly request_int8_p50_ms?: number;
+  readonly request_int8_p99_ms?: number;
+  readonly request_int8_breakdown_ms?: RequestBreakdown;
+  readonly request_columnar_int8_p50_ms?: number;
+  readonly request_columnar_int8_p99_ms?: number;
+  readonly request_columnar_int8_breakdown_ms?: RequestBreakdown;
   /** Bytes of the request body, row-shaped and columnar. */
   readonly request_bytes: { readonly rows: number; readonly columnar: number };
   readonly batch_rows_per_s: number;
@@ -87,6 +101,10 @@ export interface ScoreBenchResult {
   readonly p50_ratio_to_peer_as_shipped?: number;
   /** request_columnar_p50_ms / the peer's p50. */
   readonly request_columnar_p50_ratio_to_peer?: number;
+  /** request_int8_p50_ms / the peer's p50. */
+  readonly request_int8_p50_ratio_to_peer?: number;
+  /** request_columnar_int8_p50_ms / the peer's p50. */
+  readonly request_columnar_int8_p50_ratio_to_peer?: number;
   readonly machine: MachineInfo;
 }
 
@@ -231,6 +249,24 @@ export async function ensureModel(shape: BenchShapeName, dir: string, log?: (m: 
   await writeBenchModel(shape, dir);
 }
 
+/**
+ * The int8 copy of the bench model at `dir` (`<dir>-int8`, as `wdp quantize` writes it), written
+ * once and reused while its float32 weights are the model's.
+ */
+export async function ensureInt8Model(dir: string, log?: (m: string) => void): Promise<string> {
+  const out = `${dir}-int8`;
+  const source = await readManifest(dir);
+  if (existsSync(join(out, 'manifest.json'))) {
+    const m = await readManifest(out).catch(() => undefined);
+    const same = (name: string) => m?.files[name]?.sha256 === source.files[name]?.sha256;
+    if (m?.files[INT8_TOWER_FILE] && Object.keys(source.files).every(same)) return out;
+  }
+  log?.(`writing the int8 copy of the benchmark model to ${out} (once)`);
+  await rm(out, { recursive: true, force: true });
+  await writeQuantizedCopy(dir, out);
+  return out;
+}
+
 /** Runs `cmd args`, resolving with wall ms from spawn to the child's JSON line, and that line. */
 function timeProcess(cmd: string, args: string[]): Promise<{ wallMs: number; out: Record<string, number> }> {
   return new Promise((resolvePromise, reject) => {
@@ -287,29 +323,44 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
   await ensureModel(shape, dir, log);
   const backend = options.backend ?? 'auto';
   const scorer = await Scorer.load(dir, { backend, maxCandidates: Math.max(n, 1000), cache: false });
+  const scorer8 =
+    options.int8 === false
+      ? undefined
+      : await Scorer.load(await ensureInt8Model(dir, log), { backend, precision: 'int8', maxCandidates: Math.max(n, 1000), cache: false });
   const work = join(tmpdir(), `wdp-bench-score-${process.pid}`);
   await mkdir(work, { recursive: true });
   try {
-    // Online: the whole request path (rows, then columns, interleaved so load drifts hit both),
-    // then the model alone from encoded ids.
+    // Online: the whole request path (rows, then columns; float32, then int8; interleaved in
+    // blocks so load drifts hit all of them), then the model alone from encoded ids. Blocks
+    // rather than single requests: each scorer's ONNX Runtime pool spin-waits for a moment
+    // after its run, and the warm-ups of the next block absorb that.
     const request = benchRequest(shape, n);
     const requests = options.requests ?? 50;
     const rowsBody = JSON.stringify(request);
     const colsBody = JSON.stringify(toColumnar(request));
-    const rowRuns: Awaited<ReturnType<typeof timeRequests>>[] = [];
-    const colRuns: Awaited<ReturnType<typeof timeRequests>>[] = [];
+    type Run = Awaited<ReturnType<typeof timeRequests>>;
+    const rowRuns: Run[] = [];
+    const colRuns: Run[] = [];
+    const rowRuns8: Run[] = [];
+    const colRuns8: Run[] = [];
     const half = Math.max(1, Math.floor(requests / 2));
     for (let r = 0; r < 2; r++) {
       rowRuns.push(await timeRequests(scorer, rowsBody, 5, half));
       colRuns.push(await timeRequests(scorer, colsBody, 5, half));
+      if (scorer8) {
+        rowRuns8.push(await timeRequests(scorer8, rowsBody, 5, half));
+        colRuns8.push(await timeRequests(scorer8, colsBody, 5, half));
+      }
     }
-    const joinRuns = (runs: Awaited<ReturnType<typeof timeRequests>>[]) => ({
+    scorer8?.dispose();
+    const joinRuns = (runs: Run[]) => ({
       lat: runs.flatMap((x) => x.lat).sort((a, b) => a - b),
       // The two halves' medians, averaged: close to the whole run's median per stage.
       breakdown: meanBreakdown(runs.map((x) => x.breakdown)),
     });
     const rowsRun = joinRuns(rowRuns);
     const colsRun = joinRuns(colRuns);
+    const int8Runs = scorer8 ? { rows: joinRuns(rowRuns8), cols: joinRuns(colRuns8) } : undefined;
     const lat = rowsRun.lat;
     const sp = benchSplit(BENCH_SHAPES[shape]);
     const user = new Set([...sp.userCats, ...sp.userNums]);
@@ -329,6 +380,10 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
     log?.(
       `online: p50 ${pct(mlat, 0.5).toFixed(2)} ms from encoded ids, ${pct(lat, 0.5).toFixed(2)} ms for the whole request (${pct(colsRun.lat, 0.5).toFixed(2)} ms columnar), on ${engine}`,
     );
+    if (int8Runs)
+      log?.(
+        `online, int8 tower: ${pct(int8Runs.rows.lat, 0.5).toFixed(2)} ms for the whole request (${pct(int8Runs.cols.lat, 0.5).toFixed(2)} ms columnar)`,
+      );
 
     // Batch: Parquet in → Parquet out.
     const batchRows = options.batchRows ?? (shape === 'paper' ? 20_000 : 100_000);
@@ -394,6 +449,16 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
       request_columnar_p50_ms: +pct(colsRun.lat, 0.5).toFixed(3),
       request_columnar_p99_ms: +pct(colsRun.lat, 0.99).toFixed(3),
       request_columnar_breakdown_ms: colsRun.breakdown,
+      ...(int8Runs
+        ? {
+            request_int8_p50_ms: +pct(int8Runs.rows.lat, 0.5).toFixed(3),
+            request_int8_p99_ms: +pct(int8Runs.rows.lat, 0.99).toFixed(3),
+            request_int8_breakdown_ms: int8Runs.rows.breakdown,
+            request_columnar_int8_p50_ms: +pct(int8Runs.cols.lat, 0.5).toFixed(3),
+            request_columnar_int8_p99_ms: +pct(int8Runs.cols.lat, 0.99).toFixed(3),
+            request_columnar_int8_breakdown_ms: int8Runs.cols.breakdown,
+          }
+        : {}),
       request_bytes: { rows: Buffer.byteLength(rowsBody), columnar: Buffer.byteLength(colsBody) },
       batch_rows_per_s: Math.round(batchRowsPerS),
       batch_rows: r.rows,
@@ -404,6 +469,12 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
             p50_ratio_to_peer: +(p50 / peer.score_p50_ms).toFixed(3),
             request_p50_ratio_to_peer: +(rp50 / peer.score_p50_ms).toFixed(3),
             request_columnar_p50_ratio_to_peer: +(pct(colsRun.lat, 0.5) / peer.score_p50_ms).toFixed(3),
+            ...(int8Runs
+              ? {
+                  request_int8_p50_ratio_to_peer: +(pct(int8Runs.rows.lat, 0.5) / peer.score_p50_ms).toFixed(3),
+                  request_columnar_int8_p50_ratio_to_peer: +(pct(int8Runs.cols.lat, 0.5) / peer.score_p50_ms).toFixed(3),
+                }
+              : {}),
             ...(peer.as_shipped ? { p50_ratio_to_peer_as_shipped: +(p50 / peer.as_shipped.score_p50_ms).toFixed(3) } : {}),
           }
         : {}),

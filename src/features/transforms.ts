@@ -24,7 +24,7 @@ import {
 import { type FitOptions, fitTransformState } from './fit.ts';
 import { quantileNormalise } from './quantiles.ts';
 import { parseTransformState, type TransformState } from './state.ts';
-import { WideEncoder, planWide } from './wide.ts';
+import { WideEncoder, type WidePlan, planWide } from './wide.ts';
 
 export type { RequiredColumn } from './columns.ts';
 export type { FitOptions } from './fit.ts';
@@ -37,7 +37,34 @@ export interface EncodeOptions {
   readonly withLabels: boolean;
   /** @default 'error' */
   readonly onBadRow?: BadRowPolicy;
+  /**
+   * Encode only the parts of the input that read at least one of these features: their
+   * embeddings and deep numerics, and the wide segments and crosses that involve one of them
+   * (a cross also reads its other features' columns, which the chunk must then carry). Every
+   * other part is left out, and its columns are not read: an embedding left out has no ids in
+   * any row, a deep numeric left out is 0, a wide segment left out emits no ids. Serving uses
+   * it for a request's candidates, which differ only in their item features: the user's parts
+   * are encoded once, from the context, rather than once per candidate. Training and batch
+   * scoring encode everything (the default), through the same code. @default every feature
+   */
+  readonly features?: ReadonlySet<string>;
 }
+
+/** Which parts one `encode` computes: everything, or the parts that read a subset of features. */
+interface EncodeParts {
+  readonly cats: readonly CatRuntime[];
+  readonly nums: readonly NumRuntime[];
+  /** Numerics whose wide bucket some included wide plan reads. */
+  readonly bucketized: readonly NumRuntime[];
+  readonly wide: readonly WidePlan[];
+  /** Per DeepLayout.embeddings / DeepLayout.numeric: whether it is encoded. */
+  readonly embed: readonly boolean[];
+  readonly deepNum: readonly boolean[];
+  readonly columns: readonly RequiredColumn[];
+}
+
+/** Distinct feature subsets whose parts are kept (a serving process sees one or a few). */
+const MAX_CACHED_PARTS = 16;
 
 export interface EncodeResult {
   readonly batch: EncodedBatch;
@@ -71,6 +98,11 @@ export class FeatureTransforms {
   readonly #deepNum: NumRuntime[];
   readonly #signatures = new Map<string, string>();
   readonly #vocabTokens = new Map<string, readonly string[]>();
+  readonly #widePlans: readonly WidePlan[];
+  /** Parts per feature subset, keyed by withLabels and the sorted names. */
+  readonly #partsCache = new Map<string, EncodeParts>();
+  /** The parts of a whole encode: [without labels, with labels]. */
+  readonly #allParts: readonly [EncodeParts, EncodeParts];
   // Per-encode scratch over chunk rows.
   #bad = new Uint8Array(0);
   #labels = new Float32Array(0);
@@ -92,6 +124,7 @@ export class FeatureTransforms {
     const wide = planWide(state, this.#cats, this.#nums);
     for (const [name, signature] of wide.crossSignatures) this.#signatures.set(name, signature);
     this.#wide = new WideEncoder(wide.plans);
+    this.#widePlans = wide.plans;
     this.wideLayout = wide.layout;
 
     this.#embed = state.deep.embeddings.map((e) => this.#cats.get(e.feature)!);
@@ -110,6 +143,51 @@ export class FeatureTransforms {
       numeric: Object.freeze([...state.deep.numeric]),
       inputDim: embeddings.reduce((s, e) => s + e.dim, 0) + state.deep.numeric.length,
     });
+    this.#allParts = [this.#partsOf(undefined, false), this.#partsOf(undefined, true)];
+  }
+
+  /**
+   * The parts an encode of `features` computes (all when undefined): the included wide plans,
+   * embeddings and deep numerics, and the features they read, in state order.
+   */
+  #partsOf(features: ReadonlySet<string> | undefined, withLabels: boolean): EncodeParts {
+    const reads = (name: string) => features === undefined || features.has(name);
+    const wide = this.#widePlans.filter((pl) => (pl.kind === 'cross' ? pl.comps.some((c) => reads(c.name)) : reads(pl.f.name)));
+    const embed = this.#state.deep.embeddings.map((e) => reads(e.feature));
+    const deepNum = this.#state.deep.numeric.map((n) => reads(n));
+    // Features read: those in the subset that the model uses anywhere, and the other
+    // components of the crosses included.
+    const read = new Set<string>();
+    for (const name of Object.keys(this.#state.features)) if (reads(name)) read.add(name);
+    for (const pl of wide) if (pl.kind === 'cross') for (const c of pl.comps) read.add(c.name);
+    const bucketized = new Set<NumRuntime>();
+    for (const pl of wide) {
+      if (pl.kind === 'num') bucketized.add(pl.f);
+      else if (pl.kind === 'cross') for (const c of pl.comps) if (!('list' in c)) bucketized.add(c);
+    }
+    return {
+      cats: [...this.#cats.values()].filter((f) => read.has(f.name)),
+      nums: [...this.#nums.values()].filter((f) => read.has(f.name)),
+      bucketized: [...this.#nums.values()].filter((f) => bucketized.has(f)),
+      wide,
+      embed,
+      deepNum,
+      columns: this.requiredColumns(withLabels).filter((c) => c.name === this.#state.label || read.has(c.name)),
+    };
+  }
+
+  #parts(features: ReadonlySet<string> | undefined, withLabels: boolean): EncodeParts {
+    if (features === undefined) return this.#allParts[withLabels ? 1 : 0];
+    const key = `${withLabels ? 1 : 0}\u0000${[...features].sort().join('\u0000')}`;
+    let parts = this.#partsCache.get(key);
+    if (!parts) {
+      // Callers pass model feature names (serving checks them first), so the cache stays small;
+      // a caller cycling through many subsets only rebuilds, it cannot grow it.
+      if (this.#partsCache.size >= MAX_CACHED_PARTS) this.#partsCache.clear();
+      parts = this.#partsOf(features, withLabels);
+      this.#partsCache.set(key, parts);
+    }
+    return parts;
   }
 
   /** Rebuilds transforms saved with `toState` (validated: it comes from a file). */
@@ -168,8 +246,9 @@ export class FeatureTransforms {
   encode(chunk: RowChunk, opts: EncodeOptions): EncodeResult {
     const policy = opts.onBadRow ?? 'error';
     const n = chunk.numRows;
+    const parts = this.#parts(opts.features, opts.withLabels);
     const cols = new Map<string, ArrayLike<unknown>>();
-    for (const c of this.requiredColumns(opts.withLabels)) cols.set(c.name, getColumn(chunk, c.name) as ArrayLike<unknown>);
+    for (const c of parts.columns) cols.set(c.name, getColumn(chunk, c.name) as ArrayLike<unknown>);
 
     if (this.#bad.length < n) this.#bad = new Uint8Array(Math.max(n, this.#bad.length * 2));
     const bad = this.#bad;
@@ -198,7 +277,7 @@ export class FeatureTransforms {
         else fail(i, label, `label must be 0 or 1, got ${describe(raw)}`);
       }
     }
-    for (const f of this.#nums.values()) {
+    for (const f of parts.nums) {
       f.values = growF64(f.values, n);
       const values = f.values;
       const col = cols.get(f.name)!;
@@ -227,18 +306,23 @@ export class FeatureTransforms {
     for (let i = 0, j = 0; i < n; i++) if (bad[i] === 0) kept[j++] = i;
 
     // 2. Categorical ids and cross hashes of the kept rows.
-    for (const f of this.#cats.values()) encodeCategorical(f, cols.get(f.name)!, kept);
+    for (const f of parts.cats) encodeCategorical(f, cols.get(f.name)!, kept);
     // 3. Numeric wide buckets (for wide segments and crosses).
-    for (const f of this.#nums.values()) if (f.inWide) bucketizeNumeric(f, kept);
+    for (const f of parts.bucketized) bucketizeNumeric(f, kept);
 
     // 4. Wide CSR.
-    const { wideOffsets, wideIds } = this.#wide.encode(m);
+    const { wideOffsets, wideIds } = this.#wide.encode(m, parts.wide);
     const wideValues = new Float32Array(wideIds.length).fill(1);
 
     // 5. Embeddings.
     // Single-valued features share one identity offsets array (consumers only read offsets).
     let identity: Int32Array | undefined;
-    const embeddingInputs: EmbeddingInput[] = this.#embed.map((f) => {
+    let none: EmbeddingInput | undefined;
+    const embeddingInputs: EmbeddingInput[] = this.#embed.map((f, e) => {
+      if (!parts.embed[e]) {
+        none ??= { offsets: new Int32Array(m + 1), ids: new Int32Array(0) };
+        return none;
+      }
       if (f.list) {
         const offsets = f.offsets.slice(0, m + 1);
         return { offsets, ids: f.ids.slice(0, offsets[m]!) };
@@ -254,6 +338,7 @@ export class FeatureTransforms {
     const k = this.#deepNum.length;
     const numeric = new Float32Array(m * k);
     for (let c = 0; c < k; c++) {
+      if (!parts.deepNum[c]) continue;
       const { values, cuts } = this.#deepNum[c]!;
       for (let j = 0; j < m; j++) numeric[j * k + c] = quantileNormalise(cuts, values[kept[j]!]!);
     }

@@ -34,9 +34,9 @@ export interface WidePlanResult {
 }
 
 /**
- * Lays out the wide segments in state order (features, then crosses) and marks the runtimes
- * whose scratch the wide part reads: numerics in a segment or a cross get bucketized, crossed
- * categoricals get their cross component hashes.
+ * Lays out the wide segments in state order (features, then crosses) and marks the crossed
+ * categoricals, whose cross component hashes encode fills (which numerics get bucketized follows
+ * from the plans an encode includes).
  */
 export function planWide(
   state: TransformState,
@@ -52,7 +52,6 @@ export function planWide(
     const num = nums.get(name);
     const size = cat ? cat.size : num!.boundaries.length + 1;
     segments.push({ name, offset, size });
-    if (num) num.inWide = true;
     plans.push(cat ? { kind: 'cat', f: cat, offset } : { kind: 'num', f: num!, offset });
     offset += size;
   }
@@ -62,8 +61,6 @@ export function planWide(
     for (const n of c.features) {
       const cat = cats.get(n);
       if (cat) cat.inCross = true;
-      const num = nums.get(n);
-      if (num) num.inWide = true;
     }
     plans.push({ kind: 'cross', comps, buckets: c.hashBuckets, offset });
     offset += c.hashBuckets;
@@ -88,12 +85,12 @@ export class WideEncoder {
   }
 
   /**
-   * Wide CSR over the kept rows, from the categorical / numeric scratch filled by encode.
+   * Wide CSR over the kept rows, from the categorical / numeric scratch filled by encode: of
+   * every plan, or of `plans` (a subset of them, in layout order).
    * Built segment by segment (tight, monomorphic loops) with a per-row write cursor, so each
    * row's ids still come out in segment order.
    */
-  encode(m: number): { wideOffsets: Int32Array; wideIds: Int32Array } {
-    const plans = this.#plans;
+  encode(m: number, plans: readonly WidePlan[] = this.#plans): { wideOffsets: Int32Array; wideIds: Int32Array } {
     // Count pass: singles contribute 1, lists their length, crosses the (capped) product.
     const cursor = new Int32Array(m);
     let fixed = 0;

@@ -176,7 +176,13 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     const bad = (message: string) => reply(400, { statusCode: 400, error: message, requestId });
     if (typeof http.body !== 'string' || http.body.length === 0) return bad('request body is empty; send a JSON object with "candidates"');
     // Reject on the raw size before decoding or parsing anything.
-    const rawBytes = http.isBase64Encoded ? Math.floor((http.body.length * 3) / 4) : Buffer.byteLength(http.body, 'utf8');
+    // A UTF-16 code unit is at most 3 UTF-8 bytes, so a body with length × 3 within the limit
+    // needs no pass over its bytes to count them (~0.1 ms for 0.8 MB).
+    const rawBytes = http.isBase64Encoded
+      ? Math.floor((http.body.length * 3) / 4)
+      : http.body.length * 3 <= maxBody
+        ? http.body.length
+        : Buffer.byteLength(http.body, 'utf8');
     if (rawBytes > maxBody) return bad(`request body is too large: ${rawBytes} bytes (the limit is ${maxBody})`);
     const text = http.isBase64Encoded ? Buffer.from(http.body, 'base64').toString('utf8') : http.body;
     let parsed: unknown;

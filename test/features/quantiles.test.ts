@@ -47,6 +47,16 @@ test('bucketIndex counts boundaries ≤ v', () => {
   );
 });
 
+test('bucketIndex counts the same below and above its linear-search length (ties, NaN, infinities)', () => {
+  // 1–80 boundaries spans both the counting loop (≤ 32) and the binary search.
+  for (let n = 0; n <= 80; n++) {
+    const b = Float64Array.from({ length: n }, (_, i) => Math.floor(i / 3)); // runs of equal boundaries
+    for (const v of [Number.NaN, -Infinity, -1, 0, 0.5, 1, n / 6, n / 3 - 1, n, Infinity]) {
+      assert.equal(bucketIndex(b, v), b.filter((x) => x <= v).length, `n=${n} v=${v}`);
+    }
+  }
+});
+
 test('reservoir sample is bounded, seeded and roughly uniform', () => {
   const a = new ReservoirSampler({ capacity: 1000, seed: 7 });
   const b = new ReservoirSampler({ capacity: 1000, seed: 7 });

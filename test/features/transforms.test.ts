@@ -312,3 +312,102 @@ test('a column whose length differs from numRows is a DataError', async () => {
   };
   assert.throws(() => t.encode(c, { withLabels: false }), /f\.csv, column "d": column has 1 values for 3 rows/);
 });
+
+test('encode with `features` gives exactly the parts that read one of them, and reads only their columns', async () => {
+  // user and age are the request's context side; item and apps vary by candidate; two crosses
+  // mix them, and user×age is user-only.
+  const config = cfg({
+    features: {
+      user: { kind: 'categorical', hashBuckets: 1000 },
+      age: { kind: 'numeric', boundaries: [18, 30, 50], default: 33 },
+      item: { kind: 'categorical' },
+      apps: { kind: 'categorical_list' },
+      price: { kind: 'numeric' },
+    },
+    wide: {
+      features: ['user', 'age', 'item', 'price'],
+      crosses: [
+        { features: ['user', 'item'], hashBuckets: 500 },
+        { features: ['age', 'apps'], hashBuckets: 300 },
+        { features: ['user', 'age'], hashBuckets: 200 },
+      ],
+    },
+    deep: { embeddings: ['user', 'item', 'apps'], defaultEmbeddingDim: 4, numeric: ['age', 'price'] },
+  });
+  const full = {
+    user: ['u1', 'u1', 'u1'],
+    age: new Float64Array([40, 40, 40]),
+    item: ['a', 'b', 'zz'],
+    apps: [['x'], ['y', 'x'], null],
+    price: new Float64Array([1, 5, 9]),
+  };
+  const t = await FeatureTransforms.fit(config, chunks(chunk(full)));
+  const whole = t.encode(chunk(full), { withLabels: false }).batch;
+  // The candidates carry the item columns and the user ones a cross mixes with them (user, age).
+  const items = chunk({ user: full.user, age: full.age, item: full.item, apps: full.apps, price: full.price });
+  const sub = t.encode(items, { withLabels: false, features: new Set(['item', 'apps', 'price']) }).batch;
+  const seg = (name: string) => t.wideLayout.segments.find((s) => s.name === name)!;
+  const inSeg = (id: number, ...names: string[]) => names.some((n) => id >= seg(n).offset && id < seg(n).offset + seg(n).size);
+  const itemSide = ['item', 'price', 'user_x_item', 'age_x_apps'];
+  for (let i = 0; i < 3; i++) {
+    const w = row(whole.wideOffsets, whole.wideIds, i);
+    // The same ids as the whole encode's, for the segments that read an item feature, in order.
+    assert.deepEqual(
+      row(sub.wideOffsets, sub.wideIds, i),
+      w.filter((id) => inSeg(id, ...itemSide)),
+    );
+    assert.ok(w.some((id) => inSeg(id, 'user', 'age', 'user_x_age')));
+  }
+  // Embeddings: user's left out (no ids), item's and apps' as in the whole encode.
+  assert.deepEqual([...sub.embeddingInputs[0]!.offsets], [0, 0, 0, 0]);
+  assert.equal(sub.embeddingInputs[0]!.ids.length, 0);
+  for (const e of [1, 2]) {
+    assert.deepEqual(sub.embeddingInputs[e]!.offsets, whole.embeddingInputs[e]!.offsets);
+    assert.deepEqual(sub.embeddingInputs[e]!.ids, whole.embeddingInputs[e]!.ids);
+  }
+  // Numerics [age, price]: age left out (0), price as in the whole encode.
+  for (let i = 0; i < 3; i++) {
+    assert.equal(sub.numeric[i * 2], 0);
+    assert.equal(sub.numeric[i * 2 + 1], whole.numeric[i * 2 + 1]);
+  }
+  // A column the included parts read is still required: the crosses read user and age.
+  assert.throws(
+    () =>
+      t.encode(chunk({ item: full.item, apps: full.apps, price: full.price }), {
+        withLabels: false,
+        features: new Set(['item', 'apps', 'price']),
+      }),
+    (e: unknown) => e instanceof DataError && e.message.includes('"user"') && e.message.includes('column is missing'),
+  );
+  // …and a numeric outside them is not read: a missing price (no default) is no bad row there.
+  const onlyItem = t.encode(chunk({ user: ['u2'], item: ['a'], price: new Float64Array([NaN]) }), {
+    withLabels: false,
+    features: new Set(['item']),
+  }).batch;
+  assert.equal(onlyItem.size, 1);
+  assert.throws(
+    () =>
+      t.encode(chunk({ user: ['u2'], age: new Float64Array([20]), item: ['a'], apps: [null], price: new Float64Array([NaN]) }), {
+        withLabels: false,
+        features: new Set(['price']),
+      }),
+    (e: unknown) => e instanceof DataError && e.message.includes('"price"') && e.message.includes('no default'),
+  );
+});
+
+test('a run of one value in a column encodes as each of its cells alone would', async () => {
+  const config = cfg({
+    features: { v: { kind: 'categorical', hashBuckets: 97 }, w: { kind: 'categorical' } },
+    wide: { features: ['v', 'w'], crosses: [{ features: ['v', 'w'], hashBuckets: 89 }] },
+    deep: { embeddings: ['v', 'w'], defaultEmbeddingDim: 2 },
+  });
+  const v = ['a', 'a', 'b', 'b', 'b', null, null, 'a', 7, 7, '7'];
+  const w = ['x', 'y', 'y', 'y', 'x', 'x', 'q', 'q', 'x', 'x', 'x'];
+  const t = await FeatureTransforms.fit(config, chunks(chunk({ v: ['a', 'b'], w: ['x', 'y'] })));
+  const runs = t.encode(chunk({ v, w }), { withLabels: false }).batch;
+  for (let i = 0; i < v.length; i++) {
+    const one = t.encode(chunk({ v: [v[i]!], w: [w[i]!] }), { withLabels: false }).batch;
+    assert.deepEqual(row(runs.wideOffsets, runs.wideIds, i), row(one.wideOffsets, one.wideIds, 0), `row ${i}`);
+    assert.deepEqual(row(runs.embeddingInputs[0]!.offsets, runs.embeddingInputs[0]!.ids, i), [...one.embeddingInputs[0]!.ids]);
+  }
+});

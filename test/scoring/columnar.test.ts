@@ -62,6 +62,32 @@ describe('columnar candidates', () => {
     });
   }
 
+  test('row candidates whose keys come in different orders and sets score as in one order', async () => {
+    // Validation reuses the previous candidate's key order; a candidate that breaks it must
+    // still land every cell in its own column, and a fault after it still be named.
+    const s = await Scorer.load(model, { backend: 'js', cache: false });
+    const reversed = ROWS.map((r, i) => (i % 2 === 1 ? Object.fromEntries(Object.entries(r).reverse()) : r));
+    const partial = ROWS.map((r, i) => (i === 2 ? { x: r.x, item: r.item } : r));
+    const canonical = ROWS.map((r, i) => (i === 2 ? { ...r, tags: null } : r));
+    assert.deepEqual(
+      await s.score({ context: { user: 'u1' }, candidates: reversed }),
+      await s.score({ context: { user: 'u1' }, candidates: ROWS }),
+    );
+    assert.deepEqual(
+      await s.score({ context: { user: 'u1' }, candidates: partial }),
+      await s.score({ context: { user: 'u1' }, candidates: canonical }),
+    );
+    s.dispose();
+    assert.equal(
+      await error({ candidates: [...ROWS.slice(0, 3), { x: 1, item: 'i4', colour: 'red' }, { item: 'i5', x: 'high' }] }),
+      'unknown feature(s): candidates[3].colour',
+    );
+    assert.equal(
+      await error({ candidates: [...ROWS.slice(0, 3), { x: 1, item: 'i4' }, { item: 'i5', x: 'high' }] }),
+      'wrong type(s): candidates[4].x must be a number or null, got string',
+    );
+  });
+
   test('through the handler, as a Function URL body', async () => {
     const body = JSON.stringify({ context: { user: 'u1' }, candidates: toColumns(ROWS) });
     const r = (await handler()({ body, headers: {}, isBase64Encoded: false }, { awsRequestId: 'r' })) as HttpResult;
@@ -177,5 +203,9 @@ describe('rank', () => {
     // Few distinct values, so ties are everywhere.
     const p = Float32Array.from({ length: 1000 }, () => Math.round(next() * 40) / 40);
     for (const k of [1, 3, 10, 100, 124, 125, 126, 999, 1000, 5000, undefined]) assert.deepEqual(rank(p, k), naive(p, k), `K = ${k}`);
+  });
+  test('the full sort orders any float32: negatives, ±0 as one value, infinities, subnormals', () => {
+    const p = Float32Array.from([0.5, -0, 0, -1, 1e-45, -1e-45, Infinity, -Infinity, 0.5, 3.4e38, -3.4e38, 0, 1]);
+    for (const k of [undefined, p.length, 2]) assert.deepEqual(rank(p, k), naive(p, k), `K = ${k}`);
   });
 });
