@@ -37,6 +37,7 @@
 import { createHash } from 'node:crypto';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { ModelLoadError } from './errors.ts';
+import { claimPrefetched, SERVING_FILE } from './prefetch.ts';
 import {
   MANIFEST_DIGEST_FILE,
   MANIFEST_FILE,
@@ -55,8 +56,7 @@ import type { WideDeepState } from './wide-deep.ts';
 const WIDE_FILE = 'wide.safetensors';
 const EMB_FILE = 'embeddings.safetensors';
 const TOWER_FILE = 'tower.safetensors';
-/** Weights only (bias, wide, embedding/<f>, W0, b0, …): what scoring reads. Optional (older models lack it). */
-export const SERVING_FILE = 'serving.safetensors';
+export { SERVING_FILE };
 /** The opt-in int8 serving tower (`W{k}.q` I8, `W{k}.scale` F32 per quantized layer; `b{k}`, the last `W{k}` F32). */
 export const INT8_TOWER_FILE = 'tower-int8.safetensors';
 
@@ -241,6 +241,11 @@ type FileEntry = ModelManifest['files'][string];
  * second pass over the bytes; either digest must equal the manifest's.
  */
 async function readCheckedFile(uri: string, name: string, entry: FileEntry): Promise<Uint8Array> {
+  // A read started before the manifest was (prefetch.ts): used only if it is exactly the listed
+  // file. Otherwise (another version, a failed read) it is dropped and the file read again below,
+  // and that read alone decides, so a bad file fails the load as it always has.
+  const prefetched = await claimPrefetched(uri, name);
+  if (prefetched && prefetched.data.length === entry.bytes && prefetched.sha256 === entry.sha256) return prefetched.data;
   let read: { data: Uint8Array; sha256: string };
   try {
     read = await storeFor(uri).readWithSha256(joinUri(uri, name));

@@ -5,6 +5,15 @@ import { JsSplitTower } from './js-split-tower.ts';
 import type { SplitTower, SplitTowerKind, SplitTowerOptions } from './split-tower.ts';
 
 /**
+ * Starts loading ONNX Runtime (the tower module and its native library) without waiting, so a
+ * tower created later finds it loaded: a cold start calls this while its weights are still being
+ * read. A failure is not reported here; createSplitTower meets it and falls back as always.
+ */
+export function preloadOnnxRuntime(): void {
+  import('./onnx-split-tower.ts').then((m) => m.loadOnnxRuntime()).catch(() => undefined);
+}
+
+/**
  * A split tower of `kind`; 'auto' is ONNX Runtime when onnxruntime-node loads, else plain JS.
  * onnxruntime-node is imported lazily, so a missing or broken native binary costs nothing but
  * the fallback.

@@ -5,23 +5,38 @@
  * place, so that costs no copy. Output buffers are passed as pre-allocated fetches so ORT writes
  * straight into them.
  */
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { onnxSessionOptions } from '../model/tower/onnx-runtime.ts';
 import { buildTowerForwardOnnx } from '../model/tower/onnx-export.ts';
 import type { TowerWeights } from '../model/tower/weights.ts';
 import { TowerBackendUnavailableError } from '../model/tower/errors.ts';
 import type { ItemColumns, SplitTower, SplitTowerOptions } from './split-tower.ts';
 
+/**
+ * ONNX Runtime, imported on first use rather than with this module: a static import would make
+ * esbuild hoist it to the top of the scoring bundle, so its native library (tens of ms to load)
+ * would load before any of the bundle runs, ahead of the model prefetch (model/prefetch.ts).
+ * Scorer starts this import while the weights are read (preloadOnnxRuntime).
+ */
+let ortImport: Promise<typeof Ort> | undefined;
+/** Set once ortImport resolves; every OnnxSplitTower is made after that (create awaits it). */
+let ort: typeof Ort;
+
+export function loadOnnxRuntime(): Promise<typeof Ort> {
+  ortImport ??= import('onnxruntime-node').then((m) => (ort = m));
+  return ortImport;
+}
+
 export class OnnxSplitTower implements SplitTower {
   readonly name: string;
   readonly itemDim: number;
   readonly restDim: number;
   readonly userDim: number;
-  readonly #session: ort.InferenceSession;
+  readonly #session: Ort.InferenceSession;
   readonly #dims: number[];
 
   private constructor(
-    session: ort.InferenceSession,
+    session: Ort.InferenceSession,
     model: { xDim: number; restDim: number; userDim: number },
     dims: number[],
     threads: number,
@@ -41,6 +56,7 @@ export class OnnxSplitTower implements SplitTower {
    *   const logits = await tower.forward(xUser, { gathered: [], rest: xItem }, 1000);
    */
   static async create(weights: TowerWeights, options: SplitTowerOptions): Promise<OnnxSplitTower> {
+    await loadOnnxRuntime();
     const { options: sessionOptions, threads } = onnxSessionOptions(options);
     const gathered = options.gathered ?? [];
     const model = buildTowerForwardOnnx(weights, {
@@ -65,7 +81,7 @@ export class OnnxSplitTower implements SplitTower {
 
   async forward(xUser: Float32Array, items: ItemColumns, batchSize: number): Promise<Float32Array> {
     const out = new Float32Array(batchSize);
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Ort.Tensor> = {};
     items.gathered.forEach(({ table, ids }, g) => {
       const dim = this.#dims[g]!;
       feeds[`I${g}`] = new ort.Tensor('int32', ids.length === batchSize ? ids : ids.subarray(0, batchSize), [batchSize]);

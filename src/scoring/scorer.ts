@@ -17,6 +17,7 @@ import { type ModelManifest, readManifest } from '../model/manifest.ts';
 import { INT8_TOWER_FILE } from '../model/artifact.ts';
 import { readStoredModel } from '../model/stored-model.ts';
 import { DataError } from '../data/errors.ts';
+import { preloadOnnxRuntime } from './create-split-tower.ts';
 import { RequestError, ScoringError } from './errors.ts';
 import { type AnyScoreRequest, buildColumns, clip, isColumnar, listing, parseEnvelope, type ScoreResponse } from './request.ts';
 import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
@@ -216,6 +217,9 @@ export class Scorer {
     const m = manifest ?? (await readManifest(uri));
     if (options.precision === 'int8' && m.tower && !(INT8_TOWER_FILE in m.files))
       throw new ScoringError(`int8 serving asked for, but model ${uri} lists no ${INT8_TOWER_FILE} (make one with \`wdp quantize\`)`);
+    // ONNX Runtime's native library loads on this thread while the weights are read and hashed
+    // on another (storage/read-worker.ts), instead of after them.
+    if ((options.backend ?? 'auto') !== 'js' && m.tower) preloadOnnxRuntime();
     const artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: readsInt8Tower(m, options) });
     const model = new ServingModel(artifact, options);
     if (options.warmBatchPlan) await model.plan(new Set());
