@@ -24,6 +24,10 @@ import { readWithSha256InWorker, type WorkerReadOptions } from '../storage/read-
 /** Weights only (bias, wide, embedding/<f>, W0, b0, …): what scoring reads. Optional (older models lack it). */
 export const SERVING_FILE = 'serving.safetensors';
 
+/** performance marks: a prefetch started, and its bytes and sha256 are in (not yet checked). */
+export const PREFETCH_START_MARK = 'wdp:prefetch-start';
+export const PREFETCH_READ_MARK = 'wdp:prefetch-read';
+
 /** A read's bytes and their sha256 (hex), as BlobStore.readWithSha256 gives them. */
 export interface PrefetchedRead {
   readonly data: Uint8Array;
@@ -55,8 +59,14 @@ export function prefetchModelFile(modelUri: string, name: string = SERVING_FILE,
     ? // The S3 store (and the AWS SDK) load only when asked for: a local prefetch never pays for them.
       import('../storage/index.ts').then(({ storeFor }) => storeFor(k).readWithSha256(k))
     : readWithSha256InWorker(toPath(k), k, workerOptions);
+  // Marks (once per prefetch) let a cold start report when the read began and ended
+  // (`cold_start_detail`), since it overlaps everything else.
+  performance.mark(PREFETCH_START_MARK, { detail: k });
   // Kept for the claimer; no unhandled rejection if nobody claims it.
-  read.catch(() => undefined);
+  read.then(
+    () => performance.mark(PREFETCH_READ_MARK, { detail: k }),
+    () => undefined,
+  );
   const timer = setTimeout(() => {
     if (pending.get(k)?.read === read) pending.delete(k);
   }, UNCLAIMED_MS);

@@ -8,7 +8,8 @@
  * and only then loads the scoring code, which esbuild keeps behind the dynamic import below
  * until it runs: the read overlaps module loading, the manifest and ONNX Runtime's start.
  * Printed: modules_ms (process start → scoring code loaded), load_ms (→ Scorer ready: weights
- * checked), first_score_ms (→ first request scored), since_process_start_ms.
+ * checked), first_score_ms (→ first request scored), since_process_start_ms, and `marks`: when
+ * the weights' read began and ended and when ONNX Runtime was loaded (ms since process start).
  */
 import { readFileSync } from 'node:fs';
 import { prefetchServingWeights } from '../model/prefetch.ts';
@@ -21,8 +22,11 @@ const scorer = await Scorer.load(modelUri!, { backend: (backend ?? 'auto') as 'a
 const t1 = performance.now();
 const res = await scorer.score(JSON.parse(readFileSync(requestFile!, 'utf8')));
 const t2 = performance.now();
+// The loader's performance marks (prefetch start and end, ONNX Runtime loaded), since process start.
+const marks: Record<string, number> = {};
+for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('wdp:')) marks[m.name.slice(4)] ??= m.startTime;
 process.stdout.write(
-  `${JSON.stringify({ modules_ms: t0, load_ms: t1 - t0, first_score_ms: t2 - t1, since_process_start_ms: t2, scores: res.scores.length })}\n`,
+  `${JSON.stringify({ modules_ms: t0, load_ms: t1 - t0, first_score_ms: t2 - t1, since_process_start_ms: t2, scores: res.scores.length, marks })}\n`,
 );
 scorer.dispose();
 process.exit(0);

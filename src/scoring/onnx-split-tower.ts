@@ -19,11 +19,17 @@ import type { ItemColumns, SplitTower, SplitTowerOptions } from './split-tower.t
  * Scorer starts this import while the weights are read (preloadOnnxRuntime).
  */
 let ortImport: Promise<typeof Ort> | undefined;
+/** performance mark, once per process: ONNX Runtime's module and native library are loaded. */
+export const ONNX_RUNTIME_LOADED_MARK = 'wdp:onnxruntime-loaded';
 /** Set once ortImport resolves; every OnnxSplitTower is made after that (create awaits it). */
 let ort: typeof Ort;
 
 export function loadOnnxRuntime(): Promise<typeof Ort> {
-  ortImport ??= import('onnxruntime-node').then((m) => (ort = m));
+  ortImport ??= import('onnxruntime-node').then((m) => {
+    performance.mark(ONNX_RUNTIME_LOADED_MARK);
+    ort = m;
+    return m;
+  });
   return ortImport;
 }
 

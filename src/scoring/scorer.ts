@@ -219,7 +219,11 @@ export class Scorer {
       throw new ScoringError(`int8 serving asked for, but model ${uri} lists no ${INT8_TOWER_FILE} (make one with \`wdp quantize\`)`);
     // ONNX Runtime's native library loads on this thread while the weights are read and hashed
     // on another (storage/read-worker.ts), instead of after them.
-    if ((options.backend ?? 'auto') !== 'js' && m.tower) preloadOnnxRuntime();
+    if ((options.backend ?? 'auto') !== 'js' && m.tower)
+      preloadOnnxRuntime({
+        ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+        ...(options.allowSpinning !== undefined ? { allowSpinning: options.allowSpinning } : {}),
+      });
     const artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: readsInt8Tower(m, options) });
     const model = new ServingModel(artifact, options);
     if (options.warmBatchPlan) await model.plan(new Set());
