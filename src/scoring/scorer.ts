@@ -11,11 +11,13 @@
  */
 import type { RowChunk } from '../data/row-chunk.ts';
 import type { TransformState } from '../features/state.ts';
-import type { FeatureTransforms } from '../features/transforms.ts';
+import { FeatureTransforms } from '../features/transforms.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { type ModelManifest, readManifest } from '../model/manifest.ts';
-import { INT8_TOWER_FILE } from '../model/artifact.ts';
-import { readStoredModel } from '../model/stored-model.ts';
+import { INT8_TOWER_FILE, readServingTowerUnchecked, sameTowerBytes } from '../model/artifact.ts';
+import type { SparseTable } from '../model/sparse/sparse-table.ts';
+import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
+import type { TowerState } from '../model/tower/tower.ts';
 import { DataError } from '../data/errors.ts';
 import { preloadOnnxRuntime } from './create-split-tower.ts';
 import { RequestError, ScoringError } from './errors.ts';
@@ -224,8 +226,24 @@ export class Scorer {
         ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
         ...(options.allowSpinning !== undefined ? { allowSpinning: options.allowSpinning } : {}),
       });
-    const artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: readsInt8Tower(m, options) });
+    const int8 = readsInt8Tower(m, options);
+    // A deployment with fixed context features has one online plan: its ONNX session is built
+    // from the tower read ahead (unchecked) while the whole weights file is read and checked, and
+    // kept only if that tower is byte-identical to the checked one.
+    const ahead = options.contextFeatures && !int8 ? planAhead(uri, m, options, options.contextFeatures) : undefined;
+    let artifact: StoredModel;
+    try {
+      artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: int8 });
+    } catch (e) {
+      void ahead?.then((a) => a?.model.dispose());
+      throw e;
+    }
     const model = new ServingModel(artifact, options);
+    const early = await ahead;
+    if (early) {
+      if (artifact.state.tower && sameTowerBytes(early.tower, artifact.state.tower)) model.adoptPlans(early.model);
+      early.model.dispose();
+    }
     if (options.warmBatchPlan) await model.plan(new Set());
     return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
   }
@@ -282,6 +300,40 @@ export class Scorer {
 
   dispose(): void {
     this.model.dispose();
+  }
+}
+
+/**
+ * The plan for the split `contextFeatures`, built on a ServingModel whose tower is the serving
+ * file's tower read ahead of the check (readServingTowerUnchecked) and whose tables are empty
+ * placeholders (a plan never reads them). Undefined when anything goes wrong: the checked load
+ * then builds the plan itself and meets any real problem there.
+ */
+async function planAhead(
+  uri: string,
+  manifest: ModelManifest,
+  options: ScorerOptions,
+  contextFeatures: readonly string[],
+): Promise<{ model: ServingModel; tower: TowerState } | undefined> {
+  try {
+    if ((options.backend ?? 'auto') === 'js' || !manifest.tower) return undefined;
+    const tower = await readServingTowerUnchecked(uri, manifest);
+    if (!tower) return undefined;
+    const transforms = FeatureTransforms.fromState(manifest.transforms);
+    const embeddings = new Map<string, SparseTable>(
+      transforms.deepLayout.embeddings.map((e) => [e.feature, { rows: e.vocabSize, dim: e.dim, weights: new Float32Array(0), slots: {} }]),
+    );
+    const bias: SparseTable = { rows: 1, dim: 1, weights: new Float32Array(1), slots: {} };
+    const model = new ServingModel({ manifest, transforms, state: { bias, embeddings, tower } }, { ...options, log: () => undefined });
+    try {
+      await model.plan(new Set(contextFeatures));
+    } catch {
+      model.dispose();
+      return undefined;
+    }
+    return { model, tower };
+  } catch {
+    return undefined;
   }
 }
 
