@@ -19,21 +19,7 @@ export function preloadOnnxRuntime(options: Pick<SplitTowerOptions, 'intraOpNumT
   // Once per process: later model loads find ONNX Runtime warm already.
   if (preloaded) return;
   preloaded = true;
-  import('./onnx-split-tower.ts')
-    .then(async ({ OnnxSplitTower }) => {
-      const dims = [4, 2, 1];
-      const tensors: Record<string, Float32Array> = {};
-      for (let k = 0; k + 1 < dims.length; k++) {
-        tensors[`W${k}`] = new Float32Array(dims[k]! * dims[k + 1]!);
-        tensors[`b${k}`] = new Float32Array(dims[k + 1]!);
-      }
-      const tiny = await OnnxSplitTower.create(
-        { shape: { inputDim: 4, hiddenUnits: [2] }, tensors },
-        { itemRows: Int32Array.of(0, 1), userRows: Int32Array.of(2, 3), gathered: [{ vocab: 1, dim: 1 }], ...options },
-      );
-      tiny.dispose();
-    })
-    .catch(() => undefined);
+  import('./onnx-split-tower.ts').then((m) => m.warmUpOnnxRuntime(options)).catch(() => undefined);
 }
 
 /**

@@ -33,6 +33,27 @@ export function loadOnnxRuntime(): Promise<typeof Ort> {
   return ortImport;
 }
 
+/**
+ * Loads ONNX Runtime and opens (then releases) one tiny session with the split tower's operators,
+ * so the process's one-time setup (ORT's environment, kernel registries) is done before the real
+ * tower's session is built (see preloadOnnxRuntime).
+ */
+export async function warmUpOnnxRuntime(options: Pick<SplitTowerOptions, 'intraOpNumThreads' | 'allowSpinning'> = {}): Promise<void> {
+  await loadOnnxRuntime();
+  const dims = [4, 2, 1];
+  const tensors: Record<string, Float32Array> = {};
+  for (let k = 0; k + 1 < dims.length; k++) {
+    tensors[`W${k}`] = new Float32Array(dims[k]! * dims[k + 1]!);
+    tensors[`b${k}`] = new Float32Array(dims[k + 1]!);
+  }
+  const model = buildTowerForwardOnnx(
+    { shape: { inputDim: 4, hiddenUnits: [2] }, tensors },
+    { itemRows: Int32Array.of(0, 1), userRows: Int32Array.of(2, 3), gathered: [{ vocab: 1, dim: 1 }] },
+  );
+  const session = await ort.InferenceSession.create(model.bytes, onnxSessionOptions(options).options);
+  await session.release();
+}
+
 export class OnnxSplitTower implements SplitTower {
   readonly name: string;
   readonly itemDim: number;

@@ -244,8 +244,14 @@ export class Scorer {
       if (artifact.state.tower && sameTowerBytes(early.tower, artifact.state.tower)) model.adoptPlans(early.model);
       early.model.dispose();
     }
-    if (options.warmBatchPlan) await model.plan(new Set());
-    return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
+    try {
+      if (options.warmBatchPlan) await model.plan(new Set());
+      return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
+    } catch (e) {
+      // A scorer that is not returned must not keep its sessions (a plan built ahead included).
+      model.dispose();
+      throw e;
+    }
   }
 
   /**
