@@ -20,6 +20,7 @@ import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import type { TowerState } from '../model/tower/tower.ts';
 import { DataError } from '../data/errors.ts';
 import { preloadOnnxRuntime } from './create-split-tower.ts';
+import { JsSplitTower } from './js-split-tower.ts';
 import { RequestError, ScoringError } from './errors.ts';
 import { type AnyScoreRequest, buildColumns, clip, isColumnar, listing, parseEnvelope, type ScoreResponse } from './request.ts';
 import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
@@ -312,7 +313,8 @@ export class Scorer {
 /**
  * The plan for the split `contextFeatures`, built on a ServingModel whose tower is the serving
  * file's tower read ahead of the check (readServingTowerUnchecked) and whose tables are empty
- * placeholders (a plan never reads them). Undefined when anything goes wrong: the checked load
+ * placeholders (a plan never reads them), then run once on zeros. Undefined when anything goes
+ * wrong: the checked load
  * then builds the plan itself and meets any real problem there.
  */
 async function planAhead(
@@ -332,7 +334,19 @@ async function planAhead(
     const bias: SparseTable = { rows: 1, dim: 1, weights: new Float32Array(1), slots: {} };
     const model = new ServingModel({ manifest, transforms, state: { bias, embeddings, tower } }, { ...options, log: () => undefined });
     try {
-      await model.plan(new Set(contextFeatures));
+      const plan = await model.plan(new Set(contextFeatures));
+      // One run on zeros at the largest request size (1-row tables): ONNX Runtime's first run
+      // allocates its activation buffers (~7 MB at the paper shape, fresh pages) and sets up its
+      // kernels; done here, it overlaps the read instead of delaying the first request.
+      // (Not the plain-JS fallback: on its tower this run would cost seconds of this thread.)
+      if (plan.tower && !(plan.tower instanceof JsSplitTower) && plan.itemCols.length > 0) {
+        const B = options.maxCandidates ?? 1000;
+        const gathered = plan.gatheredEmb.map((f) => ({
+          table: new Float32Array(transforms.deepLayout.embeddings[f]!.dim),
+          ids: new Int32Array(B),
+        }));
+        await plan.tower.forward(new Float32Array(plan.tower.userDim), { gathered, rest: new Float32Array(B * plan.tower.restDim) }, B);
+      }
     } catch {
       model.dispose();
       return undefined;
