@@ -12,7 +12,9 @@
  *   same with the columnar candidates shape;
  * - batch_rows_per_s: a Parquet file in, a Parquet file of scores out (scoreParquet);
  * - cold_start_ms: spawn a new process (the scoring code bundled with esbuild as the Lambda is)
- *   → model loaded → first request scored; cold_start_tsx_ms the same through tsx, unbundled.
+ *   → model loaded → first request scored; cold_start_tsx_ms the same through tsx, unbundled;
+ *   cold_start_fixed_context_ms the bundled one with the request's context features fixed (as
+ *   WDP_CONTEXT_FEATURES does), so the load builds the plan ahead (scorer.ts).
  *
  * The model is a real artifact (config, fitted transforms, random weights) with the peer's
  * shapes (score-model.ts); half the categoricals and half the numerics are user context.
