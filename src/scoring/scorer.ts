@@ -314,8 +314,7 @@ export class Scorer {
  * The plan for the split `contextFeatures`, built on a ServingModel whose tower is the serving
  * file's tower read ahead of the check (readServingTowerUnchecked) and whose tables are empty
  * placeholders (a plan never reads them), then run once on zeros. Undefined when anything goes
- * wrong: the checked load
- * then builds the plan itself and meets any real problem there.
+ * wrong: the checked load then builds the plan itself and meets any real problem there.
  */
 async function planAhead(
   uri: string,
