@@ -28,6 +28,8 @@
  *   - if onnxruntime-node cannot load in some runtime, the scorer falls back to its plain-JS
  *     tower automatically (slower, same results).
  */
+// First: starts reading the model's weights before the imports below are evaluated.
+import './shared/prefetch-model.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';

@@ -13,6 +13,10 @@ export function addServeCommand(program: Command): void {
     .addOption(new Option('--backend <backend>', 'scoring tower').choices(SPLIT_TOWER_KINDS).default('auto'))
     .option('--max-candidates <n>', 'most candidates per request', int('--max-candidates'), 1000)
     .action(async (o: { model: string; port: number; backend: SplitTowerKind; maxCandidates: number }) => {
+      // The weights' read starts before the scoring code loads; the server then loads the model
+      // at once (preload) rather than on the first request, and the loader claims that read.
+      const { prefetchServingWeights } = await import('../../src/model/prefetch.ts');
+      prefetchServingWeights(o.model);
       const { serve } = await import('../../src/scoring/serve.ts');
       const log = consoleLogger();
       // The handler logs a message plus structured extras; the console logger takes one string.
@@ -21,6 +25,7 @@ export function addServeCommand(program: Command): void {
       const { port } = await serve({
         modelUri: o.model,
         port: o.port,
+        preload: true,
         scorerOptions: { backend: o.backend, maxCandidates: o.maxCandidates, log: (m) => log.info(m) },
         logger: { info: (m, ...e) => log.info(fmt(m, e)), warn: (m, ...e) => log.warn(fmt(m, e)), error: (m, ...e) => log.warn(fmt(m, e)) },
       });

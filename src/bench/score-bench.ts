@@ -13,7 +13,9 @@
  *   same two served by the opt-in int8 tower (a quantized copy of the model, made once);
  * - batch_rows_per_s: a Parquet file in, a Parquet file of scores out (scoreParquet);
  * - cold_start_ms: spawn a new process (the scoring code bundled with esbuild as the Lambda is)
- *   → model loaded → first request scored; cold_start_tsx_ms the same through tsx, unbundled.
+ *   → model loaded → first request scored; cold_start_tsx_ms the same through tsx, unbundled;
+ *   cold_start_fixed_context_ms the bundled one with the request's context features fixed (as
+ *   WDP_CONTEXT_FEATURES does), so the load builds the plan ahead (scorer.ts).
  *
  * The model is a real artifact (config, fitted transforms, random weights) with the peer's
  * shapes (score-model.ts); half the categoricals and half the numerics are user context.
@@ -92,6 +94,9 @@ export interface ScoreBenchResult {
   readonly cold_start_ms?: number;
   readonly cold_start_tsx_ms?: number;
   readonly cold_start_detail?: Record<string, number>;
+  /** The same with the request's context features fixed (WDP_CONTEXT_FEATURES): the plan is built during the load. */
+  readonly cold_start_fixed_context_ms?: number;
+  readonly cold_start_fixed_context_detail?: Record<string, number>;
   readonly peer?: PeerResult;
   /** score_p50_ms / the peer's p50 (lower is better; the targets are ≤ 0.5 at paper, ≤ 1 at small). */
   readonly p50_ratio_to_peer?: number;
@@ -267,8 +272,32 @@ export async function ensureInt8Model(dir: string, log?: (m: string) => void): P
   return out;
 }
 
+/** The cold-start entry's JSON line: durations in ms, and its performance marks since process start. */
+type ColdStartLine = Record<string, number> & { marks?: Record<string, number> };
+
+/**
+ * One cold start's stages. The three sequential ones add up to the wall time: process start →
+ * scoring code loaded, → model ready, → first request scored. The weights' read overlaps them
+ * (model/prefetch.ts), so it is given as when it began and how long it took, and ONNX Runtime
+ * as when it was loaded.
+ */
+function coldStartDetail(run: { wallMs: number; out: ColdStartLine }): Record<string, number> {
+  const marks = run.out.marks ?? {};
+  const readStart = marks['prefetch-start'];
+  const readEnd = marks['prefetch-read'];
+  return {
+    process_and_modules_ms: Math.round(run.wallMs - run.out['load_ms']! - run.out['first_score_ms']!),
+    model_load_ms: Math.round(run.out['load_ms']!),
+    first_score_ms: Math.round(run.out['first_score_ms']!),
+    ...(readStart !== undefined && readEnd !== undefined
+      ? { weights_read_from_ms: Math.round(readStart), weights_read_and_sha256_ms: Math.round(readEnd - readStart) }
+      : {}),
+    ...(marks['onnxruntime-loaded'] !== undefined ? { onnxruntime_loaded_at_ms: Math.round(marks['onnxruntime-loaded']) } : {}),
+  };
+}
+
 /** Runs `cmd args`, resolving with wall ms from spawn to the child's JSON line, and that line. */
-function timeProcess(cmd: string, args: string[]): Promise<{ wallMs: number; out: Record<string, number> }> {
+function timeProcess(cmd: string, args: string[]): Promise<{ wallMs: number; out: ColdStartLine }> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -284,7 +313,7 @@ function timeProcess(cmd: string, args: string[]): Promise<{ wallMs: number; out
     child.on('close', (code) => {
       if (code !== 0 || !wallMs)
         return reject(new Error(`cold-start process exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
-      resolvePromise({ wallMs, out: JSON.parse(out.trim().split('\n')[0]!) as Record<string, number> });
+      resolvePromise({ wallMs, out: JSON.parse(out.trim().split('\n')[0]!) as ColdStartLine });
     });
   });
 }
@@ -298,7 +327,9 @@ async function bundleColdStart(): Promise<{ file: string; bytes: number }> {
   const { build } = await import('esbuild');
   const outdir = join(REPO_ROOT, 'node_modules', '.cache', 'wdp');
   await mkdir(outdir, { recursive: true });
-  const file = join(outdir, 'cold-start.mjs');
+  // One file per bench process: node_modules (and so this folder) may be shared by several
+  // checkouts, and two benches must not run each other's bundle.
+  const file = join(outdir, `cold-start-${process.pid}.mjs`);
   await build({
     entryPoints: [join(REPO_ROOT, 'src/scoring/cold-start-entry.ts')],
     bundle: true,
@@ -396,13 +427,25 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
     scorer.dispose();
 
     // Cold start: new process → first score. Median of 3.
-    let cold: Pick<ScoreBenchResult, 'cold_start_ms' | 'cold_start_tsx_ms' | 'cold_start_detail'> = {};
+    let cold: Pick<
+      ScoreBenchResult,
+      'cold_start_ms' | 'cold_start_tsx_ms' | 'cold_start_detail' | 'cold_start_fixed_context_ms' | 'cold_start_fixed_context_detail'
+    > = {};
     if (options.coldStart !== false) {
       const reqFile = join(work, 'request.json');
       await writeFile(reqFile, JSON.stringify(request));
       const bundle = await bundleColdStart();
-      const runs: { wallMs: number; out: Record<string, number> }[] = [];
-      for (let i = 0; i < 3; i++) runs.push(await timeProcess(process.execPath, [bundle.file, dir, reqFile, backend]));
+      const runs: { wallMs: number; out: ColdStartLine }[] = [];
+      const fixedRuns: { wallMs: number; out: ColdStartLine }[] = [];
+      try {
+        // Interleaved, so that load drifts on a shared machine fall on both alike.
+        for (let i = 0; i < 3; i++) {
+          runs.push(await timeProcess(process.execPath, [bundle.file, dir, reqFile, backend]));
+          fixedRuns.push(await timeProcess(process.execPath, [bundle.file, dir, reqFile, backend, 'fixed-context']));
+        }
+      } finally {
+        await rm(bundle.file, { force: true });
+      }
       const tsx: number[] = [];
       for (let i = 0; i < 2; i++)
         tsx.push(
@@ -418,15 +461,13 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
           ).wallMs,
         );
       const mid = [...runs].sort((a, b) => a.wallMs - b.wallMs)[1]!;
+      const fixedMid = [...fixedRuns].sort((a, b) => a.wallMs - b.wallMs)[1]!;
       cold = {
         cold_start_ms: Math.round(mid.wallMs),
         cold_start_tsx_ms: Math.round(median(tsx)),
-        cold_start_detail: {
-          process_and_modules_ms: Math.round(mid.wallMs - mid.out['load_ms']! - mid.out['first_score_ms']!),
-          model_load_ms: Math.round(mid.out['load_ms']!),
-          first_score_ms: Math.round(mid.out['first_score_ms']!),
-          bundle_kb: Math.round(bundle.bytes / 1024),
-        },
+        cold_start_detail: { ...coldStartDetail(mid), bundle_kb: Math.round(bundle.bytes / 1024) },
+        cold_start_fixed_context_ms: Math.round(fixedMid.wallMs),
+        cold_start_fixed_context_detail: coldStartDetail(fixedMid),
       };
       log?.(`cold start: ${cold.cold_start_ms} ms bundled, ${cold.cold_start_tsx_ms} ms through tsx`);
     }

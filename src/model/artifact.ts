@@ -37,6 +37,7 @@
 import { createHash } from 'node:crypto';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { ModelLoadError } from './errors.ts';
+import { claimPrefetched, SERVING_FILE } from './prefetch.ts';
 import {
   MANIFEST_DIGEST_FILE,
   MANIFEST_FILE,
@@ -55,8 +56,7 @@ import type { WideDeepState } from './wide-deep.ts';
 const WIDE_FILE = 'wide.safetensors';
 const EMB_FILE = 'embeddings.safetensors';
 const TOWER_FILE = 'tower.safetensors';
-/** Weights only (bias, wide, embedding/<f>, W0, b0, …): what scoring reads. Optional (older models lack it). */
-export const SERVING_FILE = 'serving.safetensors';
+export { SERVING_FILE };
 /** The opt-in int8 serving tower (`W{k}.q` I8, `W{k}.scale` F32 per quantized layer; `b{k}`, the last `W{k}` F32). */
 export const INT8_TOWER_FILE = 'tower-int8.safetensors';
 
@@ -241,6 +241,11 @@ type FileEntry = ModelManifest['files'][string];
  * second pass over the bytes; either digest must equal the manifest's.
  */
 async function readCheckedFile(uri: string, name: string, entry: FileEntry): Promise<Uint8Array> {
+  // A read started before the manifest was (prefetch.ts): used only if it is exactly the listed
+  // file. Otherwise (another version, a failed read) it is dropped and the file read again below,
+  // and that read alone decides, so a bad file fails the load as it always has.
+  const prefetched = await claimPrefetched(uri, name);
+  if (prefetched && prefetched.data.length === entry.bytes && prefetched.sha256 === entry.sha256) return prefetched.data;
   let read: { data: Uint8Array; sha256: string };
   try {
     read = await storeFor(uri).readWithSha256(joinUri(uri, name));
@@ -272,6 +277,70 @@ async function verifyFile(uri: string, name: string, entry: FileEntry): Promise<
 function checkBytes(uri: string, name: string, entry: FileEntry, size: number, digest: string): void {
   if (size !== entry.bytes) throw new ModelLoadError(uri, `${name} is ${size} bytes, the manifest says ${entry.bytes}`);
   if (digest !== entry.sha256) throw new ModelLoadError(uri, `${name} is corrupted: its sha256 does not match the manifest`);
+}
+
+/**
+ * The tower's weights from SERVING_FILE, read by byte range BEFORE the file is checked, so that
+ * a cold start can build the tower's ONNX session while the whole file is still being read and
+ * hashed (the tower is ~3% of the file at the paper shape; the session takes ~0.1–0.3 s to build).
+ * These bytes are NOT checked: nothing may score with them until `sameTowerBytes` has found them
+ * identical, byte for byte, to the tower of the checked file (Scorer does so, and otherwise
+ * throws the session away). Undefined when the file's header or tower does not look as the
+ * manifest says (the checked read then reports what is wrong).
+ */
+export async function readServingTowerUnchecked(uri: string, manifest: ModelManifest): Promise<TowerState | undefined> {
+  const entry = manifest.files[SERVING_FILE];
+  if (!entry || !manifest.tower) return undefined;
+  const file = joinUri(uri, SERVING_FILE);
+  const store = storeFor(uri);
+  const lenBytes = await store.readRange(file, 0, 8);
+  if (lenBytes.length !== 8) return undefined;
+  const headerLen = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
+  if (headerLen > 16 << 20 || 8 + headerLen > entry.bytes) return undefined;
+  let header: Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
+  try {
+    header = JSON.parse(Buffer.from(await store.readRange(file, 8, 8 + headerLen)).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const dataStart = 8 + headerLen;
+  const dims = [manifest.tower.inputDim, ...manifest.tower.hiddenUnits, 1];
+  const wanted: { name: string; start: number; count: number }[] = [];
+  for (let k = 0; k + 1 < dims.length; k++) {
+    for (const [name, count] of [
+      [`W${k}`, dims[k]! * dims[k + 1]!],
+      [`b${k}`, dims[k + 1]!],
+    ] as const) {
+      const h = header[name];
+      const [a, b] = (Array.isArray(h?.data_offsets) ? h.data_offsets : []) as unknown[];
+      if (h?.dtype !== 'F32' || typeof a !== 'number' || typeof b !== 'number' || a % 4 !== 0 || b - a !== count * 4) return undefined;
+      if (dataStart + b > entry.bytes) return undefined;
+      wanted.push({ name, start: a, count });
+    }
+  }
+  const lo = Math.min(...wanted.map((w) => w.start));
+  const hi = Math.max(...wanted.map((w) => w.start + w.count * 4));
+  // Stored together as this project writes them; a file laid out otherwise is not worth reading twice.
+  if (hi - lo > 2 * wanted.reduce((sum, w) => sum + w.count * 4, 0)) return undefined;
+  // One read of the span holding every tower tensor (they are stored together, after the tables).
+  const span = await store.readRange(file, dataStart + lo, dataStart + hi);
+  if (span.length !== hi - lo) return undefined;
+  // readRange returns a fresh buffer: copy only if its offset would misalign the views.
+  const bytes = span.byteOffset % 4 === 0 ? span : span.slice();
+  const tensors: Record<string, Float32Array> = {};
+  for (const w of wanted) tensors[w.name] = new Float32Array(bytes.buffer, bytes.byteOffset + w.start - lo, w.count);
+  return { shape: { inputDim: manifest.tower.inputDim, hiddenUnits: [...manifest.tower.hiddenUnits] }, tensors };
+}
+
+/** Whether two towers hold the same tensors with byte-identical data (the unchecked read vs the checked one). */
+export function sameTowerBytes(a: TowerState, b: TowerState): boolean {
+  const names = Object.keys(a.tensors);
+  if (names.length !== Object.keys(b.tensors).length) return false;
+  return names.every((name) => {
+    const x = a.tensors[name]!;
+    const y = b.tensors[name];
+    return y !== undefined && Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+  });
 }
 
 /** The weights of every part without optimizer slots, named as in SERVING_FILE. */

@@ -5,23 +5,65 @@
  * place, so that costs no copy. Output buffers are passed as pre-allocated fetches so ORT writes
  * straight into them.
  */
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { onnxSessionOptions } from '../model/tower/onnx-runtime.ts';
 import { buildTowerForwardOnnx } from '../model/tower/onnx-export.ts';
 import type { TowerWeights } from '../model/tower/weights.ts';
 import { TowerBackendUnavailableError } from '../model/tower/errors.ts';
 import type { ItemColumns, SplitTower, SplitTowerOptions } from './split-tower.ts';
 
+/**
+ * ONNX Runtime, imported on first use rather than with this module: a static import would make
+ * esbuild hoist it to the top of the scoring bundle, so its native library (tens of ms to load)
+ * would load before any of the bundle runs, ahead of the model prefetch (model/prefetch.ts).
+ * Scorer starts this import while the weights are read (preloadOnnxRuntime).
+ */
+let ortImport: Promise<typeof Ort> | undefined;
+/** performance mark, once per process: ONNX Runtime's module and native library are loaded. */
+export const ONNX_RUNTIME_LOADED_MARK = 'wdp:onnxruntime-loaded';
+/** Set once ortImport resolves; every OnnxSplitTower is made after that (create awaits it). */
+let ort: typeof Ort;
+
+export function loadOnnxRuntime(): Promise<typeof Ort> {
+  ortImport ??= import('onnxruntime-node').then((m) => {
+    performance.mark(ONNX_RUNTIME_LOADED_MARK);
+    ort = m;
+    return m;
+  });
+  return ortImport;
+}
+
+/**
+ * Loads ONNX Runtime and opens (then releases) one tiny session with the split tower's operators,
+ * so the process's one-time setup (ORT's environment, kernel registries) is done before the real
+ * tower's session is built (see preloadOnnxRuntime).
+ */
+export async function warmUpOnnxRuntime(options: Pick<SplitTowerOptions, 'intraOpNumThreads' | 'allowSpinning'> = {}): Promise<void> {
+  await loadOnnxRuntime();
+  const dims = [4, 2, 1];
+  const tensors: Record<string, Float32Array> = {};
+  for (let k = 0; k + 1 < dims.length; k++) {
+    tensors[`W${k}`] = new Float32Array(dims[k]! * dims[k + 1]!);
+    tensors[`b${k}`] = new Float32Array(dims[k + 1]!);
+  }
+  const model = buildTowerForwardOnnx(
+    { shape: { inputDim: 4, hiddenUnits: [2] }, tensors },
+    { itemRows: Int32Array.of(0, 1), userRows: Int32Array.of(2, 3), gathered: [{ vocab: 1, dim: 1 }] },
+  );
+  const session = await ort.InferenceSession.create(model.bytes, onnxSessionOptions(options).options);
+  await session.release();
+}
+
 export class OnnxSplitTower implements SplitTower {
   readonly name: string;
   readonly itemDim: number;
   readonly restDim: number;
   readonly userDim: number;
-  readonly #session: ort.InferenceSession;
+  readonly #session: Ort.InferenceSession;
   readonly #dims: number[];
 
   private constructor(
-    session: ort.InferenceSession,
+    session: Ort.InferenceSession,
     model: { xDim: number; restDim: number; userDim: number },
     dims: number[],
     threads: number,
@@ -41,6 +83,7 @@ export class OnnxSplitTower implements SplitTower {
    *   const logits = await tower.forward(xUser, { gathered: [], rest: xItem }, 1000);
    */
   static async create(weights: TowerWeights, options: SplitTowerOptions): Promise<OnnxSplitTower> {
+    await loadOnnxRuntime();
     const { options: sessionOptions, threads } = onnxSessionOptions(options);
     const gathered = options.gathered ?? [];
     const model = buildTowerForwardOnnx(weights, {
@@ -65,7 +108,7 @@ export class OnnxSplitTower implements SplitTower {
 
   async forward(xUser: Float32Array, items: ItemColumns, batchSize: number): Promise<Float32Array> {
     const out = new Float32Array(batchSize);
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Ort.Tensor> = {};
     items.gathered.forEach(({ table, ids }, g) => {
       const dim = this.#dims[g]!;
       feeds[`I${g}`] = new ort.Tensor('int32', ids.length === batchSize ? ids : ids.subarray(0, batchSize), [batchSize]);

@@ -11,12 +11,16 @@
  */
 import type { RowChunk } from '../data/row-chunk.ts';
 import type { TransformState } from '../features/state.ts';
-import type { FeatureTransforms } from '../features/transforms.ts';
+import { FeatureTransforms } from '../features/transforms.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { type ModelManifest, readManifest } from '../model/manifest.ts';
-import { INT8_TOWER_FILE } from '../model/artifact.ts';
-import { readStoredModel } from '../model/stored-model.ts';
+import { INT8_TOWER_FILE, readServingTowerUnchecked, sameTowerBytes } from '../model/artifact.ts';
+import type { SparseTable } from '../model/sparse/sparse-table.ts';
+import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
+import type { TowerState } from '../model/tower/tower.ts';
 import { DataError } from '../data/errors.ts';
+import { preloadOnnxRuntime } from './create-split-tower.ts';
+import { JsSplitTower } from './js-split-tower.ts';
 import { RequestError, ScoringError } from './errors.ts';
 import { type AnyScoreRequest, buildColumns, clip, isColumnar, listing, parseEnvelope, type ScoreResponse } from './request.ts';
 import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
@@ -248,10 +252,39 @@ export class Scorer {
     const m = manifest ?? (await readManifest(uri));
     if (options.precision === 'int8' && m.tower && !(INT8_TOWER_FILE in m.files))
       throw new ScoringError(`int8 serving asked for, but model ${uri} lists no ${INT8_TOWER_FILE} (make one with \`wdp quantize\`)`);
-    const artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: readsInt8Tower(m, options) });
+    // ONNX Runtime's native library loads on this thread while the weights are read and hashed
+    // on another (storage/read-worker.ts), instead of after them.
+    if ((options.backend ?? 'auto') !== 'js' && m.tower)
+      preloadOnnxRuntime({
+        ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+        ...(options.allowSpinning !== undefined ? { allowSpinning: options.allowSpinning } : {}),
+      });
+    const int8 = readsInt8Tower(m, options);
+    // A deployment with fixed context features has one online plan: its ONNX session is built
+    // from the tower read ahead (unchecked) while the whole weights file is read and checked, and
+    // kept only if that tower is byte-identical to the checked one.
+    const ahead = options.contextFeatures && !int8 ? planAhead(uri, m, options, options.contextFeatures) : undefined;
+    let artifact: StoredModel;
+    try {
+      artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: int8 });
+    } catch (e) {
+      void ahead?.then((a) => a?.model.dispose());
+      throw e;
+    }
     const model = new ServingModel(artifact, options);
-    if (options.warmBatchPlan) await model.plan(new Set());
-    return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
+    const early = await ahead;
+    if (early) {
+      if (artifact.state.tower && sameTowerBytes(early.tower, artifact.state.tower)) model.adoptPlans(early.model);
+      early.model.dispose();
+    }
+    try {
+      if (options.warmBatchPlan) await model.plan(new Set());
+      return new Scorer(uri, artifact.manifest, artifact.transforms, model, artifact.config.data.idColumns, options);
+    } catch (e) {
+      // A scorer that is not returned must not keep its sessions (a plan built ahead included).
+      model.dispose();
+      throw e;
+    }
   }
 
   /**
@@ -307,6 +340,52 @@ export class Scorer {
 
   dispose(): void {
     this.model.dispose();
+  }
+}
+
+/**
+ * The plan for the split `contextFeatures`, built on a ServingModel whose tower is the serving
+ * file's tower read ahead of the check (readServingTowerUnchecked) and whose tables are empty
+ * placeholders (a plan never reads them), then run once on zeros. Undefined when anything goes
+ * wrong: the checked load then builds the plan itself and meets any real problem there.
+ */
+async function planAhead(
+  uri: string,
+  manifest: ModelManifest,
+  options: ScorerOptions,
+  contextFeatures: readonly string[],
+): Promise<{ model: ServingModel; tower: TowerState } | undefined> {
+  try {
+    if ((options.backend ?? 'auto') === 'js' || !manifest.tower) return undefined;
+    const tower = await readServingTowerUnchecked(uri, manifest);
+    if (!tower) return undefined;
+    const transforms = FeatureTransforms.fromState(manifest.transforms);
+    const embeddings = new Map<string, SparseTable>(
+      transforms.deepLayout.embeddings.map((e) => [e.feature, { rows: e.vocabSize, dim: e.dim, weights: new Float32Array(0), slots: {} }]),
+    );
+    const bias: SparseTable = { rows: 1, dim: 1, weights: new Float32Array(1), slots: {} };
+    const model = new ServingModel({ manifest, transforms, state: { bias, embeddings, tower } }, { ...options, log: () => undefined });
+    try {
+      const plan = await model.plan(new Set(contextFeatures));
+      // One run on zeros at the largest request size (1-row tables): ONNX Runtime's first run
+      // allocates its activation buffers (~7 MB at the paper shape, fresh pages) and sets up its
+      // kernels; done here, it overlaps the read instead of delaying the first request.
+      // (Not the plain-JS fallback: on its tower this run would cost seconds of this thread.)
+      if (plan.tower && !(plan.tower instanceof JsSplitTower) && plan.itemCols.length > 0) {
+        const B = options.maxCandidates ?? 1000;
+        const gathered = plan.gatheredEmb.map((f) => ({
+          table: new Float32Array(transforms.deepLayout.embeddings[f]!.dim),
+          ids: new Int32Array(B),
+        }));
+        await plan.tower.forward(new Float32Array(plan.tower.userDim), { gathered, rest: new Float32Array(B * plan.tower.restDim) }, B);
+      }
+    } catch {
+      model.dispose();
+      return undefined;
+    }
+    return { model, tower };
+  } catch {
+    return undefined;
   }
 }
 

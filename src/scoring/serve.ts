@@ -16,6 +16,8 @@ export interface ServeOptions {
   readonly host?: string;
   readonly scorerOptions?: ScorerOptions;
   readonly logger?: HandlerLogger;
+  /** Load the model now rather than on the first request (createScoreHandler's preload). @default false */
+  readonly preload?: boolean;
 }
 
 /** Starts the server; resolves once it listens, with the bound port. */
@@ -24,6 +26,7 @@ export async function serve(options: ServeOptions): Promise<{ server: Server; po
     modelUri: options.modelUri,
     ...(options.scorerOptions ? { scorerOptions: options.scorerOptions } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.preload ? { preload: true } : {}),
   });
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];

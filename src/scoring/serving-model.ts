@@ -267,6 +267,23 @@ export class ServingModel {
     );
   }
 
+  /**
+   * Takes over the plans `from` has built (their ONNX sessions included), as if built here. For a
+   * cold start only: `from` must be a model of the same manifest whose tower weights are
+   * byte-identical to this one's (Scorer builds it from the tower read ahead of the checked file
+   * and compares the bytes first); its other weights are never read by a plan. Taken plans leave
+   * `from`, so disposing it afterwards frees only what was not taken.
+   */
+  adoptPlans(from: ServingModel): void {
+    for (const [key, e] of from.#plans) {
+      if (!e.plan || e.disposed || e.evicted || this.#plans.has(key)) continue;
+      from.#plans.delete(key);
+      this.#plans.set(key, e);
+      this.#entries.set(e.plan, e);
+    }
+    this.#evictOverflow();
+  }
+
   /** Counters since load, and the cache's size now. */
   planCacheStats(): PlanCacheStats {
     return { hits: this.#hits, misses: this.#misses, evictions: this.#evictions, size: this.#plans.size, capacity: this.#capacity };

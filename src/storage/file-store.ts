@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore, ChecksummedBlob, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
+import { READ_PIECE_BYTES, readWithSha256InWorker } from './read-worker.ts';
 
 const FILE_SCHEME = 'file://';
 /** Marks our in-flight temp files so that list() can hide a concurrent writer's partial file. */
@@ -25,10 +26,25 @@ const LOCK_WAIT_MS = 10_000;
  * await store.write('/tmp/run/model.json', '{}');
  * await store.list('/tmp/run/'); // [{ uri: '/tmp/run/model.json', ... }]
  */
-/** Piece size of readWithSha256: large enough for few syscalls, small enough to overlap. */
-const READ_PIECE_BYTES = 8 << 20;
+/**
+ * Files at least this large are read and hashed on a worker thread (read-worker.ts): starting one
+ * costs a few tens of milliseconds of another core, small beside the ~0.8 s a 246 MB weights file
+ * takes here, and it keeps the main thread free (and the read going while the main thread is busy).
+ */
+export const WORKER_READ_MIN_BYTES = 64 << 20;
+
+export interface FileStoreOptions {
+  /** readWithSha256 reads files of at least this many bytes on a worker thread. @default WORKER_READ_MIN_BYTES */
+  readonly workerReadMinBytes?: number;
+}
 
 export class FileStore implements BlobStore {
+  readonly #workerReadMinBytes: number;
+
+  constructor(options: FileStoreOptions = {}) {
+    this.#workerReadMinBytes = options.workerReadMinBytes ?? WORKER_READ_MIN_BYTES;
+  }
+
   async list(prefix: string): Promise<BlobInfo[]> {
     const isFolder = prefix.endsWith('/') || prefix.endsWith(sep);
     const base = stripSep(toPath(prefix));
@@ -81,9 +97,15 @@ export class FileStore implements BlobStore {
   /**
    * Reads into one buffer of the file's size, 8 MiB at a time, hashing each piece while the next
    * one is read (the read runs on libuv's pool, the hash here): the hash costs about nothing on
-   * top of a read from disk. One open file, so one version, as readVersioned.
+   * top of a read from disk. One open file, so one version, as readVersioned. Large files go to a
+   * worker thread instead (same pipeline, same checks, see WORKER_READ_MIN_BYTES).
    */
   async readWithSha256(uri: string): Promise<ChecksummedBlob> {
+    const size = (await this.stat(uri))?.sizeBytes;
+    if (size !== undefined && size >= this.#workerReadMinBytes) {
+      const { data, sha256 } = await readWithSha256InWorker(toPath(uri), uri);
+      return { data, sha256, by: 'read' };
+    }
     let handle: FileHandle;
     try {
       handle = await open(toPath(uri), 'r');
