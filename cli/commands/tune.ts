@@ -49,7 +49,7 @@ export function addTuneCommand(program: Command): void {
     )
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
-    .option('--trials <n>', 'trials sampled (the first rung)', int('--trials'), 27)
+    .option('--trials <n>', 'trials in the first rung (trial 0 is the given config, never halved)', int('--trials'), 27)
     .option('--min-epochs <n>', 'epochs of the first rung', int('--min-epochs'), 1)
     .option('--max-epochs <n>', 'epochs of the last rung', int('--max-epochs'), 9)
     .option('--eta <n>', 'keep the best 1/eta of each rung', int('--eta', 2), 3)
@@ -76,7 +76,7 @@ export function addTuneCommand(program: Command): void {
         ...(o.maxRows ? { maxRows: o.maxRows } : {}),
       });
       say(
-        `tune: ${data.train.size} training rows, ${data.validation.size} validation rows; rungs ${schedule.map((r) => `${r.trials}×${r.epochs}ep`).join(' → ')}`,
+        `tune: ${data.train.size} training rows, ${data.validation.size} validation rows; rungs ${schedule.map((r) => `${r.trials}×${r.epochs}ep`).join(' → ')}${schedule.length > 1 ? ' (trial 0, the given config, goes through every rung)' : ''}`,
       );
       const progress = createProgress({ label: 'tune', total: 0, unit: 'ex' });
       const result = await tune({

@@ -22,6 +22,11 @@ export interface BenchDataset {
   readonly config: WdpConfigInput;
   /** Column hashed for validation rows during tuning. */
   readonly validationColumn: string;
+  /**
+   * Time-ordered logs: tune (and choose epochs) on the training partitions but the newest, scored
+   * on the newest, instead of a hashed share of rows; see `benchQuality`.
+   */
+  readonly searchSplit?: { readonly train: readonly string[]; readonly validation: readonly string[] };
 }
 
 async function readText(path: string): Promise<string> {
@@ -60,7 +65,8 @@ function configFor(label: string, categorical: readonly string[], numeric: reado
     },
     wide: { features: [...categorical, ...numeric], crosses: [] },
     deep: { embeddings: [...categorical], defaultEmbeddingDim: 8, numeric: [...numeric], hiddenUnits: [128, 64] },
-    training: { batchSize: 128, epochs: 2, shuffleBuffer: 100_000, seed: 1 },
+    // No epochs: `bench quality` chooses them on validation rows (src/bench/quality-bench.ts).
+    training: { batchSize: 128, shuffleBuffer: 100_000, seed: 1 },
     data: { idColumns: ['row_id'] },
     holdout: { kind: 'newest_partition' },
   };
@@ -91,7 +97,7 @@ export async function adultDataset(dir: string, work: string): Promise<BenchData
     test: join(work, 'adult-test.csv'),
     trainRows,
     testRows,
-    config: { ...features, training: { batchSize: 64, epochs: 12, shuffleBuffer: 40_000, seed: 1 } },
+    config: { ...features, training: { batchSize: 64, shuffleBuffer: 40_000, seed: 1 } },
     validationColumn: 'row_id',
   };
 }

@@ -80,6 +80,18 @@ export function withParam(config: unknown, path: string, value: ParamValue): Rec
   return out;
 }
 
+/** The config's own value at `path` (as a search param), or undefined when unset there. */
+export function readParam(config: WdpConfig, path: string): ParamValue | undefined {
+  let node: unknown = config;
+  for (const k of path.split('.')) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[k];
+  }
+  if (typeof node === 'number' || typeof node === 'string') return node;
+  if (Array.isArray(node) && node.every((v) => typeof v === 'number')) return [...(node as number[])];
+  return undefined;
+}
+
 /** Applies every param and validates the result as a config (naming the field when a value is refused). */
 export function applyParams(config: WdpConfig, params: Readonly<Record<string, ParamValue>>, source = 'tuned config'): WdpConfig {
   let raw: Record<string, unknown> = structuredClone(config) as Record<string, unknown>;

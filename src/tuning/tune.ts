@@ -5,6 +5,12 @@
  * sampled up front from the seed and each trial's data order depends only on (seed, trial, epoch),
  * so a seed gives the same trials, scores and winner (a time budget can only cut the search short).
  *
+ * Trial 0 is the config as it was given (its own values, nothing sampled) and is never halved: it
+ * trains through every rung. Successive halving ranks trials by their early epochs, which favours
+ * fast learners that later overfit, and would cut a slower, better starting point after one
+ * epoch; keeping it means the search never writes a config that scores worse on validation than
+ * the one it was given (Optuna's `enqueue_trial` of a known-good point, made immune to pruning).
+ *
  * Scores come from the validation rows (TuningData), never from the config's final holdout.
  */
 import { ConfigError, type ModelKind, parseConfig, type WdpConfig } from '../config/index.ts';
@@ -16,7 +22,15 @@ import { hash32, Rng } from '../util/random.ts';
 import { WdpError } from '../util/errors.ts';
 import type { TuningData } from './data.ts';
 import { scoreInMemory, trainEpochInMemory } from './in-memory.ts';
-import { activeSpace, applyParams, type ParamValue, sampleDimension, SEARCH_SPACE, type SearchDimension } from './search-space.ts';
+import {
+  activeSpace,
+  applyParams,
+  type ParamValue,
+  readParam,
+  sampleDimension,
+  SEARCH_SPACE,
+  type SearchDimension,
+} from './search-space.ts';
 
 export class TuneError extends WdpError {}
 
@@ -46,6 +60,11 @@ export interface TuneOptions {
   readonly backend?: TowerKind;
   /** @default SEARCH_SPACE */
   readonly space?: readonly SearchDimension[];
+  /**
+   * Trial 0 is the given config as it is, trained through every rung (never halved); the other
+   * trials are sampled. `false` samples every trial. @default true
+   */
+  readonly includeGiven?: boolean;
   /** Examples trained so far, of `total` planned. */
   readonly onProgress?: (done: number, total: number, info: { trial: number; rung: number; best?: number }) => void;
   readonly log?: (line: string) => void;
@@ -132,9 +151,16 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
 
   // All params first, in trial order, so a trial's params do not depend on how far the search got.
   const rng = new Rng(seed);
+  const includeGiven = options.includeGiven ?? true;
+  const given = Object.fromEntries(
+    dimensions.flatMap((d) => {
+      const v = readParam(config, d.path);
+      return v === undefined ? [] : [[d.path, v] as const];
+    }),
+  );
   const trials: TrialRecord[] = Array.from({ length: nTrials }, (_, id) => ({
     id,
-    params: Object.fromEntries(dimensions.map((d) => [d.path, sampleDimension(d, rng)])),
+    params: includeGiven && id === 0 ? given : Object.fromEntries(dimensions.map((d) => [d.path, sampleDimension(d, rng)])),
     curve: [],
     epochs: 0,
     score: Number.NaN,
@@ -142,9 +168,14 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     stopped: 'completed',
   }));
 
+  // The given config, when kept out of the halving, trains every rung on top of the schedule's trials.
+  const protectedId = includeGiven ? 0 : undefined;
   const rows = data.train.size;
   let total = 0;
-  for (let r = 0; r < schedule.length; r++) total += schedule[r]!.trials * (schedule[r]!.epochs - (r ? schedule[r - 1]!.epochs : 0)) * rows;
+  for (let r = 0; r < schedule.length; r++) {
+    const extra = protectedId !== undefined && r > 0 ? 1 : 0;
+    total += (schedule[r]!.trials + extra) * (schedule[r]!.epochs - (r ? schedule[r - 1]!.epochs : 0)) * rows;
+  }
   let done = 0;
   const states = new Map<number, WideDeepState>();
   const deadline = options.timeBudgetSeconds !== undefined ? started + options.timeBudgetSeconds * 1000 : Number.POSITIVE_INFINITY;
@@ -204,6 +235,8 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     const ran = alive.filter((id) => trials[id]!.stopped !== 'failed' && trials[id]!.stopped !== 'time budget');
     const next = schedule[plan.rung + 1];
     if (!next) break;
+    const keepGiven = protectedId !== undefined && ran.includes(protectedId);
+    if (keepGiven) ran.splice(ran.indexOf(protectedId), 1);
     ran.sort((a, b) =>
       better(metric, trials[a]!.score, trials[b]!.score) ? -1 : better(metric, trials[b]!.score, trials[a]!.score) ? 1 : a - b,
     );
@@ -213,9 +246,9 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
       states.delete(id);
     }
     log(
-      `rung ${plan.rung} (${plan.epochs} epoch${plan.epochs > 1 ? 's' : ''}): best ${metric} ${ran.length ? trials[ran[0]!]!.score : 'n/a'}; ${keep.length} of ${ran.length} go on to ${next.epochs} epochs`,
+      `rung ${plan.rung} (${plan.epochs} epoch${plan.epochs > 1 ? 's' : ''}): best ${metric} ${ran.length ? trials[ran[0]!]!.score : 'n/a'}; ${keep.length} of ${ran.length} go on to ${next.epochs} epochs${keepGiven ? ', with the given config (trial 0)' : ''}`,
     );
-    alive = keep;
+    alive = keepGiven ? [protectedId, ...keep] : keep;
     if (alive.length === 0) break;
   }
   states.clear();

@@ -89,7 +89,8 @@ test('tune: the same seed gives the same trials, scores and winner; the rungs fo
     c.trials.map((t) => t.params),
   );
 
-  // 6 trials × 1 epoch, the best 3 to 2 epochs, the best one to 4.
+  // 6 trials × 1 epoch, the best 3 to 2 epochs, the best one to 4; trial 0 (the given config) on
+  // top of them through every rung.
   assert.deepEqual(
     a.schedule.map((r) => [r.epochs, r.trials]),
     [
@@ -98,17 +99,25 @@ test('tune: the same seed gives the same trials, scores and winner; the rungs fo
       [4, 1],
     ],
   );
-  const epochs = a.trials.map((t) => t.epochs).sort((x, y) => x - y);
-  assert.deepEqual(epochs, [1, 1, 1, 2, 2, 4]);
-  assert.equal(a.trials.filter((t) => t.stopped === 'completed').length, 1);
-  // the rung-1 survivors are the three best rung-0 scores (AUC after epoch 1)
-  const afterOne = a.trials.map((t) => ({ id: t.id, auc: t.curve[0]!.auc })).sort((x, y) => y.auc - x.auc || x.id - y.id);
+  assert.equal(a.trials[0]!.epochs, 4);
+  const epochs = a.trials
+    .slice(1)
+    .map((t) => t.epochs)
+    .sort((x, y) => x - y);
+  assert.deepEqual(epochs, [1, 1, 2, 2, 4]);
+  assert.equal(a.trials.filter((t) => t.stopped === 'completed').length, 2);
+  // the rung-1 survivors are the three best rung-0 scores of the sampled trials (AUC after epoch 1)
+  const afterOne = a.trials
+    .slice(1)
+    .map((t) => ({ id: t.id, auc: t.curve[0]!.auc }))
+    .sort((x, y) => y.auc - x.auc || x.id - y.id);
   assert.deepEqual(
     afterOne
       .slice(0, 3)
       .map((t) => t.id)
       .sort(),
     a.trials
+      .slice(1)
       .filter((t) => t.epochs >= 2)
       .map((t) => t.id)
       .sort(),
@@ -116,6 +125,49 @@ test('tune: the same seed gives the same trials, scores and winner; the rungs fo
   // each trial's curve has one validation point per epoch trained
   for (const t of a.trials) assert.equal(t.curve.length, t.epochs);
   assert.ok(a.best.score > 0.6, `best validation AUC ${a.best.score}`);
+});
+
+test('trial 0 is the given config, is never halved, and the search never ends below it on validation', async () => {
+  // A slow starting point (α far below the sampled range) that successive halving would cut after one epoch.
+  const config = tinyConfig({ optimizer: { ftrl: { alpha: 0.001, beta: 1, l1: 0, l2: 0 } } });
+  const data = await prepareTuningData({ config, data: [logs], validationColumn: 'user', validationFraction: 0.25 });
+  const r = await tune({
+    config,
+    data,
+    kind: 'wide',
+    trials: 4,
+    minEpochs: 1,
+    maxEpochs: 4,
+    eta: 2,
+    seed: 3,
+    space: SPACE,
+    backend: 'onnx',
+  });
+  const given = r.trials[0]!;
+  assert.deepEqual(given.params, { 'optimizer.ftrl.alpha': 0.001 });
+  assert.equal(given.epochs, 4);
+  assert.equal(given.stopped, 'completed');
+  // it was the worst after one epoch, so without the protection it would have been halved
+  const firstEpoch = r.trials.map((t) => t.curve[0]!.auc);
+  assert.equal(Math.min(...firstEpoch), firstEpoch[0]);
+  assert.ok(r.trials.every((t) => !(t.score > r.best.score)));
+  assert.ok(r.best.score >= given.score);
+  // includeGiven: false samples every trial (trial 0 included) and halves them all alike
+  const all = await tune({
+    config,
+    data,
+    kind: 'wide',
+    trials: 4,
+    minEpochs: 1,
+    maxEpochs: 4,
+    eta: 2,
+    seed: 3,
+    space: SPACE,
+    backend: 'onnx',
+    includeGiven: false,
+  });
+  assert.notEqual(all.trials[0]!.params['optimizer.ftrl.alpha'], 0.001);
+  assert.equal(all.trials.filter((t) => t.epochs === 4).length, 1);
 });
 
 test('tune writes a config that records the search, parses and trains', async () => {
