@@ -1,0 +1,22 @@
+/**
+ * The scoring bench's huge-pages environment: added once, beside any tunables already given.
+ * (The bench itself is run as `npx wdp bench score`; no timing is asserted here.)
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HUGE_PAGES_TUNABLE, withHugePages } from '../../src/bench/score-bench.ts';
+
+test('withHugePages adds the malloc tunable, keeps other tunables, and never doubles it', () => {
+  assert.equal(withHugePages({}).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
+  assert.equal(HUGE_PAGES_TUNABLE, 'glibc.malloc.hugetlb=1');
+  assert.equal(
+    withHugePages({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES,
+    'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1',
+  );
+  const given = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', PATH: '/bin' };
+  assert.equal(withHugePages(given), given);
+  // The caller's environment is not modified.
+  const env = { PATH: '/bin' };
+  withHugePages(env);
+  assert.deepEqual(env, { PATH: '/bin' });
+});
