@@ -1,5 +1,8 @@
 /** Trains and saves tiny models for scoring tests (a second or less each). */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { ModelKind, WdpConfigInput } from '../../src/config/index.ts';
 import { sliceBatch } from '../../src/features/batch-ops.ts';
 import { FeatureTransforms } from '../../src/features/transforms.ts';
@@ -43,4 +46,42 @@ export async function saveTinyModel(dir: string, name: string, o: TinyModelOptio
   } finally {
     model.dispose();
   }
+}
+
+/** One tiny model in a scratch folder for a test file, and throwaway copies of it to damage. */
+export interface TinyModelScratch {
+  /** The scratch folder (set once the file's `before` hook has run). */
+  readonly dir: string;
+  /** The intact model's folder. */
+  readonly good: string;
+  /** A fresh copy of the model folder `from`, inside the scratch folder. */
+  copyOf(from: string): Promise<string>;
+}
+
+/**
+ * Registers `before`/`after` hooks that save a tiny model under a new temporary folder named
+ * `prefix…` and remove the folder when the file's tests end.
+ */
+export function tinyModelScratch(prefix: string): TinyModelScratch {
+  let dir = '';
+  let good = '';
+  let n = 0;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    good = await saveTinyModel(dir, 'good');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+  return {
+    get dir() {
+      return dir;
+    },
+    get good() {
+      return good;
+    },
+    async copyOf(from) {
+      const to = join(dir, `copy-${n++}`);
+      await cp(from, to, { recursive: true });
+      return to;
+    },
+  };
 }

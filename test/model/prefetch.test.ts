@@ -4,10 +4,9 @@
  * file fails the load naming it, exactly as without the prefetch.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { readModelFiles } from '../../src/model/artifact.ts';
 import { ModelLoadError } from '../../src/model/errors.ts';
 import { claimPrefetched, clearPrefetched, prefetchModelFile, prefetchServingWeights, SERVING_FILE } from '../../src/model/prefetch.ts';
@@ -15,24 +14,11 @@ import { Scorer } from '../../src/scoring/scorer.ts';
 import { StorageError, StorageNotFoundError } from '../../src/storage/errors.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
 import { readWithSha256InWorker } from '../../src/storage/read-worker.ts';
-import { saveTinyModel } from '../helpers/tiny-model.ts';
+import { tinyModelScratch } from '../helpers/tiny-model.ts';
 import { createHash } from 'node:crypto';
 
-let dir: string;
-let good: string;
-let n = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wdp-prefetch-'));
-  good = await saveTinyModel(dir, 'good');
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const scratch = tinyModelScratch('wdp-prefetch-');
 afterEach(() => clearPrefetched());
-
-async function copyOf(from: string): Promise<string> {
-  const to = join(dir, `copy-${n++}`);
-  await cp(from, to, { recursive: true });
-  return to;
-}
 
 const REQUEST = {
   context: { user: 'u1', x: 0.3 },
@@ -53,55 +39,55 @@ async function scores(uri: string): Promise<number[]> {
 
 describe('readWithSha256InWorker', () => {
   test('gives the bytes and sha256 of the file, in pieces smaller than the file', async () => {
-    const file = join(dir, 'pieces.bin');
+    const file = join(scratch.dir, 'pieces.bin');
     const bytes = new Uint8Array(100_003).map((_, i) => (i * 31) & 0xff);
     await writeFile(file, bytes);
     const r = await readWithSha256InWorker(file, file, { pieceBytes: 4096 });
     assert.deepEqual(Buffer.from(r.data), Buffer.from(bytes));
     assert.equal(r.sha256, createHash('sha256').update(bytes).digest('hex'));
-    const empty = join(dir, 'empty.bin');
+    const empty = join(scratch.dir, 'empty.bin');
     await writeFile(empty, '');
     assert.equal((await readWithSha256InWorker(empty, empty)).data.length, 0);
   });
 
   test('a missing file is StorageNotFoundError; a folder, a failing or a silent worker are StorageErrors naming the file', async () => {
-    await assert.rejects(readWithSha256InWorker(join(dir, 'nope.bin'), 'x://nope.bin'), StorageNotFoundError);
-    await assert.rejects(readWithSha256InWorker(dir, 'x://a-folder'), (e: unknown) => {
+    await assert.rejects(readWithSha256InWorker(join(scratch.dir, 'nope.bin'), 'x://nope.bin'), StorageNotFoundError);
+    await assert.rejects(readWithSha256InWorker(scratch.dir, 'x://a-folder'), (e: unknown) => {
       assert.ok(e instanceof StorageError && !(e instanceof StorageNotFoundError));
       assert.match(e.message, /^x:\/\/a-folder: read failed: .*EISDIR/);
       return true;
     });
     await assert.rejects(
-      readWithSha256InWorker(join(dir, 'pieces.bin'), 'x://w.bin', { source: "throw new Error('boom')" }),
+      readWithSha256InWorker(join(scratch.dir, 'pieces.bin'), 'x://w.bin', { source: "throw new Error('boom')" }),
       /^StorageError: x:\/\/w\.bin: read failed: the reading thread failed: boom$/,
     );
     await assert.rejects(
-      readWithSha256InWorker(join(dir, 'pieces.bin'), 'x://w.bin', { source: 'process.exit(3)' }),
+      readWithSha256InWorker(join(scratch.dir, 'pieces.bin'), 'x://w.bin', { source: 'process.exit(3)' }),
       /x:\/\/w\.bin: read failed: the reading thread exited \(code 3\) before answering/,
     );
   });
 
   test('FileStore reads large files on the worker with the same result', async () => {
-    const file = join(dir, 'pieces.bin');
+    const file = join(scratch.dir, 'pieces.bin');
     const inThread = await new FileStore({ workerReadMinBytes: Number.POSITIVE_INFINITY }).readWithSha256(file);
     const onWorker = await new FileStore({ workerReadMinBytes: 0 }).readWithSha256(file);
     assert.deepEqual(Buffer.from(onWorker.data), Buffer.from(inThread.data));
     assert.equal(onWorker.sha256, inThread.sha256);
-    await assert.rejects(new FileStore({ workerReadMinBytes: 0 }).readWithSha256(join(dir, 'nope.bin')), StorageNotFoundError);
+    await assert.rejects(new FileStore({ workerReadMinBytes: 0 }).readWithSha256(join(scratch.dir, 'nope.bin')), StorageNotFoundError);
   });
 });
 
 describe('prefetchServingWeights', () => {
   test('the load claims the prefetched read and scores as a load without it', async () => {
-    const expected = await scores(good);
-    prefetchServingWeights(good);
-    assert.deepEqual(await scores(good), expected);
+    const expected = await scores(scratch.good);
+    prefetchServingWeights(scratch.good);
+    assert.deepEqual(await scores(scratch.good), expected);
     // Claimed by that load: nothing is left pending.
-    assert.equal(claimPrefetched(good, SERVING_FILE), undefined);
+    assert.equal(claimPrefetched(scratch.good, SERVING_FILE), undefined);
   });
 
   test('a corrupted serving file fails the load naming it, prefetched or not', async () => {
-    const m = await copyOf(good);
+    const m = await scratch.copyOf(scratch.good);
     const file = join(m, SERVING_FILE);
     const bytes = await readFile(file);
     bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
@@ -115,7 +101,7 @@ describe('prefetchServingWeights', () => {
   });
 
   test('a truncated serving file fails the load naming it and both sizes', async () => {
-    const m = await copyOf(good);
+    const m = await scratch.copyOf(scratch.good);
     const file = join(m, SERVING_FILE);
     const size = (await readFile(file)).length;
     await truncate(file, size - 100);
@@ -129,17 +115,17 @@ describe('prefetchServingWeights', () => {
   });
 
   test('a worker that fails leaves the load to read the file itself', async () => {
-    const expected = await scores(good);
-    prefetchModelFile(good, SERVING_FILE, { source: "throw new Error('boom')" });
-    assert.deepEqual(await scores(good), expected);
-    const m = await copyOf(good);
+    const expected = await scores(scratch.good);
+    prefetchModelFile(scratch.good, SERVING_FILE, { source: "throw new Error('boom')" });
+    assert.deepEqual(await scores(scratch.good), expected);
+    const m = await scratch.copyOf(scratch.good);
     await truncate(join(m, SERVING_FILE), 10);
     prefetchModelFile(m, SERVING_FILE, { source: 'process.exit(1)' });
     await assert.rejects(readModelFiles(m, { weightsOnly: true }), /serving\.safetensors is 10 bytes, the manifest says/);
   });
 
   test('bytes prefetched from another version of the folder are read again, not used and not fatal', async () => {
-    const m = await copyOf(good);
+    const m = await scratch.copyOf(scratch.good);
     // The prefetch reads a stale serving file (as if the folder was re-pointed after it started)…
     const file = join(m, SERVING_FILE);
     const original = await readFile(file);
@@ -151,14 +137,14 @@ describe('prefetchServingWeights', () => {
     await new Promise((r) => setTimeout(r, 50));
     // …and the folder is whole again by the time the manifest is read.
     await writeFile(file, original);
-    assert.deepEqual(await scores(m), await scores(good));
+    assert.deepEqual(await scores(m), await scores(scratch.good));
   });
 
   test('a prefetch of a folder that does not exist yet is dropped by the load', async () => {
-    const m = join(dir, `later-${n++}`);
+    const m = join(scratch.dir, 'later');
     prefetchServingWeights(m);
     await new Promise((r) => setTimeout(r, 50));
-    await cp(good, m, { recursive: true });
-    assert.deepEqual(await scores(m), await scores(good));
+    await cp(scratch.good, m, { recursive: true });
+    assert.deepEqual(await scores(m), await scores(scratch.good));
   });
 });

@@ -4,32 +4,18 @@
  * those bytes are identical to the checked file's tower.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { readModelFiles, readServingTowerUnchecked, sameTowerBytes, SERVING_FILE } from '../../src/model/artifact.ts';
 import { ModelLoadError } from '../../src/model/errors.ts';
 import { readManifest } from '../../src/model/manifest.ts';
 import { clearPrefetched, PREFETCH_READ_MARK, prefetchServingWeights } from '../../src/model/prefetch.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
-import { saveTinyModel } from '../helpers/tiny-model.ts';
+import { tinyModelScratch } from '../helpers/tiny-model.ts';
 
-let dir: string;
-let good: string;
-let n = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wdp-plan-ahead-'));
-  good = await saveTinyModel(dir, 'good');
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const scratch = tinyModelScratch('wdp-plan-ahead-');
 afterEach(() => clearPrefetched());
-
-async function copyOf(from: string): Promise<string> {
-  const to = join(dir, `copy-${n++}`);
-  await cp(from, to, { recursive: true });
-  return to;
-}
 
 const CONTEXT = ['user', 'x'];
 const REQUEST = {
@@ -52,7 +38,7 @@ async function flipInTensor(folder: string, name: string): Promise<void> {
 }
 
 async function expectedScores(): Promise<number[]> {
-  const s = await Scorer.load(good, { cache: false });
+  const s = await Scorer.load(scratch.good, { cache: false });
   try {
     return (await s.score(REQUEST)).scores;
   } finally {
@@ -62,9 +48,9 @@ async function expectedScores(): Promise<number[]> {
 
 describe('the plan built ahead of the checked weights', () => {
   test('the unchecked tower read by range is the checked tower, byte for byte', async () => {
-    const manifest = await readManifest(good);
-    const ahead = await readServingTowerUnchecked(good, manifest);
-    const { state } = await readModelFiles(good, { weightsOnly: true });
+    const manifest = await readManifest(scratch.good);
+    const ahead = await readServingTowerUnchecked(scratch.good, manifest);
+    const { state } = await readModelFiles(scratch.good, { weightsOnly: true });
     assert.ok(ahead && state.tower);
     assert.deepEqual(Object.keys(ahead.tensors).sort(), Object.keys(state.tower.tensors).sort());
     assert.ok(sameTowerBytes(ahead, state.tower));
@@ -73,7 +59,7 @@ describe('the plan built ahead of the checked weights', () => {
   });
 
   test('with fixed context features the load brings the plan, and the first request uses it', async () => {
-    const scorer = await Scorer.load(good, { cache: false, contextFeatures: CONTEXT });
+    const scorer = await Scorer.load(scratch.good, { cache: false, contextFeatures: CONTEXT });
     try {
       assert.deepEqual(scorer.planCacheStats(), { hits: 0, misses: 0, evictions: 0, size: 1, capacity: 16 });
       const res = await scorer.score(REQUEST);
@@ -86,8 +72,8 @@ describe('the plan built ahead of the checked weights', () => {
   });
 
   test('a tower read ahead that differs from the checked file is thrown away; the request builds its plan from the checked weights', async () => {
-    const m = await copyOf(good);
-    // The prefetch holds the good bytes (checked later); the file then changes in place under
+    const m = await scratch.copyOf(scratch.good);
+    // The prefetch holds the scratch.good bytes (checked later); the file then changes in place under
     // the tower, so the read ahead sees other weights than the ones that pass the check.
     prefetchServingWeights(m);
     while (performance.getEntriesByName(PREFETCH_READ_MARK).every((e) => (e as { detail?: unknown }).detail !== join(m, SERVING_FILE)))
@@ -104,7 +90,7 @@ describe('the plan built ahead of the checked weights', () => {
   });
 
   test('a corrupted tower fails the load naming the file, as without the read ahead', async () => {
-    const m = await copyOf(good);
+    const m = await scratch.copyOf(scratch.good);
     await flipInTensor(m, 'W1');
     await assert.rejects(
       Scorer.load(m, { cache: false, contextFeatures: CONTEXT }),

@@ -131,7 +131,7 @@ test('trial 0 is the given config, is never halved, and the search never ends be
   // A slow starting point (α far below the sampled range) that successive halving would cut after one epoch.
   const config = tinyConfig({ optimizer: { ftrl: { alpha: 0.001, beta: 1, l1: 0, l2: 0 } } });
   const data = await prepareTuningData({ config, data: [logs], validationColumn: 'user', validationFraction: 0.25 });
-  const r = await tune({
+  const search = {
     config,
     data,
     kind: 'wide',
@@ -142,7 +142,8 @@ test('trial 0 is the given config, is never halved, and the search never ends be
     seed: 3,
     space: SPACE,
     backend: 'onnx',
-  });
+  } as const;
+  const r = await tune(search);
   const given = r.trials[0]!;
   assert.deepEqual(given.params, { 'optimizer.ftrl.alpha': 0.001 });
   assert.equal(given.epochs, 4);
@@ -153,19 +154,7 @@ test('trial 0 is the given config, is never halved, and the search never ends be
   assert.ok(r.trials.every((t) => !(t.score > r.best.score)));
   assert.ok(r.best.score >= given.score);
   // includeGiven: false samples every trial (trial 0 included) and halves them all alike
-  const all = await tune({
-    config,
-    data,
-    kind: 'wide',
-    trials: 4,
-    minEpochs: 1,
-    maxEpochs: 4,
-    eta: 2,
-    seed: 3,
-    space: SPACE,
-    backend: 'onnx',
-    includeGiven: false,
-  });
+  const all = await tune({ ...search, includeGiven: false });
   assert.notEqual(all.trials[0]!.params['optimizer.ftrl.alpha'], 0.001);
   assert.equal(all.trials.filter((t) => t.epochs === 4).length, 1);
 });
