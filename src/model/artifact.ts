@@ -37,7 +37,7 @@
 import { createHash } from 'node:crypto';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { ModelLoadError } from './errors.ts';
-import { claimPrefetched, SERVING_FILE } from './prefetch.ts';
+import { claimPrefetched, dropPrefetched, SERVING_FILE } from './prefetch.ts';
 import {
   MANIFEST_DIGEST_FILE,
   MANIFEST_FILE,
@@ -244,6 +244,16 @@ async function readCheckedFile(uri: string, name: string, entry: FileEntry): Pro
   // A read started before the manifest was (prefetch.ts): used only if it is exactly the listed
   // file. Otherwise (another version, a failed read) it is dropped and the file read again below,
   // and that read alone decides, so a bad file fails the load as it always has.
+  // A file whose size is not the listed one is refused before its bytes are waited for or read:
+  // a stray multi-GB file would otherwise be read whole (twice, with a prefetch) and then refused.
+  // The stat is cheap beside the read it guards, and a prefetch is already under way meanwhile.
+  const info = await storeFor(uri)
+    .stat(joinUri(uri, name))
+    .catch(() => undefined);
+  if (info && info.sizeBytes !== entry.bytes) {
+    dropPrefetched(uri, name);
+    throw new ModelLoadError(uri, `${name} is ${info.sizeBytes} bytes, the manifest says ${entry.bytes}`);
+  }
   const prefetched = await claimPrefetched(uri, name);
   if (prefetched && prefetched.data.length === entry.bytes && prefetched.sha256 === entry.sha256) return prefetched.data;
   let read: { data: Uint8Array; sha256: string };

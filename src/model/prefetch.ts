@@ -40,7 +40,7 @@ export interface PrefetchedRead {
  */
 const UNCLAIMED_MS = 120_000;
 
-const pending = new Map<string, { read: Promise<PrefetchedRead>; timer: NodeJS.Timeout }>();
+const pending = new Map<string, { read: Promise<PrefetchedRead>; timer: NodeJS.Timeout; stop: AbortController }>();
 
 function key(modelUri: string, name: string): string {
   return `${modelUri.replace(/\/+$/, '')}/${name}`;
@@ -55,10 +55,11 @@ function key(modelUri: string, name: string): string {
 export function prefetchModelFile(modelUri: string, name: string = SERVING_FILE, workerOptions: WorkerReadOptions = {}): void {
   const k = key(modelUri, name);
   if (!modelUri || pending.has(k)) return;
+  const stop = new AbortController();
   const read = modelUri.startsWith('s3://')
     ? // The S3 store (and the AWS SDK) load only when asked for: a local prefetch never pays for them.
       import('../storage/index.ts').then(({ storeFor }) => storeFor(k).readWithSha256(k))
-    : readWithSha256InWorker(toPath(k), k, workerOptions);
+    : readWithSha256InWorker(toPath(k), k, { signal: stop.signal, ...workerOptions });
   // Marks (once per prefetch) let a cold start report when the read began and ended
   // (`cold_start_detail`), since it overlaps everything else.
   performance.mark(PREFETCH_START_MARK, { detail: k });
@@ -68,11 +69,11 @@ export function prefetchModelFile(modelUri: string, name: string = SERVING_FILE,
     () => undefined,
   );
   const timer = setTimeout(() => {
-    if (pending.get(k)?.read === read) pending.delete(k);
+    if (pending.get(k)?.read === read) dropPrefetched(modelUri, name);
   }, UNCLAIMED_MS);
   // The timer must not keep a process alive that has nothing else to do.
   timer.unref();
-  pending.set(k, { read, timer });
+  pending.set(k, { read, timer, stop });
 }
 
 /** Starts reading the serving weights of `modelUri` (see prefetchModelFile). */
@@ -93,8 +94,24 @@ export function claimPrefetched(modelUri: string, name: string): Promise<Prefetc
   return entry.read.catch(() => undefined);
 }
 
+/**
+ * Drops the prefetch of `name` in `modelUri`, if any, and stops its read (a local one: the thread
+ * ends and its buffer is freed), for a load that has refused the file without reading it.
+ */
+export function dropPrefetched(modelUri: string, name: string): void {
+  const k = key(modelUri, name);
+  const entry = pending.get(k);
+  if (!entry) return;
+  pending.delete(k);
+  clearTimeout(entry.timer);
+  entry.stop.abort();
+}
+
 /** Drops every unclaimed prefetch (tests). */
 export function clearPrefetched(): void {
-  for (const { timer } of pending.values()) clearTimeout(timer);
+  for (const { timer, stop } of pending.values()) {
+    clearTimeout(timer);
+    stop.abort();
+  }
   pending.clear();
 }

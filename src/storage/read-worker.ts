@@ -67,6 +67,8 @@ export interface WorkerReadOptions {
   readonly pieceBytes?: number;
   /** The worker's code (tests substitute a failing one). @default READ_WORKER_SOURCE */
   readonly source?: string;
+  /** Stops the read: the thread is terminated (its buffer freed) and the promise rejects. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -112,5 +114,14 @@ export function readWithSha256InWorker(
     worker.on('exit', (code) =>
       settle(() => reject(new StorageError(uri, `read failed: the reading thread exited (code ${code}) before answering`))),
     );
+    const { signal } = options;
+    if (signal) {
+      const stop = () => {
+        settle(() => reject(new StorageError(uri, 'read cancelled')));
+        void worker.terminate();
+      };
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    }
   });
 }

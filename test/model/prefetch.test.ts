@@ -140,6 +140,32 @@ describe('prefetchServingWeights', () => {
     assert.deepEqual(await scores(m), await scores(scratch.good));
   });
 
+  test('a serving file far bigger than listed is refused by its size, without waiting for its prefetched read', async () => {
+    const m = await scratch.copyOf(scratch.good);
+    // 3 GiB, sparse: reading it whole (as the load did before the size check) takes seconds and GBs.
+    await truncate(join(m, SERVING_FILE), 3 * 2 ** 30);
+    prefetchServingWeights(m);
+    await assert.rejects(readModelFiles(m, { weightsOnly: true }), (e: unknown) => {
+      assert.ok(e instanceof ModelLoadError);
+      assert.match(e.message, /serving\.safetensors is 3221225472 bytes, the manifest says \d+/);
+      return true;
+    });
+    // Dropped by the refusal, its read stopped: nothing is left for a later load to pick up.
+    assert.equal(claimPrefetched(m, SERVING_FILE), undefined);
+  });
+
+  test('a worker read stops when its signal aborts', async () => {
+    const m = await scratch.copyOf(scratch.good);
+    await truncate(join(m, SERVING_FILE), 2 ** 30);
+    const stop = new AbortController();
+    const read = readWithSha256InWorker(join(m, SERVING_FILE), 'x://big', { signal: stop.signal });
+    stop.abort();
+    await assert.rejects(read, (e: unknown) => e instanceof StorageError && /read cancelled/.test(e.message));
+    const already = new AbortController();
+    already.abort();
+    await assert.rejects(readWithSha256InWorker(join(m, SERVING_FILE), 'x://big', { signal: already.signal }), /read cancelled/);
+  });
+
   test('a prefetch of a folder that does not exist yet is dropped by the load', async () => {
     const m = join(scratch.dir, 'later');
     prefetchServingWeights(m);
