@@ -69,6 +69,8 @@ export interface ScoreBenchOptions {
 export interface ScoreBenchResult {
   readonly shape: BenchShapeName;
   readonly engine: string;
+  /** ONNX Runtime's idle threads spin-wait: the serving default, or off when the int8 scorer runs beside the float32 one. */
+  readonly ort_spinning: 'serving default' | 'off';
   readonly candidates: number;
   readonly score_p50_ms: number;
   readonly score_p99_ms: number;
@@ -373,11 +375,22 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
   const dir = options.modelDir ?? join(tmpdir(), `wdp-bench-score-${shape}`);
   await ensureModel(shape, dir, log);
   const backend = options.backend ?? 'auto';
-  const scorer = await Scorer.load(dir, { backend, maxCandidates: Math.max(n, 1000), cache: false });
+  // With the int8 scorer beside the float32 one, two ONNX Runtime thread pools take turns in this
+  // process, and an idle one spin-waiting takes a core from the other's request (measured at
+  // paper: the int8 blocks' JSON.parse 4.7 → 7.1 ms), so both stop spinning, as `bench int8`
+  // does; with --no-int8 the one scorer keeps the serving default.
+  const spin = options.int8 === false ? {} : { allowSpinning: false };
+  const scorer = await Scorer.load(dir, { backend, maxCandidates: Math.max(n, 1000), cache: false, ...spin });
   const scorer8 =
     options.int8 === false
       ? undefined
-      : await Scorer.load(await ensureInt8Model(dir, log), { backend, precision: 'int8', maxCandidates: Math.max(n, 1000), cache: false });
+      : await Scorer.load(await ensureInt8Model(dir, log), {
+          backend,
+          precision: 'int8',
+          maxCandidates: Math.max(n, 1000),
+          cache: false,
+          ...spin,
+        });
   const work = join(tmpdir(), `wdp-bench-score-${process.pid}`);
   await mkdir(work, { recursive: true });
   try {
@@ -514,6 +527,7 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
     return {
       shape,
       engine: `wdp scoring (${engine})`,
+      ort_spinning: options.int8 === false ? 'serving default' : 'off',
       candidates: n,
       score_p50_ms: +p50.toFixed(3),
       score_p99_ms: +pct(mlat, 0.99).toFixed(3),
