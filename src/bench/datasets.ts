@@ -117,15 +117,29 @@ export async function criteoDataset(dir: string, work: string): Promise<BenchDat
     (isTestRow(i) ? test : train).push([...f, `r${i}`]);
     i++;
   }
-  await writeCsv(join(work, 'criteo-train.csv'), header, train);
-  await writeCsv(join(work, 'criteo-test.csv'), header, test);
+  return sampleDataset(work, 'criteo', header, train, test, configFor('label', cats, ints));
+}
+
+/** A sample's train and test rows written as CSV files under `work`, validated on a hash of `row_id`. */
+async function sampleDataset(
+  work: string,
+  source: 'criteo' | 'avazu',
+  header: string[],
+  train: string[][],
+  test: string[][],
+  config: BenchDataset['config'],
+): Promise<BenchDataset> {
+  const trainFile = join(work, `${source}-train.csv`);
+  const testFile = join(work, `${source}-test.csv`);
+  await writeCsv(trainFile, header, train);
+  await writeCsv(testFile, header, test);
   return {
-    name: 'criteo-10k',
-    train: [join(work, 'criteo-train.csv')],
-    test: join(work, 'criteo-test.csv'),
+    name: `${source}-10k`,
+    train: [trainFile],
+    test: testFile,
     trainRows: train.length,
     testRows: test.length,
-    config: configFor('label', cats, ints),
+    config,
     validationColumn: 'row_id',
   };
 }
@@ -145,15 +159,5 @@ export async function avazuDataset(dir: string, work: string): Promise<BenchData
     if (f.length !== columns.length) return;
     (isTestRow(i) ? test : train).push([...f, `r${i}`]);
   });
-  await writeCsv(join(work, 'avazu-train.csv'), header, train);
-  await writeCsv(join(work, 'avazu-test.csv'), header, test);
-  return {
-    name: 'avazu-10k',
-    train: [join(work, 'avazu-train.csv')],
-    test: join(work, 'avazu-test.csv'),
-    trainRows: train.length,
-    testRows: test.length,
-    config: configFor('click', cats, []),
-    validationColumn: 'row_id',
-  };
+  return sampleDataset(work, 'avazu', header, train, test, configFor('click', cats, []));
 }
