@@ -15,7 +15,6 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { buildCli } from '../../cli/main.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { trainModel } from '../../src/training/train.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
@@ -24,27 +23,14 @@ import { promoteRun } from '../../src/workflow/steps/promote.ts';
 import { LambdaServingTarget } from '../../src/workflow/steps/serving-target.ts';
 import { type MemoryBucket, mockS3Memory } from '../helpers/s3-memory.ts';
 import { addDays, smallConfig, stageValidatedRun } from '../helpers/workflow-fixture.ts';
+import { wdpJson } from '../helpers/cli-json.ts';
 
 const BUCKET = 's3://wdp-models-remote';
 const l = layout(BUCKET);
 
 /** Runs `wdp …args --remote --json` and parses stdout. */
 async function wdp(...args: string[]): Promise<unknown> {
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  const errWrite = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    await buildCli().parseAsync(['node', 'wdp', ...args, '--remote', '--json']);
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = errWrite;
-  }
-  return JSON.parse(out) as unknown;
+  return wdpJson([...args, '--remote', '--json']);
 }
 
 describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {

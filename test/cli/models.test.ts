@@ -7,7 +7,6 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildCli } from '../../cli/main.ts';
 import { invokeLocalChampion } from '../../local/invoke.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { trainModel } from '../../src/training/train.ts';
@@ -18,24 +17,11 @@ import { registrySchema, type RunManifest } from '../../src/workflow/schemas.ts'
 import { promoteRun, rejectRun } from '../../src/workflow/steps/promote.ts';
 import { FileServingTarget, servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
 import { addDays, smallConfig, stageValidatedRun } from '../helpers/workflow-fixture.ts';
+import { wdpJson } from '../helpers/cli-json.ts';
 
 /** Runs `wdp …args --bucket dir --json`, returning the parsed stdout (stderr lines are dropped). */
 async function wdp(dir: string, ...args: string[]): Promise<unknown> {
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  const errWrite = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    await buildCli().parseAsync(['node', 'wdp', ...args, '--bucket', dir, '--json']);
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = errWrite;
-  }
-  return JSON.parse(out) as unknown;
+  return wdpJson([...args, '--bucket', dir, '--json']);
 }
 
 interface ListOut {
