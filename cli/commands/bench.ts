@@ -276,6 +276,7 @@ interface QualityBenchCliOptions {
   maxEpochs: number;
   eta: number;
   seed: number;
+  refitSeeds?: number[];
   generatedRowsPerDay: number;
   backend: TowerKind;
 }
@@ -293,6 +294,10 @@ function addQualityBench(bench: Command): void {
     .option('--max-epochs <n>', "tuning's last rung", int('--max-epochs'), 9)
     .option('--eta <n>', "tuning's halving factor", int('--eta', 2), 3)
     .option('--seed <n>', 'tuning seed', int('--seed', 0), 1)
+    .option('--refit-seeds <n...>', 'seeds of the final refits (the table reports their mean)', (v: string, prev: number[] | undefined) => [
+      ...(prev ?? []),
+      int('--refit-seeds', 0)(v),
+    ])
     .option('--generated-rows-per-day <n>', 'rows per generated day (3 train, 1 test)', int('--generated-rows-per-day'), 20_000)
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--json', 'JSON only (the default output is JSON too)', false)
@@ -305,6 +310,7 @@ function addQualityBench(bench: Command): void {
           maxEpochs: o.maxEpochs,
           eta: o.eta,
           seed: o.seed,
+          ...(o.refitSeeds ? { refitSeeds: o.refitSeeds } : {}),
           generatedRowsPerDay: o.generatedRowsPerDay,
           backend: o.backend,
           logger: consoleLogger(),

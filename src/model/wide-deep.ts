@@ -143,6 +143,7 @@ export class WideDeepModel {
           shape: { inputDim: spec.deepLayout.inputDim, hiddenUnits: spec.hiddenUnits },
           adagrad: spec.adagrad,
           seed: spec.seed,
+          zeroLogitLayer: hasWide(spec.kind),
           ...(state.tower ? { state: state.tower } : {}),
           ...(spec.dropout ? { dropout: spec.dropout } : {}),
           ...(spec.towerL2 ? { l2: spec.towerL2 } : {}),

@@ -2,6 +2,7 @@
  * `wdp train`: fit transforms on the training logs (one streaming pass), build or warm-start the
  * model, train for the configured epochs with a windowed shuffle, then save the artifact.
  */
+import { batchBounds } from './batch-bounds.ts';
 import { randomUUID } from 'node:crypto';
 import { type ModelKind, validationHashColumn, type WdpConfig } from '../config/index.ts';
 import { listLogFiles, readLogChunks, type ColumnRequirement, type LogFile } from '../data/logs.ts';
@@ -374,7 +375,8 @@ function assertFinite(state: ReturnType<WideDeepModel['state']>): void {
 /**
  * One pass over the files. Rows are shuffled within windows of `training.shuffleBuffer` rows
  * (like tf.data's shuffle buffer, but windowed so memory stays bounded and simple); leftovers
- * smaller than a batch carry into the next window so every row is trained on once per epoch.
+ * smaller than a batch carry into the next window so every row is trained on once per epoch,
+ * and the epoch's last leftover joins its last batch (batchBounds).
  */
 async function runEpoch(
   model: WideDeepModel,
@@ -400,8 +402,7 @@ async function runEpoch(
     for (let i = 0; i < order.length; i++) order[i] = i;
     rng.shuffle(order);
     const usable = final ? all.size : all.size - (all.size % batchSize);
-    for (let start = 0; start < usable; start += batchSize) {
-      const end = Math.min(usable, start + batchSize);
+    for (const { start, end } of batchBounds(usable, batchSize)) {
       const rows = order.subarray(start, end);
       const batch = takeRows([all], { batch: new Int32Array(rows.length), row: rows });
       const { loss } = await model.trainBatch(batch);

@@ -3,6 +3,7 @@
  * step is the model's own `trainBatch` (the same one `wdp train` runs); only the reading differs
  * (a full shuffle of the in-memory rows each epoch instead of the streaming windowed shuffle).
  */
+import { batchBounds } from '../training/batch-bounds.ts';
 import { sliceBatch, takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { binaryMetrics, type BinaryMetrics } from '../evaluation/metrics.ts';
@@ -22,8 +23,8 @@ export async function trainEpochInMemory(
   new Rng(hash32(options.seed ^ hash32(options.epoch + 1))).shuffle(order);
   let loss = 0;
   let batches = 0;
-  for (let start = 0; start < rows.size; start += options.batchSize) {
-    const pick = order.subarray(start, Math.min(rows.size, start + options.batchSize));
+  for (const { start, end } of batchBounds(rows.size, options.batchSize)) {
+    const pick = order.subarray(start, end);
     const batch = takeRows([rows], { batch: new Int32Array(pick.length), row: pick });
     const r = await model.trainBatch(batch);
     if (!Number.isFinite(r.loss)) throw new RangeError(`training diverged: loss is ${r.loss} in epoch ${options.epoch + 1}`);
