@@ -21,9 +21,18 @@ interface TuneCliOptions {
   timeBudget?: number;
   seed: number;
   metric: 'auc' | 'logloss';
+  minImprovementSe: number;
   maxRows?: number;
   plot?: string;
   json: boolean;
+}
+
+function nonNegative(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!(v.trim() !== '' && Number.isFinite(n) && n >= 0)) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${v}"`);
+    return n;
+  };
 }
 
 function fraction(v: string): number {
@@ -56,6 +65,12 @@ export function addTuneCommand(program: Command): void {
     .option('--time-budget <seconds>', 'start no new training after this many seconds', int('--time-budget'))
     .option('--seed <n>', 'search seed', int('--seed', 0), 1)
     .addOption(new Option('--metric <metric>', 'validation metric to rank by').choices(['auc', 'logloss']).default('auc'))
+    .option(
+      '--min-improvement-se <k>',
+      'keep the given config unless a trial beats it on validation by more than k standard errors (0: take the top score)',
+      nonNegative('--min-improvement-se'),
+      1,
+    )
     .option('--max-rows <n>', 'refuse to hold more rows than this in memory', int('--max-rows'))
     .option('--plot <file.svg>', 'write every trial’s validation curve as SVG')
     .option('--json', 'print the result as JSON on stdout', false)
@@ -90,6 +105,7 @@ export function addTuneCommand(program: Command): void {
         eta: o.eta,
         seed: o.seed,
         metric: o.metric,
+        minImprovementSe: o.minImprovementSe,
         ...(o.timeBudget ? { timeBudgetSeconds: o.timeBudget } : {}),
         onProgress: (done, total, info) => {
           progress.setTotal(total);
@@ -100,8 +116,9 @@ export function addTuneCommand(program: Command): void {
       progress.stop();
       await storeFor(o.out).write(o.out, `${JSON.stringify(result.config, null, 2)}\n`);
       say(trialsTable(result));
+      const lead = result.config.tuning?.overGiven;
       say(
-        `best: trial ${result.best.id}, validation ${result.metric} ${result.best.score} at epoch ${result.best.bestEpoch}; config written to ${o.out}${result.timedOut ? ' (the time budget cut the search short)' : ''}`,
+        `best: trial ${result.best.id}, validation ${result.metric} ${result.best.score} at epoch ${result.best.bestEpoch}${lead?.keptGiven ? ` (the given config: trial ${lead.topTrial} led it by ${lead.difference}, within ${lead.minImprovementSe} standard error${lead.minImprovementSe === 1 ? '' : 's'} of ${lead.standardError})` : ''}; config written to ${o.out}${result.timedOut ? ' (the time budget cut the search short)' : ''}`,
       );
       if (o.plot) {
         const { tuningTrialsSvg } = await import('../../src/evaluation/plots.ts');

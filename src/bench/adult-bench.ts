@@ -78,11 +78,15 @@ export const ADULT_CONFIG: WdpConfigInput = {
  * capital_gain and capital_loss are 0 on 92% and 95% of adult.data's rows, so 50 quantiles leave
  * 5 and 3 distinct cut points and every non-zero amount lands on one of a handful of levels;
  * 1000 quantiles keep 49 and 30 (still the paper's (i−1)/(n−1) scheme, on the distinct cuts).
+ * 80 epochs with dropout 0.3 and embedding L2 0.03: once an epoch's short last batch no longer
+ * took a full-size step, validation AUC kept rising past the 20 epochs chosen before (0.9190 at
+ * 20, 0.9212 at 78; logloss lowest at 78), where dropout 0.2 / L2 0.01 peaked at 60 with a
+ * higher logloss.
  */
 export const ADULT_TUNED_PATCH = {
   features: { capital_gain: { quantiles: 1000 }, capital_loss: { quantiles: 1000 } },
-  deep: { dropout: 0.2, embeddingL2: 0.01 },
-  training: { epochs: 20 },
+  deep: { dropout: 0.3, embeddingL2: 0.03 },
+  training: { epochs: 80 },
 } as const satisfies Record<string, unknown>;
 
 export const ADULT_SETTINGS = ['tuned', 'tutorial'] as const;

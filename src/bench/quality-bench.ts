@@ -20,6 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitLogisticRegression, predictLogisticRegression } from '../baseline/logistic-regression.ts';
 import { type ModelKind, parseConfig, readConfigDocument, type WdpConfig } from '../config/index.ts';
+import { aucDifference } from '../evaluation/bootstrap.ts';
 import { binaryMetrics, type BinaryMetrics } from '../evaluation/metrics.ts';
 import { generateLogs } from '../generator/generate.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
@@ -27,7 +28,7 @@ import { specFor } from '../model/trainable-model.ts';
 import { WideDeepModel } from '../model/wide-deep.ts';
 import { storeFor } from '../storage/index.ts';
 import { prepareTuningData, type TuningData } from '../tuning/data.ts';
-import { scoreInMemory, trainEpochInMemory } from '../tuning/in-memory.ts';
+import { predictInMemory, trainEpochInMemory } from '../tuning/in-memory.ts';
 import { tune } from '../tuning/tune.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { adultDataset, avazuDataset, type BenchDataset, criteoDataset } from './datasets.ts';
@@ -83,8 +84,9 @@ async function trainAndScore(
   kind: ModelKind,
   backend: TowerKind,
   seeds: readonly number[],
-): Promise<Scores & { epochs: number; seed_aucs: number[] }> {
+): Promise<Refit> {
   const runs: BinaryMetrics[] = [];
+  const predictions: Float32Array[] = [];
   for (const seed of seeds) {
     const seeded = { ...config, training: { ...config.training, seed } };
     const model = await WideDeepModel.create(specFor(seeded, data.transforms, kind), { backend });
@@ -92,7 +94,9 @@ async function trainAndScore(
       for (let epoch = 0; epoch < config.training.epochs; epoch++) {
         await trainEpochInMemory(model, data.train, { batchSize: config.training.batchSize, seed, epoch });
       }
-      runs.push(await scoreInMemory(model, data.validation));
+      const p = await predictInMemory(model, data.validation);
+      predictions.push(p);
+      runs.push(binaryMetrics(p, data.validation.labels!));
     } finally {
       model.dispose();
     }
@@ -102,6 +106,19 @@ async function trainAndScore(
     ...scores({ auc: mean('auc'), logloss: mean('logloss'), accuracy: mean('accuracy') }),
     epochs: config.training.epochs,
     seed_aucs: runs.map((m) => +m.auc.toFixed(4)),
+    predictions,
+  };
+}
+
+type Refit = Scores & { epochs: number; seed_aucs: number[]; predictions: Float32Array[] };
+
+/** A paired bootstrap of an AUC difference on the test rows, rounded for the JSON. */
+function difference(labels: Float32Array, a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[]) {
+  const d = aucDifference(labels, a, b, { rounds: 1000, seed: 1 });
+  return {
+    auc: +d.difference.toFixed(4),
+    ci95: d.ci95.map((x) => +x.toFixed(4)),
+    share_of_rounds_not_above_0: +d.shareNotAbove.toFixed(3),
   };
 }
 
@@ -114,9 +131,11 @@ function baseline(search: TuningData, full: TuningData, grid: readonly number[])
   });
   const best = choices.reduce((a, b) => (b.validationAuc > a.validationAuc ? b : a));
   const fit = fitLogisticRegression(full.train, full.transforms.wideLayout.size, { l2: best.l2 });
-  const m = binaryMetrics(predictLogisticRegression(fit, full.validation), full.validation.labels!);
+  const predictions = predictLogisticRegression(fit, full.validation);
+  const m = binaryMetrics(predictions, full.validation.labels!);
   return {
     ...scores(m),
+    predictions,
     l2: best.l2,
     l2_choices: choices,
     iterations: fit.iterations,
@@ -186,8 +205,8 @@ export async function benchQuality(options: QualityBenchOptions) {
       log.info(
         `${ds.name} baseline LR: auc ${base.auc} (l2 ${base.l2}, ${base.iterations} iterations, last change ${base.last_iteration_loss_change})`,
       );
-      const defaults: Record<string, unknown> = {};
-      const tuned: Record<string, unknown> = {};
+      const defaults: Partial<Record<ModelKind, Refit & { validation_auc: number }>> = {};
+      const tuned: Partial<Record<ModelKind, Refit & { validation_auc: number; params: unknown; tune_seconds: number }>> = {};
       for (const kind of kinds) {
         const r = await tune({ config, data: search, kind, ...budget, seed, backend });
         // Trial 0 is the config as given (tune never halves it), so its best epoch is the defaults' epoch count.
@@ -205,18 +224,27 @@ export async function benchQuality(options: QualityBenchOptions) {
         tuned[kind] = { ...t, validation_auc: r.best.score, params: r.best.params, tune_seconds: +r.seconds.toFixed(1) };
         log.info(`${ds.name} ${kind} tuned: auc ${t.auc} (validation ${r.best.score}, ${t.epochs} epochs)`);
       }
-      const wd = (tuned['wide_deep'] as Scores | undefined)?.auc;
-      const wdDefault = (defaults['wide_deep'] as Scores | undefined)?.auc;
+      // The acceptance's comparisons, each with a paired bootstrap interval over the test rows.
+      const labels = full.validation.labels!;
+      const comparisons: Record<string, ReturnType<typeof difference>> = {};
+      if (tuned.wide_deep)
+        comparisons['tuned_wide_deep_minus_baseline'] = difference(labels, tuned.wide_deep.predictions, [base.predictions]);
+      if (defaults.wide_deep && tuned.wide_deep)
+        comparisons['defaults_minus_tuned_wide_deep'] = difference(labels, defaults.wide_deep.predictions, tuned.wide_deep.predictions);
+      if (defaults.wide_deep && tuned.wide)
+        comparisons['defaults_wide_deep_minus_tuned_wide'] = difference(labels, defaults.wide_deep.predictions, tuned.wide.predictions);
+      const { predictions: _p, ...baseline_logistic_regression } = base;
+      const withoutPredictions = <T extends { predictions: Float32Array[] }>(byKind: Partial<Record<ModelKind, T>>) =>
+        Object.fromEntries(Object.entries(byKind).map(([k, { predictions: _q, ...rest }]) => [k, rest]));
       results.push({
         dataset: ds.name,
         train_rows: full.train.size,
         test_rows: full.validation.size,
         search_rows: { train: search.train.size, validation: search.validation.size },
-        baseline_logistic_regression: base,
-        defaults,
-        tuned,
-        ...(wd !== undefined ? { tuned_wide_deep_minus_baseline_auc: +(wd - base.auc).toFixed(4) } : {}),
-        ...(wd !== undefined && wdDefault !== undefined ? { default_minus_tuned_wide_deep_auc: +(wdDefault - wd).toFixed(4) } : {}),
+        baseline_logistic_regression,
+        defaults: withoutPredictions(defaults),
+        tuned: withoutPredictions(tuned),
+        comparisons,
         seconds: +((performance.now() - t0) / 1000).toFixed(1),
       });
     }

@@ -161,6 +161,21 @@ export const tuningRecordSchema = z
     trainRows: z.number().int().min(0),
     validationRows: z.number().int().min(0),
     best: z.object({ trial: z.number().int().min(0), score: z.number(), epochs: z.number().int().min(1) }).strict(),
+    /**
+     * The top-scoring trial against the given config (trial 0): its lead on validation, that
+     * lead's standard error, and whether the given config was kept (a lead within
+     * minImprovementSe standard errors).
+     */
+    overGiven: z
+      .object({
+        topTrial: z.number().int().min(0),
+        difference: z.number(),
+        standardError: z.number().min(0),
+        minImprovementSe: z.number().min(0),
+        keptGiven: z.boolean(),
+      })
+      .strict()
+      .optional(),
     /** Search-space paths this config schema did not accept (left out of the search). */
     notSearched: z.array(z.string()).default([]),
     trials: z

@@ -143,7 +143,6 @@ export class WideDeepModel {
           shape: { inputDim: spec.deepLayout.inputDim, hiddenUnits: spec.hiddenUnits },
           adagrad: spec.adagrad,
           seed: spec.seed,
-          zeroLogitLayer: hasWide(spec.kind),
           ...(state.tower ? { state: state.tower } : {}),
           ...(spec.dropout ? { dropout: spec.dropout } : {}),
           ...(spec.towerL2 ? { l2: spec.towerL2 } : {}),

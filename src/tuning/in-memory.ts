@@ -6,7 +6,6 @@
 import { batchBounds } from '../training/batch-bounds.ts';
 import { sliceBatch, takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
-import { binaryMetrics, type BinaryMetrics } from '../evaluation/metrics.ts';
 import type { WideDeepModel } from '../model/wide-deep.ts';
 import { hash32, Rng } from '../util/random.ts';
 
@@ -42,9 +41,4 @@ export async function predictInMemory(model: WideDeepModel, rows: EncodedBatch, 
     out.set(await model.predict(sliceBatch(rows, start, Math.min(rows.size, start + step))), start);
   }
   return out;
-}
-
-/** AUC, logloss, accuracy… of the model on labelled rows. */
-export async function scoreInMemory(model: WideDeepModel, rows: EncodedBatch): Promise<BinaryMetrics> {
-  return binaryMetrics(await predictInMemory(model, rows), rows.labels!);
 }

@@ -14,14 +14,15 @@
  * Scores come from the validation rows (TuningData), never from the config's final holdout.
  */
 import { ConfigError, type ModelKind, parseConfig, type WdpConfig } from '../config/index.ts';
-import type { BinaryMetrics } from '../evaluation/metrics.ts';
+import { binaryMetrics, type BinaryMetrics } from '../evaluation/metrics.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
 import { WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
 import { hash32, Rng } from '../util/random.ts';
 import { WdpError } from '../util/errors.ts';
 import type { TuningData } from './data.ts';
-import { scoreInMemory, trainEpochInMemory } from './in-memory.ts';
+import { predictInMemory, trainEpochInMemory } from './in-memory.ts';
+import { aucDifference } from '../evaluation/bootstrap.ts';
 import {
   activeSpace,
   applyParams,
@@ -65,6 +66,14 @@ export interface TuneOptions {
    * trials are sampled. `false` samples every trial. @default true
    */
   readonly includeGiven?: boolean;
+  /**
+   * The best trial replaces the given config (trial 0) only when it beats it on validation by
+   * more than this many standard errors of their paired difference (bootstrap over the
+   * validation rows for AUC; per-row losses for logloss) — the one-standard-error rule, so that
+   * a difference the validation rows cannot resolve does not replace the config the user gave.
+   * 0 takes the best score as it is. @default 1
+   */
+  readonly minImprovementSe?: number;
   /** Examples trained so far, of `total` planned. */
   readonly onProgress?: (done: number, total: number, info: { trial: number; rung: number; best?: number }) => void;
   readonly log?: (line: string) => void;
@@ -178,6 +187,8 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   }
   let done = 0;
   const states = new Map<number, WideDeepState>();
+  /** Each trial's validation predictions at its best epoch, for the comparison with trial 0. */
+  const bestPredictions = new Map<number, Float32Array>();
   const deadline = options.timeBudgetSeconds !== undefined ? started + options.timeBudgetSeconds * 1000 : Number.POSITIVE_INFINITY;
   let timedOut = false;
   let bestSoFar: number | undefined;
@@ -207,12 +218,14 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
                 options.onProgress?.(done, total, { trial: id, rung: plan.rung, ...(bestSoFar !== undefined ? { best: bestSoFar } : {}) });
               },
             });
-            const m: BinaryMetrics = await scoreInMemory(model, data.validation);
+            const predictions = await predictInMemory(model, data.validation);
+            const m: BinaryMetrics = binaryMetrics(predictions, data.validation.labels!);
             trial.curve.push({ epoch: epoch + 1, trainLoss: round6(trainLoss), auc: round6(m.auc), logloss: round6(m.logloss) });
             const score = metric === 'auc' ? m.auc : m.logloss;
             if (trial.bestEpoch === 0 || better(metric, score, trial.score)) {
               trial.score = round6(score);
               trial.bestEpoch = epoch + 1;
+              bestPredictions.set(id, predictions);
             }
             trial.epochs = epoch + 1;
           }
@@ -258,8 +271,22 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     const failure = trials.find((t) => t.error)?.error;
     throw new TuneError(`no trial finished${failure ? `; the first failure: ${failure}` : timedOut ? ' within the time budget' : ''}`);
   }
-  // The winner: best score, ties to the trial that trained longer, then the lower id.
-  const best = scored.reduce((a, b) => (better(metric, b.score, a.score) || (b.score === a.score && b.epochs > a.epochs) ? b : a));
+  // The top score: ties to the trial that trained longer, then the lower id.
+  const top = scored.reduce((a, b) => (better(metric, b.score, a.score) || (b.score === a.score && b.epochs > a.epochs) ? b : a));
+  const givenTrial = includeGiven ? scored.find((t) => t.id === 0) : undefined;
+  const margin = options.minImprovementSe ?? 1;
+  const overGiven =
+    givenTrial && top !== givenTrial
+      ? improvementOver(metric, data.validation.labels!, bestPredictions.get(top.id)!, bestPredictions.get(givenTrial.id)!, seed)
+      : undefined;
+  const keepGiven = overGiven !== undefined && overGiven.difference <= margin * overGiven.standardError;
+  const best = keepGiven ? givenTrial! : top;
+  if (overGiven) {
+    log(
+      `trial ${top.id} beats the given config by ${overGiven.difference.toFixed(5)} ${metric} (standard error ${overGiven.standardError.toFixed(5)}): ${keepGiven ? `within ${margin} standard error${margin === 1 ? '' : 's'}, the given config is kept` : 'taken'}`,
+    );
+  }
+  bestPredictions.clear();
   const seconds = (performance.now() - started) / 1000;
   const tuned = applyParams(config, { ...best.params, 'training.epochs': best.bestEpoch }, 'best trial');
   const record = {
@@ -281,6 +308,17 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     trainRows: data.train.size,
     validationRows: data.validation.size,
     best: { trial: best.id, score: best.score, epochs: best.bestEpoch },
+    ...(overGiven
+      ? {
+          overGiven: {
+            topTrial: top.id,
+            difference: round6(overGiven.difference),
+            standardError: round6(overGiven.standardError),
+            minImprovementSe: margin,
+            keptGiven: keepGiven,
+          },
+        }
+      : {}),
     notSearched: skipped.map((s) => s.path),
     trials: trials.map((t) => ({
       id: t.id,
@@ -322,4 +360,37 @@ export function trialsTable(result: Pick<TuneResult, 'trials' | 'best' | 'metric
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * How much `a` beats `b` on the validation rows (positive = better, in the metric's direction),
+ * with the standard error of that paired difference.
+ */
+function improvementOver(
+  metric: TuneMetric,
+  labels: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  seed: number,
+): { difference: number; standardError: number } {
+  if (metric === 'auc') {
+    const d = aucDifference(labels, [a], [b], { rounds: 200, seed });
+    return { difference: d.difference, standardError: d.standardError };
+  }
+  // logloss: the mean of per-row loss differences (b − a: lower loss is better), its SE analytic.
+  const n = labels.length;
+  const loss = (p: number, y: number) => {
+    const q = Math.min(1 - 1e-7, Math.max(1e-7, p));
+    return -(y * Math.log(q) + (1 - y) * Math.log(1 - q));
+  };
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 0; i < n; i++) {
+    const d = loss(b[i]!, labels[i]!) - loss(a[i]!, labels[i]!);
+    sum += d;
+    sumSq += d * d;
+  }
+  const mean = sum / n;
+  const variance = Math.max(0, (sumSq - n * mean * mean) / Math.max(1, n - 1));
+  return { difference: mean, standardError: Math.sqrt(variance / n) };
 }

@@ -54,20 +54,3 @@ test('FTRL with L1 leaves a measured share of wide weights at exactly zero', asy
   assert.ok(model.wideZeroFraction() > zeroTouched);
   model.dispose();
 });
-
-test('a fresh wide & deep model starts as its wide part (the tower adds 0 to every logit); a fresh deep model does not', async () => {
-  const config = tinyConfig();
-  const rows = tinyChunk({ rows: 200, seed: 3 });
-  const transforms = await FeatureTransforms.fit(config, chunks(rows));
-  const { batch } = transforms.encode(rows, { withLabels: true });
-  const logits = async (kind: ModelKind) => {
-    const model = await WideDeepModel.create(specFor(config, transforms, kind), { backend: 'onnx' });
-    try {
-      return await model.predictLogits(batch);
-    } finally {
-      model.dispose();
-    }
-  };
-  assert.deepEqual([...(await logits('wide_deep'))], [...(await logits('wide'))]);
-  assert.ok((await logits('deep')).some((z) => z !== 0));
-});

@@ -161,6 +161,43 @@ test('trial 0 is the given config, is never halved, and the search never ends be
   assert.equal(all.trials.filter((t) => t.epochs === 4).length, 1);
 });
 
+test('a trial replaces the given config only when it leads by more than minImprovementSe standard errors', async () => {
+  const config = tinyConfig({ optimizer: { ftrl: { alpha: 0.05, beta: 1, l1: 0, l2: 0 } } });
+  const data = await prepareTuningData({ config, data: [logs], validationColumn: 'user', validationFraction: 0.25 });
+  const base = {
+    config,
+    data,
+    kind: 'wide',
+    trials: 4,
+    minEpochs: 1,
+    maxEpochs: 2,
+    eta: 2,
+    seed: 3,
+    space: SPACE,
+    backend: 'onnx',
+  } as const;
+  const plain = await tune({ ...base, minImprovementSe: 0 });
+  const strict = await tune({ ...base, minImprovementSe: 1e9 });
+  // the same search either way; only the choice differs
+  assert.deepEqual(
+    plain.trials.map((t) => t.score),
+    strict.trials.map((t) => t.score),
+  );
+  const top = plain.best;
+  assert.notEqual(top.id, 0, 'the setup needs a sampled trial on top');
+  assert.equal(plain.config.tuning!.overGiven!.keptGiven, false);
+  assert.equal(strict.best.id, 0);
+  const lead = strict.config.tuning!.overGiven!;
+  assert.equal(lead.topTrial, top.id);
+  assert.equal(lead.keptGiven, true);
+  assert.ok(lead.difference > 0 && lead.standardError > 0, JSON.stringify(lead));
+  assert.equal(strict.config.training.epochs, strict.trials[0]!.bestEpoch);
+  assert.equal(strict.config.optimizer.ftrl.alpha, 0.05);
+  // the default, one standard error: taken exactly when the lead is larger than that
+  const oneSe = await tune(base);
+  assert.equal(oneSe.best.id === 0, lead.difference <= lead.standardError);
+});
+
 test('tune writes a config that records the search, parses and trains', async () => {
   const config = tinyConfig();
   const data = await prepareTuningData({ config, data: [logs], validationColumn: 'user' });

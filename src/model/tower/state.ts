@@ -49,8 +49,8 @@ export function parameterCount(shape: TowerShape): number {
 
 /**
  * The starting state for `options`: `options.state` (checked, copied) if given, else
- * Glorot-uniform weights drawn in layer order from `Rng(seed)` (the logit layer's zero with
- * `zeroLogitLayer`), zero biases, and accumulators filled with `adagrad.initialAccumulator`. Both backends start here, so the same seed gives
+ * Glorot-uniform weights drawn in layer order from `Rng(seed)`, zero biases, and accumulators
+ * filled with `adagrad.initialAccumulator`. Both backends start here, so the same seed gives
  * the same tower on tfjs and ONNX Runtime.
  */
 export function initialTowerState(options: TowerOptions): TowerState {
@@ -58,13 +58,10 @@ export function initialTowerState(options: TowerOptions): TowerState {
   const rng = new Rng(options.seed);
   const tensors: Record<string, Float32Array> = {};
   for (const l of towerLayers(options.shape)) {
+    // Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fanIn + fanOut)).
+    const limit = Math.sqrt(6 / (l.inDim + l.outDim));
     const w = new Float32Array(l.inDim * l.outDim);
-    // A zero logit layer makes a fresh wide & deep model start as its wide part: a random one
-    // adds noise to every logit from the first step (README, "Model quality"). Its gradient (the
-    // last hidden activations) is not zero, so it trains from step 1 and the layers below from
-    // step 2. A deep-only model keeps a random one: with nothing to start as, the zero layer only
-    // slowed its first epochs (tiny test data: AUC 0.70 vs 0.74 after 5 epochs, equal after 10).
-    if (l.relu || !options.zeroLogitLayer) glorotUniform(w, l, rng);
+    for (let i = 0; i < w.length; i++) w[i] = (2 * rng.next() - 1) * limit;
     tensors[`W${l.index}`] = w;
     tensors[`b${l.index}`] = new Float32Array(l.outDim);
   }
@@ -72,12 +69,6 @@ export function initialTowerState(options: TowerOptions): TowerState {
     tensors[`acc_${name}`] = new Float32Array(tensors[name]!.length).fill(options.adagrad.initialAccumulator);
   }
   return { shape: copyShape(options.shape), tensors };
-}
-
-/** Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fanIn + fanOut)), drawn from `rng` in order. */
-function glorotUniform(w: Float32Array, layer: TowerLayer, rng: Rng): void {
-  const limit = Math.sqrt(6 / (layer.inDim + layer.outDim));
-  for (let i = 0; i < w.length; i++) w[i] = (2 * rng.next() - 1) * limit;
 }
 
 /** Throws TowerShapeError unless `state` has exactly the tensors `shape` needs, of the right sizes. */

@@ -78,12 +78,6 @@ export interface TowerOptions {
   /** Start from these weights instead (warm start / load). */
   readonly state?: TowerState;
   /**
-   * Start the logit layer (last hidden → 1) at zero instead of Glorot-uniform, so the tower adds
-   * nothing to the logit until it has trained: wide & deep models set it (they start as their
-   * wide part). @default false
-   */
-  readonly zeroLogitLayer?: boolean;
-  /**
    * Dropout rate p of the hidden activations in `trainStep` (masks come in TowerStepInput);
    * `forward` never drops. @default 0
    */

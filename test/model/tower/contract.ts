@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TowerShapeError } from '../../../src/model/tower/errors.ts';
 import { ReferenceTower } from './reference.ts';
-import { initialTowerState, makeDropoutMasks, towerLayers } from '../../../src/model/tower/state.ts';
+import { initialTowerState, makeDropoutMasks } from '../../../src/model/tower/state.ts';
 import type { TowerBackend, TowerOptions, TowerShape, TowerState } from '../../../src/model/tower/tower.ts';
 import { Rng } from '../../../src/util/random.ts';
 
@@ -67,25 +67,6 @@ export function runTowerContract(label: string, factory: TowerFactory): void {
       const tower = await factory(options(SMALL, 11));
       try {
         assertStatesClose(tower.getState(), initialTowerState(options(SMALL, 11)), 0, 0, 'initial');
-      } finally {
-        tower.dispose();
-      }
-    });
-
-    test('zeroLogitLayer: the logit layer starts at zero (the tower adds nothing), the hidden layers as without it', async () => {
-      const tower = await factory({ ...options(SMALL, 11), zeroLogitLayer: true });
-      try {
-        const state = tower.getState();
-        const plain = initialTowerState(options(SMALL, 11));
-        const last = towerLayers(SMALL).at(-1)!;
-        assert.ok(state.tensors[`W${last.index}`]!.every((w) => w === 0));
-        assert.ok(plain.tensors[`W${last.index}`]!.some((w) => w !== 0));
-        for (const l of towerLayers(SMALL).slice(0, -1)) assert.deepEqual(state.tensors[`W${l.index}`], plain.tensors[`W${l.index}`]);
-        const batch = makeBatch(SMALL, 4, 3);
-        assert.deepEqual([...(await tower.forward(batch.x, 4))], [0, 0, 0, 0]);
-        // it trains from the first step: the logit layer's gradient is the last hidden activations
-        await tower.trainStep(batch);
-        assert.ok(tower.getState().tensors[`W${last.index}`]!.some((w) => w !== 0));
       } finally {
         tower.dispose();
       }
