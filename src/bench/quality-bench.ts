@@ -206,7 +206,9 @@ export async function benchQuality(options: QualityBenchOptions) {
         `${ds.name} baseline LR: auc ${base.auc} (l2 ${base.l2}, ${base.iterations} iterations, last change ${base.last_iteration_loss_change})`,
       );
       const defaults: Partial<Record<ModelKind, Refit & { validation_auc: number }>> = {};
-      const tuned: Partial<Record<ModelKind, Refit & { validation_auc: number; params: unknown; tune_seconds: number }>> = {};
+      const tuned: Partial<
+        Record<ModelKind, Refit & { validation_auc: number; params: unknown; over_given?: unknown; tune_seconds: number }>
+      > = {};
       for (const kind of kinds) {
         const r = await tune({ config, data: search, kind, ...budget, seed, backend });
         // Trial 0 is the config as given (tune never halves it), so its best epoch is the defaults' epoch count.
@@ -221,7 +223,14 @@ export async function benchQuality(options: QualityBenchOptions) {
         defaults[kind] = { ...d, validation_auc: given.score };
         log.info(`${ds.name} ${kind} defaults: auc ${d.auc} (validation ${given.score}, ${d.epochs} epochs)`);
         const t = await trainAndScore(r.config, full, kind, backend, refitSeeds);
-        tuned[kind] = { ...t, validation_auc: r.best.score, params: r.best.params, tune_seconds: +r.seconds.toFixed(1) };
+        const overGiven = r.config.tuning?.overGiven;
+        tuned[kind] = {
+          ...t,
+          validation_auc: r.best.score,
+          params: r.best.params,
+          ...(overGiven ? { over_given: overGiven } : {}),
+          tune_seconds: +r.seconds.toFixed(1),
+        };
         log.info(`${ds.name} ${kind} tuned: auc ${t.auc} (validation ${r.best.score}, ${t.epochs} epochs)`);
       }
       // The acceptance's comparisons, each with a paired bootstrap interval over the test rows.
