@@ -75,7 +75,7 @@ test('wdp tune on s3:// logs writes the best config there, prints the trials tab
   assert.match(r.stderr, /trial\s+auc\s+best epoch\s+epochs\s+stopped\s+alpha/);
   assert.match(
     r.stderr,
-    /best: trial \d, validation auc 0\.\d+ at epoch [12]; config written to s3:\/\/wdp-tune\/tuned\/wdp\.config\.json/,
+    /best: trial \d, validation auc 0\.\d+ at epoch [12]( \(the given config: trial \d led it by [\d.]+, within 1 standard error of [\d.]+\))?; config written to s3:\/\/wdp-tune\/tuned\/wdp\.config\.json/,
   );
   const text = new TextDecoder().decode(await storeFor(BUCKET).read(`${BUCKET}/tuned/wdp.config.json`));
   const tuned = parseConfigText(text, 'tuned');
