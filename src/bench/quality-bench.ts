@@ -75,8 +75,9 @@ function scores(m: Pick<BinaryMetrics, 'auc' | 'logloss' | 'accuracy'>): Scores 
 /**
  * Trains `kind` for the config's epochs on `data.train` and scores `data.validation` (here: the
  * test rows), once per refit seed (the seed sets the init and the shuffle order), and reports the
- * mean over seeds with each seed's AUC. On the 2,030 test rows of the samples one seed's AUC
- * moves by ±0.003 with the seed alone, more than the differences the table is read for.
+ * mean over seeds with each seed's AUC. On the 2,030 test rows of the samples the seeds' AUCs
+ * differ by up to 0.005 with everything else the same, more than the differences the table is
+ * read for.
  */
 async function trainAndScore(
   config: WdpConfig,

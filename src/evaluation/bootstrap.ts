@@ -4,58 +4,12 @@
  * the difference itself, not of two AUCs that share most of their noise.
  *
  * Written here rather than taken from a library: no maintained JS statistics package does a
- * paired, weighted AUC bootstrap. Each model's rows are sorted once; a round then costs O(rows)
- * per model (a redraw is a count per row, and a weighted AUC is one pass over the sorted rows).
+ * paired, weighted AUC bootstrap. Each model's rows are sorted once (RankedScores, the same AUC
+ * as everywhere else); a round then costs O(rows) per model (a redraw is a count per row, and a
+ * weighted AUC is one pass over the sorted rows).
  */
 import { Rng } from '../util/random.ts';
-
-/** A model's predictions, sorted once, ready for weighted AUCs. */
-class SortedScores {
-  /** Row indices in increasing score order. */
-  readonly order: Uint32Array;
-  /** groupEnd[k] = one past the last position of the tie group that position k is in. */
-  readonly groupEnd: Uint32Array;
-
-  constructor(scores: ArrayLike<number>) {
-    const n = scores.length;
-    const s = Float64Array.from(scores as ArrayLike<number>);
-    this.order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) this.order[i] = i;
-    this.order.sort((a, b) => s[a]! - s[b]!);
-    this.groupEnd = new Uint32Array(n);
-    let i = 0;
-    while (i < n) {
-      let j = i;
-      while (j + 1 < n && s[this.order[j + 1]!] === s[this.order[i]!]) j++;
-      for (let k = i; k <= j; k++) this.groupEnd[k] = j + 1;
-      i = j + 1;
-    }
-  }
-
-  /** AUC with row i counted weight[i] times (ties as half), as the Mann–Whitney U statistic. */
-  auc(labels: ArrayLike<number>, weight: ArrayLike<number>): number {
-    const { order, groupEnd } = this;
-    let negBelow = 0;
-    let pairs = 0;
-    let pos = 0;
-    let k = 0;
-    while (k < order.length) {
-      const end = groupEnd[k]!;
-      let groupPos = 0;
-      let groupNeg = 0;
-      for (let m = k; m < end; m++) {
-        const r = order[m]!;
-        if (labels[r] === 1) groupPos += weight[r]!;
-        else groupNeg += weight[r]!;
-      }
-      pairs += groupPos * (negBelow + 0.5 * groupNeg);
-      negBelow += groupNeg;
-      pos += groupPos;
-      k = end;
-    }
-    return pos === 0 || negBelow === 0 ? Number.NaN : pairs / (pos * negBelow);
-  }
-}
+import { RankedScores } from './metrics.ts';
 
 export interface BootstrapOptions {
   /** @default 1000 */
@@ -95,11 +49,10 @@ export function aucDifference(
   for (const p of [...a, ...b]) {
     if (p.length !== n) throw new RangeError(`a model has ${p.length} predictions for ${n} labelled rows`);
   }
-  const sa = a.map((p) => new SortedScores(p));
-  const sb = b.map((p) => new SortedScores(p));
-  const meanAuc = (sorted: SortedScores[], w: ArrayLike<number>) => sorted.reduce((t, s) => t + s.auc(labels, w), 0) / sorted.length;
-  const ones = new Float64Array(n).fill(1);
-  const difference = meanAuc(sa, ones) - meanAuc(sb, ones);
+  const sa = a.map((p) => new RankedScores(p));
+  const sb = b.map((p) => new RankedScores(p));
+  const meanAuc = (sorted: RankedScores[], w?: ArrayLike<number>) => sorted.reduce((t, s) => t + s.auc(labels, w), 0) / sorted.length;
+  const difference = meanAuc(sa) - meanAuc(sb);
 
   const rng = new Rng(options.seed ?? 1);
   const weight = new Float64Array(n);

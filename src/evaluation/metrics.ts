@@ -51,29 +51,62 @@ export function binaryMetrics(probs: ArrayLike<number>, labels: ArrayLike<number
   };
 }
 
-/** ROC AUC by ranking: (sum of positive ranks − P(P+1)/2) / (P·N), average ranks for ties. */
+/** ROC AUC as the Mann–Whitney U statistic, ties counted as half. NaN with one class only. */
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const n = scores.length;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const s = Float64Array.from(scores as ArrayLike<number>);
-  order.sort((a, b) => s[a]! - s[b]!);
-  let rankSumPos = 0;
-  let pos = 0;
-  let i = 0;
-  while (i < n) {
-    let j = i;
-    while (j + 1 < n && s[order[j + 1]!] === s[order[i]!]) j++;
-    const avgRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) {
-      if (labels[order[k]!] === 1) {
-        rankSumPos += avgRank;
-        pos++;
-      }
+  return new RankedScores(scores).auc(labels);
+}
+
+/**
+ * Predictions sorted once, for AUCs of the same scores under different row weights (the paired
+ * bootstrap redraws rows as counts: src/evaluation/bootstrap.ts); each AUC is then one pass.
+ */
+export class RankedScores {
+  /** Row indices in increasing score order. */
+  readonly #order: Uint32Array;
+  /** One past the last position of the tie group each position is in. */
+  readonly #groupEnd: Uint32Array;
+
+  constructor(scores: ArrayLike<number>) {
+    const n = scores.length;
+    const s = Float64Array.from(scores as ArrayLike<number>);
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => s[a]! - s[b]!);
+    const groupEnd = new Uint32Array(n);
+    let i = 0;
+    while (i < n) {
+      let j = i;
+      while (j + 1 < n && s[order[j + 1]!] === s[order[i]!]) j++;
+      for (let k = i; k <= j; k++) groupEnd[k] = j + 1;
+      i = j + 1;
     }
-    i = j + 1;
+    this.#order = order;
+    this.#groupEnd = groupEnd;
   }
-  const neg = n - pos;
-  if (pos === 0 || neg === 0) return NaN;
-  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+
+  /** AUC with row i counted weight[i] times (every row once when no weights are given). */
+  auc(labels: ArrayLike<number>, weight?: ArrayLike<number>): number {
+    const order = this.#order;
+    const groupEnd = this.#groupEnd;
+    let negBelow = 0;
+    let pairs = 0;
+    let pos = 0;
+    let k = 0;
+    while (k < order.length) {
+      const end = groupEnd[k]!;
+      let groupPos = 0;
+      let groupNeg = 0;
+      for (let m = k; m < end; m++) {
+        const r = order[m]!;
+        const w = weight ? weight[r]! : 1;
+        if (labels[r] === 1) groupPos += w;
+        else groupNeg += w;
+      }
+      pairs += groupPos * (negBelow + 0.5 * groupNeg);
+      negBelow += groupNeg;
+      pos += groupPos;
+      k = end;
+    }
+    return pos === 0 || negBelow === 0 ? Number.NaN : pairs / (pos * negBelow);
+  }
 }
