@@ -196,7 +196,7 @@ export function tuningTrialsSvg(trials: readonly TrialCurve[], metric: string, b
       y: { field: 'value', type: 'quantitative', title: `validation ${metric}`, scale: { zero: false } },
       detail: { field: 'trial', type: 'nominal' },
       color: { field: 'stopped', type: 'nominal', title: 'trial' },
-      strokeWidth: { field: 'best', type: 'nominal', scale: { domain: ['best', 'other'], range: [3.5, 1] }, legend: null },
+      strokeWidth: { field: 'best', type: 'ordinal', scale: { domain: ['best', 'other'], range: [3.5, 1] }, legend: null },
     },
   });
 }
