@@ -62,7 +62,10 @@ export function aucDifference(
     for (let i = 0; i < n; i++) weight[rng.int(n)]! += 1;
     diffs[r] = meanAuc(sa, weight) - meanAuc(sb, weight);
   }
+  if (!Number.isFinite(difference)) throw new RangeError('aucDifference needs both labels (0 and 1) among the rows: AUC is undefined');
+  // A redraw can miss one class on tiny row sets; such rounds have no AUC and are left out.
   const valid = diffs.filter((d) => Number.isFinite(d)).sort();
+  if (valid.length === 0) throw new RangeError('aucDifference: every redraw missed one of the classes');
   const at = (q: number) => valid[Math.min(valid.length - 1, Math.max(0, Math.round(q * (valid.length - 1))))]!;
   let notAbove = 0;
   for (const d of valid) if (d <= 0) notAbove++;

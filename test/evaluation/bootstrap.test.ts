@@ -52,4 +52,6 @@ test('deterministic for a seed; bad input is refused by name', () => {
   assert.throws(() => aucDifference(labels, [], [b]), /at least one model on each side/);
   assert.throws(() => aucDifference(labels, [a.subarray(1)], [b]), /299 predictions for 300 labelled rows/);
   assert.throws(() => aucDifference(labels, [a], [b], { rounds: 0 }), /rounds must be a positive integer/);
+  const oneClass = new Float32Array(300);
+  assert.throws(() => aucDifference(oneClass, [a], [b]), /needs both labels \(0 and 1\)/);
 });
