@@ -42,9 +42,14 @@ describe('readWithSha256InWorker', () => {
     const file = join(scratch.dir, 'pieces.bin');
     const bytes = new Uint8Array(100_003).map((_, i) => (i * 31) & 0xff);
     await writeFile(file, bytes);
-    const r = await readWithSha256InWorker(file, file, { pieceBytes: 4096 });
-    assert.deepEqual(Buffer.from(r.data), Buffer.from(bytes));
-    assert.equal(r.sha256, createHash('sha256').update(bytes).digest('hex'));
+    const expected = createHash('sha256').update(bytes).digest('hex');
+    // One piece in flight, the default (2), and more than the file has pieces: the bytes land in
+    // place and are hashed in file order whichever read finishes first.
+    for (const readsInFlight of [1, undefined, 40]) {
+      const r = await readWithSha256InWorker(file, file, { pieceBytes: 4096, ...(readsInFlight ? { readsInFlight } : {}) });
+      assert.deepEqual(Buffer.from(r.data), Buffer.from(bytes));
+      assert.equal(r.sha256, expected);
+    }
     const empty = join(scratch.dir, 'empty.bin');
     await writeFile(empty, '');
     assert.equal((await readWithSha256InWorker(empty, empty)).data.length, 0);
