@@ -278,6 +278,7 @@ interface QualityBenchCliOptions {
   seed: number;
   refitSeeds?: number[];
   generatedRowsPerDay: number;
+  sampleFolds: number;
   backend: TowerKind;
 }
 
@@ -299,6 +300,12 @@ function addQualityBench(bench: Command): void {
       int('--refit-seeds', 0)(v),
     ])
     .option('--generated-rows-per-day <n>', 'rows per generated day (3 train, 1 test)', int('--generated-rows-per-day'), 20_000)
+    .option(
+      '--sample-folds <n>',
+      'cross-fitting folds for the Criteo and Avazu samples: each row is a test row once (1: one fixed 80/20 split)',
+      int('--sample-folds'),
+      5,
+    )
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--json', 'JSON only (the default output is JSON too)', false)
     .action(async (o: QualityBenchCliOptions) => {
@@ -312,6 +319,7 @@ function addQualityBench(bench: Command): void {
           seed: o.seed,
           ...(o.refitSeeds ? { refitSeeds: o.refitSeeds } : {}),
           generatedRowsPerDay: o.generatedRowsPerDay,
+          sampleFolds: o.sampleFolds,
           backend: o.backend,
           logger: consoleLogger(),
           ...(o.only ? { datasets: o.only as ('adult' | 'criteo' | 'avazu' | 'generated')[] } : {}),

@@ -50,9 +50,21 @@ async function writeCsv(path: string, header: readonly string[], rows: readonly 
   await writeFile(path, `${[header.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n')}\n`);
 }
 
-/** A stable 80/20 split by row number (the samples have no time order to split by). */
-function isTestRow(i: number): boolean {
-  return murmur3(`row${i}`, 0x7e57) / 4294967296 < 0.2;
+/**
+ * Which of a sample's rows are its test rows: fold `index` of `count`, by a hash of the row
+ * number (the samples have no time order to split by). Every row is in exactly one fold, so the
+ * folds' test rows together are the whole sample; fold 0 of 5 is the fixed 80/20 split used
+ * when there is one test set.
+ */
+export interface SampleFold {
+  readonly index: number;
+  readonly count: number;
+}
+
+export const SINGLE_SPLIT: SampleFold = { index: 0, count: 5 };
+
+function isTestRow(i: number, fold: SampleFold): boolean {
+  return Math.floor((murmur3(`row${i}`, 0x7e57) / 4294967296) * fold.count) === fold.index;
 }
 
 /** Model fields shared by the sample configs: the label, a row id, and defaults for the rest. */
@@ -103,7 +115,7 @@ export async function adultDataset(dir: string, work: string): Promise<BenchData
 }
 
 /** The first 10k rows of Criteo's train.txt: label, I1–I13 (counts), C1–C26 (hashed categoricals). */
-export async function criteoDataset(dir: string, work: string): Promise<BenchDataset> {
+export async function criteoDataset(dir: string, work: string, fold: SampleFold = SINGLE_SPLIT): Promise<BenchDataset> {
   const ints = Array.from({ length: 13 }, (_, i) => `I${i + 1}`);
   const cats = Array.from({ length: 26 }, (_, i) => `C${i + 1}`);
   const header = ['label', ...ints, ...cats, 'row_id'];
@@ -114,23 +126,24 @@ export async function criteoDataset(dir: string, work: string): Promise<BenchDat
     if (!line) continue;
     const f = line.split('\t');
     if (f.length !== 40) continue;
-    (isTestRow(i) ? test : train).push([...f, `r${i}`]);
+    (isTestRow(i, fold) ? test : train).push([...f, `r${i}`]);
     i++;
   }
-  return sampleDataset(work, 'criteo', header, train, test, configFor('label', cats, ints));
+  return sampleDataset(work, 'criteo', fold, header, train, test, configFor('label', cats, ints));
 }
 
 /** A sample's train and test rows written as CSV files under `work`, validated on a hash of `row_id`. */
 async function sampleDataset(
   work: string,
   source: 'criteo' | 'avazu',
+  fold: SampleFold,
   header: string[],
   train: string[][],
   test: string[][],
   config: BenchDataset['config'],
 ): Promise<BenchDataset> {
-  const trainFile = join(work, `${source}-train.csv`);
-  const testFile = join(work, `${source}-test.csv`);
+  const trainFile = join(work, `${source}-fold${fold.index}of${fold.count}-train.csv`);
+  const testFile = join(work, `${source}-fold${fold.index}of${fold.count}-test.csv`);
   await writeCsv(trainFile, header, train);
   await writeCsv(testFile, header, test);
   return {
@@ -145,7 +158,7 @@ async function sampleDataset(
 }
 
 /** The first 9,999 rows of Avazu's train.csv (two files; the second has no header). */
-export async function avazuDataset(dir: string, work: string): Promise<BenchDataset> {
+export async function avazuDataset(dir: string, work: string, fold: SampleFold = SINGLE_SPLIT): Promise<BenchDataset> {
   const part1 = (await readText(join(dir, 'avazu_train_part1.csv'))).split('\n').filter((l) => l.length > 0);
   const part2 = (await readText(join(dir, 'avazu_train_part2_noheader.csv'))).split('\n').filter((l) => l.length > 0);
   const columns = part1[0]!.split(',');
@@ -157,7 +170,7 @@ export async function avazuDataset(dir: string, work: string): Promise<BenchData
   [...part1.slice(1), ...part2].forEach((line, i) => {
     const f = line.split(',');
     if (f.length !== columns.length) return;
-    (isTestRow(i) ? test : train).push([...f, `r${i}`]);
+    (isTestRow(i, fold) ? test : train).push([...f, `r${i}`]);
   });
-  return sampleDataset(work, 'avazu', header, train, test, configFor('click', cats, []));
+  return sampleDataset(work, 'avazu', fold, header, train, test, configFor('click', cats, []));
 }

@@ -31,7 +31,7 @@ import { prepareTuningData, type TuningData } from '../tuning/data.ts';
 import { predictInMemory, trainEpochInMemory } from '../tuning/in-memory.ts';
 import { tune } from '../tuning/tune.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
-import { adultDataset, avazuDataset, type BenchDataset, criteoDataset } from './datasets.ts';
+import { adultDataset, avazuDataset, type BenchDataset, criteoDataset, type SampleFold, SINGLE_SPLIT } from './datasets.ts';
 import { EXAMPLE_CONFIG } from './table1-bench.ts';
 import { cpuFlags } from './peer.ts';
 
@@ -54,6 +54,8 @@ export interface QualityBenchOptions {
   readonly generatedRowsPerDay?: number;
   /** Seeds of the final refits, whose mean the table reports. @default [1, 2, 3] */
   readonly refitSeeds?: readonly number[];
+  /** Cross-fitting folds for the Criteo and Avazu samples (1: the fixed 80/20 split). @default DEFAULT_SAMPLE_FOLDS */
+  readonly sampleFolds?: number;
   /** L2 strengths the baseline chooses from on validation. */
   readonly baselineL2?: readonly number[];
   readonly backend?: TowerKind;
@@ -61,6 +63,13 @@ export interface QualityBenchOptions {
 }
 
 const DEFAULT_BASELINE_L2 = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2];
+
+/**
+ * Folds of the Criteo and Avazu samples. One 80/20 split tests on 2,030 rows, where paired AUC
+ * differences have 95% intervals about ±0.005 wide; with 5 folds each of the ~10k rows is a test
+ * row once (scored by models that never trained on it), at five times the tuning and refits.
+ */
+export const DEFAULT_SAMPLE_FOLDS = 5;
 
 interface Scores {
   auc: number;
@@ -114,8 +123,8 @@ async function trainAndScore(
 type Refit = Scores & { epochs: number; seed_aucs: number[]; predictions: Float32Array[] };
 
 /** A paired bootstrap of an AUC difference on the test rows, rounded for the JSON. */
-function difference(labels: Float32Array, a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[]) {
-  const d = aucDifference(labels, a, b, { rounds: 1000, seed: 1 });
+function difference(labels: Float32Array, a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[], blocks?: readonly number[]) {
+  const d = aucDifference(labels, a, b, { rounds: 1000, seed: 1, ...(blocks ? { blocks } : {}) });
   return {
     auc: +d.difference.toFixed(4),
     ci95: d.ci95.map((x) => +x.toFixed(4)),
@@ -171,6 +180,177 @@ async function generatedDataset(work: string, rowsPerDay: number, seed: number):
   };
 }
 
+/** One train / test split's results, with the test predictions kept for pooling and the intervals. */
+interface SplitResult {
+  readonly labels: Float32Array;
+  readonly trainRows: number;
+  readonly searchRows: { readonly train: number; readonly validation: number };
+  readonly base: ReturnType<typeof baseline>;
+  readonly defaults: Partial<Record<ModelKind, Refit & { validation_auc: number }>>;
+  readonly tuned: Partial<
+    Record<ModelKind, Refit & { validation_auc: number; params: unknown; over_given?: unknown; tune_seconds: number }>
+  >;
+}
+
+interface SplitSettings {
+  readonly kinds: readonly ModelKind[];
+  readonly budget: { trials: number; minEpochs: number; maxEpochs: number; eta: number };
+  readonly seed: number;
+  readonly refitSeeds: readonly number[];
+  readonly backend: TowerKind;
+  readonly baselineL2: readonly number[];
+  readonly log: Logger;
+}
+
+/** Tune, refit and score every kind, and the baseline, on one dataset split. */
+async function evaluateSplit(ds: BenchDataset, label: string, s: SplitSettings): Promise<SplitResult> {
+  const { log } = s;
+  const config = parseConfig(ds.config, `${ds.name} config`);
+  // Search side: training rows split into train / validation (by a hash, or the newest day); final side: all training rows, test rows.
+  const search = ds.searchSplit
+    ? await prepareTuningData({ config, data: ds.searchSplit.train, validation: ds.searchSplit.validation })
+    : await prepareTuningData({ config, data: ds.train, validationColumn: ds.validationColumn, validationFraction: 0.2 });
+  const full = await prepareTuningData({ config, data: ds.train, validation: [ds.test] });
+
+  const base = baseline(search, full, s.baselineL2);
+  log.info(
+    `${label} baseline LR: auc ${base.auc} (l2 ${base.l2}, ${base.iterations} iterations, last change ${base.last_iteration_loss_change})`,
+  );
+  const defaults: SplitResult['defaults'] = {};
+  const tuned: Partial<Record<ModelKind, SplitResult['tuned'][ModelKind] & object>> = {};
+  for (const kind of s.kinds) {
+    const r = await tune({ config, data: search, kind, ...s.budget, seed: s.seed, backend: s.backend });
+    // Trial 0 is the config as given (tune never halves it), so its best epoch is the defaults' epoch count.
+    const given = r.trials[0]!;
+    const d = await trainAndScore(
+      parseConfig({ ...config, training: { ...config.training, epochs: Math.max(1, given.bestEpoch) } }, `${ds.name} defaults`),
+      full,
+      kind,
+      s.backend,
+      s.refitSeeds,
+    );
+    defaults[kind] = { ...d, validation_auc: given.score };
+    log.info(`${label} ${kind} defaults: auc ${d.auc} (validation ${given.score}, ${d.epochs} epochs)`);
+    const t = await trainAndScore(r.config, full, kind, s.backend, s.refitSeeds);
+    const overGiven = r.config.tuning?.overGiven;
+    tuned[kind] = {
+      ...t,
+      validation_auc: r.best.score,
+      params: r.best.params,
+      ...(overGiven ? { over_given: overGiven } : {}),
+      tune_seconds: +r.seconds.toFixed(1),
+    };
+    log.info(`${label} ${kind} tuned: auc ${t.auc} (validation ${r.best.score}, ${t.epochs} epochs)`);
+  }
+  return {
+    labels: full.validation.labels!,
+    trainRows: full.train.size,
+    searchRows: { train: search.train.size, validation: search.validation.size },
+    base,
+    defaults,
+    tuned,
+  };
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array;
+function concat(parts: readonly Float64Array[]): Float64Array;
+function concat(parts: readonly (Float32Array | Float64Array)[]): Float32Array | Float64Array {
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const out = parts[0] instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The mean over folds of each fold's AUC: scores are never ranked against another fold's model. */
+function foldMeanAuc(predictions: readonly ArrayLike<number>[], labels: readonly Float32Array[]): number {
+  return predictions.reduce((t, p, f) => t + binaryMetrics(p, labels[f]!).auc, 0) / predictions.length;
+}
+
+/**
+ * Cross-fitting: every sample row is a test row once, scored by the models that did not train on
+ * it. AUC is the mean of the folds' AUCs (each fold's models rank only that fold's rows; a pooled
+ * AUC would also rank one fold's scores against another's, penalising a model whose calibration
+ * moves between folds); logloss and accuracy are per row, so they are taken over all rows. The
+ * folds' predictions are kept joined, in fold order, for the fold-stratified bootstrap. Per-fold
+ * choices (epochs, L2, validation AUC, parameters) are kept beside the figures.
+ */
+function poolFolds(folds: readonly SplitResult[]): SplitResult & { perFold: { folds: number; fold_test_rows: number[] } } {
+  const foldLabels = folds.map((f) => f.labels);
+  const labels = concat(foldLabels);
+  const poolRefit = <T extends Refit & { validation_auc: number }>(parts: readonly T[]) => {
+    const seeds = parts[0]!.predictions.length;
+    const seedAucs = Array.from({ length: seeds }, (_, j) =>
+      foldMeanAuc(
+        parts.map((p) => p.predictions[j]!),
+        foldLabels,
+      ),
+    );
+    const predictions = Array.from({ length: seeds }, (_, j) => concat(parts.map((p) => p.predictions[j]!)));
+    const runs = predictions.map((p) => binaryMetrics(p, labels));
+    const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+    return {
+      ...scores({ auc: mean(seedAucs), logloss: mean(runs.map((m) => m.logloss)), accuracy: mean(runs.map((m) => m.accuracy)) }),
+      // Each fold chose its own epochs on its own validation rows.
+      epochs: Math.round(mean(parts.map((p) => p.epochs))),
+      fold_epochs: parts.map((p) => p.epochs),
+      seed_aucs: seedAucs.map((x) => +x.toFixed(4)),
+      fold_aucs: parts.map((p) => p.auc),
+      validation_auc: +mean(parts.map((p) => p.validation_auc)).toFixed(4),
+      predictions,
+    };
+  };
+  type Tuned = { params?: unknown; over_given?: { keptGiven?: boolean }; tune_seconds?: number };
+  const byKind = <T extends Refit & { validation_auc: number }>(pick: (f: SplitResult) => Partial<Record<ModelKind, T>>) =>
+    Object.fromEntries(
+      Object.keys(pick(folds[0]!)).map((k) => {
+        const parts = folds.map((f) => pick(f)[k as ModelKind]!);
+        const tunedParts = parts as readonly (T & Tuned)[];
+        const extra =
+          'params' in parts[0]!
+            ? {
+                fold_params: tunedParts.map((p) => p.params),
+                fold_kept_given: tunedParts.map((p) => p.over_given?.keptGiven ?? null),
+                tune_seconds: +tunedParts.reduce((a, p) => a + (p.tune_seconds ?? 0), 0).toFixed(1),
+              }
+            : {};
+        return [k, { ...poolRefit(parts), ...extra }];
+      }),
+    ) as Partial<Record<ModelKind, Refit & { validation_auc: number; params: unknown; tune_seconds: number }>>;
+  const basePredictions = concat(folds.map((f) => f.base.predictions));
+  const bm = binaryMetrics(basePredictions, labels);
+  const base = {
+    ...folds[0]!.base,
+    ...scores({
+      auc: foldMeanAuc(
+        folds.map((f) => f.base.predictions),
+        foldLabels,
+      ),
+      logloss: bm.logloss,
+      accuracy: bm.accuracy,
+    }),
+    predictions: basePredictions,
+    fold_l2: folds.map((f) => f.base.l2),
+    fold_aucs: folds.map((f) => f.base.auc),
+    iterations: Math.max(...folds.map((f) => f.base.iterations)),
+    // The acceptance's evidence, for the least converged fold.
+    last_iteration_loss_change: Math.max(...folds.map((f) => Math.abs(f.base.last_iteration_loss_change))),
+    converged: folds.every((f) => f.base.converged),
+  };
+  return {
+    labels,
+    trainRows: folds[0]!.trainRows,
+    searchRows: folds[0]!.searchRows,
+    base,
+    defaults: byKind((f) => f.defaults),
+    tuned: byKind((f) => f.tuned),
+    perFold: { folds: folds.length, fold_test_rows: folds.map((f) => f.labels.length) },
+  };
+}
+
 export async function benchQuality(options: QualityBenchOptions) {
   const log = options.logger ?? silentLogger;
   const kinds = options.kinds ?? (['wide', 'deep', 'wide_deep'] as const);
@@ -178,85 +358,81 @@ export async function benchQuality(options: QualityBenchOptions) {
   const seed = options.seed ?? 1;
   const refitSeeds = options.refitSeeds ?? [1, 2, 3];
   if (refitSeeds.length === 0) throw new RangeError('refitSeeds: at least one seed');
+  const sampleFolds = options.sampleFolds ?? DEFAULT_SAMPLE_FOLDS;
+  if (!Number.isInteger(sampleFolds) || sampleFolds < 1) throw new RangeError(`sampleFolds: a whole number ≥ 1, got ${sampleFolds}`);
   const budget = { trials: options.trials ?? 9, minEpochs: 1, maxEpochs: options.maxEpochs ?? 9, eta: options.eta ?? 3 };
+  const settings: SplitSettings = {
+    kinds,
+    budget,
+    seed,
+    refitSeeds,
+    backend,
+    baselineL2: options.baselineL2 ?? DEFAULT_BASELINE_L2,
+    log,
+  };
   const work = await mkdtemp(join(tmpdir(), 'wdp-quality-'));
   const started = performance.now();
   try {
     const results: Record<string, unknown>[] = [];
     for (const name of options.datasets ?? QUALITY_DATASETS) {
       const t0 = performance.now();
-      const ds =
-        name === 'adult'
-          ? await adultDataset(join(options.datasetsDir, 'adult'), work)
-          : name === 'criteo'
-            ? await criteoDataset(join(options.datasetsDir, 'criteo'), work)
-            : name === 'avazu'
-              ? await avazuDataset(join(options.datasetsDir, 'avazu'), work)
-              : await generatedDataset(work, options.generatedRowsPerDay ?? 20_000, 7);
-      log.info(`${ds.name}: ${ds.trainRows} training rows, ${ds.testRows} test rows`);
-      const config = parseConfig(ds.config, `${ds.name} config`);
-      const trainUris = ds.train;
-      // Search side: training rows split into train / validation (by a hash, or the newest day); final side: all training rows, test rows.
-      const search = ds.searchSplit
-        ? await prepareTuningData({ config, data: ds.searchSplit.train, validation: ds.searchSplit.validation })
-        : await prepareTuningData({ config, data: trainUris, validationColumn: ds.validationColumn, validationFraction: 0.2 });
-      const full = await prepareTuningData({ config, data: trainUris, validation: [ds.test] });
-
-      const base = baseline(search, full, options.baselineL2 ?? DEFAULT_BASELINE_L2);
-      log.info(
-        `${ds.name} baseline LR: auc ${base.auc} (l2 ${base.l2}, ${base.iterations} iterations, last change ${base.last_iteration_loss_change})`,
-      );
-      const defaults: Partial<Record<ModelKind, Refit & { validation_auc: number }>> = {};
-      const tuned: Partial<
-        Record<ModelKind, Refit & { validation_auc: number; params: unknown; over_given?: unknown; tune_seconds: number }>
-      > = {};
-      for (const kind of kinds) {
-        const r = await tune({ config, data: search, kind, ...budget, seed, backend });
-        // Trial 0 is the config as given (tune never halves it), so its best epoch is the defaults' epoch count.
-        const given = r.trials[0]!;
-        const d = await trainAndScore(
-          parseConfig({ ...config, training: { ...config.training, epochs: Math.max(1, given.bestEpoch) } }, `${ds.name} defaults`),
-          full,
-          kind,
-          backend,
-          refitSeeds,
-        );
-        defaults[kind] = { ...d, validation_auc: given.score };
-        log.info(`${ds.name} ${kind} defaults: auc ${d.auc} (validation ${given.score}, ${d.epochs} epochs)`);
-        const t = await trainAndScore(r.config, full, kind, backend, refitSeeds);
-        const overGiven = r.config.tuning?.overGiven;
-        tuned[kind] = {
-          ...t,
-          validation_auc: r.best.score,
-          params: r.best.params,
-          ...(overGiven ? { over_given: overGiven } : {}),
-          tune_seconds: +r.seconds.toFixed(1),
-        };
-        log.info(`${ds.name} ${kind} tuned: auc ${t.auc} (validation ${r.best.score}, ${t.epochs} epochs)`);
+      const sample = name === 'criteo' || name === 'avazu';
+      // A sample's 10k rows give one 2,030-row test set; with folds every row is tested once.
+      const folds: SampleFold[] =
+        sample && sampleFolds > 1 ? Array.from({ length: sampleFolds }, (_, index) => ({ index, count: sampleFolds })) : [SINGLE_SPLIT];
+      const splits: SplitResult[] = [];
+      let dsName = name as string;
+      for (const fold of folds) {
+        const ds =
+          name === 'adult'
+            ? await adultDataset(join(options.datasetsDir, 'adult'), work)
+            : name === 'criteo'
+              ? await criteoDataset(join(options.datasetsDir, 'criteo'), work, fold)
+              : name === 'avazu'
+                ? await avazuDataset(join(options.datasetsDir, 'avazu'), work, fold)
+                : await generatedDataset(work, options.generatedRowsPerDay ?? 20_000, 7);
+        dsName = ds.name;
+        const label = folds.length > 1 ? `${ds.name} fold ${fold.index + 1}/${fold.count}` : ds.name;
+        log.info(`${label}: ${ds.trainRows} training rows, ${ds.testRows} test rows`);
+        splits.push(await evaluateSplit(ds, label, settings));
       }
+      const r = splits.length > 1 ? poolFolds(splits) : { ...splits[0]!, perFold: undefined };
       // The acceptance's comparisons, each with a paired bootstrap interval over the test rows.
-      const labels = full.validation.labels!;
+      const { labels, tuned, defaults, base } = r;
+      const blocks = r.perFold?.fold_test_rows;
       const comparisons: Record<string, ReturnType<typeof difference>> = {};
       if (tuned.wide_deep)
-        comparisons['tuned_wide_deep_minus_baseline'] = difference(labels, tuned.wide_deep.predictions, [base.predictions]);
+        comparisons['tuned_wide_deep_minus_baseline'] = difference(labels, tuned.wide_deep.predictions, [base.predictions], blocks);
       if (defaults.wide_deep && tuned.wide_deep)
-        comparisons['defaults_minus_tuned_wide_deep'] = difference(labels, defaults.wide_deep.predictions, tuned.wide_deep.predictions);
+        comparisons['defaults_minus_tuned_wide_deep'] = difference(
+          labels,
+          defaults.wide_deep.predictions,
+          tuned.wide_deep.predictions,
+          blocks,
+        );
       if (defaults.wide_deep && tuned.wide)
-        comparisons['defaults_wide_deep_minus_tuned_wide'] = difference(labels, defaults.wide_deep.predictions, tuned.wide.predictions);
+        comparisons['defaults_wide_deep_minus_tuned_wide'] = difference(
+          labels,
+          defaults.wide_deep.predictions,
+          tuned.wide.predictions,
+          blocks,
+        );
       const { predictions: _p, ...baseline_logistic_regression } = base;
       const withoutPredictions = <T extends { predictions: Float32Array[] }>(byKind: Partial<Record<ModelKind, T>>) =>
         Object.fromEntries(Object.entries(byKind).map(([k, { predictions: _q, ...rest }]) => [k, rest]));
       results.push({
-        dataset: ds.name,
-        train_rows: full.train.size,
-        test_rows: full.validation.size,
-        search_rows: { train: search.train.size, validation: search.validation.size },
+        dataset: dsName,
+        ...(r.perFold ? { cross_fitted: r.perFold } : {}),
+        train_rows: r.trainRows,
+        test_rows: labels.length,
+        search_rows: r.searchRows,
         baseline_logistic_regression,
         defaults: withoutPredictions(defaults),
         tuned: withoutPredictions(tuned),
         comparisons,
         seconds: +((performance.now() - t0) / 1000).toFixed(1),
       });
+      log.info(`${dsName}: ${JSON.stringify(comparisons)}`);
     }
     const flags = [...cpuFlags()].filter((f) => /^(sse4|avx|fma)/.test(f)).sort();
     return {
@@ -264,6 +440,7 @@ export async function benchQuality(options: QualityBenchOptions) {
         ...budget,
         seed,
         refit_seeds: refitSeeds,
+        sample_folds: sampleFolds,
         metric: 'auc',
         validation: 'hashed 20% of the training rows (row_id); generated: days 1–2 train, day 3 validates',
       },

@@ -16,6 +16,12 @@ export interface BootstrapOptions {
   readonly rounds?: number;
   /** @default 1 */
   readonly seed?: number;
+  /**
+   * Sizes of consecutive blocks of rows scored by different models (cross-fitting folds): the
+   * AUC is then the mean of the blocks' AUCs, and each round redraws rows within each block, so
+   * scores are never ranked against another fold's. @default one block of every row
+   */
+  readonly blocks?: readonly number[];
 }
 
 export interface AucDifference {
@@ -33,7 +39,7 @@ export interface AucDifference {
 /**
  * Paired bootstrap of (mean AUC over the models in `a`) − (mean AUC over the models in `b`), all
  * scored on the same `labels` rows: e.g. `a` the refits of one setting with different seeds, `b`
- * the baseline.
+ * the baseline. With `blocks`, each AUC is the mean over the blocks (folds) of the block's AUC.
  * @example const d = aucDifference(labels, [wdSeed1, wdSeed2, wdSeed3], [baseline]); // d.ci95
  */
 export function aucDifference(
@@ -49,18 +55,31 @@ export function aucDifference(
   for (const p of [...a, ...b]) {
     if (p.length !== n) throw new RangeError(`a model has ${p.length} predictions for ${n} labelled rows`);
   }
-  const sa = a.map((p) => new RankedScores(p));
-  const sb = b.map((p) => new RankedScores(p));
-  const meanAuc = (sorted: RankedScores[], w?: ArrayLike<number>) => sorted.reduce((t, s) => t + s.auc(labels, w), 0) / sorted.length;
-  const difference = meanAuc(sa) - meanAuc(sb);
+  const blocks = options.blocks ?? [n];
+  if (blocks.reduce((t, b) => t + b, 0) !== n || blocks.some((b) => !Number.isInteger(b) || b < 1))
+    throw new RangeError(`blocks must be positive whole sizes adding up to the ${n} rows, got ${blocks.join(', ')}`);
+  const starts = blocks.map((_, j) => blocks.slice(0, j).reduce((t, b) => t + b, 0));
+  // Per block: its labels and every model's rows ranked once.
+  const parts = blocks.map((size, j) => {
+    const from = starts[j]!;
+    const slice = (p: ArrayLike<number>) => Float64Array.from({ length: size }, (_, i) => p[from + i]!);
+    return { from, size, labels: slice(labels), a: a.map((p) => new RankedScores(slice(p))), b: b.map((p) => new RankedScores(slice(p))) };
+  });
+  const meanAuc = (side: 'a' | 'b', weight?: Float64Array) =>
+    parts.reduce((t, part) => {
+      const w = weight?.subarray(part.from, part.from + part.size);
+      const models = part[side];
+      return t + models.reduce((u, s) => u + s.auc(part.labels, w), 0) / models.length;
+    }, 0) / parts.length;
+  const difference = meanAuc('a') - meanAuc('b');
 
   const rng = new Rng(options.seed ?? 1);
   const weight = new Float64Array(n);
   const diffs = new Float64Array(rounds);
   for (let r = 0; r < rounds; r++) {
     weight.fill(0);
-    for (let i = 0; i < n; i++) weight[rng.int(n)]! += 1;
-    diffs[r] = meanAuc(sa, weight) - meanAuc(sb, weight);
+    for (const { from, size } of parts) for (let i = 0; i < size; i++) weight[from + rng.int(size)]! += 1;
+    diffs[r] = meanAuc('a', weight) - meanAuc('b', weight);
   }
   if (!Number.isFinite(difference)) throw new RangeError('aucDifference needs both labels (0 and 1) among the rows: AUC is undefined');
   // A redraw can miss one class on tiny row sets; such rounds have no AUC and are left out.

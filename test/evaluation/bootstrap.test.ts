@@ -55,3 +55,28 @@ test('deterministic for a seed; bad input is refused by name', () => {
   const oneClass = new Float32Array(300);
   assert.throws(() => aucDifference(oneClass, [a], [b]), /needs both labels \(0 and 1\)/);
 });
+
+test('blocks (cross-fitting folds): the AUC is the mean of the blocks’ AUCs, never ranking one block against another', () => {
+  const first = rows(400, 6);
+  const second = rows(600, 7);
+  // The second fold's model scores everything 10 higher: a pooled AUC would rank all its rows
+  // above the first fold's, whatever their labels; per block that shift does not matter.
+  const a1 = first.score(1);
+  const a2 = Float32Array.from(second.score(1), (v) => v + 10);
+  const b1 = first.score(0.5);
+  const b2 = second.score(0.5);
+  const labels = Float32Array.from([...first.labels, ...second.labels]);
+  const a = Float32Array.from([...a1, ...a2]);
+  const b = Float32Array.from([...b1, ...b2]);
+  const d = aucDifference(labels, [a], [b], { rounds: 200, blocks: [400, 600] });
+  const want = (auc(a1, first.labels) + auc(a2, second.labels)) / 2 - (auc(b1, first.labels) + auc(b2, second.labels)) / 2;
+  assert.ok(Math.abs(d.difference - want) < 1e-12, `${d.difference} vs ${want}`);
+  assert.ok(d.ci95[0] < d.difference && d.difference < d.ci95[1], JSON.stringify(d));
+  const pooled = aucDifference(labels, [a], [b], { rounds: 10 });
+  assert.ok(Math.abs(pooled.difference - d.difference) > 0.01, 'the pooled AUC is another number here');
+  assert.throws(
+    () => aucDifference(labels, [a], [b], { blocks: [400, 599] }),
+    /blocks must be positive whole sizes adding up to the 1000 rows, got 400, 599/,
+  );
+  assert.throws(() => aucDifference(labels, [a], [b], { blocks: [1000, 0] }), /blocks must be positive/);
+});
