@@ -6,14 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import {
-  GetAliasCommand,
-  GetFunctionConfigurationCommand,
-  LambdaClient,
-  PublishVersionCommand,
-  UpdateAliasCommand,
-  UpdateFunctionConfigurationCommand,
-} from '@aws-sdk/client-lambda';
+import { LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../src/config/index.ts';
 import { trainModel } from '../../src/training/train.ts';
@@ -21,6 +14,7 @@ import { layout } from '../../src/workflow/bucket/layout.ts';
 import { type RunManifest, registrySchema } from '../../src/workflow/schemas.ts';
 import { promoteRun } from '../../src/workflow/steps/promote.ts';
 import { LambdaServingTarget } from '../../src/workflow/steps/serving-target.ts';
+import { type FakeScoringLambda, fakeScoringLambda } from '../helpers/fake-scoring-lambda.ts';
 import { type MemoryBucket, mockS3Memory } from '../helpers/s3-memory.ts';
 import { addDays, smallConfig, stageValidatedRun } from '../helpers/workflow-fixture.ts';
 import { wdpJson } from '../helpers/cli-json.ts';
@@ -37,21 +31,16 @@ describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {
   let s3: MemoryBucket;
   const lambda = mockClient(LambdaClient);
   const cfn = mockClient(CloudFormationClient);
-  let versions: Map<string, Record<string, string>>;
-  let latestEnv: Record<string, string>;
-  let live: string;
-  let revision: number;
+  /** The scoring function as the mock sees it: published versions and where `live` points. */
+  let fn: FakeScoringLambda;
   /** What happened, in order: Lambda calls that move serving, and each registry write (seen at the next Lambda call or the end). */
   let events: string[];
-  let failAlias: Error | null;
-  let afterAlias: (() => void) | null;
 
   const registryPuts = () => s3.puts().filter((p) => `s3://${p.Bucket}/${p.Key}` === l.registry).length;
   const registry = () => registrySchema.parse(JSON.parse(s3.text(l.registry)!));
 
   beforeEach(async () => {
     s3 = mockS3Memory();
-    lambda.reset();
     cfn.reset();
     cfn.on(DescribeStacksCommand).resolves({
       Stacks: [
@@ -66,39 +55,9 @@ describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {
         },
       ],
     });
-    versions = new Map([['1', { WDP_MODEL_URI: '' }]]);
-    latestEnv = { WDP_MODEL_URI: '' };
-    live = '1';
-    revision = 1;
     events = [];
-    failAlias = null;
-    afterAlias = null;
-    lambda.on(GetAliasCommand).callsFake(() => ({ FunctionVersion: live, RevisionId: `rev-${revision}` }));
-    lambda.on(GetFunctionConfigurationCommand).callsFake((i: { Qualifier?: string }) => ({
-      Environment: { Variables: i.Qualifier ? versions.get(i.Qualifier) : latestEnv },
-      LastUpdateStatus: 'Successful',
-      RevisionId: 'fn-rev',
-    }));
-    lambda.on(UpdateFunctionConfigurationCommand).callsFake((i: { Environment: { Variables: Record<string, string> } }) => {
-      latestEnv = i.Environment.Variables;
-      return {};
-    });
-    lambda.on(PublishVersionCommand).callsFake(() => {
-      const v = String(versions.size + 1);
-      versions.set(v, { ...latestEnv });
-      events.push(`publish ${v} (registry writes so far: ${registryPuts()})`);
-      return { Version: v, Environment: { Variables: { ...latestEnv } } };
-    });
-    lambda.on(UpdateAliasCommand).callsFake((i: { FunctionVersion: string; RevisionId?: string }) => {
-      if (failAlias) throw failAlias;
-      if (i.RevisionId !== `rev-${revision}`)
-        throw Object.assign(new Error('RevisionId mismatch'), { name: 'PreconditionFailedException' });
-      live = i.FunctionVersion;
-      revision++;
-      events.push(`alias → ${live} (registry writes so far: ${registryPuts()})`);
-      afterAlias?.();
-      return {};
-    });
+    fn = fakeScoringLambda(lambda, { WDP_MODEL_URI: '' });
+    fn.onEvent = (e) => events.push(`${e} (registry writes so far: ${registryPuts()})`);
 
     // Two promotions by the Promote step: v1, then v2 warm-started from it.
     await addDays(BUCKET, 2, { rowsPerDay: 600 });
@@ -121,7 +80,7 @@ describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {
       const r = await promoteRun({ manifestUri: await stageValidatedRun(BUCKET, { runId, candidateUri, champion }), serving });
       champion = { version: r.version, uri: r.modelUri, modelId: r.modelId };
     }
-    assert.equal(live, '3');
+    assert.equal(fn.live, '3');
     events = [];
   });
   afterEach(() => s3.restore());
@@ -130,8 +89,8 @@ describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {
     const writesBefore = registryPuts();
     const r = (await wdp('models', 'rollback')) as { version: number; from: number; lambdaVersion: string };
     assert.deepEqual([r.version, r.from, r.lambdaVersion], [1, 2, '4']);
-    assert.equal(live, '4');
-    assert.equal(versions.get('4')!.WDP_MODEL_URI, l.registryModel(1));
+    assert.equal(fn.live, '4');
+    assert.equal(fn.versions.get('4')!.WDP_MODEL_URI, l.registryModel(1));
     assert.deepEqual(events, [
       `publish 4 (registry writes so far: ${writesBefore})`,
       `alias → 4 (registry writes so far: ${writesBefore})`,
@@ -159,38 +118,38 @@ describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {
 
     const p = (await wdp('models', 'promote', '2')) as { version: number; lambdaVersion: string };
     assert.deepEqual([p.version, p.lambdaVersion], [2, '5']);
-    assert.equal(versions.get(live)!.WDP_MODEL_URI, l.registryModel(2));
+    assert.equal(fn.versions.get(fn.live)!.WDP_MODEL_URI, l.registryModel(2));
     assert.equal(registry().champion?.version, 2);
   });
 
   it('an alias update that fails leaves the registry and alias as they were, and says to run again', async () => {
     const before = s3.text(l.registry);
-    failAlias = Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+    fn.failAlias = Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
     await assert.rejects(
       wdp('models', 'rollback'),
       /lambda wdp-score:live was not moved to v1: Rate exceeded\. Nothing that serves changed: the registry still names v2 and serving was not moved; fix the cause and run the command again/,
     );
-    assert.equal(live, '3');
+    assert.equal(fn.live, '3');
     assert.equal(s3.text(l.registry), before, 'the registry is untouched');
-    failAlias = null;
+    fn.failAlias = null;
     const r = (await wdp('models', 'rollback')) as { version: number };
     assert.equal(r.version, 1);
-    assert.equal(versions.get(live)!.WDP_MODEL_URI, l.registryModel(1));
+    assert.equal(fn.versions.get(fn.live)!.WDP_MODEL_URI, l.registryModel(1));
     assert.equal(registry().champion?.version, 1);
   });
 
   it('a registry write that fails after the alias moved is named, flagged by list, and finished by `promote V`', async () => {
     // Another write lands on the registry right after the alias moves: the compare-and-swap fails.
-    afterAlias = () => {
+    fn.afterAlias = () => {
       const key = l.registry.replace(/^s3:\/\//, '');
       s3.objects.set(key, new TextEncoder().encode(JSON.stringify(JSON.parse(s3.text(l.registry)!))));
-      afterAlias = null;
+      fn.afterAlias = null;
     };
     await assert.rejects(
       wdp('models', 'rollback'),
       /lambda wdp-score:live now serves v1 .*but writing the registry failed: .*The registry still names v2; run `wdp models promote 1` to finish/s,
     );
-    assert.equal(versions.get(live)!.WDP_MODEL_URI, l.registryModel(1), 'serving moved');
+    assert.equal(fn.versions.get(fn.live)!.WDP_MODEL_URI, l.registryModel(1), 'serving moved');
     assert.equal(registry().champion?.version, 2, 'the registry did not');
     const listed = (await wdp('models', 'list')) as { disagreement: string | null };
     assert.match(listed.disagreement ?? '', /lambda wdp-score:live serves .*v1 but the registry's champion is v2 .*`wdp models promote 1`/);

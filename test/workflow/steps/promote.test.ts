@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import {
-  GetAliasCommand,
-  GetFunctionConfigurationCommand,
-  LambdaClient,
-  PublishVersionCommand,
-  UpdateAliasCommand,
-  UpdateFunctionConfigurationCommand,
-} from '@aws-sdk/client-lambda';
+import { LambdaClient, PublishVersionCommand, UpdateAliasCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createPromoteHandler } from '../../../lambdas/promote.ts';
 import { createRejectHandler } from '../../../lambdas/reject.ts';
@@ -16,6 +9,7 @@ import { trainModel } from '../../../src/training/train.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import type { PromoteResult, RunManifest } from '../../../src/workflow/schemas.ts';
 import { LambdaServingTarget } from '../../../src/workflow/steps/serving-target.ts';
+import { type FakeScoringLambda, fakeScoringLambda } from '../../helpers/fake-scoring-lambda.ts';
 import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
 import { addDays, smallConfig, stageValidatedRun } from '../../helpers/workflow-fixture.ts';
 
@@ -40,42 +34,11 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
   let s3: MemoryBucket;
   const lambda = mockClient(LambdaClient);
   /** The scoring function as the mock sees it: published versions and where `live` points. */
-  let versions: Map<string, Record<string, string>>;
-  let latestEnv: Record<string, string>;
-  let live: string;
-  /** The alias's revision: changes on every move, as Lambda's RevisionId does. */
-  let revision: number;
+  let fn: FakeScoringLambda;
 
   beforeEach(async () => {
     s3 = mockS3Memory();
-    lambda.reset();
-    versions = new Map([['1', { WDP_MODEL_URI: '', OTHER: 'kept' }]]);
-    latestEnv = { WDP_MODEL_URI: '', OTHER: 'kept' };
-    live = '1';
-    revision = 1;
-    lambda.on(GetAliasCommand).callsFake(() => ({ FunctionVersion: live, RevisionId: `rev-${revision}` }));
-    lambda.on(GetFunctionConfigurationCommand).callsFake((i: { Qualifier?: string }) => ({
-      Environment: { Variables: i.Qualifier ? versions.get(i.Qualifier) : latestEnv },
-      LastUpdateStatus: 'Successful',
-    }));
-    lambda.on(UpdateFunctionConfigurationCommand).callsFake((i: { Environment: { Variables: Record<string, string> } }) => {
-      latestEnv = i.Environment.Variables;
-      return {};
-    });
-    lambda.on(PublishVersionCommand).callsFake(() => {
-      const v = String(versions.size + 1);
-      versions.set(v, { ...latestEnv });
-      return { Version: v, Environment: { Variables: { ...latestEnv } } };
-    });
-    lambda.on(UpdateAliasCommand).callsFake((i: { FunctionVersion: string; RevisionId?: string }) => {
-      if (i.RevisionId !== undefined && i.RevisionId !== `rev-${revision}`)
-        throw Object.assign(new Error('The RevisionId provided does not match the latest RevisionId'), {
-          name: 'PreconditionFailedException',
-        });
-      live = i.FunctionVersion;
-      revision++;
-      return {};
-    });
+    fn = fakeScoringLambda(lambda, { WDP_MODEL_URI: '', OTHER: 'kept' });
     await addDays(BUCKET, 2, { rowsPerDay: 800 });
   });
   afterEach(() => s3.restore());
@@ -91,9 +54,9 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     assert.equal(r.version, 1);
     assert.equal(r.modelUri, l.registryModel(1));
     assert.equal(r.lambdaVersion, '2');
-    assert.equal(live, '2');
-    assert.deepEqual(versions.get('2'), { WDP_MODEL_URI: l.registryModel(1), WDP_MODEL_VERSION: 'v1', OTHER: 'kept' });
-    assert.equal(versions.get('1')!.WDP_MODEL_URI, '', 'the previous version stays for rollback');
+    assert.equal(fn.live, '2');
+    assert.deepEqual(fn.versions.get('2'), { WDP_MODEL_URI: l.registryModel(1), WDP_MODEL_VERSION: 'v1', OTHER: 'kept' });
+    assert.equal(fn.versions.get('1')!.WDP_MODEL_URI, '', 'the previous version stays for rollback');
     const registry = JSON.parse(s3.text(l.registry)!);
     assert.deepEqual(registry.champion, { version: 1, uri: l.registryModel(1), modelId: 'run-1' });
     assert.equal(registry.history.length, 1);
@@ -125,7 +88,7 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     const r = await promote(await stageRun('run-2', true, champion));
     assert.equal(r.version, 2);
     assert.equal(r.parentVersion, 1);
-    assert.equal(live, '3');
+    assert.equal(fn.live, '3');
     // The second promotion replaces the registry only at the version it read (compare-and-swap).
     const registryPuts = s3.puts().filter((p) => `s3://${p.Bucket}/${p.Key}` === l.registry);
     assert.equal(registryPuts.length, 2);
@@ -150,7 +113,7 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
       registry.history.map((e: { status: string }) => e.status),
       ['promoted', 'rejected'],
     );
-    assert.equal(live, '2');
+    assert.equal(fn.live, '2');
   });
 
   it('moves the alias only from the revision it read: UpdateAlias carries that RevisionId', async () => {
@@ -163,13 +126,12 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     const manifestUri = await stageRun('run-1', true);
     // Someone (another run, an operator's rollback) moves the alias while this Promote publishes.
     lambda.on(PublishVersionCommand).callsFake(() => {
-      const v = String(versions.size + 1);
-      versions.set(v, { ...latestEnv });
-      revision++;
-      return { Version: v, Environment: { Variables: { ...latestEnv } } };
+      const published = fn.publish();
+      fn.revision++;
+      return published;
     });
     await assert.rejects(promote(manifestUri), /moved by someone else .*not overwriting it/);
-    assert.equal(live, '1', 'the alias stays where the other writer left it');
+    assert.equal(fn.live, '1', 'the alias stays where the other writer left it');
     assert.equal(s3.text(l.registry), undefined, 'no registry entry for a model that does not serve');
   });
 
@@ -177,21 +139,15 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
     const manifestUri = await stageRun('run-1', true);
     lambda.on(PublishVersionCommand).callsFake(() => {
       // Someone updates $LATEST between this Promote's update and its publish.
-      latestEnv = { ...latestEnv, WDP_MODEL_URI: 's3://other-run/model' };
-      const v = String(versions.size + 1);
-      versions.set(v, { ...latestEnv });
-      return { Version: v, Environment: { Variables: { ...latestEnv } } };
+      fn.latestEnv = { ...fn.latestEnv, WDP_MODEL_URI: 's3://other-run/model' };
+      return fn.publish();
     });
     await assert.rejects(promote(manifestUri), /carries WDP_MODEL_URI=s3:\/\/other-run\/model, not .*the alias was not moved/);
-    assert.equal(live, '1');
+    assert.equal(fn.live, '1');
   });
 
   it('updates $LATEST only from the configuration it read: UpdateFunctionConfiguration carries its RevisionId', async () => {
-    lambda.on(GetFunctionConfigurationCommand).callsFake((i: { Qualifier?: string }) => ({
-      Environment: { Variables: i.Qualifier ? versions.get(i.Qualifier) : latestEnv },
-      LastUpdateStatus: 'Successful',
-      RevisionId: 'fn-rev-7',
-    }));
+    fn.functionRevisionId = 'fn-rev-7';
     await promote(await stageRun('run-1', true));
     assert.equal(lambda.commandCalls(UpdateFunctionConfigurationCommand)[0]!.args[0].input.RevisionId, 'fn-rev-7');
   });
@@ -199,13 +155,13 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
   it('refuses to move the alias away from a model that is not the registry champion', async () => {
     await promote(await stageRun('run-1', true));
     // An operator points live at a version the registry does not name.
-    versions.set('9', { WDP_MODEL_URI: 's3://elsewhere/model', OTHER: 'kept' });
-    live = '9';
+    fn.versions.set('9', { WDP_MODEL_URI: 's3://elsewhere/model', OTHER: 'kept' });
+    fn.live = '9';
     const champion = { version: 1, uri: l.registryModel(1), modelId: 'run-1' };
     await assert.rejects(
       promote(await stageRun('run-2', true, champion)),
       /serves s3:\/\/elsewhere\/model but the registry's champion is .*v1/,
     );
-    assert.equal(live, '9');
+    assert.equal(fn.live, '9');
   });
 });
