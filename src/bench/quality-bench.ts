@@ -70,6 +70,8 @@ const DEFAULT_BASELINE_L2 = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2];
  * row once (scored by models that never trained on it), at five times the tuning and refits.
  */
 export const DEFAULT_SAMPLE_FOLDS = 5;
+/** At most this many folds: each fold's test rows (≥ ~500) then hold both classes and give an AUC. */
+export const MAX_SAMPLE_FOLDS = 20;
 
 interface Scores {
   auc: number;
@@ -359,7 +361,8 @@ export async function benchQuality(options: QualityBenchOptions) {
   const refitSeeds = options.refitSeeds ?? [1, 2, 3];
   if (refitSeeds.length === 0) throw new RangeError('refitSeeds: at least one seed');
   const sampleFolds = options.sampleFolds ?? DEFAULT_SAMPLE_FOLDS;
-  if (!Number.isInteger(sampleFolds) || sampleFolds < 1) throw new RangeError(`sampleFolds: a whole number ≥ 1, got ${sampleFolds}`);
+  if (!Number.isInteger(sampleFolds) || sampleFolds < 1 || sampleFolds > MAX_SAMPLE_FOLDS)
+    throw new RangeError(`sampleFolds: a whole number from 1 to ${MAX_SAMPLE_FOLDS}, got ${sampleFolds}`);
   const budget = { trials: options.trials ?? 9, minEpochs: 1, maxEpochs: options.maxEpochs ?? 9, eta: options.eta ?? 3 };
   const settings: SplitSettings = {
     kinds,

@@ -106,8 +106,9 @@ test('bench quality cross-fits a sample: every row is a test row once, AUC the m
     for (const d of Object.values(c.comparisons)) assert.ok(d.ci95[0]! <= d.auc + 1e-4 && d.auc - 1e-4 <= d.ci95[1]!, JSON.stringify(d));
     await assert.rejects(
       benchQuality({ datasetsDir: dir, datasets: ['criteo'], sampleFolds: 0 }),
-      /sampleFolds: a whole number ≥ 1, got 0/,
+      /sampleFolds: a whole number from 1 to 20, got 0/,
     );
+    await assert.rejects(benchQuality({ datasetsDir: dir, datasets: ['criteo'], sampleFolds: 2000 }), /from 1 to 20, got 2000/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
