@@ -16,7 +16,7 @@
  * step), so the whole table runs in minutes on two cores.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitLogisticRegression, predictLogisticRegression } from '../baseline/logistic-regression.ts';
 import { type ModelKind, parseConfig, readConfigDocument, type WdpConfig } from '../config/index.ts';
@@ -33,7 +33,7 @@ import { tune } from '../tuning/tune.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { adultDataset, avazuDataset, type BenchDataset, criteoDataset, type SampleFold, SINGLE_SPLIT } from './datasets.ts';
 import { EXAMPLE_CONFIG } from './table1-bench.ts';
-import { cpuFlags } from './peer.ts';
+import { machineInfo } from './machine.ts';
 
 export const QUALITY_DATASETS = ['adult', 'criteo', 'avazu', 'generated'] as const;
 export type QualityDataset = (typeof QUALITY_DATASETS)[number];
@@ -437,7 +437,6 @@ export async function benchQuality(options: QualityBenchOptions) {
       });
       log.info(`${dsName}: ${JSON.stringify(comparisons)}`);
     }
-    const flags = [...cpuFlags()].filter((f) => /^(sse4|avx|fma)/.test(f)).sort();
     return {
       budget: {
         ...budget,
@@ -447,9 +446,10 @@ export async function benchQuality(options: QualityBenchOptions) {
         metric: 'auc',
         validation: 'hashed 20% of the training rows (row_id); generated: days 1–2 train, day 3 validates',
       },
-      machine: { cpu_model: cpus()[0]?.model ?? 'unknown', cores: cpus().length, simd_flags: flags },
       results,
       seconds: +((performance.now() - started) / 1000).toFixed(1),
+      // Last, as in every benchmark's JSON: lscpu's model name and flags.
+      machine: machineInfo(),
     };
   } finally {
     await rm(work, { recursive: true, force: true });
