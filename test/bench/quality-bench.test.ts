@@ -35,6 +35,7 @@ test('bench quality on small generated logs: refits averaged over seeds, compari
     backend: 'onnx',
   });
   assert.deepEqual(r.budget.refit_seeds, [1, 2]);
+  assert.ok(r.machine.cpu_model.length > 0 && r.machine.flags.length > 0, 'lscpu model name and flags in the JSON');
   const [g] = r.results as unknown as DatasetResult[];
   assert.equal(g!.dataset, 'generated');
   for (const side of ['defaults', 'tuned']) {
