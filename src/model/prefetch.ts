@@ -58,7 +58,7 @@ export function prefetchModelFile(modelUri: string, name: string = SERVING_FILE,
   const stop = new AbortController();
   const read = modelUri.startsWith('s3://')
     ? // The S3 store (and the AWS SDK) load only when asked for: a local prefetch never pays for them.
-      import('../storage/index.ts').then(({ storeFor }) => storeFor(k).readWithSha256(k))
+      import('../storage/index.ts').then(({ storeFor }) => storeFor(k).readWithSha256(k, { signal: stop.signal }))
     : readWithSha256InWorker(toPath(k), k, { signal: stop.signal, ...workerOptions });
   // Marks (once per prefetch) let a cold start report when the read began and ended
   // (`cold_start_detail`), since it overlaps everything else.
@@ -96,7 +96,8 @@ export function claimPrefetched(modelUri: string, name: string): Promise<Prefetc
 
 /**
  * Drops the prefetch of `name` in `modelUri`, if any, and stops its read (a local one: the thread
- * ends and its buffer is freed), for a load that has refused the file without reading it.
+ * ends and its buffer is freed; on S3: the ranged GETs in flight are aborted and no more are
+ * sent), for a load that has refused the file without reading it.
  */
 export function dropPrefetched(modelUri: string, name: string): void {
   const k = key(modelUri, name);

@@ -46,6 +46,15 @@ export interface ChecksummedBlob {
   readonly by: 'store' | 'read';
 }
 
+/** Options of a whole-object read. */
+export interface ReadOptions {
+  /**
+   * Stops the read: no further parts are requested, those in flight are aborted, and the read
+   * rejects with StorageError "read cancelled" (a prefetch nobody claimed; see model/prefetch.ts).
+   */
+  readonly signal?: AbortSignal;
+}
+
 export interface BlobStore {
   /** Every object whose URI starts with `prefix` (recursive), sorted by URI. */
   list(prefix: string): Promise<BlobInfo[]>;
@@ -58,7 +67,7 @@ export interface BlobStore {
    * overlaps the reading: chunks are hashed as they arrive; or, where the store keeps a
    * full-object SHA-256 of the version it returned, that one is used and nothing is hashed here.
    */
-  readWithSha256(uri: string): Promise<ChecksummedBlob>;
+  readWithSha256(uri: string, options?: ReadOptions): Promise<ChecksummedBlob>;
   /** Bytes [start, end) of the object (end exclusive). */
   readRange(uri: string, start: number, end: number): Promise<Uint8Array>;
   /** The object as a stream of chunks. */

@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BlobInfo, BlobStore, ChecksummedBlob, VersionedBlob, WriteCondition } from './blob-store.ts';
+import type { BlobInfo, BlobStore, ChecksummedBlob, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 import { READ_PIECE_BYTES, readWithSha256InWorker } from './read-worker.ts';
 
@@ -100,10 +100,11 @@ export class FileStore implements BlobStore {
    * top of a read from disk. One open file, so one version, as readVersioned. Large files go to a
    * worker thread instead (same pipeline, same checks, see WORKER_READ_MIN_BYTES).
    */
-  async readWithSha256(uri: string): Promise<ChecksummedBlob> {
+  async readWithSha256(uri: string, options: ReadOptions = {}): Promise<ChecksummedBlob> {
+    const { signal } = options;
     const size = (await this.stat(uri))?.sizeBytes;
     if (size !== undefined && size >= this.#workerReadMinBytes) {
-      const { data, sha256 } = await readWithSha256InWorker(toPath(uri), uri);
+      const { data, sha256 } = await readWithSha256InWorker(toPath(uri), uri, signal ? { signal } : {});
       return { data, sha256, by: 'read' };
     }
     let handle: FileHandle;
@@ -121,6 +122,7 @@ export class FileStore implements BlobStore {
       let next = size > 0 ? handle.read(data, 0, Math.min(piece, size), 0) : undefined;
       while (next) {
         const { bytesRead } = await next;
+        if (signal?.aborted) throw new StorageError(uri, 'read cancelled');
         if (bytesRead === 0) throw new StorageError(uri, `read failed: the file ended at ${at} of ${size} bytes`);
         const start = at;
         at += bytesRead;

@@ -8,7 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash, type Hash } from 'node:crypto';
-import type { BlobInfo, BlobStore, ChecksummedBlob, VersionedBlob, WriteCondition } from './blob-store.ts';
+import type { BlobInfo, BlobStore, ChecksummedBlob, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 
 export interface S3StoreOptions {
@@ -150,7 +150,7 @@ export class S3Store implements BlobStore {
    * look-alike that keeps none) the parts are hashed in order as they arrive, overlapping the
    * download of the later ones.
    */
-  async readWithSha256(uri: string): Promise<ChecksummedBlob> {
+  async readWithSha256(uri: string, options: ReadOptions = {}): Promise<ChecksummedBlob> {
     const { bucket, key } = parseS3Uri(uri);
     const head = this.#withRetry(() =>
       this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' })),
@@ -162,7 +162,7 @@ export class S3Store implements BlobStore {
       // The checksum is an optimisation: without it (a HEAD refused, an S3 look-alike) the bytes are hashed.
       () => undefined,
     );
-    const r = await this.#readWhole(uri, head);
+    const r = await this.#readWhole(uri, head, options.signal);
     return { data: r.data, sha256: r.sha256!, by: r.by! };
   }
 
@@ -173,9 +173,13 @@ export class S3Store implements BlobStore {
   async #readWhole(
     uri: string,
     checksum: Promise<{ sha256: string; etag: string } | undefined> | undefined,
+    signal?: AbortSignal,
   ): Promise<{ data: Uint8Array; sha256?: string; by?: 'store' | 'read' }> {
     const { bucket, key } = parseS3Uri(uri);
     const part = this.#partBytes;
+    const cancelled = () => new StorageError(uri, 'read cancelled');
+    // The SDK aborts a request in flight; a part not yet requested is never asked for.
+    const sendOptions = signal ? { abortSignal: signal } : undefined;
     const plain = async () => {
       const data = await this.#readPlain(uri, bucket, key);
       return checksum ? { data, sha256: createHash('sha256').update(data).digest('hex'), by: 'read' as const } : { data };
@@ -185,12 +189,14 @@ export class S3Store implements BlobStore {
       let head: Uint8Array;
       try {
         ({ first, head } = await this.#withRetry(async () => {
-          const r = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${part - 1}` }));
+          if (signal?.aborted) throw cancelled();
+          const r = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${part - 1}` }), sendOptions);
           return { first: r, head: r.Body ? await r.Body.transformToByteArray() : new Uint8Array(0) };
           // Only server-side trouble (5xx, throttling) is retried here: a dropped connection may be
           // an S3 look-alike's answer to a range of an empty object, which the plain GET below settles.
         }, isTransientStatus));
       } catch (err) {
+        if (signal?.aborted) throw cancelled();
         // A range of an empty object is unsatisfiable (S3: 416; some S3 look-alikes drop the
         // connection): a plain GET decides, and reports the real error if there is one.
         if (isNotFound(err) || isFatal(err) || isTransientStatus(err)) throw err;
@@ -234,8 +240,10 @@ export class S3Store implements BlobStore {
           next = end;
           // A connection reset mid-body retries the whole part.
           await this.#withRetry(async () => {
+            if (signal?.aborted) throw cancelled();
             const res = await this.#client.send(
               new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: first.ETag }),
+              sendOptions,
             );
             let at = start;
             // Straight into place: no per-part buffer to concatenate.
@@ -262,6 +270,7 @@ export class S3Store implements BlobStore {
       );
       return done(out);
     } catch (err) {
+      if (signal?.aborted) throw cancelled();
       if (err instanceof StorageError) throw err;
       if (httpStatus(err) === 412)
         throw new StorageError(uri, 'read failed: the object was replaced while it was being read', { cause: err });

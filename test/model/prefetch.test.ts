@@ -79,6 +79,14 @@ describe('readWithSha256InWorker', () => {
     assert.deepEqual(Buffer.from(onWorker.data), Buffer.from(inThread.data));
     assert.equal(onWorker.sha256, inThread.sha256);
     await assert.rejects(new FileStore({ workerReadMinBytes: 0 }).readWithSha256(join(scratch.dir, 'nope.bin')), StorageNotFoundError);
+    // A cancelled read rejects as cancelled, on the worker and in this thread.
+    for (const workerReadMinBytes of [0, Number.POSITIVE_INFINITY]) {
+      await assert.rejects(
+        new FileStore({ workerReadMinBytes }).readWithSha256(file, { signal: AbortSignal.abort() }),
+        /read cancelled/,
+        `workerReadMinBytes ${workerReadMinBytes}`,
+      );
+    }
   });
 });
 

@@ -165,6 +165,38 @@ describe('S3Store.readWithSha256 and S3 checksums', () => {
     assert.equal(fullObjectSha256('abcd', 'FULL_OBJECT'), undefined);
     assert.equal(fullObjectSha256(undefined, undefined), undefined);
   });
+
+  it('a cancelled read asks for no more parts and rejects as cancelled (a dropped prefetch stops downloading)', async () => {
+    await store().write('s3://b/k', DATA);
+    const stop = new AbortController();
+    let gets = 0;
+    // One part at a time: the second GET (the first after the head part) cancels the read.
+    const original = bucket.objects.get('k')!;
+    bucket.s3.on(GetObjectCommand).callsFake((i: { Range?: string }) => {
+      gets++;
+      if (gets === 2) stop.abort();
+      const m = /bytes=(\d+)-(\d+)/.exec(i.Range ?? '')!;
+      const end = Math.min(Number(m[2]) + 1, original.bytes.length);
+      const bytes = original.bytes.subarray(Number(m[1]), end);
+      return {
+        ETag: original.etag,
+        ContentRange: `bytes ${m[1]}-${end - 1}/${original.bytes.length}`,
+        Body: {
+          transformToByteArray: async () => bytes,
+          async *[Symbol.asyncIterator]() {
+            yield bytes;
+          },
+        },
+      };
+    });
+    const s = new S3Store({ partBytes: 16_384, readConcurrency: 1, retry: { attempts: 3 } });
+    await assert.rejects(s.readWithSha256('s3://b/k', { signal: stop.signal }), /^StorageError: s3:\/\/b\/k: read cancelled$/);
+    assert.equal(gets, 2, 'of 7 parts, none requested after the cancel');
+    // Already cancelled: nothing is requested at all.
+    gets = 0;
+    await assert.rejects(s.readWithSha256('s3://b/k', { signal: AbortSignal.abort() }), /read cancelled/);
+    assert.equal(gets, 0);
+  });
 });
 
 describe('a model on S3: the store checksum is checked against the manifest', () => {
