@@ -403,23 +403,13 @@ export async function benchQuality(options: QualityBenchOptions) {
       // The acceptance's comparisons, each with a paired bootstrap interval over the test rows.
       const { labels, tuned, defaults, base } = r;
       const blocks = r.perFold?.fold_test_rows;
+      const compare = (a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[]) => difference(labels, a, b, blocks);
       const comparisons: Record<string, ReturnType<typeof difference>> = {};
-      if (tuned.wide_deep)
-        comparisons['tuned_wide_deep_minus_baseline'] = difference(labels, tuned.wide_deep.predictions, [base.predictions], blocks);
+      if (tuned.wide_deep) comparisons['tuned_wide_deep_minus_baseline'] = compare(tuned.wide_deep.predictions, [base.predictions]);
       if (defaults.wide_deep && tuned.wide_deep)
-        comparisons['defaults_minus_tuned_wide_deep'] = difference(
-          labels,
-          defaults.wide_deep.predictions,
-          tuned.wide_deep.predictions,
-          blocks,
-        );
+        comparisons['defaults_minus_tuned_wide_deep'] = compare(defaults.wide_deep.predictions, tuned.wide_deep.predictions);
       if (defaults.wide_deep && tuned.wide)
-        comparisons['defaults_wide_deep_minus_tuned_wide'] = difference(
-          labels,
-          defaults.wide_deep.predictions,
-          tuned.wide.predictions,
-          blocks,
-        );
+        comparisons['defaults_wide_deep_minus_tuned_wide'] = compare(defaults.wide_deep.predictions, tuned.wide.predictions);
       const { predictions: _p, ...baseline_logistic_regression } = base;
       const withoutPredictions = <T extends { predictions: Float32Array[] }>(byKind: Partial<Record<ModelKind, T>>) =>
         Object.fromEntries(Object.entries(byKind).map(([k, { predictions: _q, ...rest }]) => [k, rest]));
