@@ -24,6 +24,7 @@ const metrics = new Metrics({ namespace: 'wdp', serviceName: 'wdp' });
 export const lambdaLogger: Logger = {
   info: (m) => powertools.info(m),
   warn: (m) => powertools.warn(m),
+  error: (m) => powertools.error(m),
 };
 
 /** A required environment variable, or a clear error naming it. */

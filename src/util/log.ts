@@ -5,6 +5,8 @@
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
+  /** Something failed that the user must act on (printed whatever `quiet` says, marked ERROR). */
+  error(message: string): void;
 }
 
 export function consoleLogger(options: { quiet?: boolean } = {}): Logger {
@@ -14,7 +16,8 @@ export function consoleLogger(options: { quiet?: boolean } = {}): Logger {
       if (!options.quiet) process.stderr.write(`${stamp()} ${m}\n`);
     },
     warn: (m) => process.stderr.write(`${stamp()} WARN ${m}\n`),
+    error: (m) => process.stderr.write(`${stamp()} ERROR ${m}\n`),
   };
 }
 
-export const silentLogger: Logger = { info: () => {}, warn: () => {} };
+export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };

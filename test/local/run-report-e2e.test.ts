@@ -63,7 +63,7 @@ describe('run report of local runs', () => {
     const { dir, l } = await buckets.newBucket();
     const warnings: string[] = [];
     const r = await buckets.run(dir, {
-      logger: { info: () => {}, warn: (m) => warnings.push(m) },
+      logger: { info: () => {}, warn: (m) => warnings.push(m), error: () => {} },
       overrides: { Train: trainThenBlockReport },
     });
     assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
