@@ -9,13 +9,20 @@
  *     or `{ statusCode, error, requestId }` for a bad request (returned, not thrown: a thrown
  *     error would reach the caller with its stack trace);
  *   - Function URL / API Gateway (v1 or v2): `{ body, isBase64Encoded, … }` → `{ statusCode,
- *     headers, body }` with the same JSON in `body`.
- * Bad requests answer 400 with a message naming the problem; an unavailable model 503; anything
- * else 500 with a generic message and the request id (details only in the logs).
+ *     headers, body }` with the same JSON in `body`. Only POST is scored: any other method
+ *     answers 405 with `allow: POST` (v2 names it in `requestContext.http.method`, v1 in
+ *     `httpMethod`; a direct invocation has none and is not checked).
+ * Bad requests answer 400 with a message naming the problem (413 for an HTTP body over the
+ * limit); an unavailable model 503; anything else 500 with a generic message and the request id
+ * (details only in the logs).
+ *
+ * Failures are answered, not thrown, so Lambda's own Errors metric never sees them: every
+ * non-2xx answer is reported once through `onFailed`, which the Lambda turns into metrics that
+ * alarms watch (lambdas/score.ts, cdk/scoring-service.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { RequestError } from './errors.ts';
-import type { ScoreResponse } from './request.ts';
+import { clip, type ScoreResponse } from './request.ts';
 import type { PlanCacheStats } from './serving-model.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
 
@@ -39,6 +46,42 @@ export interface ScoredEvent {
   readonly planCache: PlanCacheStats;
 }
 
+/** Why a request was not scored; each is one kind of non-2xx answer. */
+export const FAILURE_KINDS = {
+  /** 405: an HTTP method other than POST. */
+  methodNotAllowed: 'method_not_allowed',
+  /** 400: an HTTP event without a body. */
+  emptyBody: 'empty_body',
+  /** 413: an HTTP body over `maxBodyBytes`. */
+  bodyTooLarge: 'body_too_large',
+  /** 400: an HTTP body that is not JSON. */
+  invalidJson: 'invalid_json',
+  /** 400: a RequestError (envelope, features, types, limits). */
+  badRequest: 'bad_request',
+  /** 503: the model could not be loaded. */
+  modelUnavailable: 'model_unavailable',
+  /** 500: anything else, a fault of ours. */
+  internal: 'internal',
+} as const;
+export type FailureKind = (typeof FAILURE_KINDS)[keyof typeof FAILURE_KINDS];
+
+export interface FailedEvent {
+  readonly kind: FailureKind;
+  /** The HTTP status answered (or the `statusCode` of a direct invocation's error body). */
+  readonly status: number;
+  readonly requestId: string;
+}
+
+/** One attempt to load the model: `error` is set when it failed. */
+export interface ModelLoadEvent {
+  readonly modelUri: string;
+  readonly loadMs: number;
+  /** Set when the load succeeded. */
+  readonly modelVersion?: string;
+  /** Set when the load failed (nothing is kept; the next event tries again). */
+  readonly error?: Error;
+}
+
 export interface ScoreHandlerOptions {
   /** URI of the model folder (the Lambda reads it from WDP_MODEL_URI once). */
   readonly modelUri: string;
@@ -48,6 +91,16 @@ export interface ScoreHandlerOptions {
   readonly logger?: HandlerLogger;
   /** Called after each successful scoring (metrics). */
   readonly onScored?: (e: ScoredEvent) => void;
+  /**
+   * Called once for every non-2xx answer, of either event shape (metrics and alarms: failures are
+   * returned, not thrown, so nothing else counts them).
+   */
+  readonly onFailed?: (e: FailedEvent) => void;
+  /**
+   * Called when a load of the model settles, the preload's included: once per attempt, however
+   * many events wait on it (a failed load answers each of them 503, each reported to onFailed).
+   */
+  readonly onModelLoad?: (e: ModelLoadEvent) => void;
   /** How to load the model. @default Scorer.load */
   readonly loadScorer?: (uri: string, options: ScorerOptions) => Promise<Scorer>;
   /**
@@ -75,10 +128,36 @@ export type ScoreHandler = (event: unknown, context?: { awsRequestId?: string })
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 
-function isHttpEvent(event: unknown): boolean {
+/** The fields of a Function URL (payload v2) or API Gateway (v1 or v2) event the handler reads. */
+interface HttpEvent {
+  readonly body?: unknown;
+  readonly isBase64Encoded?: unknown;
+  readonly httpMethod?: unknown;
+  readonly requestContext?: { readonly http?: { readonly method?: unknown } };
+}
+
+function isHttpEvent(event: unknown): event is HttpEvent {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
   const e = event as Record<string, unknown>;
-  return 'body' in e && ('requestContext' in e || 'headers' in e || 'isBase64Encoded' in e || 'httpMethod' in e || 'rawPath' in e);
+  // A GET through a Function URL carries no `body` at all, only its method.
+  if (httpMethod(e as HttpEvent) !== undefined) return true;
+  return 'body' in e && ('requestContext' in e || 'headers' in e || 'isBase64Encoded' in e || 'rawPath' in e);
+}
+
+/** The request's method: v2 puts it in requestContext.http.method, v1 in httpMethod. */
+function httpMethod(e: HttpEvent): string | undefined {
+  const ctx = e.requestContext;
+  const v2 = typeof ctx === 'object' && ctx !== null && typeof ctx.http === 'object' && ctx.http !== null ? ctx.http.method : undefined;
+  const m = typeof v2 === 'string' ? v2 : e.httpMethod;
+  return typeof m === 'string' ? m.toUpperCase() : undefined;
+}
+
+/** U+FEFF: some clients (PowerShell, Windows editors) start a UTF-8 body with a byte order mark. */
+const BOM = '\uFEFF';
+
+/** The message of a 413, shared with `wdp serve` (which counts the bytes itself). */
+export function bodyTooLargeMessage(bytes: number, maxBodyBytes: number): string {
+  return `request body is too large: ${bytes} bytes (the limit is ${maxBodyBytes})`;
 }
 
 const silent: HandlerLogger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -113,15 +192,16 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
       const p = load(options.modelUri, scorerOptions);
       scorer = p;
       p.then(
-        (s) =>
-          log.info('model loaded', {
-            modelUri: options.modelUri,
-            modelVersion: s.modelVersion,
-            loadMs: Math.round(performance.now() - started),
-          }),
+        (s) => {
+          const loadMs = performance.now() - started;
+          log.info('model loaded', { modelUri: options.modelUri, modelVersion: s.modelVersion, loadMs: Math.round(loadMs) });
+          options.onModelLoad?.({ modelUri: options.modelUri, loadMs, modelVersion: s.modelVersion });
+        },
         (e: unknown) => {
           if (scorer === p) scorer = undefined;
-          log.error('model failed to load', { modelUri: options.modelUri, error: (e as Error).message });
+          const error = e instanceof Error ? e : new Error(String(e));
+          log.error('model failed to load', { modelUri: options.modelUri, error: error.message });
+          options.onModelLoad?.({ modelUri: options.modelUri, loadMs: performance.now() - started, error });
         },
       );
     }
@@ -131,12 +211,15 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
   // The rejection is logged by getScorer and forgotten; the first event loads again.
   if (options.preload) getScorer().catch(() => {});
 
+  const failed = (kind: FailureKind, status: number, requestId: string): void => options.onFailed?.({ kind, status, requestId });
+
   const scoreOnline = async (body: unknown, requestId: string): Promise<{ status: number; payload: ScoreResponse | ErrorBody }> => {
     const started = performance.now();
     let s: Scorer;
     try {
       s = await getScorer();
     } catch {
+      failed(FAILURE_KINDS.modelUnavailable, 503, requestId);
       return { status: 503, payload: { statusCode: 503, error: `model could not be loaded (request id ${requestId})`, requestId } };
     }
     try {
@@ -153,9 +236,11 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     } catch (e) {
       if (e instanceof RequestError) {
         log.warn('bad request', { requestId, error: e.message });
+        failed(FAILURE_KINDS.badRequest, 400, requestId);
         return { status: 400, payload: { statusCode: 400, error: e.message, requestId } };
       }
       log.error('scoring failed', { requestId, error: (e as Error).message, stack: (e as Error).stack ?? '' });
+      failed(FAILURE_KINDS.internal, 500, requestId);
       return { status: 500, payload: { statusCode: 500, error: `internal error (request id ${requestId})`, requestId } };
     }
   };
@@ -166,30 +251,42 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
       const { payload } = await scoreOnline(event, requestId);
       return payload;
     }
-    // HTTP: decode, limit, parse, then the same path.
-    const http = event as { body?: unknown; isBase64Encoded?: boolean };
-    const reply = (status: number, payload: unknown): HttpResult => ({
+    // HTTP: method, decode, limit, parse, then the same path.
+    const reply = (status: number, payload: unknown, headers: Record<string, string> = {}): HttpResult => ({
       statusCode: status,
-      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
       body: JSON.stringify(payload),
     });
-    const bad = (message: string) => reply(400, { statusCode: 400, error: message, requestId });
-    if (typeof http.body !== 'string' || http.body.length === 0) return bad('request body is empty; send a JSON object with "candidates"');
+    const refuse = (kind: FailureKind, status: number, message: string, headers?: Record<string, string>): HttpResult => {
+      failed(kind, status, requestId);
+      return reply(status, { statusCode: status, error: message, requestId }, headers);
+    };
+    const method = httpMethod(event);
+    if (method !== undefined && method !== 'POST')
+      return refuse(
+        FAILURE_KINDS.methodNotAllowed,
+        405,
+        `method ${clip(method)} is not allowed: only POST is scored (send a JSON object with "candidates")`,
+        { allow: 'POST' },
+      );
+    if (typeof event.body !== 'string' || event.body.length === 0)
+      return refuse(FAILURE_KINDS.emptyBody, 400, 'request body is empty; send a JSON object with "candidates"');
+    // Only boolean true means base64: a string "false" (a hand-built event) is truthy but is not.
+    const base64 = event.isBase64Encoded === true;
+    const raw = event.body;
     // Reject on the raw size before decoding or parsing anything.
     // A UTF-16 code unit is at most 3 UTF-8 bytes, so a body with length × 3 within the limit
     // needs no pass over its bytes to count them (~0.1 ms for 0.8 MB).
-    const rawBytes = http.isBase64Encoded
-      ? Math.floor((http.body.length * 3) / 4)
-      : http.body.length * 3 <= maxBody
-        ? http.body.length
-        : Buffer.byteLength(http.body, 'utf8');
-    if (rawBytes > maxBody) return bad(`request body is too large: ${rawBytes} bytes (the limit is ${maxBody})`);
-    const text = http.isBase64Encoded ? Buffer.from(http.body, 'base64').toString('utf8') : http.body;
+    const rawBytes = base64 ? Math.floor((raw.length * 3) / 4) : raw.length * 3 <= maxBody ? raw.length : Buffer.byteLength(raw, 'utf8');
+    if (rawBytes > maxBody) return refuse(FAILURE_KINDS.bodyTooLarge, 413, bodyTooLargeMessage(rawBytes, maxBody));
+    const decoded = base64 ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    // JSON.parse refuses a leading byte order mark; it carries no meaning, so drop it.
+    const text = decoded.startsWith(BOM) ? decoded.slice(1) : decoded;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      return bad('request body is not valid JSON');
+      return refuse(FAILURE_KINDS.invalidJson, 400, 'request body is not valid JSON');
     }
     const { status, payload } = await scoreOnline(parsed, requestId);
     return reply(status, payload);

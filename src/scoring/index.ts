@@ -10,8 +10,18 @@ export type { PlanCacheStats, PlanLease, ServingModelOptions, SplitPlan } from '
 export { SPLIT_TOWER_KINDS } from './split-tower.ts';
 export type { SplitTowerKind } from './split-tower.ts';
 export type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';
-export { createScoreHandler, DEFAULT_MAX_BODY_BYTES } from './handler.ts';
-export type { ErrorBody, HandlerLogger, HttpResult, ScoreHandler, ScoreHandlerOptions, ScoredEvent } from './handler.ts';
+export { bodyTooLargeMessage, createScoreHandler, DEFAULT_MAX_BODY_BYTES, FAILURE_KINDS } from './handler.ts';
+export type {
+  ErrorBody,
+  FailedEvent,
+  FailureKind,
+  HandlerLogger,
+  HttpResult,
+  ModelLoadEvent,
+  ScoreHandler,
+  ScoreHandlerOptions,
+  ScoredEvent,
+} from './handler.ts';
 export { ModelUnavailableError, RequestError, ScoringError } from './errors.ts';
 
 import type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';

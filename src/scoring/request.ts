@@ -69,6 +69,8 @@ export interface RequestLimits {
   readonly maxCandidates: number;
   /** Longest string accepted as a feature value (or a list element). @default DEFAULT_MAX_STRING_LENGTH */
   readonly maxStringLength?: number;
+  /** Most elements in one list value. @default DEFAULT_MAX_LIST_LENGTH */
+  readonly maxListLength?: number;
 }
 
 /**
@@ -76,6 +78,15 @@ export interface RequestLimits {
  * mistake or an attempt to make the vocabulary lookup and the hashing chew on megabytes.
  */
 export const DEFAULT_MAX_STRING_LENGTH = 1024;
+
+/**
+ * 100,000 elements per list value: the largest `maxLength` a config may give a list feature
+ * (src/config/schema.ts), so no list a model can read whole is refused. The model reads only its
+ * feature's first `maxLength` elements (256 by default); a longer list is cut to that, but one far
+ * beyond any model's use (a 1.4-million-element list fits in 6 MiB of JSON) is refused on its
+ * length alone, before any element is looked at.
+ */
+export const DEFAULT_MAX_LIST_LENGTH = 100_000;
 
 /** How many offending fields a message lists before "and N more". */
 const MAX_LISTED = 10;
@@ -168,12 +179,19 @@ function checkColumns(cols: Record<string, unknown>, limits: RequestLimits): Rec
   return cols as Record<string, unknown[]>;
 }
 
+/**
+ * A categorical token: a string, a finite number or a boolean (`cellToToken` makes `true` the token
+ * 'true', as the log reader does), or null for a missing value. The same for a categorical and for
+ * each element of a list (a null element is dropped).
+ */
+const TOKEN = 'a string, number, boolean or null';
+
 function expected(f: FeatureState): string {
   return f.kind === 'numeric'
     ? 'a number or null'
     : f.kind === 'categorical'
-      ? 'a string, number, boolean or null'
-      : 'an array of strings or numbers, a single string or number, or null';
+      ? TOKEN
+      : 'an array of strings, numbers or booleans, a single string, number or boolean, or null';
 }
 
 /** JSON.parse reads a number beyond ±1.8e308 (e.g. 1e999) as ±Infinity; say so rather than "got number". */
@@ -200,13 +218,27 @@ function isToken(v: unknown): boolean {
   return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
 }
 
-/** Whether a cell fits the feature's kind (null/undefined always does: it is a missing value). */
-function fits(f: FeatureState, v: unknown): boolean {
-  if (v === null || v === undefined) return true;
-  if (f.kind === 'numeric') return typeof v === 'number' && Number.isFinite(v);
-  if (f.kind === 'categorical') return isToken(v);
-  if (Array.isArray(v)) return v.every((e) => e === null || isToken(e));
-  return isToken(v);
+/**
+ * Why a cell does not fit its feature's kind, as the rest of a message after the cell's name
+ * (` must be …, got …`, or `[i] must be …` naming a list's first bad element); undefined when it
+ * fits. Null/undefined always fit: a missing value (or, in a list, a dropped element).
+ */
+function misfit(f: FeatureState, v: unknown): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (f.kind === 'numeric') return typeof v === 'number' && Number.isFinite(v) ? undefined : ` must be ${expected(f)}, got ${typeName(v)}`;
+  if (f.kind === 'categorical_list' && Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const e: unknown = v[i];
+      if (e !== null && e !== undefined && !isToken(e)) return `[${i}] must be ${TOKEN}, got ${typeName(e)}`;
+    }
+    return undefined;
+  }
+  return isToken(v) ? undefined : ` must be ${expected(f)}, got ${typeName(v)}`;
+}
+
+/** Whether a cell is a list longer than `max` (checked before any element is read). */
+function overlong(f: FeatureState, v: unknown, max: number): v is unknown[] {
+  return f.kind === 'categorical_list' && Array.isArray(v) && v.length > max;
 }
 
 const NUM = 0;
@@ -240,24 +272,35 @@ export interface RequestColumns {
 /**
  * Checks every cell against the model's features and builds the two chunks the transforms encode.
  * Either request shape; a columnar request is read column by column, straight into the columns.
- * @throws RequestError naming unknown features, wrong types, strings over the length limit,
- *   features given on both sides, and numerics without a default that are missing.
+ * @throws RequestError naming unknown features, wrong types (a list's bad element by index),
+ *   strings and lists over the length limits, features given on both sides, and numerics without
+ *   a default that are missing.
  */
 export function buildColumns(
   req: AnyScoreRequest,
   state: TransformState,
-  limits: Pick<RequestLimits, 'maxStringLength'> = {},
+  limits: Pick<RequestLimits, 'maxStringLength' | 'maxListLength'> = {},
 ): RequestColumns {
   const features = state.features;
   const maxStr = limits.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+  const maxList = limits.maxListLength ?? DEFAULT_MAX_LIST_LENGTH;
   const unknown: string[] = [];
   const wrong: string[] = [];
   const tooLong: string[] = [];
+  const tooMany: string[] = [];
   const userFeatures = new Set<string>();
   for (const [name, v] of Object.entries(req.context)) {
     const f = Object.hasOwn(features, name) ? features[name] : undefined;
-    if (!f) unknown.push(`context.${clip(name)}`);
-    else if (!fits(f, v)) wrong.push(`context.${name} must be ${expected(f)}, got ${typeName(v)}`);
+    if (!f) {
+      unknown.push(`context.${clip(name)}`);
+      continue;
+    }
+    if (overlong(f, v, maxList)) {
+      tooMany.push(`context.${name} (${v.length} elements)`);
+      continue;
+    }
+    const fault = misfit(f, v);
+    if (fault !== undefined) wrong.push(`context.${name}${fault}`);
     else {
       const len = longest(v);
       if (len > maxStr) tooLong.push(`context.${name} (${len} characters)`);
@@ -285,13 +328,19 @@ export function buildColumns(
     } else if (slot.kind === CAT && typeof v === 'string') {
       if (v.length > maxStr) tooLong.push(`candidates[${i}].${name} (${v.length} characters)`);
       else (slot.col as Cell[])[i] = v;
-    } else if (fits(slot.f, v)) {
-      if (v === null || v === undefined) return;
+    } else if (v !== null && v !== undefined) {
+      if (overlong(slot.f, v, maxList)) {
+        tooMany.push(`candidates[${i}].${name} (${v.length} elements)`);
+        return;
+      }
+      const fault = misfit(slot.f, v);
+      if (fault !== undefined) {
+        wrong.push(`candidates[${i}].${name}${fault}`);
+        return;
+      }
       const len = longest(v);
       if (len > maxStr) tooLong.push(`candidates[${i}].${name} (${len} characters)`);
       else (slot.col as Cell[])[i] = v as Cell;
-    } else {
-      wrong.push(`candidates[${i}].${name} must be ${expected(slot.f)}, got ${typeName(v)}`);
     }
   };
   if (isColumnar(req)) {
@@ -356,6 +405,7 @@ export function buildColumns(
   if (unknown.length > 0) throw new RequestError(`unknown feature(s): ${listing(unknown)}`);
   if (wrong.length > 0) throw new RequestError(`wrong type(s): ${listing(wrong)}`);
   if (tooLong.length > 0) throw new RequestError(`string(s) longer than the limit of ${maxStr} characters: ${listing(tooLong)}`);
+  if (tooMany.length > 0) throw new RequestError(`list(s) longer than the limit of ${maxList} elements: ${listing(tooMany)}`);
   if (both.size > 0) throw new RequestError(`feature(s) given in both context and candidates: ${listing([...both])}`);
 
   const missing: string[] = [];

@@ -30,6 +30,8 @@ export interface ScorerOptions extends ServingModelOptions {
   readonly maxCandidates?: number;
   /** Longest string a feature value may be. @default DEFAULT_MAX_STRING_LENGTH (1024) */
   readonly maxStringLength?: number;
+  /** Most elements in one list value; a longer list is refused (400). @default DEFAULT_MAX_LIST_LENGTH (100,000) */
+  readonly maxListLength?: number;
   /** Reuse a cached scorer of the same model id. @default true */
   readonly cache?: boolean;
   /**
@@ -188,7 +190,8 @@ export class Scorer {
   readonly idColumns: readonly string[];
   readonly #state: TransformState;
   readonly #contextFeatures: ReadonlySet<string> | undefined;
-  readonly #maxStringLength: number | undefined;
+  /** The cell limits buildColumns applies (only those given: the rest take its defaults). */
+  readonly #cellLimits: { maxStringLength?: number; maxListLength?: number };
 
   private constructor(
     uri: string,
@@ -205,7 +208,10 @@ export class Scorer {
     this.model = model;
     this.idColumns = idColumns;
     this.maxCandidates = options.maxCandidates ?? 1000;
-    this.#maxStringLength = options.maxStringLength;
+    this.#cellLimits = {
+      ...(options.maxStringLength !== undefined ? { maxStringLength: options.maxStringLength } : {}),
+      ...(options.maxListLength !== undefined ? { maxListLength: options.maxListLength } : {}),
+    };
     this.#state = transforms.toState();
     const fixed = options.contextFeatures;
     if (fixed) {
@@ -295,7 +301,7 @@ export class Scorer {
     const t0 = timings ? performance.now() : 0;
     const envelope = parseEnvelope(body, { maxCandidates: this.maxCandidates });
     const req = this.#contextFeatures ? fixContext(envelope, this.#contextFeatures) : envelope;
-    const cols = buildColumns(req, this.#state, this.#maxStringLength !== undefined ? { maxStringLength: this.#maxStringLength } : {});
+    const cols = buildColumns(req, this.#state, this.#cellLimits);
     let user: EncodedBatch;
     let items: EncodedBatch;
     try {
@@ -411,6 +417,7 @@ function optionsKey(o: ScorerOptions): string {
     o.int8Ops ?? null,
     o.maxCandidates ?? null,
     o.maxStringLength ?? null,
+    o.maxListLength ?? null,
     o.warmBatchPlan ?? null,
     o.contextFeatures ? [...o.contextFeatures].sort() : null,
   ]);

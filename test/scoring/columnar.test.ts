@@ -104,7 +104,7 @@ describe('columnar candidates', () => {
     );
     assert.equal(
       await error({ candidates: { ...cols, tags: [null, { a: 1 }, null, null, null] } }),
-      'wrong type(s): candidates[1].tags must be an array of strings or numbers, a single string or number, or null, got object',
+      'wrong type(s): candidates[1].tags must be an array of strings, numbers or booleans, a single string, number or boolean, or null, got object',
     );
     assert.equal(
       await error({ context: { user: 'u1' }, candidates: { ...cols, x: [1, null, 2, null, 3] } }),

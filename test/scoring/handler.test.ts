@@ -3,7 +3,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { createScoreHandler, type HandlerLogger, type HttpResult } from '../../src/scoring/handler.ts';
+import { createScoreHandler, type FailedEvent, type HandlerLogger, type HttpResult } from '../../src/scoring/handler.ts';
 import { Scorer, type ScorerOptions } from '../../src/scoring/scorer.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
@@ -145,7 +145,7 @@ describe('bad requests answer 400 with an exact message and no stack trace', () 
     [
       'wrong type of a list',
       { candidates: [{ item: 'i1', x: 1, tags: { a: 1 } }] },
-      'wrong type(s): candidates[0].tags must be an array of strings or numbers, a single string or number, or null, got object',
+      'wrong type(s): candidates[0].tags must be an array of strings, numbers or booleans, a single string, number or boolean, or null, got object',
     ],
     [
       'wrong type of a categorical',
@@ -202,7 +202,7 @@ describe('bad requests answer 400 with an exact message and no stack trace', () 
     const empty = (await handle(fnUrlEvent(''), { awsRequestId: 'r' })) as HttpResult;
     assert.equal(JSON.parse(empty.body).error, 'request body is empty; send a JSON object with "candidates"');
     const big = (await handle(fnUrlEvent(JSON.stringify(REQUEST)), { awsRequestId: 'r' })) as HttpResult;
-    assert.equal(big.statusCode, 400);
+    assert.equal(big.statusCode, 413);
     assert.equal(JSON.parse(big.body).error, `request body is too large: ${JSON.stringify(REQUEST).length} bytes (the limit is 100)`);
   });
 });
@@ -348,7 +348,202 @@ describe('caller input in an error is clipped (issue 9, finding 8)', () => {
     );
     assert.equal(
       await send('{"candidates":[{"item":"i1","x":1,"tags":["t1",1e999]}]}'),
-      `wrong type(s): candidates[0].tags must be an array of strings or numbers, a single string or number, or null, got an array with Infinity at [1] (${why})`,
+      `wrong type(s): candidates[0].tags[1] must be a string, number, boolean or null, got Infinity (${why})`,
     );
+  });
+});
+
+describe('HTTP methods: only POST is scored', () => {
+  const get = { version: '2.0', rawPath: '/', headers: {}, requestContext: { http: { method: 'GET', path: '/' } }, isBase64Encoded: false };
+  test('a Function URL GET (no body at all) answers 405 with allow: POST', async () => {
+    const { handle } = harness(good);
+    const r = (await handle(get, { awsRequestId: 'm1' })) as HttpResult;
+    assert.equal(r.statusCode, 405);
+    assert.equal(r.headers['allow'], 'POST');
+    assert.equal(r.headers['x-request-id'], 'm1');
+    assert.deepEqual(JSON.parse(r.body), {
+      statusCode: 405,
+      error: 'method GET is not allowed: only POST is scored (send a JSON object with "candidates")',
+      requestId: 'm1',
+    });
+  });
+
+  test('PUT and DELETE through a Function URL and API Gateway v1, even with a valid body, answer 405', async () => {
+    const { handle } = harness(good);
+    const body = JSON.stringify(REQUEST);
+    for (const event of [
+      { ...fnUrlEvent(body), requestContext: { http: { method: 'PUT', path: '/' } } },
+      { ...apiGwV1Event(body), httpMethod: 'DELETE' },
+    ]) {
+      const r = (await handle(event)) as HttpResult;
+      assert.equal(r.statusCode, 405);
+      assert.equal(r.headers['allow'], 'POST');
+    }
+  });
+
+  test('POST in any case is scored; a direct invocation has no method and is scored', async () => {
+    const { handle } = harness(good);
+    const lower = { ...fnUrlEvent(JSON.stringify(REQUEST)), requestContext: { http: { method: 'post', path: '/' } } };
+    assert.equal(((await handle(lower)) as HttpResult).statusCode, 200);
+    assert.equal(((await handle(apiGwV1Event(JSON.stringify(REQUEST)))) as HttpResult).statusCode, 200);
+    assert.equal(((await handle(REQUEST)) as { scores: number[] }).scores.length, 3);
+  });
+});
+
+describe('body decoding', () => {
+  test('a UTF-8 byte order mark before valid JSON is accepted, plain and base64', async () => {
+    const { handle } = harness(good);
+    const plain = (await handle(REQUEST)) as { scores: number[] };
+    const withBom = `\uFEFF${JSON.stringify(REQUEST)}`;
+    for (const event of [fnUrlEvent(withBom), fnUrlEvent(Buffer.from(withBom, 'utf8').toString('base64'), true)]) {
+      const r = (await handle(event)) as HttpResult;
+      assert.equal(r.statusCode, 200, r.body);
+      assert.deepEqual((JSON.parse(r.body) as { scores: number[] }).scores, plain.scores);
+    }
+  });
+
+  test('only a boolean true isBase64Encoded means base64: the string "false" (or "true") does not', async () => {
+    const { handle } = harness(good);
+    const body = JSON.stringify(REQUEST);
+    for (const flag of ['false', 'true', 1]) {
+      const r = (await handle({ ...fnUrlEvent(body), isBase64Encoded: flag })) as HttpResult;
+      assert.equal(r.statusCode, 200, `isBase64Encoded: ${JSON.stringify(flag)}: ${r.body}`);
+    }
+  });
+
+  test('a body over the limit answers 413 with its size in bytes (UTF-8, and base64 decoded)', async () => {
+    const { handle } = harness(good, {}, { maxBodyBytes: 100 });
+    const text = JSON.stringify({ ...REQUEST, context: { user: 'ü'.repeat(40) } });
+    const bytes = Buffer.byteLength(text, 'utf8');
+    const r = (await handle(fnUrlEvent(text), { awsRequestId: 'b' })) as HttpResult;
+    assert.equal(r.statusCode, 413);
+    assert.deepEqual(JSON.parse(r.body), {
+      statusCode: 413,
+      error: `request body is too large: ${bytes} bytes (the limit is 100)`,
+      requestId: 'b',
+    });
+    const b64 = (await handle(fnUrlEvent(Buffer.from(text).toString('base64'), true))) as HttpResult;
+    assert.equal(b64.statusCode, 413);
+  });
+});
+
+describe('onFailed: once for every non-2xx answer, never for a 200', () => {
+  /** A handler whose failure reports are kept. */
+  const failing = (modelUri: string, extra: { maxBodyBytes?: number } = {}) => {
+    const failures: FailedEvent[] = [];
+    const handle = createScoreHandler({ modelUri, scorerOptions: { backend: 'js' }, ...extra, onFailed: (e) => failures.push(e) });
+    return { handle, failures };
+  };
+
+  test('each HTTP refusal and each bad request is one report with its kind, status and request id', async () => {
+    const { handle, failures } = failing(good, { maxBodyBytes: 1000 });
+    const cases: [unknown, string, number][] = [
+      [{ ...fnUrlEvent(''), requestContext: { http: { method: 'GET' } } }, 'method_not_allowed', 405],
+      [fnUrlEvent(''), 'empty_body', 400],
+      [fnUrlEvent('x'.repeat(1001)), 'body_too_large', 413],
+      [fnUrlEvent('{nope'), 'invalid_json', 400],
+      [fnUrlEvent('{"candidates": []}'), 'bad_request', 400],
+      [{ candidates: [] }, 'bad_request', 400],
+    ];
+    for (const [i, [event, kind, status]] of cases.entries()) {
+      const r = (await handle(event, { awsRequestId: `f${i}` })) as { statusCode: number };
+      assert.equal(r.statusCode, status);
+      assert.deepEqual(failures.at(-1), { kind, status, requestId: `f${i}` });
+    }
+    assert.equal(failures.length, cases.length);
+    await handle(REQUEST);
+    await handle(fnUrlEvent(JSON.stringify(REQUEST)));
+    assert.equal(failures.length, cases.length, 'a 200 reports nothing');
+  });
+
+  test('a model that fails to load: model_unavailable 503 per request, and one onModelLoad error per attempt', async () => {
+    const failures: FailedEvent[] = [];
+    const loads: { error?: Error; modelVersion?: string }[] = [];
+    const handle = createScoreHandler({
+      modelUri: join(dir, 'nowhere'),
+      scorerOptions: { backend: 'js' },
+      onFailed: (e) => failures.push(e),
+      onModelLoad: (e) => loads.push(e),
+    });
+    await Promise.all([handle(REQUEST, { awsRequestId: 'a' }), handle(fnUrlEvent(JSON.stringify(REQUEST)), { awsRequestId: 'b' })]);
+    assert.deepEqual(
+      failures.map((f) => [f.kind, f.status, f.requestId]),
+      [
+        ['model_unavailable', 503, 'a'],
+        ['model_unavailable', 503, 'b'],
+      ],
+    );
+    assert.equal(loads.length, 1, 'two requests shared one failed load');
+    assert.match(loads[0]!.error!.message, /nowhere/);
+  });
+
+  test('an internal error is one internal 500', async () => {
+    const failures: FailedEvent[] = [];
+    const handle = createScoreHandler({
+      modelUri: 'mem://fake',
+      onFailed: (e) => failures.push(e),
+      loadScorer: async () =>
+        ({
+          modelVersion: 'fake',
+          score: async () => {
+            throw new TypeError('boom');
+          },
+        }) as unknown as Scorer,
+    });
+    await handle(REQUEST, { awsRequestId: 'i' });
+    assert.deepEqual(failures, [{ kind: 'internal', status: 500, requestId: 'i' }]);
+  });
+});
+
+describe('list values (categorical_list)', () => {
+  const error = async (handle: ReturnType<typeof harness>['handle'], body: unknown) =>
+    (JSON.parse(((await handle(fnUrlEvent(JSON.stringify(body)), { awsRequestId: 'l' })) as HttpResult).body) as { error?: string }).error;
+
+  test('a bad element is named by its index and its type, in context and in candidates', async () => {
+    const { handle } = harness(good);
+    assert.equal(
+      await error(handle, { context: { user: 'u1', tags: ['t1', { x: 1 }] }, candidates: [{ item: 'i1', x: 1 }] }),
+      'wrong type(s): context.tags[1] must be a string, number, boolean or null, got object',
+    );
+    assert.equal(
+      await error(handle, { candidates: [{ item: 'i1', x: 1, tags: ['t1', 't2', ['t3']] }] }),
+      'wrong type(s): candidates[0].tags[2] must be a string, number, boolean or null, got array',
+    );
+    assert.equal(
+      await error(handle, { candidates: { item: ['i1', 'i2'], x: [1, 2], tags: [['t1'], [null, 't2', { y: 2 }]] } }),
+      'wrong type(s): candidates[1].tags[2] must be a string, number, boolean or null, got object',
+    );
+  });
+
+  test('booleans are tokens in a list as in a categorical ("true"/"false", as the log reader makes them); null elements are dropped', async () => {
+    const { handle } = harness(good);
+    const score = async (context: Record<string, unknown>, tags: unknown) =>
+      ((await handle({ context, candidates: [{ item: 'i1', x: 0.5, tags }] })) as { scores: number[] }).scores[0];
+    assert.equal(await score({ user: 'u1' }, [true, 't1']), await score({ user: 'u1' }, ['true', 't1']));
+    assert.equal(await score({ user: 'u1' }, false), await score({ user: 'u1' }, ['false']));
+    assert.equal(await score({ user: 'u1' }, [null, 't1', null]), await score({ user: 'u1' }, ['t1']));
+    assert.equal(await score({ user: true }, ['t1']), await score({ user: 'true' }, ['t1']));
+  });
+
+  test('a list over the element limit is refused on its length alone (1.4 million elements, none of them read)', async () => {
+    const { handle } = harness(good);
+    // The first element is not even a token: the length is checked before any element is.
+    const huge = [{ not: 'a token' }, ...Array.from({ length: 1_399_999 }, () => 't1')];
+    const direct = (await handle({ context: { user: 'u1', tags: huge }, candidates: [{ item: 'i1', x: 1 }] }, { awsRequestId: 'h' })) as {
+      error: string;
+    };
+    assert.equal(direct.error, 'list(s) longer than the limit of 100000 elements: context.tags (1400000 elements)');
+    const cand = (await handle({ candidates: [{ item: 'i1', x: 1, tags: huge }] }, { awsRequestId: 'h' })) as { error: string };
+    assert.equal(cand.error, 'list(s) longer than the limit of 100000 elements: candidates[0].tags (1400000 elements)');
+  });
+
+  test('ScorerOptions.maxListLength sets the limit; a list at the limit is scored (the model reads its first maxLength)', async () => {
+    const { handle } = harness(good, { maxListLength: 3 });
+    assert.equal(
+      await error(handle, { candidates: [{ item: 'i1', x: 1, tags: ['a', 'b', 'c', 'd'] }] }),
+      'list(s) longer than the limit of 3 elements: candidates[0].tags (4 elements)',
+    );
+    const ok = (await handle({ candidates: [{ item: 'i1', x: 1, tags: ['a', 'b', 'c'] }] })) as { scores: number[] };
+    assert.equal(ok.scores.length, 1);
   });
 });
