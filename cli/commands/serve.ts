@@ -1,6 +1,7 @@
 /** `wdp serve`: the scoring handler over HTTP on 127.0.0.1. */
 import { type Command, Option } from 'commander';
 import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
+import { WdpError } from '../../src/util/errors.ts';
 import { consoleLogger } from '../../src/util/log.ts';
 import { int } from '../shared.ts';
 
@@ -22,13 +23,27 @@ export function addServeCommand(program: Command): void {
       // The handler logs a message plus structured extras; the console logger takes one string.
       const fmt = (m: string, extra: Record<string, unknown>[]) =>
         extra.length ? `${m} ${extra.map((e) => JSON.stringify(e)).join(' ')}` : m;
-      const { port } = await serve({
+      const { server, port, firstLoad } = await serve({
         modelUri: o.model,
         port: o.port,
         preload: true,
         scorerOptions: { backend: o.backend, maxCandidates: o.maxCandidates, log: (m) => log.info(m) },
-        logger: { info: (m, ...e) => log.info(fmt(m, e)), warn: (m, ...e) => log.warn(fmt(m, e)), error: (m, ...e) => log.warn(fmt(m, e)) },
+        logger: {
+          info: (m, ...e) => log.info(fmt(m, e)),
+          warn: (m, ...e) => log.warn(fmt(m, e)),
+          error: (m, ...e) => log.error(fmt(m, e)),
+        },
       });
+      // Someone starting a server by hand wants to know now that it cannot serve, not from a 503
+      // per request: a model that does not load stops the command (the library's serve() keeps
+      // running and retries, for callers that wait for the folder to appear).
+      try {
+        await firstLoad;
+      } catch (e) {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+        throw new WdpError(`cannot serve ${o.model}: the model failed to load: ${(e as Error).message}`, { cause: e });
+      }
       log.info(`serving ${o.model} on http://127.0.0.1:${port}/ — POST {"context":{…},"candidates":[{…}]}`);
     });
 }

@@ -1,20 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Server } from 'node:http';
+import { DEFAULT_MAX_BODY_BYTES } from '../../src/scoring/handler.ts';
 import { serve } from '../../src/scoring/serve.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
 let dir: string;
+let modelUri: string;
 let server: Server;
 let base: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wdp-serve-'));
-  const uri = await saveTinyModel(dir, 'm');
-  const s = await serve({ modelUri: uri, port: 0, scorerOptions: { backend: 'js' } });
+  modelUri = await saveTinyModel(dir, 'm');
+  const s = await serve({ modelUri, port: 0, scorerOptions: { backend: 'js' } });
   server = s.server;
   base = `http://127.0.0.1:${s.port}/`;
 });
@@ -47,4 +49,63 @@ test('wdp serve answers a bad request with 400 and its message', async () => {
   const res = await fetch(base, { method: 'POST', body: '{not json' });
   assert.equal(res.status, 400);
   assert.equal(((await res.json()) as { error: string }).error, 'request body is not valid JSON');
+});
+
+test('a body over the limit answers 413 naming the real size received (not buffered past the limit)', async () => {
+  const size = DEFAULT_MAX_BODY_BYTES + 1_000_000;
+  const res = await fetch(base, { method: 'POST', body: 'x'.repeat(size) });
+  assert.equal(res.status, 413);
+  assert.equal(
+    ((await res.json()) as { error: string }).error,
+    `request body is too large: ${size} bytes (the limit is ${DEFAULT_MAX_BODY_BYTES})`,
+  );
+  assert.ok(res.headers.get('x-request-id'));
+});
+
+test('maxBodyBytes sets the limit; a body at the limit is read', async () => {
+  const small = await serve({ modelUri, port: 0, scorerOptions: { backend: 'js' }, maxBodyBytes: 50 });
+  try {
+    const url = `http://127.0.0.1:${small.port}/`;
+    const over = await fetch(url, { method: 'POST', body: 'é'.repeat(40) });
+    assert.equal(over.status, 413);
+    assert.equal(((await over.json()) as { error: string }).error, 'request body is too large: 80 bytes (the limit is 50)');
+    const at = await fetch(url, { method: 'POST', body: `{${' '.repeat(48)}}` });
+    assert.equal(at.status, 400);
+    assert.equal(((await at.json()) as { error: string }).error, 'candidates must be an array of objects');
+  } finally {
+    await new Promise((r) => small.server.close(r));
+  }
+});
+
+test('methods other than POST answer 405 with allow: POST (the handler decides, as on Lambda)', async () => {
+  for (const method of ['GET', 'PUT', 'DELETE']) {
+    const res = await fetch(base, { method, ...(method === 'GET' ? {} : { body: '{}' }) });
+    assert.equal(res.status, 405, method);
+    assert.equal(res.headers.get('allow'), 'POST');
+    assert.match(((await res.json()) as { error: string }).error, new RegExp(`^method ${method} is not allowed: only POST is scored`));
+  }
+});
+
+test('firstLoad: resolves with the preloaded model version', async () => {
+  const s = await serve({ modelUri, port: 0, scorerOptions: { backend: 'js' }, preload: true });
+  try {
+    assert.equal(await s.firstLoad, 'm-m');
+  } finally {
+    await new Promise((r) => s.server.close(r));
+  }
+});
+
+test('firstLoad rejects for a missing model, but the library server keeps running and serves once the folder appears', async () => {
+  const later = join(dir, 'later');
+  const s = await serve({ modelUri: later, port: 0, scorerOptions: { backend: 'js' }, preload: true });
+  try {
+    await assert.rejects(s.firstLoad, /later/);
+    const url = `http://127.0.0.1:${s.port}/`;
+    const body = JSON.stringify({ context: { user: 'u1' }, candidates: [{ item: 'i1', x: 0.1 }] });
+    assert.equal((await fetch(url, { method: 'POST', body })).status, 503);
+    await cp(modelUri, later, { recursive: true });
+    assert.equal((await fetch(url, { method: 'POST', body })).status, 200);
+  } finally {
+    await new Promise((r) => s.server.close(r));
+  }
 });
