@@ -60,6 +60,7 @@ export class WdpStack extends Stack {
 
     this.scoring = new ScoringService(this, 'Scoring', {
       bucket,
+      topic: this.topic,
       memoryMiB: s.scoringMemoryMiB,
       provisionedConcurrency: s.scoringProvisionedConcurrency,
       functionUrl: s.functionUrl,

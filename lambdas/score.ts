@@ -14,7 +14,11 @@
  * context features, each with an ONNX session; default DEFAULT_PLAN_CACHE_SIZE = 16, ~9 MB each at
  * the paper shape), WDP_CONTEXT_FEATURES (comma-separated: the only features a request may give in
  * `context`, which leaves one plan; default unset: any feature). Metrics per request: rows,
- * latency, planCacheHits/Misses/Evictions (counts) and planCacheSize.
+ * latency, planCacheHits/Misses/Evictions (counts) and planCacheSize on success; clientErrors
+ * (4xx) or serverErrors (5xx, the 503 of a model that cannot be loaded included) on failure,
+ * since a failure is answered rather than thrown and Lambda's own Errors metric never counts it;
+ * modelLoadFailures per failed load of the model; ChampionMismatch at cold start. Alarms watch
+ * serverErrors and ChampionMismatch (cdk/scoring-service.ts); names in src/scoring/metric-names.ts.
  *
  * Packaging (NodejsFunction / esbuild), so the zip stays far below Lambda's 250 MB unzipped:
  *   - bundle this file with esbuild (format esm, platform node, target node22 as set in
@@ -26,7 +30,9 @@
  *     linux-x64 binaries (~46 MB of the package's ~290 MB) plus onnxruntime-common into the
  *     bundle's node_modules after bundling — offline, no Docker, no npm install;
  *   - if onnxruntime-node cannot load in some runtime, the scorer falls back to its plain-JS
- *     tower automatically (slower, same results).
+ *     tower automatically: slower; the same scores as the float32 ONNX tower within float
+ *     rounding (max |Δp| 6.7e-8 measured), but an int8 model's JS tower runs the dequantized
+ *     weights in float and differs from ORT's int8 kernels by up to 7.2e-4.
  */
 // First: starts reading the model's weights before the imports below are evaluated.
 import './shared/prefetch-model.ts';
@@ -37,9 +43,10 @@ import { readJson } from '../src/workflow/bucket/json-store.ts';
 import { registrySchema } from '../src/workflow/schemas.ts';
 import './shared/runtime.ts'; // applies WDP_ORT_SPIN to ONNX Runtime, as for every Lambda
 import { createScoreHandler, MODEL_URI_ENV, SPLIT_TOWER_KINDS, type ScoreHandler, type SplitTowerKind } from '../src/scoring/index.ts';
+import { SCORING_METRICS } from '../src/scoring/metric-names.ts';
 
-const logger = new Logger({ serviceName: 'wdp-scoring' });
-const metrics = new Metrics({ namespace: 'wdp', serviceName: 'wdp-scoring' });
+const logger = new Logger({ serviceName: SCORING_METRICS.service });
+const metrics = new Metrics({ namespace: SCORING_METRICS.namespace, serviceName: SCORING_METRICS.service });
 
 /** Settings read from the environment once, at cold start. */
 export interface ScoreLambdaConfig {
@@ -102,7 +109,8 @@ export interface ChampionMismatch {
  * With both, the pinned WDP_MODEL_URI wins even when the registry's champion differs: that
  * version is what Promote validated and published, and the registry is the thing more likely to
  * be wrong or mid-update (or rebuilt). The disagreement is not silent, though: `onMismatch` gets
- * it (the handler logs an error and emits the ChampionMismatch metric, which an alarm can watch).
+ * it (the handler logs an error and emits the ChampionMismatch metric, which an alarm watches:
+ * cdk/scoring-service.ts).
  */
 export async function resolveModelUri(config: ScoreLambdaConfig, onMismatch?: (m: ChampionMismatch) => void): Promise<string> {
   const uri = config.registryUri;
@@ -135,7 +143,7 @@ export async function resolveModelUri(config: ScoreLambdaConfig, onMismatch?: (m
 /** Logs the disagreement as an error and counts it (metric ChampionMismatch); the pinned model is served. */
 export function reportChampionMismatch(m: ChampionMismatch, log: Logger = logger, mt: Metrics = metrics): void {
   log.error('serving a model the registry does not name as champion (serving the pinned, validated version)', { ...m });
-  mt.addMetric('ChampionMismatch', MetricUnit.Count, 1);
+  mt.addMetric(SCORING_METRICS.championMismatch, MetricUnit.Count, 1);
   mt.publishStoredMetrics();
 }
 
@@ -166,6 +174,16 @@ export function createLambdaHandler(
       m.addMetric('planCacheEvictions', MetricUnit.Count, e.planCache.evictions);
       m.addMetric('planCacheSize', MetricUnit.Count, e.planCache.size);
       log.info('scored', { modelVersion: e.modelVersion, rows: e.rows, latencyMs: Math.round(e.latencyMs * 100) / 100, kind: e.kind });
+    },
+    // Only the `service` dimension (no `kind`): the alarms watch exactly that series.
+    onFailed: (e) => {
+      m.addMetric(e.status >= 500 ? SCORING_METRICS.serverErrors : SCORING_METRICS.clientErrors, MetricUnit.Count, 1);
+    },
+    onModelLoad: (e) => {
+      if (!e.error) return;
+      // Published at once: a preload fails in the init phase, where no event's publish follows.
+      m.addMetric(SCORING_METRICS.modelLoadFailures, MetricUnit.Count, 1);
+      m.publishStoredMetrics();
     },
   });
   return async (event, context) => {
@@ -207,6 +225,9 @@ export const handler = async (event: unknown, context?: Context): Promise<unknow
     } catch (e) {
       // A deployment fault, not the caller's: log it, and answer without a stack trace.
       logger.error('scoring function is misconfigured', { error: (e as Error).message });
+      // A 500 like any other: the serverErrors alarm must see it.
+      metrics.addMetric(SCORING_METRICS.serverErrors, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
       const requestId = context?.awsRequestId ?? 'unknown';
       const payload = { statusCode: 500, error: `scoring is misconfigured (request id ${requestId})`, requestId };
       const e2 = event as { body?: unknown } | null;

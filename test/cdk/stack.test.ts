@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -309,4 +309,32 @@ describe('WdpStack', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     assert.equal(alarms.filter((a) => a.Properties.MetricName === 'ExecutionsFailed').length, 2);
   });
+
+  // The alarm must watch exactly the series Powertools publishes: namespace 'wdp', the metric's
+  // name, and the single dimension `service` = 'wdp-scoring' (test/lambdas/score.test.ts checks
+  // the published side against the same constants). Literals here, so a renamed constant fails.
+  for (const [metricName, what] of [
+    ['serverErrors', 'any 5xx answer of the scoring function'],
+    ['ChampionMismatch', 'a cold start serving a model the registry does not name'],
+  ] as const) {
+    it(`alarms on ${what} (${metricName}, Sum ≥ 1 in 5 minutes), notifying the topic`, () => {
+      const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: {
+          Namespace: 'wdp',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'wdp-scoring' }],
+          Statistic: 'Sum',
+          Period: 300,
+          Threshold: 1,
+          EvaluationPeriods: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        },
+      });
+      assert.equal(Object.keys(alarms).length, 1, `one ${metricName} alarm`);
+      const [alarm] = Object.values(alarms);
+      const topicId = stack.getLogicalId(stack.topic.node.defaultChild as CfnElement);
+      assert.deepEqual(alarm!.Properties.AlarmActions, [{ Ref: topicId }]);
+    });
+  }
 });

@@ -6,6 +6,7 @@ import { after, afterEach, before, beforeEach, mock, test } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createLambdaHandler, handler, readConfig } from '../../lambdas/score.ts';
+import { SCORING_METRICS } from '../../src/scoring/metric-names.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
@@ -219,4 +220,82 @@ test('plan cache metrics: per request one hit or miss, evictions as they happen,
   assert.deepEqual(series('planCacheMisses'), [1, 0, 1, 1, 1]);
   assert.deepEqual(series('planCacheEvictions'), [0, 0, 0, 1, 1]);
   assert.deepEqual(series('planCacheSize'), [1, 1, 2, 2, 2]);
+});
+
+/** A real Metrics (the Lambda's namespace and service) whose published EMF documents are kept. */
+function emfMetrics() {
+  const metrics = new Metrics({ namespace: SCORING_METRICS.namespace, serviceName: SCORING_METRICS.service });
+  const emitted: ReturnType<Metrics['serializeMetrics']>[] = [];
+  mock.method(metrics, 'publishStoredMetrics', () => {
+    if (metrics.hasStoredMetrics()) emitted.push(metrics.serializeMetrics());
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+    metrics.clearMetadata();
+  });
+  /** The published documents as `name[dimension names]` strings, in order. */
+  const names = () =>
+    emitted.flatMap((d) =>
+      d._aws.CloudWatchMetrics.flatMap((c) => c.Metrics.map((m) => `${m.Name}[${c.Dimensions.map((set) => set.join(',')).join(';')}]`)),
+    );
+  return { metrics, emitted, names };
+}
+
+const httpEvent = (method: string, body: string) => ({
+  requestContext: { http: { method } },
+  headers: {},
+  body,
+  isBase64Encoded: false,
+});
+
+test('failures are counted: clientErrors for 4xx, serverErrors for 5xx, only the service dimension (what the alarms watch)', async () => {
+  const { metrics, emitted, names } = emfMetrics();
+  const h = createLambdaHandler({ modelUri: uri, maxCandidates: 10, backend: 'js' }, new QuietLogger(), metrics);
+  assert.equal(((await h(httpEvent('GET', ''))) as { statusCode: number }).statusCode, 405);
+  assert.equal(((await h(httpEvent('POST', '{oops'))) as { statusCode: number }).statusCode, 400);
+  assert.equal(((await h({ candidates: [] })) as { statusCode: number }).statusCode, 400);
+  await h(REQUEST);
+  assert.deepEqual(names(), [
+    'clientErrors[service]',
+    'clientErrors[service]',
+    'clientErrors[service]',
+    // Success metrics unchanged, with their `kind` dimension.
+    ...['rows', 'latency', 'planCacheHits', 'planCacheMisses', 'planCacheEvictions', 'planCacheSize'].map((n) => `${n}[service,kind]`),
+  ]);
+  // Exactly the series cdk/scoring-service.ts alarms on (test/cdk/stack.test.ts has the other side).
+  const doc = emitted[0]!;
+  assert.equal(doc._aws.CloudWatchMetrics[0]!.Namespace, 'wdp');
+  assert.deepEqual(doc._aws.CloudWatchMetrics[0]!.Dimensions, [['service']]);
+  assert.equal((doc as Record<string, unknown>)['service'], 'wdp-scoring');
+  assert.equal((doc as Record<string, unknown>)['clientErrors'], 1);
+});
+
+test('a model that cannot be loaded: every 503 is a serverError, each failed load a modelLoadFailure', async () => {
+  const { metrics, names } = emfMetrics();
+  const missing = join(dir, 'nowhere');
+  const h = createLambdaHandler({ modelUri: missing, maxCandidates: 10, backend: 'js' }, new QuietLogger(), metrics);
+  const direct = (await h(REQUEST, { awsRequestId: 'd1' } as never)) as { statusCode: number };
+  assert.equal(direct.statusCode, 503);
+  const http = (await h(httpEvent('POST', JSON.stringify(REQUEST)))) as { statusCode: number };
+  assert.equal(http.statusCode, 503);
+  assert.deepEqual(names(), ['modelLoadFailures[service]', 'serverErrors[service]', 'modelLoadFailures[service]', 'serverErrors[service]']);
+});
+
+test('a failed preload (the init phase, no event yet) is published at once as a modelLoadFailure', async () => {
+  const { metrics, names } = emfMetrics();
+  createLambdaHandler({ modelUri: join(dir, 'nowhere'), maxCandidates: 10, backend: 'js' }, new QuietLogger(), metrics, true);
+  for (let i = 0; i < 50 && names().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(names(), ['modelLoadFailures[service]']);
+});
+
+test('an internal error is a serverError', async () => {
+  const { metrics, names } = emfMetrics();
+  const h = createLambdaHandler({ modelUri: uri, maxCandidates: 10, backend: 'js' }, new QuietLogger(), metrics);
+  await h(REQUEST); // loads the model
+  const scorer = await Scorer.load(uri, { backend: 'js', maxCandidates: 10 });
+  mock.method(scorer, 'score', async () => {
+    throw new TypeError('boom');
+  });
+  const r = (await h(REQUEST, { awsRequestId: 'e' } as never)) as { statusCode: number };
+  assert.equal(r.statusCode, 500);
+  assert.equal(names().at(-1), 'serverErrors[service]');
 });
