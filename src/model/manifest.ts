@@ -197,6 +197,7 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
     if (e instanceof JsonDocumentError) throw new ModelLoadError(uri, e.message, { cause: e });
     throw e;
   }
+  if (manifest.formatVersion === 1) checkFormat1Files(uri, manifest);
   if (!digestBytes) {
     if (manifest.formatVersion >= DIGEST_REQUIRED_FROM)
       throw new ModelLoadError(
@@ -212,6 +213,52 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
     }
   }
   return { manifest, bytes, digestChecked: digestBytes !== undefined };
+}
+
+/**
+ * The files a format-1 build could list. The first builds wrote the three training files; from
+ * the serving split on (still format 1) they added serving.safetensors and, for a model with a
+ * tower, tower.onnx beside it: both or neither, in every format-1 folder. Format 2 stopped
+ * writing tower.onnx, and tower-int8.safetensors came after format 2.
+ */
+const FORMAT_1_FILES: ReadonlySet<string> = new Set([
+  'wide.safetensors',
+  'embeddings.safetensors',
+  'tower.safetensors',
+  'serving.safetensors',
+  'tower.onnx',
+]);
+
+/**
+ * Refuses a format-1 manifest that lists what no format-1 build wrote. A format-1 folder may load
+ * without a digest, so "formatVersion": 1 must not be a way to skip it: a newer model relabelled
+ * format 1 (its manifest then edited at will, and manifest.sha256 deleted) lists a serving file
+ * without tower.onnx, or an int8 tower, and is refused here as inconsistent. A relabelled model
+ * that no file gives away (a wide-only model, which never had a tower.onnx) still loads, with the
+ * warning: it is then exactly as unchecked as a genuine format-1 folder.
+ * @throws ModelLoadError naming the files
+ */
+function checkFormat1Files(uri: string, manifest: ModelManifest): void {
+  const names = Object.keys(manifest.files);
+  const later = names.filter((name) => !FORMAT_1_FILES.has(name));
+  if (later.length > 0)
+    throw new ModelLoadError(
+      uri,
+      `${MANIFEST_FILE} says format 1 but lists ${later.join(', ')}, which only later formats write: a newer model relabelled format 1 is refused`,
+    );
+  const serving = names.includes('serving.safetensors');
+  const onnx = names.includes('tower.onnx');
+  if (manifest.tower ? serving !== onnx : onnx)
+    throw new ModelLoadError(
+      uri,
+      `${MANIFEST_FILE} says format 1 but lists ${
+        onnx
+          ? manifest.tower
+            ? 'tower.onnx without serving.safetensors'
+            : 'tower.onnx for a model without a tower'
+          : 'serving.safetensors without tower.onnx'
+      }, which no format-1 build wrote (format 1 wrote both for a model with a tower, or neither; format 2 dropped tower.onnx): a newer model relabelled format 1 is refused`,
+    );
 }
 
 /**

@@ -1,15 +1,16 @@
 /**
  * What the loaders check beyond the digests: a manifest re-signed after an edit (or weight files
  * rewritten with their sha256 updated) passes every size and sha256 check, so the tower shape, the
- * weights' finiteness must be checked on their own.
+ * weights' finiteness and a format-1 label must be checked on their own.
  */
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { decodeTensors, encodeTensors } from '../../src/model/safetensors.ts';
-import { INT8_TOWER_FILE, readModelFiles } from '../../src/model/artifact.ts';
+import { copyModelFiles, INT8_TOWER_FILE, readModelFiles } from '../../src/model/artifact.ts';
 import { ModelLoadError } from '../../src/model/errors.ts';
+import { readManifest } from '../../src/model/manifest.ts';
 import { readStoredModel } from '../../src/model/stored-model.ts';
 import { loadTrainableModel } from '../../src/model/trainable-model.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
@@ -164,5 +165,43 @@ describe('non-finite weights are refused at the load, naming the tensor', () => 
       // Serving float32 does not read it.
       (await Scorer.load(m, { cache: false, precision: 'fp32' })).dispose();
     }
+  });
+});
+
+describe('format 1: a manifest relabelled from a later format is refused as inconsistent', () => {
+  test('a format-2 model set to formatVersion 1, edited, its digest deleted: refused (serving file without tower.onnx)', async () => {
+    const m = await scratch.copyOf(scratch.good);
+    await resign(
+      m,
+      (j) => {
+        j.formatVersion = 1;
+        (j.metrics as Record<string, unknown>).note = 'edited';
+      },
+      { digest: false },
+    );
+    await rm(join(m, 'manifest.sha256'));
+    const refused = loadError(
+      /manifest\.json says format 1 but lists serving\.safetensors without tower\.onnx, which no format-1 build wrote/,
+    );
+    await assert.rejects(readManifest(m), refused);
+    await assert.rejects(Scorer.load(m, { cache: false }), refused);
+    await assert.rejects(copyModelFiles(m, join(scratch.dir, 'promoted-relabelled')), refused);
+  });
+
+  test('a format-1 manifest listing an int8 tower (written only since format 2) is refused, digest or not', async () => {
+    const q = await saveTinyModel(scratch.dir, 'q1', { overrides: { serving: { quantize: 'int8' } } });
+    const m = await scratch.copyOf(q);
+    await resign(m, (j) => {
+      j.formatVersion = 1;
+    });
+    await assert.rejects(readManifest(m), loadError(/says format 1 but lists tower-int8\.safetensors, which only later formats write/));
+  });
+
+  test('the genuine format-1 fixture still loads (serving file and tower.onnx both listed)', async () => {
+    const m = await scratch.copyOf('test/model/fixtures/model-format-1');
+    const manifest = await readManifest(m);
+    assert.equal(manifest.formatVersion, 1);
+    assert.ok('tower.onnx' in manifest.files && 'serving.safetensors' in manifest.files);
+    (await Scorer.load(m, { cache: false })).dispose();
   });
 });
