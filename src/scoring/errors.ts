@@ -16,3 +16,9 @@ export class RequestError extends ScoringError {
 export class ModelUnavailableError extends ScoringError {
   readonly statusCode = 503;
 }
+
+/**
+ * ONNX Runtime loaded, but refused to open this tower's graph: not a missing runtime, so not a
+ * reason to fall back to the plain-JS tower (see createSplitTower). Answered 500 and logged.
+ */
+export class TowerRefusedError extends ScoringError {}
