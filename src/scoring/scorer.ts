@@ -21,7 +21,7 @@ import type { TowerState } from '../model/tower/tower.ts';
 import { DataError } from '../data/errors.ts';
 import { preloadOnnxRuntime } from './create-split-tower.ts';
 import { JsSplitTower } from './js-split-tower.ts';
-import { RequestError, ScoringError } from './errors.ts';
+import { NonFiniteScoresError, RequestError, ScoringError } from './errors.ts';
 import { type AnyScoreRequest, buildColumns, clip, isColumnar, listing, parseEnvelope, type ScoreResponse } from './request.ts';
 import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
 
@@ -326,11 +326,29 @@ export class Scorer {
     return res;
   }
 
-  /** Probabilities for rows that carry every feature (batch scoring); bad rows follow `onBadRow`. */
+  /**
+   * Probabilities for rows that carry every feature (batch scoring); bad rows follow `onBadRow`.
+   * @throws NonFiniteScoresError when any score is not finite (naming the chunk's row): the batch
+   *   fails rather than write NaN
+   */
   async scoreChunk(chunk: RowChunk, onBadRow: 'error' | 'skip' = 'error'): Promise<{ scores: Float32Array; keptRows: Int32Array }> {
     const { batch, keptRows } = this.transforms.encode(chunk, { withLabels: false, onBadRow });
     if (batch.size === 0) return { scores: new Float32Array(0), keptRows };
-    return { scores: await this.model.scoreRows(batch), keptRows };
+    try {
+      return { scores: await this.model.scoreRows(batch), keptRows };
+    } catch (e) {
+      // The model indexes the rows it scored; rows skipped by `onBadRow` shift that, so name the chunk's row.
+      if (e instanceof NonFiniteScoresError) {
+        const row = keptRows[e.first]!;
+        throw new NonFiniteScoresError(
+          `model ${this.modelVersion}: ${e.count} of ${batch.size} rows scored not finite (first: row ${row} of the chunk); ${e.message}`,
+          e.count,
+          row,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
   }
 
   /** The plan cache's counters (hits, misses, evictions since load) and size, for metrics. */
