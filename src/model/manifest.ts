@@ -144,6 +144,8 @@ export interface ManifestDocument {
   readonly bytes: Uint8Array;
   /** Whether manifest.sha256 was there and matched (false only for a format-1 folder without one). */
   readonly digestChecked: boolean;
+  /** The sha256 of `bytes` (hex): names this exact manifest, and through its file entries every file's bytes. */
+  readonly sha256: string;
 }
 
 /** The process warning's code when a format-1 manifest loads without a digest. */
@@ -177,6 +179,7 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
     if (e instanceof ModelLoadError) throw e;
     throw new ModelLoadError(uri, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`, { cause: e });
   }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (digestBytes) {
     const line = Buffer.from(digestBytes).toString('utf8');
     // `sha256sum` writes "<hex>  name" ("<hex> *name" in binary mode); a bare hex digest is accepted too.
@@ -184,7 +187,7 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
     if (!m) throw new ModelLoadError(uri, `${MANIFEST_DIGEST_FILE} is not a sha256 line ("<64 hex digits>  ${MANIFEST_FILE}")`);
     if (m[2] !== undefined && m[2] !== MANIFEST_FILE)
       throw new ModelLoadError(uri, `${MANIFEST_DIGEST_FILE} names ${JSON.stringify(m[2])}, not ${MANIFEST_FILE}`);
-    if (createHash('sha256').update(bytes).digest('hex') !== m[1]!.toLowerCase())
+    if (sha256 !== m[1]!.toLowerCase())
       throw new ModelLoadError(
         uri,
         `${MANIFEST_FILE} does not match its sha256 in ${MANIFEST_DIGEST_FILE}: edited or corrupted after it was saved, or a save or copy did not finish`,
@@ -212,7 +215,7 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
       );
     }
   }
-  return { manifest, bytes, digestChecked: digestBytes !== undefined };
+  return { manifest, bytes, digestChecked: digestBytes !== undefined, sha256 };
 }
 
 /**

@@ -7,13 +7,13 @@
  *
  * Loading goes through the one model loader (readStoredModel, weights only) and is all-or-nothing: a
  * Scorer exists only once every file has been read and checked and the default tower session has
- * opened, so a failed load serves nothing. Loaded scorers are cached by model id.
+ * opened, so a failed load serves nothing. Loaded scorers are cached by folder and manifest.
  */
 import type { RowChunk } from '../data/row-chunk.ts';
 import type { TransformState } from '../features/state.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
-import { type ModelManifest, readManifest } from '../model/manifest.ts';
+import { type ModelManifest, readManifest, readManifestDocument } from '../model/manifest.ts';
 import { INT8_TOWER_FILE, readServingTowerUnchecked, sameTowerBytes } from '../model/artifact.ts';
 import type { SparseTable } from '../model/sparse/sparse-table.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
@@ -172,7 +172,14 @@ function fixContext(req: AnyScoreRequest, fixed: ReadonlySet<string>): AnyScoreR
   return { ...req, context: { ...context, ...req.context } };
 }
 
-/** Cached scorers by model id; kept small because each holds a whole model in memory. */
+/**
+ * Cached scorers, so a process that loads the same model again (the workflow's dry run, the int8
+ * check, batch scoring) does not read and hash it again; kept small because each holds a whole
+ * model in memory. Keyed by the folder's URI and its manifest's sha256, not the model id: a copy
+ * of a model (a registry copy, a copy with one flipped byte) has the same id, and only reading
+ * that folder checks its files. The manifest is read on every load, so a URI re-pointed at
+ * another model (or a folder rewritten with a new manifest) misses and loads afresh.
+ */
 const cache = new Map<string, Promise<Scorer>>();
 const MAX_CACHED_MODELS = 2;
 
@@ -225,12 +232,12 @@ export class Scorer {
   static async load(uri: string, options: ScorerOptions = {}): Promise<Scorer> {
     if (options.cache === false) return Scorer.#open(uri, options);
     // The manifest is small; reading it first lets a re-pointed URI pick up a new version.
-    const manifest = await readManifest(uri);
+    const { manifest, sha256 } = await readManifestDocument(uri);
     // Keyed by the options too: a scorer opened with another backend, plan cap or context set
     // must not be handed to a caller that asked for different ones.
-    // …and by whether it would serve int8: a registry copy whose int8 tower Validate refused has
-    // the candidate's model id but not its tower-int8.safetensors.
-    const key = `${manifest.modelId}\u0000${optionsKey(options)}\u0000${readsInt8Tower(manifest, options)}`;
+    // (Whether it serves int8 follows from the manifest and the options: a registry copy whose
+    // int8 tower Validate refused lists no tower-int8.safetensors, so its manifest differs.)
+    const key = `${uri}\u0000${sha256}\u0000${optionsKey(options)}`;
     let p = cache.get(key);
     if (!p) {
       p = Scorer.#open(uri, options, manifest);

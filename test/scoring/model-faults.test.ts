@@ -1,11 +1,13 @@
 /**
  * Faults of the model, not of the request, met while scoring: non-finite scores from a table the
- * load does not scan, and ONNX Runtime refusing a tower.
+ * load does not scan, ONNX Runtime refusing a tower, and the scorer cache handing out a model
+ * another folder holds.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ModelLoadError } from '../../src/model/errors.ts';
 import { decodeTensors, encodeTensors } from '../../src/model/safetensors.ts';
 import { createSplitTower } from '../../src/scoring/create-split-tower.ts';
 import { NonFiniteScoresError, RequestError, TowerRefusedError } from '../../src/scoring/errors.ts';
@@ -134,4 +136,31 @@ test('ONNX Runtime refusing a tower is thrown, not hidden behind a plain-JS fall
       },
     );
   assert.deepEqual(logs, [], 'no fallback, and no line blaming the install');
+});
+
+test('the scorer cache is per folder: a copy with the same model id is read and checked, not handed the cached scorer', async () => {
+  Scorer.clearCache();
+  try {
+    const a = await Scorer.load(scratch.good, { backend: 'js' });
+    const intact = await scratch.copyOf(scratch.good);
+    const corrupt = await scratch.copyOf(scratch.good);
+    const file = join(corrupt, 'serving.safetensors');
+    const bytes = await readFile(file);
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+    await writeFile(file, bytes);
+
+    await assert.rejects(
+      Scorer.load(corrupt, { backend: 'js' }),
+      (e: unknown) => e instanceof ModelLoadError && /serving\.safetensors is corrupted/.test(e.message) && e.uri === corrupt,
+    );
+    const b = await Scorer.load(intact, { backend: 'js' });
+    assert.notEqual(b, a);
+    assert.equal(b.uri, intact);
+    assert.equal(b.modelVersion, a.modelVersion);
+    // The cache still does its job: the same folder and manifest again is the same scorer.
+    assert.equal(await Scorer.load(scratch.good, { backend: 'js' }), a);
+    assert.equal(a.uri, scratch.good);
+  } finally {
+    Scorer.clearCache();
+  }
 });
