@@ -144,6 +144,8 @@ export interface ManifestDocument {
   readonly bytes: Uint8Array;
   /** Whether manifest.sha256 was there and matched (false only for a format-1 folder without one). */
   readonly digestChecked: boolean;
+  /** The sha256 of `bytes` (hex): names this exact manifest, and through its file entries every file's bytes. */
+  readonly sha256: string;
 }
 
 /** The process warning's code when a format-1 manifest loads without a digest. */
@@ -177,6 +179,7 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
     if (e instanceof ModelLoadError) throw e;
     throw new ModelLoadError(uri, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`, { cause: e });
   }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (digestBytes) {
     const line = Buffer.from(digestBytes).toString('utf8');
     // `sha256sum` writes "<hex>  name" ("<hex> *name" in binary mode); a bare hex digest is accepted too.
@@ -184,7 +187,7 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
     if (!m) throw new ModelLoadError(uri, `${MANIFEST_DIGEST_FILE} is not a sha256 line ("<64 hex digits>  ${MANIFEST_FILE}")`);
     if (m[2] !== undefined && m[2] !== MANIFEST_FILE)
       throw new ModelLoadError(uri, `${MANIFEST_DIGEST_FILE} names ${JSON.stringify(m[2])}, not ${MANIFEST_FILE}`);
-    if (createHash('sha256').update(bytes).digest('hex') !== m[1]!.toLowerCase())
+    if (sha256 !== m[1]!.toLowerCase())
       throw new ModelLoadError(
         uri,
         `${MANIFEST_FILE} does not match its sha256 in ${MANIFEST_DIGEST_FILE}: edited or corrupted after it was saved, or a save or copy did not finish`,
@@ -197,6 +200,7 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
     if (e instanceof JsonDocumentError) throw new ModelLoadError(uri, e.message, { cause: e });
     throw e;
   }
+  if (manifest.formatVersion === 1) checkFormat1Files(uri, manifest);
   if (!digestBytes) {
     if (manifest.formatVersion >= DIGEST_REQUIRED_FROM)
       throw new ModelLoadError(
@@ -211,7 +215,53 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
       );
     }
   }
-  return { manifest, bytes, digestChecked: digestBytes !== undefined };
+  return { manifest, bytes, digestChecked: digestBytes !== undefined, sha256 };
+}
+
+/**
+ * The files a format-1 build could list. The first builds wrote the three training files; from
+ * the serving split on (still format 1) they added serving.safetensors and, for a model with a
+ * tower, tower.onnx beside it: both or neither, in every format-1 folder. Format 2 stopped
+ * writing tower.onnx, and tower-int8.safetensors came after format 2.
+ */
+const FORMAT_1_FILES: ReadonlySet<string> = new Set([
+  'wide.safetensors',
+  'embeddings.safetensors',
+  'tower.safetensors',
+  'serving.safetensors',
+  'tower.onnx',
+]);
+
+/**
+ * Refuses a format-1 manifest that lists what no format-1 build wrote. A format-1 folder may load
+ * without a digest, so "formatVersion": 1 must not be a way to skip it: a newer model relabelled
+ * format 1 (its manifest then edited at will, and manifest.sha256 deleted) lists a serving file
+ * without tower.onnx, or an int8 tower, and is refused here as inconsistent. A relabelled model
+ * that no file gives away (a wide-only model, which never had a tower.onnx) still loads, with the
+ * warning: it is then exactly as unchecked as a genuine format-1 folder.
+ * @throws ModelLoadError naming the files
+ */
+function checkFormat1Files(uri: string, manifest: ModelManifest): void {
+  const names = Object.keys(manifest.files);
+  const later = names.filter((name) => !FORMAT_1_FILES.has(name));
+  if (later.length > 0)
+    throw new ModelLoadError(
+      uri,
+      `${MANIFEST_FILE} says format 1 but lists ${later.join(', ')}, which only later formats write: a newer model relabelled format 1 is refused`,
+    );
+  const serving = names.includes('serving.safetensors');
+  const onnx = names.includes('tower.onnx');
+  if (manifest.tower ? serving !== onnx : onnx)
+    throw new ModelLoadError(
+      uri,
+      `${MANIFEST_FILE} says format 1 but lists ${
+        onnx
+          ? manifest.tower
+            ? 'tower.onnx without serving.safetensors'
+            : 'tower.onnx for a model without a tower'
+          : 'serving.safetensors without tower.onnx'
+      }, which no format-1 build wrote (format 1 wrote both for a model with a tower, or neither; format 2 dropped tower.onnx): a newer model relabelled format 1 is refused`,
+    );
 }
 
 /**

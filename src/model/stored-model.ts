@@ -39,5 +39,28 @@ export async function readStoredModel(uri: string, options: ReadStoredModelOptio
   } catch (e) {
     throw new ModelLoadError(uri, (e as Error).message, { cause: e });
   }
+  checkTowerShape(uri, manifest, transforms);
   return { uri, manifest, config: manifest.config, transforms, state, ...(int8Tower ? { int8Tower } : {}) };
+}
+
+/**
+ * The manifest's tower shape against what the rest of the manifest implies: its input is the deep
+ * layout of the fitted transforms (the columns scoring assembles) and its hidden units are the
+ * config's (what training rebuilds). readModelFiles has checked the weights against the shape;
+ * this ties the shape to the columns that will be fed to it.
+ */
+function checkTowerShape(uri: string, manifest: ModelManifest, transforms: FeatureTransforms): void {
+  const tower = manifest.tower;
+  if (!tower) return;
+  if (tower.inputDim !== transforms.deepLayout.inputDim)
+    throw new ModelLoadError(
+      uri,
+      `the manifest's tower.inputDim is ${tower.inputDim}, but its transforms give the tower ${transforms.deepLayout.inputDim} input columns`,
+    );
+  const config = manifest.config.deep.hiddenUnits;
+  if (tower.hiddenUnits.length !== config.length || tower.hiddenUnits.some((u, i) => u !== config[i]))
+    throw new ModelLoadError(
+      uri,
+      `the manifest's tower.hiddenUnits [${tower.hiddenUnits.join(', ')}] are not its config.deep.hiddenUnits [${config.join(', ')}]`,
+    );
 }

@@ -26,6 +26,18 @@ export function preloadOnnxRuntime(options: Pick<SplitTowerOptions, 'intraOpNumT
  * A split tower of `kind`; 'auto' is ONNX Runtime when onnxruntime-node loads, else plain JS.
  * onnxruntime-node is imported lazily, so a missing or broken native binary costs nothing but
  * the fallback.
+ *
+ * Only a runtime that does not load falls back. One that loads but refuses this tower's graph
+ * (TowerRefusedError) is thrown, with 'auto' as with 'onnx': the weights were checked against the
+ * manifest's tower shape when the model was read (artifact.ts), so a refusal means the graph or
+ * the runtime's limits are wrong for this tower, not that this host lacks ONNX Runtime. The
+ * plain-JS tower runs the same weights with none of ORT's checks: it would fail at every request
+ * the same way (a RangeError deep in denseForward, as it did for a manifest whose hiddenUnits
+ * did not fit the weights), or serve what ORT found wrong at a fraction of the speed (seconds per
+ * request at the paper shape), under a log line that blamed the install. Thrown, the plan is not
+ * cached, the request answers 500 with the refusal in the log, and a load that opens its batch
+ * plan (`warmBatchPlan`: batch scoring, the workflow's dry run) fails.
+ * @throws TowerRefusedError when ONNX Runtime loaded but refused the tower
  */
 export async function createSplitTower(
   kind: SplitTowerKind,
@@ -35,12 +47,14 @@ export async function createSplitTower(
 ): Promise<SplitTower> {
   const js = () => new JsSplitTower(options.int8 ? dequantizeTower(options.int8) : weights, options);
   if (kind === 'js') return js();
+  let onnx: typeof import('./onnx-split-tower.ts');
   try {
-    const { OnnxSplitTower } = await import('./onnx-split-tower.ts');
-    return await OnnxSplitTower.create(weights, options);
+    onnx = await import('./onnx-split-tower.ts');
+    await onnx.loadOnnxRuntime();
   } catch (e) {
     if (kind === 'onnx') throw e;
-    log?.(`scoring tower: onnxruntime-node did not load (${(e as Error).message}); using plain JS`);
+    log?.(`scoring tower: onnxruntime-node is not installed or did not load (${(e as Error).message}); using plain JS`);
     return js();
   }
+  return onnx.OnnxSplitTower.create(weights, options);
 }

@@ -16,3 +16,26 @@ export class RequestError extends ScoringError {
 export class ModelUnavailableError extends ScoringError {
   readonly statusCode = 503;
 }
+
+/**
+ * ONNX Runtime loaded, but refused to open this tower's graph: not a missing runtime, so not a
+ * reason to fall back to the plain-JS tower (see createSplitTower). Answered 500 and logged.
+ */
+export class TowerRefusedError extends ScoringError {}
+
+/**
+ * Scores that came out NaN or ±Infinity before the sigmoid: the model's fault (a non-finite weight
+ * in a table the load does not scan, or a tower run gone wrong), not the caller's, so a 500 that
+ * is logged, never a 400, and a batch that fails rather than writing NaN.
+ */
+export class NonFiniteScoresError extends ScoringError {
+  /** How many of the scores were not finite. */
+  readonly count: number;
+  /** The index (candidate or row) of the first one. */
+  readonly first: number;
+  constructor(message: string, count: number, first: number, options?: ErrorOptions) {
+    super(message, options);
+    this.count = count;
+    this.first = first;
+  }
+}

@@ -56,7 +56,9 @@ export function denseForward(
       for (let j = 0; j < O; j++) out[o0 + j] = out[o0 + j]! + a0 * w[wo + j]!;
     }
   }
-  if (relu) for (let j = 0; j < out.length; j++) if (!(out[j]! > 0)) out[j] = 0;
+  // NaN passes through, as ONNX Runtime's Relu lets it: zeroing it would hide a NaN weight behind
+  // a plausible score, where ServingModel refuses a non-finite one.
+  if (relu) for (let j = 0; j < out.length; j++) if (out[j]! < 0) out[j] = 0;
   return out;
 }
 

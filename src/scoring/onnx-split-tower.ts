@@ -9,7 +9,7 @@ import type * as Ort from 'onnxruntime-node';
 import { onnxSessionOptions } from '../model/tower/onnx-runtime.ts';
 import { buildTowerForwardOnnx } from '../model/tower/onnx-export.ts';
 import type { TowerWeights } from '../model/tower/weights.ts';
-import { TowerBackendUnavailableError } from '../model/tower/errors.ts';
+import { TowerRefusedError } from './errors.ts';
 import type { ItemColumns, SplitTower, SplitTowerOptions } from './split-tower.ts';
 
 /**
@@ -86,13 +86,13 @@ export class OnnxSplitTower implements SplitTower {
     await loadOnnxRuntime();
     const { options: sessionOptions, threads } = onnxSessionOptions(options);
     const gathered = options.gathered ?? [];
-    const model = buildTowerForwardOnnx(weights, {
-      itemRows: options.itemRows,
-      userRows: options.userRows,
-      gathered,
-      ...(options.int8 ? { int8: options.int8, int8Ops: options.int8Ops ?? 'fused' } : {}),
-    });
     try {
+      const model = buildTowerForwardOnnx(weights, {
+        itemRows: options.itemRows,
+        userRows: options.userRows,
+        gathered,
+        ...(options.int8 ? { int8: options.int8, int8Ops: options.int8Ops ?? 'fused' } : {}),
+      });
       const session = await ort.InferenceSession.create(model.bytes, sessionOptions);
       return new OnnxSplitTower(
         session,
@@ -102,7 +102,7 @@ export class OnnxSplitTower implements SplitTower {
         options.int8 ? `, int8 ${options.int8Ops ?? 'fused'}` : '',
       );
     } catch (cause) {
-      throw new TowerBackendUnavailableError('onnxruntime-node could not open the scoring tower', { cause });
+      throw new TowerRefusedError(`ONNX Runtime refused the scoring tower: ${(cause as Error).message}`, { cause });
     }
   }
 

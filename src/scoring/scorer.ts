@@ -7,13 +7,13 @@
  *
  * Loading goes through the one model loader (readStoredModel, weights only) and is all-or-nothing: a
  * Scorer exists only once every file has been read and checked and the default tower session has
- * opened, so a failed load serves nothing. Loaded scorers are cached by model id.
+ * opened, so a failed load serves nothing. Loaded scorers are cached by folder and manifest.
  */
 import type { RowChunk } from '../data/row-chunk.ts';
 import type { TransformState } from '../features/state.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
-import { type ModelManifest, readManifest } from '../model/manifest.ts';
+import { type ModelManifest, readManifest, readManifestDocument } from '../model/manifest.ts';
 import { INT8_TOWER_FILE, readServingTowerUnchecked, sameTowerBytes } from '../model/artifact.ts';
 import type { SparseTable } from '../model/sparse/sparse-table.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
@@ -21,7 +21,7 @@ import type { TowerState } from '../model/tower/tower.ts';
 import { DataError } from '../data/errors.ts';
 import { preloadOnnxRuntime } from './create-split-tower.ts';
 import { JsSplitTower } from './js-split-tower.ts';
-import { RequestError, ScoringError } from './errors.ts';
+import { NonFiniteScoresError, RequestError, ScoringError } from './errors.ts';
 import { type AnyScoreRequest, buildColumns, clip, isColumnar, listing, parseEnvelope, type ScoreResponse } from './request.ts';
 import { type PlanCacheStats, ServingModel, type ServingModelOptions } from './serving-model.ts';
 
@@ -174,7 +174,14 @@ function fixContext(req: AnyScoreRequest, fixed: ReadonlySet<string>): AnyScoreR
   return { ...req, context: { ...context, ...req.context } };
 }
 
-/** Cached scorers by model id; kept small because each holds a whole model in memory. */
+/**
+ * Cached scorers, so a process that loads the same model again (the workflow's dry run, the int8
+ * check, batch scoring) does not read and hash it again; kept small because each holds a whole
+ * model in memory. Keyed by the folder's URI and its manifest's sha256, not the model id: a copy
+ * of a model (a registry copy, a copy with one flipped byte) has the same id, and only reading
+ * that folder checks its files. The manifest is read on every load, so a URI re-pointed at
+ * another model (or a folder rewritten with a new manifest) misses and loads afresh.
+ */
 const cache = new Map<string, Promise<Scorer>>();
 const MAX_CACHED_MODELS = 2;
 
@@ -231,12 +238,12 @@ export class Scorer {
   static async load(uri: string, options: ScorerOptions = {}): Promise<Scorer> {
     if (options.cache === false) return Scorer.#open(uri, options);
     // The manifest is small; reading it first lets a re-pointed URI pick up a new version.
-    const manifest = await readManifest(uri);
+    const { manifest, sha256 } = await readManifestDocument(uri);
     // Keyed by the options too: a scorer opened with another backend, plan cap or context set
     // must not be handed to a caller that asked for different ones.
-    // …and by whether it would serve int8: a registry copy whose int8 tower Validate refused has
-    // the candidate's model id but not its tower-int8.safetensors.
-    const key = `${manifest.modelId}\u0000${optionsKey(options)}\u0000${readsInt8Tower(manifest, options)}`;
+    // (Whether it serves int8 follows from the manifest and the options: a registry copy whose
+    // int8 tower Validate refused lists no tower-int8.safetensors, so its manifest differs.)
+    const key = `${uri}\u0000${sha256}\u0000${optionsKey(options)}`;
     let p = cache.get(key);
     if (!p) {
       p = Scorer.#open(uri, options, manifest);
@@ -332,11 +339,29 @@ export class Scorer {
     return res;
   }
 
-  /** Probabilities for rows that carry every feature (batch scoring); bad rows follow `onBadRow`. */
+  /**
+   * Probabilities for rows that carry every feature (batch scoring); bad rows follow `onBadRow`.
+   * @throws NonFiniteScoresError when any score is not finite (naming the chunk's row): the batch
+   *   fails rather than write NaN
+   */
   async scoreChunk(chunk: RowChunk, onBadRow: 'error' | 'skip' = 'error'): Promise<{ scores: Float32Array; keptRows: Int32Array }> {
     const { batch, keptRows } = this.transforms.encode(chunk, { withLabels: false, onBadRow });
     if (batch.size === 0) return { scores: new Float32Array(0), keptRows };
-    return { scores: await this.model.scoreRows(batch), keptRows };
+    try {
+      return { scores: await this.model.scoreRows(batch), keptRows };
+    } catch (e) {
+      // The model indexes the rows it scored; rows skipped by `onBadRow` shift that, so name the chunk's row.
+      if (e instanceof NonFiniteScoresError) {
+        const row = keptRows[e.first]!;
+        throw new NonFiniteScoresError(
+          `model ${this.modelVersion}: ${e.count} of ${batch.size} rows scored not finite (first: row ${row} of the chunk); ${e.message}`,
+          e.count,
+          row,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
   }
 
   /** The plan cache's counters (hits, misses, evictions since load) and size, for metrics. */

@@ -39,7 +39,8 @@ import type { StoredModel } from '../model/stored-model.ts';
 import type { TowerWeights } from '../model/tower/weights.ts';
 import type { Int8TowerWeights } from '../model/tower/int8.ts';
 import type { Int8Ops } from '../model/tower/onnx-export.ts';
-import { ScoringError } from './errors.ts';
+import { countNonFinite } from '../util/finite.ts';
+import { NonFiniteScoresError, ScoringError } from './errors.ts';
 import { createSplitTower } from './create-split-tower.ts';
 import type { ItemColumns, SplitTower, SplitTowerKind } from './split-tower.ts';
 
@@ -127,6 +128,25 @@ const ROWS_PER_RUN = 4096;
 
 function sigmoid(z: number): number {
   return 1 / (1 + Math.exp(-z));
+}
+
+/**
+ * The probabilities of logits `z`, in place, after checking every logit is finite. Checked on the
+ * logits, not the probabilities: the sigmoid turns ±Infinity into exactly 1 or 0, a score that
+ * looks real (an infinite weight served `"scores":[1]`), and only NaN would survive it.
+ * @param what what one score is, for the message ('candidate' online, 'row' in batch scoring)
+ * @throws NonFiniteScoresError naming how many and the first index
+ */
+function probabilities(z: Float32Array, what: 'candidate' | 'row'): Float32Array {
+  const { count, first } = countNonFinite(z);
+  if (count > 0)
+    throw new NonFiniteScoresError(
+      `${count} of ${z.length} scores are not finite (first: ${what} ${first}, logit ${z[first]}): the model holds a NaN or infinite weight in a table, or its tower produced one`,
+      count,
+      first,
+    );
+  for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]!);
+  return z;
 }
 
 export class ServingModel {
@@ -312,12 +332,17 @@ export class ServingModel {
    * @param items EncodedBatch of B rows; only the item features' parts (and mixed crosses) are read
    */
   async scoreSplit(plan: SplitPlan, user: EncodedBatch, items: EncodedBatch): Promise<Float32Array> {
+    return probabilities(await this.#heldLogits(plan, user, items), 'candidate');
+  }
+
+  /** The logits of #logits, holding the plan while it runs. */
+  async #heldLogits(plan: SplitPlan, user: EncodedBatch, items: EncodedBatch): Promise<Float32Array> {
     const e = this.#entries.get(plan);
     if (e?.disposed) throw new ScoringError('this plan was evicted from the plan cache and released; get it again with acquirePlan()');
     // Hold the plan while it runs, so an eviction meanwhile waits for this run to end.
     if (e) e.leases++;
     try {
-      return await this.#scoreSplit(plan, user, items);
+      return await this.#logits(plan, user, items);
     } finally {
       if (e) {
         e.leases--;
@@ -326,7 +351,8 @@ export class ServingModel {
     }
   }
 
-  async #scoreSplit(plan: SplitPlan, user: EncodedBatch, items: EncodedBatch): Promise<Float32Array> {
+  /** Logits Float32Array [B] (wide + deep + bias, before the sigmoid) for scoreSplit's inputs. */
+  async #logits(plan: SplitPlan, user: EncodedBatch, items: EncodedBatch): Promise<Float32Array> {
     const B = items.size;
     const out = new Float32Array(B);
     // Wide: user part once, then each candidate's own segments.
@@ -377,7 +403,6 @@ export class ServingModel {
       }
       for (let i = 0; i < B; i++) out[i] = out[i]! + deep[i]!;
     }
-    for (let i = 0; i < B; i++) out[i] = sigmoid(out[i]!);
     return out;
   }
 
@@ -389,13 +414,14 @@ export class ServingModel {
   async scoreRows(batch: EncodedBatch, rowsPerRun = ROWS_PER_RUN): Promise<Float32Array> {
     const { plan, release } = await this.acquirePlan(new Set());
     try {
-      if (batch.size <= rowsPerRun) return await this.scoreSplit(plan, batch, batch);
+      // Logits of every run first, checked once: the error counts the whole batch's bad rows.
+      if (batch.size <= rowsPerRun) return probabilities(await this.#heldLogits(plan, batch, batch), 'row');
       const out = new Float32Array(batch.size);
       for (let start = 0; start < batch.size; start += rowsPerRun) {
         const part = sliceBatch(batch, start, Math.min(batch.size, start + rowsPerRun));
-        out.set(await this.scoreSplit(plan, part, part), start);
+        out.set(await this.#heldLogits(plan, part, part), start);
       }
-      return out;
+      return probabilities(out, 'row');
     } finally {
       release();
     }
