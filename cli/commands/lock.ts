@@ -48,16 +48,16 @@ export function addLockCommand(program: Command): void {
   )
     .option('--force', 'break it even when its holder is a process still running on this host', false)
     .action(async (o: LockOptions) => {
-    const { userInfo, hostname } = await import('node:os');
-    const { layout } = await import('../../src/workflow/bucket/layout.ts');
-    const { breakRunLock } = await import('../../src/workflow/bucket/run-lock.ts');
-    const l = layout(await bucketOf(o));
-    const broken = await breakRunLock(l, `${userInfo().username}@${hostname()} (wdp lock break)`, { force: o.force === true });
-    if (o.json) printJson({ broken: broken ?? null });
-    say(
-      broken
-        ? `broke the run lock of run ${broken.owner} (held since ${broken.acquiredAt})`
-        : `nothing to break: no held run lock at ${l.runLock}`,
-    );
-  });
+      const { userInfo, hostname } = await import('node:os');
+      const { layout } = await import('../../src/workflow/bucket/layout.ts');
+      const { breakRunLock } = await import('../../src/workflow/bucket/run-lock.ts');
+      const l = layout(await bucketOf(o));
+      const broken = await breakRunLock(l, `${userInfo().username}@${hostname()} (wdp lock break)`, { force: o.force === true });
+      if (o.json) printJson({ broken: broken ?? null });
+      say(
+        broken
+          ? `broke the run lock of run ${broken.owner} (held since ${broken.acquiredAt})`
+          : `nothing to break: no held run lock at ${l.runLock}`,
+      );
+    });
 }
