@@ -6,8 +6,8 @@
  * against v1 promoted over a v2 that another run had made champion meanwhile.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseConfig } from '../../../src/config/index.ts';
@@ -146,11 +146,14 @@ describe('Promote killed part way, and the champion moving under a run', () => {
 
   it('a temp file and a lock file left by a killed writer do not stop the next registry write', async () => {
     const bucket = await newBucket();
-    const l = layout(bucket);
     await promoteRun({ manifestUri: await stageRun(bucket, 'run-1', null, '2026-01-02'), serving: serving(bucket) });
     const dir = join(bucket, 'registry');
-    // pid 2^22+1 is above Linux's pid_max default: no such process.
-    await writeFile(join(dir, '.registry.json.wdp-tmp-lock'), `${2 ** 22 + 1}@${(await import('node:os')).hostname()}`);
+    // pid 2^22+1 is above any pid_max: no such process.
+    await writeFile(join(dir, '.registry.json.wdp-tmp-lock'), `${2 ** 22 + 1}@${hostname()}`);
+    const temp = join(dir, '.registry.json.wdp-tmp-0123456789ab');
+    await writeFile(temp, '{"formatVersion":');
+    const longAgo = new Date(Date.now() - 3600_000);
+    await utimes(temp, longAgo, longAgo);
     const started = Date.now();
     const r = await promoteRun({
       manifestUri: await stageRun(bucket, 'run-2', await championOf(bucket), '2026-01-03'),
