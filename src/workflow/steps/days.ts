@@ -154,10 +154,11 @@ export async function reconcileWatermark(
   const last = runs.at(-1);
   if (!last || last.runId === stored.runId) return inStep;
   if (stored.runId !== null && !runs.some((e) => e.runId === stored.runId)) return inStep;
-  const run = await readJson(l.runManifest(last.runId), runManifestSchema).catch(() => undefined);
+  // Missing or invalid (expired, edited): warned below. A storage error (no access) fails the step.
+  const run = await readJson(l.runManifest(last.runId), runManifestSchema).catch(unlessStorageError);
   let after: Watermark | undefined = run?.watermarkAfter;
   if (run && last.status === 'rejected') {
-    const report = await readJson(l.validationReport(run.candidateUri), validationReportSchema).catch(() => undefined);
+    const report = await readJson(l.validationReport(run.candidateUri), validationReportSchema).catch(unlessStorageError);
     after = report ? watermarkAfterRejection(run, report) : undefined;
   }
   if (!after) {
@@ -171,6 +172,11 @@ export async function reconcileWatermark(
     `the registry records run ${last.runId} as ${last.status}${last.version ? ` (v${last.version})` : ''} but the watermark never moved for it (the run stopped between its registry and watermark writes): its days count as ${last.status === 'promoted' ? 'trained' : 'the rejection left them'}, not trained again`,
   );
   return { watermark: after, owedTo: last.runId };
+}
+
+function unlessStorageError(e: unknown): undefined {
+  if (e instanceof WorkflowError) return undefined;
+  throw e;
 }
 
 /** The watermark a run starts from: the stored one, brought in step with the registry (reconcileWatermark). */
