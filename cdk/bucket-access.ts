@@ -34,7 +34,12 @@ export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, a
 export const ROLE_ACCESS = {
   // The lock object only (state/run.lock*), not the watermark beside it.
   runLock: { read: [RUN_LOCK_KEY], write: [RUN_LOCK_KEY] },
-  ingest: { read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry], write: [PREFIXES.runs] },
+  // runs/ and candidates/: a predecessor's manifest (and validation.json) when the registry
+  // records its outcome but the watermark never moved (reconcileWatermark, steps/days.ts).
+  ingest: {
+    read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry, PREFIXES.runs, PREFIXES.candidates],
+    write: [PREFIXES.runs],
+  },
   validate: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
   promote: {
     read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],

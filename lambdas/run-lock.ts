@@ -3,11 +3,11 @@
  * machine's first state acquires it; every exit path (promoted, no new data, rejected, and the
  * Catch's failure chain) releases it. A run that finds the lock held ends without training.
  */
-import { hostname } from 'node:os';
 import { layout } from '../src/workflow/bucket/layout.ts';
 import {
   acquireRunLock,
   DEFAULT_LOCK_LEASE_MS,
+  localHolder,
   releaseRunLock,
   RUN_LOCK_LEASE_ENV,
   runLockEventSchema,
@@ -34,7 +34,7 @@ export function createRunLockHandler(settings: RunLockSettings, logger: Logger =
     if (e.action === 'acquire') {
       const r = await acquireRunLock(l, {
         owner: e.executionName,
-        holder: settings.holder ?? `${hostname()} pid ${process.pid}`,
+        holder: settings.holder ?? localHolder(),
         leaseMs: settings.leaseMs ?? DEFAULT_LOCK_LEASE_MS,
         ...(settings.now ? { now: settings.now } : {}),
       });

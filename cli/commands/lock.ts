@@ -7,6 +7,7 @@ interface LockOptions {
   remote: boolean;
   stack: string;
   json: boolean;
+  force?: boolean;
 }
 
 async function bucketOf(o: LockOptions): Promise<string> {
@@ -44,17 +45,19 @@ export function addLockCommand(program: Command): void {
   );
   withBucketOptions(
     lock.command('break').description('release a stale run lock (a run that died holding it); only do this when no run is in progress'),
-  ).action(async (o: LockOptions) => {
-    const { userInfo, hostname } = await import('node:os');
-    const { layout } = await import('../../src/workflow/bucket/layout.ts');
-    const { breakRunLock } = await import('../../src/workflow/bucket/run-lock.ts');
-    const l = layout(await bucketOf(o));
-    const broken = await breakRunLock(l, `${userInfo().username}@${hostname()} (wdp lock break)`);
-    if (o.json) printJson({ broken: broken ?? null });
-    say(
-      broken
-        ? `broke the run lock of run ${broken.owner} (held since ${broken.acquiredAt})`
-        : `nothing to break: no held run lock at ${l.runLock}`,
-    );
-  });
+  )
+    .option('--force', 'break it even when its holder is a process still running on this host', false)
+    .action(async (o: LockOptions) => {
+      const { userInfo, hostname } = await import('node:os');
+      const { layout } = await import('../../src/workflow/bucket/layout.ts');
+      const { breakRunLock } = await import('../../src/workflow/bucket/run-lock.ts');
+      const l = layout(await bucketOf(o));
+      const broken = await breakRunLock(l, `${userInfo().username}@${hostname()} (wdp lock break)`, { force: o.force === true });
+      if (o.json) printJson({ broken: broken ?? null });
+      say(
+        broken
+          ? `broke the run lock of run ${broken.owner} (held since ${broken.acquiredAt})`
+          : `nothing to break: no held run lock at ${l.runLock}`,
+      );
+    });
 }

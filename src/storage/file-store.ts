@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { BigIntStats, Dirent } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore, ChecksummedBlob, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
@@ -14,8 +15,12 @@ const FILE_SCHEME = 'file://';
 const TEMP_MARKER = '.wdp-tmp-';
 /** An ifMatch write's lock file older than this was left by a crashed writer (the hold is one stat + rename). */
 const STALE_LOCK_MS = 30_000;
-/** How long an ifMatch write waits for another writer's lock before giving up. */
-const LOCK_WAIT_MS = 10_000;
+/**
+ * How long an ifMatch write waits for another writer's lock before giving up: longer than
+ * STALE_LOCK_MS, so a lock a dead writer left (whose pid cannot be checked: another host, or a
+ * lock file from before pids were written) is taken over within the wait instead of failing it.
+ */
+const LOCK_WAIT_MS = STALE_LOCK_MS + 5_000;
 
 /**
  * BlobStore over the local file system, for `file://` URIs and plain paths. URIs come back in
@@ -248,6 +253,9 @@ export class FileStore implements BlobStore {
     const dirHandle = await open(dir, 'r').catch(() => undefined);
     await dirHandle?.sync().catch(() => undefined);
     await dirHandle?.close();
+    // A conditional write is a state document's (registry, watermark, pointer): clear the temp
+    // files a writer killed mid-write left beside it, so they do not pile up across crashes.
+    if (condition.ifMatch !== undefined || condition.ifNoneMatch !== undefined) await removeStaleTemps(path);
     return { etag };
   }
 
@@ -267,19 +275,26 @@ function etagOf(s: BigIntStats): string {
 /**
  * Runs `fn` holding `.<name>.wdp-tmp-lock` beside the file, created exclusively, so that the
  * compare and the rename of an ifMatch write are one step for every conditional writer on this
- * machine. A lock older than STALE_LOCK_MS is a crashed writer's and is taken over.
+ * machine. The lock file names its writer (`<pid>@<host>`): one left by a process of this host
+ * that no longer exists (killed between its create and its remove) is taken over at once; any
+ * other lock older than STALE_LOCK_MS is a crashed writer's and is taken over too.
  */
 async function withLockFile(uri: string, path: string, fn: () => Promise<void>): Promise<void> {
   const lock = join(dirname(path), `.${basename(path)}${TEMP_MARKER}lock`);
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
-      await (await open(lock, 'wx')).close();
+      const handle = await open(lock, 'wx');
+      try {
+        await handle.writeFile(`${process.pid}@${hostname()}`);
+      } finally {
+        await handle.close();
+      }
       break;
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw err;
       const held = await stat(lock).catch(() => undefined);
-      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
+      if (held && (Date.now() - held.mtimeMs > STALE_LOCK_MS || (await lockWriterIsDead(lock)))) {
         await rm(lock, { force: true });
         continue;
       }
@@ -291,6 +306,39 @@ async function withLockFile(uri: string, path: string, fn: () => Promise<void>):
     await fn();
   } finally {
     await rm(lock, { force: true });
+  }
+}
+
+/**
+ * Removes `.<name>.wdp-tmp-<hex>` files beside `path` older than STALE_LOCK_MS: a live writer's
+ * temp file exists for one write and fsync, so an old one is a killed writer's. Best effort.
+ */
+async function removeStaleTemps(path: string): Promise<void> {
+  const prefix = `.${basename(path)}${TEMP_MARKER}`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || name === `${prefix}lock`) continue;
+    const p = join(dirname(path), name);
+    const s = await stat(p).catch(() => undefined);
+    if (s && Date.now() - s.mtimeMs > STALE_LOCK_MS) await rm(p, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Whether the lock file names a process of this host that is gone (false when unknown: empty, another host). */
+async function lockWriterIsDead(lock: string): Promise<boolean> {
+  const text = await readFile(lock, 'utf8').catch(() => '');
+  const m = /^(\d+)@(.+)$/.exec(text);
+  if (!m || m[2] !== hostname() || Number(m[1]) === process.pid) return false;
+  return !processExists(Number(m[1]));
+}
+
+/** Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return isErrno(err, 'EPERM');
   }
 }
 

@@ -9,6 +9,7 @@
  * expired lock's etag, so two runs cannot both take over the same expired lease. The lease must
  * outlast any legitimate run (on AWS: the state machine's own timeout, see cdk/).
  */
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
@@ -142,11 +143,47 @@ export async function releaseRunLock(l: BucketLayout, owner: string, reason: str
   throw new WorkflowError(`could not release the run lock ${l.runLock}: it kept changing under 5 attempts`);
 }
 
+/** `wdp lock break` found the lock held by a run that is still running (and was not forced). */
+export class LiveRunLockError extends WorkflowError {}
+
+/** The holder the local runner and the Lock function write by default: host and process. */
+export function localHolder(): string {
+  return `${hostname()} pid ${process.pid}`;
+}
+
+/**
+ * Whether the lock's holder is a process that still runs on this host: true or false when the
+ * holder names this host and a pid (localHolder()), undefined when that cannot be told here (a
+ * Lambda, another host).
+ */
+export function isHolderAlive(lock: RunLock, host: string = hostname()): boolean | undefined {
+  const m = /^(.+) pid (\d+)$/.exec(lock.holder);
+  if (!m || m[1] !== host) return undefined;
+  try {
+    process.kill(Number(m[2]), 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface BreakOptions {
+  /** Break it even when its holder is a live process of this host. @default false */
+  readonly force?: boolean;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
 /**
  * An operator's explicit release of whatever lock is there (a run that died holding it). Only
  * the version read is replaced, so a lock taken meanwhile by a new run is not broken blindly.
+ * A held lock whose holder still runs on this host is refused unless `force`: breaking it would
+ * let a second run train and promote beside it.
+ * @throws LiveRunLockError when the holder is alive and `force` is not set
  */
-export async function breakRunLock(l: BucketLayout, by: string, now: () => number = Date.now): Promise<RunLock | undefined> {
+export async function breakRunLock(l: BucketLayout, by: string, options: BreakOptions | (() => number) = {}): Promise<RunLock | undefined> {
+  const { now = Date.now, force = false } = typeof options === 'function' ? { now: options } : options;
   let current: Awaited<ReturnType<typeof readRunLock>>;
   try {
     current = await readRunLock(l);
@@ -170,7 +207,11 @@ export async function breakRunLock(l: BucketLayout, by: string, now: () => numbe
     return unknown;
   }
   if (!current || current.lock.state === 'released') return undefined;
-  await writeReleased(l, current.lock, `broken by ${by}`, now(), current.etag);
+  if (!force && isHolderAlive(current.lock) === true)
+    throw new LiveRunLockError(
+      `run ${current.lock.owner} (${current.lock.holder}) still holds the run lock and its process is running: not breaking it (a second run would train and promote beside it). Wait for it to end, stop it, or pass --force if that process is not the run`,
+    );
+  await writeReleased(l, current.lock, `broken by ${by}${force ? ' (forced)' : ''}`, now(), current.etag);
   return current.lock;
 }
 

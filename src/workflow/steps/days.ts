@@ -15,12 +15,15 @@
  */
 import { StoragePreconditionError } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
-import { readJsonVersioned, writeJson } from '../bucket/json-store.ts';
+import { readJson, readJsonVersioned, writeJson } from '../bucket/json-store.ts';
 import type { BucketLayout } from '../bucket/layout.ts';
 import { readQuarantine } from '../bucket/quarantine.ts';
 import { acquireRunLock, releaseRunLock } from '../bucket/run-lock.ts';
-import { readWatermark } from '../bucket/state.ts';
+import { readRegistry, readWatermark } from '../bucket/state.ts';
+import { silentLogger, type Logger } from '../../util/log.ts';
 import {
+  runManifestSchema,
+  validationReportSchema,
   watermarkSchema,
   type HeldDay,
   type QuarantinedFile,
@@ -126,9 +129,64 @@ export interface DaysStatus {
   readonly quarantined: readonly QuarantinedFile[];
 }
 
+/**
+ * The watermark as the registry says it must be. Promote and Reject write the registry first and
+ * the watermark after it, so a run killed between the two (or whose watermark write failed) leaves
+ * the registry recording an outcome the watermark does not: its days still look untrained, and
+ * the next run would train them into the model a second time. The registry's last run entry is the
+ * truth then, and the watermark that outcome stores is re-derived from the run's manifest (and
+ * its validation report, for a rejection) exactly as Promote/Reject would have written it.
+ *
+ * In step when the stored watermark names the registry's last run (or one the registry does not
+ * know: a registry rebuilt from the model folders cannot order them). Never moves it backwards.
+ * Reading only: the next Promote/Reject stores it (its run's watermarkAfter starts from it), and
+ * `wdp days release|drop` store it with their edit.
+ */
+export async function reconcileWatermark(
+  l: BucketLayout,
+  stored: Watermark,
+  logger: Logger = silentLogger,
+): Promise<{ readonly watermark: Watermark; readonly owedTo: string | null }> {
+  const inStep = { watermark: stored, owedTo: null };
+  // A registry that cannot be read is reported, naming its repair, by the steps that need it.
+  const registry = await readRegistry(l).catch(() => undefined);
+  const runs = registry?.history.filter((e) => !e.rebuilt) ?? [];
+  const last = runs.at(-1);
+  if (!last || last.runId === stored.runId) return inStep;
+  if (stored.runId !== null && !runs.some((e) => e.runId === stored.runId)) return inStep;
+  // Missing or invalid (expired, edited): warned below. A storage error (no access) fails the step.
+  const run = await readJson(l.runManifest(last.runId), runManifestSchema).catch(unlessStorageError);
+  let after: Watermark | undefined = run?.watermarkAfter;
+  if (run && last.status === 'rejected') {
+    const report = await readJson(l.validationReport(run.candidateUri), validationReportSchema).catch(unlessStorageError);
+    after = report ? watermarkAfterRejection(run, report) : undefined;
+  }
+  if (!after) {
+    logger.warn(
+      `the registry records run ${last.runId} as ${last.status} but the watermark ${l.watermark} never moved for it, and its run manifest (or validation report) is gone: the watermark stays as stored; check \`wdp days\``,
+    );
+    return inStep;
+  }
+  if (stored.through !== null && (after.through === null || after.through < stored.through)) return inStep;
+  logger.warn(
+    `the registry records run ${last.runId} as ${last.status}${last.version ? ` (v${last.version})` : ''} but the watermark never moved for it (the run stopped between its registry and watermark writes): its days count as ${last.status === 'promoted' ? 'trained' : 'the rejection left them'}, not trained again`,
+  );
+  return { watermark: after, owedTo: last.runId };
+}
+
+function unlessStorageError(e: unknown): undefined {
+  if (e instanceof WorkflowError) return undefined;
+  throw e;
+}
+
+/** The watermark a run starts from: the stored one, brought in step with the registry (reconcileWatermark). */
+export async function readEffectiveWatermark(l: BucketLayout, logger?: Logger): Promise<Watermark> {
+  return (await reconcileWatermark(l, await readWatermark(l), logger)).watermark;
+}
+
 /** What `wdp days` lists: the watermark's days and the quarantined files. */
 export async function daysStatus(l: BucketLayout): Promise<DaysStatus> {
-  const w = await readWatermark(l);
+  const w = await readEffectiveWatermark(l);
   const q = await readQuarantine(l);
   return { through: w.through, untrained: w.untrained, held: w.held, dropped: w.dropped, quarantined: q.files };
 }
@@ -191,7 +249,8 @@ async function swapWatermark(l: BucketLayout, change: (w: Watermark) => Watermar
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await readJsonVersioned(l.watermark, watermarkSchema);
     if (!current) throw new WorkflowError(`no watermark at ${l.watermark}: no run has finished in this bucket yet`);
-    const next = { ...change(current.value), updatedAt: new Date().toISOString() };
+    // The edit applies to the watermark in step with the registry, and stores that too.
+    const next = { ...change((await reconcileWatermark(l, current.value)).watermark), updatedAt: new Date().toISOString() };
     try {
       await writeJson(l.watermark, next, { ifMatch: current.etag });
       return next;

@@ -32,7 +32,8 @@ import {
   type QuarantinedFile,
   type RunManifest,
 } from '../schemas.ts';
-import { readRegistry, readWatermark } from '../bucket/state.ts';
+import { readRegistry } from '../bucket/state.ts';
+import { readEffectiveWatermark } from './days.ts';
 
 export interface IngestOptions {
   /** Bucket root: a folder path or `s3://bucket[/prefix]`. */
@@ -63,7 +64,8 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
 
   const listed = await listPartitionFiles(l.logs);
   const partitions = [...listed.keys()];
-  const watermark = await readWatermark(l);
+  // In step with the registry: a predecessor killed after recording its outcome has trained its days.
+  const watermark = await readEffectiveWatermark(l, log);
   const setAside = new Set([...watermark.held.map((h) => h.day), ...watermark.dropped.map((d) => d.day)]);
   const seen = (p: string) => watermark.through !== null && p <= watermark.through;
   const fresh = partitions.filter((p) => !seen(p) && !setAside.has(p));

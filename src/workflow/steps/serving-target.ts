@@ -43,11 +43,24 @@ export interface ServingTarget {
 }
 
 /** Serving is not where the registry says it is, or moved while Promote was moving it. */
-export class ServingMismatchError extends WorkflowError {}
+export class ServingMismatchError extends WorkflowError {
+  constructor(
+    message: string,
+    options?: ErrorOptions & {
+      /** The model URI serving names, when it was read (not a move lost to a concurrent one). */
+      readonly served?: string | null;
+    },
+  ) {
+    super(message, options);
+    this.served = options?.served;
+  }
+  readonly served: string | null | undefined;
+}
 
 function mismatch(target: string, served: string | null, expected: string | null): ServingMismatchError {
   return new ServingMismatchError(
     `${target} serves ${served ?? 'no model'} but the registry's champion is ${expected ?? 'none'}; not moving serving from a model the registry does not name (check the registry, \`wdp registry rebuild\`, or point serving back at the champion)`,
+    { served },
   );
 }
 

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import {
   acquireRunLock,
   breakRunLock,
+  LiveRunLockError,
+  localHolder,
   readRunLock,
   releaseRunLock,
   UnreadableRunLockError,
@@ -76,6 +78,28 @@ describe('run lock (folder store: exclusive create, compare-and-swap)', () => {
     assert.equal((await readRunLock(l))?.lock.releaseReason, 'broken by operator');
     assert.equal(await breakRunLock(l, 'operator'), undefined, 'nothing to break');
     assert.equal((await acquireRunLock(l, { owner: 'next', holder: 't', now: () => T0 + 2000 })).acquired, true);
+  });
+
+  it('break refuses a lock whose holder still runs on this host, unless forced', async () => {
+    const l = await bucket();
+    // This test process is the live holder (what the local runner writes: host and pid).
+    await acquireRunLock(l, { owner: 'running', holder: localHolder(), now: () => T0 });
+    await assert.rejects(
+      breakRunLock(l, 'operator', { now: () => T0 + 1000 }),
+      (e: unknown) => e instanceof LiveRunLockError && /run running .* still holds the run lock .*--force/.test(String(e)),
+    );
+    assert.equal((await readRunLock(l))?.lock.state, 'held', 'not broken');
+    const broken = await breakRunLock(l, 'operator', { now: () => T0 + 2000, force: true });
+    assert.equal(broken?.owner, 'running');
+    assert.equal((await readRunLock(l))?.lock.releaseReason, 'broken by operator (forced)');
+  });
+
+  it('break releases the lock of a dead process of this host without --force', async () => {
+    const l = await bucket();
+    // Above any pid_max: no such process.
+    await acquireRunLock(l, { owner: 'killed', holder: `${hostname()} pid ${2 ** 22 + 1}`, now: () => T0 });
+    assert.equal((await breakRunLock(l, 'operator'))?.owner, 'killed');
+    assert.equal((await readRunLock(l))?.lock.state, 'released');
   });
 
   it('an unreadable lock fails closed, naming `wdp lock break`, which replaces it', async () => {
