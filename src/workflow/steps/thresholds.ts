@@ -48,4 +48,10 @@ export const thresholdsSchema = z
 export type ValidationThresholds = z.output<typeof thresholdsSchema>;
 export type ValidationThresholdsInput = z.input<typeof thresholdsSchema>;
 
+/**
+ * The check a holdout fails when it cannot validate any model (one label class, or no rows): it
+ * comes first in the report, and a rejection by it holds only the holdout (days.ts).
+ */
+export const HOLDOUT_LABELS_CHECK = 'holdout_labels';
+
 export const DEFAULT_THRESHOLDS: ValidationThresholds = thresholdsSchema.parse({});
