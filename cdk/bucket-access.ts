@@ -4,13 +4,15 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { PREFIXES, RUN_LOCK_KEY } from '../src/workflow/bucket/layout.ts';
+import { PREFIXES, QUARANTINE_KEY, RUN_LOCK_KEY } from '../src/workflow/bucket/layout.ts';
 
 export interface BucketAccess {
   /** Key prefixes (e.g. 'logs/') whose objects may be read (GetObject, which HeadObject needs too). */
   readonly read?: readonly string[];
   /** Key prefixes whose objects may be written (PutObject, multipart included). */
   readonly write?: readonly string[];
+  /** Exact object keys that may be written, no wildcard: one state document, not its neighbours. */
+  readonly writeKeys?: readonly string[];
 }
 
 /**
@@ -21,8 +23,9 @@ export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, a
   const objects = (prefixes: readonly string[]) => prefixes.map((p) => bucket.arnForObjects(`${p}*`));
   const statements = [new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] })];
   if (access.read?.length) statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects(access.read) }));
-  if (access.write?.length)
-    statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objects(access.write) }));
+  const writable = [...objects(access.write ?? []), ...(access.writeKeys ?? []).map((k) => bucket.arnForObjects(k))];
+  if (writable.length)
+    statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: writable }));
   for (const statement of statements) grantee.grantPrincipal.addToPrincipalPolicy(statement);
 }
 
@@ -34,11 +37,14 @@ export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, a
 export const ROLE_ACCESS = {
   // The lock object only (state/run.lock*), not the watermark beside it.
   runLock: { read: [RUN_LOCK_KEY], write: [RUN_LOCK_KEY] },
-  // runs/ and candidates/: a predecessor's manifest (and validation.json) when the registry
-  // records its outcome but the watermark never moved (reconcileWatermark, steps/days.ts).
+  // The run manifest, and state/quarantine.json (data.onBadFile "quarantine": recordQuarantine
+  // sets bad files aside at Ingest, whatever the run's outcome); not the watermark or the lock.
+  // runs/ and candidates/ are read for a predecessor's manifest (and validation.json) when the
+  // registry records its outcome but the watermark never moved (reconcileWatermark, steps/days.ts).
   ingest: {
     read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry, PREFIXES.runs, PREFIXES.candidates],
     write: [PREFIXES.runs],
+    writeKeys: [QUARANTINE_KEY],
   },
   validate: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
   promote: {

@@ -3,7 +3,7 @@
  * `-c` values arrive as strings, so numbers, booleans and JSON are coerced here.
  */
 import { z } from 'zod';
-import { thresholdsSchema } from '../src/workflow/steps/thresholds.ts';
+import { partialThresholdsSchema } from '../src/workflow/steps/thresholds.ts';
 
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 const json = <S extends z.ZodType>(s: S) => z.preprocess((v) => (typeof v === 'string' ? JSON.parse(v) : v), s);
@@ -47,7 +47,7 @@ export const settingsSchema = z
     /** Noncurrent object versions expire after this many days. @default 30 */
     noncurrentVersionDays: z.coerce.number().int().min(1).default(30),
     /** Validation thresholds (see src/workflow/thresholds.ts). */
-    validation: json(thresholdsSchema.partial()).default({}),
+    validation: json(partialThresholdsSchema).default({}),
     /** Batch scoring: objects per item batch, parallel batches, tolerated failed share. */
     batchItemsPerBatch: z.coerce.number().int().min(1).default(4),
     batchMaxConcurrency: z.coerce.number().int().min(1).default(20),

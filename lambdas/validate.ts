@@ -1,6 +1,6 @@
 /** Validate Lambda: holdout metrics for candidate and champion, serving dry run, report. */
 import { parseEvent, runEventSchema, type ValidateResult } from '../src/workflow/schemas.ts';
-import { thresholdsSchema, type ValidationThresholds } from '../src/workflow/steps/thresholds.ts';
+import { parseThresholdsText, type ValidationThresholds } from '../src/workflow/steps/thresholds.ts';
 import { validateRun } from '../src/workflow/steps/validate.ts';
 import type { ServingScorerFactory } from '../src/workflow/steps/serving-dry-run.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
@@ -25,6 +25,6 @@ export function createValidateHandler(settings: ValidateSettings, logger: Logger
 }
 
 /** WDP_VALIDATION: JSON thresholds from the CDK context `validation` (defaults fill the rest). */
-const settings = once((): ValidateSettings => ({ thresholds: thresholdsSchema.parse(JSON.parse(process.env.WDP_VALIDATION || '{}')) }));
+const settings = once((): ValidateSettings => ({ thresholds: parseThresholdsText(process.env.WDP_VALIDATION || '{}', 'WDP_VALIDATION') }));
 
 export const handler = observe('Validate', (event: unknown, logger) => createValidateHandler(settings(), logger)(event));

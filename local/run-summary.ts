@@ -57,10 +57,12 @@ export function summaryScreen(r: LocalPipelineResult, d: SummaryDetails = {}): s
     const c = v.candidateMetrics;
     const ch = v.championMetrics;
     const champName = v.champion ? `champion v${v.champion.version}` : '';
-    const row = (name: string, a: number, b: number | undefined, digits: number) =>
-      `  ${name.padEnd(12)}${a.toFixed(digits).padStart(10)}${
-        b === undefined ? '' : `${b.toFixed(digits).padStart(14)}${`${a - b >= 0 ? '+' : ''}${(a - b).toFixed(digits)}`.padStart(10)}`
-      }`;
+    // null: undefined on this holdout (one label class), as validation.json records it.
+    const show = (x: number | null, digits: number) => (x === null ? 'undefined' : x.toFixed(digits));
+    const delta = (a: number | null, b: number | null, digits: number) =>
+      a === null || b === null ? '—' : `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(digits)}`;
+    const row = (name: string, a: number | null, b: number | null | undefined, digits: number) =>
+      `  ${name.padEnd(12)}${show(a, digits).padStart(10)}${b === undefined ? '' : `${show(b, digits).padStart(14)}${delta(a, b, digits).padStart(10)}`}`;
     lines.push(`  ${''.padEnd(12)}${'candidate'.padStart(10)}${ch ? `${champName.padStart(14)}${'Δ'.padStart(10)}` : ''}`);
     lines.push(
       row('AUC', c.auc, ch?.auc, 4),
@@ -77,7 +79,9 @@ export function summaryScreen(r: LocalPipelineResult, d: SummaryDetails = {}): s
     );
   }
   for (const h of d.held ?? [])
-    lines.push(`  held back: ${h.day} (${h.role}) — npx wdp days release ${h.day}${bucketFlag} once it is fixed`);
+    lines.push(
+      `  held back: ${h.day} (${h.role}) — npx wdp days release ${h.day}${bucketFlag} once it is fixed, or npx wdp days drop ${h.day}${bucketFlag}`,
+    );
   lines.push(d.reportUri ? `  report: ${d.reportUri}` : '  report: not written (see the warning above)');
   const next: string[] = [];
   if (d.reportUri) next.push(openCommand(d.reportUri, d.platform ?? process.platform));

@@ -14,8 +14,12 @@ interface DaysOptions {
   json: boolean;
 }
 
-function day(v: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new InvalidArgumentError(`DAY must be a YYYY-MM-DD partition date, got "${v}"`);
+/** A YYYY-MM-DD that is a real calendar day (2026-13-45 and 2026-02-30 are not). */
+export function day(v: string): string {
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
+  // Date.parse rolls 2026-02-30 over to March 2: the day must come back unchanged.
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== v)
+    throw new InvalidArgumentError(`DAY must be a YYYY-MM-DD partition date, a real calendar day, got "${v}"`);
   return v;
 }
 

@@ -40,8 +40,8 @@ export function addPipelineCommand(program: Command): void {
         return;
       }
       const { runLocalPipeline } = await import('../../local/run-retraining.ts');
-      const { thresholdsSchema } = await import('../../src/workflow/steps/thresholds.ts');
-      const thresholds = o.thresholds ? thresholdsSchema.parse(JSON.parse(await readFile(o.thresholds, 'utf8'))) : undefined;
+      const { parseThresholdsText } = await import('../../src/workflow/steps/thresholds.ts');
+      const thresholds = o.thresholds ? parseThresholdsText(await readFile(o.thresholds, 'utf8'), o.thresholds) : undefined;
       const r = await runLocalPipeline({
         bucketUri: o.bucket,
         sample: { rowsPerDay: o.rowsPerDay },

@@ -15,7 +15,8 @@ async function bucketUri(o: RunsOptions): Promise<string> {
   return remoteBucketUri({ stack: o.stack });
 }
 
-const f4 = (x: unknown) => (typeof x === 'number' ? x.toFixed(4) : '—');
+/** null: recorded as undefined on the holdout (one label class); absent: not recorded. */
+const f4 = (x: unknown) => (typeof x === 'number' ? x.toFixed(4) : x === null ? 'undefined' : '—');
 
 export function addRunsCommand(program: Command): void {
   const runs = program

@@ -13,10 +13,10 @@ import { checkCsvFile, readCsvChunks } from './csv-read.ts';
 import { DataError } from './errors.ts';
 import type { LogFile } from './log-files.ts';
 import { checkParquetFile, readParquetChunks } from './parquet-read.ts';
-import type { ColumnRequirement, RowChunk } from './row-chunk.ts';
+import type { ColumnFacts, ColumnRequirement, RowChunk } from './row-chunk.ts';
 
 export { LOG_FORMATS, listLogFiles, parsePartition, type LogFile, type LogFormat } from './log-files.ts';
-export type { ColumnRequirement } from './row-chunk.ts';
+export type { ColumnFacts, ColumnRequirement, TokenFamily } from './row-chunk.ts';
 
 export interface ReadLogChunksOptions {
   readonly columns: readonly ColumnRequirement[];
@@ -60,10 +60,13 @@ export async function* readLogChunks(files: readonly LogFile[], options: ReadLog
  * before its first row, but reading only the Parquet footer or the CSV header and first row: cheap
  * enough to run on every new file before a training run starts.
  *
+ * @returns per requested column the file has, its type and (numbers) the range its statistics
+ *   give; empty for CSV, whose cells carry no type
  * @throws DataError naming the file (and column) for the same faults readLogChunks reports up front
  */
-export async function checkLogFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<void> {
+export async function checkLogFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<ReadonlyMap<string, ColumnFacts>> {
   if (file.sizeBytes === 0) throw new DataError({ source: file.uri }, 'empty file (0 bytes)');
-  if (file.format === 'parquet') await checkParquetFile(file, columns);
-  else await checkCsvFile(file, columns);
+  if (file.format === 'parquet') return checkParquetFile(file, columns);
+  await checkCsvFile(file, columns);
+  return new Map();
 }

@@ -11,7 +11,7 @@ import { emptyColumn, sliceColumn } from './column-values.ts';
 import { DataError } from './errors.ts';
 import type { LogFile } from './log-files.ts';
 import { SpanReader, groupSpans } from './parquet-ranges.ts';
-import type { ColumnKind, ColumnRequirement, ColumnValues, RowChunk } from './row-chunk.ts';
+import type { ColumnFacts, ColumnKind, ColumnRequirement, ColumnValues, RowChunk, TokenFamily } from './row-chunk.ts';
 
 /** The footer is usually far smaller; one read of this much gets it in one round trip. */
 const FOOTER_FETCH_BYTES = 1 << 18;
@@ -55,12 +55,76 @@ export async function* readParquetChunks(file: LogFile, columns: readonly Column
 
 /**
  * Opens one Parquet file and checks it as readParquetChunks would before its first row: footer,
- * row count and the requested columns' types. Reads only the footer (one ranged read).
+ * row count and the requested columns' types. Reads only the footer (one ranged read), and
+ * returns what it says about each requested column the file has (type, statistics).
  */
-export async function checkParquetFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<void> {
+export async function checkParquetFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<Map<string, ColumnFacts>> {
   const metadata = await readParquetMetadata(file, new SpanReader(storeFor(file.uri), file.uri, file.sizeBytes));
   if (Number(metadata.num_rows) === 0) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
-  checkParquetSchema(file.uri, metadata, columns);
+  const facts = new Map<string, ColumnFacts>();
+  for (const { req, tree } of checkParquetSchema(file.uri, metadata, columns))
+    if (tree) facts.set(req.name, columnFacts(metadata, req, tree));
+  return facts;
+}
+
+/**
+ * A column's type and, for numbers, its range and nulls over the whole file from the row groups'
+ * statistics (absent when a row group has none: a writer need not keep them, and NaN is never in
+ * them, per the Parquet spec).
+ */
+function columnFacts(metadata: FileMetaData, req: ColumnRequirement, tree: SchemaTree): ColumnFacts {
+  const leaf = req.kind === 'list' ? (listElementLeaf(tree) ?? tree) : tree;
+  const type = req.kind === 'list' ? `a list of ${describeParquetType(leaf)}` : describeParquetType(tree);
+  const facts: { type: string; family: TokenFamily; min?: number; max?: number; nullCount?: number } = { type, family: tokenFamily(leaf) };
+  if (req.kind !== 'numeric' && req.kind !== 'label') return facts;
+  let min = Infinity;
+  let max = -Infinity;
+  let nulls = 0;
+  for (const group of metadata.row_groups) {
+    const chunk = group.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === req.name);
+    const stats = chunk?.meta_data?.statistics;
+    const lo = asNumber(stats?.min_value ?? stats?.min);
+    const hi = asNumber(stats?.max_value ?? stats?.max);
+    if (
+      stats === undefined ||
+      stats.null_count === undefined ||
+      (Number(group.num_rows) > Number(stats.null_count) && (lo === undefined || hi === undefined))
+    )
+      return facts;
+    nulls += Number(stats.null_count);
+    if (lo !== undefined) min = Math.min(min, lo);
+    if (hi !== undefined) max = Math.max(max, hi);
+  }
+  if (metadata.row_groups.length === 0) return facts;
+  return { ...facts, nullCount: nulls, ...(min <= max ? { min, max } : {}) };
+}
+
+function asNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return undefined;
+}
+
+/** What a primitive column's values become as categorical tokens (cells.ts). */
+function tokenFamily(leaf: SchemaTree): TokenFamily {
+  const e = leaf.element;
+  const annotation = e.logical_type?.type ?? e.converted_type;
+  if (annotation !== undefined && /DATE|TIME|DECIMAL/.test(annotation)) return 'other';
+  switch (e.type) {
+    case 'BYTE_ARRAY':
+    case 'FIXED_LEN_BYTE_ARRAY':
+      return 'text';
+    case 'INT32':
+    case 'INT64':
+    case 'FLOAT':
+    case 'DOUBLE':
+      return 'number';
+    case 'BOOLEAN':
+      return 'boolean';
+    default:
+      return 'other';
+  }
 }
 
 async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<FileMetaData> {

@@ -34,3 +34,22 @@ export interface ColumnRequirement {
    */
   readonly optional?: boolean;
 }
+
+/**
+ * What a column's values become as categorical tokens (data/cells.ts): `'7'` and `7` are the
+ * same token, but a column that switches between text and numbers changes every token it holds.
+ */
+export type TokenFamily = 'text' | 'number' | 'boolean' | 'other';
+
+/** What a log file's footer says about one column, read without reading any row. */
+export interface ColumnFacts {
+  /** The stored type as errors print it, e.g. `INT32`, `BYTE_ARRAY (UTF8)`, `a list of BYTE_ARRAY (UTF8)`. */
+  readonly type: string;
+  /** The token family of the values (a list's elements). */
+  readonly family: TokenFamily;
+  /** Numeric and label columns: the smallest and largest value over the file, from its statistics. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Numeric and label columns: missing values over the file, from its statistics. */
+  readonly nullCount?: number;
+}

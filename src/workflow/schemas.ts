@@ -35,8 +35,12 @@ export const heldDaySchema = z
   .strict();
 export type HeldDay = z.output<typeof heldDaySchema>;
 
-/** A day an operator dropped for good (`wdp days drop`): never read again, late files included. */
-export const droppedDaySchema = z.object({ day: date, at: z.string(), from: z.enum(['held', 'untrained']) }).strict();
+/**
+ * A day an operator dropped for good (`wdp days drop`): never read again, late files included.
+ * `from` is what it was: held, untrained, or `new` (no finished run read it: a day whose run
+ * failed at Ingest, Train or Validate).
+ */
+export const droppedDaySchema = z.object({ day: date, at: z.string(), from: z.enum(['held', 'untrained', 'new']) }).strict();
 export type DroppedDay = z.output<typeof droppedDaySchema>;
 
 /**
@@ -161,7 +165,15 @@ export type IngestResult = z.output<typeof ingestResultSchema>;
 export const runEventSchema = z.object({ manifestUri: uri }).passthrough();
 export type RunEvent = z.output<typeof runEventSchema>;
 
-export const metricsSchema = z.object({ rows: z.number(), auc: z.number(), logloss: z.number(), calibration: z.number() }).passthrough();
+/**
+ * Holdout metrics as validation.json records them. A metric that is undefined on the holdout is
+ * `null`, never a NaN (which JSON cannot hold): AUC on a holdout with one label class, calibration
+ * (mean prediction ÷ positive rate) when it has no positive, any of them on an empty holdout.
+ */
+export const metricsSchema = z
+  .object({ rows: z.number(), auc: z.number().nullable(), logloss: z.number().nullable(), calibration: z.number().nullable() })
+  .passthrough();
+export type RecordedMetrics = z.output<typeof metricsSchema>;
 
 export const checkSchema = z
   .object({

@@ -234,6 +234,46 @@ describe('WdpStack', () => {
     for (const r of objectResources) assert.match(r, /\/state\/run\.lock\*/);
   });
 
+  /** The object keys (after the bucket ARN) a function's role may call `action` on, e.g. `state/quarantine.json`. */
+  const objectGrants = (description: RegExp, action: string): string[] => {
+    const fns = template.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp(description.source) },
+    });
+    assert.equal(Object.keys(fns).length, 1, `one function matches ${description}`);
+    const role = (Object.values(fns)[0] as Json).Properties.Role['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Json[];
+    return policies
+      .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Json[])
+      .filter((st) => st.Effect === 'Allow' && [st.Action].flat().includes(action))
+      .flatMap((st) => [st.Resource].flat())
+      .map((r: Json) => {
+        // { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/state/quarantine.json"]] }
+        const parts = r['Fn::Join']?.[1] as unknown[] | undefined;
+        return typeof parts?.at(-1) === 'string' ? (parts.at(-1) as string).replace(/^\//, '') : JSON.stringify(r);
+      })
+      .sort();
+  };
+
+  it('Ingest may write its run manifests and exactly state/quarantine.json (data.onBadFile "quarantine"), nothing else under state/', () => {
+    assert.deepEqual(objectGrants(/list new partitions/, 's3:PutObject'), ['runs/*', 'state/quarantine.json']);
+    assert.ok(objectGrants(/list new partitions/, 's3:GetObject').includes('state/*'), 'it reads the watermark and the quarantine');
+  });
+
+  it('each workflow step may write what its code writes, and no more', () => {
+    // The writes of each step's code path (src/workflow/steps, bucket/): run-lock.ts the lock;
+    // validate.ts validation.json and collect.ts report.html beside the candidate; promote.ts the
+    // version claim and copy, the registry and (advanceWatermark) the watermark; rejectRun the
+    // registry and the watermark; batch-score.ts scores and batch-report.ts its report under batch/output/.
+    assert.deepEqual(objectGrants(/run lock/, 's3:PutObject'), ['state/run.lock*']);
+    assert.deepEqual(objectGrants(/serving dry run/, 's3:PutObject'), ['models/candidates/*']);
+    assert.deepEqual(objectGrants(/alias live/, 's3:PutObject'), ['models/registry/*', 'registry/*', 'state/*']);
+    assert.deepEqual(objectGrants(/record a rejected candidate/, 's3:PutObject'), ['registry/*', 'state/*']);
+    assert.deepEqual(objectGrants(/score one batch/, 's3:PutObject'), ['batch/output/*']);
+    assert.deepEqual(objectGrants(/totals and the batch report/, 's3:PutObject'), ['batch/output/*']);
+    assert.deepEqual(objectGrants(/online scoring/, 's3:PutObject'), []);
+  });
+
   it('batch scoring is a Distributed Map over S3 objects with batching, bounded concurrency and a failure tolerance, then a summary', () => {
     const map = batchAsl.States.ScoreObjects;
     assert.equal(map.Type, 'Map');

@@ -52,7 +52,18 @@ describe('wdp days --remote (CloudFormation and S3 mocked)', () => {
   it('a day that is not YYYY-MM-DD is refused, naming it', async () => {
     await assert.rejects(
       buildCli().parseAsync(['node', 'wdp', 'days', 'drop', '5th', '--remote']),
-      /DAY must be a YYYY-MM-DD partition date, got "5th"/,
+      /DAY must be a YYYY-MM-DD partition date, a real calendar day, got "5th"/,
     );
+  });
+
+  it('an impossible calendar date is refused before the bucket is touched (2026-13-45, 2026-02-30)', async () => {
+    for (const bad of ['2026-13-45', '2026-02-30', '2026-00-10']) {
+      await assert.rejects(
+        buildCli().parseAsync(['node', 'wdp', 'days', 'release', bad, '--remote']),
+        new RegExp(`a real calendar day, got "${bad}"`),
+      );
+    }
+    assert.equal(s3.puts().length, 1, 'only the watermark this test wrote');
+    await buildCli().parseAsync(['node', 'wdp', 'days', 'release', '2026-01-05', '--remote']);
   });
 });

@@ -34,6 +34,9 @@ export const PREFIXES = {
 /** The run lock's key; its own grant (only the lock functions write it). */
 export const RUN_LOCK_KEY = `${PREFIXES.state}run.lock`;
 
+/** The quarantine document's key; Ingest's only write under state/ (its own grant). */
+export const QUARANTINE_KEY = `${PREFIXES.state}quarantine.json`;
+
 /** Written create-only into `models/registry/v<N>/` before the copy: which run's model owns v<N>. */
 export const VERSION_CLAIM_FILE = 'claim.json';
 
@@ -50,7 +53,7 @@ export function layout(bucketUri: string) {
     logs: dir(PREFIXES.logs),
     config: at(PREFIXES.config, 'wdp.config.json'),
     watermark: at(PREFIXES.state, 'watermark.json'),
-    quarantine: at(PREFIXES.state, 'quarantine.json'),
+    quarantine: at(QUARANTINE_KEY),
     runLock: at(RUN_LOCK_KEY),
     runManifest: (runId: string) => at(PREFIXES.runs, runId, 'manifest.json'),
     candidate: (runId: string) => at(PREFIXES.candidates, runId),

@@ -9,11 +9,12 @@ import type { ValidationCheck, ValidationReport } from '../schemas.ts';
 import { CATEGORICAL_TOP_TOKENS, psiBand, type NumericDrift, type VocabularyChange } from './drift.ts';
 import { html, int, num, page, pct, trusted, type SafeHtml } from './html.ts';
 
+/** As validation.json records them: null where a metric is undefined on the holdout (one label class). */
 export interface ReportMetrics {
   readonly rows: number;
-  readonly auc: number;
-  readonly logloss: number;
-  readonly calibration: number;
+  readonly auc: number | null;
+  readonly logloss: number | null;
+  readonly calibration: number | null;
 }
 
 export interface ReportModel {
@@ -92,6 +93,11 @@ export async function buildRunReport(r: RunReportInput): Promise<string> {
   ]);
   const chart = (id: string, svg: string | undefined, missing: string) =>
     svg ? html`<div class="chart" id="${id}">${trusted(svg)}</div>` : html`<p class="note">${missing}</p>`;
+  // A ROC curve needs both classes; say so rather than blame the sampling.
+  const oneClass = r.holdout.rows > 0 && (r.holdout.positives === 0 || r.holdout.positives === r.holdout.rows);
+  const noRoc = oneClass
+    ? `No ROC curve: the holdout has one label class (all ${r.holdout.positives === 0 ? 0 : 1}), so AUC and the curve are undefined.`
+    : 'No ROC curve: the holdout predictions were not sampled.';
 
   const body = html`
 <h1>Run ${r.runId}</h1>
@@ -100,7 +106,7 @@ ${verdictSection(r)}
 <h2>Metrics on the same holdout</h2>
 ${metricsTable(r)}
 <div class="charts">
-${chart('roc-chart', rocSvg, 'No ROC curve: the holdout predictions were not sampled.')}
+${chart('roc-chart', rocSvg, noRoc)}
 ${chart('calibration-chart', relSvg, 'No calibration curve: the holdout predictions were not sampled.')}
 </div>
 <h2>Training</h2>
@@ -141,11 +147,13 @@ function checkValue(c: ValidationCheck): string {
 function metricsTable(r: RunReportInput): SafeHtml {
   const c = r.candidate.metrics;
   const ch = r.champion?.metrics;
-  const row = (name: string, a: number, b: number | undefined, digits: number, better: 'higher' | 'lower' | 'one') => {
-    const d = b === undefined ? undefined : a - b;
-    return html`<tr><td>${name}</td><td class="n">${num(a, digits)}</td>${
+  // null: undefined on this holdout (validation.json records it so), not missing.
+  const value = (x: number | null | undefined, digits: number) => (x === null ? 'undefined' : num(x, digits));
+  const row = (name: string, a: number | null, b: number | null | undefined, digits: number, better: 'higher' | 'lower' | 'one') => {
+    const d = a === null || b === null || b === undefined ? undefined : a - b;
+    return html`<tr><td>${name}</td><td class="n">${value(a, digits)}</td>${
       ch
-        ? html`<td class="n">${num(b, digits)}</td><td class="n">${d === undefined ? '—' : `${d >= 0 ? '+' : ''}${d.toFixed(digits)}`}</td>`
+        ? html`<td class="n">${value(b, digits)}</td><td class="n">${d === undefined ? '—' : `${d >= 0 ? '+' : ''}${d.toFixed(digits)}`}</td>`
         : ''
     }<td class="note">${better === 'higher' ? 'higher is better' : better === 'lower' ? 'lower is better' : 'mean prediction ÷ observed rate; 1 is calibrated'}</td></tr>`;
   };

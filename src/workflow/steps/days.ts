@@ -10,16 +10,20 @@
  *    the holdout is what is bad and the training days go back to `untrained` (trained next run).
  *    A rejection only by the serving dry run (every metric gate passed) implicates no data: all
  *    its days stay `untrained`.
+ *  - Rejected because the holdout has one label class (AUC undefined: no model can be validated on
+ *    it): only the holdout day(s) are held, the training days stay `untrained`.
  *  - A held day is never read again until an operator runs `wdp days release DAY` (back to
  *    `untrained`: trained in the next run) or `wdp days drop DAY` (never read again).
  */
-import { StoragePreconditionError } from '../../storage/index.ts';
+import { DataError } from '../../data/errors.ts';
+import { parsePartition } from '../../data/logs.ts';
+import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson, readJsonVersioned, writeJson } from '../bucket/json-store.ts';
 import type { BucketLayout } from '../bucket/layout.ts';
 import { readQuarantine } from '../bucket/quarantine.ts';
 import { acquireRunLock, releaseRunLock } from '../bucket/run-lock.ts';
-import { readRegistry, readWatermark } from '../bucket/state.ts';
+import { EMPTY_WATERMARK, readRegistry, readWatermark } from '../bucket/state.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import {
   runManifestSchema,
@@ -31,7 +35,7 @@ import {
   type ValidationReport,
   type Watermark,
 } from '../schemas.ts';
-import { thresholdsSchema } from './thresholds.ts';
+import { HOLDOUT_LABELS_CHECK, thresholdsSchema } from './thresholds.ts';
 
 /** Whether the champion, on the rejected run's holdout, fails the absolute gates itself. */
 function championFailsHoldout(report: ValidationReport): boolean {
@@ -39,7 +43,16 @@ function championFailsHoldout(report: ValidationReport): boolean {
   const t = thresholdsSchema.safeParse(report.thresholds);
   if (!m || !t.success) return false;
   const { minAuc, maxLogloss, calibrationMin, calibrationMax } = t.data;
-  const passes = m.auc >= minAuc && m.logloss <= maxLogloss && m.calibration >= calibrationMin && m.calibration <= calibrationMax;
+  // An undefined metric (null) fails its gate, as a NaN does in Validate.
+  const { auc, logloss, calibration } = m;
+  const passes =
+    auc !== null &&
+    logloss !== null &&
+    calibration !== null &&
+    auc >= minAuc &&
+    logloss <= maxLogloss &&
+    calibration >= calibrationMin &&
+    calibration <= calibrationMax;
   return !passes;
 }
 
@@ -53,6 +66,17 @@ export function rejectionVerdict(
   const train = run.partitions.train.filter((d) => !holdout.includes(d));
   if (failed.length > 0 && failed.every((c) => c.name.startsWith('dry_run'))) {
     return { held: [], cleared: [...train, ...holdout], note: 'rejected by the serving dry run only: no day is implicated' };
+  }
+  const labels = failed.find((c) => c.name === HOLDOUT_LABELS_CHECK);
+  if (labels) {
+    // The holdout cannot validate any model (one label class): it is the holdout that is unusable,
+    // not what the candidate trained on. Held, it can still be released (trained on) or dropped.
+    const cause = labels.message.replace(`${HOLDOUT_LABELS_CHECK}: `, '');
+    return {
+      held: holdout.map((day) => ({ day, role: 'holdout' as const, reason: `holdout of run ${run.runId} rejected: ${cause}` })),
+      cleared: train,
+      note: `${cause}, so no model can be validated on it: the holdout ${holdout.join(', ')} is held (\`wdp days release DAY\` trains on it in the next run, \`wdp days drop DAY\` drops it) and the training days stay untrained`,
+    };
   }
   const why = `run ${run.runId} rejected: ${report.reasons.join('; ')}`;
   const heldHoldout = holdout.map((day) => ({ day, role: 'holdout' as const, reason: `holdout of ${why}` }));
@@ -119,6 +143,22 @@ export function daysAfterValidation(
     untrained: after.untrained,
     note: `Rejected: nothing is promoted and the champion keeps serving; ${verdict.note}.`,
   };
+}
+
+/**
+ * A data fault found while a run trains or validates (a label of 2, a NaN without a default: what
+ * the footer checks at Ingest cannot see) fails the run, and every later run, on the same day. The
+ * error gains the way out: fix the file, or drop the day (`dropDay` accepts a day no finished run
+ * read). Other errors pass through unchanged.
+ */
+export function withDropHint(e: unknown): unknown {
+  if (!(e instanceof DataError)) return e;
+  const day = parsePartition(e.source);
+  if (!day) return e;
+  return new WorkflowError(
+    `${e.message}. Every run fails on ${day} until the file is fixed or replaced, or the day is dropped: \`wdp days drop ${day}\``,
+    { cause: e },
+  );
 }
 
 export interface DaysStatus {
@@ -208,24 +248,33 @@ export async function releaseDay(l: BucketLayout, day: string): Promise<Watermar
 }
 
 /**
- * `wdp days drop DAY`: a held or untrained day is never read again (its late files included).
- * @throws WorkflowError naming the day when it is neither held nor untrained (a day already in a
- *   champion cannot be taken out of it; a day not yet seen has nothing to drop)
+ * `wdp days drop DAY`: a held, untrained or new day is never read again (its late files included).
+ * A new day is one with logs that no finished run read (newer than the watermark): the day of a run
+ * that failed on its data at Ingest, Train or Validate, which would otherwise fail every run.
+ * @throws WorkflowError naming the day when it is already in a champion (it cannot be taken out of
+ *   it), already dropped, or has no logs
  */
 export async function dropDay(l: BucketLayout, day: string, now: Date = new Date()): Promise<Watermark> {
-  return updateWatermark(l, (w) => {
-    const from = w.held.some((h) => h.day === day) ? 'held' : w.untrained.includes(day) ? 'untrained' : undefined;
-    if (!from)
-      throw new WorkflowError(
-        `${day} is neither held nor untrained, so there is nothing to drop (held: ${w.held.map((h) => h.day).join(', ') || 'none'}; untrained: ${w.untrained.join(', ') || 'none'})`,
-      );
-    return {
-      ...w,
-      held: w.held.filter((h) => h.day !== day),
-      untrained: w.untrained.filter((d) => d !== day),
-      dropped: [...w.dropped.filter((d) => d.day !== day), { day, at: now.toISOString(), from }],
-    };
-  });
+  const hasLogs = (await storeFor(l.logs).list(`${l.logs}dt=${day}/`)).length > 0;
+  return updateWatermark(
+    l,
+    (w) => {
+      const isNew = (w.through === null || day > w.through) && hasLogs && !w.dropped.some((d) => d.day === day);
+      const from = w.held.some((h) => h.day === day) ? 'held' : w.untrained.includes(day) ? 'untrained' : isNew ? 'new' : undefined;
+      if (!from)
+        throw new WorkflowError(
+          `${day} is neither held nor untrained, nor a new day with logs${w.dropped.some((d) => d.day === day) ? ' (it is already dropped)' : ''}, so there is nothing to drop (held: ${w.held.map((h) => h.day).join(', ') || 'none'}; untrained: ${w.untrained.join(', ') || 'none'}; newest day read: ${w.through ?? 'none'})`,
+        );
+      return {
+        ...w,
+        held: w.held.filter((h) => h.day !== day),
+        untrained: w.untrained.filter((d) => d !== day),
+        dropped: [...w.dropped.filter((d) => d.day !== day), { day, at: now.toISOString(), from }],
+      };
+    },
+    // Before any run finished there is no watermark yet: dropping a new day starts one.
+    { createIfMissing: hasLogs },
+  );
 }
 
 /**
@@ -233,26 +282,31 @@ export async function dropDay(l: BucketLayout, day: string, now: Date = new Date
  * Promote/Reject would otherwise write its own watermark over the edit. Refused while a run holds
  * the lock; the write itself is also a compare-and-swap.
  */
-async function updateWatermark(l: BucketLayout, change: (w: Watermark) => Watermark): Promise<Watermark> {
+async function updateWatermark(
+  l: BucketLayout,
+  change: (w: Watermark) => Watermark,
+  options: { readonly createIfMissing?: boolean } = {},
+): Promise<Watermark> {
   const owner = `wdp-days-${process.pid}-${Date.now()}`;
   const lock = await acquireRunLock(l, { owner, holder: 'wdp days', leaseMs: 5 * 60_000 });
   if (!lock.acquired) throw new WorkflowError(`a retraining run is in progress (${lock.message}); try again when it has ended`);
   try {
-    return await swapWatermark(l, change);
+    return await swapWatermark(l, change, options.createIfMissing ?? false);
   } finally {
     await releaseRunLock(l, owner, 'wdp days');
   }
 }
 
 /** A compare-and-swap update of the watermark (an operator's edit must not undo a run's, or the reverse). */
-async function swapWatermark(l: BucketLayout, change: (w: Watermark) => Watermark): Promise<Watermark> {
+async function swapWatermark(l: BucketLayout, change: (w: Watermark) => Watermark, createIfMissing: boolean): Promise<Watermark> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await readJsonVersioned(l.watermark, watermarkSchema);
-    if (!current) throw new WorkflowError(`no watermark at ${l.watermark}: no run has finished in this bucket yet`);
+    if (!current && !createIfMissing) throw new WorkflowError(`no watermark at ${l.watermark}: no run has finished in this bucket yet`);
     // The edit applies to the watermark in step with the registry, and stores that too.
-    const next = { ...change((await reconcileWatermark(l, current.value)).watermark), updatedAt: new Date().toISOString() };
+    const base = current ? (await reconcileWatermark(l, current.value)).watermark : EMPTY_WATERMARK;
+    const next = { ...change(base), updatedAt: new Date().toISOString() };
     try {
-      await writeJson(l.watermark, next, { ifMatch: current.etag });
+      await writeJson(l.watermark, next, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
       return next;
     } catch (e) {
       if (!(e instanceof StoragePreconditionError)) throw e;

@@ -12,9 +12,9 @@
  *    `fraction` of the rows in the holdout (src/data/row-split.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { holdoutHashColumn, parseConfig } from '../../config/index.ts';
+import { holdoutHashColumn, parseConfig, type WdpConfig } from '../../config/index.ts';
 import { DataError } from '../../data/errors.ts';
-import { checkLogFile, parsePartition, type ColumnRequirement } from '../../data/logs.ts';
+import { checkLogFile, parsePartition, type ColumnFacts, type ColumnRequirement } from '../../data/logs.ts';
 import { withSplitColumn } from '../../data/row-split.ts';
 import { requiredColumnsOfConfig } from '../../features/columns.ts';
 import { storeFor } from '../../storage/index.ts';
@@ -99,15 +99,24 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     requiredColumnsOfConfig(config, true),
     config.holdout.kind === 'hash' ? { column: holdoutHashColumn(config)!, fraction: config.holdout.fraction, take: 'train' } : undefined,
   );
-  const bad = await findBadFiles(
+  const checked = await findBadFiles(
     candidates.filter((f) => !isQuarantined(f) && !alreadyRead(f)),
     columns,
   );
+  // What the footers say beyond "it opens": values a training run would refuse (statistics), and
+  // columns whose type differs from the data the champion was trained on.
+  const reference = await referenceColumnTypes(watermark, listed, setAside, columns);
+  const bad = [...checked.bad, ...footerProblems(checked.facts, columns, config, reference)].sort((a, b) =>
+    a.file.uri < b.file.uri ? -1 : 1,
+  );
   if (bad.length > 0 && (config.data.onBadFile ?? 'error') === 'error') {
+    const days = [...new Set(bad.map((b) => parsePartition(b.file.uri)).filter((d): d is string => d !== undefined))];
     throw new WorkflowError(
       `${bad.length} log file(s) cannot be trained on (data.onBadFile "error"; nothing was trained and the watermark did not move): ${bad
         .map((b) => `${b.file.uri}: ${b.reason}`)
-        .join('; ')}. Fix or remove them, or set data.onBadFile to "quarantine" to train on the rest`,
+        .join(
+          '; ',
+        )}. Fix or remove them, drop the day${days.length === 1 ? '' : 's'} (${days.map((d) => `\`wdp days drop ${d}\``).join(', ')}), or set data.onBadFile to "quarantine" to train on the rest`,
     );
   }
   const quarantined: QuarantinedFile[] = bad.map(({ file, reason }) => ({
@@ -241,19 +250,26 @@ function noData(
   return { hasNewData: false, reason, ...notices };
 }
 
-/** Opens each file (footer / header only), a few at a time; the ones that fail, with why. */
+type BadFile = { file: FileRef; reason: string };
+type FileFacts = { file: FileRef; facts: ReadonlyMap<string, ColumnFacts> };
+
+/**
+ * Opens each file (footer / header only), a few at a time: the ones that fail, with why, and what
+ * the others' footers say about their columns.
+ */
 async function findBadFiles(
   files: readonly FileRef[],
   columns: readonly ColumnRequirement[],
-): Promise<{ file: FileRef; reason: string }[]> {
-  const bad: { file: FileRef; reason: string }[] = [];
+): Promise<{ bad: BadFile[]; facts: FileFacts[] }> {
+  const bad: BadFile[] = [];
+  const facts: FileFacts[] = [];
   const queue = [...files];
   const worker = async () => {
     for (let f = queue.shift(); f; f = queue.shift()) {
       const file = f;
       const format = /\.csv$/i.test(file.uri) ? ('csv' as const) : ('parquet' as const);
       try {
-        await checkLogFile({ uri: file.uri, format, sizeBytes: file.sizeBytes }, columns);
+        facts.push({ file, facts: await checkLogFile({ uri: file.uri, format, sizeBytes: file.sizeBytes }, columns) });
       } catch (e) {
         // A storage failure (throttling, no access) is not the file's fault: it fails the run.
         if (!(e instanceof DataError)) throw e;
@@ -263,7 +279,109 @@ async function findBadFiles(
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, files.length) }, worker));
-  return bad.sort((a, b) => (a.file.uri < b.file.uri ? -1 : 1));
+  return { bad, facts: facts.sort((a, b) => (a.file.uri < b.file.uri ? -1 : 1)) };
+}
+
+/** Where the expected type of each categorical column comes from. */
+interface ReferenceTypes {
+  /** The file whose footer gave the types (a file a finished run read), or undefined: this run's files decide. */
+  readonly uri: string | undefined;
+  readonly facts: ReadonlyMap<string, ColumnFacts>;
+}
+
+/**
+ * The column types of the data the champion was trained on: the footer of the newest file a
+ * finished run read (watermark `files`) that is still there unchanged, outside held and dropped
+ * days. One more footer read per run; none when no such file is left (then this run's files
+ * decide by majority, see footerProblems).
+ */
+async function referenceColumnTypes(
+  watermark: { files: Record<string, FileRef[]> },
+  listed: ReadonlyMap<string, FileRef[]>,
+  setAside: ReadonlySet<string>,
+  columns: readonly ColumnRequirement[],
+): Promise<ReferenceTypes | undefined> {
+  const days = Object.keys(watermark.files)
+    .filter((d) => !setAside.has(d))
+    .sort()
+    .reverse();
+  for (const day of days.slice(0, 3)) {
+    const present = listed.get(day) ?? [];
+    const file = watermark.files[day]!.find((r) => /\.parquet$/i.test(r.uri) && present.some((f) => sameFile(f, r)));
+    if (!file) continue;
+    try {
+      return { uri: file.uri, facts: await checkLogFile({ uri: file.uri, format: 'parquet', sizeBytes: file.sizeBytes }, columns) };
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Faults a file's footer shows without reading a row:
+ *  - a categorical (string or list) column whose values are of another token family than in the
+ *    reference (the champion's training data; without one, most of this run's files): `7` and
+ *    `'FR'` are different tokens, so a type change would silently train new ones;
+ *  - with `data.onBadRow: "error"`, values training would refuse, where the file's statistics
+ *    show them: a label outside 0/1 or missing, a numeric ±Infinity, or missing without a
+ *    default. NaN is never in Parquet statistics: a NaN is still found by Train (or Validate).
+ */
+function footerProblems(
+  files: readonly FileFacts[],
+  columns: readonly ColumnRequirement[],
+  config: WdpConfig,
+  reference: ReferenceTypes | undefined,
+): BadFile[] {
+  const problems = new Map<FileRef, string[]>();
+  const add = (file: FileRef, reason: string) => problems.set(file, [...(problems.get(file) ?? []), reason]);
+  for (const c of columns.filter((c) => c.kind === 'string' || c.kind === 'list')) {
+    const typed = files.filter((f) => f.facts.has(c.name));
+    let expected = reference?.facts.get(c.name);
+    let from = reference?.uri ? `as in ${reference.uri}, which the champion's runs read` : undefined;
+    if (!expected) {
+      // No reference: the family most of this run's files have (ties: the oldest file's).
+      const counts = new Map<string, { n: number; facts: ColumnFacts }>();
+      for (const f of typed) {
+        const x = f.facts.get(c.name)!;
+        counts.set(x.family, { n: (counts.get(x.family)?.n ?? 0) + 1, facts: counts.get(x.family)?.facts ?? x });
+      }
+      expected = [...counts.values()].sort((a, b) => b.n - a.n)[0]?.facts;
+      from = `as in ${counts.get(expected?.family ?? '')?.n ?? 0} of this run's ${typed.length} files`;
+    }
+    if (!expected) continue;
+    for (const f of typed) {
+      const found = f.facts.get(c.name)!;
+      if (found.family !== expected.family)
+        add(
+          f.file,
+          `column "${c.name}": type changed: expected ${expected.type} (${expected.family} tokens, ${from}), found ${found.type} (${found.family} tokens): its values would become new tokens`,
+        );
+    }
+  }
+  if (config.data.onBadRow === 'error') {
+    for (const f of files) {
+      for (const c of columns) {
+        const x = f.facts.get(c.name);
+        if (!x) continue;
+        if (c.kind === 'label') {
+          if (x.min !== undefined && x.max !== undefined && (x.min < 0 || x.max > 1))
+            add(f.file, `column "${c.name}": label must be 0 or 1, but the file's statistics give values from ${x.min} to ${x.max}`);
+          if (x.nullCount) add(f.file, `column "${c.name}": label is missing in ${x.nullCount} row(s) (file statistics)`);
+        } else if (c.kind === 'numeric') {
+          if (x.min === -Infinity || x.max === Infinity)
+            add(
+              f.file,
+              `column "${c.name}": value is not finite (the file's statistics give ${x.min === -Infinity ? '-Infinity' : 'Infinity'})`,
+            );
+          const feature = config.features[c.name];
+          if (x.nullCount && feature?.kind === 'numeric' && feature.default === undefined)
+            add(f.file, `column "${c.name}": ${x.nullCount} missing value(s) and the feature has no default (file statistics)`);
+        }
+      }
+    }
+  }
+  return [...problems].map(([file, reasons]) => ({ file, reason: reasons.join('; ') }));
 }
 
 /** The Parquet/CSV files under each `dt=` partition, oldest partition first, files by URI. */

@@ -5,8 +5,10 @@
  * `wdp pipeline --thresholds FILE`.
  */
 import { z } from 'zod';
+import { WorkflowError } from '../errors.ts';
 
-export const thresholdsSchema = z
+/** The fields alone, without the cross-field refinements (so `.partial()` works on it). */
+export const thresholdFieldsSchema = z
   .object({
     /** Candidate holdout AUC must be at least this. @default 0.6 */
     minAuc: z.number().min(0).max(1).default(0.6),
@@ -45,7 +47,58 @@ export const thresholdsSchema = z
   })
   .strict();
 
+/** Pairs that bound one value from both sides: the lower must not exceed the upper. */
+const ORDERED_PAIRS = [['calibrationMin', 'calibrationMax']] as const;
+
+/** Adds an issue at the upper field of each pair whose lower bound exceeds it (defaults fill gaps). */
+function boundsInOrder(t: { readonly [K in (typeof ORDERED_PAIRS)[number][number]]?: number | undefined }, ctx: z.RefinementCtx): void {
+  for (const [lo, hi] of ORDERED_PAIRS) {
+    const a = t[lo] ?? DEFAULT_FIELDS[lo];
+    const b = t[hi] ?? DEFAULT_FIELDS[hi];
+    if (a > b) ctx.addIssue({ code: 'custom', path: [hi], message: `must be at least ${lo} (${a}), got ${b}` });
+  }
+}
+
+const DEFAULT_FIELDS = thresholdFieldsSchema.parse({});
+
+export const thresholdsSchema = thresholdFieldsSchema.superRefine(boundsInOrder);
+
+/** Some thresholds, the rest left to their defaults (the CDK context `validation`), refined the same way. */
+export const partialThresholdsSchema = thresholdFieldsSchema.partial().superRefine(boundsInOrder);
+
 export type ValidationThresholds = z.output<typeof thresholdsSchema>;
 export type ValidationThresholdsInput = z.input<typeof thresholdsSchema>;
 
+/**
+ * The check a holdout fails when it cannot validate any model (one label class, or no rows): it
+ * comes first in the report, and a rejection by it holds only the holdout (days.ts).
+ */
+export const HOLDOUT_LABELS_CHECK = 'holdout_labels';
+
 export const DEFAULT_THRESHOLDS: ValidationThresholds = thresholdsSchema.parse({});
+
+/**
+ * Thresholds from JSON text (a `--thresholds` file, the Validate Lambda's WDP_VALIDATION), or one
+ * error line naming `source` and the field: `t.json: calibrationMax: must be at least …`.
+ * @throws WorkflowError naming the source for text that is not JSON, an unknown field, a bad value
+ * @example parseThresholdsText('{"minAuc":0.7}', 'thresholds.json').minAuc === 0.7
+ */
+export function parseThresholdsText(text: string, source: string): ValidationThresholds {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    // One line: V8 quotes the start of the text, newlines included.
+    const why = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
+    throw new WorkflowError(`${source}: not valid JSON (${why})`, { cause: e });
+  }
+  const r = thresholdsSchema.safeParse(json);
+  if (r.success) return r.data;
+  const known = Object.keys(thresholdFieldsSchema.shape).join(', ');
+  const problems = r.error.issues.map((i) =>
+    i.code === 'unrecognized_keys'
+      ? `unknown field${i.keys.length === 1 ? '' : 's'} ${i.keys.map((k) => `"${k}"`).join(', ')} (known: ${known})`
+      : `${i.path.join('.') || '(top level)'}: ${i.message}`,
+  );
+  throw new WorkflowError(`${source}: ${problems.join('; ')}`);
+}

@@ -10,6 +10,7 @@ import { readManifest, type ModelManifest } from '../../model/manifest.ts';
 import type { TowerKind } from '../../model/tower/kinds.ts';
 import { trainModel } from '../../training/train.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
+import { withDropHint } from './days.ts';
 import { readRunManifest } from './ingest.ts';
 
 export interface TrainFromManifestOptions {
@@ -55,6 +56,8 @@ export async function trainFromManifest(options: TrainFromManifestOptions): Prom
     modelId: `${run.runId}`,
     ...(run.split ? { split: { ...run.split, take: 'train' as const } } : {}),
     ...(run.champion ? { warmStart: run.champion.uri } : {}),
+  }).catch((e: unknown) => {
+    throw withDropHint(e);
   });
   return {
     runId: run.runId,

@@ -8,14 +8,14 @@ import { evaluateModel } from '../../evaluation/evaluate.ts';
 import { loadTrainableModel, type TrainableModel } from '../../model/trainable-model.ts';
 import type { TowerKind } from '../../model/tower/kinds.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
-import { daysAfterValidation } from './days.ts';
+import { daysAfterValidation, withDropHint } from './days.ts';
 import { readRunManifest } from './ingest.ts';
 import { writeJson } from '../bucket/json-store.ts';
 import { PredictionSample, writeRunReport } from '../report/collect.ts';
 import { layout } from '../bucket/layout.ts';
-import type { ValidateResult, ValidationCheck, ValidationReport } from '../schemas.ts';
+import type { RecordedMetrics, ValidateResult, ValidationCheck, ValidationReport } from '../schemas.ts';
 import { holdoutRecords, runDryRun, type DryRunResult, type ServingScorerFactory } from './serving-dry-run.ts';
-import { DEFAULT_THRESHOLDS, type ValidationThresholds } from './thresholds.ts';
+import { DEFAULT_THRESHOLDS, HOLDOUT_LABELS_CHECK, type ValidationThresholds } from './thresholds.ts';
 import { INT8_TOWER_FILE } from '../../model/artifact.ts';
 import type { ModelManifest } from '../../model/manifest.ts';
 import type { RowSplit } from '../../data/row-split.ts';
@@ -64,11 +64,13 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
       },
     });
     records = await holdoutRecords(candidate.transforms, run.holdout, sample, split);
+  } catch (e) {
+    throw withDropHint(e);
   } finally {
     candidate.model.dispose();
   }
   log.info(
-    `candidate: auc ${candidateMetrics.auc.toFixed(4)} logloss ${candidateMetrics.logloss.toFixed(4)} calibration ${candidateMetrics.calibration.toFixed(3)} on ${candidateMetrics.rows} holdout rows`,
+    `candidate: auc ${fixed(candidateMetrics.auc, 4)} logloss ${fixed(candidateMetrics.logloss, 4)} calibration ${fixed(candidateMetrics.calibration, 3)} on ${candidateMetrics.rows} holdout rows`,
   );
 
   let championMetrics: Metrics | null = null;
@@ -83,7 +85,7 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
     } finally {
       champion?.model.dispose();
     }
-    log.info(`champion v${run.champion.version}: auc ${championMetrics.auc.toFixed(4)} logloss ${championMetrics.logloss.toFixed(4)}`);
+    log.info(`champion v${run.champion.version}: auc ${fixed(championMetrics.auc, 4)} logloss ${fixed(championMetrics.logloss, 4)}`);
   }
 
   let dryRun: DryRunResult;
@@ -105,7 +107,7 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
   );
 
   const int8 = await checkInt8(run.candidateUri, candidate.manifest, run.holdout, split, t, log);
-  const checks = runChecks(t, candidateMetrics, championMetrics, dryRun, dryRunError);
+  const checks = runChecks(t, candidateMetrics, championMetrics, dryRun, dryRunError, run.partitions.holdout);
   const reasons = checks.filter((c) => !c.passed).map((c) => c.message);
   const reportUri = layout(run.bucketUri).validationReport(run.candidateUri);
   const report: ValidationReport = {
@@ -189,23 +191,53 @@ async function checkInt8(
   }
 }
 
-function pickMetrics(m: Metrics) {
+/** A metric for a log line: `undefined` where it has no value (NaN, ±Infinity). */
+function fixed(x: number, digits: number): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : 'undefined';
+}
+
+/** The metrics validation.json keeps; an undefined one (NaN, ±Infinity) is recorded as null. */
+function pickMetrics(m: Metrics): RecordedMetrics {
+  const defined = (x: number) => (Number.isFinite(x) ? x : null);
   return {
     rows: m.rows,
-    auc: m.auc,
-    logloss: m.logloss,
-    calibration: m.calibration,
-    ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}),
+    auc: defined(m.auc),
+    logloss: defined(m.logloss),
+    calibration: defined(m.calibration),
+    ...(m.positiveRate !== undefined ? { positiveRate: defined(m.positiveRate) } : {}),
+    ...(m.accuracy !== undefined ? { accuracy: defined(m.accuracy) } : {}),
   };
 }
 
-/** Every gate, in report order. A NaN metric fails its check (NaN comparisons are false). */
+/**
+ * Why the holdout cannot validate any model, or undefined when it can: it must hold both label
+ * classes, or AUC (and, with no positive, calibration) is undefined.
+ */
+export function holdoutLabelProblem(m: Pick<Metrics, 'rows' | 'positiveRate'>, holdoutDays: readonly string[] = []): string | undefined {
+  const which =
+    holdoutDays.length === 1
+      ? `the holdout day ${holdoutDays[0]}`
+      : holdoutDays.length > 1
+        ? `the holdout (${holdoutDays.join(', ')})`
+        : 'the holdout';
+  if (m.rows === 0) return `${which} has no rows: no metric is defined`;
+  const rate = m.positiveRate;
+  if (rate === undefined || (rate > 0 && rate < 1)) return undefined;
+  return `${which} has one label class (all ${m.rows} row${m.rows === 1 ? ' is' : 's are'} ${rate === 1 ? 1 : 0}): AUC is undefined`;
+}
+
+/**
+ * Every gate, in report order. A NaN metric fails its check (NaN comparisons are false). The
+ * first, `holdout_labels` (when the candidate's metrics carry the positive rate), names the cause
+ * when the holdout itself cannot validate a model (one label class), so the reasons start with it.
+ */
 export function runChecks(
   t: ValidationThresholds,
   cand: Metrics,
   champ: Metrics | null,
   dry: DryRunResult,
   dryRunError?: string,
+  holdoutDays: readonly string[] = [],
 ): ValidationCheck[] {
   const check = (name: string, value: number | null, ok: boolean, threshold: string, what: string): ValidationCheck => ({
     name,
@@ -214,8 +246,21 @@ export function runChecks(
     threshold,
     message: ok ? `${name}: ${what} ok` : `${name}: ${what} fails ${threshold}`,
   });
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+  const f = (x: number) => fixed(x, 4);
+  const labels: ValidationCheck[] = [];
+  if (cand.positiveRate !== undefined) {
+    const problem = holdoutLabelProblem(cand, holdoutDays);
+    labels.push({
+      name: HOLDOUT_LABELS_CHECK,
+      passed: problem === undefined,
+      value: Number.isFinite(cand.positiveRate) ? cand.positiveRate : null,
+      threshold: 'both label classes (0 and 1) on the holdout',
+      message:
+        problem === undefined ? `${HOLDOUT_LABELS_CHECK}: positive rate ${f(cand.positiveRate)} ok` : `${HOLDOUT_LABELS_CHECK}: ${problem}`,
+    });
+  }
   const checks = [
+    ...labels,
     check('min_auc', cand.auc, cand.auc >= t.minAuc, `auc ≥ ${t.minAuc}`, `auc ${f(cand.auc)}`),
     check('max_logloss', cand.logloss, cand.logloss <= t.maxLogloss, `logloss ≤ ${t.maxLogloss}`, `logloss ${f(cand.logloss)}`),
     check(
