@@ -15,7 +15,8 @@ export function addQuantizeCommand(program: Command): void {
     .command('quantize')
     .description('copy a model with an int8 serving tower (per-channel int8 weights, activations quantized per request)')
     .argument('<model>', 'model folder (local path, file:// or s3://)')
-    .requiredOption('--out <uri>', 'where to write the quantized copy (the source is not modified)')
+    .requiredOption('--out <uri>', 'where to write the quantized copy: a new folder, never the source (which is not modified)')
+    .option('--force', 'replace a model already at --out (locally swapped in only once complete)', false)
     .option('--check <uri...>', 'holdout logs: compare int8 with float32 on them (|ΔAUC|, Spearman, top-K overlap)')
     .option('--max-rows <n>', 'rows compared at most (default: the thresholds’ int8MaxRows)', int('--max-rows', 2))
     .option('--group-size <n>', 'consecutive rows per "request" for Spearman and top-K (default 100)', int('--group-size', 2))
@@ -25,10 +26,19 @@ export function addQuantizeCommand(program: Command): void {
     .action(
       async (
         model: string,
-        o: { out: string; check?: string[]; maxRows?: number; groupSize?: number; topK?: number; int8Ops: Int8Ops; json: boolean },
+        o: {
+          out: string;
+          force: boolean;
+          check?: string[];
+          maxRows?: number;
+          groupSize?: number;
+          topK?: number;
+          int8Ops: Int8Ops;
+          json: boolean;
+        },
       ) => {
         const { writeQuantizedCopy, INT8_TOWER_FILE } = await import('../../src/model/artifact.ts');
-        const m = await writeQuantizedCopy(model, o.out);
+        const m = await writeQuantizedCopy(model, o.out, { existing: o.force ? 'replace' : 'refuse' });
         say(
           `wrote ${o.out}: ${INT8_TOWER_FILE} (${m.files[INT8_TOWER_FILE]!.bytes} bytes, sha256 ${m.files[INT8_TOWER_FILE]!.sha256.slice(0, 12)}…)`,
         );

@@ -1,5 +1,8 @@
 /** `wdp score`: batch-score one Parquet (or CSV) file with a model. */
-import { type Command, Option } from 'commander';
+import { stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { canonicalLocation } from '../../src/model/save-target.ts';
 import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
 import { consoleLogger } from '../../src/util/log.ts';
 import { int, printJson } from '../shared.ts';
@@ -15,6 +18,7 @@ export function addScoreCommand(program: Command): void {
     .option('--chunk-rows <n>', 'rows scored (and written as one row group) at a time', int('--chunk-rows'), 65536)
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (o: { model: string; in: string; out: string; backend: SplitTowerKind; chunkRows: number; json: boolean }) => {
+      await checkScoreOutput(o.in, o.out);
       const { scoreParquet } = await import('../../src/scoring/batch.ts');
       const log = consoleLogger();
       const r = await scoreParquet({
@@ -30,4 +34,26 @@ export function addScoreCommand(program: Command): void {
           `scored ${r.rows} rows${r.skippedRows ? ` (${r.skippedRows} bad rows skipped)` : ''} with ${r.modelVersion} in ${r.seconds.toFixed(1)} s → ${r.output}\n`,
         );
     });
+}
+
+/**
+ * Refuses, before the model is loaded, an --out that would replace the logs being scored (the
+ * --in file itself, or a file inside an --in folder, however spelled) or that is a folder.
+ */
+async function checkScoreOutput(input: string, output: string): Promise<void> {
+  const [inAt, outAt] = await Promise.all([canonicalLocation(input), canonicalLocation(output)]);
+  const s3 = (u: string) => u.startsWith('s3://');
+  const separator = s3(inAt) ? '/' : sep;
+  const local = (at: string) => (s3(at) ? undefined : stat(at).catch(() => undefined));
+  const [inStat, outStat] = await Promise.all([local(inAt), local(outAt)]);
+  if (outStat?.isDirectory())
+    throw new InvalidArgumentError(
+      `--out ${output} is a directory; give the Parquet file to write, e.g. --out ${join(output, 'scores.parquet')}`,
+    );
+  if (outAt === inAt)
+    throw new InvalidArgumentError(`--out ${output} is the --in file: the scores would replace the logs; write them to another file`);
+  if (s3(inAt) === s3(outAt) && (inStat?.isDirectory() ?? s3(inAt)) && outAt.startsWith(`${inAt}${separator}`))
+    throw new InvalidArgumentError(
+      `--out ${output} is inside the --in folder ${input}: the scores would be read as logs next time; write them outside it`,
+    );
 }

@@ -1,6 +1,6 @@
 /** `wdp train`: a model from logs and a config, or one workflow run from its ingest manifest. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { MODEL_KINDS, type ModelKind, readConfigDocument } from '../../src/config/index.ts';
+import { MODEL_KINDS, type ModelKind, parseConfig, readConfigDocument } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { consoleLogger } from '../../src/util/log.ts';
 import { int, printJson, writeOutputFile } from '../shared.ts';
@@ -17,6 +17,7 @@ interface TrainOptions {
   holdout?: string[];
   validation?: string[];
   epochs?: number;
+  force: boolean;
   plot?: string;
   json: boolean;
 }
@@ -27,7 +28,15 @@ export function addTrainCommand(program: Command): void {
     .description('train a model on Parquet/CSV logs and save it to a folder (local or s3://); or one workflow run from its ingest manifest')
     .option('--config <uri>', 'wdp.config.json (required without --manifest)')
     .option('--data <uri...>', 'log files or prefixes (dt=YYYY-MM-DD partitions) (required without --manifest)')
-    .option('--out <uri>', 'model folder to write (required without --manifest)')
+    .option(
+      '--out <uri>',
+      'model folder to write (required without --manifest); refused if it holds a model (see --force) or is the --warm-start folder',
+    )
+    .option(
+      '--force',
+      'replace a model already at --out: locally the new model is swapped in only once complete (the old one survives a crash); on S3 the old one is deleted as the new one is written',
+      false,
+    )
     .option(
       '--manifest <uri>',
       "a workflow run's ingest manifest: data, config, champion to warm-start from and candidate folder all come from it (the training container's entrypoint)",
@@ -55,11 +64,13 @@ export function addTrainCommand(program: Command): void {
       if (!o.config || !o.data || !o.out) throw new InvalidArgumentError('train needs --config, --data and --out (or --manifest)');
       const { trainModel } = await import('../../src/training/train.ts');
       let config = await readConfigDocument(o.config);
-      if (o.epochs) config = { ...config, training: { ...config.training, epochs: o.epochs } };
+      // Through the schema again, so an override meets the config's own limits (epochs ≤ 1000).
+      if (o.epochs) config = parseConfig({ ...config, training: { ...config.training, epochs: o.epochs } }, `${o.config} with --epochs`);
       const r = await trainModel({
         config,
         data: o.data,
         out: o.out,
+        existing: o.force ? 'replace' : 'refuse',
         kind: o.model,
         backend: o.backend,
         refitTransforms: o.refitTransforms,

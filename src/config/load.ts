@@ -1,4 +1,6 @@
 /** Config from a file or an object, validated with configSchema through the one JSON-document reader. */
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { JsonDocumentError, parseJsonDocument, readJsonDocument, validateJsonDocument } from '../storage/json-document.ts';
 import { ConfigError } from './errors.ts';
 import { configSchema, type WdpConfig } from './schema.ts';
@@ -41,6 +43,13 @@ export async function readConfigDocument(uri: string): Promise<WdpConfig> {
   const config = await readJsonDocument(uri, configSchema, { maxBytes: MAX_CONFIG_BYTES }).catch((e: unknown) => {
     throw asConfigError(uri, e);
   });
-  if (!config) throw new ConfigError(uri, '', 'not found');
+  if (!config) throw new ConfigError(uri, '', (await isLocalFolder(uri)) ? 'is a directory, not a config file' : 'not found');
   return config;
+}
+
+/** True when `uri` is a local folder (the store reads files only, so a folder reads as missing). */
+async function isLocalFolder(uri: string): Promise<boolean> {
+  if (uri.startsWith('s3://')) return false;
+  const s = await stat(uri.startsWith('file://') ? fileURLToPath(uri) : uri).catch(() => undefined);
+  return s?.isDirectory() ?? false;
 }

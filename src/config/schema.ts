@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { modelMemoryProblem } from './memory.ts';
 
+/** The largest `training.memoryLimitMiB` accepted: 1 TiB. */
+export const MAX_MODEL_MEMORY_LIMIT_MIB = 1024 * 1024;
+
 const featureName = z
   .string()
   .min(1)
@@ -291,14 +294,11 @@ export const configSchema = z
         /**
          * The config is refused when its model can take more memory than this (tables with their
          * optimizer slots, the tower and the save buffer; vocabularies at vocab.maxSize), before
-         * anything is fitted. @default 8192 (DEFAULT_MODEL_MEMORY_LIMIT_MIB)
+         * anything is fitted. At most MAX_MODEL_MEMORY_LIMIT_MIB (1 TiB): more than any training
+         * host this runs on, so a larger value could only switch the check off (a typo such as
+         * 1e7 for 1e4). @default 8192 (DEFAULT_MODEL_MEMORY_LIMIT_MIB)
          */
-        memoryLimitMiB: z
-          .number()
-          .int()
-          .min(64)
-          .max(16 * 1024 * 1024)
-          .optional(),
+        memoryLimitMiB: z.number().int().min(64).max(MAX_MODEL_MEMORY_LIMIT_MIB).optional(),
         /**
          * Evaluate a validation set while training: a stable hashed share of the training rows
          * (held out of training and of the transforms' fit). `wdp train --validation PATH…` gives a

@@ -36,7 +36,7 @@
  */
 import { createHash } from 'node:crypto';
 import { joinUri, storeFor } from '../storage/index.ts';
-import { ModelLoadError } from './errors.ts';
+import { ModelLoadError, ModelTargetError } from './errors.ts';
 import { claimPrefetched, dropPrefetched, SERVING_FILE } from './prefetch.ts';
 import {
   MANIFEST_DIGEST_FILE,
@@ -49,6 +49,7 @@ import {
 } from './manifest.ts';
 import { type AnyNamedTensor, decodeAnyTensors, decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
 import { type Int8Matrix, type Int8TowerWeights, quantizeTower } from './tower/int8.ts';
+import { canonicalLocation, checkModelTarget, type SaveModelOptions, saveModelFolder } from './save-target.ts';
 import type { SparseTable } from './sparse/sparse-table.ts';
 import { towerLayers } from './tower/state.ts';
 import type { TowerShape, TowerState } from './tower/tower.ts';
@@ -204,10 +205,22 @@ function tableFrom(prefix: string, tensors: Map<string, NamedTensor>, source: st
 }
 
 /**
- * Writes the model folder at `uri`: weight files, then the manifest, then its digest last.
+ * Writes the model folder at `uri`: weight files, then the manifest, then its digest last. What
+ * is already at `uri` is refused, or replaced so that the old model survives any crash before the
+ * new one is whole (local folders; see save-target.ts for S3), as `options.existing` says.
  * @returns the manifest as written
+ * @throws ModelTargetError when `uri` holds something `options.existing` does not allow
  */
-export async function saveModelArtifact(uri: string, draft: ManifestDraft, state: WideDeepState): Promise<ModelManifest> {
+export async function saveModelArtifact(
+  uri: string,
+  draft: ManifestDraft,
+  state: WideDeepState,
+  options: SaveModelOptions = {},
+): Promise<ModelManifest> {
+  return saveModelFolder(uri, options.existing ?? 'refuse', (dir) => writeModelFiles(dir, draft, state));
+}
+
+async function writeModelFiles(uri: string, draft: ManifestDraft, state: WideDeepState): Promise<ModelManifest> {
   const store = storeFor(uri);
   const files: Record<string, { sha256: string; bytes: number }> = {};
   const put = async (name: string, bytes: Uint8Array) => {
@@ -291,17 +304,25 @@ export interface CopyModelOptions {
 /**
  * Copies the model at `from` to `to` with an int8 tower (INT8_TOWER_FILE) quantized from its
  * checked float32 tower, and `serving.quantize: "int8"` in the copy's config (`wdp quantize`). A copy, not an edit in place: rewriting a folder's manifest and digest
- * in place could leave, after a crash between the two writes, a model that no longer loads.
+ * in place could leave, after a crash between the two writes, a model that no longer loads. So
+ * `to` may never be `from`, and a model already at `to` is handled as `options.existing` says.
  * @returns the new manifest
+ * @throws ModelTargetError when `to` is `from`, or holds something `options.existing` does not allow
  */
-export async function writeQuantizedCopy(from: string, to: string): Promise<ModelManifest> {
+export async function writeQuantizedCopy(from: string, to: string, options: SaveModelOptions = {}): Promise<ModelManifest> {
+  if ((await canonicalLocation(from)) === (await canonicalLocation(to)))
+    throw new ModelTargetError(to, 'it is the model being quantized, which is never modified: give --out a new folder');
+  const existing = options.existing ?? 'refuse';
+  await checkModelTarget(to, { existing });
   const { manifest, state } = await readModelFiles(from, { weightsOnly: true });
   if (!state.tower) throw new ModelLoadError(from, `a ${manifest.kind} model has no tower to quantize`);
-  return copyModelFiles(from, to, {
-    add: { [INT8_TOWER_FILE]: encodeInt8Tower(quantizeTower(state.tower)) },
-    // The copy is meant to serve int8: its config says so, as a model trained with it would.
-    config: { ...manifest.config, serving: { quantize: 'int8' } },
-  });
+  return saveModelFolder(to, existing, (dir) =>
+    copyModelFiles(from, dir, {
+      add: { [INT8_TOWER_FILE]: encodeInt8Tower(quantizeTower(state.tower!)) },
+      // The copy is meant to serve int8: its config says so, as a model trained with it would.
+      config: { ...manifest.config, serving: { quantize: 'int8' } },
+    }),
+  );
 }
 
 type FileEntry = ModelManifest['files'][string];

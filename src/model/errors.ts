@@ -14,3 +14,16 @@ export class ModelLoadError extends WdpError {
     this.uri = uri;
   }
 }
+
+/**
+ * A model cannot be saved at this folder: it already holds a model (and replacing was not asked
+ * for), holds files that are not a model's, is a file, or is the model being warm-started from.
+ * Nothing was written when this is thrown before the save.
+ */
+export class ModelTargetError extends WdpError {
+  readonly uri: string;
+  constructor(uri: string, message: string, options?: ErrorOptions) {
+    super(`cannot save a model to ${uri}: ${message}`, options);
+    this.uri = uri;
+  }
+}

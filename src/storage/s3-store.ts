@@ -32,6 +32,18 @@ export interface S3StoreOptions {
   readonly readConcurrency?: number;
   /** How transient failures are retried (see RetryPolicy). */
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Milliseconds a new connection may take to be established before the try is abandoned (and
+   * retried as a timed-out connection). Ignored when `client` is given. @default 10000
+   */
+  readonly connectionTimeoutMs?: number;
+  /**
+   * Milliseconds a connection may stay idle (nothing sent or received) before the try is
+   * abandoned and retried. An IDLE limit, not a total one: a multi-GB ranged GET or PUT that
+   * keeps moving bytes is never cut, while an endpoint that accepts and then never answers (or
+   * stalls mid-body) is. Ignored when `client` is given. @default 30000
+   */
+  readonly socketIdleTimeoutMs?: number;
 }
 
 /**
@@ -51,6 +63,11 @@ export interface RetryPolicy {
 }
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 3000 };
+const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+const DEFAULT_SOCKET_IDLE_TIMEOUT_MS = 30_000;
+
+/** How many tries a request that finally failed took (set by #withRetry, read by wrap). */
+const triesOf = new WeakMap<object, number>();
 
 /** Parts of an `s3://bucket/key` URI; key may be '' (the whole bucket). */
 export interface S3Location {
@@ -79,7 +96,24 @@ export class S3Store implements BlobStore {
     // The SDK reads AWS_ENDPOINT_URL_S3 itself; local S3 look-alikes (s3rver, MinIO) have no
     // virtual-host DNS for buckets, so an override implies path-style addressing.
     const hasEndpointOverride = Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
-    this.#client = options.client ?? new S3Client({ maxAttempts: 1, ...(hasEndpointOverride ? { forcePathStyle: true } : {}) });
+    const connectionTimeout = options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS;
+    const socketTimeout = options.socketIdleTimeoutMs ?? DEFAULT_SOCKET_IDLE_TIMEOUT_MS;
+    for (const [name, v] of [
+      ['connectionTimeoutMs', connectionTimeout],
+      ['socketIdleTimeoutMs', socketTimeout],
+    ] as const)
+      if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a positive number of milliseconds`);
+    // Without these the SDK waits forever on an endpoint that accepts and never answers (its
+    // defaults are 0: no limit), and the retries below never start. socketTimeout is the
+    // handler's idle timeout; its requestTimeout would bound a whole transfer, which a large
+    // model file may rightly exceed, so it is left unset.
+    this.#client =
+      options.client ??
+      new S3Client({
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout, socketTimeout },
+        ...(hasEndpointOverride ? { forcePathStyle: true } : {}),
+      });
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     if (!(Number.isInteger(this.#retry.attempts) && this.#retry.attempts >= 1))
       throw new RangeError('retry.attempts must be an integer >= 1');
@@ -401,7 +435,10 @@ export class S3Store implements BlobStore {
       try {
         return await op();
       } catch (err) {
-        if (attempt >= attempts || !retryable(err)) throw err;
+        if (attempt >= attempts || !retryable(err)) {
+          if (typeof err === 'object' && err !== null) triesOf.set(err, attempt);
+          throw err;
+        }
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1))));
       }
     }
@@ -476,6 +513,13 @@ function isTransientStatus(err: unknown): boolean {
   return !TRANSIENT_CODES.has(e.code ?? '') && !TRANSIENT_CODES.has(e.cause?.code ?? '');
 }
 
+/** A connection that was not established, or went idle, within the handler's timeouts. */
+function isTimeout(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: string; code?: string };
+  return e.name === 'TimeoutError' || e.code === 'ETIMEDOUT';
+}
+
 function isFatal(err: unknown): boolean {
   const name = err instanceof Error ? err.name : undefined;
   return httpStatus(err) === 403 || FATAL_NAMES.has(name ?? '');
@@ -507,5 +551,12 @@ function wrap(uri: string, op: string, err: unknown): StorageError {
   // SDK errors carry name + message + status only; request headers (signatures) stay out.
   const status = httpStatus(err);
   const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return new StorageError(uri, `${op} failed${status ? ` (HTTP ${status})` : ''}: ${what}`, { cause: err });
+  const tries = typeof err === 'object' && err !== null ? (triesOf.get(err) ?? 1) : 1;
+  const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const hint = isTimeout(err)
+    ? `; the S3 endpoint${endpoint ? ` ${endpoint}` : ''} did not answer: check the endpoint, the network path to it (proxy, VPC endpoint) and its health`
+    : '';
+  return new StorageError(uri, `${op} failed${status ? ` (HTTP ${status})` : ''}: ${what}${tries > 1 ? ` (${tries} tries)` : ''}${hint}`, {
+    cause: err,
+  });
 }

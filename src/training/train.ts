@@ -12,6 +12,7 @@ import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
 import { saveModelArtifact } from '../model/artifact.ts';
 import { manifestDraft, type ModelManifest } from '../model/manifest.ts';
+import { checkModelTarget, type ExistingModelPolicy } from '../model/save-target.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
@@ -28,8 +29,14 @@ export interface TrainOptions {
   readonly config: WdpConfig;
   /** Log files or prefixes/folders (Parquet or CSV). */
   readonly data: readonly string[];
-  /** Folder URI the model is written to. */
+  /** Folder URI the model is written to; never the `warmStart` folder. */
   readonly out: string;
+  /**
+   * What to do when `out` already holds a model (save-target.ts): refuse (checked before any
+   * training), replace it once the new one is complete (`wdp train --force`), or write in place
+   * (the workflow's run-scoped candidate). @default 'refuse'
+   */
+  readonly existing?: ExistingModelPolicy;
   /** @default 'wide_deep' */
   readonly kind?: ModelKind;
   /** Model folder to initialise from. */
@@ -105,6 +112,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const config = options.config;
   const kind = options.kind ?? 'wide_deep';
   const started = performance.now();
+  const existing = options.existing ?? 'refuse';
+  // Before reading a byte of data: an hour of training must not end in a refused save.
+  await checkModelTarget(options.out, { existing, ...(options.warmStart ? { warmStart: options.warmStart } : {}) });
   const files = await listLogFiles([...options.data]);
   if (files.length === 0) throw new TrainingError(`no Parquet or CSV logs under ${options.data.join(', ')}`);
   log.info(`training ${kind} on ${files.length} file(s), ${(files.reduce((a, f) => a + f.sizeBytes, 0) / 1e6).toFixed(1)} MB`);
@@ -306,6 +316,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         },
       }),
       state,
+      { existing },
     );
     log.info(`saved ${kind} model ${manifest.modelId} to ${options.out} (${(stats.examples / trainSeconds).toFixed(0)} ex/s)`);
     return {

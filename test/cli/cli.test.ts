@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -62,4 +62,77 @@ test('wdp --version prints the package version', () => {
   const r = wdp('--version');
   assert.equal(r.status, 0);
   assert.equal(r.stdout.trim(), JSON.parse(readFileSync('package.json', 'utf8')).version);
+});
+
+test('wdp train refuses an --out that holds a model, replaces it with --force, and never overwrites its --warm-start', () => {
+  const train = (...extra: string[]) =>
+    wdp('train', '--config', join(dir, 'wdp.config.json'), '--data', join(dir, 'logs', 'dt=2026-01-02'), '--json', ...extra);
+  const first = train('--out', join(dir, 'm-force'));
+  assert.equal(first.status, 0, first.stderr);
+  const manifest = () => readFileSync(join(dir, 'm-force', 'manifest.json'), 'utf8');
+  const before = manifest();
+
+  const again = train('--out', join(dir, 'm-force'));
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /error: cannot save a model to .*m-force: it already holds a model; choose a new folder, or give --force/);
+  assert.doesNotMatch(again.stderr, /training wide_deep/, 'refused before any training');
+  assert.equal(manifest(), before);
+
+  const self = train('--warm-start', join(dir, 'm-force'), '--out', `${join(dir, 'm-force')}/`, '--force');
+  assert.equal(self.status, 1);
+  assert.match(self.stderr, /it is the --warm-start model; a model cannot replace its own parent/);
+  assert.equal(manifest(), before);
+
+  const forced = train('--out', join(dir, 'm-force'), '--force');
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.notEqual(JSON.parse(forced.stdout).modelId, JSON.parse(first.stdout).modelId);
+  assert.equal(JSON.parse(manifest()).modelId, JSON.parse(forced.stdout).modelId);
+
+  const q = wdp('quantize', join(dir, 'm-force'), '--out', join(dir, 'm-force'));
+  assert.equal(q.status, 1);
+  assert.match(q.stderr, /error: cannot save a model to .*m-force: it is the model being quantized, which is never modified/);
+});
+
+test('--config naming a folder says it is a folder', () => {
+  const r = wdp('train', '--config', dir, '--data', join(dir, 'logs'), '--out', join(dir, 'm-dir'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /error: .*: is a directory, not a config file/);
+});
+
+test('--epochs meets the config schema limit (training.epochs ≤ 1000)', () => {
+  const r = wdp(
+    'train',
+    '--config',
+    join(dir, 'wdp.config.json'),
+    '--data',
+    join(dir, 'logs'),
+    '--out',
+    join(dir, 'm-e'),
+    '--epochs',
+    '1e9',
+  );
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /error: .*wdp\.config\.json with --epochs: training\.epochs: .*1000/);
+});
+
+test('wdp score refuses an --out that is its --in file, inside its --in folder, or a folder (before loading the model)', async () => {
+  const logs = join(dir, 'logs', 'dt=2026-01-01');
+  const input = join(logs, 'part-0.parquet');
+  const before = readFileSync(input);
+  await symlink(input, join(dir, 'link.parquet'));
+  const score = (i: string, o: string) => wdp('score', '--model', join(dir, 'no-model'), '--in', i, '--out', o);
+  for (const out of [input, join(logs, '..', 'dt=2026-01-01', 'part-0.parquet'), join(dir, 'link.parquet')]) {
+    const r = score(input, out);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /error: --out .* is the --in file: the scores would replace the logs/, out);
+  }
+  const inside = score(logs, join(logs, 'scores.parquet'));
+  assert.equal(inside.status, 1);
+  assert.match(inside.stderr, /error: --out .*scores\.parquet is inside the --in folder/);
+  const folder = score(input, join(dir, 'logs'));
+  assert.equal(folder.status, 1);
+  assert.match(folder.stderr, /error: --out .*logs is a directory; give the Parquet file to write, e\.g\. --out .*logs\/scores\.parquet/);
+  assert.deepEqual(readFileSync(input), before);
+  // Anything else goes on to load the model (missing here).
+  assert.match(score(input, join(dir, 'scores.parquet')).stderr, /cannot load model .*no-model/);
 });

@@ -9,6 +9,7 @@ import {
   ConfigError,
   DEFAULT_MODEL_MEMORY_LIMIT_MIB,
   estimateModelMemory,
+  MAX_MODEL_MEMORY_LIMIT_MIB,
   parseConfig,
   parseConfigText,
   type WdpConfigInput,
@@ -163,4 +164,11 @@ test('the estimate counts tables with their optimizer slots, the tower, and the 
 test('the example config is well within the default limit', () => {
   const est = estimateModelMemory(parseConfigText(readFileSync('examples/app-store/wdp.config.json', 'utf8'), 'example'));
   assert.ok(est.bytes < est.limitBytes / 4, String(est.bytes));
+});
+
+test('training.memoryLimitMiB is capped at 1 TiB (a typo must not switch the memory check off)', () => {
+  const withLimit = (memoryLimitMiB: number) => ({ ...TINY_CONFIG, training: { ...TINY_CONFIG.training, memoryLimitMiB } });
+  const m = rejected(withLimit(1e7), 'training.memoryLimitMiB');
+  assert.match(m, /1048576/);
+  parseConfig(withLimit(MAX_MODEL_MEMORY_LIMIT_MIB));
 });

@@ -50,6 +50,9 @@ export async function trainFromManifest(options: TrainFromManifestOptions): Prom
     config,
     data: run.data,
     out: run.candidateUri,
+    // The run's own candidate prefix: only an earlier try of this job can have written there
+    // (without finishing: a finished one is reused above), so it is written over, digest last.
+    existing: 'in-place',
     backend: options.backend ?? 'auto',
     logger: log,
     progress: options.progress ?? true,

@@ -1,0 +1,189 @@
+/**
+ * Saving over a model (save-target.ts): refused unless asked; when asked, the old model survives
+ * every failure before the new one is whole (local folders: built in a sibling and swapped in);
+ * on S3 (no rename) an interrupted replacement loads as nothing, never as a mix of two models.
+ * A model is never saved over its warm-start parent, and `wdp quantize` never edits its source.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { copyModelFiles, writeQuantizedCopy } from '../../src/model/artifact.ts';
+import { ModelTargetError } from '../../src/model/errors.ts';
+import { readManifest } from '../../src/model/manifest.ts';
+import { checkModelTarget, saveModelFolder } from '../../src/model/save-target.ts';
+import { readStoredModel } from '../../src/model/stored-model.ts';
+import { type MemoryBucket, mockS3Memory } from '../helpers/s3-memory.ts';
+import { saveTinyModel, tinyModelScratch } from '../helpers/tiny-model.ts';
+
+const scratch = tinyModelScratch('wdp-save-target-');
+let other: string;
+let otherDir: string;
+
+before(async () => {
+  // The scratch folder's own `before` may not have run yet: never save relative to the cwd.
+  otherDir = await mkdtemp(join(tmpdir(), 'wdp-save-target-other-'));
+  other = await saveTinyModel(otherDir, 'other', { modelId: 'm-other' });
+});
+after(() => rm(otherDir, { recursive: true, force: true }));
+
+const isTarget = (pattern: RegExp) => (e: unknown) => e instanceof ModelTargetError && pattern.test(e.message);
+
+test('saving onto a folder that holds a model is refused, and the model is left as it was', async () => {
+  const m = await scratch.copyOf(scratch.good);
+  const before = await readFile(join(m, 'manifest.json'));
+  await assert.rejects(
+    saveModelFolder(m, 'refuse', (dir) => copyModelFiles(other, dir)),
+    isTarget(/cannot save a model to .*: it already holds a model; choose a new folder, or give --force/),
+  );
+  assert.deepEqual(await readFile(join(m, 'manifest.json')), before);
+  assert.deepEqual(
+    (await readdir(scratch.dir)).filter((n) => n.includes('.wdp-')),
+    [],
+    'no temporary folder left',
+  );
+});
+
+test('replace: the new model is built beside the old one and swapped in whole', async () => {
+  const m = await scratch.copyOf(scratch.good);
+  const oldId = (await readManifest(m)).modelId;
+  let writtenTo = '';
+  await saveModelFolder(m, 'replace', async (dir) => {
+    writtenTo = dir;
+    const r = await copyModelFiles(other, dir);
+    // Until the swap, the target still holds the old model, loadable.
+    assert.equal((await readStoredModel(m)).manifest.modelId, oldId);
+    return r;
+  });
+  assert.notEqual(writtenTo, m);
+  assert.match(writtenTo, /\.wdp-tmp-/);
+  assert.equal((await readStoredModel(m)).manifest.modelId, 'm-other');
+  assert.deepEqual(
+    (await readdir(scratch.dir)).filter((n) => n.includes('.wdp-')),
+    [],
+    'temporary and old folders are gone',
+  );
+});
+
+test('replace: a save that dies midway leaves the old model whole and loadable', async () => {
+  const m = await scratch.copyOf(scratch.good);
+  const before = await readManifest(m);
+  await assert.rejects(
+    saveModelFolder(m, 'replace', async (dir) => {
+      // Half a model written (the weights, no manifest), then the writer fails.
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'wide.safetensors'), new Uint8Array(1000));
+      throw new Error('killed mid-save');
+    }),
+    /killed mid-save/,
+  );
+  const loaded = await readStoredModel(m);
+  assert.equal(loaded.manifest.modelId, before.modelId);
+  assert.deepEqual(
+    (await readdir(scratch.dir)).filter((n) => n.includes('.wdp-')),
+    [],
+  );
+});
+
+test('a fresh folder is written whole or not at all', async () => {
+  const m = join(scratch.dir, 'fresh', 'nested');
+  await assert.rejects(
+    saveModelFolder(m, 'refuse', async () => {
+      throw new Error('killed');
+    }),
+  );
+  await assert.rejects(readdir(m), { code: 'ENOENT' });
+  await saveModelFolder(pathToFileURL(m).href, 'refuse', (dir) => {
+    assert.match(dir, /^file:\/\/.*\.nested\.wdp-tmp-/, 'a file:// target is written through a file:// URI');
+    return copyModelFiles(other, dir);
+  });
+  assert.equal((await readManifest(m)).modelId, 'm-other');
+});
+
+test('a folder holding files that are not a model is refused, even with replace', async () => {
+  const m = join(scratch.dir, 'home');
+  await mkdir(m);
+  await writeFile(join(m, 'notes.txt'), 'mine');
+  for (const existing of ['refuse', 'replace'] as const)
+    await assert.rejects(
+      saveModelFolder(m, existing, (dir) => copyModelFiles(other, dir)),
+      isTarget(/holding files that are not a model's \(notes\.txt\): choose an empty or new folder/),
+    );
+  assert.equal(await readFile(join(m, 'notes.txt'), 'utf8'), 'mine');
+  const file = join(scratch.dir, 'a-file');
+  await writeFile(file, 'x');
+  await assert.rejects(checkModelTarget(file, { existing: 'replace' }), isTarget(/it is a file, not a folder/));
+});
+
+test('an empty folder is a fresh target', async () => {
+  const m = join(scratch.dir, 'empty');
+  await mkdir(m);
+  await checkModelTarget(m);
+  await saveModelFolder(m, 'refuse', (dir) => copyModelFiles(other, dir));
+  assert.equal((await readManifest(m)).modelId, 'm-other');
+});
+
+test('the warm-start folder is never a target, however it is spelled', async () => {
+  const parent = await scratch.copyOf(scratch.good);
+  const link = join(scratch.dir, 'link-to-parent');
+  await symlink(parent, link);
+  for (const out of [parent, `${parent}/`, pathToFileURL(parent).href, link, join(parent, '..', parent.split('/').pop()!)])
+    for (const existing of ['refuse', 'replace', 'in-place'] as const)
+      await assert.rejects(
+        checkModelTarget(out, { existing, warmStart: parent }),
+        isTarget(/it is the --warm-start model; a model cannot replace its own parent/),
+        `${out} (${existing})`,
+      );
+  await checkModelTarget(join(scratch.dir, 'child'), { warmStart: parent });
+});
+
+test('wdp quantize never writes into its source, and refuses a model at --out unless asked', async () => {
+  const m = await scratch.copyOf(scratch.good);
+  const before = await readdir(m);
+  const manifest = await readFile(join(m, 'manifest.json'));
+  for (const out of [m, `${m}/`])
+    await assert.rejects(writeQuantizedCopy(m, out), isTarget(/it is the model being quantized, which is never modified/));
+  assert.deepEqual(await readdir(m), before);
+  assert.deepEqual(await readFile(join(m, 'manifest.json')), manifest);
+
+  const taken = await scratch.copyOf(other);
+  await assert.rejects(writeQuantizedCopy(m, taken), isTarget(/already holds a model/));
+  const copy = await writeQuantizedCopy(m, taken, { existing: 'replace' });
+  assert.equal((await readManifest(taken)).modelId, copy.modelId);
+  assert.equal(copy.config.serving?.quantize, 'int8');
+});
+
+describe('on S3 (no rename)', () => {
+  let bucket: MemoryBucket;
+  before(() => {
+    bucket = mockS3Memory();
+  });
+  after(() => bucket.restore());
+
+  test('a non-empty prefix is refused; replace deletes the old digest and manifest before writing', async () => {
+    const uri = 's3://b/models/m1';
+    await copyModelFiles(scratch.good, uri);
+    await assert.rejects(
+      saveModelFolder(uri, 'refuse', (dir) => copyModelFiles(other, dir)),
+      isTarget(/already holds a model/),
+    );
+    await checkModelTarget('s3://b/models/m2');
+
+    // A replacement that dies after its first file: the prefix loads as nothing, not as a mix.
+    await assert.rejects(
+      saveModelFolder(uri, 'replace', async (dir) => {
+        assert.equal(dir, uri, 'written in place');
+        assert.equal(bucket.text(`${uri}/manifest.sha256`), undefined, 'old digest deleted first');
+        assert.equal(bucket.text(`${uri}/manifest.json`), undefined);
+        throw new Error('killed mid-save');
+      }),
+      /killed mid-save/,
+    );
+    await assert.rejects(readStoredModel(uri), /no manifest\.json/);
+
+    await saveModelFolder(uri, 'replace', (dir) => copyModelFiles(other, dir));
+    assert.equal((await readStoredModel(uri)).manifest.modelId, 'm-other');
+  });
+});
