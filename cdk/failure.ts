@@ -54,9 +54,29 @@ export function failedExecutionsAlarm(
   topic: sns.ITopic,
   description: string,
 ): cloudwatch.Alarm {
-  const alarm = new cloudwatch.Alarm(scope, 'FailedExecutions', {
+  return anyCountAlarm(
+    scope,
+    'FailedExecutions',
+    machine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
+    topic,
+    description,
+  );
+}
+
+/**
+ * Alarm when `metric` (a Sum of counts) reaches 1 in a period; notifies `topic`. No data is the
+ * healthy state here (nothing failed, nothing published), not a missing signal.
+ */
+export function anyCountAlarm(
+  scope: Construct,
+  id: string,
+  metric: cloudwatch.IMetric,
+  topic: sns.ITopic,
+  description: string,
+): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, id, {
     alarmDescription: description,
-    metric: machine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
+    metric,
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -6,7 +6,6 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -17,6 +16,7 @@ import { SCORING_METRICS } from '../src/scoring/metric-names.ts';
 import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/steps/serving-target.ts';
 import { grantBucketAccess, ROLE_ACCESS } from './bucket-access.ts';
+import { anyCountAlarm } from './failure.ts';
 import { wdpFunction } from './lambda-defaults.ts';
 
 export interface ScoringServiceProps {
@@ -85,23 +85,14 @@ export class ScoringService extends Construct {
    * metric is exactly what Powertools publishes: namespace, name and the one `service` dimension.
    */
   #alarmOnCount(id: string, metricName: string, topic: sns.ITopic, description: string): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      alarmDescription: description,
-      metric: new cloudwatch.Metric({
-        namespace: SCORING_METRICS.namespace,
-        metricName,
-        dimensionsMap: { [SCORING_METRICS.serviceDimension]: SCORING_METRICS.service },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No failures publish nothing: that is the healthy state, not a missing signal.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    const metric = new cloudwatch.Metric({
+      namespace: SCORING_METRICS.namespace,
+      metricName,
+      dimensionsMap: { [SCORING_METRICS.serviceDimension]: SCORING_METRICS.service },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
     });
-    alarm.addAlarmAction(new cwActions.SnsAction(topic));
-    return alarm;
+    return anyCountAlarm(this, id, metric, topic, description);
   }
 
   /** Lets `grantee` call alias `live` (and its Function URL, if any). */
