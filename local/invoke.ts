@@ -3,14 +3,13 @@ import { listLogFiles } from '../src/data/logs.ts';
 import { readStoredModel } from '../src/model/stored-model.ts';
 import { Scorer } from '../src/scoring/index.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
-import { readJson } from '../src/workflow/bucket/json-store.ts';
 import { layout } from '../src/workflow/bucket/layout.ts';
 import { holdoutRecords } from '../src/workflow/steps/serving-dry-run.ts';
-import { servingPointerSchema } from '../src/workflow/steps/serving-target.ts';
+import { readServingPointer } from '../src/workflow/steps/serving-target.ts';
 
 export async function invokeLocalChampion(o: { bucketUri: string; request?: unknown }): Promise<unknown> {
   const l = layout(o.bucketUri);
-  const live = await readJson(l.servingPointer, servingPointerSchema);
+  const live = (await readServingPointer(l))?.value;
   if (!live) throw new WorkflowError(`nothing is served yet (no ${l.servingPointer}): run \`npm start\` first`);
   let request = o.request;
   if (request === undefined) {
@@ -22,6 +21,11 @@ export async function invokeLocalChampion(o: { bucketUri: string; request?: unkn
   }
   const scorer = await Scorer.load(live.modelUri);
   try {
+    // The pointer names a version and a model id: serve only if the folder holds that model.
+    if (scorer.modelVersion !== live.modelId)
+      throw new WorkflowError(
+        `${l.servingPointer} says v${live.version} is model ${live.modelId}, but ${live.modelUri} holds model ${scorer.modelVersion}; not serving it (\`wdp models\` shows the registry; \`wdp models promote V --force\` points serving again)`,
+      );
     return { servedVersion: `v${live.version}`, ...(await scorer.score(request)) };
   } finally {
     scorer.dispose();

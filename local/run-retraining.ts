@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../src/util/log.ts';
 import { writeJson } from '../src/workflow/bucket/json-store.ts';
 import { layout } from '../src/workflow/bucket/layout.ts';
 import type { RunLockResult } from '../src/workflow/bucket/run-lock.ts';
+import { promotedVersionFolders } from '../src/workflow/bucket/state.ts';
 import type { IngestResult, PromoteResult, ValidateResult } from '../src/workflow/schemas.ts';
 import { FileServingTarget } from '../src/workflow/steps/serving-target.ts';
 import type { ServingScorerFactory } from '../src/workflow/steps/serving-dry-run.ts';
@@ -47,7 +48,7 @@ export interface LocalPipelineOptions {
   readonly bucketUri?: string;
   /** Installed as `<bucket>/config/wdp.config.json` when the bucket has none. @default the app-store example */
   readonly configUri?: string;
-  /** Sample logs generated when the bucket has no logs at all. */
+  /** Sample logs generated when the bucket is brand new: no logs, no registry, no models, no watermark. */
   readonly sample?: SampleDataOptions;
   /** @default DEFAULT_THRESHOLDS */
   readonly thresholds?: ValidationThresholds;
@@ -81,12 +82,26 @@ export interface LocalPipelineResult {
   readonly validation?: ValidateResult;
   readonly promotion?: PromoteResult;
   readonly error?: { readonly error: string; readonly cause: string };
+  /** Sample logs this run generated before it started (a brand-new bucket only). */
+  readonly sampleData?: GeneratedSample;
   readonly states: StateTiming[];
   readonly seconds: number;
 }
 
-/** Puts a config and, when there are no logs, sample days into the bucket. */
-export async function prepareLocalBucket(options: LocalPipelineOptions & { bucketUri: string }): Promise<void> {
+export interface GeneratedSample {
+  readonly rows: number;
+  readonly days: readonly string[];
+  /** Where they were written (the bucket's logs/). */
+  readonly uri: string;
+}
+
+/**
+ * Puts a config and, into a brand-new bucket (no logs, no registry, no promoted model folders, no
+ * watermark), sample days: the first `npm start`. A bucket with history but no logs gets none: made-up
+ * days would be trained into the model it serves, so the run finds no data and changes nothing.
+ * @returns the sample generated, if any
+ */
+export async function prepareLocalBucket(options: LocalPipelineOptions & { bucketUri: string }): Promise<GeneratedSample | undefined> {
   const l = layout(options.bucketUri);
   const print = options.print ?? (() => {});
   const store = storeFor(l.config);
@@ -96,13 +111,24 @@ export async function prepareLocalBucket(options: LocalPipelineOptions & { bucke
     print(`installed config ${from} → ${l.config}`);
   }
   const logs = await storeFor(l.logs).list(l.logs);
-  if (logs.length === 0) {
-    const days = options.sample?.days ?? 3;
-    const rowsPerDay = options.sample?.rowsPerDay ?? 50_000;
-    const t0 = performance.now();
-    const r = await generateLogs({ days, rowsPerDay, seed: options.sample?.seed ?? 7, out: l.logs }, storeFor(l.logs));
-    print(`no logs yet: generated ${r.rows} sample rows for ${r.days.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  if (logs.length > 0) return undefined;
+  const history = [
+    ...((await storeFor(l.registry).stat(l.registry)) ? [l.registry] : []),
+    ...((await storeFor(l.watermark).stat(l.watermark)) ? [l.watermark] : []),
+    ...((await promotedVersionFolders(l, { any: true })).length > 0 ? [`${l.registryModel(1).replace(/v1$/, '')}v*`] : []),
+  ];
+  if (history.length > 0) {
+    print(`no logs under ${l.logs}: no sample data generated, as the bucket is not new (it has ${history.join(', ')})`);
+    return undefined;
   }
+  const days = options.sample?.days ?? 3;
+  const rowsPerDay = options.sample?.rowsPerDay ?? 50_000;
+  const t0 = performance.now();
+  const r = await generateLogs({ days, rowsPerDay, seed: options.sample?.seed ?? 7, out: l.logs }, storeFor(l.logs));
+  print(
+    `no logs yet (a new bucket): generated ${r.rows} sample rows for ${r.days.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+  );
+  return { rows: r.rows, days: r.days, uri: l.logs };
 }
 
 export async function runLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipelineResult> {
@@ -110,7 +136,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
   const l = layout(bucketUri);
   const log = options.logger ?? silentLogger;
   const print = options.print ?? (() => {});
-  await prepareLocalBucket({ ...options, bucketUri });
+  const sampleData = await prepareLocalBucket({ ...options, bucketUri });
 
   const t0 = performance.now();
   const { retraining, origin, cacheFile } = await synthesizedDefinitions();
@@ -188,6 +214,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     ...(validation ? { validation } : {}),
     ...(out.promotion ? { promotion: out.promotion } : {}),
     ...(exec.error ? { error: exec.error } : {}),
+    ...(sampleData ? { sampleData } : {}),
     states: exec.states,
     seconds: exec.seconds,
   };
@@ -207,7 +234,7 @@ export function describeResult(r: LocalPipelineResult): string {
     case 'rejected':
       return `REJECTED: ${(r.validation?.reasons ?? []).join('; ')} (validation: ${r.validation?.reportUri ?? '?'}); the champion is unchanged`;
     case 'locked':
-      return `${r.lock?.message ?? 'ANOTHER RUN IS IN PROGRESS'}; this run trained nothing and changed nothing`;
+      return `${r.lock?.message ?? 'ANOTHER RUN IS IN PROGRESS'}; this run trained nothing and changed nothing${r.sampleData ? ' but the sample logs it generated' : ''}`;
     case 'no_new_data':
       return `NO NEW DATA: ${r.ingest && !r.ingest.hasNewData ? r.ingest.reason : 'nothing to do'}`;
     case 'failed': {

@@ -43,15 +43,25 @@ export async function summaryDetails(r: LocalPipelineResult): Promise<SummaryDet
 const RULE = '─'.repeat(64);
 
 export function summaryScreen(r: LocalPipelineResult, d: SummaryDetails = {}): string[] {
+  // Made-up logs are never silent: the run says it wrote them, whatever else it did.
+  const sample = r.sampleData
+    ? [
+        `  sample data: this run generated ${r.sampleData.rows} rows of synthetic logs for ${r.sampleData.days.join(', ')} under ${r.sampleData.uri} (a new bucket)`,
+      ]
+    : [];
   const headline = describeResult(r);
   const bucketFlag = r.bucketUri === DEFAULT_LOCAL_BUCKET ? '' : ` --bucket ${r.bucketUri}`;
   if (r.status === 'no_new_data') {
-    return [headline, `next: add a day of logs and run again: npx wdp generate --out ${layout(r.bucketUri).logs} --days 1 && npm start`];
+    return [
+      headline,
+      ...sample,
+      `next: add a day of logs and run again: npx wdp generate --out ${layout(r.bucketUri).logs} --days 1 && npm start`,
+    ];
   }
-  if (r.status === 'locked') return [headline, `next: npx wdp lock status${bucketFlag}`];
-  if (!r.validation) return [headline];
+  if (r.status === 'locked') return [headline, ...sample, `next: npx wdp lock status${bucketFlag}`];
+  if (!r.validation) return [headline, ...sample];
 
-  const lines = [RULE, headline];
+  const lines = [RULE, headline, ...sample];
   const v = d.validation;
   if (v) {
     const c = v.candidateMetrics;

@@ -13,6 +13,7 @@ interface ModelsOptions {
   remote: boolean;
   stack: string;
   json: boolean;
+  force?: boolean;
 }
 
 function version(v: string): number {
@@ -33,14 +34,16 @@ async function where(o: ModelsOptions): Promise<Where> {
   const st = await import('../../src/workflow/steps/serving-target.ts');
   if (!o.remote) {
     const l = layout(o.bucket);
-    const { readJson } = await import('../../src/workflow/bucket/json-store.ts');
     return {
       bucketUri: o.bucket,
-      serving: async () => ({
-        where: l.servingPointer,
-        uri: (await readJson(l.servingPointer, st.servingPointerSchema))?.modelUri ?? null,
-      }),
-      target: () => new st.FileServingTarget(l.servingPointer),
+      serving: async () => {
+        try {
+          return { where: l.servingPointer, uri: (await st.readServingPointer(l))?.value.modelUri ?? null };
+        } catch (e) {
+          return { where: l.servingPointer, uri: null, problem: (e as Error).message };
+        }
+      },
+      target: () => new st.FileServingTarget(l.servingPointer, o.bucket),
     };
   }
   const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
@@ -137,10 +140,12 @@ export function addModelsCommand(program: Command): void {
   models
     .command('promote <V>')
     .description('make version V the champion and what serves (registry and local pointer / alias live together), under the run lock')
+    .option('--force', 'also move serving from a model the registry does not name, or from an unusable local pointer (a repair)', false)
     .action(async (v: string, _o: unknown, cmd: Command) => move(cmd.optsWithGlobals<ModelsOptions>(), version(v)));
   models
     .command('rollback')
     .description('back to the previous champion; a second rollback goes one further back (never to the version just rolled back from)')
+    .option('--force', 'also move serving from a model the registry does not name, or from an unusable local pointer (a repair)', false)
     .action(async (_o: unknown, cmd: Command) => move(cmd.optsWithGlobals<ModelsOptions>(), null));
 }
 
@@ -149,7 +154,7 @@ async function move(o: ModelsOptions, to: number | null): Promise<void> {
   const { consoleLogger } = await import('../../src/util/log.ts');
   const m = await import('../../src/workflow/steps/models.ts');
   const w = await where(o);
-  const options = { serving: w.target(), by: await operator(), logger: consoleLogger() };
+  const options = { serving: w.target(), by: await operator(), logger: consoleLogger(), ...(o.force ? { force: true } : {}) };
   const l = layout(w.bucketUri);
   const r = to === null ? await m.rollbackChampion(l, options) : await m.promoteVersion(l, to, options);
   if (o.json) return printJson(r);

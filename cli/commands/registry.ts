@@ -34,9 +34,15 @@ export function addRegistryCommand(program: Command): void {
         bucketUri = await remote.remoteBucketUri({ stack: o.stack });
         servedUri = await remote.remoteServedUri({ stack: o.stack });
       } else {
-        const { readJson } = await import('../../src/workflow/bucket/json-store.ts');
-        const { servingPointerSchema } = await import('../../src/workflow/steps/serving-target.ts');
-        servedUri = (await readJson(layout(bucketUri).servingPointer, servingPointerSchema))?.modelUri ?? null;
+        const { readServingPointer } = await import('../../src/workflow/steps/serving-target.ts');
+        servedUri = await readServingPointer(layout(bucketUri)).then(
+          (p) => p?.value.modelUri ?? null,
+          (e: Error) => {
+            // A pointer that cannot be used names no champion; `wdp models promote V --force` repairs it.
+            say(`ignoring the serving pointer: ${e.message}`);
+            return null;
+          },
+        );
       }
       const r = await rebuildRegistry(layout(bucketUri), { servedUri, force: o.force, dryRun: o.dryRun });
       if (o.json) printJson(r);

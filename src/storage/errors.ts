@@ -28,3 +28,15 @@ export class StorageNotFoundError extends StorageError {
     super(uri, options?.detail ? `not found: ${options.detail}` : 'not found', options);
   }
 }
+
+/**
+ * A key (a path inside a bucket or folder) that would leave it or that no store spells the same
+ * way: a `..` segment, a NUL, a backslash. `uri` is the base it was to be joined to.
+ */
+export class UnsafeKeyError extends StorageError {
+  readonly key: string;
+  constructor(uri: string, key: string, detail: string) {
+    super(uri, `refusing key ${JSON.stringify(key)}: ${detail}`);
+    this.key = key;
+  }
+}

@@ -2,12 +2,13 @@
  * Storage entry point: pick a BlobStore by URI and build URIs without caring about the scheme.
  */
 import type { BlobStore } from './blob-store.ts';
+import { UnsafeKeyError } from './errors.ts';
 import { FileStore } from './file-store.ts';
 import { S3Store, parseS3Uri } from './s3-store.ts';
 
 export type { BlobInfo, BlobStore, ChecksummedBlob, VersionedBlob, WriteCondition } from './blob-store.ts';
-export { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
-export { FileStore } from './file-store.ts';
+export { StorageError, StorageNotFoundError, StoragePreconditionError, UnsafeKeyError } from './errors.ts';
+export { FileStore, toPath } from './file-store.ts';
 export { S3Store, parseS3Uri } from './s3-store.ts';
 export type { S3Location, S3StoreOptions } from './s3-store.ts';
 
@@ -44,19 +45,35 @@ export function clearStoreCache(): void {
 }
 
 /**
- * Joins URI parts with single slashes, keeping the scheme of `base`.
+ * Joins URI parts with single slashes, keeping the scheme of `base`. The parts are keys under
+ * `base` and stay under it: a part with a `..` segment, a NUL or a backslash is refused
+ * (UnsafeKeyError) whatever the store, so a prefix or key from a caller (`wdp score-batch --out`,
+ * a batch item, a manifest's file name) can never name something outside the bucket or folder.
+ * Leading slashes of a part are dropped (the part is still a key under `base`).
  *
  * @example
  * joinUri('s3://b/runs/', '/42', 'model.json'); // 's3://b/runs/42/model.json'
+ * joinUri('.wdp/bucket', 'batch/output/../../x'); // throws UnsafeKeyError
  */
 export function joinUri(base: string, ...parts: string[]): string {
   let out = base;
   for (const part of parts) {
+    checkKey(base, part);
     const p = part.replace(/^\/+/, '');
     if (p === '') continue;
     out = out === '' ? p : `${out.replace(/\/+$/, '')}/${p}`;
   }
   return out;
+}
+
+/**
+ * Refuses a key that could leave the folder or bucket it is joined to (see joinUri).
+ * @throws UnsafeKeyError naming the base and the key
+ */
+export function checkKey(base: string, key: string): void {
+  if (key.includes('\0')) throw new UnsafeKeyError(base, key, 'it contains a NUL character');
+  if (key.includes('\\')) throw new UnsafeKeyError(base, key, 'it contains a backslash (keys use "/")');
+  if (key.split('/').includes('..')) throw new UnsafeKeyError(base, key, 'a ".." segment would leave the bucket');
 }
 
 /**

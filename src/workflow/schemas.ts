@@ -62,6 +62,8 @@ export const watermarkSchema = z
     files: z.record(date, z.array(fileRefSchema)).default({}),
     runId: z.string().nullable(),
     updatedAt: z.string(),
+    /** Present when the local paths in this document are bucket-relative keys (bucket/keys.ts); absent in older documents and on S3. */
+    keys: z.literal('bucket-relative').optional(),
   })
   .strict();
 export type Watermark = z.output<typeof watermarkSchema>;
@@ -82,7 +84,14 @@ export const quarantinedFileSchema = z
 export type QuarantinedFile = z.output<typeof quarantinedFileSchema>;
 
 /** `state/quarantine.json`: every file Ingest quarantined (data.onBadFile "quarantine"). */
-export const quarantineSchema = z.object({ formatVersion: z.literal(1), files: z.array(quarantinedFileSchema) }).strict();
+export const quarantineSchema = z
+  .object({
+    formatVersion: z.literal(1),
+    files: z.array(quarantinedFileSchema),
+    /** Present when the local paths in this document are bucket-relative keys (bucket/keys.ts); absent in older documents and on S3. */
+    keys: z.literal('bucket-relative').optional(),
+  })
+  .strict();
 export type Quarantine = z.output<typeof quarantineSchema>;
 
 export const championRefSchema = z.object({ version: z.number().int().min(1), uri, modelId: z.string() }).strict();
@@ -292,6 +301,8 @@ export const registrySchema = z
      * history entries, in order, stand for it (championLog() in steps/champion.ts).
      */
     championLog: z.array(championMoveSchema).optional(),
+    /** Present when the local paths in this document are bucket-relative keys (bucket/keys.ts); absent in older documents and on S3. */
+    keys: z.literal('bucket-relative').optional(),
   })
   .strict();
 export type Registry = z.output<typeof registrySchema>;

@@ -13,9 +13,10 @@ import { trainModel } from '../../src/training/train.ts';
 import { readJson } from '../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
 import { acquireRunLock, readRunLock, releaseRunLock } from '../../src/workflow/bucket/run-lock.ts';
-import { registrySchema, type RunManifest } from '../../src/workflow/schemas.ts';
+import { readRegistry } from '../../src/workflow/bucket/state.ts';
+import type { RunManifest } from '../../src/workflow/schemas.ts';
 import { promoteRun, rejectRun } from '../../src/workflow/steps/promote.ts';
-import { FileServingTarget, servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
+import { FileServingTarget, readServingPointer, servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
 import { addDays, smallConfig, stageValidatedRun } from '../helpers/workflow-fixture.ts';
 import { wdpJson } from '../helpers/cli-json.ts';
 
@@ -106,7 +107,7 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     };
     assert.deepEqual([r.version, r.from, r.changed], [1, 2, true]);
     assert.ok(r.check.rows > 0 && r.check.maxAbsDiff <= 1e-4, 'v1 went through the serving dry run');
-    const registry = await readJson(l.registry, registrySchema);
+    const registry = await readRegistry(l);
     assert.deepEqual(registry?.champion, { version: 1, uri: l.registryModel(1), modelId: 'run-1' });
     assert.deepEqual(
       registry?.championLog?.map((m) => [m.action, m.version, m.from]),
@@ -116,8 +117,9 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
         ['rollback', 1, 2],
       ],
     );
-    const pointer = await readJson(l.servingPointer, servingPointerSchema);
+    const pointer = (await readServingPointer(l))?.value;
     assert.deepEqual([pointer?.version, pointer?.modelUri, pointer?.modelId], [1, l.registryModel(1), 'run-1']);
+    assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.modelUri, 'models/registry/v1', 'recorded as a bucket key');
     const scored = (await invokeLocalChampion({ bucketUri: dir })) as { servedVersion: string; modelVersion: string };
     assert.deepEqual([scored.servedVersion, scored.modelVersion], ['v1', 'run-1']);
 
@@ -161,6 +163,46 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     assert.equal(((await wdp(dir, 'models', 'rollback')) as { version: number }).version, 1, 'and goes through once it is released');
   });
 
+  it('a pointer or registry naming a path outside the bucket is refused when read; promote --force repairs the pointer; invoke checks the model id', async () => {
+    const { dir, l } = await bucket();
+    const pointer = (p: Record<string, unknown>) =>
+      writeFile(l.servingPointer, JSON.stringify({ version: 2, modelId: 'run-2', at: 'x', ...p }));
+    await pointer({ modelUri: `${dir}/../../../../etc` });
+    const listed = (await wdp(dir, 'models', 'list')) as ListOut;
+    assert.match(
+      listed.disagreement ?? '',
+      /live\.json cannot be used: .*live\.json names ".*etc", .*outside the bucket.*`wdp models promote 2 --force`/,
+    );
+    await assert.rejects(invokeLocalChampion({ bucketUri: dir }), /live\.json names ".*\/etc".*outside the bucket/);
+    await assert.rejects(wdp(dir, 'models', 'promote', '2'), /not moved to v2: .*outside the bucket.*--force/);
+    await assert.rejects(wdp(dir, 'models', 'rollback'), /--force/);
+    const r = (await wdp(dir, 'models', 'promote', '2', '--force')) as { version: number; changed: boolean };
+    assert.deepEqual([r.version, r.changed], [2, true]);
+    assert.equal(((await wdp(dir, 'models', 'list')) as ListOut).disagreement, null);
+    assert.equal(((await invokeLocalChampion({ bucketUri: dir })) as { servedVersion: string }).servedVersion, 'v2');
+
+    // A valid model, but outside the bucket (an older pointer's absolute path): refused, not served.
+    const outside = await mkdtemp(join(tmpdir(), 'wdp-models-outside-'));
+    dirs.push(outside);
+    await cp(l.registryModel(2), join(outside, 'v2'), { recursive: true });
+    await pointer({ modelUri: join(outside, 'v2') });
+    await assert.rejects(invokeLocalChampion({ bucketUri: dir }), /outside the bucket/);
+    // Inside the bucket, but not the model the pointer claims: refused on the model id.
+    await pointer({ modelUri: 'models/registry/v1', keys: 'bucket-relative' });
+    await assert.rejects(invokeLocalChampion({ bucketUri: dir }), /says v2 is model run-2, but .*v1 holds model run-1/);
+
+    await wdp(dir, 'models', 'promote', '2', '--force');
+
+    // A registry naming a model outside the bucket: refused naming the file, and rebuilt without --force.
+    const registry = JSON.parse(await readFile(l.registry, 'utf8')) as { keys?: string; champion: { uri: string } };
+    registry.champion.uri = join(outside, 'v2');
+    delete registry.keys;
+    await writeFile(l.registry, JSON.stringify(registry));
+    await assert.rejects(wdp(dir, 'models', 'list'), /registry\.json names ".*v2", .*outside the bucket.*wdp registry rebuild/);
+    await wdpJson(['registry', 'rebuild', '--bucket', dir, '--json']);
+    assert.equal(((await wdp(dir, 'models', 'list')) as ListOut).champion?.version, 2);
+  });
+
   it('flags serving that disagrees with the registry, naming the repair', async () => {
     const { dir, l } = await bucket();
     await writeFile(l.servingPointer, JSON.stringify({ modelUri: l.registryModel(1), version: 1, modelId: 'run-1', at: 'x' }));
@@ -187,8 +229,12 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
 
     await writeFile(l.servingPointer, '{bad');
     const before = await readFile(l.registry, 'utf8');
-    await assert.rejects(wdp(dir, 'models', 'rollback'), /live\.json is not valid JSON.*remove it and run `wdp models promote V`/);
+    await assert.rejects(wdp(dir, 'models', 'rollback'), /live\.json is not valid JSON.*`wdp models promote V --force`/);
     assert.equal(await readFile(l.registry, 'utf8'), before, 'nothing moved');
+    // --force replaces the unreadable pointer (the registry already names v2: only serving moves).
+    await wdp(dir, 'models', 'promote', '2', '--force');
+    assert.equal((await readServingPointer(l))?.value.version, 2);
+    assert.equal(await readFile(l.registry, 'utf8'), before, 'the registry already named v2');
   });
 
   it('shows one version with its report URI, and says when the report is not there', async () => {

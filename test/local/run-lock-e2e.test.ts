@@ -9,7 +9,7 @@ import { readJson } from '../../src/workflow/bucket/json-store.ts';
 import { rebuildRegistry } from '../../src/workflow/bucket/rebuild.ts';
 import { acquireRunLock, readRunLock } from '../../src/workflow/bucket/run-lock.ts';
 import { registrySchema, watermarkSchema } from '../../src/workflow/schemas.ts';
-import { servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
+import { readServingPointer, servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
 import { localBuckets } from '../helpers/local-buckets.ts';
 import { addDays, TEST_THRESHOLDS } from '../helpers/workflow-fixture.ts';
 
@@ -108,7 +108,7 @@ describe('one run at a time, never the wrong model (local runner)', () => {
     assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.version, 1, 'serving unchanged');
     assert.equal((await readRunLock(l))?.lock.state, 'released');
 
-    const pointer = await readJson(l.servingPointer, servingPointerSchema);
+    const pointer = (await readServingPointer(l))?.value;
     const rebuilt = await rebuildRegistry(l, { servedUri: pointer?.modelUri ?? null });
     assert.equal(rebuilt.championFrom, 'serving');
     assert.deepEqual(rebuilt.registry.champion, { version: 1, uri: l.registryModel(1), modelId: pointer?.modelId });

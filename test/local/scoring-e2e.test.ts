@@ -14,10 +14,9 @@ import { listLogFiles } from '../../src/data/logs.ts';
 import { readStoredModel } from '../../src/model/stored-model.ts';
 import { Scorer } from '../../src/scoring/index.ts';
 import { Rng } from '../../src/util/random.ts';
-import { readJson } from '../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
 import { holdoutRecords } from '../../src/workflow/steps/serving-dry-run.ts';
-import { servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
+import { readServingPointer } from '../../src/workflow/steps/serving-target.ts';
 import { addDays, TEST_THRESHOLDS, writeConfig } from '../helpers/workflow-fixture.ts';
 
 const dirs: string[] = [];
@@ -35,7 +34,7 @@ test('the promoted champion serves 40 distinct context subsets with at most 4 pl
   assert.equal(run.status, 'promoted', JSON.stringify(run.error ?? run.validation));
 
   const l = layout(dir);
-  const live = await readJson(l.servingPointer, servingPointerSchema);
+  const live = (await readServingPointer(l))?.value;
   assert.ok(live);
   const { transforms } = await readStoredModel(live.modelUri);
   const files = await listLogFiles([l.logs]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FileStore, isS3Uri, joinUri, parentUri, storeFor } from '../../src/storage/index.ts';
+import { FileStore, isS3Uri, joinUri, parentUri, storeFor, UnsafeKeyError } from '../../src/storage/index.ts';
 
 describe('storage helpers', () => {
   it('joinUri joins with single slashes and keeps the scheme', () => {
@@ -8,6 +8,28 @@ describe('storage helpers', () => {
     assert.equal(joinUri('file:///tmp', 'a', '', 'b'), 'file:///tmp/a/b');
     assert.equal(joinUri('/tmp/x', 'y'), '/tmp/x/y');
     assert.equal(joinUri('rel', 'y'), 'rel/y');
+  });
+
+  it('joinUri keeps every part under its base: ".." segments, NUL and backslashes are refused, naming the key', () => {
+    for (const base of ['.wdp/k1', '/abs/bucket', 'file:///tmp/b', 's3://b']) {
+      for (const key of [
+        'batch/output/../../../../../tmp/pwned/',
+        '..',
+        '../x',
+        'a/..',
+        'batch/input/../../logs/dt=2026-01-04/',
+        'a\\b',
+        'a\0b',
+      ]) {
+        assert.throws(
+          () => joinUri(base, 'batch/', key),
+          (e: Error) => e instanceof UnsafeKeyError && e.message.includes(JSON.stringify(key)) && e.message.includes(base),
+          `${base} + ${key}`,
+        );
+      }
+    }
+    // Dots inside names and a leading slash are fine: still keys under the base.
+    assert.equal(joinUri('.wdp/k1', 'batch/output/run..1/', '/a.b..c'), '.wdp/k1/batch/output/run..1/a.b..c');
   });
 
   it('parentUri strips the last segment but never the root', () => {

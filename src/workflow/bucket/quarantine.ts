@@ -8,12 +8,14 @@ import { StoragePreconditionError } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { quarantineSchema, type FileRef, type Quarantine, type QuarantinedFile } from '../schemas.ts';
 import { readJsonVersioned, writeJson } from './json-store.ts';
+import { recordQuarantineList, resolveQuarantineList } from './keys.ts';
 import type { BucketLayout } from './layout.ts';
 
 export const EMPTY_QUARANTINE: Quarantine = { formatVersion: 1, files: [] };
 
 export async function readQuarantine(l: BucketLayout): Promise<Quarantine> {
-  return (await readJsonVersioned(l.quarantine, quarantineSchema))?.value ?? EMPTY_QUARANTINE;
+  const stored = (await readJsonVersioned(l.quarantine, quarantineSchema))?.value;
+  return stored ? resolveQuarantineList(l, stored) : EMPTY_QUARANTINE;
 }
 
 /**
@@ -33,13 +35,13 @@ export async function recordQuarantine(l: BucketLayout, files: readonly Quaranti
   if (files.length === 0) return;
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await readJsonVersioned(l.quarantine, quarantineSchema);
-    const doc = current?.value ?? EMPTY_QUARANTINE;
+    const doc = current ? resolveQuarantineList(l, current.value) : EMPTY_QUARANTINE;
     const added = files.filter((f) => !doc.files.some((q) => sameFile(q, f)));
     if (added.length === 0) return;
     try {
       await writeJson(
         l.quarantine,
-        { ...doc, files: [...doc.files, ...added] },
+        recordQuarantineList(l, { ...doc, files: [...doc.files, ...added] }),
         current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
       );
       return;

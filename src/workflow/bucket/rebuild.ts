@@ -13,6 +13,7 @@ import { readManifest, type ModelManifest } from '../../model/manifest.ts';
 import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson, readJsonVersioned, writeJson } from './json-store.ts';
+import { recordRegistry, resolveRegistry } from './keys.ts';
 import type { BucketLayout } from './layout.ts';
 import { registrySchema, type Registry, type RegistryEntry } from '../schemas.ts';
 import { promotedVersionFolders } from './state.ts';
@@ -110,7 +111,11 @@ export async function rebuildRegistry(l: BucketLayout, options: RebuildOptions =
     await storeFor(backupUri).write(backupUri, existing.bytes);
   }
   try {
-    await writeJson(l.registry, registry, existing.state === 'missing' ? { ifNoneMatch: '*' } : { ifMatch: existing.etag });
+    await writeJson(
+      l.registry,
+      recordRegistry(l, registry),
+      existing.state === 'missing' ? { ifNoneMatch: '*' } : { ifMatch: existing.etag },
+    );
   } catch (e) {
     if (e instanceof StoragePreconditionError)
       throw new WorkflowError(`${l.registry} changed while it was being rebuilt (a run in progress?); nothing replaced, try again`, {
@@ -129,7 +134,10 @@ type Existing =
 async function readExisting(l: BucketLayout): Promise<Existing> {
   const raw = await storeFor(l.registry).readVersioned(l.registry);
   if (!raw) return { state: 'missing' };
-  const parsed = await readJsonVersioned(l.registry, registrySchema).catch(() => undefined);
+  // One naming a location outside the bucket is as unusable as one that does not parse.
+  const parsed = await readJsonVersioned(l.registry, registrySchema)
+    .then((r) => r && { ...r, value: resolveRegistry(l, r.value) })
+    .catch(() => undefined);
   if (parsed) return { state: 'readable', etag: parsed.etag, bytes: raw.data, registry: parsed.value };
   return { state: 'unreadable', etag: raw.etag, bytes: raw.data };
 }

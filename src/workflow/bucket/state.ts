@@ -7,6 +7,7 @@
 import { joinUri, storeFor, StoragePreconditionError } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson, readJsonVersioned, writeJson } from './json-store.ts';
+import { recordRegistry, recordWatermark, resolveRegistry, resolveWatermark } from './keys.ts';
 import { PREFIXES, type BucketLayout } from './layout.ts';
 import { registrySchema, watermarkSchema, type Registry, type RegistryEntry, type Watermark } from '../schemas.ts';
 
@@ -17,7 +18,8 @@ export const EMPTY_REGISTRY: Registry = { formatVersion: 1, champion: null, hist
 export class StateConflictError extends WorkflowError {}
 
 export async function readWatermark(l: BucketLayout): Promise<Watermark> {
-  return (await readJson(l.watermark, watermarkSchema)) ?? EMPTY_WATERMARK;
+  const stored = await readJson(l.watermark, watermarkSchema);
+  return stored ? resolveWatermark(l, stored) : EMPTY_WATERMARK;
 }
 
 /**
@@ -27,10 +29,10 @@ export async function readWatermark(l: BucketLayout): Promise<Watermark> {
  */
 export async function advanceWatermark(l: BucketLayout, next: Watermark): Promise<Watermark> {
   const read = await readJsonVersioned(l.watermark, watermarkSchema);
-  const current = read?.value ?? EMPTY_WATERMARK;
+  const current = read ? resolveWatermark(l, read.value) : EMPTY_WATERMARK;
   if (current.through !== null && next.through !== null && current.through > next.through) return current;
   if (current.runId !== null && current.runId === next.runId) return current;
-  await casWrite(l.watermark, 'watermark', next, read?.etag);
+  await casWrite(l.watermark, 'watermark', recordWatermark(l, next), read?.etag);
   return next;
 }
 
@@ -48,7 +50,8 @@ export interface VersionedRegistry {
 export async function readRegistryVersioned(l: BucketLayout): Promise<VersionedRegistry> {
   let read: Awaited<ReturnType<typeof readJsonVersioned<typeof registrySchema>>>;
   try {
-    read = await readJsonVersioned(l.registry, registrySchema);
+    const stored = await readJsonVersioned(l.registry, registrySchema);
+    read = stored && { ...stored, value: resolveRegistry(l, stored.value) };
   } catch (e) {
     const versions = await promotedVersionFolders(l);
     if (versions.length === 0) throw e;
@@ -77,7 +80,7 @@ export async function readRegistry(l: BucketLayout): Promise<Registry> {
  * @throws StateConflictError when another writer got there first
  */
 export async function writeRegistry(l: BucketLayout, registry: Registry, etag: string | undefined): Promise<void> {
-  await casWrite(l.registry, 'registry', registry, etag);
+  await casWrite(l.registry, 'registry', recordRegistry(l, registry), etag);
 }
 
 async function casWrite(uri: string, what: string, value: unknown, etag: string | undefined): Promise<void> {

@@ -31,6 +31,8 @@ export interface MoveChampionOptions {
   readonly writeRegistry?: boolean;
   /** What to run to finish the move when the registry write fails after serving moved. */
   readonly retryHint: string;
+  /** Move serving even from a model the registry does not name, or from an unusable pointer (PointOptions.force). @default false */
+  readonly force?: boolean;
   readonly logger?: Logger;
 }
 
@@ -50,7 +52,7 @@ export async function moveChampion(
 ): Promise<MoveChampionResult> {
   const log = options.logger ?? silentLogger;
   const before = read.registry.champion;
-  const served = await options.serving.point(model, { expectedUri: before?.uri ?? null });
+  const served = await options.serving.point(model, { expectedUri: before?.uri ?? null, ...(options.force ? { force: true } : {}) });
   log.info(
     `${options.serving.name}: ${served.changed ? 'now serves' : 'already served'} v${model.version}${served.lambdaVersion ? ` (Lambda version ${served.lambdaVersion})` : ''}`,
   );

@@ -33,6 +33,8 @@ export interface ServingState {
    */
   readonly uri: string | null;
   readonly followsRegistry?: boolean;
+  /** Why what serves could not be read (an unreadable pointer, or one naming a path outside the bucket). */
+  readonly problem?: string;
 }
 
 export interface ModelRow {
@@ -138,6 +140,11 @@ export interface MoveOptions {
   /** How the dry run opens the model. @default the scoring code (src/scoring) */
   readonly scorerFactory?: ServingScorerFactory;
   readonly backend?: TowerKind;
+  /**
+   * Repair serving: move it even when it serves a model the registry does not name, or when the
+   * local pointer cannot be used (unreadable, or naming a path outside the bucket). @default false
+   */
+  readonly force?: boolean;
   readonly logger?: Logger;
 }
 
@@ -210,6 +217,7 @@ async function move(
       serving: options.serving,
       move: { action, by: options.by },
       writeRegistry,
+      ...(options.force ? { force: true } : {}),
       retryHint: `run \`wdp models promote ${entry.version}\` to finish: it finds serving already moved and only writes the registry`,
       logger: log,
     });
@@ -276,6 +284,12 @@ export async function checkServable(
   const sample = t.dryRunRequests * t.dryRunCandidatesPerRequest;
   const data = await holdoutOf(l, entry);
   const loaded = await loadTrainableModel(entry.uri, options.backend ? { backend: options.backend } : {});
+  if (loaded.manifest.modelId !== entry.modelId) {
+    loaded.model.dispose();
+    throw new WorkflowError(
+      `${entry.uri} holds model ${loaded.manifest.modelId}, but the registry says v${entry.version} is ${entry.modelId}`,
+    );
+  }
   let records: Record<string, unknown>[] = [];
   let expected: Float32Array = new Float32Array(0);
   try {
@@ -367,6 +381,8 @@ function servedModelUri(registry: Registry, serving: ServingState): string | nul
 function disagreement(registry: Registry, serving: ServingState): string | null {
   const served = servedModelUri(registry, serving);
   const champion = registry.champion;
+  if (serving.problem)
+    return `${serving.where} cannot be used: ${serving.problem}; ${champion ? `\`wdp models promote ${champion.version} --force\` points it at the champion again` : 'remove it'}`;
   if (served === (champion?.uri ?? null)) return null;
   const known = promotedEntries(registry).find((e) => e.uri === served);
   const fix = known

@@ -12,9 +12,11 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
-import { StoragePreconditionError } from '../../storage/index.ts';
+import { parentUri, StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJsonVersioned, type VersionedJson, writeJson } from '../bucket/json-store.ts';
+import { keysMarker, recordUri, resolveRecordedUri } from '../bucket/keys.ts';
+import { layout, type BucketLayout } from '../bucket/layout.ts';
 
 export interface ServedModel {
   readonly uri: string;
@@ -29,6 +31,12 @@ export interface PointOptions {
    * with ServingMismatchError instead of replacing a model nobody validated against the registry.
    */
   readonly expectedUri: string | null;
+  /**
+   * Move serving even from what the registry does not name, or from a pointer that cannot be
+   * used (unreadable, or naming a path outside the bucket): an operator's repair
+   * (`wdp models promote V --force`). Still a compare-and-swap on what was read. @default false
+   */
+  readonly force?: boolean;
 }
 
 export interface ServingTarget {
@@ -69,32 +77,77 @@ export const MODEL_VERSION_ENV = 'WDP_MODEL_VERSION';
 export const LIVE_ALIAS = 'live';
 
 export const servingPointerSchema = z
-  .object({ modelUri: z.string(), version: z.number().int(), modelId: z.string(), at: z.string() })
+  .object({
+    /** A bucket-relative key when `keys` says so (bucket/keys.ts), else the path as an older writer spelled it. */
+    modelUri: z.string(),
+    version: z.number().int(),
+    modelId: z.string(),
+    at: z.string(),
+    keys: z.literal('bucket-relative').optional(),
+  })
   .strict();
+export type ServingPointer = z.output<typeof servingPointerSchema>;
 
-/** The local stand-in for the alias: a JSON pointer file. */
+/**
+ * The local serving pointer (`serving/live.json`) with `modelUri` resolved under the bucket as
+ * this process spells it; undefined when there is none.
+ * @throws WorkflowError naming the file when it is unreadable or invalid; BucketPathError when it
+ *   names a model outside the bucket
+ */
+export async function readServingPointer(l: BucketLayout): Promise<VersionedJson<Omit<ServingPointer, 'keys'>> | undefined> {
+  const read = await readJsonVersioned(l.servingPointer, servingPointerSchema);
+  if (!read) return undefined;
+  const { keys: _, ...pointer } = read.value;
+  return { etag: read.etag, value: { ...pointer, modelUri: resolveRecordedUri(l, pointer.modelUri, read.value, l.servingPointer) } };
+}
+
+const REPOINT_HINT =
+  "it is only the local stand-in for alias `live`: `wdp models promote V --force` (V the registry's champion) points it again";
+
+/** The local stand-in for the alias: a JSON pointer file, `serving/live.json` of a bucket. */
 export class FileServingTarget implements ServingTarget {
   readonly name = 'local pointer';
-  constructor(readonly pointerUri: string) {}
+  readonly #layout: BucketLayout;
+
+  /** @param bucketUri the bucket the pointer belongs to. @default the folder two levels above the pointer (`<bucket>/serving/live.json`) */
+  constructor(
+    readonly pointerUri: string,
+    bucketUri: string = parentUri(parentUri(pointerUri)),
+  ) {
+    this.#layout = { ...layout(bucketUri), servingPointer: pointerUri };
+  }
 
   async point(model: ServedModel, options: PointOptions) {
-    let current: VersionedJson<z.output<typeof servingPointerSchema>> | undefined;
+    let current: VersionedJson<Omit<ServingPointer, 'keys'>> | undefined;
+    let etag: string | undefined;
     try {
-      current = await readJsonVersioned(this.pointerUri, servingPointerSchema);
+      current = await readServingPointer(this.#layout);
+      etag = current?.etag;
     } catch (e) {
-      throw new WorkflowError(
-        `${(e as Error).message}; it is only the local stand-in for alias \`live\`: remove it and run \`wdp models promote V\` (V the registry's champion) to point it again`,
-        { cause: e },
-      );
+      if (!options.force)
+        throw new WorkflowError(`${(e as Error).message}; ${REPOINT_HINT}`, {
+          cause: e,
+        });
+      // --force: replace the unusable pointer, still only the version read.
+      etag = (await storeFor(this.pointerUri).stat(this.pointerUri))?.etag;
     }
     const served = current?.value.modelUri ?? null;
-    if (served === model.uri) return { lambdaVersion: null, changed: false };
+    const same = current?.value.version === model.version && current.value.modelId === model.modelId;
+    if (served === model.uri && same) return { lambdaVersion: null, changed: false };
     // No pointer serves nothing, so moving it replaces no model (as an empty WDP_MODEL_URI on the
-    // Lambda); a pointer naming anything but the champion is refused.
-    if (served !== null && served !== options.expectedUri) throw mismatch(this.pointerUri, served, options.expectedUri);
-    const pointer = { modelUri: model.uri, version: model.version, modelId: model.modelId, at: new Date().toISOString() };
+    // Lambda); a pointer naming anything but the champion is refused (unless forced). One naming
+    // this model with another version or model id is corrected.
+    if (served !== null && served !== model.uri && served !== options.expectedUri && !options.force)
+      throw mismatch(this.pointerUri, served, options.expectedUri);
+    const pointer: ServingPointer = {
+      modelUri: recordUri(this.#layout, model.uri, this.pointerUri),
+      version: model.version,
+      modelId: model.modelId,
+      at: new Date().toISOString(),
+      ...keysMarker(this.#layout),
+    };
     try {
-      await writeJson(this.pointerUri, pointer, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+      await writeJson(this.pointerUri, pointer, etag !== undefined ? { ifMatch: etag } : { ifNoneMatch: '*' });
     } catch (e) {
       if (e instanceof StoragePreconditionError)
         throw new ServingMismatchError(`${this.pointerUri} was moved by someone else while Promote was moving it; not overwriting it`, {

@@ -34,9 +34,9 @@ describe('registry and watermark writes are compare-and-swap', () => {
     // Two writers read the same version; the first one to write wins.
     const a = await readRegistryVersioned(l);
     const b = await readRegistryVersioned(l);
-    await writeRegistry(l, { ...a.registry, champion: { version: 1, uri: 'a', modelId: 'a' } }, a.etag);
+    await writeRegistry(l, { ...a.registry, champion: { version: 1, uri: l.registryModel(1), modelId: 'a' } }, a.etag);
     await assert.rejects(
-      writeRegistry(l, { ...b.registry, champion: { version: 1, uri: 'b', modelId: 'b' } }, b.etag),
+      writeRegistry(l, { ...b.registry, champion: { version: 1, uri: l.registryModel(1), modelId: 'b' } }, b.etag),
       (e: Error) => e instanceof StateConflictError && /the registry .*registry\.json was changed by another writer/.test(e.message),
     );
     assert.equal((await readRegistryVersioned(l)).registry.champion?.modelId, 'a');

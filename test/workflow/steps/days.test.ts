@@ -108,7 +108,8 @@ describe('wdp days release / drop on a folder bucket', () => {
     const dir = await mkdtemp(join(tmpdir(), 'wdp-days-unit-'));
     dirs.push(dir);
     const l = layout(dir);
-    await writeJson(l.watermark, watermarkAfterRejection(run(), report(0.5, 0.75)));
+    // The fixture run's files are under a made-up bucket "/b", outside this one: a read would refuse them.
+    await writeJson(l.watermark, { ...watermarkAfterRejection(run(), report(0.5, 0.75)), files: {} });
     return l;
   };
 

@@ -13,6 +13,7 @@ import { storeFor } from '../../../src/storage/index.ts';
 import { trainModel } from '../../../src/training/train.ts';
 import { readJson, writeJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
+import { readRegistry } from '../../../src/workflow/bucket/state.ts';
 import { registrySchema, type RunManifest } from '../../../src/workflow/schemas.ts';
 import { promoteRun } from '../../../src/workflow/steps/promote.ts';
 import { z } from 'zod';
@@ -62,7 +63,7 @@ describe('Promote under faults (folder bucket)', () => {
     assert.equal(won.length, 1, `exactly one promotion wins: ${JSON.stringify(results.map((r) => r.status))}`);
     assert.match(String((lost[0] as PromiseRejectedResult).reason), /another writer|moved by someone else|serves .* but the registry/);
     const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof promote>>>).value;
-    const registry = await readJson(l.registry, registrySchema);
+    const registry = await readRegistry(l);
     assert.equal(registry?.history.length, 1);
     assert.deepEqual(registry?.champion, { version: winner.version, uri: winner.modelUri, modelId: winner.modelId });
     const pointer = await readJson(l.servingPointer, servingPointerSchema);
@@ -89,7 +90,7 @@ describe('Promote under faults (folder bucket)', () => {
     const bucket = await newBucket();
     const l = layout(bucket);
     await promote(bucket, await stageRun(bucket, 'run-1'));
-    const registry = await readJson(l.registry, registrySchema);
+    const registry = await readRegistry(l);
     // A registry restored from an old backup: it knows no version, though v1 exists.
     await writeJson(l.registry, { ...registry, history: [], champion: registry?.champion ?? null });
     const r = await promote(bucket, await stageRun(bucket, 'run-2', registry?.champion ?? null));
@@ -102,11 +103,11 @@ describe('Promote under faults (folder bucket)', () => {
     const bucket = await newBucket();
     const l = layout(bucket);
     const first = await promote(bucket, await stageRun(bucket, 'run-1'));
-    await writeJson(l.servingPointer, { modelUri: '/somewhere/else', version: 7, modelId: 'hand-made', at: new Date().toISOString() });
+    await writeJson(l.servingPointer, { modelUri: l.registryModel(7), version: 7, modelId: 'hand-made', at: new Date().toISOString() });
     const champion = { version: first.version, uri: first.modelUri, modelId: first.modelId };
     await assert.rejects(
       promote(bucket, await stageRun(bucket, 'run-2', champion)),
-      /serves \/somewhere\/else but the registry's champion is .*v1.*not moving serving/,
+      /serves \S*models\/registry\/v7 but the registry's champion is .*v1.*not moving serving/,
     );
     assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.modelId, 'hand-made', 'the pointer is left as found');
     assert.equal((await readJson(l.registry, registrySchema))?.champion?.modelId, 'run-1', 'the registry is unchanged');
