@@ -16,10 +16,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import type { ColumnRequirement } from '../data/logs.ts';
-import { listLogFiles, readLogChunks } from '../data/logs.ts';
+import { checkLogFile, listLogFiles, type LogFile, readLogChunks } from '../data/logs.ts';
 import { DataError } from '../data/errors.ts';
 import { isS3Uri, storeFor } from '../storage/index.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
@@ -70,7 +69,7 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
 
   const featureCols = scorer.transforms.requiredColumns(false);
   const featureNames = new Set(featureCols.map((c) => c.name));
-  const idKinds = file.format === 'parquet' ? await idColumnKinds(file.uri, scorer.idColumns) : new Map<string, IdKind>();
+  const idKinds = file.format === 'parquet' ? await idColumnKinds(file, scorer.idColumns) : new Map<string, IdKind>();
   const columns: ColumnRequirement[] = [...featureCols];
   for (const id of scorer.idColumns) {
     if (!featureNames.has(id)) columns.push({ name: id, kind: idKinds.get(id) === 'double' ? 'numeric' : 'string' });
@@ -139,24 +138,21 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
 }
 
 /** How each id column is typed in the file: integers, floating point, or anything else (as text). */
-async function idColumnKinds(uri: string, ids: readonly string[]): Promise<Map<string, IdKind>> {
+/**
+ * The stored kind of each id column, from the file's footer, read by the same check training runs
+ * (checkLogFile), so a file that is not Parquet is named like any other bad log file.
+ */
+async function idColumnKinds(file: LogFile, ids: readonly string[]): Promise<Map<string, IdKind>> {
   const kinds = new Map<string, IdKind>();
   if (ids.length === 0) return kinds;
-  const store = storeFor(uri);
-  const info = await store.stat(uri);
-  if (!info) throw new DataError({ source: uri }, 'input file not found');
-  const metadata = await parquetMetadataAsync({
-    byteLength: info.sizeBytes,
-    slice: async (start: number, end?: number) => {
-      const b = await store.readRange(uri, start, end ?? info.sizeBytes);
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-    },
-  });
-  const root = parquetSchema(metadata);
+  const facts = await checkLogFile(
+    file,
+    ids.map((name) => ({ name, kind: 'string', optional: true })),
+  );
   for (const id of ids) {
-    const el = root.children.find((c) => c.element.name === id)?.element;
-    if (!el) throw new DataError({ source: uri, column: id }, 'id column (config data.idColumns) is missing');
-    kinds.set(id, el.type === 'INT32' || el.type === 'INT64' ? 'int' : el.type === 'FLOAT' || el.type === 'DOUBLE' ? 'double' : 'string');
+    const type = facts.get(id)?.type;
+    if (type === undefined) throw new DataError({ source: file.uri, column: id }, 'id column (config data.idColumns) is missing');
+    kinds.set(id, /^(INT32|INT64)\b/.test(type) ? 'int' : /^(FLOAT|DOUBLE)\b/.test(type) ? 'double' : 'string');
   }
   return kinds;
 }

@@ -1,6 +1,6 @@
 /** Batch scoring of one Parquet file (what lambdas/score-batch.ts runs per object, and `wdp score`). */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -77,4 +77,29 @@ test('scoreParquet creates the output folder when it does not exist yet, and lea
   const r = await scoreParquet({ model: good, input, output, scorerOptions: { backend: 'js' } });
   assert.equal(r.rows, 20);
   assert.deepEqual(await readdir(join(dir, 'new', 'folder')), ['scores.parquet']);
+});
+
+test('scoreParquet names an input that is not Parquet, and one without the id column, as training does', async () => {
+  const notParquet = join(dir, 'not-parquet.parquet');
+  await writeFile(notParquet, 'user,item\nu1,i1\n');
+  await assert.rejects(
+    scoreParquet({ model: good, input: notParquet, output: join(dir, 'np-out.parquet') }),
+    (e: Error) => e.message.includes('not-parquet.parquet') && /not a Parquet file/.test(e.message),
+  );
+  const noId = join(dir, 'no-id.parquet');
+  const c = tinyChunk({ rows: 10, seed: 5 }).columns;
+  await writeParquet(noId, [
+    { name: 'user', type: 'STRING', data: c.get('user') as string[] },
+    { name: 'item', type: 'STRING', data: c.get('item') as string[] },
+    { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
+    { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
+  ]);
+  await assert.rejects(
+    scoreParquet({ model: good, input: noId, output: join(dir, 'no-id-out.parquet') }),
+    (e: Error) => e.message.includes('no-id.parquet') && e.message.includes('rid') && /id column/.test(e.message),
+  );
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.startsWith('np-out') || f.startsWith('no-id-out')),
+    [],
+  );
 });
