@@ -17,6 +17,7 @@ import type { TowerKind } from '../src/model/tower/kinds.ts';
 import { storeFor } from '../src/storage/index.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { writeJson } from '../src/workflow/bucket/json-store.ts';
+import { WorkflowError } from '../src/workflow/errors.ts';
 import { layout } from '../src/workflow/bucket/layout.ts';
 import type { RunLockResult } from '../src/workflow/bucket/run-lock.ts';
 import { promotedVersionFolders } from '../src/workflow/bucket/state.ts';
@@ -109,6 +110,16 @@ export async function prepareLocalBucket(options: LocalPipelineOptions & { bucke
     const from = options.configUri ?? DEFAULT_CONFIG;
     await store.write(l.config, await storeFor(from).read(from));
     print(`installed config ${from} → ${l.config}`);
+  } else if (options.configUri !== undefined) {
+    // The bucket's config is what every run trains with, so a --config that differs from it would
+    // be ignored without a word; installing it over a bucket with history could change the
+    // features under the champion a run warm-starts from. Refused instead, with the way to do it.
+    const given = await storeFor(options.configUri).read(options.configUri);
+    if (!Buffer.from(given).equals(Buffer.from(await store.read(l.config)))) {
+      throw new WorkflowError(
+        `${options.configUri} differs from the config this bucket already trains with (${l.config}); --config only installs a config into a new bucket. To change this bucket's config, replace ${l.config} with it (the next run trains with it)`,
+      );
+    }
   }
   const logs = await storeFor(l.logs).list(l.logs);
   if (logs.length > 0) return undefined;

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { consoleLogger } from '../../src/util/log.ts';
-import { DEFAULT_STACK, printJson, say } from '../shared.ts';
+import { DEFAULT_STACK, int, printJson, say } from '../shared.ts';
 
 interface PipelineOptions {
   bucket: string;
@@ -20,8 +20,11 @@ export function addPipelineCommand(program: Command): void {
     .command('pipeline')
     .description('run the nightly retraining state machine: locally (the synthesized definition, default) or the deployed one (--remote)')
     .option('--bucket <dir|s3://…>', 'workflow bucket (local runs)', '.wdp/bucket')
-    .option('--config <uri>', 'config installed into the bucket on first run (default examples/app-store/wdp.config.json)')
-    .option('--rows-per-day <n>', 'rows per sample day generated on first run', (v) => Number(v), 50_000)
+    .option(
+      '--config <uri>',
+      'config installed into a new bucket (default examples/app-store/wdp.config.json); refused if the bucket already has a different one',
+    )
+    .option('--rows-per-day <n>', 'rows per sample day generated on first run', int('--rows-per-day'), 50_000)
     .option('--thresholds <file>', 'validation thresholds JSON (see src/workflow/steps/thresholds.ts)')
     .option('--remote', 'start the deployed state machine and follow it', false)
     .option('--stack <name>', 'deployed stack name (finds the state machine in its outputs)', DEFAULT_STACK)

@@ -103,6 +103,30 @@ describe('local bucket paths', () => {
     assert.match(screen.join('\n'), /this run generated 100 rows of synthetic logs for 2026-01-01/);
   });
 
+  it('--config installs into a new bucket only: the same file again is fine, a different or missing one is refused', async () => {
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const b = await mkdtemp(join(tmpdir(), 'wdp-paths-config-'));
+    scratch.push(b);
+    const mine = `${b}-mine.json`;
+    scratch.push(mine);
+    const example = await readFile(join(cwd, 'examples/app-store/wdp.config.json'), 'utf8');
+    await writeFile(mine, example);
+    await prepareLocalBucket({ bucketUri: b, configUri: mine, sample: { days: 1, rowsPerDay: 100 } });
+    const installed = join(b, 'config/wdp.config.json');
+    assert.equal(await readFile(installed, 'utf8'), example);
+    await prepareLocalBucket({ bucketUri: b, configUri: mine });
+    await writeFile(mine, example.replace(/"epochs": *\d+/, '"epochs": 7'));
+    await assert.rejects(
+      prepareLocalBucket({ bucketUri: b, configUri: mine }),
+      (e: Error) =>
+        e.message.includes(mine) &&
+        e.message.includes('differs from the config this bucket already trains with') &&
+        e.message.includes(installed),
+    );
+    await assert.rejects(prepareLocalBucket({ bucketUri: b, configUri: join(b, 'nope.json') }), /nope\.json/);
+    assert.equal(await readFile(installed, 'utf8'), example, 'the installed config is untouched');
+  });
+
   it('score-batch refuses prefixes that leave the bucket, writing nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wdp-paths-batch-'));
     scratch.push(dir);
