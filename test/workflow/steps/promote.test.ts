@@ -48,14 +48,19 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
       serving: new LambdaServingTarget({ functionName: 'wdp-score', client: new LambdaClient({ region: 'us-east-1' }), pollIntervalMs: 1 }),
     })({ manifestUri }) as Promise<PromoteResult>;
 
-  it('records v1 in the registry, publishes a version with the model and moves alias live, then advances the watermark', async () => {
+  it('records v1 in the registry, publishes a version with the model (URI, version and model id) and moves alias live, then advances the watermark', async () => {
     const manifestUri = await stageRun('run-1', true);
     const r = await promote(manifestUri);
     assert.equal(r.version, 1);
     assert.equal(r.modelUri, l.registryModel(1));
     assert.equal(r.lambdaVersion, '2');
     assert.equal(fn.live, '2');
-    assert.deepEqual(fn.versions.get('2'), { WDP_MODEL_URI: l.registryModel(1), WDP_MODEL_VERSION: 'v1', OTHER: 'kept' });
+    assert.deepEqual(fn.versions.get('2'), {
+      WDP_MODEL_URI: l.registryModel(1),
+      WDP_MODEL_VERSION: 'v1',
+      WDP_MODEL_ID: 'run-1',
+      OTHER: 'kept',
+    });
     assert.equal(fn.versions.get('1')!.WDP_MODEL_URI, '', 'the previous version stays for rollback');
     const registry = JSON.parse(s3.text(l.registry)!);
     assert.deepEqual(registry.champion, { version: 1, uri: l.registryModel(1), modelId: 'run-1' });
