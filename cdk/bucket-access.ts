@@ -4,11 +4,13 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { PREFIXES, QUARANTINE_KEY, RUN_LOCK_KEY } from '../src/workflow/bucket/layout.ts';
+import { PREFIXES, QUARANTINE_KEY, RUN_LOCK_KEY, WATERMARK_KEY } from '../src/workflow/bucket/layout.ts';
 
 export interface BucketAccess {
   /** Key prefixes (e.g. 'logs/') whose objects may be read (GetObject, which HeadObject needs too). */
   readonly read?: readonly string[];
+  /** Exact object keys that may be read, no wildcard: one state document, not its neighbours. */
+  readonly readKeys?: readonly string[];
   /** Key prefixes whose objects may be written (PutObject, multipart included). */
   readonly write?: readonly string[];
   /** Exact object keys that may be written, no wildcard: one state document, not its neighbours. */
@@ -21,9 +23,11 @@ export interface BucketAccess {
  */
 export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, access: BucketAccess): void {
   const objects = (prefixes: readonly string[]) => prefixes.map((p) => bucket.arnForObjects(`${p}*`));
+  const keys = (exact: readonly string[] = []) => exact.map((k) => bucket.arnForObjects(k));
   const statements = [new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] })];
-  if (access.read?.length) statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects(access.read) }));
-  const writable = [...objects(access.write ?? []), ...(access.writeKeys ?? []).map((k) => bucket.arnForObjects(k))];
+  const readable = [...objects(access.read ?? []), ...keys(access.readKeys)];
+  if (readable.length) statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: readable }));
+  const writable = [...objects(access.write ?? []), ...keys(access.writeKeys)];
   if (writable.length)
     statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: writable }));
   for (const statement of statements) grantee.grantPrincipal.addToPrincipalPolicy(statement);
@@ -47,13 +51,19 @@ export const ROLE_ACCESS = {
     writeKeys: [QUARANTINE_KEY],
   },
   validate: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
+  // Under state/ Promote and Reject touch only the watermark (advanceWatermark, bucket/state.ts:
+  // read, then a compare-and-swap write), never the run lock or the quarantine beside it.
   promote: {
-    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
-    write: [PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
+    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry],
+    readKeys: [WATERMARK_KEY],
+    write: [PREFIXES.registryModels, PREFIXES.registry],
+    writeKeys: [WATERMARK_KEY],
   },
   reject: {
-    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state],
-    write: [PREFIXES.registry, PREFIXES.state],
+    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry],
+    readKeys: [WATERMARK_KEY],
+    write: [PREFIXES.registry],
+    writeKeys: [WATERMARK_KEY],
   },
   // Inputs under batch/input/ only (the batch state machine refuses any other inputPrefix), the
   // champion it scores with (registry.json, then its folder), outputs under batch/output/.
