@@ -1,10 +1,11 @@
 // The exported handler keeps its model for the life of the module, so the cold start that refuses
 // a model is tested in its own file (test/lambdas/score.test.ts starts another one).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { writeOneVersionRegistry } from '../helpers/registry-fixture.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
 let dir: string;
@@ -13,24 +14,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 test('cold start: WDP_MODEL_URI holding another model than the registry records for WDP_MODEL_VERSION answers 503, never scores', async () => {
   dir = await mkdtemp(join(tmpdir(), 'wdp-score-version-'));
   const uri = await saveTinyModel(dir, 'm'); // model id m-m
-  const registry = join(dir, 'registry.json');
-  const v3 = {
-    version: 3,
-    status: 'promoted',
-    runId: 'run-3',
-    modelId: 'm-other',
-    uri,
-    candidateUri: uri,
-    parentVersion: null,
-    parentModelId: null,
-    metrics: {},
-    reasons: [],
-    data: { train: [], holdout: [] },
-    reportUri: 'r',
-    lambdaVersion: '7',
-    at: '2026-12-01T00:00:00.000Z',
-  };
-  await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: { version: 3, uri, modelId: 'm-other' }, history: [v3] }));
+  const registry = await writeOneVersionRegistry(join(dir, 'registry.json'), uri, 3, 'm-other');
   Object.assign(process.env, {
     WDP_MODEL_URI: uri,
     WDP_MODEL_VERSION: 'v3',

@@ -8,6 +8,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createLambdaHandler, handler, readConfig, resolveModel } from '../../lambdas/score.ts';
 import { SCORING_METRICS } from '../../src/scoring/metric-names.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
+import { writeOneVersionRegistry } from '../helpers/registry-fixture.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
 let dir: string;
@@ -301,32 +302,8 @@ test('an internal error is a serverError', async () => {
   assert.equal(names().at(-1), 'serverErrors[service]');
 });
 
-/** A registry whose history records `version` as `modelId` (the one promoted entry the check reads). */
-async function registryWith(name: string, version: number, modelId: string): Promise<string> {
-  const { writeFile } = await import('node:fs/promises');
-  const registry = join(dir, name);
-  const entry = {
-    version,
-    status: 'promoted',
-    runId: `run-${version}`,
-    modelId,
-    uri,
-    candidateUri: uri,
-    parentVersion: null,
-    parentModelId: null,
-    metrics: {},
-    reasons: [],
-    data: { train: [], holdout: [] },
-    reportUri: 'r',
-    lambdaVersion: '7',
-    at: '2026-12-01T00:00:00.000Z',
-  };
-  await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: { version, uri, modelId }, history: [entry] }));
-  return registry;
-}
-
 test('resolveModel: the model WDP_MODEL_URI must hold comes from WDP_MODEL_ID, else the registry entry of WDP_MODEL_VERSION', async () => {
-  const registry = await registryWith('registry-v3.json', 3, 'm-other');
+  const registry = await writeOneVersionRegistry(join(dir, 'registry-v3.json'), uri, 3, 'm-other');
   const resolve = (env: NodeJS.ProcessEnv) => resolveModel(readConfig({ WDP_MODEL_URI: uri, WDP_REGISTRY_URI: registry, ...env }));
   assert.deepEqual((await resolve({ WDP_MODEL_VERSION: 'v3', WDP_MODEL_ID: 'm-m' })).expected, {
     version: 'v3',
