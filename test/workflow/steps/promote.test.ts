@@ -4,31 +4,19 @@ import { LambdaClient, PublishVersionCommand, UpdateAliasCommand, UpdateFunction
 import { mockClient } from 'aws-sdk-client-mock';
 import { createPromoteHandler } from '../../../lambdas/promote.ts';
 import { createRejectHandler } from '../../../lambdas/reject.ts';
-import { parseConfig } from '../../../src/config/index.ts';
-import { trainModel } from '../../../src/training/train.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import type { PromoteResult, RunManifest } from '../../../src/workflow/schemas.ts';
 import { LambdaServingTarget } from '../../../src/workflow/steps/serving-target.ts';
 import { type FakeScoringLambda, fakeScoringLambda } from '../../helpers/fake-scoring-lambda.ts';
 import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
-import { addDays, smallConfig, stageValidatedRun } from '../../helpers/workflow-fixture.ts';
+import { addDays, stageTrainedRun } from '../../helpers/workflow-fixture.ts';
 
 const BUCKET = 's3://wdp-promote';
 const l = layout(BUCKET);
 
-/** A tiny trained candidate, its run manifest and a validation report, all in the mocked bucket. */
-async function stageRun(runId: string, passed: boolean, champion: RunManifest['champion'] = null): Promise<string> {
-  const candidateUri = l.candidate(runId);
-  await trainModel({
-    config: parseConfig(smallConfig(), 'test'),
-    data: [`${l.logs}dt=2026-01-01/`],
-    out: candidateUri,
-    progress: false,
-    modelId: runId,
-    ...(champion ? { warmStart: champion.uri } : {}),
-  });
-  return stageValidatedRun(BUCKET, { runId, candidateUri, passed, champion });
-}
+/** A tiny trained candidate (warm-started from the champion), its run manifest and a validation report, all in the mocked bucket. */
+const stageRun = (runId: string, passed: boolean, champion: RunManifest['champion'] = null) =>
+  stageTrainedRun(BUCKET, runId, { passed, champion, warmStart: true });
 
 describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-mock)', () => {
   let s3: MemoryBucket;
