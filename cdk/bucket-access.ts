@@ -4,12 +4,16 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { MANIFEST_DIGEST_FILE, MANIFEST_FILE } from '../src/model/manifest.ts';
 import { PREFIXES, QUARANTINE_KEY, RUN_LOCK_KEY, WATERMARK_KEY } from '../src/workflow/bucket/layout.ts';
 
 export interface BucketAccess {
   /** Key prefixes (e.g. 'logs/') whose objects may be read (GetObject, which HeadObject needs too). */
   readonly read?: readonly string[];
-  /** Exact object keys that may be read, no wildcard: one state document, not its neighbours. */
+  /**
+   * Exact object keys that may be read: one state document, not its neighbours; or one file of
+   * every folder of a kind (`models/registry/*\/manifest.json`), never the folders' other files.
+   */
   readonly readKeys?: readonly string[];
   /** Key prefixes whose objects may be written (PutObject, multipart included). */
   readonly write?: readonly string[];
@@ -34,6 +38,12 @@ export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, a
 }
 
 /**
+ * The champion's manifest and its digest, whichever version that is (not known at deploy time),
+ * and no weights: what Ingest's numeric scale check reads (steps/ingest-scale.ts).
+ */
+export const MODEL_MANIFEST_KEYS = [MANIFEST_FILE, MANIFEST_DIGEST_FILE].map((f) => `${PREFIXES.registryModels}*/${f}`);
+
+/**
  * What each role may read and write in the workflow bucket: the one place both the grants
  * (workflow-functions.ts, scoring-service.ts, training-job.ts) and the cdk-nag acknowledgements of
  * the prefix wildcards they create (nag.ts) come from.
@@ -45,8 +55,10 @@ export const ROLE_ACCESS = {
   // sets bad files aside at Ingest, whatever the run's outcome); not the watermark or the lock.
   // runs/ and candidates/ are read for a predecessor's manifest (and validation.json) when the
   // registry records its outcome but the watermark never moved (reconcileWatermark, steps/days.ts).
+  // Of the models, only the manifests: the champion's fitted ranges (the scale warning).
   ingest: {
     read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry, PREFIXES.runs, PREFIXES.candidates],
+    readKeys: MODEL_MANIFEST_KEYS,
     write: [PREFIXES.runs],
     writeKeys: [QUARANTINE_KEY],
   },
@@ -77,4 +89,14 @@ export const ROLE_ACCESS = {
 /** Every prefix `access` reaches (read or write), each once. */
 export function accessedPrefixes(access: BucketAccess): string[] {
   return [...new Set([...(access.read ?? []), ...(access.write ?? [])])];
+}
+
+/** The exact-key grants of `access` that hold a wildcard (one file of every folder of a kind), each once. */
+export function wildcardKeys(access: BucketAccess): string[] {
+  return [...new Set([...(access.readKeys ?? []), ...(access.writeKeys ?? [])])].filter((k) => k.includes('*'));
+}
+
+/** What cdk-nag must be told about `access`'s wildcards (nag.ts). */
+export function nagAccess(access: BucketAccess): { prefixes: string[]; wildcardKeys: string[] } {
+  return { prefixes: accessedPrefixes(access), wildcardKeys: wildcardKeys(access) };
 }

@@ -260,6 +260,14 @@ describe('WdpStack', () => {
     assert.ok(objectGrants(/list new partitions/, 's3:GetObject').includes('state/*'), 'it reads the watermark and the quarantine');
   });
 
+  it("Ingest may read the models' manifests (the champion's fitted ranges for the scale warning), not their weights", () => {
+    const reads = objectGrants(/list new partitions/, 's3:GetObject');
+    assert.deepEqual(
+      reads.filter((k) => k.startsWith('models/registry/')),
+      ['models/registry/*/manifest.json', 'models/registry/*/manifest.sha256'],
+    );
+  });
+
   it('Promote and Reject read and write exactly state/watermark.json under state/, not the run lock or the quarantine', () => {
     // advanceWatermark (bucket/state.ts) is their only access to state/: a read, then a compare-and-swap write.
     assert.deepEqual(objectGrants(/alias live/, 's3:GetObject'), [
