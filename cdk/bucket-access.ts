@@ -4,11 +4,17 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { PREFIXES, QUARANTINE_KEY, RUN_LOCK_KEY } from '../src/workflow/bucket/layout.ts';
+import { MANIFEST_DIGEST_FILE, MANIFEST_FILE } from '../src/model/manifest.ts';
+import { PREFIXES, QUARANTINE_KEY, RUN_LOCK_KEY, WATERMARK_KEY } from '../src/workflow/bucket/layout.ts';
 
 export interface BucketAccess {
   /** Key prefixes (e.g. 'logs/') whose objects may be read (GetObject, which HeadObject needs too). */
   readonly read?: readonly string[];
+  /**
+   * Exact object keys that may be read: one state document, not its neighbours; or one file of
+   * every folder of a kind (`models/registry/*\/manifest.json`), never the folders' other files.
+   */
+  readonly readKeys?: readonly string[];
   /** Key prefixes whose objects may be written (PutObject, multipart included). */
   readonly write?: readonly string[];
   /** Exact object keys that may be written, no wildcard: one state document, not its neighbours. */
@@ -21,13 +27,21 @@ export interface BucketAccess {
  */
 export function grantBucketAccess(bucket: s3.IBucket, grantee: iam.IGrantable, access: BucketAccess): void {
   const objects = (prefixes: readonly string[]) => prefixes.map((p) => bucket.arnForObjects(`${p}*`));
+  const keys = (exact: readonly string[] = []) => exact.map((k) => bucket.arnForObjects(k));
   const statements = [new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] })];
-  if (access.read?.length) statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects(access.read) }));
-  const writable = [...objects(access.write ?? []), ...(access.writeKeys ?? []).map((k) => bucket.arnForObjects(k))];
+  const readable = [...objects(access.read ?? []), ...keys(access.readKeys)];
+  if (readable.length) statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: readable }));
+  const writable = [...objects(access.write ?? []), ...keys(access.writeKeys)];
   if (writable.length)
     statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: writable }));
   for (const statement of statements) grantee.grantPrincipal.addToPrincipalPolicy(statement);
 }
+
+/**
+ * The champion's manifest and its digest, whichever version that is (not known at deploy time),
+ * and no weights: what Ingest's numeric scale check reads (steps/ingest-scale.ts).
+ */
+export const MODEL_MANIFEST_KEYS = [MANIFEST_FILE, MANIFEST_DIGEST_FILE].map((f) => `${PREFIXES.registryModels}*/${f}`);
 
 /**
  * What each role may read and write in the workflow bucket: the one place both the grants
@@ -41,19 +55,27 @@ export const ROLE_ACCESS = {
   // sets bad files aside at Ingest, whatever the run's outcome); not the watermark or the lock.
   // runs/ and candidates/ are read for a predecessor's manifest (and validation.json) when the
   // registry records its outcome but the watermark never moved (reconcileWatermark, steps/days.ts).
+  // Of the models, only the manifests: the champion's fitted ranges (the scale warning).
   ingest: {
     read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry, PREFIXES.runs, PREFIXES.candidates],
+    readKeys: MODEL_MANIFEST_KEYS,
     write: [PREFIXES.runs],
     writeKeys: [QUARANTINE_KEY],
   },
   validate: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
+  // Under state/ Promote and Reject touch only the watermark (advanceWatermark, bucket/state.ts:
+  // read, then a compare-and-swap write), never the run lock or the quarantine beside it.
   promote: {
-    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
-    write: [PREFIXES.registryModels, PREFIXES.registry, PREFIXES.state],
+    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry],
+    readKeys: [WATERMARK_KEY],
+    write: [PREFIXES.registryModels, PREFIXES.registry],
+    writeKeys: [WATERMARK_KEY],
   },
   reject: {
-    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry, PREFIXES.state],
-    write: [PREFIXES.registry, PREFIXES.state],
+    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry],
+    readKeys: [WATERMARK_KEY],
+    write: [PREFIXES.registry],
+    writeKeys: [WATERMARK_KEY],
   },
   // Inputs under batch/input/ only (the batch state machine refuses any other inputPrefix), the
   // champion it scores with (registry.json, then its folder), outputs under batch/output/.
@@ -67,4 +89,14 @@ export const ROLE_ACCESS = {
 /** Every prefix `access` reaches (read or write), each once. */
 export function accessedPrefixes(access: BucketAccess): string[] {
   return [...new Set([...(access.read ?? []), ...(access.write ?? [])])];
+}
+
+/** The exact-key grants of `access` that hold a wildcard (one file of every folder of a kind), each once. */
+export function wildcardKeys(access: BucketAccess): string[] {
+  return [...new Set([...(access.readKeys ?? []), ...(access.writeKeys ?? [])])].filter((k) => k.includes('*'));
+}
+
+/** What cdk-nag must be told about `access`'s wildcards (nag.ts). */
+export function nagAccess(access: BucketAccess): { prefixes: string[]; wildcardKeys: string[] } {
+  return { prefixes: accessedPrefixes(access), wildcardKeys: wildcardKeys(access) };
 }

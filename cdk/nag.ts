@@ -12,7 +12,7 @@ export const NAG_PACK = 'AwsSolutions';
 export interface NagHandles {
   readonly bucketLogicalId: string;
   /** The workflow and scoring Lambdas. */
-  readonly functions: readonly { fn: IConstruct; prefixes: readonly string[] }[];
+  readonly functions: readonly { fn: IConstruct; prefixes: readonly string[]; wildcardKeys?: readonly string[] }[];
   readonly scoringFunctionLogicalId: string;
   readonly promoteFunction: IConstruct;
   readonly retrainingStateMachine: IConstruct;
@@ -46,8 +46,18 @@ function ackPrefixes(scope: IConstruct, bucketLogicalId: string, prefixes: reado
   }
 }
 
+/** One file of every folder of a kind (`models/registry/*\/manifest.json`): the folder is not known at deploy time. */
+function ackWildcardKeys(scope: IConstruct, bucketLogicalId: string, keys: readonly string[]): void {
+  for (const k of keys)
+    ack(
+      scope,
+      `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${k}]`,
+      `The one file ${k} names in each folder of the workflow bucket, which this role reads by design (see cdk/bucket-access.ts): which folder (model version) is only known at run time; the folders' other files are not granted.`,
+    );
+}
+
 export function acknowledgeFindings(_stack: Stack, h: NagHandles): void {
-  for (const { fn, prefixes } of h.functions) {
+  for (const { fn, prefixes, wildcardKeys = [] } of h.functions) {
     ack(
       fn,
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -59,6 +69,7 @@ export function acknowledgeFindings(_stack: Stack, h: NagHandles): void {
       'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions.',
     );
     ackPrefixes(fn, h.bucketLogicalId, prefixes);
+    ackWildcardKeys(fn, h.bucketLogicalId, wildcardKeys);
   }
   ack(
     h.promoteFunction,

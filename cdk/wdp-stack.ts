@@ -10,7 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct, IConstruct } from 'constructs';
 import { BatchScoringWorkflow } from './batch-scoring-workflow.ts';
-import { accessedPrefixes, ROLE_ACCESS } from './bucket-access.ts';
+import { accessedPrefixes, nagAccess, ROLE_ACCESS } from './bucket-access.ts';
 import { DataBucket } from './data-bucket.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { RetrainingWorkflow, retrainingTimeout } from './retraining-workflow.ts';
@@ -125,14 +125,14 @@ export class WdpStack extends Stack {
     acknowledgeFindings(this, {
       bucketLogicalId: lid(bucket),
       functions: [
-        { fn: f.runLock, prefixes: accessedPrefixes(ROLE_ACCESS.runLock) },
-        { fn: f.ingest, prefixes: accessedPrefixes(ROLE_ACCESS.ingest) },
-        { fn: f.validate, prefixes: accessedPrefixes(ROLE_ACCESS.validate) },
-        { fn: f.promote, prefixes: accessedPrefixes(ROLE_ACCESS.promote) },
-        { fn: f.reject, prefixes: accessedPrefixes(ROLE_ACCESS.reject) },
-        { fn: f.scoreBatch, prefixes: accessedPrefixes(ROLE_ACCESS.scoreBatch) },
-        { fn: f.batchSummary, prefixes: accessedPrefixes(ROLE_ACCESS.batchSummary) },
-        { fn: this.scoring.function, prefixes: accessedPrefixes(ROLE_ACCESS.scoring) },
+        { fn: f.runLock, ...nagAccess(ROLE_ACCESS.runLock) },
+        { fn: f.ingest, ...nagAccess(ROLE_ACCESS.ingest) },
+        { fn: f.validate, ...nagAccess(ROLE_ACCESS.validate) },
+        { fn: f.promote, ...nagAccess(ROLE_ACCESS.promote) },
+        { fn: f.reject, ...nagAccess(ROLE_ACCESS.reject) },
+        { fn: f.scoreBatch, ...nagAccess(ROLE_ACCESS.scoreBatch) },
+        { fn: f.batchSummary, ...nagAccess(ROLE_ACCESS.batchSummary) },
+        { fn: this.scoring.function, ...nagAccess(ROLE_ACCESS.scoring) },
       ],
       scoringFunctionLogicalId: lid(this.scoring.function),
       promoteFunction: f.promote,

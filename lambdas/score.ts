@@ -6,7 +6,11 @@
  *
  * Configuration: WDP_MODEL_URI (set by the promotion step when it publishes a new version) names
  * the model folder; it is read once per container and the model is loaded once per container,
- * on the first event. When it is empty — a version published by `cdk deploy` from the template
+ * on the first event. WDP_MODEL_VERSION (`v3`) and WDP_MODEL_ID, set with it, name the model the
+ * folder must hold: a loaded model with another id is refused like one that cannot be loaded
+ * (error log, modelLoadFailures, 503), never served; without WDP_MODEL_ID the id is that version's
+ * in the registry, and a version whose id nothing names is refused too. The registry's champion,
+ * served when WDP_MODEL_URI is empty, is checked against the id the registry gives it. When it is empty — a version published by `cdk deploy` from the template
  * rather than by Promote — the champion named in the registry (WDP_REGISTRY_URI) is served, so a
  * redeploy never leaves `live` without a model. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
  * (auto | onnx | js, default auto), WDP_PRELOAD (0: load the model on the first event instead of
@@ -43,7 +47,18 @@ import type { Context } from 'aws-lambda';
 import { readJson } from '../src/workflow/bucket/json-store.ts';
 import { registrySchema } from '../src/workflow/schemas.ts';
 import './shared/runtime.ts'; // applies WDP_ORT_SPIN to ONNX Runtime, as for every Lambda
-import { createScoreHandler, MODEL_URI_ENV, SPLIT_TOWER_KINDS, type ScoreHandler, type SplitTowerKind } from '../src/scoring/index.ts';
+import {
+  checkServedModel,
+  createScoreHandler,
+  type ExpectedModel,
+  MODEL_ID_ENV,
+  MODEL_URI_ENV,
+  MODEL_VERSION_ENV,
+  SPLIT_TOWER_KINDS,
+  type ScoreHandler,
+  type SplitTowerKind,
+} from '../src/scoring/index.ts';
+import type { Registry } from '../src/workflow/schemas.ts';
 import { SCORING_METRICS } from '../src/scoring/metric-names.ts';
 
 const logger = new Logger({ serviceName: SCORING_METRICS.service });
@@ -55,6 +70,10 @@ export interface ScoreLambdaConfig {
   readonly modelUri: string;
   /** registry.json of the workflow's bucket. */
   readonly registryUri?: string;
+  /** WDP_MODEL_VERSION: the registry version WDP_MODEL_URI holds (`v3`); unset: not checked. */
+  readonly modelVersion?: string;
+  /** WDP_MODEL_ID: the model id of that version; unset: looked up in the registry. */
+  readonly modelId?: string;
   readonly maxCandidates: number;
   readonly backend: SplitTowerKind;
   /** WDP_PLAN_CACHE_SIZE; unset: the scorer's default. */
@@ -84,9 +103,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
         .map((f) => f.trim())
         .filter((f) => f.length > 0)
     : undefined;
+  const modelVersion = env[MODEL_VERSION_ENV] || undefined;
+  const modelId = env[MODEL_ID_ENV] || undefined;
   return {
     modelUri,
     ...(registryUri ? { registryUri } : {}),
+    ...(modelVersion ? { modelVersion } : {}),
+    ...(modelId ? { modelId } : {}),
     maxCandidates,
     backend,
     ...(planCacheSize !== undefined ? { planCacheSize } : {}),
@@ -104,6 +127,16 @@ export interface ChampionMismatch {
   readonly problem: string;
 }
 
+/** The model to serve, and what it must be (checked once it is loaded). */
+export interface ResolvedModel {
+  readonly uri: string;
+  /** Unset: nothing names the model's id (a WDP_MODEL_URI set by hand without WDP_MODEL_VERSION). */
+  readonly expected?: ExpectedModel;
+}
+
+/** The registry as read: null when it does not exist, the Error when it cannot be read or parsed. */
+type RegistryRead = Registry | null | Error;
+
 /**
  * The model to serve: WDP_MODEL_URI, else the registry's champion.
  *
@@ -111,35 +144,70 @@ export interface ChampionMismatch {
  * version is what Promote validated and published, and the registry is the thing more likely to
  * be wrong or mid-update (or rebuilt). The disagreement is not silent, though: `onMismatch` gets
  * it (the handler logs an error and emits the ChampionMismatch metric, which an alarm watches:
- * cdk/scoring-service.ts).
+ * cdk/scoring-service.ts). Which model the folder must hold comes from WDP_MODEL_VERSION and
+ * WDP_MODEL_ID (pinnedExpectation), or the registry's champion entry.
  */
-export async function resolveModelUri(config: ScoreLambdaConfig, onMismatch?: (m: ChampionMismatch) => void): Promise<string> {
+export async function resolveModel(config: ScoreLambdaConfig, onMismatch?: (m: ChampionMismatch) => void): Promise<ResolvedModel> {
   const uri = config.registryUri;
   if (config.modelUri) {
-    if (uri && onMismatch) {
-      const champion = await readJson(uri, registrySchema).then(
-        (r) => (r ? (r.champion?.uri ?? null) : undefined),
-        (e: Error) => e,
-      );
-      if (champion instanceof Error)
-        onMismatch({ servedUri: config.modelUri, championUri: null, problem: `the registry ${uri} is unreadable: ${champion.message}` });
-      else if (champion === undefined)
-        onMismatch({ servedUri: config.modelUri, championUri: null, problem: `the registry ${uri} is missing` });
-      else if (champion !== config.modelUri)
-        onMismatch({
-          servedUri: config.modelUri,
-          championUri: champion,
-          problem: `${MODEL_URI_ENV} is ${config.modelUri} but the registry's champion is ${champion ?? 'none'}`,
-        });
+    // Read once, for the mismatch report and for the id of a version WDP_MODEL_ID does not name.
+    const needed = uri && (onMismatch || (config.modelVersion && !config.modelId));
+    const registry: RegistryRead | undefined = needed
+      ? await readJson(uri, registrySchema).then(
+          (r) => r ?? null,
+          (e: Error) => e,
+        )
+      : undefined;
+    if (uri && onMismatch && registry !== undefined) {
+      const problem = championProblem(config.modelUri, uri, registry);
+      if (problem) onMismatch({ servedUri: config.modelUri, ...problem });
     }
-    return config.modelUri;
+    return { uri: config.modelUri, ...(config.modelVersion ? { expected: pinnedExpectation(config, config.modelVersion, registry) } : {}) };
   }
   if (!uri) throw new Error(`environment variable ${MODEL_URI_ENV} is not set (nor ${REGISTRY_URI_ENV})`);
   const registry = await readJson(uri, registrySchema);
   if (!registry) throw new Error(`no model promoted yet: ${uri} does not exist`);
-  if (!registry.champion) throw new Error(`no model promoted yet: ${uri} names no champion`);
-  return registry.champion.uri;
+  const c = registry.champion;
+  if (!c) throw new Error(`no model promoted yet: ${uri} names no champion`);
+  return { uri: c.uri, expected: { version: `v${c.version}`, modelId: c.modelId, source: `the registry ${uri}` } };
 }
+
+/** Why the pinned model is not the registry's champion as far as `registry` tells; undefined when it is. */
+function championProblem(servedUri: string, uri: string, registry: RegistryRead): Omit<ChampionMismatch, 'servedUri'> | undefined {
+  if (registry instanceof Error) return { championUri: null, problem: `the registry ${uri} is unreadable: ${registry.message}` };
+  if (registry === null) return { championUri: null, problem: `the registry ${uri} is missing` };
+  const champion = registry.champion?.uri ?? null;
+  if (champion === servedUri) return undefined;
+  return { championUri: champion, problem: `${MODEL_URI_ENV} is ${servedUri} but the registry's champion is ${champion ?? 'none'}` };
+}
+
+/**
+ * The model WDP_MODEL_URI must hold: WDP_MODEL_ID when set (Promote sets it), else the id the
+ * registry records for WDP_MODEL_VERSION. When neither can say, the id is null and the model is
+ * refused once loaded: a version nobody can vouch for is not served.
+ */
+function pinnedExpectation(config: ScoreLambdaConfig, version: string, registry: RegistryRead | undefined): ExpectedModel {
+  const source = `${MODEL_VERSION_ENV}=${version}`;
+  if (config.modelId) return { version, modelId: config.modelId, source: `${source} with ${MODEL_ID_ENV}` };
+  const unknown = (why: string): ExpectedModel => ({
+    version,
+    modelId: null,
+    source,
+    unknownBecause: `${MODEL_ID_ENV} is not set and ${why}`,
+  });
+  const n = /^v([1-9]\d*)$/.exec(version)?.[1];
+  if (!n) return unknown(`${MODEL_VERSION_ENV} is not of the form v<N>`);
+  const uri = config.registryUri;
+  if (!uri || registry === undefined) return unknown(`${REGISTRY_URI_ENV} is not set`);
+  if (registry instanceof Error) return unknown(`the registry ${uri} is unreadable: ${registry.message}`);
+  if (registry === null) return unknown(`the registry ${uri} is missing`);
+  const entry = registry.history.find((e) => e.version === Number(n) && e.status === 'promoted');
+  if (!entry) return unknown(`the registry ${uri} records no promoted ${version}`);
+  return { version, modelId: entry.modelId, source: `${source} (its model id from the registry ${uri})` };
+}
+
+/** What to do about a model that is not the one named (in the refusal's message). */
+const MISMATCH_HINT = `Promote sets ${MODEL_URI_ENV}, ${MODEL_VERSION_ENV} and ${MODEL_ID_ENV} together; \`wdp models promote V --force\` publishes a version that serves V`;
 
 /** Logs the disagreement as an error and counts it (metric ChampionMismatch); the pinned model is served. */
 export function reportChampionMismatch(m: ChampionMismatch, log: Logger = logger, mt: Metrics = metrics): void {
@@ -150,14 +218,18 @@ export function reportChampionMismatch(m: ChampionMismatch, log: Logger = logger
 
 /** The handler with its logs and metrics, for a given configuration (tests build their own). */
 export function createLambdaHandler(
-  config: ScoreLambdaConfig,
+  config: ScoreLambdaConfig & { readonly expected?: ExpectedModel },
   log: Logger = logger,
   m: Metrics = metrics,
   preload = false,
 ): (event: unknown, context?: Context) => Promise<unknown> {
+  const expected = config.expected;
   const inner: ScoreHandler = createScoreHandler({
     modelUri: config.modelUri,
     preload,
+    ...(expected
+      ? { verifyModel: (s: { modelVersion: string }) => checkServedModel(expected, config.modelUri, s.modelVersion, MISMATCH_HINT) }
+      : {}),
     scorerOptions: {
       backend: config.backend,
       maxCandidates: config.maxCandidates,
@@ -204,8 +276,8 @@ let starting: Promise<void> | undefined;
 function start(preload: boolean): Promise<void> {
   starting ??= (async () => {
     const config = readConfig();
-    const modelUri = await resolveModelUri(config, (m) => reportChampionMismatch(m));
-    cached = createLambdaHandler({ ...config, modelUri }, logger, metrics, preload);
+    const { uri: modelUri, expected } = await resolveModel(config, (m) => reportChampionMismatch(m));
+    cached = createLambdaHandler({ ...config, modelUri, ...(expected ? { expected } : {}) }, logger, metrics, preload);
   })().catch((e: unknown) => {
     starting = undefined;
     throw e;

@@ -1,7 +1,7 @@
 /** `wdp invoke` locally: one request to the model `serving/live.json` points at (the local alias). */
 import { listLogFiles } from '../src/data/logs.ts';
 import { readStoredModel } from '../src/model/stored-model.ts';
-import { Scorer } from '../src/scoring/index.ts';
+import { checkServedModel, Scorer } from '../src/scoring/index.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
 import { layout } from '../src/workflow/bucket/layout.ts';
 import { holdoutRecords } from '../src/workflow/steps/serving-dry-run.ts';
@@ -21,11 +21,14 @@ export async function invokeLocalChampion(o: { bucketUri: string; request?: unkn
   }
   const scorer = await Scorer.load(live.modelUri);
   try {
-    // The pointer names a version and a model id: serve only if the folder holds that model.
-    if (scorer.modelVersion !== live.modelId)
-      throw new WorkflowError(
-        `${l.servingPointer} says v${live.version} is model ${live.modelId}, but ${live.modelUri} holds model ${scorer.modelVersion}; not serving it (\`wdp models\` shows the registry; \`wdp models promote V --force\` points serving again)`,
-      );
+    // The pointer names a version and a model id: serve only if the folder holds that model
+    // (the same check as the scoring Lambda's).
+    checkServedModel(
+      { version: `v${live.version}`, modelId: live.modelId, source: l.servingPointer },
+      live.modelUri,
+      scorer.modelVersion,
+      '`wdp models` shows the registry; `wdp models promote V --force` points serving again',
+    );
     return { servedVersion: `v${live.version}`, ...(await scorer.score(request)) };
   } finally {
     scorer.dispose();

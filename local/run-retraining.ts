@@ -230,9 +230,11 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     seconds: exec.seconds,
   };
   for (const line of summaryScreen(result, await summaryDetails(result))) print(line);
-  // Not a state of the machine: what Ingest set aside or picked up late, so the operator sees it (`wdp days` lists it).
+  // Not a state of the machine: what Ingest set aside, picked up late or found off the champion's
+  // scale, so the operator sees it (`wdp days` lists the first two).
   for (const q of ingest?.quarantined ?? []) print(`  quarantined ${q.uri}: ${q.reason}`);
   for (const f of ingest?.lateFiles ?? []) print(`  late file ${f}: trained in ${ingest?.hasNewData ? 'this' : 'the next'} run`);
+  for (const w of ingest?.hasNewData ? (ingest.scaleWarnings ?? []) : []) print(`  WARNING ${w.uri}: ${w.message}`);
   return result;
 }
 

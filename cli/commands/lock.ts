@@ -46,7 +46,11 @@ export function addLockCommand(program: Command): void {
   withBucketOptions(
     lock.command('break').description('release a stale run lock (a run that died holding it); only do this when no run is in progress'),
   )
-    .option('--force', 'break it even when its holder is a process still running on this host', false)
+    .option(
+      '--force',
+      'break it even when its holder is a process still running on this host, or one that cannot be probed (--remote: the Lock function) and its lease has not ended',
+      false,
+    )
     .action(async (o: LockOptions) => {
       const { userInfo, hostname } = await import('node:os');
       const { layout } = await import('../../src/workflow/bucket/layout.ts');
@@ -56,7 +60,7 @@ export function addLockCommand(program: Command): void {
       if (o.json) printJson({ broken: broken ?? null });
       say(
         broken
-          ? `broke the run lock of run ${broken.owner} (held since ${broken.acquiredAt})`
+          ? `broke the run lock of run ${broken.owner} (${broken.holder}), held since ${broken.acquiredAt}`
           : `nothing to break: no held run lock at ${l.runLock}`,
       );
     });

@@ -18,6 +18,12 @@ export class ModelUnavailableError extends ScoringError {
 }
 
 /**
+ * The loaded model is not the one serving was told to serve (or which one that is cannot be
+ * known): a model that is not available, so answered 503 and never served (expected-model.ts).
+ */
+export class ServedModelMismatchError extends ModelUnavailableError {}
+
+/**
  * ONNX Runtime loaded, but refused to open this tower's graph: not a missing runtime, so not a
  * reason to fall back to the plain-JS tower (see createSplitTower). Answered 500 and logged.
  */

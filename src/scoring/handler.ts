@@ -104,6 +104,12 @@ export interface ScoreHandlerOptions {
   /** How to load the model. @default Scorer.load */
   readonly loadScorer?: (uri: string, options: ScorerOptions) => Promise<Scorer>;
   /**
+   * Checks the loaded model before anything is scored with it (the Lambda: is it the version its
+   * environment names? see expected-model.ts). A throw is a failed load: logged, reported to
+   * onModelLoad, every waiting event answered 503, and the next event loads and checks again.
+   */
+  readonly verifyModel?: (scorer: Scorer) => void | Promise<void>;
+  /**
    * Start loading the model now rather than on the first event. The scoring Lambda does this in
    * its init phase, which provisioned concurrency runs before any request arrives, so a
    * provisioned environment serves its first request with the model already read and checked.
@@ -189,7 +195,13 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     if (!scorer) {
       const load = options.loadScorer ?? ((uri: string, o: ScorerOptions) => Scorer.load(uri, o));
       const started = performance.now();
-      const p = load(options.modelUri, scorerOptions);
+      const verify = options.verifyModel;
+      const p = verify
+        ? load(options.modelUri, scorerOptions).then(async (s) => {
+            await verify(s);
+            return s;
+          })
+        : load(options.modelUri, scorerOptions);
       scorer = p;
       p.then(
         (s) => {

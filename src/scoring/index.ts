@@ -22,7 +22,9 @@ export type {
   ScoreHandlerOptions,
   ScoredEvent,
 } from './handler.ts';
-export { ModelUnavailableError, RequestError, ScoringError } from './errors.ts';
+export { ModelUnavailableError, RequestError, ScoringError, ServedModelMismatchError } from './errors.ts';
+export { checkServedModel, MODEL_ID_ENV, MODEL_VERSION_ENV } from './expected-model.ts';
+export type { ExpectedModel } from './expected-model.ts';
 
 import type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';
 

@@ -143,6 +143,10 @@ export type IngestEvent = z.output<typeof ingestEventSchema>;
 /** What the notification says about one quarantined file. */
 export const quarantineNoticeSchema = z.object({ uri, reason: z.string() }).strict();
 
+/** A numeric column far off the range the champion was fitted on (steps/ingest-scale.ts): a warning, the file still trains. */
+export const scaleWarningSchema = z.object({ uri, column: z.string(), message: z.string() }).strict();
+export type ScaleWarning = z.output<typeof scaleWarningSchema>;
+
 export const ingestResultSchema = z.discriminatedUnion('hasNewData', [
   z
     .object({
@@ -165,6 +169,8 @@ export const ingestResultSchema = z.discriminatedUnion('hasNewData', [
       quarantined: z.array(quarantineNoticeSchema),
       /** Files found late in already-read partitions, trained in this run; always present. */
       lateFiles: z.array(uri),
+      /** Numeric columns whose scale jumped against the champion; absent when none. */
+      scaleWarnings: z.array(scaleWarningSchema).optional(),
     })
     .strict(),
 ]);

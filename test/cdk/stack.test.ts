@@ -260,6 +260,31 @@ describe('WdpStack', () => {
     assert.ok(objectGrants(/list new partitions/, 's3:GetObject').includes('state/*'), 'it reads the watermark and the quarantine');
   });
 
+  it("Ingest may read the models' manifests (the champion's fitted ranges for the scale warning), not their weights", () => {
+    const reads = objectGrants(/list new partitions/, 's3:GetObject');
+    assert.deepEqual(
+      reads.filter((k) => k.startsWith('models/registry/')),
+      ['models/registry/*/manifest.json', 'models/registry/*/manifest.sha256'],
+    );
+  });
+
+  it('Promote and Reject read and write exactly state/watermark.json under state/, not the run lock or the quarantine', () => {
+    // advanceWatermark (bucket/state.ts) is their only access to state/: a read, then a compare-and-swap write.
+    assert.deepEqual(objectGrants(/alias live/, 's3:GetObject'), [
+      'models/candidates/*',
+      'models/registry/*',
+      'registry/*',
+      'runs/*',
+      'state/watermark.json',
+    ]);
+    assert.deepEqual(objectGrants(/record a rejected candidate/, 's3:GetObject'), [
+      'models/candidates/*',
+      'registry/*',
+      'runs/*',
+      'state/watermark.json',
+    ]);
+  });
+
   it('each workflow step may write what its code writes, and no more', () => {
     // The writes of each step's code path (src/workflow/steps, bucket/): run-lock.ts the lock;
     // validate.ts validation.json and collect.ts report.html beside the candidate; promote.ts the
@@ -267,8 +292,8 @@ describe('WdpStack', () => {
     // registry and the watermark; batch-score.ts scores and batch-report.ts its report under batch/output/.
     assert.deepEqual(objectGrants(/run lock/, 's3:PutObject'), ['state/run.lock*']);
     assert.deepEqual(objectGrants(/serving dry run/, 's3:PutObject'), ['models/candidates/*']);
-    assert.deepEqual(objectGrants(/alias live/, 's3:PutObject'), ['models/registry/*', 'registry/*', 'state/*']);
-    assert.deepEqual(objectGrants(/record a rejected candidate/, 's3:PutObject'), ['registry/*', 'state/*']);
+    assert.deepEqual(objectGrants(/alias live/, 's3:PutObject'), ['models/registry/*', 'registry/*', 'state/watermark.json']);
+    assert.deepEqual(objectGrants(/record a rejected candidate/, 's3:PutObject'), ['registry/*', 'state/watermark.json']);
     assert.deepEqual(objectGrants(/score one batch/, 's3:PutObject'), ['batch/output/*']);
     assert.deepEqual(objectGrants(/totals and the batch report/, 's3:PutObject'), ['batch/output/*']);
     assert.deepEqual(objectGrants(/online scoring/, 's3:PutObject'), []);

@@ -8,15 +8,13 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseConfig } from '../../src/config/index.ts';
-import { trainModel } from '../../src/training/train.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
 import { type RunManifest, registrySchema } from '../../src/workflow/schemas.ts';
 import { promoteRun } from '../../src/workflow/steps/promote.ts';
 import { LambdaServingTarget } from '../../src/workflow/steps/serving-target.ts';
 import { type FakeScoringLambda, fakeScoringLambda } from '../helpers/fake-scoring-lambda.ts';
 import { type MemoryBucket, mockS3Memory } from '../helpers/s3-memory.ts';
-import { addDays, smallConfig, stageValidatedRun } from '../helpers/workflow-fixture.ts';
+import { addDays, stageTrainedRun } from '../helpers/workflow-fixture.ts';
 import { wdpJson } from '../helpers/cli-json.ts';
 
 const BUCKET = 's3://wdp-models-remote';
@@ -68,16 +66,7 @@ describe('wdp models --remote (S3, Lambda and CloudFormation mocked)', () => {
     });
     let champion: RunManifest['champion'] = null;
     for (const runId of ['run-1', 'run-2']) {
-      const candidateUri = l.candidate(runId);
-      await trainModel({
-        config: parseConfig(smallConfig(), 'test'),
-        data: [`${l.logs}dt=2026-01-01/`],
-        out: candidateUri,
-        progress: false,
-        modelId: runId,
-        ...(champion ? { warmStart: champion.uri } : {}),
-      });
-      const r = await promoteRun({ manifestUri: await stageValidatedRun(BUCKET, { runId, candidateUri, champion }), serving });
+      const r = await promoteRun({ manifestUri: await stageTrainedRun(BUCKET, runId, { champion, warmStart: true }), serving });
       champion = { version: r.version, uri: r.modelUri, modelId: r.modelId };
     }
     assert.equal(fn.live, '3');

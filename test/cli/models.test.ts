@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { invokeLocalChampion } from '../../local/invoke.ts';
-import { parseConfig } from '../../src/config/index.ts';
-import { trainModel } from '../../src/training/train.ts';
 import { readJson } from '../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
 import { acquireRunLock, readRunLock, releaseRunLock } from '../../src/workflow/bucket/run-lock.ts';
@@ -17,7 +15,7 @@ import { readRegistry } from '../../src/workflow/bucket/state.ts';
 import type { RunManifest } from '../../src/workflow/schemas.ts';
 import { promoteRun, rejectRun } from '../../src/workflow/steps/promote.ts';
 import { FileServingTarget, readServingPointer, servingPointerSchema } from '../../src/workflow/steps/serving-target.ts';
-import { addDays, smallConfig, stageValidatedRun } from '../helpers/workflow-fixture.ts';
+import { addDays, stageTrainedRun, stageValidatedRun } from '../helpers/workflow-fixture.ts';
 import { wdpJson } from '../helpers/cli-json.ts';
 
 /** Runs `wdp …args --bucket dir --json`, returning the parsed stdout (stderr lines are dropped). */
@@ -43,19 +41,9 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     dirs.push(template);
     const l = layout(template);
     await addDays(template, 2, { rowsPerDay: 600 });
-    const cfg = parseConfig(smallConfig(), 'test');
     let champion: RunManifest['champion'] = null;
     for (const runId of ['run-1', 'run-2']) {
-      const candidateUri = l.candidate(runId);
-      await trainModel({
-        config: cfg,
-        data: [`${l.logs}dt=2026-01-01/`],
-        out: candidateUri,
-        progress: false,
-        modelId: runId,
-        ...(champion ? { warmStart: champion.uri } : {}),
-      });
-      const manifestUri = await stageValidatedRun(template, { runId, candidateUri, champion });
+      const manifestUri = await stageTrainedRun(template, runId, { champion, warmStart: true });
       const r = await promoteRun({ manifestUri, serving: new FileServingTarget(l.servingPointer) });
       champion = { version: r.version, uri: r.modelUri, modelId: r.modelId };
     }

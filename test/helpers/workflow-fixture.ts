@@ -4,6 +4,10 @@
  * seconds on two cores.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { generateLogs } from '../../src/generator/generate.ts';
 import { storeFor } from '../../src/storage/index.ts';
 import { writeJson } from '../../src/workflow/bucket/json-store.ts';
@@ -64,6 +68,8 @@ export interface StagedRunOptions {
   readonly champion?: RunManifest['champion'];
   /** @default smallConfig() */
   readonly config?: Record<string, unknown>;
+  /** The day the run's promotion moves the watermark through (left untrained: it was held out). @default '2026-01-02' */
+  readonly through?: string;
 }
 
 /**
@@ -88,7 +94,12 @@ export async function stageValidatedRun(bucketUri: string, o: StagedRunOptions):
     holdout: [`${l.logs}dt=2026-01-02/`],
     champion,
     candidateUri,
-    watermarkAfter: watermarkSchema.parse({ through: '2026-01-02', untrained: ['2026-01-02'], runId, updatedAt: now }),
+    watermarkAfter: watermarkSchema.parse({
+      through: o.through ?? '2026-01-02',
+      untrained: [o.through ?? '2026-01-02'],
+      runId,
+      updatedAt: now,
+    }),
   };
   const report: ValidationReport = {
     runId,
@@ -108,4 +119,47 @@ export async function stageValidatedRun(bucketUri: string, o: StagedRunOptions):
   await writeJson(l.runManifest(runId), manifest);
   await writeJson(l.validationReport(candidateUri), report);
   return l.runManifest(runId);
+}
+
+/**
+ * Makes folder buckets with two days of generated logs (2026-01-01, 2026-01-02), removed once the
+ * test file is done. Call it at the top level of a test file: it registers that cleanup there.
+ * @example const newBucket = tempLogBuckets('wdp-promote-race-'); … const bucket = await newBucket();
+ */
+export function tempLogBuckets(prefix: string, rowsPerDay = 600): () => Promise<string> {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  return async () => {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    dirs.push(dir);
+    await addDays(dir, 2, { rowsPerDay });
+    return dir;
+  };
+}
+
+export interface TrainedRunOptions extends Omit<StagedRunOptions, 'runId' | 'candidateUri' | 'config'> {
+  /** Warm-start the candidate from the champion's folder, as Train does. @default false */
+  readonly warmStart?: boolean;
+}
+
+/**
+ * A candidate trained on 2026-01-01 with model id `runId` (smallConfig) under the bucket's
+ * candidates, and what Ingest and Validate leave for Promote/Reject (stageValidatedRun). Returns
+ * the run manifest's URI.
+ */
+export async function stageTrainedRun(bucketUri: string, runId: string, o: TrainedRunOptions = {}): Promise<string> {
+  // Loaded here, not at the top: most users of this module never train, and training loads tfjs.
+  const [{ parseConfig }, { trainModel }] = await Promise.all([import('../../src/config/index.ts'), import('../../src/training/train.ts')]);
+  const l = layout(bucketUri);
+  const candidateUri = l.candidate(runId);
+  const { warmStart, ...staged } = o;
+  await trainModel({
+    config: parseConfig(smallConfig(), 'test'),
+    data: [`${l.logs}dt=2026-01-01/`],
+    out: candidateUri,
+    progress: false,
+    modelId: runId,
+    ...(warmStart && o.champion ? { warmStart: o.champion.uri } : {}),
+  });
+  return stageValidatedRun(bucketUri, { ...staged, runId, candidateUri });
 }

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, mock, test } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { createLambdaHandler, handler, readConfig } from '../../lambdas/score.ts';
+import { createLambdaHandler, handler, readConfig, resolveModel } from '../../lambdas/score.ts';
 import { SCORING_METRICS } from '../../src/scoring/metric-names.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
+import { writeOneVersionRegistry } from '../helpers/registry-fixture.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
 let dir: string;
@@ -22,6 +23,9 @@ beforeEach(() => Scorer.clearCache());
 afterEach(() => {
   process.env = { ...savedEnv };
 });
+
+/** The URI resolveModel picks (the tests of what it must hold are further down). */
+const resolveModelUri = async (...a: Parameters<typeof resolveModel>) => (await resolveModel(...a)).uri;
 
 const REQUEST = {
   context: { user: 'u1' },
@@ -104,7 +108,6 @@ test('the handler records rows and latency metrics with the model version, and l
 
 test('with WDP_MODEL_URI empty, the registry champion is served (a version published by a redeploy)', async () => {
   const { writeFile } = await import('node:fs/promises');
-  const { resolveModelUri } = await import('../../lambdas/score.ts');
   const registry = join(dir, 'registry.json');
   await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: { version: 3, uri, modelId: 'm' }, history: [] }));
   assert.equal(await resolveModelUri(readConfig({ WDP_MODEL_URI: '', WDP_REGISTRY_URI: registry })), uri);
@@ -118,7 +121,7 @@ test('with WDP_MODEL_URI empty, the registry champion is served (a version publi
 
 test('cold start: a pinned WDP_MODEL_URI the registry does not name is served, but reported (error log + ChampionMismatch metric)', async () => {
   const { writeFile } = await import('node:fs/promises');
-  const { resolveModelUri, reportChampionMismatch } = await import('../../lambdas/score.ts');
+  const { reportChampionMismatch } = await import('../../lambdas/score.ts');
   type Mismatch = Parameters<typeof reportChampionMismatch>[0];
   const registry = join(dir, 'registry-mismatch.json');
   await writeFile(registry, JSON.stringify({ formatVersion: 1, champion: { version: 3, uri, modelId: 'm' }, history: [] }));
@@ -148,7 +151,6 @@ test('cold start: a pinned WDP_MODEL_URI the registry does not name is served, b
 
 test('the registry is validated with registrySchema: a missing or malformed registry is a clear error', async () => {
   const { writeFile } = await import('node:fs/promises');
-  const { resolveModelUri } = await import('../../lambdas/score.ts');
   const missing = join(dir, 'no-registry.json');
   await assert.rejects(
     resolveModelUri(readConfig({ WDP_REGISTRY_URI: missing })),
@@ -298,4 +300,54 @@ test('an internal error is a serverError', async () => {
   const r = (await h(REQUEST, { awsRequestId: 'e' } as never)) as { statusCode: number };
   assert.equal(r.statusCode, 500);
   assert.equal(names().at(-1), 'serverErrors[service]');
+});
+
+test('resolveModel: the model WDP_MODEL_URI must hold comes from WDP_MODEL_ID, else the registry entry of WDP_MODEL_VERSION', async () => {
+  const registry = await writeOneVersionRegistry(join(dir, 'registry-v3.json'), uri, 3, 'm-other');
+  const resolve = (env: NodeJS.ProcessEnv) => resolveModel(readConfig({ WDP_MODEL_URI: uri, WDP_REGISTRY_URI: registry, ...env }));
+  assert.deepEqual((await resolve({ WDP_MODEL_VERSION: 'v3', WDP_MODEL_ID: 'm-m' })).expected, {
+    version: 'v3',
+    modelId: 'm-m',
+    source: 'WDP_MODEL_VERSION=v3 with WDP_MODEL_ID',
+  });
+  assert.deepEqual((await resolve({ WDP_MODEL_VERSION: 'v3' })).expected, {
+    version: 'v3',
+    modelId: 'm-other',
+    source: `WDP_MODEL_VERSION=v3 (its model id from the registry ${registry})`,
+  });
+  const unknown = (await resolve({ WDP_MODEL_VERSION: 'v9' })).expected;
+  assert.equal(unknown?.modelId, null);
+  assert.match(unknown?.unknownBecause ?? '', /WDP_MODEL_ID is not set and the registry .* records no promoted v9/);
+  assert.equal((await resolve({})).expected, undefined, 'a URI set by hand without a version is not checked');
+  // Serving the champion (WDP_MODEL_URI empty): the registry's id for it.
+  assert.deepEqual((await resolveModel(readConfig({ WDP_REGISTRY_URI: registry }))).expected, {
+    version: 'v3',
+    modelId: 'm-other',
+    source: `the registry ${registry}`,
+  });
+});
+
+test('a loaded model that is not the version the environment names is refused: error log, modelLoadFailures, 503', async () => {
+  const { metrics, names } = emfMetrics();
+  const logger = new QuietLogger();
+  const expected = { version: 'v3', modelId: 'm-other', source: 'WDP_MODEL_VERSION=v3 with WDP_MODEL_ID' };
+  const h = createLambdaHandler({ modelUri: uri, maxCandidates: 10, backend: 'js', expected }, logger, metrics);
+  const direct = (await h(REQUEST, { awsRequestId: 'v1' } as never)) as { statusCode: number; error: string };
+  assert.equal(direct.statusCode, 503);
+  assert.equal(direct.error, 'model could not be loaded (request id v1)');
+  const http = (await h(httpEvent('POST', JSON.stringify(REQUEST)))) as { statusCode: number };
+  assert.equal(http.statusCode, 503, 'checked again on the next event, refused again');
+  assert.deepEqual(names(), ['modelLoadFailures[service]', 'serverErrors[service]', 'modelLoadFailures[service]', 'serverErrors[service]']);
+  const logged = logger.lines.find((l) => l.message === 'model failed to load');
+  assert.match(
+    String((logged?.extra[0] as { error?: string } | undefined)?.error),
+    /WDP_MODEL_VERSION=v3 with WDP_MODEL_ID says v3 is model m-other, but .* holds model m-m; not serving it/,
+  );
+  // The same handler with the right id serves.
+  const ok = createLambdaHandler(
+    { modelUri: uri, maxCandidates: 10, backend: 'js', expected: { ...expected, modelId: 'm-m' } },
+    logger,
+    metrics,
+  );
+  assert.equal(((await ok(REQUEST)) as { modelVersion: string }).modelVersion, 'm-m');
 });

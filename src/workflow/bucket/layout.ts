@@ -34,6 +34,9 @@ export const PREFIXES = {
 /** The run lock's key; its own grant (only the lock functions write it). */
 export const RUN_LOCK_KEY = `${PREFIXES.state}run.lock`;
 
+/** The watermark's key; Promote's and Reject's only read and write under state/ (their own grants). */
+export const WATERMARK_KEY = `${PREFIXES.state}watermark.json`;
+
 /** The quarantine document's key; Ingest's only write under state/ (its own grant). */
 export const QUARANTINE_KEY = `${PREFIXES.state}quarantine.json`;
 
@@ -52,7 +55,7 @@ export function layout(bucketUri: string) {
     bucketUri,
     logs: dir(PREFIXES.logs),
     config: at(PREFIXES.config, 'wdp.config.json'),
-    watermark: at(PREFIXES.state, 'watermark.json'),
+    watermark: at(WATERMARK_KEY),
     quarantine: at(QUARANTINE_KEY),
     runLock: at(RUN_LOCK_KEY),
     runManifest: (runId: string) => at(PREFIXES.runs, runId, 'manifest.json'),

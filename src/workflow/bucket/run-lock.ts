@@ -143,7 +143,11 @@ export async function releaseRunLock(l: BucketLayout, owner: string, reason: str
   throw new WorkflowError(`could not release the run lock ${l.runLock}: it kept changing under 5 attempts`);
 }
 
-/** `wdp lock break` found the lock held by a run that is still running (and was not forced). */
+/**
+ * `wdp lock break` found the lock held by a run that is still running, or may be: its holder is
+ * not a process of this host (the Lock Lambda, another machine) and its lease has not ended (and
+ * it was not forced).
+ */
 export class LiveRunLockError extends WorkflowError {}
 
 /** The holder the local runner and the Lock function write by default: host and process. */
@@ -169,7 +173,7 @@ export function isHolderAlive(lock: RunLock, host: string = hostname()): boolean
 }
 
 export interface BreakOptions {
-  /** Break it even when its holder is a live process of this host. @default false */
+  /** Break it even when its holder is a live process of this host, or one that cannot be probed within its lease. @default false */
   readonly force?: boolean;
   /** @default Date.now */
   readonly now?: () => number;
@@ -179,8 +183,11 @@ export interface BreakOptions {
  * An operator's explicit release of whatever lock is there (a run that died holding it). Only
  * the version read is replaced, so a lock taken meanwhile by a new run is not broken blindly.
  * A held lock whose holder still runs on this host is refused unless `force`: breaking it would
- * let a second run train and promote beside it.
- * @throws LiveRunLockError when the holder is alive and `force` is not set
+ * let a second run train and promote beside it. So is one whose holder cannot be probed from here
+ * (the deployed Lock function, another host: a remote bucket's lock always) while its lease runs:
+ * the lock has no heartbeat, and its lease (acquiredAt → expiresAt) is how long a live run may
+ * legitimately hold it, so only a lock past it is known to be stale without asking the operator.
+ * @throws LiveRunLockError when the holder is alive, or unknown within its lease, and `force` is not set
  */
 export async function breakRunLock(l: BucketLayout, by: string, options: BreakOptions | (() => number) = {}): Promise<RunLock | undefined> {
   const { now = Date.now, force = false } = typeof options === 'function' ? { now: options } : options;
@@ -207,12 +214,22 @@ export async function breakRunLock(l: BucketLayout, by: string, options: BreakOp
     return unknown;
   }
   if (!current || current.lock.state === 'released') return undefined;
-  if (!force && isHolderAlive(current.lock) === true)
+  const alive = force ? undefined : isHolderAlive(current.lock);
+  if (alive === true)
     throw new LiveRunLockError(
       `run ${current.lock.owner} (${current.lock.holder}) still holds the run lock and its process is running: not breaking it (a second run would train and promote beside it). Wait for it to end, stop it, or pass --force if that process is not the run`,
     );
+  if (!force && alive === undefined && isLockHeld(current.lock, now())) throw unprobedHolder(current.lock, now());
   await writeReleased(l, current.lock, `broken by ${by}${force ? ' (forced)' : ''}`, now(), current.etag);
   return current.lock;
+}
+
+/** The refusal for a holder nobody here can probe, naming who holds the lock, since when and until when. */
+function unprobedHolder(lock: RunLock, nowMs: number): LiveRunLockError {
+  const minutes = Math.max(0, Math.round((nowMs - Date.parse(lock.acquiredAt)) / 60_000));
+  return new LiveRunLockError(
+    `run ${lock.owner} (${lock.holder}) holds the run lock since ${lock.acquiredAt} (${minutes} min ago), lease until ${lock.expiresAt}; whether it still runs cannot be told from here, so not breaking it before its lease ends (a second run would train and promote beside it). Check that run (\`wdp runs --remote\`, or execution ${lock.owner} of the state machine) and pass --force once it is known to be dead; after ${lock.expiresAt} the next run takes the lock over by itself`,
+  );
 }
 
 async function writeReleased(l: BucketLayout, lock: RunLock, reason: string, nowMs: number, etag: string): Promise<void> {

@@ -34,6 +34,7 @@ import {
 } from '../schemas.ts';
 import { readRegistry } from '../bucket/state.ts';
 import { readEffectiveWatermark } from './days.ts';
+import { championScaleWarnings } from './ingest-scale.ts';
 
 export interface IngestOptions {
   /** Bucket root: a folder path or `s3://bucket[/prefix]`. */
@@ -181,6 +182,14 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   }
 
   const registry = await readRegistry(l);
+  // A numeric column far off the champion's fitted range: trained anyway, but named (ingest-scale.ts).
+  // Only when this run trains: a run that waits checks the same files again next time.
+  const scale = await championScaleWarnings(
+    registry.champion,
+    checked.facts.filter((f) => usable(f.file)),
+    reference?.facts,
+    log,
+  );
   const uris = (days: readonly string[]) => days.flatMap((p) => good.get(p)!.map((f) => f.uri));
   const data = [...uris(plan.train), ...goodLate.map((f) => f.uri)];
   // What the watermark records as read once this run finishes: every file of its days, and the late ones.
@@ -238,6 +247,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     champion: registry.champion,
     quarantined: notices.quarantined ?? [],
     lateFiles: notices.lateFiles ?? [],
+    ...(scale.length > 0 ? { scaleWarnings: scale } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { sliceBatch } from '../../features/batch-ops.ts';
 import { readManifest, trainingHistory } from '../../model/manifest.ts';
 import { loadTrainableModel } from '../../model/trainable-model.ts';
 import type { TowerKind } from '../../model/tower/kinds.ts';
+import { checkServedModel } from '../../scoring/expected-model.ts';
 import { storeFor } from '../../storage/index.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
@@ -284,11 +285,11 @@ export async function checkServable(
   const sample = t.dryRunRequests * t.dryRunCandidatesPerRequest;
   const data = await holdoutOf(l, entry);
   const loaded = await loadTrainableModel(entry.uri, options.backend ? { backend: options.backend } : {});
-  if (loaded.manifest.modelId !== entry.modelId) {
+  try {
+    checkServedModel({ version: `v${entry.version}`, modelId: entry.modelId, source: 'the registry' }, entry.uri, loaded.manifest.modelId);
+  } catch (e) {
     loaded.model.dispose();
-    throw new WorkflowError(
-      `${entry.uri} holds model ${loaded.manifest.modelId}, but the registry says v${entry.version} is ${entry.modelId}`,
-    );
+    throw e;
   }
   let records: Record<string, unknown>[] = [];
   let expected: Float32Array = new Float32Array(0);

@@ -17,6 +17,7 @@ import { WorkflowError } from '../errors.ts';
 import { readJsonVersioned, type VersionedJson, writeJson } from '../bucket/json-store.ts';
 import { keysMarker, recordUri, resolveRecordedUri } from '../bucket/keys.ts';
 import { layout, type BucketLayout } from '../bucket/layout.ts';
+import { MODEL_ID_ENV, MODEL_VERSION_ENV } from '../../scoring/expected-model.ts';
 
 export interface ServedModel {
   readonly uri: string;
@@ -73,7 +74,8 @@ function mismatch(target: string, served: string | null, expected: string | null
 }
 
 export const MODEL_URI_ENV = 'WDP_MODEL_URI';
-export const MODEL_VERSION_ENV = 'WDP_MODEL_VERSION';
+// Named where the scoring Lambda reads them (it checks the model it loads is that version's).
+export { MODEL_ID_ENV, MODEL_VERSION_ENV } from '../../scoring/expected-model.ts';
 export const LIVE_ALIAS = 'live';
 
 export const servingPointerSchema = z
@@ -203,7 +205,14 @@ export class LambdaServingTarget implements ServingTarget {
     if (served !== null && served !== options.expectedUri) throw mismatch(this.name, served, options.expectedUri);
     // Keep every other variable: UpdateFunctionConfiguration replaces the whole environment.
     const latest = await this.#client.send(new GetFunctionConfigurationCommand({ FunctionName: this.#fn }));
-    const variables = { ...(latest.Environment?.Variables ?? {}), [MODEL_URI_ENV]: model.uri, [MODEL_VERSION_ENV]: `v${model.version}` };
+    // The version and its model id go with the URI: the function refuses to serve a folder that
+    // holds another model (lambdas/score.ts, scoring/expected-model.ts).
+    const variables = {
+      ...(latest.Environment?.Variables ?? {}),
+      [MODEL_URI_ENV]: model.uri,
+      [MODEL_VERSION_ENV]: `v${model.version}`,
+      [MODEL_ID_ENV]: model.modelId,
+    };
     try {
       // RevisionId: $LATEST changes only from the configuration read above.
       await this.#client.send(

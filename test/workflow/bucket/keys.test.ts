@@ -15,7 +15,8 @@ import { BucketPathError, recordUri, resolveRecordedUri } from '../../../src/wor
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import { readQuarantine } from '../../../src/workflow/bucket/quarantine.ts';
 import { advanceWatermark, readRegistry, readRegistryVersioned, readWatermark, writeRegistry } from '../../../src/workflow/bucket/state.ts';
-import type { Registry, RegistryEntry, Watermark } from '../../../src/workflow/schemas.ts';
+import type { Registry, Watermark } from '../../../src/workflow/schemas.ts';
+import { promotedEntry } from '../../helpers/registry-fixture.ts';
 import { addDays, writeConfig } from '../../helpers/workflow-fixture.ts';
 
 const MARKED = { keys: 'bucket-relative' } as const;
@@ -89,23 +90,6 @@ describe('state documents in a folder bucket do not depend on the working direct
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  const entry = (uri: string, version: number): RegistryEntry => ({
-    version,
-    status: 'promoted',
-    runId: `run-${version}`,
-    modelId: `m${version}`,
-    uri,
-    candidateUri: uri,
-    parentVersion: null,
-    parentModelId: null,
-    metrics: {},
-    reasons: [],
-    data: { train: [], holdout: [] },
-    reportUri: uri,
-    lambdaVersion: null,
-    at: '2026-01-01T00:00:00.000Z',
-  });
-
   it('a watermark written with a relative spelling finds no late files through the absolute one (and the reverse)', async () => {
     for (const [first, second] of [
       [rel, abs],
@@ -149,7 +133,7 @@ describe('state documents in a folder bucket do not depend on the working direct
     const oldRegistry: Registry = {
       formatVersion: 1,
       champion: { version: 1, uri: old('models/registry/v1'), modelId: 'm1' },
-      history: [entry(old('models/registry/v1'), 1)],
+      history: [promotedEntry(old('models/registry/v1'), 1)],
     };
     await writeFile(l.registry, JSON.stringify(oldRegistry));
 
@@ -173,7 +157,7 @@ describe('state documents in a folder bucket do not depend on the working direct
     const outside: Registry = {
       formatVersion: 1,
       champion: { version: 1, uri: join(dir, 'not-the-bucket', 'v1'), modelId: 'm1' },
-      history: [entry(join(dir, 'not-the-bucket', 'v1'), 1)],
+      history: [promotedEntry(join(dir, 'not-the-bucket', 'v1'), 1)],
     };
     await writeFile(l.registry, JSON.stringify(outside));
     await assert.rejects(readRegistry(l), (e: Error) => e.message.includes(l.registry) && e.message.includes('not-the-bucket'));

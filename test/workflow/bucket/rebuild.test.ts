@@ -87,8 +87,13 @@ describe('wdp registry rebuild', () => {
     const status = wdp('lock', 'status', '--bucket', dir);
     assert.equal(status.status, 0, status.stderr);
     assert.match(status.stderr, /held by run crashed-run \(laptop pid 1\) since /);
-    const broken = wdp('lock', 'break', '--bucket', dir);
-    assert.match(broken.stderr, /broke the run lock of run crashed-run/);
+    // Another host's process cannot be probed from here: refused within its lease, naming holder and time.
+    const refused = wdp('lock', 'break', '--bucket', dir);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /run crashed-run \(laptop pid 1\) holds the run lock since 20\d\d-.*lease until .*--force/);
+    assert.equal((await readRunLock(l))?.lock.state, 'held');
+    const broken = wdp('lock', 'break', '--bucket', dir, '--force');
+    assert.match(broken.stderr, /broke the run lock of run crashed-run \(laptop pid 1\), held since 20\d\d-/);
     assert.equal((await readRunLock(l))?.lock.state, 'released');
     assert.match(wdp('lock', 'status', '--bucket', dir).stderr, /free: last held by crashed-run, released .*broken by/);
   });

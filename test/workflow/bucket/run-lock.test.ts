@@ -70,10 +70,10 @@ describe('run lock (folder store: exclusive create, compare-and-swap)', () => {
     assert.equal((await releaseRunLock(l, 'dead', 'failed')).released, false);
   });
 
-  it('break releases a stale lock so the next run can take it', async () => {
+  it('break releases a stale lock (past its lease) so the next run can take it', async () => {
     const l = await bucket();
-    await acquireRunLock(l, { owner: 'crashed', holder: 't', now: () => T0 });
-    const broken = await breakRunLock(l, 'operator', () => T0 + 1000);
+    await acquireRunLock(l, { owner: 'crashed', holder: 't', leaseMs: HOUR, now: () => T0 });
+    const broken = await breakRunLock(l, 'operator', () => T0 + HOUR + 1000);
     assert.equal(broken?.owner, 'crashed');
     assert.equal((await readRunLock(l))?.lock.releaseReason, 'broken by operator');
     assert.equal(await breakRunLock(l, 'operator'), undefined, 'nothing to break');
@@ -135,6 +135,34 @@ describe('run lock on S3 (request shapes, conditions answered as S3 does)', () =
       const release = lockPuts()[before]!;
       assert.equal(release.IfNoneMatch, undefined);
       assert.match(String(release.IfMatch), /.+/);
+    } finally {
+      s3.restore();
+    }
+  });
+
+  it('break refuses a lock whose holder cannot be probed (the Lock function) within its lease, unless forced', async () => {
+    const s3 = mockS3Memory();
+    try {
+      const l = layout('s3://wdp-lock-break');
+      // What the deployed Lock function writes; an operator's machine cannot tell whether it runs.
+      await acquireRunLock(l, { owner: 'exec-42', holder: 'lambda wdp-RunLock', leaseMs: 6 * HOUR, now: () => T0 });
+      await assert.rejects(
+        breakRunLock(l, 'operator', { now: () => T0 + 90 * 60_000 }),
+        (e: unknown) =>
+          e instanceof LiveRunLockError &&
+          String(e).includes(
+            'run exec-42 (lambda wdp-RunLock) holds the run lock since 2026-01-10T02:00:00.000Z (90 min ago), lease until 2026-01-10T08:00:00.000Z',
+          ) &&
+          /--force/.test(String(e)),
+      );
+      assert.equal((await readRunLock(l))?.lock.state, 'held', 'not broken');
+      // Past its lease it is stale: broken without --force.
+      assert.equal((await breakRunLock(l, 'operator', { now: () => T0 + 6 * HOUR + 1 }))?.owner, 'exec-42');
+      assert.equal((await readRunLock(l))?.lock.releaseReason, 'broken by operator');
+
+      await acquireRunLock(l, { owner: 'exec-43', holder: 'lambda wdp-RunLock', leaseMs: 6 * HOUR, now: () => T0 + 7 * HOUR });
+      assert.equal((await breakRunLock(l, 'operator', { now: () => T0 + 7 * HOUR + 1000, force: true }))?.owner, 'exec-43');
+      assert.equal((await readRunLock(l))?.lock.releaseReason, 'broken by operator (forced)');
     } finally {
       s3.restore();
     }

@@ -6,51 +6,27 @@
  * against v1 promoted over a v2 that another run had made champion meanwhile.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { parseConfig } from '../../../src/config/index.ts';
-import { trainModel } from '../../../src/training/train.ts';
+import { describe, it } from 'node:test';
 import { readJson, writeJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import { readWatermark } from '../../../src/workflow/bucket/state.ts';
-import { registrySchema, runManifestSchema, watermarkSchema, type RunManifest, type Watermark } from '../../../src/workflow/schemas.ts';
+import { registrySchema, watermarkSchema, type RunManifest } from '../../../src/workflow/schemas.ts';
 import { readEffectiveWatermark } from '../../../src/workflow/steps/days.ts';
 import { ChampionChangedError, promoteRun } from '../../../src/workflow/steps/promote.ts';
 import { FileServingTarget, servingPointerSchema, type ServingTarget } from '../../../src/workflow/steps/serving-target.ts';
-import { addDays, smallConfig, stageValidatedRun } from '../../helpers/workflow-fixture.ts';
+import { stageTrainedRun, tempLogBuckets } from '../../helpers/workflow-fixture.ts';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-
-async function newBucket(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'wdp-promote-crash-'));
-  dirs.push(dir);
-  await addDays(dir, 2, { rowsPerDay: 600 });
-  return dir;
-}
+const newBucket = tempLogBuckets('wdp-promote-crash-');
 
 /**
  * A trained candidate with a passing report, validated against `champion`, whose promotion moves
  * the watermark to `through` with `trained` no longer untrained.
  */
-async function stageRun(bucket: string, runId: string, champion: RunManifest['champion'], through: string): Promise<string> {
-  const l = layout(bucket);
-  const candidateUri = l.candidate(runId);
-  await trainModel({
-    config: parseConfig(smallConfig(), 'test'),
-    data: [`${l.logs}dt=2026-01-01/`],
-    out: candidateUri,
-    progress: false,
-    modelId: runId,
-  });
-  const manifestUri = await stageValidatedRun(bucket, { runId, candidateUri, champion });
-  const manifest = (await readJson(manifestUri, runManifestSchema))!;
-  const watermarkAfter: Watermark = { ...manifest.watermarkAfter, through, untrained: [through] };
-  await writeJson(manifestUri, { ...manifest, watermarkAfter });
-  return manifestUri;
-}
+const stageRun = (bucket: string, runId: string, champion: RunManifest['champion'], through: string) =>
+  stageTrainedRun(bucket, runId, { champion, through });
 
 const serving = (bucket: string) => new FileServingTarget(layout(bucket).servingPointer);
 const championOf = async (bucket: string) => (await readJson(layout(bucket).registry, registrySchema))?.champion ?? null;

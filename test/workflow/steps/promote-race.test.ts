@@ -4,13 +4,8 @@
  * and one history entry survived; a missing registry made the next promotion "reuse" v1.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { parseConfig } from '../../../src/config/index.ts';
+import { describe, it } from 'node:test';
 import { storeFor } from '../../../src/storage/index.ts';
-import { trainModel } from '../../../src/training/train.ts';
 import { readJson, writeJson } from '../../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import { readRegistry } from '../../../src/workflow/bucket/state.ts';
@@ -18,36 +13,17 @@ import { registrySchema, type RunManifest } from '../../../src/workflow/schemas.
 import { promoteRun } from '../../../src/workflow/steps/promote.ts';
 import { z } from 'zod';
 import { FileServingTarget, servingPointerSchema } from '../../../src/workflow/steps/serving-target.ts';
-import { addDays, smallConfig, stageValidatedRun } from '../../helpers/workflow-fixture.ts';
+import { stageTrainedRun, tempLogBuckets } from '../../helpers/workflow-fixture.ts';
 
 // Local shapes, so this file also runs on the code from before the fix (to see it fail there).
 const versionClaimSchema = z.object({ modelId: z.string() }).passthrough();
 const claimUri = (bucket: string, v: number) => `${layout(bucket).registryModel(v)}/claim.json`;
 const manifestModelId = async (uri: string) => (await readJson(`${uri}/manifest.json`, versionClaimSchema))?.modelId;
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-
-async function newBucket(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'wdp-promote-race-'));
-  dirs.push(dir);
-  await addDays(dir, 2, { rowsPerDay: 600 });
-  return dir;
-}
+const newBucket = tempLogBuckets('wdp-promote-race-');
 
 /** A trained candidate with a passing report and its run manifest. */
-async function stageRun(bucket: string, runId: string, champion: RunManifest['champion'] = null): Promise<string> {
-  const l = layout(bucket);
-  const candidateUri = l.candidate(runId);
-  await trainModel({
-    config: parseConfig(smallConfig(), 'test'),
-    data: [`${l.logs}dt=2026-01-01/`],
-    out: candidateUri,
-    progress: false,
-    modelId: runId,
-  });
-  return stageValidatedRun(bucket, { runId, candidateUri, champion });
-}
+const stageRun = (bucket: string, runId: string, champion: RunManifest['champion'] = null) => stageTrainedRun(bucket, runId, { champion });
 
 const promote = (bucket: string, manifestUri: string) =>
   promoteRun({ manifestUri, serving: new FileServingTarget(layout(bucket).servingPointer) });

@@ -4,31 +4,19 @@ import { LambdaClient, PublishVersionCommand, UpdateAliasCommand, UpdateFunction
 import { mockClient } from 'aws-sdk-client-mock';
 import { createPromoteHandler } from '../../../lambdas/promote.ts';
 import { createRejectHandler } from '../../../lambdas/reject.ts';
-import { parseConfig } from '../../../src/config/index.ts';
-import { trainModel } from '../../../src/training/train.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import type { PromoteResult, RunManifest } from '../../../src/workflow/schemas.ts';
 import { LambdaServingTarget } from '../../../src/workflow/steps/serving-target.ts';
 import { type FakeScoringLambda, fakeScoringLambda } from '../../helpers/fake-scoring-lambda.ts';
 import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
-import { addDays, smallConfig, stageValidatedRun } from '../../helpers/workflow-fixture.ts';
+import { addDays, stageTrainedRun } from '../../helpers/workflow-fixture.ts';
 
 const BUCKET = 's3://wdp-promote';
 const l = layout(BUCKET);
 
-/** A tiny trained candidate, its run manifest and a validation report, all in the mocked bucket. */
-async function stageRun(runId: string, passed: boolean, champion: RunManifest['champion'] = null): Promise<string> {
-  const candidateUri = l.candidate(runId);
-  await trainModel({
-    config: parseConfig(smallConfig(), 'test'),
-    data: [`${l.logs}dt=2026-01-01/`],
-    out: candidateUri,
-    progress: false,
-    modelId: runId,
-    ...(champion ? { warmStart: champion.uri } : {}),
-  });
-  return stageValidatedRun(BUCKET, { runId, candidateUri, passed, champion });
-}
+/** A tiny trained candidate (warm-started from the champion), its run manifest and a validation report, all in the mocked bucket. */
+const stageRun = (runId: string, passed: boolean, champion: RunManifest['champion'] = null) =>
+  stageTrainedRun(BUCKET, runId, { passed, champion, warmStart: true });
 
 describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-mock)', () => {
   let s3: MemoryBucket;
@@ -48,14 +36,19 @@ describe('Promote and Reject handlers (S3 and Lambda mocked with aws-sdk-client-
       serving: new LambdaServingTarget({ functionName: 'wdp-score', client: new LambdaClient({ region: 'us-east-1' }), pollIntervalMs: 1 }),
     })({ manifestUri }) as Promise<PromoteResult>;
 
-  it('records v1 in the registry, publishes a version with the model and moves alias live, then advances the watermark', async () => {
+  it('records v1 in the registry, publishes a version with the model (URI, version and model id) and moves alias live, then advances the watermark', async () => {
     const manifestUri = await stageRun('run-1', true);
     const r = await promote(manifestUri);
     assert.equal(r.version, 1);
     assert.equal(r.modelUri, l.registryModel(1));
     assert.equal(r.lambdaVersion, '2');
     assert.equal(fn.live, '2');
-    assert.deepEqual(fn.versions.get('2'), { WDP_MODEL_URI: l.registryModel(1), WDP_MODEL_VERSION: 'v1', OTHER: 'kept' });
+    assert.deepEqual(fn.versions.get('2'), {
+      WDP_MODEL_URI: l.registryModel(1),
+      WDP_MODEL_VERSION: 'v1',
+      WDP_MODEL_ID: 'run-1',
+      OTHER: 'kept',
+    });
     assert.equal(fn.versions.get('1')!.WDP_MODEL_URI, '', 'the previous version stays for rollback');
     const registry = JSON.parse(s3.text(l.registry)!);
     assert.deepEqual(registry.champion, { version: 1, uri: l.registryModel(1), modelId: 'run-1' });
