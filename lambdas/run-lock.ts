@@ -7,9 +7,11 @@ import { layout } from '../src/workflow/bucket/layout.ts';
 import {
   acquireRunLock,
   DEFAULT_LOCK_LEASE_MS,
+  isHolderGone,
   localHolder,
   releaseRunLock,
   RUN_LOCK_LEASE_ENV,
+  type RunLock,
   runLockEventSchema,
   type RunLockResult,
 } from '../src/workflow/bucket/run-lock.ts';
@@ -25,6 +27,11 @@ export interface RunLockSettings {
   readonly holder?: string;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * Take over a lock whose holder is a process of this host that no longer runs (isHolderGone):
+   * for the local runner, whose whole run is this one process. Never on AWS. @default false
+   */
+  readonly takeOverFromGoneProcess?: boolean;
 }
 
 export function createRunLockHandler(settings: RunLockSettings, logger: Logger = silentLogger) {
@@ -37,14 +44,18 @@ export function createRunLockHandler(settings: RunLockSettings, logger: Logger =
         holder: settings.holder ?? localHolder(),
         leaseMs: settings.leaseMs ?? DEFAULT_LOCK_LEASE_MS,
         ...(settings.now ? { now: settings.now } : {}),
+        ...(settings.takeOverFromGoneProcess ? { holderGone: (lock: RunLock) => isHolderGone(lock) } : {}),
       });
       if (!r.acquired) {
         logger.warn(r.message);
         return { acquired: false, owner: r.lock.owner, message: r.message };
       }
-      const message = r.tookOver
-        ? `took over the expired run lock of ${r.tookOver.owner} (lease ended ${r.tookOver.expiresAt}); lease until ${r.lock.expiresAt}`
-        : `run lock taken, lease until ${r.lock.expiresAt}`;
+      const t = r.tookOver;
+      const message = !t
+        ? `run lock taken, lease until ${r.lock.expiresAt}`
+        : Date.parse(t.expiresAt) > Date.parse(r.lock.acquiredAt)
+          ? `took over the run lock of ${t.owner} (${t.holder}, since ${t.acquiredAt}): that process no longer runs (interrupted or crashed); lease until ${r.lock.expiresAt}`
+          : `took over the expired run lock of ${t.owner} (lease ended ${t.expiresAt}); lease until ${r.lock.expiresAt}`;
       if (r.tookOver) logger.warn(message);
       else logger.info(message);
       return { acquired: true, owner: e.executionName, message };

@@ -65,7 +65,7 @@ export interface LocalPipelineOptions {
   readonly scorerFactory?: ServingScorerFactory;
   /** Replace the binding of some Task states (tests: e.g. a Train that crashes). */
   readonly overrides?: Readonly<Record<string, LocalTaskHandler>>;
-  /** The run lock's lease. @default DEFAULT_LOCK_LEASE_MS (24 h); a crashed local run's lock needs `wdp lock break` before that */
+  /** The run lock's lease. @default DEFAULT_LOCK_LEASE_MS (24 h); a local run whose process is gone is taken over at once (isHolderGone) */
   readonly lockLeaseMs?: number;
 }
 
@@ -168,7 +168,12 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     print(`  notification: ${Subject ?? ''} ${JSON.stringify(Message)}`);
     return { MessageId: 'local' };
   };
-  const runLock = createRunLockHandler({ bucketUri, ...(options.lockLeaseMs !== undefined ? { leaseMs: options.lockLeaseMs } : {}) }, log);
+  const runLock = createRunLockHandler(
+    // This process is the whole run, so a lock held by a local run whose process is gone (Ctrl-C,
+    // kill, crash) is taken over rather than blocking every run until its lease ends.
+    { bucketUri, takeOverFromGoneProcess: true, ...(options.lockLeaseMs !== undefined ? { leaseMs: options.lockLeaseMs } : {}) },
+    log,
+  );
   const handlers: Record<string, LocalTaskHandler> = {
     [S.lock]: runLock,
     [S.unlockNoNewData]: runLock,

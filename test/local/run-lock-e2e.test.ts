@@ -60,6 +60,29 @@ describe('one run at a time, never the wrong model (local runner)', () => {
     assert.match(r.lock?.message ?? '', /took over the expired run lock of manual-run-1/);
   });
 
+  it('a lock left by a local run whose process is gone (Ctrl-C, kill) is taken over at once; a live one on this host is not', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { hostname } = await import('node:os');
+    const { dir, l } = await newBucket();
+    // A pid that ran on this host and has exited.
+    const gonePid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    assert.match(gonePid, /^\d+$/);
+    await acquireRunLock(l, { owner: 'interrupted-run', holder: `${hostname()} pid ${gonePid}` });
+    const r = await run(dir);
+    assert.equal(r.status, 'promoted', JSON.stringify(r.error));
+    assert.match(r.lock?.message ?? '', /took over the run lock of interrupted-run \(.* pid \d+, since .*\): that process no longer runs/);
+    assert.equal((await readRunLock(l))?.lock.releaseReason, 'promoted');
+
+    // This process is alive: a lock naming it (another run of this process, as far as the lock can
+    // tell) keeps the run out; so does a holder on another host, which cannot be probed.
+    for (const holder of [`${hostname()} pid ${process.pid}`, `another-host pid ${gonePid}`]) {
+      const { dir: d2, l: l2 } = await newBucket();
+      await acquireRunLock(l2, { owner: 'other-run', holder });
+      assert.equal((await run(d2)).status, 'locked', holder);
+      assert.equal((await readRunLock(l2))?.lock.owner, 'other-run', holder);
+    }
+  });
+
   it('the lock is released after a rejection and after a failing Train', async () => {
     const { dir, l } = await newBucket();
     const rejected = await run(dir, { thresholds: { ...TEST_THRESHOLDS, minAuc: 0.999 } });

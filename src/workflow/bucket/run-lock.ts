@@ -50,6 +50,14 @@ export interface AcquireOptions {
   readonly leaseMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * Whether a held, unexpired lock's run is known to be gone, so its lease need not be waited out.
+   * Only a runner whose whole run lives in one process may say so (the local runner: its holder
+   * names this host and a pid that no longer runs, see isHolderGone); on AWS the Lock function's
+   * process ends as soon as the run starts, so there a lock is freed only by its lease or release.
+   * @default never
+   */
+  readonly holderGone?: (lock: RunLock) => boolean;
 }
 
 export type AcquireResult =
@@ -99,7 +107,8 @@ export async function acquireRunLock(l: BucketLayout, options: AcquireOptions): 
     const t = now();
     if (current && current.lock.state === 'held' && current.lock.owner === options.owner)
       return { acquired: true, lock: current.lock, tookOver: null };
-    if (current && isLockHeld(current.lock, t)) return { acquired: false, lock: current.lock, message: describeHeldLock(current.lock) };
+    if (current && isLockHeld(current.lock, t) && !options.holderGone?.(current.lock))
+      return { acquired: false, lock: current.lock, message: describeHeldLock(current.lock) };
     const lock: RunLock = {
       formatVersion: 1,
       state: 'held',
@@ -112,7 +121,7 @@ export async function acquireRunLock(l: BucketLayout, options: AcquireOptions): 
     };
     try {
       await writeJson(l.runLock, lock, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
-      // A held lock here had expired: its run died without releasing it (or outlived its lease).
+      // A held lock here had expired, or its process is gone: its run died without releasing it.
       return { acquired: true, lock, tookOver: current?.lock.state === 'held' ? current.lock : null };
     } catch (e) {
       if (!(e instanceof StoragePreconditionError)) throw e;
@@ -170,6 +179,15 @@ export function isHolderAlive(lock: RunLock, host: string = hostname()): boolean
     // EPERM: the process exists but belongs to another user.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Whether the lock's run is known to have died: its holder is a process of this host
+ * (localHolder()) that no longer runs. A Ctrl-C, a kill or a crash of a local run leaves the lock
+ * held for its whole lease otherwise. False whenever that cannot be told (a Lambda, another host).
+ */
+export function isHolderGone(lock: RunLock, host: string = hostname()): boolean {
+  return isHolderAlive(lock, host) === false;
 }
 
 export interface BreakOptions {

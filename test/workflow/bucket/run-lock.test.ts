@@ -7,6 +7,7 @@ import { layout } from '../../../src/workflow/bucket/layout.ts';
 import {
   acquireRunLock,
   breakRunLock,
+  isHolderGone,
   LiveRunLockError,
   localHolder,
   readRunLock,
@@ -27,6 +28,24 @@ const HOUR = 3600_000;
 const T0 = Date.parse('2026-01-10T02:00:00Z');
 
 describe('run lock (folder store: exclusive create, compare-and-swap)', () => {
+  it('holderGone: a held lock whose holder is a gone process of this host is taken over by compare-and-swap; otherwise not', async () => {
+    const l = await bucket();
+    const gone = `${hostname()} pid 2147483646`;
+    await acquireRunLock(l, { owner: 'dead', holder: gone, leaseMs: HOUR, now: () => T0 });
+    assert.equal(isHolderGone((await readRunLock(l))!.lock), true);
+    assert.equal(isHolderGone({ ...(await readRunLock(l))!.lock, holder: localHolder() }), false);
+    assert.equal(isHolderGone({ ...(await readRunLock(l))!.lock, holder: 'lambda wdp-RunLock' }), false);
+    assert.equal(isHolderGone({ ...(await readRunLock(l))!.lock, holder: 'other-host pid 2147483646' }), false);
+    // Without holderGone (the Lock function on AWS) the lease is waited out.
+    assert.equal((await acquireRunLock(l, { owner: 'x', holder: 't', now: () => T0 + 1 })).acquired, false);
+    const taken = await Promise.all(
+      ['x', 'y'].map((owner) => acquireRunLock(l, { owner, holder: localHolder(), now: () => T0 + 1, holderGone: isHolderGone })),
+    );
+    assert.deepEqual(taken.map((r) => r.acquired).sort(), [false, true], 'exactly one of two takes it over');
+    const winner = taken.find((r) => r.acquired)!;
+    assert.equal(winner.acquired && winner.tookOver?.owner, 'dead');
+  });
+
   it('of ten runs taking it at once, exactly one gets it; the others are told who holds it', async () => {
     const l = await bucket();
     const results = await Promise.all(
