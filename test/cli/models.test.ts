@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { invokeLocalChampion } from '../../local/invoke.ts';
@@ -148,7 +148,10 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     assert.equal(await readFile(l.registry, 'utf8'), registry);
     assert.equal((await readRunLock(l))?.lock.owner, 'nightly-42');
     await releaseRunLock(l, 'nightly-42', 'test');
+    // A local run killed while holding it (its host and pid, the pid gone) does not keep the operator out.
+    assert.ok((await acquireRunLock(l, { owner: 'killed-run', holder: `${hostname()} pid 2147483646` })).acquired);
     assert.equal(((await wdp(dir, 'models', 'rollback')) as { version: number }).version, 1, 'and goes through once it is released');
+    assert.equal((await readRunLock(l))?.lock.state, 'released');
   });
 
   it('a pointer or registry naming a path outside the bucket is refused when read; promote --force repairs the pointer; invoke checks the model id', async () => {

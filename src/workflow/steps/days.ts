@@ -22,7 +22,7 @@ import { WorkflowError } from '../errors.ts';
 import { readJson, readJsonVersioned, writeJson } from '../bucket/json-store.ts';
 import type { BucketLayout } from '../bucket/layout.ts';
 import { readQuarantine } from '../bucket/quarantine.ts';
-import { acquireRunLock, releaseRunLock } from '../bucket/run-lock.ts';
+import { acquireRunLock, isHolderGone, releaseRunLock } from '../bucket/run-lock.ts';
 import { EMPTY_WATERMARK, readRegistry, readWatermark } from '../bucket/state.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import {
@@ -288,7 +288,7 @@ async function updateWatermark(
   options: { readonly createIfMissing?: boolean } = {},
 ): Promise<Watermark> {
   const owner = `wdp-days-${process.pid}-${Date.now()}`;
-  const lock = await acquireRunLock(l, { owner, holder: 'wdp days', leaseMs: 5 * 60_000 });
+  const lock = await acquireRunLock(l, { owner, holder: 'wdp days', leaseMs: 5 * 60_000, holderGone: isHolderGone });
   if (!lock.acquired) throw new WorkflowError(`a retraining run is in progress (${lock.message}); try again when it has ended`);
   try {
     return await swapWatermark(l, change, options.createIfMissing ?? false);

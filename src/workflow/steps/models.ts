@@ -15,7 +15,7 @@ import { storeFor } from '../../storage/index.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
 import type { BucketLayout } from '../bucket/layout.ts';
-import { acquireRunLock, releaseRunLock } from '../bucket/run-lock.ts';
+import { acquireRunLock, isHolderGone, releaseRunLock } from '../bucket/run-lock.ts';
 import { readRegistryVersioned, type VersionedRegistry } from '../bucket/state.ts';
 import type { ChampionRef, Registry, RegistryEntry } from '../schemas.ts';
 import { championStack, moveChampion, previousChampion, RegistryBehindServingError } from './champion.ts';
@@ -245,7 +245,13 @@ async function move(
 /** Takes the run lock for the length of `fn`; refused while a retraining run holds it. */
 async function underRunLock<T>(l: BucketLayout, by: string, what: string, fn: () => Promise<T>): Promise<T> {
   const owner = `wdp-models-${what}-${process.pid}-${Date.now()}`;
-  const lock = await acquireRunLock(l, { owner, holder: `${by} (wdp models ${what})`, leaseMs: 30 * 60_000 });
+  const lock = await acquireRunLock(l, {
+    owner,
+    holder: `${by} (wdp models ${what})`,
+    leaseMs: 30 * 60_000,
+    // A local run's lock whose process is gone (Ctrl-C, kill) does not keep the operator out.
+    holderGone: isHolderGone,
+  });
   if (!lock.acquired)
     throw new WorkflowError(`refusing to ${what} while the run lock is held (${lock.message}); try again when it has ended`);
   try {
