@@ -45,7 +45,9 @@ export async function executeLocally(options: ExecuteOptions): Promise<LocalExec
   }
   const machine = new StateMachine(options.definition as never, { validationOptions: { checkArn: false } });
   const name = options.executionName ?? `local-${new Date().toISOString().replace(/[-:.]/g, '')}`;
-  const handlers = Object.fromEntries(Object.entries(options.handlers).map(([k, fn]) => [k, (input: unknown) => fn(input) as never]));
+  const handlers = Object.fromEntries(
+    Object.entries(options.handlers).map(([k, fn]) => [k, (input: unknown) => fn(input).catch(rethrowAsTaskFailure) as never]),
+  );
   const started = performance.now();
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers: handlers },
@@ -119,4 +121,19 @@ export async function executeLocally(options: ExecuteOptions): Promise<LocalExec
     const err = failure ?? { error: (e as Error).name, cause: (e as Error).message };
     return { status: 'failed', error: err, states, stateOutputs, seconds: (performance.now() - started) / 1000 };
   }
+}
+
+/**
+ * aws-local-stepfunctions reports a failed Task's Cause as `error.cause ?? error.message`, so an
+ * error that wraps another (ErrorOptions.cause) would be reported by its inner error alone:
+ * "Error: parquet file invalid" instead of "…/b.parquet: not a Parquet file (…)". On AWS a
+ * Lambda's Cause carries the thrown error's own message, so the local run reports the same: the
+ * name (which Retry and Catch match) and the message, without the inner error.
+ */
+function rethrowAsTaskFailure(e: unknown): never {
+  if (!(e instanceof Error) || e.cause === undefined) throw e;
+  const failure = new Error(e.message);
+  failure.name = e.name;
+  if (e.stack) failure.stack = e.stack;
+  throw failure;
 }
