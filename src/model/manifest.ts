@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { configSchema, MODEL_KINDS, type WdpConfig } from '../config/schema.ts';
+import { configSchema, MODEL_KINDS, type WdpConfig, withoutFilledWideBuckets } from '../config/schema.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import { transformStateSchema } from '../features/state.ts';
 import { joinUri, storeFor } from '../storage/index.ts';
@@ -66,8 +66,11 @@ export const manifestSchema = z
     modelId: z.string().min(1).max(200),
     createdAt: z.string(),
     kind: z.enum(MODEL_KINDS),
-    /** The validated config the model was trained with (defaults filled in, so parsing it again changes nothing). */
-    config: configSchema,
+    /**
+     * The validated config the model was trained with (defaults filled in, so parsing it again
+     * changes nothing). Older manifests' filled-in wideBuckets beside boundaries is dropped first.
+     */
+    config: z.preprocess(withoutFilledWideBuckets, configSchema),
     /** FeatureTransforms state (FeatureTransforms.fromState adds the cross-field consistency checks). */
     transforms: transformStateSchema,
     tower: z.object({ inputDim: z.number().int(), hiddenUnits: z.array(z.number().int()) }).nullable(),
