@@ -21,6 +21,7 @@ import { transformStateSchema } from '../features/state.ts';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { JsonDocumentError, parseJsonDocument } from '../storage/json-document.ts';
 import { ModelLoadError } from './errors.ts';
+import { isSaveTempFolder } from './save-temp.ts';
 
 /** Format versions this build can read, newest last. */
 export const KNOWN_MODEL_FORMATS = {
@@ -164,6 +165,14 @@ const warnedUnchecked = new Set<string>();
  *   malformed digest (format ≥ 2), or an invalid manifest
  */
 export async function readManifestDocument(uri: string): Promise<ManifestDocument> {
+  // A save's temp folder may hold a whole model (a save killed between its two renames), but it
+  // is not one: the next save to its target removes it, and a registry entry or a serving
+  // config pointing at it would then point at nothing.
+  if (isSaveTempFolder(uri))
+    throw new ModelLoadError(
+      uri,
+      "it is the temporary folder of a model save (one still running, or one that was killed), not a model; the next save to the same target removes it, so to keep what it holds rename it to a name without '.wdp-tmp-' first",
+    );
   const store = storeFor(uri);
   const manifestUri = joinUri(uri, MANIFEST_FILE);
   const digestUri = joinUri(uri, MANIFEST_DIGEST_FILE);
