@@ -26,6 +26,7 @@ import { isS3Uri, joinUri, storeFor } from '../storage/index.ts';
 import { ModelTargetError } from './errors.ts';
 import { MANIFEST_DIGEST_FILE, MANIFEST_FILE } from './manifest.ts';
 import { removeStaleSaveTemps, saveTempName } from './save-temp.ts';
+import { isWriteProbe, probeS3Writable } from './write-probe.ts';
 
 /**
  * What a save does when its target already holds something.
@@ -87,6 +88,9 @@ export async function checkModelTarget(
   if (options.warmStart !== undefined && (await canonicalLocation(uri)) === (await canonicalLocation(options.warmStart)))
     throw new ModelTargetError(uri, 'it is the --warm-start model; a model cannot replace its own parent: choose another folder');
   const existing = options.existing ?? 'refuse';
+  // On S3 the save is the first write: an unwritable prefix (no bucket, no PutObject) would
+  // otherwise be found only once training is over.
+  if (isS3Uri(uri)) await probeS3Writable(uri, existing === 'replace');
   if (existing !== 'in-place') await existingContents(uri, existing);
 }
 
@@ -98,7 +102,7 @@ async function existingContents(uri: string, existing: ExistingModelPolicy): Pro
   const path = localPath(uri);
   let entries: string[];
   if (path === undefined) {
-    entries = (await storeFor(uri).list(`${uri.replace(/\/+$/, '')}/`)).map((b) => b.uri);
+    entries = (await storeFor(uri).list(`${uri.replace(/\/+$/, '')}/`)).map((b) => b.uri).filter((u) => !isWriteProbe(u));
   } else {
     const s = await stat(path).catch(() => undefined);
     if (s && !s.isDirectory()) throw new ModelTargetError(uri, 'it is a file, not a folder');
