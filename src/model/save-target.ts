@@ -4,7 +4,7 @@
  * A model is several files and a manifest that lists their sizes and sha256; writing a new model
  * over an old one file by file leaves, if the writer dies midway, the old manifest beside new
  * weights: neither model loads. So:
- *   local folder  the new model is written in a hidden sibling folder (`.<name>.wdp-tmp-<random>`)
+ *   local folder  the new model is written in a hidden sibling folder (`.<name>.wdp-tmp-…`)
  *                 and renamed into place only once complete. Replacing a model is two renames
  *                 (old → `.<name>.wdp-old-<random>`, new → `<name>`): a crash between them leaves
  *                 no folder at `<name>`, the old model whole in the `.wdp-old-` sibling and the
@@ -46,7 +46,7 @@ export interface SaveModelOptions {
   readonly existing?: ExistingModelPolicy;
 }
 
-/** Files a model folder may hold (current and format-1 files, and our in-flight temp files); never a folder. */
+/** Files a model folder may hold (current and format-1 files, and our in-flight temp files); never a sub-folder. */
 const MODEL_FILE = /^(manifest\.json|manifest\.sha256|[a-z0-9-]+\.safetensors|tower\.onnx)$|\.wdp-tmp-/;
 
 /** The local path of a plain path or `file://` URI; undefined for S3. */
@@ -108,9 +108,11 @@ async function existingContents(uri: string, existing: ExistingModelPolicy): Pro
     if (s && !s.isDirectory()) throw new ModelTargetError(uri, 'it is a file, not a folder');
     const dirents = s ? await readdir(path, { withFileTypes: true }) : [];
     entries = dirents.map((d) => d.name);
-    // A model holds files only: a sub-folder (another model, a killed save's temp folder) makes
-    // this a folder of other things, never a model to replace.
-    const strangers = dirents.filter((d) => !d.isFile() || !MODEL_FILE.test(d.name)).map((d) => (d.isFile() ? d.name : `${d.name}/`));
+    // A model holds no sub-folder: one (another model, a killed save's temp folder) makes this a
+    // folder of other things, never a model to replace.
+    const strangers = dirents
+      .filter((d) => d.isDirectory() || !MODEL_FILE.test(d.name))
+      .map((d) => (d.isDirectory() ? `${d.name}/` : d.name));
     if (strangers.length > 0) {
       const shown = strangers.slice(0, 5).join(', ') + (strangers.length > 5 ? `, … (${strangers.length} in all)` : '');
       throw new ModelTargetError(uri, `it is a folder holding files that are not a model's (${shown}): choose an empty or new folder`);
