@@ -45,10 +45,13 @@ export function addTrainCommand(program: Command): void {
     .addOption(new Option('--model <kind>', 'which parts to train').choices(MODEL_KINDS).default('wide_deep'))
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--refit-transforms', "refit numeric quantiles/buckets instead of keeping the parent model's", false)
-    .option('--holdout <uri...>', 'held-out logs to evaluate after training (metrics go in the manifest)')
+    .option(
+      '--holdout <uri...>',
+      'held-out logs to evaluate after training (metrics go in the manifest); refused when they are --data files, unless the config\'s holdout.kind is "hash" (then its held-out share of --data is evaluated by default)',
+    )
     .option(
       '--validation <uri...>',
-      'validation logs evaluated while training (training.validationEvery; early stopping with training.earlyStopping); replace training.validation',
+      'validation logs evaluated while training (training.validationEvery; early stopping with training.earlyStopping); replace training.validation; refused when they are --data or --holdout files',
     )
     .option('--epochs <n>', 'override training.epochs', int('--epochs'))
     .option('--plot <file.svg>', 'write the training loss curve (and the validation logloss) as SVG')
@@ -63,9 +66,19 @@ export function addTrainCommand(program: Command): void {
       }
       if (!o.config || !o.data || !o.out) throw new InvalidArgumentError('train needs --config, --data and --out (or --manifest)');
       const { trainModel } = await import('../../src/training/train.ts');
+      const { planTrainInputs } = await import('../../src/training/inputs.ts');
       let config = await readConfigDocument(o.config);
       // Through the schema again, so an override meets the config's own limits (epochs ≤ 1000).
       if (o.epochs) config = parseConfig({ ...config, training: { ...config.training, epochs: o.epochs } }, `${o.config} with --epochs`);
+      const log = consoleLogger();
+      // The config's hashed holdout, as the workflow applies it; validation/holdout files that are training files are refused.
+      const inputs = await planTrainInputs({
+        config,
+        data: o.data,
+        ...(o.holdout ? { holdout: o.holdout } : {}),
+        ...(o.validation ? { validation: o.validation } : {}),
+      });
+      if (inputs.note) log.info(inputs.note);
       const r = await trainModel({
         config,
         data: o.data,
@@ -74,9 +87,11 @@ export function addTrainCommand(program: Command): void {
         kind: o.model,
         backend: o.backend,
         refitTransforms: o.refitTransforms,
-        logger: consoleLogger(),
+        logger: log,
         ...(o.warmStart ? { warmStart: o.warmStart } : {}),
-        ...(o.holdout ? { holdout: o.holdout } : {}),
+        ...(inputs.split ? { split: inputs.split } : {}),
+        ...(inputs.holdout ? { holdout: inputs.holdout } : {}),
+        ...(inputs.holdoutSplit ? { holdoutSplit: inputs.holdoutSplit } : {}),
         ...(o.validation ? { validation: o.validation } : {}),
       });
       if (o.plot) {

@@ -13,6 +13,7 @@
  *   - the biggest file written at save (each `.safetensors` file is built in one buffer).
  */
 import { embeddingDimFor, type CrossSpec, type WdpConfig } from './schema.ts';
+import { wideBucketsOf } from './wide-buckets.ts';
 
 /** Model memory refused above this, unless `training.memoryLimitMiB` says otherwise: 8 GiB. */
 export const DEFAULT_MODEL_MEMORY_LIMIT_MIB = 8192;
@@ -60,7 +61,7 @@ type Features = WdpConfig['features'];
 function categoricalRows(features: Features, name: string): { rows: number; field: (string | number)[] } | undefined {
   const f = features[name];
   if (!f) return undefined;
-  if (f.kind === 'numeric') return { rows: (f.boundaries ? f.boundaries.length : f.wideBuckets - 1) + 1, field: ['features', name] };
+  if (f.kind === 'numeric') return { rows: (f.boundaries ? f.boundaries.length : wideBucketsOf(f) - 1) + 1, field: ['features', name] };
   if (f.hashBuckets !== undefined) return { rows: f.hashBuckets, field: ['features', name, 'hashBuckets'] };
   // The OOV row comes on top of the kept tokens; 1_000_000 is vocabSpec's default cap.
   return { rows: (f.vocab?.maxSize ?? 1_000_000) + 1, field: ['features', name, 'vocab', 'maxSize'] };

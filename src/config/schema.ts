@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { modelMemoryProblem } from './memory.ts';
 
+export { DEFAULT_WIDE_BUCKETS, wideBucketsOf, withoutFilledWideBuckets } from './wide-buckets.ts';
+
 /** The largest `training.memoryLimitMiB` accepted: 1 TiB. */
 export const MAX_MODEL_MEMORY_LIMIT_MIB = 1024 * 1024;
 
@@ -64,11 +66,13 @@ export const numericFeatureSchema = z
     quantiles: z.number().int().min(2).max(10_000).default(20),
     /**
      * Wide side: the value is bucketized. Either explicit ascending boundaries, or
-     * `wideBuckets` equal-frequency buckets fitted on the training data.
-     * @default wideBuckets 10
+     * `wideBuckets` equal-frequency buckets fitted on the training data; not both (one would be
+     * ignored). Left unset in the parsed config (no default filled in), so that parsing a parsed
+     * config again passes that check; read it through wideBucketsOf.
+     * @default wideBuckets DEFAULT_WIDE_BUCKETS (10) when boundaries are not given
      */
     boundaries: z.array(z.number()).min(1).max(10_000).optional(),
-    wideBuckets: z.number().int().min(2).max(10_000).default(10),
+    wideBuckets: z.number().int().min(2).max(10_000).optional(),
     /** Used when the value is null/missing; with no default, a missing value is a bad row. */
     default: z.number().optional(),
   })
@@ -360,6 +364,13 @@ export const configSchema = z
     for (const [name, f] of Object.entries(cfg.features)) {
       if (f.kind !== 'numeric' && f.vocab !== undefined && f.hashBuckets !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['features', name], message: 'set either vocab or hashBuckets, not both' });
+      }
+      if (f.kind === 'numeric' && f.boundaries && f.wideBuckets !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', name, 'wideBuckets'],
+          message: `numeric feature "${name}" sets both boundaries and wideBuckets: they are two ways to bucketize it (explicit cut points, or that many fitted equal-frequency buckets), so one would be ignored; keep one`,
+        });
       }
       if (f.kind === 'numeric' && f.boundaries) {
         for (let i = 1; i < f.boundaries.length; i++) {

@@ -16,12 +16,16 @@ type CsvColumn = { readonly req: ColumnRequirement; readonly index: number };
 /** Streams one CSV file as chunks of at most `chunkRows` rows (see readLogChunks). */
 export async function* readCsvChunks(file: LogFile, columns: readonly ColumnRequirement[], chunkRows: number): AsyncIterable<RowChunk> {
   const store = storeFor(file.uri);
-  const parser = parseCsv({ bom: true, skip_empty_lines: true, relax_column_count: false });
+  // The field count is checked here, not by the parser: csv-parse reads ahead of the records we
+  // consume, so its error came before our row counter reached the record (it said "row 0").
+  // info: each record comes with the line it ends on, so errors name the line an editor shows.
+  const parser = parseCsv({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true });
   const source = Readable.from(store.readStream(file.uri));
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
 
   let plan: CsvColumn[] | undefined;
+  let headerFields = 0;
   let rowIndex = 0;
   let chunkStart = 0;
   let buffers = new Map<string, ColumnValues>();
@@ -33,21 +37,23 @@ export async function* readCsvChunks(file: LogFile, columns: readonly ColumnRequ
   const fresh = (): Map<string, ColumnValues> => new Map(columns.map((c) => [c.name, emptyColumn(c.kind, chunkRows)]));
 
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
+    for await (const { record, info } of parser as AsyncIterable<CsvRecord>) {
       if (!plan) {
         plan = checkCsvHeader(file.uri, record, columns);
+        headerFields = record.length;
         buffers = fresh();
         continue;
       }
-      const at = rowIndex - chunkStart;
+      const at = { row: rowIndex, line: info.lines };
+      checkFieldCount(file.uri, record, headerFields, at);
+      const slot = rowIndex - chunkStart;
       for (const { req, index } of plan) {
         if (index < 0) continue;
         const target = buffers.get(req.name)!;
         const text = record[index] ?? '';
-        if (req.kind === 'numeric' || req.kind === 'label')
-          (target as Float64Array)[at] = parseCsvNumber(file.uri, req.name, rowIndex, text);
-        else if (req.kind === 'string') (target as (string | null)[])[at] = text === '' ? null : text;
-        else (target as (string[] | null)[])[at] = text === '' ? [] : text.split('|');
+        if (req.kind === 'numeric' || req.kind === 'label') (target as Float64Array)[slot] = parseCsvNumber(file.uri, req.name, at, text);
+        else if (req.kind === 'string') (target as (string | null)[])[slot] = text === '' ? null : text;
+        else (target as (string[] | null)[])[slot] = text === '' ? [] : text.split('|');
       }
       rowIndex++;
       if (rowIndex - chunkStart === chunkRows) {
@@ -58,9 +64,7 @@ export async function* readCsvChunks(file: LogFile, columns: readonly ColumnRequ
     }
   } catch (err) {
     if (err instanceof DataError || err instanceof StorageError) throw err;
-    throw new DataError({ source: file.uri, row: rowIndex }, `bad CSV: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
+    throw csvParseError(file.uri, err);
   } finally {
     source.destroy();
     parser.destroy();
@@ -76,25 +80,51 @@ export async function* readCsvChunks(file: LogFile, columns: readonly ColumnRequ
  */
 export async function checkCsvFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<void> {
   const store = storeFor(file.uri);
-  const parser = parseCsv({ bom: true, skip_empty_lines: true, relax_column_count: false, to_line: 2 });
+  const parser = parseCsv({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true, to_line: 2 });
   const source = Readable.from(store.readStream(file.uri));
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
   let records = 0;
+  let headerFields = 0;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      if (records === 0) checkCsvHeader(file.uri, record, columns);
+    for await (const { record, info } of parser as AsyncIterable<CsvRecord>) {
+      if (records === 0) {
+        checkCsvHeader(file.uri, record, columns);
+        headerFields = record.length;
+      } else checkFieldCount(file.uri, record, headerFields, { row: 0, line: info.lines });
       if (++records === 2) break;
     }
   } catch (err) {
     if (err instanceof DataError || err instanceof StorageError) throw err;
-    throw new DataError({ source: file.uri }, `bad CSV: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw csvParseError(file.uri, err);
   } finally {
     source.destroy();
     parser.destroy();
   }
   if (records === 0) throw new DataError({ source: file.uri }, 'empty CSV file (no header row)');
   if (records === 1) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
+}
+
+/** A parsed record with csv-parse's `info` (the option): `lines` is the line the record ends on. */
+type CsvRecord = { readonly record: string[]; readonly info: { readonly lines: number } };
+
+/** Where a data record is: its 0-based row among the data rows, and its 1-based line in the file. */
+type CsvAt = { readonly row: number; readonly line: number };
+
+/** Every data row has one field per header column (a short or long row means a shifted or broken record). */
+function checkFieldCount(uri: string, record: readonly string[], headerFields: number, at: CsvAt): void {
+  if (record.length !== headerFields)
+    throw new DataError(
+      { source: uri, ...at },
+      `bad CSV: data row ${at.row + 1} has ${record.length} field(s) where the header has ${headerFields}`,
+    );
+}
+
+/** Another csv-parse error (an unclosed quote, …) as a DataError naming the line it stopped at, when it says. */
+function csvParseError(uri: string, err: unknown): DataError {
+  const lines = typeof err === 'object' && err !== null ? (err as { lines?: unknown }).lines : undefined;
+  const line = typeof lines === 'number' && lines > 0 ? { line: lines } : {};
+  return new DataError({ source: uri, ...line }, `bad CSV: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 function checkCsvHeader(uri: string, header: readonly string[], columns: readonly ColumnRequirement[]): CsvColumn[] {
@@ -107,13 +137,16 @@ function checkCsvHeader(uri: string, header: readonly string[], columns: readonl
   });
 }
 
-function parseCsvNumber(uri: string, column: string, row: number, text: string): number {
+function parseCsvNumber(uri: string, column: string, at: CsvAt, text: string): number {
   const t = text.trim();
   if (t === '' || t === 'NaN' || t.toLowerCase() === 'null') return NaN;
   if (t === 'true') return 1;
   if (t === 'false') return 0;
   const n = Number(t);
   if (Number.isNaN(n))
-    throw new DataError({ source: uri, column, row }, `not a number: ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
+    throw new DataError(
+      { source: uri, column, ...at },
+      `not a number: ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`,
+    );
   return n;
 }

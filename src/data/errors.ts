@@ -5,8 +5,14 @@ export interface DataErrorContext {
   readonly source: string;
   /** Column at fault, when one is. */
   readonly column?: string;
-  /** Row index within the file, when one row is at fault. */
+  /** Row index within the file (0-based, data rows only), when one row is at fault. */
   readonly row?: number;
+  /**
+   * 1-based line of a text file (CSV: the header is line 1), when one line is at fault. Named in
+   * the message instead of `row`: it is the number an editor shows, and a quoted field may span
+   * lines, so the row index alone does not find the record.
+   */
+  readonly line?: number;
 }
 
 /**
@@ -17,11 +23,12 @@ export class DataError extends WdpError {
   readonly source: string;
   readonly column: string | undefined;
   readonly row: number | undefined;
+  readonly line: number | undefined;
   constructor(context: DataErrorContext, message: string, options?: ErrorOptions) {
     const where = [
       context.source,
       context.column ? `column "${context.column}"` : '',
-      context.row !== undefined ? `row ${context.row}` : '',
+      context.line !== undefined ? `line ${context.line}` : context.row !== undefined ? `row ${context.row}` : '',
     ]
       .filter(Boolean)
       .join(', ');
@@ -29,5 +36,6 @@ export class DataError extends WdpError {
     this.source = context.source;
     this.column = context.column;
     this.row = context.row;
+    this.line = context.line;
   }
 }

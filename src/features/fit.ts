@@ -3,7 +3,7 @@
  * vocabularies and samples the numerics for their quantile cut points and wide boundaries, then
  * writes the TransformState that the model saves.
  */
-import { crossName, embeddingDimFor, type WdpConfig } from '../config/schema.ts';
+import { crossName, embeddingDimFor, type WdpConfig, wideBucketsOf } from '../config/schema.ts';
 import { cellToNumber, cellToToken } from '../data/cells.ts';
 import type { RowChunk } from '../data/row-chunk.ts';
 import { getColumn, isListValue, referencedFeatures } from './columns.ts';
@@ -50,7 +50,7 @@ export async function fitTransformState(
       const p = parent?.kind === 'numeric' ? parent : undefined;
       // Warm start keeps the parent's cut points only when they mean the same thing.
       const cuts = p && p.quantiles === f.quantiles ? p.quantileCuts : null;
-      const boundaries = f.boundaries ?? (p && p.wideBuckets === f.wideBuckets ? p.boundaries : null);
+      const boundaries = f.boundaries ?? (p && p.wideBuckets === wideBucketsOf(f) ? p.boundaries : null);
       pending.set(name, { cuts, boundaries });
       if (cuts === null || boundaries === null) {
         samplers.set(
@@ -119,8 +119,8 @@ export async function fitTransformState(
         kind: 'numeric',
         quantiles: f.quantiles,
         quantileCuts: p.cuts ? [...p.cuts] : quantileCuts(sorted, f.quantiles),
-        boundaries: p.boundaries ? [...p.boundaries] : quantileCuts(sorted, f.wideBuckets),
-        wideBuckets: f.boundaries ? null : f.wideBuckets,
+        boundaries: p.boundaries ? [...p.boundaries] : quantileCuts(sorted, wideBucketsOf(f)),
+        wideBuckets: f.boundaries ? null : wideBucketsOf(f),
       };
       if (f.default !== undefined) nf.default = f.default;
       features[name] = nf;

@@ -15,12 +15,13 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { configSchema, MODEL_KINDS, type WdpConfig } from '../config/schema.ts';
+import { configSchema, MODEL_KINDS, type WdpConfig, withoutFilledWideBuckets } from '../config/schema.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
 import { transformStateSchema } from '../features/state.ts';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { JsonDocumentError, parseJsonDocument } from '../storage/json-document.ts';
 import { ModelLoadError } from './errors.ts';
+import { isSaveTempFolder } from './save-temp.ts';
 
 /** Format versions this build can read, newest last. */
 export const KNOWN_MODEL_FORMATS = {
@@ -66,8 +67,11 @@ export const manifestSchema = z
     modelId: z.string().min(1).max(200),
     createdAt: z.string(),
     kind: z.enum(MODEL_KINDS),
-    /** The validated config the model was trained with (defaults filled in, so parsing it again changes nothing). */
-    config: configSchema,
+    /**
+     * The validated config the model was trained with (defaults filled in, so parsing it again
+     * changes nothing). Older manifests' filled-in wideBuckets beside boundaries is dropped first.
+     */
+    config: z.preprocess(withoutFilledWideBuckets, configSchema),
     /** FeatureTransforms state (FeatureTransforms.fromState adds the cross-field consistency checks). */
     transforms: transformStateSchema,
     tower: z.object({ inputDim: z.number().int(), hiddenUnits: z.array(z.number().int()) }).nullable(),
@@ -161,6 +165,14 @@ const warnedUnchecked = new Set<string>();
  *   malformed digest (format ≥ 2), or an invalid manifest
  */
 export async function readManifestDocument(uri: string): Promise<ManifestDocument> {
+  // A save's temp folder may hold a whole model (a save killed between its two renames), but it
+  // is not one: the next save to its target removes it, and a registry entry or a serving
+  // config pointing at it would then point at nothing.
+  if (isSaveTempFolder(uri))
+    throw new ModelLoadError(
+      uri,
+      "it is the temporary folder of a model save (one still running, or one that was killed), not a model; the next save to the same target removes it, so to keep what it holds rename it to a name without '.wdp-tmp-' first",
+    );
   const store = storeFor(uri);
   const manifestUri = joinUri(uri, MANIFEST_FILE);
   const digestUri = joinUri(uri, MANIFEST_DIGEST_FILE);

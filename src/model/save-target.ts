@@ -4,11 +4,14 @@
  * A model is several files and a manifest that lists their sizes and sha256; writing a new model
  * over an old one file by file leaves, if the writer dies midway, the old manifest beside new
  * weights: neither model loads. So:
- *   local folder  the new model is written in a hidden sibling folder (`.<name>.wdp-tmp-<random>`)
+ *   local folder  the new model is written in a hidden sibling folder (`.<name>.wdp-tmp-…`)
  *                 and renamed into place only once complete. Replacing a model is two renames
  *                 (old → `.<name>.wdp-old-<random>`, new → `<name>`): a crash between them leaves
  *                 no folder at `<name>`, the old model whole in the `.wdp-old-` sibling and the
  *                 new one whole in the `.wdp-tmp-` one. The old folder is deleted last.
+ *                 The temp folder's name records its writer (`.<name>.wdp-tmp-<pid>-<host tag>-<random>`):
+ *                 one left by a killed save (its pid gone from this host, or older than
+ *                 STALE_SAVE_MS) is removed by the next save to `<name>` (save-temp.ts).
  *   S3 prefix     there is no rename: a replacement is written in place. Its old digest and
  *                 manifest are deleted FIRST, so an interrupted replacement leaves a prefix that
  *                 does not load (never the old manifest over new weights), and the old model is
@@ -22,6 +25,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isS3Uri, joinUri, storeFor } from '../storage/index.ts';
 import { ModelTargetError } from './errors.ts';
 import { MANIFEST_DIGEST_FILE, MANIFEST_FILE } from './manifest.ts';
+import { removeStaleSaveTemps, saveTempName } from './save-temp.ts';
+import { isWriteProbe, probeS3Writable } from './write-probe.ts';
 
 /**
  * What a save does when its target already holds something.
@@ -41,7 +46,7 @@ export interface SaveModelOptions {
   readonly existing?: ExistingModelPolicy;
 }
 
-/** Names a model folder may hold (current and format-1 files, and our in-flight temp files). */
+/** Files a model folder may hold (current and format-1 files, and our in-flight temp files); never a sub-folder. */
 const MODEL_FILE = /^(manifest\.json|manifest\.sha256|[a-z0-9-]+\.safetensors|tower\.onnx)$|\.wdp-tmp-/;
 
 /** The local path of a plain path or `file://` URI; undefined for S3. */
@@ -83,6 +88,9 @@ export async function checkModelTarget(
   if (options.warmStart !== undefined && (await canonicalLocation(uri)) === (await canonicalLocation(options.warmStart)))
     throw new ModelTargetError(uri, 'it is the --warm-start model; a model cannot replace its own parent: choose another folder');
   const existing = options.existing ?? 'refuse';
+  // On S3 the save is the first write: an unwritable prefix (no bucket, no PutObject) would
+  // otherwise be found only once training is over.
+  if (isS3Uri(uri)) await probeS3Writable(uri, existing === 'replace');
   if (existing !== 'in-place') await existingContents(uri, existing);
 }
 
@@ -94,12 +102,17 @@ async function existingContents(uri: string, existing: ExistingModelPolicy): Pro
   const path = localPath(uri);
   let entries: string[];
   if (path === undefined) {
-    entries = (await storeFor(uri).list(`${uri.replace(/\/+$/, '')}/`)).map((b) => b.uri);
+    entries = (await storeFor(uri).list(`${uri.replace(/\/+$/, '')}/`)).map((b) => b.uri).filter((u) => !isWriteProbe(u));
   } else {
     const s = await stat(path).catch(() => undefined);
     if (s && !s.isDirectory()) throw new ModelTargetError(uri, 'it is a file, not a folder');
-    entries = s ? await readdir(path) : [];
-    const strangers = entries.filter((name) => !MODEL_FILE.test(name));
+    const dirents = s ? await readdir(path, { withFileTypes: true }) : [];
+    entries = dirents.map((d) => d.name);
+    // A model holds no sub-folder: one (another model, a killed save's temp folder) makes this a
+    // folder of other things, never a model to replace.
+    const strangers = dirents
+      .filter((d) => d.isDirectory() || !MODEL_FILE.test(d.name))
+      .map((d) => (d.isDirectory() ? `${d.name}/` : d.name));
     if (strangers.length > 0) {
       const shown = strangers.slice(0, 5).join(', ') + (strangers.length > 5 ? `, … (${strangers.length} in all)` : '');
       throw new ModelTargetError(uri, `it is a folder holding files that are not a model's (${shown}): choose an empty or new folder`);
@@ -134,9 +147,10 @@ export async function saveModelFolder<T>(uri: string, existing: ExistingModelPol
     }
     return write(uri);
   }
+  await removeStaleSaveTemps(path);
   const suffix = randomBytes(6).toString('hex');
   const sibling = (what: string) => join(dirname(path), `.${basename(path)}.wdp-${what}-${suffix}`);
-  const tmp = sibling('tmp');
+  const tmp = join(dirname(path), saveTempName(basename(path), suffix));
   await mkdir(dirname(path), { recursive: true });
   let result: T;
   try {

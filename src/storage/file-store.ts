@@ -3,11 +3,11 @@ import { createReadStream } from 'node:fs';
 import type { BigIntStats, Dirent } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore, ChecksummedBlob, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
+import { processExists, thisHost } from '../util/process-owner.ts';
 import { READ_PIECE_BYTES, readWithSha256InWorker } from './read-worker.ts';
 
 const FILE_SCHEME = 'file://';
@@ -286,7 +286,7 @@ async function withLockFile(uri: string, path: string, fn: () => Promise<void>):
     try {
       const handle = await open(lock, 'wx');
       try {
-        await handle.writeFile(`${process.pid}@${hostname()}`);
+        await handle.writeFile(`${process.pid}@${thisHost()}`);
       } finally {
         await handle.close();
       }
@@ -328,18 +328,8 @@ async function removeStaleTemps(path: string): Promise<void> {
 async function lockWriterIsDead(lock: string): Promise<boolean> {
   const text = await readFile(lock, 'utf8').catch(() => '');
   const m = /^(\d+)@(.+)$/.exec(text);
-  if (!m || m[2] !== hostname() || Number(m[1]) === process.pid) return false;
+  if (!m || m[2] !== thisHost() || Number(m[1]) === process.pid) return false;
   return !processExists(Number(m[1]));
-}
-
-/** Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else). */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrno(err, 'EPERM');
-  }
 }
 
 /** Local path of a `file://` URI or plain path (relative paths resolve against the cwd). */

@@ -119,6 +119,11 @@ export function activeSpace(config: WdpConfig, kind: ModelKind, space: readonly 
       skipped.push({ path: d.path, reason: `no ${d.part} part in a ${kind} model` });
       continue;
     }
+    const inert = inertReason(config, d.path);
+    if (inert) {
+      skipped.push({ path: d.path, reason: inert });
+      continue;
+    }
     const probe = d.kind === 'choice' ? d.values[0]! : d.min;
     try {
       applyParams(config, { [d.path]: probe });
@@ -128,4 +133,19 @@ export function activeSpace(config: WdpConfig, kind: ModelKind, space: readonly 
     }
   }
   return { dimensions, skipped };
+}
+
+/**
+ * Why a knob cannot change this config's model, or undefined when it can. Sampling an inert knob
+ * only makes trials that differ in a value nothing reads: duplicates, costing a trial each and
+ * crowding out the knobs that matter.
+ */
+function inertReason(config: WdpConfig, path: string): string | undefined {
+  if (path === 'deep.defaultEmbeddingDim') {
+    const { embeddings, embeddingDims } = config.deep;
+    if (embeddings.length === 0) return 'deep.embeddings is empty: no embedding uses it';
+    if (embeddings.every((n) => embeddingDims[n] !== undefined))
+      return 'every feature in deep.embeddings sets its own deep.embeddingDims: no embedding uses it';
+  }
+  return undefined;
 }

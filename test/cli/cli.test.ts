@@ -136,3 +136,22 @@ test('wdp score refuses an --out that is its --in file, inside its --in folder, 
   // Anything else goes on to load the model (missing here).
   assert.match(score(input, join(dir, 'scores.parquet')).stderr, /cannot load model .*no-model/);
 });
+
+test("wdp train honours the config's hashed holdout and refuses a --validation file that is a --data file", async () => {
+  await writeFile(join(dir, 'hash.json'), JSON.stringify({ ...TINY_CONFIG, holdout: { kind: 'hash', fraction: 0.3, column: 'user' } }));
+  const data = join(dir, 'logs', 'dt=2026-01-01', 'part-0.parquet');
+  const t = wdp('train', '--config', join(dir, 'hash.json'), '--data', data, '--out', join(dir, 'hashed'), '--backend', 'onnx', '--json');
+  assert.equal(t.status, 0, t.stderr);
+  const { metrics } = JSON.parse(t.stdout);
+  // Every row on exactly one side: the held-out share was neither trained on nor fitted.
+  assert.ok(metrics.trainRows > 0 && metrics.trainRows < 1500, `${metrics.trainRows} training rows`);
+  assert.equal(metrics.trainRows + metrics.holdout.rows, 1500);
+  assert.match(t.stderr, /holdout\.kind "hash": the 30% of rows whose "user" hashes into the holdout are left out of training/);
+
+  const r = wdp('train', '--config', join(dir, 'wdp.config.json'), '--data', data, '--validation', data, '--out', join(dir, 'never'));
+  assert.equal(r.status, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`error: --validation ${data} is the same file as --data ${data}: validation rows would be training rows too`),
+  );
+});

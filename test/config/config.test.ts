@@ -4,7 +4,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, MAX_CONFIG_BYTES, parseConfig, parseConfigText, readConfigDocument } from '../../src/config/index.ts';
+import {
+  ConfigError,
+  DEFAULT_WIDE_BUCKETS,
+  MAX_CONFIG_BYTES,
+  parseConfig,
+  parseConfigText,
+  readConfigDocument,
+  wideBucketsOf,
+  withoutFilledWideBuckets,
+} from '../../src/config/index.ts';
 import { TINY_CONFIG } from '../helpers/tiny-data.ts';
 
 const expectField = (value: unknown, field: string, text: RegExp) =>
@@ -72,4 +81,32 @@ test('data.onBadFile: unset means "error" at Ingest and stays out of the parsed 
   assert.equal(parseConfig(TINY_CONFIG).data.onBadFile, undefined);
   assert.equal(parseConfig({ ...TINY_CONFIG, data: { onBadFile: 'quarantine' } }).data.onBadFile, 'quarantine');
   expectField({ ...TINY_CONFIG, data: { onBadFile: 'skip' } }, 'data.onBadFile', /error|quarantine/);
+});
+
+test('a numeric feature with both boundaries and wideBuckets is refused, naming the feature and both fields', () => {
+  expectField(
+    { ...TINY_CONFIG, features: { ...TINY_CONFIG.features, x: { kind: 'numeric', boundaries: [1, 2, 3], wideBuckets: 5 } } },
+    'features.x.wideBuckets',
+    /numeric feature "x" sets both boundaries and wideBuckets/,
+  );
+  // Either alone is fine; the default (10) is read through wideBucketsOf, not filled in, so a
+  // parsed config with boundaries parses again unchanged (wdp train --epochs, wdp tune re-parse).
+  const withBoundaries = parseConfig({ ...TINY_CONFIG, features: { ...TINY_CONFIG.features, x: { kind: 'numeric', boundaries: [1, 2] } } });
+  const x = withBoundaries.features.x!;
+  assert.ok(x.kind === 'numeric');
+  assert.equal(x.wideBuckets, undefined);
+  assert.deepEqual(parseConfig(structuredClone(withBoundaries)), withBoundaries);
+  const fitted = parseConfig({ ...TINY_CONFIG, features: { ...TINY_CONFIG.features, x: { kind: 'numeric' } } }).features.x!;
+  assert.ok(fitted.kind === 'numeric');
+  assert.equal(wideBucketsOf(fitted), DEFAULT_WIDE_BUCKETS);
+  assert.equal(DEFAULT_WIDE_BUCKETS, 10);
+});
+
+test("a model manifest's config saved with the filled-in wideBuckets beside boundaries still reads", () => {
+  const saved = { ...TINY_CONFIG, features: { ...TINY_CONFIG.features, x: { kind: 'numeric', boundaries: [1, 2], wideBuckets: 10 } } };
+  const read = parseConfig(withoutFilledWideBuckets(saved));
+  assert.deepEqual(read.features.x, { kind: 'numeric', quantiles: 20, boundaries: [1, 2] });
+  // Only that pair is touched: a feature with wideBuckets alone keeps it.
+  const alone = { ...TINY_CONFIG, features: { ...TINY_CONFIG.features, x: { kind: 'numeric', wideBuckets: 4 } } };
+  assert.equal(withoutFilledWideBuckets(alone), alone);
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { DataError } from '../../src/data/errors.ts';
+import { checkLogFile } from '../../src/data/logs.ts';
 import type { ColumnRequirement } from '../../src/data/row-chunk.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
 import { collect, freshFolders, isDataError, oneFile } from '../helpers/log-fixtures.ts';
@@ -43,6 +45,36 @@ describe('readLogChunks, CSV', () => {
     const uri = join(fresh(), 'bad.csv');
     await store.write(uri, 'label,price,country,installed\n1,2,fr,a\n0,abc,fr,a\n');
     await assert.rejects(collect(await oneFile(uri), columns), isDataError(uri, 'price', 1));
+    await assert.rejects(collect(await oneFile(uri), columns), /bad\.csv, column "price", line 3: not a number: "abc"/);
+  });
+
+  it('names the file and the 1-based line of a record with the wrong number of fields (not "row 0")', async () => {
+    // The short record is the file's line 5 (a blank line before it), the third data row; the
+    // parser reads ahead, so a row counter of records consumed said "row 0" here.
+    const uri = join(fresh(), 'short.csv');
+    await store.write(uri, 'label,price,country,installed\n1,2,fr,a\n0,3,de,b\n\n1,4,us\n0,5,fr,c\n');
+    await assert.rejects(collect(await oneFile(uri), columns), (err: unknown) => {
+      isDataError(uri, undefined, 2)(err);
+      assert.equal((err as DataError).line, 5);
+      assert.equal((err as DataError).message, `${uri}, line 5: bad CSV: data row 3 has 3 field(s) where the header has 4`);
+      return true;
+    });
+    // A long record, and a quoted field spanning lines: the line named is the one the record ends on.
+    const long = join(fresh(), 'long.csv');
+    await store.write(long, 'label,price,country,installed\n1,2,"f\nr",a\n0,3,de,b,extra\n');
+    await assert.rejects(collect(await oneFile(long), columns), (err: unknown) => {
+      assert.ok(err instanceof DataError);
+      assert.equal(err.line, 4);
+      assert.match(err.message, /long\.csv, line 4: bad CSV: data row 2 has 5 field\(s\) where the header has 4$/);
+      return true;
+    });
+    // checkLogFile (Ingest's cheap check of the header and first row) names it the same way.
+    const first = join(fresh(), 'first.csv');
+    await store.write(first, 'label,price,country,installed\n1,2\n');
+    await assert.rejects(
+      checkLogFile((await oneFile(first))[0]!, columns),
+      /first\.csv, line 2: bad CSV: data row 1 has 2 field\(s\) where the header has 4/,
+    );
   });
 
   it('names a column missing from the header', async () => {

@@ -22,6 +22,11 @@ export interface MemoryBucket {
   text(uri: string): string | undefined;
   /** The inputs of every PutObject sent so far (to check request shapes: conditions, keys). */
   puts(): PutObjectCommandInput[];
+  /**
+   * From now on, answers PutObject (or DeleteObject) of keys (`bucket/key`) matching `keys` with
+   * 403 AccessDenied, as S3 does for a role without that permission. Until restore().
+   */
+  deny(op: 'put' | 'delete', keys: RegExp): void;
   restore(): void;
 }
 
@@ -52,6 +57,11 @@ export function mockS3Memory(): MemoryBucket {
   clearStoreCache();
   const s3 = mockClient(S3Client);
   const k = (i: { Bucket?: string; Key?: string }) => `${i.Bucket}/${i.Key}`;
+  const denied: { op: 'put' | 'delete'; keys: RegExp }[] = [];
+  const refuse = (op: 'put' | 'delete', key: string) => {
+    if (denied.some((d) => d.op === op && d.keys.test(key)))
+      throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+  };
   // As S3: LastModified stays put until the object is replaced (here: a new byte array is stored).
   const modified = new WeakMap<Uint8Array, Date>();
   const modifiedOf = (v: Uint8Array) => modified.get(v) ?? (modified.set(v, new Date()).get(v) as Date);
@@ -93,6 +103,7 @@ export function mockS3Memory(): MemoryBucket {
   });
   // As S3: If-None-Match * fails with 412 when the key exists, If-Match with 412 when the ETag differs.
   s3.on(PutObjectCommand).callsFake(async (i: { Bucket: string; Key: string; Body: unknown; IfNoneMatch?: string; IfMatch?: string }) => {
+    refuse('put', k(i));
     const bytes = await toBytes(i.Body);
     // Check and set with no await between them: S3 decides a conditional write atomically.
     const current = objects.get(k(i));
@@ -102,12 +113,16 @@ export function mockS3Memory(): MemoryBucket {
     return { ETag: etagOf(bytes) };
   });
   s3.on(DeleteObjectCommand).callsFake((i) => {
+    refuse('delete', k(i));
     objects.delete(k(i));
     return {};
   });
   return {
     objects,
     puts: () => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input),
+    deny: (op, keys) => {
+      denied.push({ op, keys });
+    },
     text: (uri) => {
       const v = objects.get(uri.replace(/^s3:\/\//, ''));
       return v ? Buffer.from(v).toString('utf8') : undefined;

@@ -15,6 +15,7 @@ import { readStoredModel } from '../../src/model/stored-model.ts';
 import { loadTrainableModel } from '../../src/model/trainable-model.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
 import { type ManifestJson, resign, setTensorValue } from '../helpers/model-edit.ts';
+import { TINY_CONFIG } from '../helpers/tiny-data.ts';
 import { saveTinyModel, tinyModelScratch } from '../helpers/tiny-model.ts';
 
 const scratch = tinyModelScratch('wdp-load-checks-');
@@ -204,4 +205,18 @@ describe('format 1: a manifest relabelled from a later format is refused as inco
     assert.ok('tower.onnx' in manifest.files && 'serving.safetensors' in manifest.files);
     (await Scorer.load(m, { cache: false })).dispose();
   });
+});
+
+test('a manifest saved with the filled-in wideBuckets beside explicit boundaries (before they were exclusive) still loads', async () => {
+  const folder = await saveTinyModel(scratch.dir, 'old-boundaries', {
+    overrides: { features: { ...TINY_CONFIG.features, x: { kind: 'numeric', quantiles: 10, boundaries: [0.3, 0.6] } } },
+  });
+  // What an older build wrote: the schema's default wideBuckets filled in beside the boundaries.
+  await resign(folder, (m) => {
+    const features = (m.config as { features: Record<string, Record<string, unknown>> }).features;
+    features.x = { ...features.x, wideBuckets: 10 };
+  });
+  const manifest = await readManifest(folder);
+  assert.deepEqual(manifest.config.features.x, { kind: 'numeric', quantiles: 10, boundaries: [0.3, 0.6] });
+  await readStoredModel(folder);
 });

@@ -5,15 +5,18 @@
  * A model is never saved over its warm-start parent, and `wdp quantize` never edits its source.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { copyModelFiles, writeQuantizedCopy } from '../../src/model/artifact.ts';
-import { ModelTargetError } from '../../src/model/errors.ts';
+import { ModelLoadError, ModelTargetError } from '../../src/model/errors.ts';
 import { readManifest } from '../../src/model/manifest.ts';
+import { removeStaleSaveTemps, STALE_SAVE_MS } from '../../src/model/save-temp.ts';
 import { checkModelTarget, saveModelFolder } from '../../src/model/save-target.ts';
+import { hostTag } from '../../src/util/process-owner.ts';
 import { readStoredModel } from '../../src/model/stored-model.ts';
 import { type MemoryBucket, mockS3Memory } from '../helpers/s3-memory.ts';
 import { saveTinyModel, tinyModelScratch } from '../helpers/tiny-model.ts';
@@ -115,6 +118,60 @@ test('a folder holding files that are not a model is refused, even with replace'
   const file = join(scratch.dir, 'a-file');
   await writeFile(file, 'x');
   await assert.rejects(checkModelTarget(file, { existing: 'replace' }), isTarget(/it is a file, not a folder/));
+});
+
+describe('temp folders of killed saves', () => {
+  /** The pid of a process that has exited (this host). */
+  const deadPid = () => {
+    const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    return Number(r.stdout);
+  };
+
+  test('the next save to the target removes those of dead writers on this host and old ones, and keeps a live one', async () => {
+    const m = join(scratch.dir, 'killed');
+    await saveModelFolder(m, 'refuse', (dir) => copyModelFiles(other, dir));
+    // What a `wdp train --force` killed midway leaves: a half-written model beside the target.
+    const dead = join(scratch.dir, `.killed.wdp-tmp-${deadPid()}-${hostTag()}-aaaaaaaaaaaa`);
+    await copyModelFiles(other, dead);
+    // Another process of this host still writing (this test's parent stands in for it).
+    const live = join(scratch.dir, `.killed.wdp-tmp-${process.ppid}-${hostTag()}-bbbbbbbbbbbb`);
+    await mkdir(live);
+    // Named before writers were recorded, or by another host: judged by age alone.
+    const oldUnknown = join(scratch.dir, '.killed.wdp-tmp-cccccccccccc');
+    const freshUnknown = join(scratch.dir, '.killed.wdp-tmp-dddddddddddd');
+    const otherHost = join(scratch.dir, `.killed.wdp-tmp-1-${hostTag('elsewhere')}-eeeeeeeeeeee`);
+    for (const d of [oldUnknown, freshUnknown, otherHost]) await mkdir(d);
+    const dayAgo = new Date(Date.now() - STALE_SAVE_MS - 60_000);
+    await utimes(oldUnknown, dayAgo, dayAgo);
+    // Another target's temp folder is not this save's business.
+    const neighbour = join(scratch.dir, `.killed2.wdp-tmp-${deadPid()}-${hostTag()}-ffffffffffff`);
+    await mkdir(neighbour);
+
+    await saveModelFolder(m, 'replace', (dir) => copyModelFiles(other, dir));
+    const left = (await readdir(scratch.dir)).filter((n) => n.includes('.wdp-tmp-')).sort();
+    assert.deepEqual(left, [basename(otherHost), basename(live), basename(freshUnknown), basename(neighbour)].sort());
+    assert.equal((await readManifest(m)).modelId, 'm-other');
+    // Its own temp folder names this process as the writer, and is gone once the model is in place.
+    assert.deepEqual(await removeStaleSaveTemps(m), []);
+  });
+
+  test('a save temp folder is never taken for a model: it does not load, and a folder holding one is not a model to replace', async () => {
+    const tmp = join(scratch.dir, `.whole.wdp-tmp-${deadPid()}-${hostTag()}-aaaaaaaaaaaa`);
+    // A save killed between its two renames leaves a whole model there: still refused.
+    await copyModelFiles(other, tmp);
+    for (const uri of [tmp, `${tmp}/`, pathToFileURL(tmp).href])
+      await assert.rejects(
+        readManifest(uri),
+        (e: unknown) => e instanceof ModelLoadError && /it is the temporary folder of a model save/.test(e.message),
+      );
+    await assert.rejects(readStoredModel(tmp), ModelLoadError);
+    const parent = join(scratch.dir, 'holds-a-temp');
+    await mkdir(join(parent, '.m.wdp-tmp-1-00000000-abc'), { recursive: true });
+    await assert.rejects(
+      saveModelFolder(parent, 'replace', (dir) => copyModelFiles(other, dir)),
+      isTarget(/holding files that are not a model's \(\.m\.wdp-tmp-1-00000000-abc\/\)/),
+    );
+  });
 });
 
 test('an empty folder is a fresh target', async () => {

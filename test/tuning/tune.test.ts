@@ -10,7 +10,7 @@ import { loadTrainableModel } from '../../src/model/trainable-model.ts';
 import { trainModel } from '../../src/training/train.ts';
 import { prepareTuningData } from '../../src/tuning/data.ts';
 import { activeSpace, type SearchDimension } from '../../src/tuning/search-space.ts';
-import { halvingSchedule, tune } from '../../src/tuning/tune.ts';
+import { halvingSchedule, trialsTable, tune } from '../../src/tuning/tune.ts';
 import { TINY_CONFIG, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
 
@@ -65,6 +65,47 @@ test('a search space row the schema does not know is left out and named', () => 
   assert.deepEqual(
     activeSpace(tinyConfig(), 'wide', SPACE).dimensions.map((d) => d.path),
     ['optimizer.ftrl.alpha'],
+  );
+});
+
+test('deep.defaultEmbeddingDim is not searched when no embedding uses it (every one has its own embeddingDims), and the log says so', async () => {
+  const dim: SearchDimension = { path: 'deep.defaultEmbeddingDim', part: 'deep', kind: 'choice', values: [4, 8, 16, 32] };
+  const space = [...SPACE, dim];
+  // Two of three embeddings with their own dims: the default still sizes `tags`, so it is searched.
+  const some = tinyConfig({ deep: { ...TINY_CONFIG.deep!, embeddingDims: { user: 8, item: 6 } } });
+  assert.ok(activeSpace(some, 'wide_deep', space).dimensions.some((d) => d.path === 'deep.defaultEmbeddingDim'));
+  // All three: every trial would differ only in a value nothing reads.
+  const all = tinyConfig({ deep: { ...TINY_CONFIG.deep!, embeddingDims: { user: 8, item: 6, tags: 3 } } });
+  const s = activeSpace(all, 'wide_deep', space);
+  assert.equal(
+    s.dimensions.some((d) => d.path === 'deep.defaultEmbeddingDim'),
+    false,
+  );
+  assert.deepEqual(
+    s.skipped.find((k) => k.path === 'deep.defaultEmbeddingDim'),
+    {
+      path: 'deep.defaultEmbeddingDim',
+      reason: 'every feature in deep.embeddings sets its own deep.embeddingDims: no embedding uses it',
+    },
+  );
+  // No embeddings at all: the same.
+  const none = tinyConfig({ deep: { embeddings: [], numeric: ['x'], hiddenUnits: [8, 4] } });
+  assert.equal(
+    activeSpace(none, 'wide_deep', space).skipped.find((k) => k.path === 'deep.defaultEmbeddingDim')?.reason,
+    'deep.embeddings is empty: no embedding uses it',
+  );
+  // Through tune: no trial samples it, the trials table has no column for it, the record names it.
+  const data = await prepareTuningData({ config: all, data: [logs], validationColumn: 'user' });
+  const lines: string[] = [];
+  const r = await tune({ config: all, data, trials: 3, maxEpochs: 1, eta: 3, seed: 2, space, backend: 'onnx', log: (l) => lines.push(l) });
+  assert.ok(r.trials.every((t) => !('deep.defaultEmbeddingDim' in t.params)));
+  assert.doesNotMatch(trialsTable(r), /defaultEmbeddingDim/);
+  assert.ok(r.config.tuning!.notSearched.includes('deep.defaultEmbeddingDim'));
+  assert.ok(
+    lines.includes(
+      'not searched: deep.defaultEmbeddingDim (every feature in deep.embeddings sets its own deep.embeddingDims: no embedding uses it)',
+    ),
+    lines.join('\n'),
   );
 });
 

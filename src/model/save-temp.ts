@@ -1,0 +1,59 @@
+/**
+ * The temp folder a local model save writes in (`.<name>.wdp-tmp-<pid>-<host tag>-<random>`,
+ * beside the target; save-target.ts swaps it into place once complete), and what is done about
+ * ones a killed save left behind. The name records the writer, as FileStore's lock files do
+ * (`<pid>@<host>`), so a later save can tell a killed save's folder (its process gone from this
+ * host) from a live one's without any other file.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { hostTag, processExists } from '../util/process-owner.ts';
+
+/** What marks a save's temp folder beside its target (`.<name>.wdp-tmp-…`). */
+const SAVE_TEMP_MARKER = '.wdp-tmp-';
+
+/**
+ * A save's temp folder whose writer cannot be checked (another host, or named before writers
+ * were recorded) is a killed save's once it is this old: a save writes its files in minutes, and
+ * the folder's time moves with every file it gets.
+ */
+export const STALE_SAVE_MS = 24 * 60 * 60 * 1000;
+
+/** Whether `uri` names a save's temp folder (`.<name>.wdp-tmp-…`): never a model, whatever it holds. */
+export function isSaveTempFolder(uri: string): boolean {
+  const last = uri.replace(/\/+$/, '').split('/').pop() ?? '';
+  return last.startsWith('.') && last.includes(SAVE_TEMP_MARKER);
+}
+
+/** The temp folder name for a save to a target named `name`, recording this process as its writer. */
+export function saveTempName(name: string, random: string): string {
+  return `.${name}${SAVE_TEMP_MARKER}${process.pid}-${hostTag()}-${random}`;
+}
+
+/**
+ * Removes the temp folders of killed saves to `path` (`.<name>.wdp-tmp-…` beside it): those whose
+ * recorded writer is a process of this host that no longer exists, and any older than
+ * STALE_SAVE_MS (a writer on another host, or a name from before writers were recorded). A live
+ * save's folder is left alone, so two saves racing to one target do not undo each other.
+ * Best effort: a folder that cannot be removed is left for the next save.
+ * @returns the folders removed
+ */
+export async function removeStaleSaveTemps(path: string, now = Date.now()): Promise<string[]> {
+  const prefix = `.${basename(path)}${SAVE_TEMP_MARKER}`;
+  const dir = dirname(path);
+  const names = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const removed: string[] = [];
+  for (const d of names) {
+    if (!d.isDirectory() || !d.name.startsWith(prefix)) continue;
+    const p = join(dir, d.name);
+    const owner = /^(\d+)-([0-9a-f]{8})-[0-9a-f]+$/.exec(d.name.slice(prefix.length));
+    const deadHere = owner !== null && owner[2] === hostTag() && Number(owner[1]) !== process.pid && !processExists(Number(owner[1]));
+    const s = deadHere ? undefined : await stat(p).catch(() => undefined);
+    if (!deadHere && !(s && now - s.mtimeMs > STALE_SAVE_MS)) continue;
+    await rm(p, { recursive: true, force: true }).then(
+      () => removed.push(p),
+      () => undefined,
+    );
+  }
+  return removed;
+}
