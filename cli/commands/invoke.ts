@@ -5,7 +5,15 @@ import { DEFAULT_STACK, printJson } from '../shared.ts';
 
 /** `--request` is inline JSON or `@file`. */
 async function readRequest(arg: string): Promise<unknown> {
-  const text = arg.startsWith('@') ? await readFile(arg.slice(1), 'utf8') : arg;
+  const file = arg.startsWith('@') ? arg.slice(1) : undefined;
+  const text =
+    file === undefined
+      ? arg
+      : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+          throw new InvalidArgumentError(
+            `--request ${arg}: cannot read ${file} (${e.code === 'ENOENT' ? 'no such file' : (e.code ?? e.message)})`,
+          );
+        });
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {

@@ -155,3 +155,12 @@ test("wdp train honours the config's hashed holdout and refuses a --validation f
     new RegExp(`error: --validation ${data} is the same file as --data ${data}: validation rows would be training rows too`),
   );
 });
+
+test('wdp invoke --request @FILE names a file it cannot read, and says when inline JSON is not JSON', () => {
+  const missing = wdp('invoke', '--bucket', join(dir, 'no-bucket'), '--request', `@${join(dir, 'nope.json')}`);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /--request @.*nope\.json: cannot read .*nope\.json \(no such file\)/);
+  const bad = wdp('invoke', '--bucket', join(dir, 'no-bucket'), '--request', '{"context":');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--request is not JSON/);
+});
