@@ -53,6 +53,7 @@ import {
   MODEL_ID_ENV,
   MODEL_URI_ENV,
   MODEL_VERSION_ENV,
+  REGISTRY_URI_ENV,
   SPLIT_TOWER_KINDS,
   type ScoreHandler,
   type SplitTowerKind,
@@ -115,8 +116,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
     ...(contextFeatures ? { contextFeatures } : {}),
   };
 }
-
-export const REGISTRY_URI_ENV = 'WDP_REGISTRY_URI';
 
 /** What the cold start found when the pinned model and the registry's champion disagree. */
 export interface ChampionMismatch {
