@@ -81,10 +81,11 @@ export const ROLE_ACCESS = {
   },
   // Inputs under batch/input/ only (the batch state machine refuses any other inputPrefix), the
   // champion it scores with (registry.json, then its folder), outputs under batch/output/.
-  scoreBatch: { read: [PREFIXES.batchInput, PREFIXES.registry, PREFIXES.registryModels], write: [PREFIXES.batchOutput] },
+  scoreBatch: { read: [PREFIXES.batchInput, PREFIXES.registryModels], readKeys: [REGISTRY_KEY], write: [PREFIXES.batchOutput] },
   // The batch report: reads the scores written under batch/output/ and writes _report.html there.
   batchSummary: { read: [PREFIXES.batchOutput], write: [PREFIXES.batchOutput] },
-  scoring: { read: [PREFIXES.registryModels, PREFIXES.registry] },
+  // The models, and registry.json (WDP_REGISTRY_URI): the champion, and the id of a pinned version.
+  scoring: { read: [PREFIXES.registryModels], readKeys: [REGISTRY_KEY] },
   training: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
 } as const satisfies Record<string, BucketAccess>;
 

@@ -308,6 +308,12 @@ describe('WdpStack', () => {
     assert.deepEqual(objectGrants(/online scoring/, 's3:PutObject'), []);
   });
 
+  it('the scoring functions read the models and exactly registry/registry.json under registry/', () => {
+    // resolveModel (lambdas/score.ts) and scoreBatch (steps/batch-score.ts) read only the registry document there.
+    assert.deepEqual(objectGrants(/online scoring/, 's3:GetObject'), ['models/registry/*', 'registry/registry.json']);
+    assert.deepEqual(objectGrants(/score one batch/, 's3:GetObject'), ['batch/input/*', 'models/registry/*', 'registry/registry.json']);
+  });
+
   it('batch scoring is a Distributed Map over S3 objects with batching, bounded concurrency and a failure tolerance, then a summary', () => {
     const map = batchAsl.States.ScoreObjects;
     assert.equal(map.Type, 'Map');
