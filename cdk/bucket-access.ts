@@ -5,7 +5,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { MANIFEST_DIGEST_FILE, MANIFEST_FILE } from '../src/model/manifest.ts';
-import { PREFIXES, QUARANTINE_KEY, RUN_LOCK_KEY, WATERMARK_KEY } from '../src/workflow/bucket/layout.ts';
+import { PREFIXES, QUARANTINE_KEY, REGISTRY_KEY, RUN_LOCK_KEY, WATERMARK_KEY } from '../src/workflow/bucket/layout.ts';
 
 export interface BucketAccess {
   /** Key prefixes (e.g. 'logs/') whose objects may be read (GetObject, which HeadObject needs too). */
@@ -53,36 +53,39 @@ export const ROLE_ACCESS = {
   runLock: { read: [RUN_LOCK_KEY], write: [RUN_LOCK_KEY] },
   // The run manifest, and state/quarantine.json (data.onBadFile "quarantine": recordQuarantine
   // sets bad files aside at Ingest, whatever the run's outcome); not the watermark or the lock.
+  // Under state/ it reads the watermark (readEffectiveWatermark, steps/days.ts) and the quarantine
+  // (readQuarantine), never the run lock; under registry/ only registry.json.
   // runs/ and candidates/ are read for a predecessor's manifest (and validation.json) when the
   // registry records its outcome but the watermark never moved (reconcileWatermark, steps/days.ts).
   // Of the models, only the manifests: the champion's fitted ranges (the scale warning).
   ingest: {
-    read: [PREFIXES.logs, PREFIXES.config, PREFIXES.state, PREFIXES.registry, PREFIXES.runs, PREFIXES.candidates],
-    readKeys: MODEL_MANIFEST_KEYS,
+    read: [PREFIXES.logs, PREFIXES.config, PREFIXES.runs, PREFIXES.candidates],
+    readKeys: [WATERMARK_KEY, QUARANTINE_KEY, REGISTRY_KEY, ...MODEL_MANIFEST_KEYS],
     write: [PREFIXES.runs],
     writeKeys: [QUARANTINE_KEY],
   },
   validate: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
   // Under state/ Promote and Reject touch only the watermark (advanceWatermark, bucket/state.ts:
-  // read, then a compare-and-swap write), never the run lock or the quarantine beside it.
+  // read, then a compare-and-swap write), never the run lock or the quarantine beside it; under
+  // registry/ only registry.json (readRegistryVersioned, then writeRegistry's compare-and-swap).
   promote: {
-    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels, PREFIXES.registry],
-    readKeys: [WATERMARK_KEY],
-    write: [PREFIXES.registryModels, PREFIXES.registry],
-    writeKeys: [WATERMARK_KEY],
+    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registryModels],
+    readKeys: [WATERMARK_KEY, REGISTRY_KEY],
+    write: [PREFIXES.registryModels],
+    writeKeys: [WATERMARK_KEY, REGISTRY_KEY],
   },
   reject: {
-    read: [PREFIXES.runs, PREFIXES.candidates, PREFIXES.registry],
-    readKeys: [WATERMARK_KEY],
-    write: [PREFIXES.registry],
-    writeKeys: [WATERMARK_KEY],
+    read: [PREFIXES.runs, PREFIXES.candidates],
+    readKeys: [WATERMARK_KEY, REGISTRY_KEY],
+    writeKeys: [WATERMARK_KEY, REGISTRY_KEY],
   },
   // Inputs under batch/input/ only (the batch state machine refuses any other inputPrefix), the
   // champion it scores with (registry.json, then its folder), outputs under batch/output/.
-  scoreBatch: { read: [PREFIXES.batchInput, PREFIXES.registry, PREFIXES.registryModels], write: [PREFIXES.batchOutput] },
+  scoreBatch: { read: [PREFIXES.batchInput, PREFIXES.registryModels], readKeys: [REGISTRY_KEY], write: [PREFIXES.batchOutput] },
   // The batch report: reads the scores written under batch/output/ and writes _report.html there.
   batchSummary: { read: [PREFIXES.batchOutput], write: [PREFIXES.batchOutput] },
-  scoring: { read: [PREFIXES.registryModels, PREFIXES.registry] },
+  // The models, and registry.json (WDP_REGISTRY_URI): the champion, and the id of a pinned version.
+  scoring: { read: [PREFIXES.registryModels], readKeys: [REGISTRY_KEY] },
   training: { read: [PREFIXES.logs, PREFIXES.runs, PREFIXES.registryModels, PREFIXES.candidates], write: [PREFIXES.candidates] },
 } as const satisfies Record<string, BucketAccess>;
 

@@ -13,8 +13,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { SCORING_METRICS } from '../src/scoring/metric-names.ts';
-import { PREFIXES } from '../src/workflow/bucket/layout.ts';
-import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/steps/serving-target.ts';
+import { REGISTRY_KEY } from '../src/workflow/bucket/layout.ts';
+import { MODEL_URI_ENV, REGISTRY_URI_ENV } from '../src/scoring/env-names.ts';
+import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
 import { grantBucketAccess, ROLE_ACCESS } from './bucket-access.ts';
 import { anyCountAlarm } from './failure.ts';
 import { wdpFunction } from './lambda-defaults.ts';
@@ -55,7 +56,7 @@ export class ScoringService extends Construct {
       timeout: Duration.seconds(30),
       // Empty in the template: Promote publishes versions naming their model; a version published
       // by a redeploy serves the registry's champion instead (lambdas/score.ts).
-      environment: { [MODEL_URI_ENV]: '', WDP_REGISTRY_URI: props.bucket.s3UrlForObject(`${PREFIXES.registry}registry.json`) },
+      environment: { [MODEL_URI_ENV]: '', [REGISTRY_URI_ENV]: props.bucket.s3UrlForObject(REGISTRY_KEY) },
     });
     grantBucketAccess(props.bucket, this.function, ROLE_ACCESS.scoring);
     const provisioned = props.provisionedConcurrency ?? 0;

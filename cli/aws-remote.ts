@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { WorkflowError } from '../src/workflow/errors.ts';
 import { awsSetupHint } from './aws-setup.ts';
+import { describeTaskFailure, stateOfEvent } from './remote-failure.ts';
 import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
 
 /** The stack's outputs as a name → value map. */
@@ -63,6 +64,8 @@ export interface RemoteExecution {
   readonly output?: unknown;
   readonly error?: string;
   readonly cause?: string;
+  /** The last task that failed, `<state>: <error>: <message>` (the Fail state's own cause is generic). */
+  readonly failedTask?: string;
 }
 
 /** Starts an execution and prints each state as it completes, until the execution ends. */
@@ -79,6 +82,7 @@ export async function startAndFollow(options: FollowOptions): Promise<RemoteExec
   print(`started ${executionArn}`);
   const enteredAt = new Map<string, Date>();
   let seen = 0;
+  let failedTask: { readonly state: string | undefined; readonly text: string } | undefined;
   for (;;) {
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;
@@ -89,25 +93,40 @@ export async function startAndFollow(options: FollowOptions): Promise<RemoteExec
       events.push(...(page.events ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
-    for (const ev of events.slice(seen)) describeEvent(ev, enteredAt, print);
+    const byId = new Map(events.map((ev) => [ev.id ?? -1, ev]));
+    for (const ev of events.slice(seen)) {
+      const failed = describeEvent(ev, enteredAt, byId, print);
+      if (failed) failedTask = { state: stateOfEvent(ev, byId), text: failed };
+      // A retry of that task succeeded: its failure is not why the execution ends.
+      else if ((ev.taskSucceededEventDetails ?? ev.lambdaFunctionSucceededEventDetails) && stateOfEvent(ev, byId) === failedTask?.state)
+        failedTask = undefined;
+    }
     seen = events.length;
     const d = await options.sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (d.status && d.status !== 'RUNNING' && d.status !== 'PENDING_REDRIVE') {
       const output = d.output ? (JSON.parse(d.output) as unknown) : undefined;
-      print(`${d.status}${d.error ? `: ${d.error}: ${d.cause ?? ''}` : ''}`);
+      const at = d.status === 'FAILED' && failedTask ? ` (at ${failedTask.text})` : '';
+      print(`${d.status}${d.error ? `: ${d.error}: ${d.cause ?? ''}` : ''}${at}`);
       return {
         executionArn,
         status: d.status,
         ...(output !== undefined ? { output } : {}),
         ...(d.error ? { error: d.error } : {}),
         ...(d.cause ? { cause: d.cause } : {}),
+        ...(d.status === 'FAILED' && failedTask ? { failedTask: failedTask.text } : {}),
       };
     }
     await new Promise((r) => setTimeout(r, options.pollIntervalMs ?? 5000));
   }
 }
 
-function describeEvent(ev: HistoryEvent, enteredAt: Map<string, Date>, print: (line: string) => void): void {
+/** Prints `ev` when it ends a state; returns the failure it reports, when it is a failed task. */
+function describeEvent(
+  ev: HistoryEvent,
+  enteredAt: Map<string, Date>,
+  byId: ReadonlyMap<number, HistoryEvent>,
+  print: (line: string) => void,
+): string | undefined {
   const entered = ev.stateEnteredEventDetails;
   if (entered?.name) {
     enteredAt.set(entered.name, ev.timestamp ?? new Date());
@@ -120,8 +139,9 @@ function describeEvent(ev: HistoryEvent, enteredAt: Map<string, Date>, print: (l
     print(`✓ ${exited.name.padEnd(15)} ${seconds.toFixed(1).padStart(7)}s`);
     return;
   }
-  const failed = ev.taskFailedEventDetails ?? ev.lambdaFunctionFailedEventDetails;
-  if (failed) print(`✗ ${ev.type}: ${failed.error ?? ''} ${failed.cause ?? ''}`);
+  const failed = describeTaskFailure(ev, byId);
+  if (failed) print(`✗ ${failed}`);
+  return failed;
 }
 
 /** Sends one request to the scoring alias `live` and returns its parsed response. */

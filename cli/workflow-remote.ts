@@ -3,7 +3,8 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STACK_OUTPUT_NAMES } from '../src/workflow/state-names.ts';
-import { LIVE_ALIAS, MODEL_URI_ENV } from '../src/workflow/steps/serving-target.ts';
+import { MODEL_URI_ENV } from '../src/scoring/env-names.ts';
+import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
 import { invokeLive, resolveFromStack, startAndFollow, type RemoteExecution } from './aws-remote.ts';
 
 export interface RemoteClients {

@@ -44,8 +44,7 @@ import './shared/prefetch-model.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { readJson } from '../src/workflow/bucket/json-store.ts';
-import { registrySchema } from '../src/workflow/schemas.ts';
+import { readRegistryDocument } from '../src/workflow/bucket/state.ts';
 import './shared/runtime.ts'; // applies WDP_ORT_SPIN to ONNX Runtime, as for every Lambda
 import {
   checkServedModel,
@@ -54,6 +53,7 @@ import {
   MODEL_ID_ENV,
   MODEL_URI_ENV,
   MODEL_VERSION_ENV,
+  REGISTRY_URI_ENV,
   SPLIT_TOWER_KINDS,
   type ScoreHandler,
   type SplitTowerKind,
@@ -117,8 +117,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
   };
 }
 
-export const REGISTRY_URI_ENV = 'WDP_REGISTRY_URI';
-
 /** What the cold start found when the pinned model and the registry's champion disagree. */
 export interface ChampionMismatch {
   readonly servedUri: string;
@@ -152,12 +150,7 @@ export async function resolveModel(config: ScoreLambdaConfig, onMismatch?: (m: C
   if (config.modelUri) {
     // Read once, for the mismatch report and for the id of a version WDP_MODEL_ID does not name.
     const needed = uri && (onMismatch || (config.modelVersion && !config.modelId));
-    const registry: RegistryRead | undefined = needed
-      ? await readJson(uri, registrySchema).then(
-          (r) => r ?? null,
-          (e: Error) => e,
-        )
-      : undefined;
+    const registry: RegistryRead | undefined = needed ? await readRegistryDocument(uri).catch((e: Error) => e) : undefined;
     if (uri && onMismatch && registry !== undefined) {
       const problem = championProblem(config.modelUri, uri, registry);
       if (problem) onMismatch({ servedUri: config.modelUri, ...problem });
@@ -165,7 +158,8 @@ export async function resolveModel(config: ScoreLambdaConfig, onMismatch?: (m: C
     return { uri: config.modelUri, ...(config.modelVersion ? { expected: pinnedExpectation(config, config.modelVersion, registry) } : {}) };
   }
   if (!uri) throw new Error(`environment variable ${MODEL_URI_ENV} is not set (nor ${REGISTRY_URI_ENV})`);
-  const registry = await readJson(uri, registrySchema);
+  // Resolved: a local bucket's registry records bucket-relative keys, not URIs (bucket/keys.ts).
+  const registry = await readRegistryDocument(uri);
   if (!registry) throw new Error(`no model promoted yet: ${uri} does not exist`);
   const c = registry.champion;
   if (!c) throw new Error(`no model promoted yet: ${uri} names no champion`);
@@ -177,9 +171,12 @@ function championProblem(servedUri: string, uri: string, registry: RegistryRead)
   if (registry instanceof Error) return { championUri: null, problem: `the registry ${uri} is unreadable: ${registry.message}` };
   if (registry === null) return { championUri: null, problem: `the registry ${uri} is missing` };
   const champion = registry.champion?.uri ?? null;
-  if (champion === servedUri) return undefined;
+  // One folder however spelled: a WDP_MODEL_URI set by hand may end in a slash the registry's does not.
+  if (champion !== null && withoutTrailingSlash(champion) === withoutTrailingSlash(servedUri)) return undefined;
   return { championUri: champion, problem: `${MODEL_URI_ENV} is ${servedUri} but the registry's champion is ${champion ?? 'none'}` };
 }
+
+const withoutTrailingSlash = (u: string) => u.replace(/\/+$/, '');
 
 /**
  * The model WDP_MODEL_URI must hold: WDP_MODEL_ID when set (Promote sets it), else the id the

@@ -7,6 +7,7 @@
  * model (an empty WDP_MODEL_URI means the registry's champion, known only after reading it).
  */
 import { prefetchServingWeights } from '../../src/model/prefetch.ts';
+import { MODEL_URI_ENV } from '../../src/scoring/env-names.ts';
 
-const modelUri = process.env.WDP_MODEL_URI;
+const modelUri = process.env[MODEL_URI_ENV];
 if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.WDP_PRELOAD !== '0' && modelUri) prefetchServingWeights(modelUri);

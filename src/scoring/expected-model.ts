@@ -7,14 +7,6 @@
  */
 import { ServedModelMismatchError } from './errors.ts';
 
-/**
- * The scoring Lambda's environment, as Promote publishes it (serving-target.ts): the registry
- * version (`v3`) and the model id it holds, next to WDP_MODEL_URI. Constants only, here, so the
- * Lambda bundle does not import the workflow's Lambda client to name them.
- */
-export const MODEL_VERSION_ENV = 'WDP_MODEL_VERSION';
-export const MODEL_ID_ENV = 'WDP_MODEL_ID';
-
 /** What serving was told it serves. */
 export interface ExpectedModel {
   /** The registry version, as serving names it (`v3`). */

@@ -23,18 +23,17 @@ export type {
   ScoredEvent,
 } from './handler.ts';
 export { ModelUnavailableError, RequestError, ScoringError, ServedModelMismatchError } from './errors.ts';
-export { checkServedModel, MODEL_ID_ENV, MODEL_VERSION_ENV } from './expected-model.ts';
+export { checkServedModel } from './expected-model.ts';
+export { MODEL_ID_ENV, MODEL_URI_ENV, MODEL_VERSION_ENV, REGISTRY_URI_ENV } from './env-names.ts';
 export type { ExpectedModel } from './expected-model.ts';
 
 import type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';
+import { MODEL_URI_ENV } from './env-names.ts';
 
 /** Batch scoring (see batch.ts); loaded on first use so online paths never load the Parquet writer. */
 export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreParquetResult> {
   return (await import('./batch.ts')).scoreParquet(options);
 }
-
-/** Env var naming the model to serve; the promotion step sets it on the scoring function. */
-export const MODEL_URI_ENV = 'WDP_MODEL_URI';
 
 /**
  * One Parquet object through batch scoring, with the model from `modelUri` or $WDP_MODEL_URI

@@ -148,7 +148,7 @@ describe('WdpStack hardening', () => {
           return suffix as string;
         });
     const scoreBatch = statementsOf(lid(stack.functions.scoreBatch.role!));
-    assert.deepEqual(prefixesOf(scoreBatch, 's3:GetObject').sort(), ['/batch/input/*', '/models/registry/*', '/registry/*']);
+    assert.deepEqual(prefixesOf(scoreBatch, 's3:GetObject').sort(), ['/batch/input/*', '/models/registry/*', '/registry/registry.json']);
     assert.deepEqual(prefixesOf(scoreBatch, 's3:PutObject'), ['/batch/output/*']);
     const bucketWide = allStatements().filter((s) =>
       list(s.Resource).some((r: Json) => JSON.stringify(r) === JSON.stringify({ 'Fn::Join': ['', [arnOf(bucket), '/*']] })),

@@ -257,7 +257,15 @@ describe('WdpStack', () => {
 
   it('Ingest may write its run manifests and exactly state/quarantine.json (data.onBadFile "quarantine"), nothing else under state/', () => {
     assert.deepEqual(objectGrants(/list new partitions/, 's3:PutObject'), ['runs/*', 'state/quarantine.json']);
-    assert.ok(objectGrants(/list new partitions/, 's3:GetObject').includes('state/*'), 'it reads the watermark and the quarantine');
+  });
+
+  it('Ingest reads exactly the watermark and the quarantine under state/ (not the run lock), and only registry.json under registry/', () => {
+    // readEffectiveWatermark and readQuarantine (steps/ingest.ts), readRegistry (bucket/state.ts).
+    const reads = objectGrants(/list new partitions/, 's3:GetObject');
+    assert.deepEqual(
+      reads.filter((k) => k.startsWith('state/') || k.startsWith('registry/')),
+      ['registry/registry.json', 'state/quarantine.json', 'state/watermark.json'],
+    );
   });
 
   it("Ingest may read the models' manifests (the champion's fitted ranges for the scale warning), not their weights", () => {
@@ -268,18 +276,19 @@ describe('WdpStack', () => {
     );
   });
 
-  it('Promote and Reject read and write exactly state/watermark.json under state/, not the run lock or the quarantine', () => {
-    // advanceWatermark (bucket/state.ts) is their only access to state/: a read, then a compare-and-swap write.
+  it('Promote and Reject read exactly state/watermark.json under state/ (not the run lock or the quarantine), and registry/registry.json', () => {
+    // advanceWatermark (bucket/state.ts) is their only access to state/: a read, then a compare-and-swap
+    // write; readRegistryVersioned then writeRegistry their only access to registry/.
     assert.deepEqual(objectGrants(/alias live/, 's3:GetObject'), [
       'models/candidates/*',
       'models/registry/*',
-      'registry/*',
+      'registry/registry.json',
       'runs/*',
       'state/watermark.json',
     ]);
     assert.deepEqual(objectGrants(/record a rejected candidate/, 's3:GetObject'), [
       'models/candidates/*',
-      'registry/*',
+      'registry/registry.json',
       'runs/*',
       'state/watermark.json',
     ]);
@@ -292,11 +301,17 @@ describe('WdpStack', () => {
     // registry and the watermark; batch-score.ts scores and batch-report.ts its report under batch/output/.
     assert.deepEqual(objectGrants(/run lock/, 's3:PutObject'), ['state/run.lock*']);
     assert.deepEqual(objectGrants(/serving dry run/, 's3:PutObject'), ['models/candidates/*']);
-    assert.deepEqual(objectGrants(/alias live/, 's3:PutObject'), ['models/registry/*', 'registry/*', 'state/watermark.json']);
-    assert.deepEqual(objectGrants(/record a rejected candidate/, 's3:PutObject'), ['registry/*', 'state/watermark.json']);
+    assert.deepEqual(objectGrants(/alias live/, 's3:PutObject'), ['models/registry/*', 'registry/registry.json', 'state/watermark.json']);
+    assert.deepEqual(objectGrants(/record a rejected candidate/, 's3:PutObject'), ['registry/registry.json', 'state/watermark.json']);
     assert.deepEqual(objectGrants(/score one batch/, 's3:PutObject'), ['batch/output/*']);
     assert.deepEqual(objectGrants(/totals and the batch report/, 's3:PutObject'), ['batch/output/*']);
     assert.deepEqual(objectGrants(/online scoring/, 's3:PutObject'), []);
+  });
+
+  it('the scoring functions read the models and exactly registry/registry.json under registry/', () => {
+    // resolveModel (lambdas/score.ts) and scoreBatch (steps/batch-score.ts) read only the registry document there.
+    assert.deepEqual(objectGrants(/online scoring/, 's3:GetObject'), ['models/registry/*', 'registry/registry.json']);
+    assert.deepEqual(objectGrants(/score one batch/, 's3:GetObject'), ['batch/input/*', 'models/registry/*', 'registry/registry.json']);
   });
 
   it('batch scoring is a Distributed Map over S3 objects with batching, bounded concurrency and a failure tolerance, then a summary', () => {

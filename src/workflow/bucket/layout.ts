@@ -40,6 +40,9 @@ export const WATERMARK_KEY = `${PREFIXES.state}watermark.json`;
 /** The quarantine document's key; Ingest's only write under state/ (its own grant). */
 export const QUARANTINE_KEY = `${PREFIXES.state}quarantine.json`;
 
+/** The registry document's key: the only object under registry/ a workflow step reads or writes (its own grants). */
+export const REGISTRY_KEY = `${PREFIXES.registry}registry.json`;
+
 /** Written create-only into `models/registry/v<N>/` before the copy: which run's model owns v<N>. */
 export const VERSION_CLAIM_FILE = 'claim.json';
 
@@ -64,7 +67,7 @@ export function layout(bucketUri: string) {
     runReport: (candidateUri: string) => joinUri(candidateUri, RUN_REPORT_FILE),
     registryModel: (version: number) => at(PREFIXES.registryModels, `v${version}`),
     versionClaim: (version: number) => at(PREFIXES.registryModels, `v${version}`, VERSION_CLAIM_FILE),
-    registry: at(PREFIXES.registry, 'registry.json'),
+    registry: at(REGISTRY_KEY),
     servingPointer: at(PREFIXES.serving, 'live.json'),
     notifications: dir(PREFIXES.notifications),
   };

@@ -4,11 +4,11 @@
  * nothing): the run lock normally keeps a second run out, and this is the defence behind it — a
  * write that lost to another writer fails naming the document instead of overwriting it.
  */
-import { joinUri, storeFor, StoragePreconditionError } from '../../storage/index.ts';
+import { joinUri, parentUri, storeFor, StoragePreconditionError } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson, readJsonVersioned, writeJson } from './json-store.ts';
 import { recordRegistry, recordWatermark, resolveRegistry, resolveWatermark } from './keys.ts';
-import { PREFIXES, type BucketLayout } from './layout.ts';
+import { layout, PREFIXES, type BucketLayout } from './layout.ts';
 import { registrySchema, watermarkSchema, type Registry, type RegistryEntry, type Watermark } from '../schemas.ts';
 
 export const EMPTY_WATERMARK: Watermark = watermarkSchema.parse({ through: null, runId: null, updatedAt: new Date(0).toISOString() });
@@ -73,6 +73,20 @@ export const REBUILD_HINT = 'repair it with `wdp registry rebuild` (add --bucket
 
 export async function readRegistry(l: BucketLayout): Promise<Registry> {
   return (await readRegistryVersioned(l)).registry;
+}
+
+/**
+ * The registry document at `registryUri` (`<bucket>/registry/registry.json`) with its locations
+ * resolved against that bucket, as readRegistry gives them; null when it does not exist. For a
+ * reader that knows only the document, not the bucket (the scoring Lambda's WDP_REGISTRY_URI): a
+ * local bucket's registry records bucket-relative keys (bucket/keys.ts), which, used raw, match no
+ * model URI and name a folder under the working directory.
+ * @throws as readJson when it is unreadable or invalid; BucketPathError when it names a location outside the bucket
+ */
+export async function readRegistryDocument(registryUri: string): Promise<Registry | null> {
+  const l: BucketLayout = { ...layout(parentUri(parentUri(registryUri))), registry: registryUri };
+  const stored = await readJson(registryUri, registrySchema);
+  return stored ? resolveRegistry(l, stored) : null;
 }
 
 /**

@@ -17,7 +17,7 @@ import { WorkflowError } from '../errors.ts';
 import { readJsonVersioned, type VersionedJson, writeJson } from '../bucket/json-store.ts';
 import { keysMarker, recordUri, resolveRecordedUri } from '../bucket/keys.ts';
 import { layout, type BucketLayout } from '../bucket/layout.ts';
-import { MODEL_ID_ENV, MODEL_VERSION_ENV } from '../../scoring/expected-model.ts';
+import { MODEL_ID_ENV, MODEL_URI_ENV, MODEL_VERSION_ENV } from '../../scoring/env-names.ts';
 
 export interface ServedModel {
   readonly uri: string;
@@ -73,9 +73,6 @@ function mismatch(target: string, served: string | null, expected: string | null
   );
 }
 
-export const MODEL_URI_ENV = 'WDP_MODEL_URI';
-// Named where the scoring Lambda reads them (it checks the model it loads is that version's).
-export { MODEL_ID_ENV, MODEL_VERSION_ENV } from '../../scoring/expected-model.ts';
 export const LIVE_ALIAS = 'live';
 
 export const servingPointerSchema = z
