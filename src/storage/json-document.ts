@@ -70,7 +70,7 @@ export function parseJsonDocument<S extends z.ZodType>(
  * @throws JsonDocumentError for a document that is too large (checked before reading it), not
  *   JSON or invalid; StorageError when the store fails
  * @example
- *   const registry = await readJsonDocument('s3://b/state/registry.json', registrySchema, { maxBytes: 16 << 20 });
+ *   const registry = await readJsonDocument('s3://b/registry/registry.json', registrySchema, { maxBytes: 16 << 20 });
  */
 export async function readJsonDocument<S extends z.ZodType>(
   uri: string,
