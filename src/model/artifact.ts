@@ -37,6 +37,7 @@
 import { createHash } from 'node:crypto';
 import { joinUri, storeFor } from '../storage/index.ts';
 import { ModelLoadError, ModelTargetError } from './errors.ts';
+import { checkBytes, type FileEntry, verifyFile } from './file-check.ts';
 import { claimPrefetched, dropPrefetched, SERVING_FILE } from './prefetch.ts';
 import {
   MANIFEST_DIGEST_FILE,
@@ -325,8 +326,6 @@ export async function writeQuantizedCopy(from: string, to: string, options: Save
   );
 }
 
-type FileEntry = ModelManifest['files'][string];
-
 /**
  * A listed file's bytes, after its size and sha256 match the manifest. The store hashes while it
  * reads, or vouches with its own full-object SHA-256 (S3 checksums), so the check costs no
@@ -356,29 +355,6 @@ async function readCheckedFile(uri: string, name: string, entry: FileEntry): Pro
   }
   checkBytes(uri, name, entry, read.data.length, read.sha256);
   return read.data;
-}
-
-/** Checks a listed file the caller does not decode, hashing it as a stream (never all in memory). */
-async function verifyFile(uri: string, name: string, entry: FileEntry): Promise<void> {
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for await (const chunk of storeFor(uri).readStream(joinUri(uri, name))) {
-      size += chunk.length;
-      // Past the listed size it is wrong whatever follows: stop reading.
-      if (size > entry.bytes) break;
-      hash.update(chunk);
-    }
-  } catch (e) {
-    throw new ModelLoadError(uri, `cannot read ${name}: ${(e as Error).message}`, { cause: e });
-  }
-  if (size > entry.bytes) throw new ModelLoadError(uri, `${name} is more than ${entry.bytes} bytes, the size the manifest says`);
-  checkBytes(uri, name, entry, size, hash.digest('hex'));
-}
-
-function checkBytes(uri: string, name: string, entry: FileEntry, size: number, digest: string): void {
-  if (size !== entry.bytes) throw new ModelLoadError(uri, `${name} is ${size} bytes, the manifest says ${entry.bytes}`);
-  if (digest !== entry.sha256) throw new ModelLoadError(uri, `${name} is corrupted: its sha256 does not match the manifest`);
 }
 
 /**

@@ -171,7 +171,7 @@ export async function readManifestDocument(uri: string): Promise<ManifestDocumen
   if (isSaveTempFolder(uri))
     throw new ModelLoadError(
       uri,
-      "it is the temporary folder of a model save (one still running, or one that was killed), not a model; the next save to the same target removes it, so to keep what it holds rename it to a name without '.wdp-tmp-' first",
+      "it is the temporary folder of a model save (one still running, or one that was killed), not a model; the next save to the same target removes it (unless the same save's '.wdp-old-' folder is beside it), so to keep what it holds rename it to a name without '.wdp-tmp-' first",
     );
   const store = storeFor(uri);
   const manifestUri = joinUri(uri, MANIFEST_FILE);

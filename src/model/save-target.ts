@@ -6,9 +6,11 @@
  * weights: neither model loads. So:
  *   local folder  the new model is written in a hidden sibling folder (`.<name>.wdp-tmp-…`)
  *                 and renamed into place only once complete. Replacing a model is two renames
- *                 (old → `.<name>.wdp-old-<random>`, new → `<name>`): a crash between them leaves
- *                 no folder at `<name>`, the old model whole in the `.wdp-old-` sibling and the
- *                 new one whole in the `.wdp-tmp-` one. The old folder is deleted last.
+ *                 (old → `.<name>.wdp-old-<pid>-<host tag>-<random>`, new → `<name>`): a crash
+ *                 between them leaves no folder at `<name>`, the old model whole in the `.wdp-old-`
+ *                 sibling and the new one whole in the `.wdp-tmp-` one. The old folder is deleted
+ *                 last; one a killed save left is reported, or removed when certainly safe, by
+ *                 the next save to `<name>` (save-old.ts).
  *                 The temp folder's name records its writer (`.<name>.wdp-tmp-<pid>-<host tag>-<random>`):
  *                 one left by a killed save (its pid gone from this host, or older than
  *                 STALE_SAVE_MS) is removed by the next save to `<name>` (save-temp.ts).
@@ -25,7 +27,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isS3Uri, joinUri, storeFor } from '../storage/index.ts';
 import { ModelTargetError } from './errors.ts';
 import { MANIFEST_DIGEST_FILE, MANIFEST_FILE } from './manifest.ts';
-import { removeStaleSaveTemps, saveTempName } from './save-temp.ts';
+import { reviewOldSaveFolders } from './save-old.ts';
+import { removeStaleSaveTemps, saveOldName, saveTempName } from './save-temp.ts';
 import { isWriteProbe, probeS3Writable } from './write-probe.ts';
 
 /**
@@ -147,9 +150,10 @@ export async function saveModelFolder<T>(uri: string, existing: ExistingModelPol
     }
     return write(uri);
   }
+  // Old folders first: a temp folder paired with one is evidence of where its save died.
+  await reviewOldSaveFolders(path);
   await removeStaleSaveTemps(path);
   const suffix = randomBytes(6).toString('hex');
-  const sibling = (what: string) => join(dirname(path), `.${basename(path)}.wdp-${what}-${suffix}`);
   const tmp = join(dirname(path), saveTempName(basename(path), suffix));
   await mkdir(dirname(path), { recursive: true });
   let result: T;
@@ -162,7 +166,7 @@ export async function saveModelFolder<T>(uri: string, existing: ExistingModelPol
   }
   let old: string | undefined;
   if (entries.length > 0) {
-    old = sibling('old');
+    old = join(dirname(path), saveOldName(basename(path), suffix));
     await rename(path, old);
   }
   try {

@@ -25,9 +25,26 @@ export function isSaveTempFolder(uri: string): boolean {
   return last.startsWith('.') && last.includes(SAVE_TEMP_MARKER);
 }
 
+/** What marks the folder a replacing save moves the old model into (`.<name>.wdp-old-…`, save-old.ts). */
+export const SAVE_OLD_MARKER = '.wdp-old-';
+
 /** The temp folder name for a save to a target named `name`, recording this process as its writer. */
 export function saveTempName(name: string, random: string): string {
   return `.${name}${SAVE_TEMP_MARKER}${process.pid}-${hostTag()}-${random}`;
+}
+
+/**
+ * The folder name the same save moves the replaced model into: the writer and random part are the
+ * temp folder's, so the two folders of one save are found from each other.
+ */
+export function saveOldName(name: string, random: string): string {
+  return `.${name}${SAVE_OLD_MARKER}${process.pid}-${hostTag()}-${random}`;
+}
+
+/** A save's writer as its folder name records it (`<pid>-<host tag>-<random>` after the marker); undefined for older names. */
+export function saveFolderWriter(rest: string): { pid: number; host: string; random: string } | undefined {
+  const owner = /^(\d+)-([0-9a-f]{8})-([0-9a-f]+)$/.exec(rest);
+  return owner ? { pid: Number(owner[1]), host: owner[2]!, random: owner[3]! } : undefined;
 }
 
 /**
@@ -46,8 +63,15 @@ export async function removeStaleSaveTemps(path: string, now = Date.now()): Prom
   for (const d of names) {
     if (!d.isDirectory() || !d.name.startsWith(prefix)) continue;
     const p = join(dir, d.name);
-    const owner = /^(\d+)-([0-9a-f]{8})-[0-9a-f]+$/.exec(d.name.slice(prefix.length));
-    const deadHere = owner !== null && owner[2] === hostTag() && Number(owner[1]) !== process.pid && !processExists(Number(owner[1]));
+    // With its `.wdp-old-` pair beside it, the save was killed between its two renames: this
+    // folder holds the whole new model and the pair the old one. Both are kept for the user to
+    // finish or undo that save (save-old.ts says how); removing this one would lose the new model.
+    // (Saves before old folders recorded their writer named them by the random part alone.)
+    const rest = d.name.slice(prefix.length);
+    const owner = saveFolderWriter(rest);
+    const pairs = new Set([rest, owner?.random].map((r) => `.${basename(path)}${SAVE_OLD_MARKER}${r}`));
+    if (names.some((n) => pairs.has(n.name))) continue;
+    const deadHere = owner !== undefined && owner.host === hostTag() && owner.pid !== process.pid && !processExists(owner.pid);
     const s = deadHere ? undefined : await stat(p).catch(() => undefined);
     if (!deadHere && !(s && now - s.mtimeMs > STALE_SAVE_MS)) continue;
     await rm(p, { recursive: true, force: true }).then(

@@ -162,8 +162,8 @@ function httpMethod(e: HttpEvent): string | undefined {
 const BOM = '\uFEFF';
 
 /** The message of a 413, shared with `wdp serve` (which counts the bytes itself). */
-export function bodyTooLargeMessage(bytes: number, maxBodyBytes: number): string {
-  return `request body is too large: ${bytes} bytes (the limit is ${maxBodyBytes})`;
+export function bodyTooLargeMessage(bytes: number, maxBodyBytes: number, atLeast = false): string {
+  return `request body is too large: ${atLeast ? 'at least ' : ''}${bytes} bytes (the limit is ${maxBodyBytes})`;
 }
 
 const silent: HandlerLogger = { info: () => {}, warn: () => {}, error: () => {} };

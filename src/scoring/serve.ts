@@ -6,7 +6,7 @@
  *   curl -s localhost:8080/ -d '{"context":{"user":"u1"},"candidates":[{"item":"i1"},{"item":"i2"}]}'
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
   bodyTooLargeMessage,
   createScoreHandler,
@@ -29,7 +29,21 @@ export interface ServeOptions {
   readonly preload?: boolean;
   /** Largest request body accepted, in bytes; a larger one answers 413. @default DEFAULT_MAX_BODY_BYTES (6 MiB) */
   readonly maxBodyBytes?: number;
+  /**
+   * Longest a request may take to arrive, headers and body, before it is answered 408 and its
+   * connection closed (checked about every second). @default DEFAULT_REQUEST_TIMEOUT_MS
+   */
+  readonly requestTimeoutMs?: number;
 }
+
+/**
+ * A whole request body reaches a local server in milliseconds; Node's own default (5 minutes)
+ * let a client that sends a byte now and then hold a connection, and its buffer, that long.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Bytes past the limit read and dropped after a 413, so the client sees it, before the connection is closed. */
+const DRAIN_BYTES = 16 * 1024 * 1024;
 
 export interface Serving {
   readonly server: Server;
@@ -64,27 +78,46 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     },
   });
   const send = (res: ServerResponse, h: HttpResult) => res.writeHead(h.statusCode, h.headers).end(h.body);
-  const server = createServer((req, res) => {
+  // A body over the limit is answered as soon as that is known: before the body is sent when the
+  // client asks first (`expect: 100-continue`, as curl does for large bodies), else from
+  // content-length, else when the count passes the limit. What the client goes on sending is read
+  // and dropped, so it can read the answer (closing at once made clients fail with EPIPE or
+  // ECONNRESET instead of seeing the 413), up to DRAIN_BYTES; past that the connection is closed:
+  // reading a 512 MB upload, or a chunked body that never ends, to the end kept it busy for as
+  // long as it was sent.
+  const refuseTooLarge = (res: ServerResponse, bytes: number, atLeast: boolean, close: boolean) => {
+    const requestId = randomUUID();
+    send(res, {
+      statusCode: 413,
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...(close ? { connection: 'close' } : {}) },
+      body: JSON.stringify({ statusCode: 413, error: bodyTooLargeMessage(bytes, maxBody, atLeast), requestId }),
+    });
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET';
+    const declared = Number(req.headers['content-length']);
     const chunks: Buffer[] = [];
     let size = 0;
+    let refused = false;
+    if (method === 'POST' && declared > maxBody) {
+      // Any other method is refused by the handler before it looks at the body.
+      refused = true;
+      refuseTooLarge(res, declared, false, false);
+    }
     req.on('data', (c: Buffer) => {
       size += c.length;
-      // Past the limit the bytes are only counted, not kept: the 413 names the real size.
+      // Past the limit the bytes are only counted, not kept.
       if (size <= maxBody) chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > maxBody && method === 'POST') {
-        // The handler would answer the same from the size alone, but would need the body for it.
-        const requestId = randomUUID();
-        send(res, {
-          statusCode: 413,
-          headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-          body: JSON.stringify({ statusCode: 413, error: bodyTooLargeMessage(size, maxBody), requestId }),
-        });
-        return;
+      else if (method === 'POST' && !refused) {
+        refused = true;
+        refuseTooLarge(res, size, true, false);
       }
-      // Any other method is refused by the handler before it looks at the body.
+      if (refused && size > maxBody + DRAIN_BYTES) req.socket.destroy();
+    });
+    // A client gone mid-body: nothing to answer (and no unhandled 'error' event).
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      if (refused) return;
       const body = size > maxBody ? '' : Buffer.concat(chunks).toString('utf8');
       const event = {
         version: '2.0',
@@ -98,6 +131,19 @@ export async function serve(options: ServeOptions): Promise<Serving> {
         .then((r) => send(res, r as HttpResult))
         .catch(() => res.writeHead(500, { 'content-type': 'application/json' }).end('{"statusCode":500,"error":"internal error"}'));
     });
+  };
+  const server = createServer(
+    { requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    onRequest,
+  );
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if ((req.method ?? 'GET') === 'POST' && Number(req.headers['content-length']) > maxBody) {
+      // The body was never sent: nothing to drain, the connection may close.
+      refuseTooLarge(res, Number(req.headers['content-length']), false, true);
+      return;
+    }
+    res.writeContinue();
+    onRequest(req, res);
   });
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);

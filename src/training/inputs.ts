@@ -73,6 +73,18 @@ export async function planTrainInputs(request: TrainInputsRequest): Promise<Trai
   };
 }
 
+/**
+ * The validation check alone, for `wdp tune --validation` (which has its own way to validate on a
+ * hashed share, hence its own hint): validation logs that are training logs score trials on rows
+ * they were trained on, and the search would pick whatever overfits best.
+ * @throws TrainingError naming both arguments and the shared file
+ */
+export async function refuseValidationInData(data: readonly string[], validation: readonly string[], hint: string): Promise<void> {
+  if (validation.length === 0) return;
+  const [dataFiles, validationFiles] = await Promise.all([canonicalFiles(data), canonicalFiles(validation)]);
+  refuseShared('--validation', validationFiles, '--data', dataFiles, 'validation rows would be training rows too', hint);
+}
+
 const VALIDATION_HINT =
   'give separate files, or leave --validation out and set training.validation to {"kind": "hash", "fraction": 0.1} to validate on a hashed share of the training rows';
 const HOLDOUT_HINT =

@@ -14,6 +14,8 @@ import { splitRows, withSplitColumn, type RowSplit } from '../data/row-split.ts'
 import { concatBatches } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
+import { TrainingError } from '../training/errors.ts';
+import { refuseValidationInData } from '../training/inputs.ts';
 import { WdpError } from '../util/errors.ts';
 
 export class TuningDataError extends WdpError {}
@@ -45,6 +47,9 @@ export interface TuningData {
   readonly skippedRows: number;
 }
 
+const TUNE_VALIDATION_HINT =
+  'give separate files, or leave --validation out to validate on a hashed share of --data (--validation-fraction, --validation-column)';
+
 /** Reads, fits and encodes both sides. */
 export async function prepareTuningData(options: TuningDataOptions): Promise<TuningData> {
   const { config } = options;
@@ -62,6 +67,9 @@ export async function prepareTuningData(options: TuningDataOptions): Promise<Tun
   if (validationFiles) {
     if (validationFiles.length === 0)
       throw new TuningDataError(`no Parquet or CSV logs under --validation ${options.validation!.join(', ')}`);
+    await refuseValidationInData(options.data, options.validation!, TUNE_VALIDATION_HINT).catch((e: unknown) => {
+      throw e instanceof TrainingError ? new TuningDataError(e.message, { cause: e }) : e;
+    });
     validationSource = { kind: 'files', uris: validationFiles.map((f) => f.uri) };
   } else {
     const fraction = options.validationFraction ?? 0.2;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { copyModelFiles, writeQuantizedCopy } from '../../src/model/artifact.ts';
 import { ModelLoadError, ModelTargetError } from '../../src/model/errors.ts';
 import { readManifest } from '../../src/model/manifest.ts';
+import { reviewOldSaveFolders } from '../../src/model/save-old.ts';
 import { removeStaleSaveTemps, STALE_SAVE_MS } from '../../src/model/save-temp.ts';
 import { checkModelTarget, saveModelFolder } from '../../src/model/save-target.ts';
 import { hostTag } from '../../src/util/process-owner.ts';
@@ -153,6 +154,89 @@ describe('temp folders of killed saves', () => {
     assert.equal((await readManifest(m)).modelId, 'm-other');
     // Its own temp folder names this process as the writer, and is gone once the model is in place.
     assert.deepEqual(await removeStaleSaveTemps(m), []);
+  });
+
+  /** A fresh folder with a model `m` in it (unless `withTarget` is false), for one scenario. */
+  const scene = async (withTarget = true) => {
+    const dir = await mkdtemp(join(scratch.dir, 'old-'));
+    const m = join(dir, 'm');
+    if (withTarget) await cp(scratch.good, m, { recursive: true });
+    return { dir, m, old: (rest: string) => join(dir, `.m.wdp-old-${rest}`), tmp: (rest: string) => join(dir, `.m.wdp-tmp-${rest}`) };
+  };
+  const wdpFolders = async (dir: string) => (await readdir(dir)).filter((n) => n.includes('.wdp-')).sort();
+  /** Silences (and collects) the process warnings the review gives, so the test output stays readable. */
+  const quietly = async <T>(run: () => Promise<T>): Promise<T> => {
+    const emit = process.emitWarning;
+    process.emitWarning = () => undefined;
+    try {
+      return await run();
+    } finally {
+      process.emitWarning = emit;
+    }
+  };
+
+  test('.wdp-old-: killed between the two renames, both halves are kept and the warning says how to finish or undo', async () => {
+    const { dir, m, old, tmp } = await scene(false);
+    const rest = `${deadPid()}-${hostTag()}-aaaaaaaaaaaa`;
+    await cp(scratch.good, old(rest), { recursive: true });
+    await copyModelFiles(other, tmp(rest));
+    const [review] = await quietly(() => reviewOldSaveFolders(m));
+    assert.equal(review?.outcome, 'kept');
+    assert.match(
+      review?.message ?? '',
+      /was killed between its two renames: .*\.m\.wdp-old-.* holds model \S+ \(wide_deep|was killed between its two renames: .*holds model/,
+    );
+    assert.match(
+      review?.message ?? '',
+      /m-other.*the one meant to replace it\. Both are kept\. To finish that save: mv .* && rm -r .*; to undo it: mv/,
+    );
+    // The next save to the target goes ahead and keeps both (the temp folder too: it is whole).
+    await quietly(() => saveModelFolder(m, 'refuse', (d) => copyModelFiles(other, d)));
+    assert.deepEqual(await wdpFolders(dir), [basename(old(rest)), basename(tmp(rest))].sort());
+    assert.deepEqual(await removeStaleSaveTemps(m), [], 'a temp folder paired with an old one is not stale');
+  });
+
+  test('.wdp-old-: killed after the new model was in place, the next save removes it (writer gone, target whole)', async () => {
+    const { dir, m, old } = await scene();
+    await cp(scratch.good, old(`${deadPid()}-${hostTag()}-bbbbbbbbbbbb`), { recursive: true });
+    const outcomes = await quietly(() => saveModelFolder(m, 'replace', (d) => copyModelFiles(other, d)).then(() => wdpFolders(dir)));
+    assert.deepEqual(outcomes, []);
+    assert.equal((await readManifest(m)).modelId, 'm-other');
+    // The target moved in long after the old folder moved out: a later save's model, not the
+    // replacement (its temp folder deleted by hand), so the old folder may be the only copy.
+    const later = await scene();
+    const kept = later.old(`${deadPid()}-${hostTag()}-ffffffffffff`);
+    await cp(scratch.good, kept, { recursive: true });
+    const [review] = await quietly(() => reviewOldSaveFolders(later.m, { sameSaveMs: -1 }));
+    assert.equal(review?.outcome, 'kept');
+    assert.match(review?.message ?? '', /kept because .*\/m was not moved in with it/);
+  });
+
+  test('.wdp-old-: kept and reported when the target is missing or damaged, the writer unrecorded or live', async () => {
+    const { m, old } = await scene();
+    // Damaged target: a weight file edited after the save.
+    const wide = join(m, 'wide.safetensors');
+    const bytes = await readFile(wide);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
+    await writeFile(wide, bytes);
+    const dead = old(`${deadPid()}-${hostTag()}-cccccccccccc`);
+    const legacy = old('dddddddddddd');
+    const live = old(`${process.ppid}-${hostTag()}-eeeeeeeeeeee`);
+    for (const d of [dead, legacy]) await cp(scratch.good, d, { recursive: true });
+    await mkdir(live);
+    const byPath = new Map((await quietly(() => reviewOldSaveFolders(m))).map((o) => [o.path, o]));
+    assert.equal(byPath.get(live)?.outcome, 'live');
+    assert.equal(byPath.get(live)?.message, undefined, 'a live save is not reported');
+    assert.equal(byPath.get(dead)?.outcome, 'kept');
+    assert.match(
+      byPath.get(dead)?.message ?? '',
+      /holds model .*, the model at .* before a save replaced it; kept because .*\/m does not load \(.*wide\.safetensors is corrupted.*\), so it may be the only copy\. To restore it: mv .*; to remove it: rm -r/,
+    );
+    assert.equal(byPath.get(legacy)?.outcome, 'kept');
+    assert.match(byPath.get(legacy)?.message ?? '', /kept because its writer is not recorded/);
+    await rm(m, { recursive: true });
+    const [missing] = (await quietly(() => reviewOldSaveFolders(m))).filter((o) => o.path === dead);
+    assert.match(missing?.message ?? '', /kept because .*\/m does not exist/);
   });
 
   test('a save temp folder is never taken for a model: it does not load, and a folder holding one is not a model to replace', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -8,7 +8,7 @@ import { isHoldoutValue } from '../../src/data/row-split.ts';
 import { evaluateModel } from '../../src/evaluation/evaluate.ts';
 import { loadTrainableModel } from '../../src/model/trainable-model.ts';
 import { trainModel } from '../../src/training/train.ts';
-import { prepareTuningData } from '../../src/tuning/data.ts';
+import { prepareTuningData, TuningDataError } from '../../src/tuning/data.ts';
 import { activeSpace, type SearchDimension } from '../../src/tuning/search-space.ts';
 import { halvingSchedule, trialsTable, tune } from '../../src/tuning/tune.ts';
 import { TINY_CONFIG, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
@@ -301,4 +301,16 @@ test('tune needs validation rows: without --validation or a column to hash, it s
     prepareTuningData({ config: tinyConfig(), data: [logs], validationColumn: 'user', maxRows: 100 }),
     /stops at 100 rows/,
   );
+});
+
+test('tune --validation that is a --data file (or under a --data folder, or a symlink to one) is refused before anything is read', async () => {
+  const refused = (e: unknown) =>
+    e instanceof TuningDataError &&
+    /validation rows would be training rows too/.test(e.message) &&
+    /leave --validation out to validate on a hashed share of --data/.test(e.message);
+  const link = join(dir, 'same-logs.parquet');
+  await symlink(logs, link);
+  await assert.rejects(prepareTuningData({ config: tinyConfig(), data: [logs], validation: [logs] }), refused);
+  await assert.rejects(prepareTuningData({ config: tinyConfig(), data: [logs], validation: [link] }), refused);
+  await assert.rejects(prepareTuningData({ config: tinyConfig(), data: [dir], validation: [logs] }), refused);
 });

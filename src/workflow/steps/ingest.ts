@@ -17,7 +17,7 @@ import { DataError } from '../../data/errors.ts';
 import { checkLogFile, parsePartition, type ColumnFacts, type ColumnRequirement } from '../../data/logs.ts';
 import { withSplitColumn } from '../../data/row-split.ts';
 import { requiredColumnsOfConfig } from '../../features/columns.ts';
-import { storeFor } from '../../storage/index.ts';
+import { checkKey, storeFor, UnsafeKeyError } from '../../storage/index.ts';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
@@ -63,7 +63,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const now = (options.nowEpochMs ?? Date.now)();
   const at = new Date(now).toISOString();
 
-  const listed = await listPartitionFiles(l.logs);
+  const listed = await listPartitionFiles(l.logs, log);
   const partitions = [...listed.keys()];
   // In step with the registry: a predecessor killed after recording its outcome has trained its days.
   const watermark = await readEffectiveWatermark(l, log);
@@ -395,7 +395,7 @@ function footerProblems(
 }
 
 /** The Parquet/CSV files under each `dt=` partition, oldest partition first, files by URI. */
-async function listPartitionFiles(logsPrefix: string): Promise<Map<string, FileRef[]>> {
+async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<Map<string, FileRef[]>> {
   const found = new Map<string, FileRef[]>();
   for (const blob of await storeFor(logsPrefix).list(logsPrefix)) {
     const rel = blob.uri.slice(logsPrefix.length);
@@ -403,6 +403,14 @@ async function listPartitionFiles(logsPrefix: string): Promise<Map<string, FileR
     if (!/\.(parquet|csv)$/i.test(rel)) continue;
     const p = parsePartition(blob.uri);
     if (!p) continue;
+    // The watermark, quarantine and run manifest record each file read by its key, and reading
+    // them back refuses a key that is not a safe bucket key (a backslash, a ".." segment): one
+    // such file name, once recorded, failed every later run at Ingest. Never read, never recorded.
+    const unsafe = unsafeKeyReason(logsPrefix, rel);
+    if (unsafe !== undefined) {
+      log.warn(`skipped ${blob.uri}: ${unsafe}; rename it to train on it`);
+      continue;
+    }
     const ref: FileRef = {
       uri: blob.uri,
       sizeBytes: blob.sizeBytes,
@@ -418,6 +426,17 @@ async function listPartitionFiles(logsPrefix: string): Promise<Map<string, FileR
       found.get(p)!.sort((a, b) => (a.uri < b.uri ? -1 : 1)),
     );
   return sorted;
+}
+
+/** Why `rel` is not a key the bucket documents can record, or undefined when it is one. */
+function unsafeKeyReason(logsPrefix: string, rel: string): string | undefined {
+  try {
+    checkKey(logsPrefix, rel);
+    return undefined;
+  } catch (e) {
+    if (e instanceof UnsafeKeyError) return e.message;
+    throw e;
+  }
 }
 
 /** Reads and validates a run manifest. */

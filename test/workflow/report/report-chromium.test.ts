@@ -37,6 +37,27 @@ describe('run report in headless Chromium', () => {
     assert.equal(r.requests.length, 1);
   });
 
+  it('a report whose file names, tokens and run id carry markup fetches nothing and still draws its charts', async (t) => {
+    const dir = await scratchDir(t);
+    if (!dir) return;
+    const evil = `"><img src="http://127.0.0.1:9/evil.png"></svg><script>fetch('http://127.0.0.1:9/js')</script>&amp;`;
+    const base = reportInput();
+    const file = join(dir, 'hostile.html');
+    await writeFile(
+      file,
+      await buildRunReport({
+        ...base,
+        runId: `r${evil}`,
+        candidate: { ...base.candidate, name: `candidate${evil}` },
+        lineage: { ...base.lineage, lateFiles: [`/b/logs/dt=2026-01-03/${evil}.parquet`], quarantined: [{ uri: evil, reason: evil }] },
+        notes: [evil],
+      }),
+    );
+    const r = await renderInChromium(file, ['roc-chart', 'calibration-chart', 'loss-chart']);
+    for (const [id, n] of Object.entries(r.paths)) assert.ok(n >= 2, `${id}: ${n} drawn paths`);
+    assert.deepEqual(r.blocked, []);
+  });
+
   it('would see a fetch: a page with an external image is caught (the check is not vacuous)', async (t) => {
     const dir = await scratchDir(t);
     if (!dir) return;

@@ -189,6 +189,18 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     assert.equal(JSON.parse(s3.text(l.quarantine)!).files.length, 1);
   });
 
+  it('a log file whose name is not a safe key (a backslash) is skipped and never recorded: once recorded it failed every later run', async () => {
+    for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
+    const hostile = `${l.logs}dt=2026-01-02/p"><img src=x onerror=alert(1)><\\script>.parquet`;
+    put(hostile, parquet);
+    const r = await ingest();
+    assert.ok(r.hasNewData);
+    const manifest = JSON.parse(s3.text(r.manifestUri)!);
+    const recorded = JSON.stringify([manifest.data, manifest.holdout, manifest.watermarkAfter]);
+    assert.ok(!recorded.includes('onerror'), `the file was recorded: ${recorded}`);
+    assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-01/part-00000.parquet`, `${l.logs}dt=2026-01-02/part-00000.parquet`]);
+  });
+
   it('fails clearly without a config, and rejects a malformed event', async () => {
     s3.objects.clear();
     day('2026-01-01');
