@@ -31,7 +31,8 @@ export class StorageNotFoundError extends StorageError {
 
 /**
  * A key (a path inside a bucket or folder) that would leave it or that no store spells the same
- * way: a `..` segment, a NUL, a backslash. `uri` is the base it was to be joined to.
+ * way, or that would be printed with terminal escapes: a `..` segment, a NUL, a control character, a
+ * backslash. `uri` is the base it was to be joined to (printed as given; the key JSON-quoted).
  */
 export class UnsafeKeyError extends StorageError {
   readonly key: string;

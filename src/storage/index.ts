@@ -46,7 +46,7 @@ export function clearStoreCache(): void {
 
 /**
  * Joins URI parts with single slashes, keeping the scheme of `base`. The parts are keys under
- * `base` and stay under it: a part with a `..` segment, a NUL or a backslash is refused
+ * `base` and stay under it: a part with a `..` segment, a NUL, a control character or a backslash is refused
  * (UnsafeKeyError) whatever the store, so a prefix or key from a caller (`wdp score-batch --out`,
  * a batch item, a manifest's file name) can never name something outside the bucket or folder.
  * Leading slashes of a part are dropped (the part is still a key under `base`).
@@ -72,8 +72,22 @@ export function joinUri(base: string, ...parts: string[]): string {
  */
 export function checkKey(base: string, key: string): void {
   if (key.includes('\0')) throw new UnsafeKeyError(base, key, 'it contains a NUL character');
+  // Keys are printed to terminals and logs (file names in run summaries, warnings): an escape
+  // sequence in a file name could rewrite what an operator sees. No store needs them in a key.
+  const control = firstControlCharacter(key);
+  if (control !== undefined)
+    throw new UnsafeKeyError(base, key, `it contains a control character (U+${control.toString(16).padStart(4, '0').toUpperCase()})`);
   if (key.includes('\\')) throw new UnsafeKeyError(base, key, 'it contains a backslash (keys use "/")');
   if (key.split('/').includes('..')) throw new UnsafeKeyError(base, key, 'a ".." segment would leave the bucket');
+}
+
+/** The code of the first C0 (but NUL, checked apart) or C1 control character or DEL in `s`. */
+function firstControlCharacter(s: string): number | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x01 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f)) return c;
+  }
+  return undefined;
 }
 
 /**

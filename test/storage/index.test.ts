@@ -10,7 +10,7 @@ describe('storage helpers', () => {
     assert.equal(joinUri('rel', 'y'), 'rel/y');
   });
 
-  it('joinUri keeps every part under its base: ".." segments, NUL and backslashes are refused, naming the key', () => {
+  it('joinUri keeps every part under its base: ".." segments, NUL, control characters and backslashes are refused, naming the key', () => {
     for (const base of ['.wdp/k1', '/abs/bucket', 'file:///tmp/b', 's3://b']) {
       for (const key of [
         'batch/output/../../../../../tmp/pwned/',
@@ -20,6 +20,10 @@ describe('storage helpers', () => {
         'batch/input/../../logs/dt=2026-01-04/',
         'a\\b',
         'a\0b',
+        'dt=2026-01-05/\u001b]0;pwned\u0007.parquet',
+        'a\u001b[2Jb',
+        'a\u009bb',
+        'a\u007fb',
       ]) {
         assert.throws(
           () => joinUri(base, 'batch/', key),

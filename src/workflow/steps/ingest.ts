@@ -408,7 +408,8 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<Map<
     // such file name, once recorded, failed every later run at Ingest. Never read, never recorded.
     const unsafe = unsafeKeyReason(logsPrefix, rel);
     if (unsafe !== undefined) {
-      log.warn(`skipped ${blob.uri}: ${unsafe}; rename it to train on it`);
+      // Named JSON-quoted: the name may hold what a terminal would act on (escape sequences).
+      log.warn(`skipped ${JSON.stringify(blob.uri)}: ${unsafe}; rename it to train on it`);
       continue;
     }
     const ref: FileRef = {

@@ -193,6 +193,8 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
     const hostile = `${l.logs}dt=2026-01-02/p"><img src=x onerror=alert(1)><\\script>.parquet`;
     put(hostile, parquet);
+    // A terminal escape (set the window title) in a name: never read, never printed raw.
+    put(`${l.logs}dt=2026-01-02/onerror\u001b]0;pwned\u0007.parquet`, parquet);
     const r = await ingest();
     assert.ok(r.hasNewData);
     const manifest = JSON.parse(s3.text(r.manifestUri)!);
