@@ -132,10 +132,22 @@ export async function serve(options: ServeOptions): Promise<Serving> {
         .catch(() => res.writeHead(500, { 'content-type': 'application/json' }).end('{"statusCode":500,"error":"internal error"}'));
     });
   };
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const server = createServer(
-    { requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    // headersTimeout's own default (60 s) is not lowered with requestTimeout, and a connection that
+    // sends nothing at all is bound by neither: without the idle timeout below, a client that
+    // connects and stays silent (or stops inside the headers) held its socket indefinitely.
+    { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: 1000 },
     onRequest,
   );
+  // Only until a request arrives: after that requestTimeout bounds the body, keepAliveTimeout the
+  // wait for the next request, and a slow answer (the first one waits for the model) is not cut.
+  server.on('connection', (socket) => {
+    socket.setTimeout(requestTimeoutMs, () => socket.destroy());
+  });
+  server.on('request', (req: IncomingMessage) => {
+    req.socket.setTimeout(0);
+  });
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if ((req.method ?? 'GET') === 'POST' && Number(req.headers['content-length']) > maxBody) {
       // The body was never sent: nothing to drain, the connection may close.

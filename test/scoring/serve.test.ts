@@ -203,3 +203,24 @@ test('a body trickling in is cut off after requestTimeoutMs (408), and the serve
     await new Promise((r) => slow.server.close(r));
   }
 });
+
+test('a connection that sends nothing, or stops inside its headers, is closed after requestTimeoutMs', async () => {
+  const s = await serve({ modelUri, port: 0, scorerOptions: { backend: 'js' }, requestTimeoutMs: 500 });
+  try {
+    for (const sent of ['', 'POST / HTTP/1.1\r\nhost: x\r\n']) {
+      const socket = connect(s.port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.on('error', () => undefined);
+      if (sent) socket.write(sent);
+      const started = Date.now();
+      const closed = await Promise.race([once(socket, 'close').then(() => true), delay(5000).then(() => false)]);
+      socket.destroy();
+      assert.ok(closed, `still open after 5 s (${JSON.stringify(sent)})`);
+      assert.ok(Date.now() - started < 3000, `closed after ${Date.now() - started} ms (${JSON.stringify(sent)})`);
+    }
+    const body = JSON.stringify({ context: { user: 'u1' }, candidates: [{ item: 'i1', x: 0.1 }] });
+    assert.equal((await fetch(`http://127.0.0.1:${s.port}/`, { method: 'POST', body })).status, 200);
+  } finally {
+    await new Promise((r) => s.server.close(r));
+  }
+});
