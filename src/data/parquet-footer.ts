@@ -1,0 +1,64 @@
+/**
+ * Checks a Parquet footer's numbers before anything is read or allocated from them. hyparquet
+ * trusts the footer: a row count of 2^40 or -5 became a raw RangeError from a typed-array
+ * allocation (no file named), a chunk offset past the end of the file read as an empty chunk and
+ * gave every row NaN without a word, a negative offset became a storage error. A footer is
+ * attacker-controlled input like any other byte of the file, so each number that sizes an
+ * allocation or a read is checked here, with an error naming the file and the row group.
+ */
+import type { FileMetaData } from 'hyparquet';
+import { DataError } from './errors.ts';
+
+/**
+ * Most rows in one row group. The reader decodes a row group whole (memory ∝ its rows), and a
+ * footer may claim any count: an all-constant column of 2^30 rows is a few bytes on disk. 2^24
+ * (16,777,216) is 16 times what pyarrow writes by default (2^20 rows per group) and Spark's 128 MB
+ * groups rarely hold more than a few million rows.
+ */
+export const MAX_ROW_GROUP_ROWS = 1 << 24;
+
+/**
+ * Throws a DataError naming `uri` when the footer's row counts or the requested columns' chunk
+ * byte ranges are impossible: negative, not integers, row groups that do not add up to the file's
+ * count, a row group over MAX_ROW_GROUP_ROWS, or a chunk outside the file's data (between the
+ * 4-byte magic and the footer).
+ */
+export function checkParquetFooter(uri: string, metadata: FileMetaData, fileBytes: number, columnNames: readonly string[]): void {
+  const fail = (message: string, column?: string): never => {
+    throw new DataError(column === undefined ? { source: uri } : { source: uri, column }, `corrupt Parquet footer: ${message}`);
+  };
+  const total = count(metadata.num_rows);
+  if (total === undefined) fail(`the file's row count ${metadata.num_rows} is not a count`);
+  let sum = 0;
+  const dataEnd = fileBytes - 8 - metadata.metadata_length;
+  const wanted = new Set(columnNames);
+  metadata.row_groups.forEach((group, g) => {
+    const rows = count(group.num_rows);
+    if (rows === undefined) fail(`row group ${g} has a row count of ${group.num_rows}`);
+    else if (rows > MAX_ROW_GROUP_ROWS)
+      fail(
+        `row group ${g} has ${rows} rows, over the limit of ${MAX_ROW_GROUP_ROWS} per row group (write the file with smaller row groups)`,
+      );
+    sum += rows ?? 0;
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data;
+      if (!meta || !wanted.has(meta.path_in_schema[0] ?? '')) continue;
+      const start = count(meta.dictionary_page_offset || meta.data_page_offset);
+      const size = count(meta.total_compressed_size);
+      const name = meta.path_in_schema.join('.');
+      if (start === undefined || size === undefined || start < 4 || start + size > dataEnd)
+        fail(
+          `row group ${g}: the chunk's bytes [${meta.dictionary_page_offset || meta.data_page_offset}, +${meta.total_compressed_size}) are not inside the file's data [4, ${dataEnd})`,
+          name,
+        );
+    }
+  });
+  if (sum !== total) fail(`the row groups hold ${sum} rows but the file says ${total}`);
+}
+
+/** A footer integer as a number when it is a non-negative safe integer (thrift gives number or bigint). */
+function count(v: bigint | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
