@@ -56,6 +56,43 @@ export function checkParquetFooter(uri: string, metadata: FileMetaData, fileByte
   if (sum !== total) fail(`the row groups hold ${sum} rows but the file says ${total}`);
 }
 
+/**
+ * Deepest nesting of groups in a file's schema. hyparquet builds its schema tree recursively and
+ * copies each node's path from its parent's: 5,000 nested groups (a 50 KB footer) took 12 s and
+ * 570 MB, deeper ones overflow the stack. Real schemas nest a few levels (a list of structs is 4).
+ */
+export const MAX_SCHEMA_DEPTH = 64;
+
+/** Most elements (columns and groups) in a file's schema: 100,000 is far beyond any log table. */
+export const MAX_SCHEMA_ELEMENTS = 100_000;
+
+/**
+ * Throws a DataError naming `uri` when the schema is too large or too deep to build safely, or
+ * when its children counts do not describe exactly its element list (hyparquet would read past it
+ * and fail with a TypeError naming nothing). Walks the flat list without recursion.
+ */
+export function checkParquetSchemaShape(uri: string, metadata: FileMetaData): void {
+  const fail = (message: string): never => {
+    throw new DataError({ source: uri }, `corrupt Parquet footer: ${message}`);
+  };
+  const { schema } = metadata;
+  if (schema.length > MAX_SCHEMA_ELEMENTS) fail(`the schema has ${schema.length} elements, over the limit of ${MAX_SCHEMA_ELEMENTS}`);
+  // Children still to come at each open level; the root is the first element.
+  const open: number[] = [];
+  for (let i = 0; i < schema.length; i++) {
+    if (i > 0 && open.length === 0) fail(`the schema has ${schema.length - i} element(s) after the root's children`);
+    const children = schema[i]!.num_children ?? 0;
+    if (!Number.isSafeInteger(children) || children < 0) fail(`schema element ${i} has ${children} children`);
+    if (open.length > 0) open[open.length - 1]!--;
+    if (children > 0) {
+      open.push(children);
+      if (open.length > MAX_SCHEMA_DEPTH) fail(`the schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`);
+    }
+    while (open.length > 0 && open.at(-1) === 0) open.pop();
+  }
+  if (open.length > 0) fail('the schema ends before its groups have all their children');
+}
+
 /** A footer integer as a number when it is a non-negative safe integer (thrift gives number or bigint). */
 function count(v: bigint | number | undefined): number | undefined {
   if (v === undefined) return undefined;

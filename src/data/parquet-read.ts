@@ -10,7 +10,7 @@ import { cellToToken } from './cells.ts';
 import { emptyColumn, sliceColumn } from './column-values.ts';
 import { DataError } from './errors.ts';
 import type { LogFile } from './log-files.ts';
-import { checkParquetFooter } from './parquet-footer.ts';
+import { checkParquetFooter, checkParquetSchemaShape } from './parquet-footer.ts';
 import { type ChunkToCheck, checkRowGroupPages } from './parquet-pages.ts';
 import { type FetchedSpan, SpanReader, groupSpans } from './parquet-ranges.ts';
 import type { ColumnFacts, ColumnKind, ColumnRequirement, ColumnValues, RowChunk, TokenFamily } from './row-chunk.ts';
@@ -141,8 +141,9 @@ async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<F
   if (file.sizeBytes < 12) throw new DataError({ source: file.uri }, `not a Parquet file (only ${file.sizeBytes} bytes)`);
   const tailStart = Math.max(0, file.sizeBytes - FOOTER_FETCH_BYTES);
   const tail = reader.prefetch([{ start: tailStart, end: file.sizeBytes }]);
+  let metadata: FileMetaData;
   try {
-    return await parquetMetadataAsync(reader.asyncBuffer(tail), { initialFetchSize: FOOTER_FETCH_BYTES });
+    metadata = await parquetMetadataAsync(reader.asyncBuffer(tail), { initialFetchSize: FOOTER_FETCH_BYTES });
   } catch (err) {
     if (err instanceof StorageError) throw err;
     throw new DataError({ source: file.uri }, `not a Parquet file (bad footer: ${err instanceof Error ? err.message : String(err)})`, {
@@ -151,6 +152,9 @@ async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<F
   } finally {
     reader.release(tail);
   }
+  // Before anything builds the schema tree from it (parquetSchema, hyparquet's read plan).
+  checkParquetSchemaShape(file.uri, metadata);
+  return metadata;
 }
 
 /** Matches each requested column to the schema and rejects wrong types before any row is read. */

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { type FileMetaData, parquetMetadata } from 'hyparquet';
 import type { DataError } from '../../src/data/errors.ts';
 import { checkLogFile } from '../../src/data/logs.ts';
-import { MAX_ROW_GROUP_ROWS, checkParquetFooter } from '../../src/data/parquet-footer.ts';
+import { MAX_ROW_GROUP_ROWS, MAX_SCHEMA_DEPTH, checkParquetFooter, checkParquetSchemaShape } from '../../src/data/parquet-footer.ts';
 import { MAX_LIST_LENGTH, MAX_PAGE_BYTES, checkRowGroupPages } from '../../src/data/parquet-pages.ts';
 import { writeParquet } from '../helpers/parquet-write.ts';
 import { collect, freshFolders, isDataError, oneFile } from '../helpers/log-fixtures.ts';
@@ -84,6 +84,32 @@ describe('Parquet footer limits (parquet-footer.ts)', () => {
       checkLogFile((await oneFile(cut))[0]!, [{ name: 'label', kind: 'label' }]),
       footerError(cut, /not inside/, 'label'),
     );
+  });
+});
+
+describe('Parquet schema shape (parquet-footer.ts)', () => {
+  const uri = 'mem://s.parquet';
+  const leaf = (name: string) => ({ name, type: 'INT32' as const, repetition_type: 'OPTIONAL' as const });
+  const group = (name: string, n: number) => ({ name, repetition_type: 'OPTIONAL' as const, num_children: n });
+  const shape = (schema: object[]) => () => checkParquetSchemaShape(uri, { schema } as unknown as FileMetaData);
+
+  it('accepts a good file, nested groups up to the limit, and thousands of columns', async () => {
+    const { metadata } = await goodFile();
+    checkParquetSchemaShape(uri, metadata());
+    const nested = [group('root', 1), ...Array.from({ length: MAX_SCHEMA_DEPTH - 1 }, (_, i) => group(`g${i}`, 1)), leaf('x')];
+    shape(nested)();
+    shape([group('root', 5000), ...Array.from({ length: 5000 }, (_, i) => leaf(`c${i}`))])();
+  });
+
+  it('refuses groups nested deeper than MAX_SCHEMA_DEPTH (hyparquet took 12 s and 570 MB for 5,000)', () => {
+    const deep = [group('root', 1), ...Array.from({ length: 5000 }, (_, i) => group(`g${i}`, 1)), leaf('x')];
+    assert.throws(shape(deep), footerError(uri, /nests deeper than 64 levels/));
+  });
+
+  it('refuses children counts that do not match the element list', () => {
+    assert.throws(shape([group('root', 5), leaf('a')]), footerError(uri, /ends before its groups have all their children/));
+    assert.throws(shape([group('root', 1), leaf('a'), leaf('b')]), footerError(uri, /1 element\(s\) after the root's children/));
+    assert.throws(shape([group('root', -1), leaf('a')]), footerError(uri, /schema element 0 has -1 children/));
   });
 });
 
