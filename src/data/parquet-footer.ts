@@ -18,10 +18,16 @@ import { DataError } from './errors.ts';
 export const MAX_ROW_GROUP_ROWS = 1 << 24;
 
 /**
+ * The codecs hyparquet decodes without extra decompressors. Others failed only in the decode, as
+ * "corrupt Parquet data", after Ingest's footer check had passed the file.
+ */
+const READABLE_CODECS: ReadonlySet<string> = new Set(['UNCOMPRESSED', 'SNAPPY']);
+
+/**
  * Throws a DataError naming `uri` when the footer's row counts or the requested columns' chunk
  * byte ranges are impossible: negative, not integers, row groups that do not add up to the file's
  * count, a row group over MAX_ROW_GROUP_ROWS, or a chunk outside the file's data (between the
- * 4-byte magic and the footer).
+ * 4-byte magic and the footer), or compressed with a codec the reader has no decompressor for.
  */
 export function checkParquetFooter(uri: string, metadata: FileMetaData, fileBytes: number, columnNames: readonly string[]): void {
   const fail = (message: string, column?: string): never => {
@@ -46,6 +52,12 @@ export function checkParquetFooter(uri: string, metadata: FileMetaData, fileByte
       const start = count(meta.dictionary_page_offset || meta.data_page_offset);
       const size = count(meta.total_compressed_size);
       const name = meta.path_in_schema.join('.');
+      if (!READABLE_CODECS.has(meta.codec))
+        // Not corrupt, unsupported: the message says so.
+        throw new DataError(
+          { source: uri, column: name },
+          `row group ${g}: the chunk is compressed with ${meta.codec}, which wdp cannot read (write the file with SNAPPY or no compression)`,
+        );
       if (start === undefined || size === undefined || start < 4 || start + size > dataEnd)
         fail(
           `row group ${g}: the chunk's bytes [${meta.dictionary_page_offset || meta.data_page_offset}, +${meta.total_compressed_size}) are not inside the file's data [4, ${dataEnd})`,

@@ -72,6 +72,17 @@ describe('Parquet footer limits (parquet-footer.ts)', () => {
     }
   });
 
+  it('refuses a requested chunk in a codec the reader cannot decompress, naming the codec', async () => {
+    const { uri, size, metadata } = await goodFile();
+    const m = metadata();
+    m.row_groups[0]!.columns[1]!.meta_data!.codec = 'ZSTD';
+    assert.throws(
+      () => checkParquetFooter(uri, m, size, ['country']),
+      footerError(uri, /compressed with ZSTD, which wdp cannot read/, 'country'),
+    );
+    checkParquetFooter(uri, m, size, ['label']);
+  });
+
   it('is checked by checkLogFile, before any row is read', async () => {
     const uri = join(fresh(), 'lying.parquet');
     await writeParquet(uri, [{ name: 'label', type: 'INT32', data: [1, 0] }]);
