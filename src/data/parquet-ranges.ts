@@ -61,15 +61,17 @@ export class SpanReader {
     spans.length = 0;
   }
 
+  /** Bytes [start, stop) as a view into a fetched span when one holds them, else one range read. */
+  async bytes(spans: readonly FetchedSpan[], start: number, stop: number): Promise<Uint8Array> {
+    const span = spans.find((s) => s.start <= start && stop <= s.end);
+    return span ? (await span.bytes).subarray(start - span.start, stop - span.start) : await this.#store.readRange(this.#uri, start, stop);
+  }
+
   asyncBuffer(spans: readonly FetchedSpan[]): AsyncBuffer {
     return {
       byteLength: this.#byteLength,
       slice: async (start: number, end?: number): Promise<ArrayBuffer> => {
-        const stop = end ?? this.#byteLength;
-        const span = spans.find((s) => s.start <= start && stop <= s.end);
-        const bytes = span
-          ? (await span.bytes).subarray(start - span.start, stop - span.start)
-          : await this.#store.readRange(this.#uri, start, stop);
+        const bytes = await this.bytes(spans, start, end ?? this.#byteLength);
         // hyparquet wants an ArrayBuffer of exactly these bytes; the copy is a memcpy, far cheaper than decoding.
         return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       },

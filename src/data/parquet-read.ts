@@ -10,7 +10,9 @@ import { cellToToken } from './cells.ts';
 import { emptyColumn, sliceColumn } from './column-values.ts';
 import { DataError } from './errors.ts';
 import type { LogFile } from './log-files.ts';
-import { SpanReader, groupSpans } from './parquet-ranges.ts';
+import { checkParquetFooter, checkParquetSchemaShape } from './parquet-footer.ts';
+import { type ChunkToCheck, checkRowGroupPages } from './parquet-pages.ts';
+import { type FetchedSpan, SpanReader, groupSpans } from './parquet-ranges.ts';
 import type { ColumnFacts, ColumnKind, ColumnRequirement, ColumnValues, RowChunk, TokenFamily } from './row-chunk.ts';
 
 /** The footer is usually far smaller; one read of this much gets it in one round trip. */
@@ -27,6 +29,7 @@ export async function* readParquetChunks(file: LogFile, columns: readonly Column
   if (numRows === 0) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
   const plan = checkParquetSchema(file.uri, metadata, columns);
   const present = plan.filter((p) => p.tree !== undefined).map((p) => p.req.name);
+  checkParquetFooter(file.uri, metadata, file.sizeBytes, present);
 
   const groups = metadata.row_groups;
   let groupStart = 0;
@@ -39,6 +42,7 @@ export async function* readParquetChunks(file: LogFile, columns: readonly Column
     if (groupRows === 0) continue;
     let decoded: Map<string, ColumnValues>;
     try {
+      await checkGroupPages(file.uri, reader, spans, groups[g]!, g, plan);
       decoded = await decodeRowGroup(file.uri, reader.asyncBuffer(spans), metadata, plan, groupStart, groupRows);
     } finally {
       reader.release(spans);
@@ -61,9 +65,15 @@ export async function* readParquetChunks(file: LogFile, columns: readonly Column
 export async function checkParquetFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<Map<string, ColumnFacts>> {
   const metadata = await readParquetMetadata(file, new SpanReader(storeFor(file.uri), file.uri, file.sizeBytes));
   if (Number(metadata.num_rows) === 0) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
+  const plan = checkParquetSchema(file.uri, metadata, columns);
+  checkParquetFooter(
+    file.uri,
+    metadata,
+    file.sizeBytes,
+    plan.filter((p) => p.tree !== undefined).map((p) => p.req.name),
+  );
   const facts = new Map<string, ColumnFacts>();
-  for (const { req, tree } of checkParquetSchema(file.uri, metadata, columns))
-    if (tree) facts.set(req.name, columnFacts(metadata, req, tree));
+  for (const { req, tree } of plan) if (tree) facts.set(req.name, columnFacts(metadata, req, tree));
   return facts;
 }
 
@@ -131,8 +141,9 @@ async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<F
   if (file.sizeBytes < 12) throw new DataError({ source: file.uri }, `not a Parquet file (only ${file.sizeBytes} bytes)`);
   const tailStart = Math.max(0, file.sizeBytes - FOOTER_FETCH_BYTES);
   const tail = reader.prefetch([{ start: tailStart, end: file.sizeBytes }]);
+  let metadata: FileMetaData;
   try {
-    return await parquetMetadataAsync(reader.asyncBuffer(tail), { initialFetchSize: FOOTER_FETCH_BYTES });
+    metadata = await parquetMetadataAsync(reader.asyncBuffer(tail), { initialFetchSize: FOOTER_FETCH_BYTES });
   } catch (err) {
     if (err instanceof StorageError) throw err;
     throw new DataError({ source: file.uri }, `not a Parquet file (bad footer: ${err instanceof Error ? err.message : String(err)})`, {
@@ -141,6 +152,9 @@ async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<F
   } finally {
     reader.release(tail);
   }
+  // Before anything builds the schema tree from it (parquetSchema, hyparquet's read plan).
+  checkParquetSchemaShape(file.uri, metadata);
+  return metadata;
 }
 
 /** Matches each requested column to the schema and rejects wrong types before any row is read. */
@@ -194,6 +208,27 @@ function listElementLeaf(tree: SchemaTree): SchemaTree | undefined {
   if (repeated.children.length !== 1) return undefined;
   const leaf = repeated.children[0]!;
   return leaf.children.length === 0 ? leaf : undefined;
+}
+
+/** Reads the page headers of the group's requested chunks (already fetched) and checks them (parquet-pages.ts). */
+async function checkGroupPages(
+  uri: string,
+  reader: SpanReader,
+  spans: readonly FetchedSpan[],
+  group: FileMetaData['row_groups'][number],
+  index: number,
+  plan: readonly ParquetPlanEntry[],
+): Promise<void> {
+  const chunks: ChunkToCheck[] = [];
+  for (const { req, tree } of plan) {
+    const meta = tree && group.columns.find((c) => c.meta_data?.path_in_schema[0] === req.name)?.meta_data;
+    if (!meta) continue;
+    // The footer check (parquet-footer.ts) made these safe integers inside the file.
+    const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+    const bytes = await reader.bytes(spans, start, start + Number(meta.total_compressed_size));
+    chunks.push({ column: req.name, list: req.kind === 'list', start, bytes });
+  }
+  checkRowGroupPages(uri, index, Number(group.num_rows), chunks);
 }
 
 async function decodeRowGroup(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DataError } from '../../src/data/errors.ts';
+import { readCsvChunks } from '../../src/data/csv-read.ts';
 import { checkLogFile } from '../../src/data/logs.ts';
 import type { ColumnRequirement } from '../../src/data/row-chunk.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
@@ -87,5 +88,40 @@ describe('readLogChunks, CSV', () => {
     const uri = join(fresh(), 'header-only.csv');
     await store.write(uri, 'label,price,country,installed\n');
     await assert.rejects(collect(await oneFile(uri), columns), isDataError(uri));
+  });
+
+  it('refuses a record longer than the limit (a line without end) instead of buffering it, naming its data row', async () => {
+    const uri = join(fresh(), 'endless.csv');
+    await store.write(uri, `label,price,country,installed\n1,2,fr,a\n0,3,${'y'.repeat(5000)}`);
+    const [file] = await oneFile(uri);
+    const read = async () => {
+      for await (const _ of readCsvChunks(file!, columns, 100, 1000));
+    };
+    await assert.rejects(read(), (err: unknown) => {
+      assert.ok(isDataError(uri)(err));
+      assert.match(
+        (err as DataError).message,
+        /line 3: bad CSV: data row 2 is longer than 1000 bytes, the limit \(a line that does not end, or a quote that is never closed\)$/,
+      );
+      return true;
+    });
+  });
+
+  it('names a quote never closed on the first row in the header check, not "empty file (0 rows)"', async () => {
+    const uri = join(fresh(), 'open-quote.csv');
+    await store.write(uri, 'label,price,country,installed\n1,2,"fr\n0,3,de,a\n');
+    await assert.rejects(checkLogFile((await oneFile(uri))[0]!, columns), (err: unknown) => {
+      assert.ok(isDataError(uri)(err));
+      assert.match((err as DataError).message, /bad CSV: Quote Not Closed/);
+      return true;
+    });
+  });
+
+  it('reads a UTF-16 LE file with its BOM as the same rows', async () => {
+    const uri = join(fresh(), 'utf16.csv');
+    const text = 'label,price,country,installed\n1,2,fr,a|b\n';
+    await store.write(uri, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const [c] = await collect(await oneFile(uri), columns);
+    assert.deepEqual(c!.columns.get('installed'), [['a', 'b']]);
   });
 });
