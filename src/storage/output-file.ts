@@ -69,11 +69,8 @@ export async function startOutputFile(uri: string, what: string): Promise<Output
 
 /** Removes `.<name>.wdp-tmp-<hex>` files beside `path`: called under its writer lock, so they are killed writers'. */
 async function removeDeadTemps(path: string): Promise<void> {
-  const temp = new RegExp(`^\\.${escape(basename(path))}\\.wdp-tmp-[0-9a-f]+$`);
+  const prefix = `.${basename(path)}.wdp-tmp-`;
   for (const name of await readdir(dirname(path)).catch(() => [] as string[]))
-    if (temp.test(name)) await rm(join(dirname(path), name), { force: true }).catch(() => undefined);
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (name.startsWith(prefix) && /^[0-9a-f]+$/.test(name.slice(prefix.length)))
+      await rm(join(dirname(path), name), { force: true }).catch(() => undefined);
 }
