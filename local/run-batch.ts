@@ -8,6 +8,7 @@
 import { createBatchSummaryHandler } from '../lambdas/batch-summary.ts';
 import { createScoreBatchHandler } from '../lambdas/score-batch.ts';
 import { joinUri, storeFor } from '../src/storage/index.ts';
+import { lockOutput } from '../src/storage/output-lock.ts';
 import type { Logger } from '../src/util/log.ts';
 import type { BatchSummary, ScoreObjectFn } from '../src/workflow/steps/batch-score.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
@@ -55,6 +56,18 @@ function resolvePaths(template: Record<string, unknown>, input: Record<string, u
 
 export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<LocalBatchResult> {
   const bucketUri = options.bucketUri ?? '.wdp/bucket';
+  // One run per output prefix: each scores file has its own lock, but two runs to one prefix
+  // (say with two models) would otherwise take turns file by file, and the prefix and its report
+  // would end up a mix of both, each run reporting success. The second fails here, naming the first.
+  const lock = await lockOutput(joinUri(bucketUri, options.outputPrefix), 'this batch output prefix');
+  try {
+    return await runBatches(options, bucketUri);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runBatches(options: LocalBatchOptions, bucketUri: string): Promise<LocalBatchResult> {
   const print = options.print ?? (() => {});
   const { batchScoring } = await synthesizedDefinitions();
   const map = batchScoring.States[S.map] as unknown as MapState | undefined;
