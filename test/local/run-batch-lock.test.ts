@@ -4,7 +4,7 @@
  * file by file, each scores file and the report from either, both reporting success).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -42,4 +42,24 @@ test('a second local batch run to one output prefix fails at once naming the fir
   }
   assert.equal(scored, 0);
   assert.deepEqual(await readdir(join(bucket, 'batch/output')), []);
+});
+
+test("a run first removes the previous run's report, so one that fails midway leaves no report vouching for a mixed prefix", async () => {
+  await mkdir(join(bucket, 'batch/input/d2'), { recursive: true });
+  await mkdir(join(bucket, 'batch/output/d2'), { recursive: true });
+  for (const f of ['part-0.parquet', 'part-1.parquet']) await writeFile(join(bucket, 'batch/input/d2', f), 'x');
+  for (const f of ['part-0.parquet', 'part-1.parquet', '_report.html']) await writeFile(join(bucket, 'batch/output/d2', f), 'run 1');
+  const r = await runLocalBatchScoring({
+    bucketUri: bucket,
+    inputPrefix: 'batch/input/d2/',
+    outputPrefix: 'batch/output/d2/',
+    modelUri: join(bucket, 'model'),
+    scoreObject: async ({ output }) => {
+      if (output.endsWith('part-1.parquet')) throw new Error('killed');
+      await writeFile(output, 'run 2');
+      return { rows: 1 };
+    },
+  });
+  assert.equal(r.status, 'failed');
+  assert.deepEqual((await readdir(join(bucket, 'batch/output/d2'))).sort(), ['part-0.parquet', 'part-1.parquet']);
 });
