@@ -15,8 +15,8 @@ import { Scorer } from '../../src/scoring/scorer.ts';
 import { OutputLockedError } from '../../src/storage/errors.ts';
 import { outputLockPath } from '../../src/storage/output-lock.ts';
 import { thisHost } from '../../src/util/process-owner.ts';
-import { writeParquet } from '../helpers/parquet-write.ts';
 import { tinyChunk } from '../helpers/tiny-data.ts';
+import { writeTinyParquet } from '../helpers/tiny-files.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
 let dir: string;
@@ -25,14 +25,10 @@ let input: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wdp-batch-output-'));
   model = await saveTinyModel(dir, 'model', { overrides: { data: { idColumns: ['rid'] } } });
-  const c = tinyChunk({ rows: 50, seed: 6 }).columns;
   input = join(dir, 'in.parquet');
-  await writeParquet(input, [
+  await writeTinyParquet(input, tinyChunk({ rows: 50, seed: 6 }), (cols) => [
     { name: 'rid', type: 'INT64', data: Array.from({ length: 50 }, (_, i) => BigInt(i)) },
-    { name: 'user', type: 'STRING', data: c.get('user') as string[] },
-    { name: 'item', type: 'STRING', data: c.get('item') as string[] },
-    { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
-    { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
+    ...cols,
   ]);
 });
 after(async () => {
