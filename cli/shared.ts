@@ -1,7 +1,6 @@
 /** What the commands share: option parsers, the default stack name, the two output channels, output files. */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { FileStore } from '../src/storage/file-store.ts';
 
 /** The CloudFormation stack `--remote` commands look in by default (cdk/app.ts names it). */
 export const DEFAULT_STACK = 'Wdp';
@@ -25,8 +24,11 @@ export function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** Writes a file the user named (a plot), creating its folder first: `--plot plots/x.svg` must not fail on a new folder. */
+/**
+ * Writes a file the user named (a plot), creating its folder first (`--plot plots/x.svg` must not
+ * fail on a new folder), through a temp file renamed into place: a command killed mid-write
+ * leaves the previous plot or none, never half an SVG.
+ */
 export async function writeOutputFile(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, content);
+  await new FileStore().write(path, content);
 }

@@ -8,9 +8,11 @@
 import { createBatchSummaryHandler } from '../lambdas/batch-summary.ts';
 import { createScoreBatchHandler } from '../lambdas/score-batch.ts';
 import { joinUri, storeFor } from '../src/storage/index.ts';
+import { lockOutput } from '../src/storage/output-lock.ts';
 import type { Logger } from '../src/util/log.ts';
 import type { BatchSummary, ScoreObjectFn } from '../src/workflow/steps/batch-score.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
+import { BATCH_REPORT_FILE } from '../src/workflow/report/batch-report.ts';
 import { BATCH_STATES as S } from '../src/workflow/state-names.ts';
 import { synthesizedDefinitions, type Asl } from './definition.ts';
 import { executeLocally } from './execute.ts';
@@ -55,6 +57,18 @@ function resolvePaths(template: Record<string, unknown>, input: Record<string, u
 
 export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<LocalBatchResult> {
   const bucketUri = options.bucketUri ?? '.wdp/bucket';
+  // One run per output prefix: each scores file has its own lock, but two runs to one prefix
+  // (say with two models) would otherwise take turns file by file, and the prefix and its report
+  // would end up a mix of both, each run reporting success. The second fails here, naming the first.
+  const lock = await lockOutput(joinUri(bucketUri, options.outputPrefix), 'this batch output prefix');
+  try {
+    return await runBatches(options, bucketUri);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runBatches(options: LocalBatchOptions, bucketUri: string): Promise<LocalBatchResult> {
   const print = options.print ?? (() => {});
   const { batchScoring } = await synthesizedDefinitions();
   const map = batchScoring.States[S.map] as unknown as MapState | undefined;
@@ -72,6 +86,10 @@ export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<
     ...(options.modelUri ? { modelUri: options.modelUri } : {}),
   };
   const handler = createScoreBatchHandler(options.scoreObject, options.logger);
+  // The report is what says the prefix is whole: a previous run's must go before the first scores
+  // file is replaced, or a run killed midway leaves a prefix mixing two runs under a report that
+  // vouches for the first.
+  await storeFor(bucketUri).delete(joinUri(bucketUri, options.outputPrefix, BATCH_REPORT_FILE));
 
   const results: unknown[] = [];
   let failed = 0;

@@ -1,7 +1,9 @@
 /** `wdp tune`: a hyper-parameter search scored on validation rows; writes the best config with the search's record. */
+import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_KINDS, type ModelKind, readConfigDocument } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
+import type { OutputFile } from '../../src/storage/output-file.ts';
 import { consoleLogger } from '../../src/util/log.ts';
 import { int, printJson, say, writeOutputFile } from '../shared.ts';
 
@@ -75,74 +77,89 @@ export function addTuneCommand(program: Command): void {
     .option('--plot <file.svg>', 'write every trial’s validation curve as SVG')
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (o: TuneCliOptions) => {
-      const { prepareTuningData } = await import('../../src/tuning/data.ts');
-      const { tune, trialsTable, halvingSchedule } = await import('../../src/tuning/tune.ts');
-      const { createProgress } = await import('../../src/util/progress.ts');
-      const { storeFor } = await import('../../src/storage/index.ts');
-      const log = consoleLogger();
-      const schedule = halvingSchedule(o.trials, o.minEpochs, o.maxEpochs, o.eta);
-      const config = await readConfigDocument(o.config);
-      const data = await prepareTuningData({
-        config,
-        data: o.data,
-        validationFraction: o.validationFraction,
-        ...(o.validation ? { validation: o.validation } : {}),
-        ...(o.validationColumn ? { validationColumn: o.validationColumn } : {}),
-        ...(o.maxRows ? { maxRows: o.maxRows } : {}),
-      });
-      say(
-        `tune: ${data.train.size} training rows, ${data.validation.size} validation rows; rungs ${schedule.map((r) => `${r.trials}×${r.epochs}ep`).join(' → ')}${schedule.length > 1 ? ' (trial 0, the given config, goes through every rung)' : ''}`,
-      );
-      const progress = createProgress({ label: 'tune', total: 0, unit: 'ex' });
-      const result = await tune({
-        config,
-        data,
-        kind: o.model,
-        backend: o.backend,
-        trials: o.trials,
-        minEpochs: o.minEpochs,
-        maxEpochs: o.maxEpochs,
-        eta: o.eta,
-        seed: o.seed,
-        metric: o.metric,
-        minImprovementSe: o.minImprovementSe,
-        ...(o.timeBudget ? { timeBudgetSeconds: o.timeBudget } : {}),
-        onProgress: (done, total, info) => {
-          progress.setTotal(total);
-          progress.update(done, { trial: info.trial, rung: info.rung, ...(info.best !== undefined ? { best: info.best } : {}) });
-        },
-        log: (line) => (progress.interactive ? progress.log(line) : log.info(line)),
-      });
-      progress.stop();
-      await storeFor(o.out).write(o.out, `${JSON.stringify(result.config, null, 2)}\n`);
-      say(trialsTable(result));
-      const lead = result.config.tuning?.overGiven;
-      say(
-        `best: trial ${result.best.id}, validation ${result.metric} ${result.best.score} at epoch ${result.best.bestEpoch}${lead?.keptGiven ? ` (the given config: trial ${lead.topTrial} led it by ${lead.difference}, within ${lead.minImprovementSe} standard error${lead.minImprovementSe === 1 ? '' : 's'} of ${lead.standardError})` : ''}; config written to ${o.out}${result.timedOut ? ' (the time budget cut the search short)' : ''}`,
-      );
-      if (o.plot) {
-        const { tuningTrialsSvg } = await import('../../src/evaluation/plots.ts');
-        const curves = result.trials.map((t) => ({
-          id: t.id,
-          stopped: t.stopped,
-          curve: t.curve.map((c) => ({ epoch: c.epoch, value: result.metric === 'auc' ? c.auc : c.logloss })),
-        }));
-        await writeOutputFile(
-          o.plot,
-          await tuningTrialsSvg(curves, result.metric, result.best.id, `wdp tune: ${result.trials.length} trials`),
-        );
-        say(`trial plot written to ${o.plot}`);
-      }
-      if (o.json) {
-        printJson({
-          out: o.out,
-          best: { trial: result.best.id, score: result.best.score, epochs: result.best.bestEpoch, params: result.best.params },
-          metric: result.metric,
-          schedule: result.schedule,
-          seconds: result.seconds,
-          timedOut: result.timedOut,
-          notSearched: result.skipped,
-        });
+      const { isS3Uri } = await import('../../src/storage/index.ts');
+      const { startOutputFile } = await import('../../src/storage/output-file.ts');
+      // Locally the config file's writer lock first: a second tune to the same --out fails here,
+      // naming the first, instead of both searching for minutes and the later one silently
+      // replacing the other's result. Held (and the file written whole) until the config is in place.
+      const output = isS3Uri(o.out) ? undefined : await startOutputFile(o.out, 'this config file');
+      try {
+        await tuneTo(o, output);
+      } finally {
+        await output?.abandon();
       }
     });
+}
+
+async function tuneTo(o: TuneCliOptions, output: OutputFile | undefined): Promise<void> {
+  const { prepareTuningData } = await import('../../src/tuning/data.ts');
+  const { tune, trialsTable, halvingSchedule } = await import('../../src/tuning/tune.ts');
+  const { createProgress } = await import('../../src/util/progress.ts');
+  const { storeFor } = await import('../../src/storage/index.ts');
+  const log = consoleLogger();
+  const schedule = halvingSchedule(o.trials, o.minEpochs, o.maxEpochs, o.eta);
+  const config = await readConfigDocument(o.config);
+  const data = await prepareTuningData({
+    config,
+    data: o.data,
+    validationFraction: o.validationFraction,
+    ...(o.validation ? { validation: o.validation } : {}),
+    ...(o.validationColumn ? { validationColumn: o.validationColumn } : {}),
+    ...(o.maxRows ? { maxRows: o.maxRows } : {}),
+  });
+  say(
+    `tune: ${data.train.size} training rows, ${data.validation.size} validation rows; rungs ${schedule.map((r) => `${r.trials}×${r.epochs}ep`).join(' → ')}${schedule.length > 1 ? ' (trial 0, the given config, goes through every rung)' : ''}`,
+  );
+  const progress = createProgress({ label: 'tune', total: 0, unit: 'ex' });
+  const result = await tune({
+    config,
+    data,
+    kind: o.model,
+    backend: o.backend,
+    trials: o.trials,
+    minEpochs: o.minEpochs,
+    maxEpochs: o.maxEpochs,
+    eta: o.eta,
+    seed: o.seed,
+    metric: o.metric,
+    minImprovementSe: o.minImprovementSe,
+    ...(o.timeBudget ? { timeBudgetSeconds: o.timeBudget } : {}),
+    onProgress: (done, total, info) => {
+      progress.setTotal(total);
+      progress.update(done, { trial: info.trial, rung: info.rung, ...(info.best !== undefined ? { best: info.best } : {}) });
+    },
+    log: (line) => (progress.interactive ? progress.log(line) : log.info(line)),
+  });
+  progress.stop();
+  const text = `${JSON.stringify(result.config, null, 2)}\n`;
+  if (output) {
+    await writeFile(output.tmp, text);
+    await output.commit();
+  } else await storeFor(o.out).write(o.out, text);
+  say(trialsTable(result));
+  const lead = result.config.tuning?.overGiven;
+  say(
+    `best: trial ${result.best.id}, validation ${result.metric} ${result.best.score} at epoch ${result.best.bestEpoch}${lead?.keptGiven ? ` (the given config: trial ${lead.topTrial} led it by ${lead.difference}, within ${lead.minImprovementSe} standard error${lead.minImprovementSe === 1 ? '' : 's'} of ${lead.standardError})` : ''}; config written to ${o.out}${result.timedOut ? ' (the time budget cut the search short)' : ''}`,
+  );
+  if (o.plot) {
+    const { tuningTrialsSvg } = await import('../../src/evaluation/plots.ts');
+    const curves = result.trials.map((t) => ({
+      id: t.id,
+      stopped: t.stopped,
+      curve: t.curve.map((c) => ({ epoch: c.epoch, value: result.metric === 'auc' ? c.auc : c.logloss })),
+    }));
+    await writeOutputFile(o.plot, await tuningTrialsSvg(curves, result.metric, result.best.id, `wdp tune: ${result.trials.length} trials`));
+    say(`trial plot written to ${o.plot}`);
+  }
+  if (o.json) {
+    printJson({
+      out: o.out,
+      best: { trial: result.best.id, score: result.best.score, epochs: result.best.bestEpoch, params: result.best.params },
+      metric: result.metric,
+      schedule: result.schedule,
+      seconds: result.seconds,
+      timedOut: result.timedOut,
+      notSearched: result.skipped,
+    });
+  }
 }

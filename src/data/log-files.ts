@@ -15,6 +15,12 @@ export interface LogFile {
   /** YYYY-MM-DD from a `dt=YYYY-MM-DD` path segment, when the path has one. */
   readonly partition?: string;
   readonly sizeBytes: number;
+  /**
+   * The version listed (the store's etag), when the store gave one: every later read of the file
+   * asks for exactly this version, so a file rewritten while it is being read (or between two
+   * epochs) stops the reader instead of feeding it a mix of two files.
+   */
+  readonly etag?: string;
 }
 
 const PARTITION_RE = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})(?=\/|$)/g;
@@ -38,7 +44,7 @@ export async function listLogFiles(uris: readonly string[]): Promise<LogFile[]> 
     const info = uri.endsWith('/') ? undefined : await store.stat(uri);
     if (info) {
       const format = await explicitFormat(store, uri, info.sizeBytes);
-      byUri.set(uri, logFile(uri, format, info.sizeBytes));
+      byUri.set(uri, logFile(uri, format, info.sizeBytes, info.etag));
       continue;
     }
     const folder = uri.endsWith('/') ? uri : `${uri}/`;
@@ -48,7 +54,7 @@ export async function listLogFiles(uris: readonly string[]): Promise<LogFile[]> 
       if (rel.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
       const format = formatByExtension(rel);
       if (!format) continue;
-      byUri.set(blob.uri, logFile(blob.uri, format, blob.sizeBytes));
+      byUri.set(blob.uri, logFile(blob.uri, format, blob.sizeBytes, blob.etag));
       found++;
     }
     if (found === 0) throw new DataError({ source: uri }, 'no log files found: no such file, or a folder without .parquet/.csv files');
@@ -56,9 +62,9 @@ export async function listLogFiles(uris: readonly string[]): Promise<LogFile[]> 
   return [...byUri.values()].sort((a, b) => cmp(a.partition ?? '', b.partition ?? '') || cmp(a.uri, b.uri));
 }
 
-function logFile(uri: string, format: LogFormat, sizeBytes: number): LogFile {
+function logFile(uri: string, format: LogFormat, sizeBytes: number, etag: string | undefined): LogFile {
   const partition = parsePartition(uri);
-  return partition === undefined ? { uri, format, sizeBytes } : { uri, format, partition, sizeBytes };
+  return { uri, format, ...(partition === undefined ? {} : { partition }), sizeBytes, ...(etag === undefined ? {} : { etag }) };
 }
 
 /** The date of the last `dt=YYYY-MM-DD` segment of `uri`, if any. */

@@ -5,6 +5,8 @@
  */
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import type { BlobStore } from '../storage/blob-store.ts';
+import { StoragePreconditionError } from '../storage/errors.ts';
+import { DataError } from './errors.ts';
 
 /** Requested column chunks closer than this are fetched in one range read. */
 const MERGE_GAP_BYTES = 1 << 20;
@@ -40,16 +42,33 @@ export class SpanReader {
   readonly #store: BlobStore;
   readonly #uri: string;
   readonly #byteLength: number;
+  readonly #etag: string | undefined;
 
-  constructor(store: BlobStore, uri: string, byteLength: number) {
+  /** @param etag the version listed: every range is read from it, or the read fails (LogFile.etag) */
+  constructor(store: BlobStore, uri: string, byteLength: number, etag?: string) {
     this.#store = store;
     this.#uri = uri;
     this.#byteLength = byteLength;
+    this.#etag = etag;
+  }
+
+  /** One range of the listed version; a replaced file is a DataError saying so. */
+  async #read(start: number, end: number): Promise<Uint8Array> {
+    try {
+      return await this.#store.readRange(this.#uri, start, end, this.#etag === undefined ? {} : { ifMatch: this.#etag });
+    } catch (e) {
+      if (!(e instanceof StoragePreconditionError)) throw e;
+      throw new DataError(
+        { source: this.#uri },
+        'the file was replaced while it was being read (another process rewrote it): stopped rather than read a mix of two versions; run again once it is no longer being written',
+        { cause: e },
+      );
+    }
   }
 
   prefetch(spans: readonly ByteSpan[]): FetchedSpan[] {
     return spans.map((s) => {
-      const bytes = this.#store.readRange(this.#uri, s.start, s.end);
+      const bytes = this.#read(s.start, s.end);
       // A prefetch whose group is never decoded (an earlier error) must not be an unhandled rejection.
       bytes.catch(() => undefined);
       return { start: s.start, end: s.end, bytes };
@@ -64,7 +83,7 @@ export class SpanReader {
   /** Bytes [start, stop) as a view into a fetched span when one holds them, else one range read. */
   async bytes(spans: readonly FetchedSpan[], start: number, stop: number): Promise<Uint8Array> {
     const span = spans.find((s) => s.start <= start && stop <= s.end);
-    return span ? (await span.bytes).subarray(start - span.start, stop - span.start) : await this.#store.readRange(this.#uri, start, stop);
+    return span ? (await span.bytes).subarray(start - span.start, stop - span.start) : await this.#read(start, stop);
   }
 
   asyncBuffer(spans: readonly FetchedSpan[]): AsyncBuffer {

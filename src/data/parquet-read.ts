@@ -23,7 +23,7 @@ type ParquetPlanEntry = { readonly req: ColumnRequirement; readonly tree: Schema
 /** Streams one Parquet file as chunks of at most `chunkRows` rows (see readLogChunks). */
 export async function* readParquetChunks(file: LogFile, columns: readonly ColumnRequirement[], chunkRows: number): AsyncIterable<RowChunk> {
   const store = storeFor(file.uri);
-  const reader = new SpanReader(store, file.uri, file.sizeBytes);
+  const reader = new SpanReader(store, file.uri, file.sizeBytes, file.etag);
   const metadata = await readParquetMetadata(file, reader);
   const numRows = Number(metadata.num_rows);
   if (numRows === 0) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
@@ -63,7 +63,7 @@ export async function* readParquetChunks(file: LogFile, columns: readonly Column
  * returns what it says about each requested column the file has (type, statistics).
  */
 export async function checkParquetFile(file: LogFile, columns: readonly ColumnRequirement[]): Promise<Map<string, ColumnFacts>> {
-  const metadata = await readParquetMetadata(file, new SpanReader(storeFor(file.uri), file.uri, file.sizeBytes));
+  const metadata = await readParquetMetadata(file, new SpanReader(storeFor(file.uri), file.uri, file.sizeBytes, file.etag));
   if (Number(metadata.num_rows) === 0) throw new DataError({ source: file.uri }, 'empty file (0 rows)');
   const plan = checkParquetSchema(file.uri, metadata, columns);
   checkParquetFooter(
@@ -145,7 +145,7 @@ async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<F
   try {
     metadata = await parquetMetadataAsync(reader.asyncBuffer(tail), { initialFetchSize: FOOTER_FETCH_BYTES });
   } catch (err) {
-    if (err instanceof StorageError) throw err;
+    if (err instanceof StorageError || err instanceof DataError) throw err;
     throw new DataError({ source: file.uri }, `not a Parquet file (bad footer: ${err instanceof Error ? err.message : String(err)})`, {
       cause: err,
     });
@@ -254,7 +254,7 @@ async function decodeRowGroup(
         },
       });
     } catch (err) {
-      if (err instanceof StorageError) throw err;
+      if (err instanceof StorageError || err instanceof DataError) throw err;
       throw new DataError(
         { source: uri },
         `corrupt Parquet data in rows ${groupStart}..${groupStart + groupRows - 1}: ${err instanceof Error ? err.message : String(err)}`,

@@ -50,7 +50,7 @@ import {
 } from './manifest.ts';
 import { type AnyNamedTensor, decodeAnyTensors, decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
 import { type Int8Matrix, type Int8TowerWeights, quantizeTower } from './tower/int8.ts';
-import { canonicalLocation, checkModelTarget, type SaveModelOptions, saveModelFolder } from './save-target.ts';
+import { canonicalLocation, checkModelTarget, lockModelTarget, type SaveModelOptions, saveModelFolder } from './save-target.ts';
 import type { SparseTable } from './sparse/sparse-table.ts';
 import { towerLayers } from './tower/state.ts';
 import type { TowerShape, TowerState } from './tower/tower.ts';
@@ -218,7 +218,12 @@ export async function saveModelArtifact(
   state: WideDeepState,
   options: SaveModelOptions = {},
 ): Promise<ModelManifest> {
-  return saveModelFolder(uri, options.existing ?? 'refuse', (dir) => writeModelFiles(dir, draft, state));
+  return saveModelFolder(
+    uri,
+    options.existing ?? 'refuse',
+    (dir) => writeModelFiles(dir, draft, state),
+    options.lock ? { lock: options.lock } : {},
+  );
 }
 
 async function writeModelFiles(uri: string, draft: ManifestDraft, state: WideDeepState): Promise<ModelManifest> {
@@ -314,16 +319,26 @@ export async function writeQuantizedCopy(from: string, to: string, options: Save
   if ((await canonicalLocation(from)) === (await canonicalLocation(to)))
     throw new ModelTargetError(to, 'it is the model being quantized, which is never modified: give --out a new folder');
   const existing = options.existing ?? 'refuse';
-  await checkModelTarget(to, { existing });
-  const { manifest, state } = await readModelFiles(from, { weightsOnly: true });
-  if (!state.tower) throw new ModelLoadError(from, `a ${manifest.kind} model has no tower to quantize`);
-  return saveModelFolder(to, existing, (dir) =>
-    copyModelFiles(from, dir, {
-      add: { [INT8_TOWER_FILE]: encodeInt8Tower(quantizeTower(state.tower!)) },
-      // The copy is meant to serve int8: its config says so, as a model trained with it would.
-      config: { ...manifest.config, serving: { quantize: 'int8' } },
-    }),
-  );
+  // Held from the check to the save, so a second quantize to `to` fails before it reads a byte.
+  const lock = options.lock ?? (existing === 'in-place' ? undefined : await lockModelTarget(to));
+  try {
+    await checkModelTarget(to, { existing });
+    const { manifest, state } = await readModelFiles(from, { weightsOnly: true });
+    if (!state.tower) throw new ModelLoadError(from, `a ${manifest.kind} model has no tower to quantize`);
+    return await saveModelFolder(
+      to,
+      existing,
+      (dir) =>
+        copyModelFiles(from, dir, {
+          add: { [INT8_TOWER_FILE]: encodeInt8Tower(quantizeTower(state.tower!)) },
+          // The copy is meant to serve int8: its config says so, as a model trained with it would.
+          config: { ...manifest.config, serving: { quantize: 'int8' } },
+        }),
+      lock ? { lock } : {},
+    );
+  } finally {
+    if (!options.lock) await lock?.release();
+  }
 }
 
 /**

@@ -24,7 +24,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { OutputLockedError } from '../storage/errors.ts';
 import { isS3Uri, joinUri, storeFor } from '../storage/index.ts';
+import { lockOutput, type OutputLock } from '../storage/output-lock.ts';
 import { ModelTargetError } from './errors.ts';
 import { MANIFEST_DIGEST_FILE, MANIFEST_FILE } from './manifest.ts';
 import { reviewOldSaveFolders } from './save-old.ts';
@@ -47,6 +49,28 @@ export type ExistingModelPolicy = (typeof EXISTING_MODEL_POLICIES)[number];
 export interface SaveModelOptions {
   /** @default 'refuse' */
   readonly existing?: ExistingModelPolicy;
+  /**
+   * The target's writer lock, when the caller took it before its own work (lockModelTarget):
+   * the save then runs under it instead of taking it itself.
+   */
+  readonly lock?: OutputLock;
+}
+
+/**
+ * Takes the writer lock of model folder `uri` (storage/output-lock.ts): the first thing a save
+ * does, so that of two saves to one folder the second fails before it looks at what is there.
+ * A caller with work to do before its save (training, quantizing) takes it first, so the loser
+ * fails at once rather than after that work, and passes it to the save (SaveModelOptions.lock).
+ * @returns undefined for S3 (not locked)
+ * @throws ModelTargetError naming the other writer
+ */
+export async function lockModelTarget(uri: string): Promise<OutputLock | undefined> {
+  try {
+    return await lockOutput(uri, 'this model folder');
+  } catch (e) {
+    if (e instanceof OutputLockedError) throw new ModelTargetError(uri, e.detail, { cause: e });
+    throw e;
+  }
 }
 
 /** Files a model folder may hold (current and format-1 files, and our in-flight temp files); never a sub-folder. */
@@ -136,8 +160,25 @@ async function existingContents(uri: string, existing: ExistingModelPolicy): Pro
  * ends up holding it as `existing` says (see the file comment for what is atomic where).
  * @returns what `write` returned
  */
-export async function saveModelFolder<T>(uri: string, existing: ExistingModelPolicy, write: (dir: string) => Promise<T>): Promise<T> {
+export async function saveModelFolder<T>(
+  uri: string,
+  existing: ExistingModelPolicy,
+  write: (dir: string) => Promise<T>,
+  options: { readonly lock?: OutputLock } = {},
+): Promise<T> {
+  // In place is the workflow's run-scoped prefix, written by one job and its retries: a lock a
+  // killed attempt left (another container, so another host) would only hold the retry back.
   if (existing === 'in-place') return write(uri);
+  const lock = options.lock ?? (await lockModelTarget(uri));
+  try {
+    return await saveUnderLock(uri, existing, write);
+  } finally {
+    // A caller's lock is the caller's to release (it may have more to do under it).
+    if (!options.lock) await lock?.release();
+  }
+}
+
+async function saveUnderLock<T>(uri: string, existing: ExistingModelPolicy, write: (dir: string) => Promise<T>): Promise<T> {
   const entries = await existingContents(uri, existing);
   const path = localPath(uri);
   if (path === undefined) {

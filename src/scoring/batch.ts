@@ -4,8 +4,8 @@
  *
  * Rows stream from the reader one row group at a time (readLogChunks), are scored, and each
  * chunk is written straight away as one output row group by hyparquet-writer's incremental
- * ParquetWriter into a local temp file. At the end the file is renamed into place (local output)
- * or uploaded (S3 output: one PutObject of the finished file, whose ~16 bytes a row is small
+ * ParquetWriter into a temp file. At the end the file is renamed into place (local output: a
+ * hidden temp file beside it, under the output's writer lock, storage/output-file.ts) or uploaded (S3 output: one PutObject of the finished file, whose ~16 bytes a row is small
  * next to the input's features).
  *
  * Output columns: the passthrough id columns (config data.idColumns, with their input type:
@@ -13,14 +13,15 @@
  * the probability) and `model_version` (STRING).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import type { ColumnRequirement } from '../data/logs.ts';
 import { checkLogFile, listLogFiles, type LogFile, readLogChunks } from '../data/logs.ts';
 import { DataError } from '../data/errors.ts';
 import { isS3Uri, storeFor } from '../storage/index.ts';
+import { type OutputFile, startOutputFile } from '../storage/output-file.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
 
 export interface ScoreParquetOptions {
@@ -61,6 +62,17 @@ type IdKind = 'int' | 'double' | 'string';
  */
 export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreParquetResult> {
   const started = performance.now();
+  // Locally: the writer lock before anything else (a second score to this file fails at once,
+  // naming the first), and the rows into a hidden temp file renamed into place whole.
+  const output = isS3Uri(options.output) ? undefined : await startOutputFile(options.output, 'this scores file');
+  try {
+    return await scoreInto(options, output, started);
+  } finally {
+    await output?.abandon();
+  }
+}
+
+async function scoreInto(options: ScoreParquetOptions, output: OutputFile | undefined, started: number): Promise<ScoreParquetResult> {
   const scorer = typeof options.model === 'string' ? await Scorer.load(options.model, options.scorerOptions) : options.model;
   const onBadRow = options.onBadRow ?? scorer.manifest.config.data.onBadRow;
   const files = await listLogFiles([options.input]);
@@ -89,13 +101,11 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
   schema.push({ name: 'score', type: 'DOUBLE', repetition_type: 'REQUIRED' });
   schema.push({ name: 'model_version', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
 
-  const local = !isS3Uri(options.output) && !options.output.startsWith('file://') ? options.output : undefined;
-  const tmp = local ? `${local}.tmp-${randomUUID().slice(0, 8)}` : join(tmpdir(), `wdp-score-${randomUUID()}.parquet`);
+  // S3: the file is built in the local temp folder and uploaded whole once finished.
+  const tmp = output?.tmp ?? join(tmpdir(), `wdp-score-${randomUUID()}.parquet`);
   let rows = 0;
   let skipped = 0;
   try {
-    // `--out new/folder/x.parquet`: the folder is made here, as the folder store does for any write.
-    if (local) await mkdir(dirname(local), { recursive: true });
     const writer = new ParquetWriter({ writer: fileWriter(tmp), schema, codec: 'SNAPPY' });
     for await (const chunk of readLogChunks([file], { columns, chunkRows: options.chunkRows ?? 65536 })) {
       const { scores, keptRows } = await scorer.scoreChunk(chunk, onBadRow);
@@ -122,10 +132,10 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
       options.onProgress?.(rows);
     }
     await writer.finish();
-    if (local) await rename(tmp, local);
+    if (output) await output.commit();
     else await storeFor(options.output).write(options.output, await readFile(tmp));
   } finally {
-    await rm(tmp, { force: true });
+    if (!output) await rm(tmp, { force: true });
   }
   return {
     input: options.input,

@@ -10,8 +10,8 @@ export interface BlobInfo {
   readonly lastModifiedEpochMs: number;
   /**
    * Opaque version tag that changes whenever the object is replaced (S3's ETag; for a local file
-   * its inode, size and modification time in ns). Given by stat and readVersioned; listings may
-   * leave it out.
+   * its inode, size and modification time in ns). Given by stat, readVersioned and list (the
+   * folder store and S3 both; another store may leave it out).
    */
   readonly etag?: string;
 }
@@ -21,6 +21,12 @@ export interface BlobInfo {
  * the write happens only if the object is as the writer last saw it. S3 honours both headers on
  * PutObject; the folder store checks them under an exclusive lock file. (s3rver ignores them.)
  */
+/** Options of a ranged read. */
+export interface RangeOptions {
+  /** Read only this version of the object (an etag from list or stat). */
+  readonly ifMatch?: string;
+}
+
 export interface WriteCondition {
   /** Create only: fail with StoragePreconditionError when the object already exists. */
   readonly ifNoneMatch?: '*';
@@ -68,8 +74,12 @@ export interface BlobStore {
    * full-object SHA-256 of the version it returned, that one is used and nothing is hashed here.
    */
   readWithSha256(uri: string, options?: ReadOptions): Promise<ChecksummedBlob>;
-  /** Bytes [start, end) of the object (end exclusive). */
-  readRange(uri: string, start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Bytes [start, end) of the object (end exclusive). With `ifMatch` (an etag from list or stat)
+   * only from that version: StoragePreconditionError when the object was replaced since, so a
+   * reader of many ranges (a Parquet file's footer, then its row groups) never mixes two versions.
+   */
+  readRange(uri: string, start: number, end: number, options?: RangeOptions): Promise<Uint8Array>;
   /** The object as a stream of chunks. */
   readStream(uri: string): AsyncIterable<Uint8Array>;
   /**

@@ -41,3 +41,35 @@ export class UnsafeKeyError extends StorageError {
     this.key = key;
   }
 }
+
+/** Who holds an output's writer lock, as its lock file records it (output-lock.ts). */
+export interface LockHolder {
+  readonly pid: number;
+  readonly host: string;
+  /** When it took the lock (ISO time). */
+  readonly since: string;
+  /** Its command line after `wdp`. */
+  readonly command: string;
+}
+
+/**
+ * Another writer holds a local output's writer lock (output-lock.ts): it is writing the same
+ * model folder or file now, and this writer stopped before changing anything. `holder` is what
+ * the lock file records (undefined when it could not be read).
+ */
+export class OutputLockedError extends StorageError {
+  readonly lockPath: string;
+  readonly holder: LockHolder | undefined;
+  /** The message without the URI in front, for a caller that words its own error around it. */
+  readonly detail: string;
+  constructor(uri: string, what: string, lockPath: string, holder: LockHolder | undefined) {
+    const who = holder
+      ? `another wdp process (pid ${holder.pid} on ${holder.host}, since ${holder.since}${holder.command ? `: wdp ${holder.command}` : ''})`
+      : 'another wdp process';
+    const detail = `${what} is being written by ${who}; nothing was changed. Wait for it to finish, or write elsewhere; if no such process runs, remove ${lockPath}`;
+    super(uri, detail);
+    this.lockPath = lockPath;
+    this.holder = holder;
+    this.detail = detail;
+  }
+}

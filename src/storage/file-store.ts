@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BlobInfo, BlobStore, ChecksummedBlob, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
+import type { BlobInfo, BlobStore, ChecksummedBlob, RangeOptions, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 import { processExists, thisHost } from '../util/process-owner.ts';
 import { READ_PIECE_BYTES, readWithSha256InWorker } from './read-worker.ts';
@@ -71,8 +71,8 @@ export class FileStore implements BlobStore {
         if (entry.isDirectory()) {
           if (isUnder(p, prefixPath) || isUnder(prefixPath, p)) await walk(p);
         } else if (entry.isFile() && p.startsWith(prefixPath) && !entry.name.includes(TEMP_MARKER)) {
-          const s = await stat(p).catch(() => undefined);
-          if (s) out.push({ uri: fromPath(p, prefix), sizeBytes: s.size, lastModifiedEpochMs: s.mtimeMs });
+          const s = await stat(p, { bigint: true }).catch(() => undefined);
+          if (s) out.push({ uri: fromPath(p, prefix), sizeBytes: Number(s.size), lastModifiedEpochMs: Number(s.mtimeMs), etag: etagOf(s) });
         }
       }
     };
@@ -167,11 +167,15 @@ export class FileStore implements BlobStore {
     }
   }
 
-  async readRange(uri: string, start: number, end: number): Promise<Uint8Array> {
+  async readRange(uri: string, start: number, end: number, options: RangeOptions = {}): Promise<Uint8Array> {
     checkRange(uri, start, end);
     let handle: FileHandle | undefined;
     try {
       handle = await open(toPath(uri), 'r');
+      // The open file is one version whatever happens to the path next (writers rename a new
+      // file into place): its fstat says whether it is the version asked for.
+      if (options.ifMatch !== undefined && etagOf(await handle.stat({ bigint: true })) !== options.ifMatch)
+        throw new StoragePreconditionError(uri, 'it was replaced since it was listed (another process rewrote it)');
       const out = new Uint8Array(end - start);
       let filled = 0;
       // read() may return short counts; stop at EOF and return what exists (same as S3).
@@ -182,6 +186,7 @@ export class FileStore implements BlobStore {
       }
       return filled === out.length ? out : out.subarray(0, filled);
     } catch (err) {
+      if (err instanceof StorageError) throw err;
       throw wrap(uri, 'readRange', err);
     } finally {
       await handle?.close();

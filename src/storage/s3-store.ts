@@ -8,7 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash, type Hash } from 'node:crypto';
-import type { BlobInfo, BlobStore, ChecksummedBlob, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
+import type { BlobInfo, BlobStore, ChecksummedBlob, RangeOptions, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
 
 export interface S3StoreOptions {
@@ -140,6 +140,7 @@ export class S3Store implements BlobStore {
             uri: `${S3_SCHEME}${bucket}/${obj.Key}`,
             sizeBytes: obj.Size ?? 0,
             lastModifiedEpochMs: obj.LastModified?.getTime() ?? 0,
+            ...(obj.ETag ? { etag: obj.ETag } : {}),
           });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -323,7 +324,7 @@ export class S3Store implements BlobStore {
     }
   }
 
-  async readRange(uri: string, start: number, end: number): Promise<Uint8Array> {
+  async readRange(uri: string, start: number, end: number, options: RangeOptions = {}): Promise<Uint8Array> {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
       throw new StorageError(uri, `bad byte range [${start}, ${end})`);
     }
@@ -332,12 +333,21 @@ export class S3Store implements BlobStore {
     const { bucket, key } = parseS3Uri(uri);
     try {
       return await this.#withRetry(async () => {
-        const res = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
+        const res = await this.#client.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Range: `bytes=${start}-${end - 1}`,
+            ...(options.ifMatch !== undefined ? { IfMatch: options.ifMatch } : {}),
+          }),
+        );
         return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
       });
     } catch (err) {
       // Past the end: S3 answers 416; match the file store, which returns the bytes that exist.
       if (httpStatus(err) === 416) return new Uint8Array(0);
+      if (httpStatus(err) === 412)
+        throw new StoragePreconditionError(uri, 'it was replaced since it was listed (another process rewrote it)', { cause: err });
       throw wrap(uri, 'readRange', err);
     }
   }

@@ -12,7 +12,8 @@ import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
 import { saveModelArtifact } from '../model/artifact.ts';
 import { manifestDraft, type ModelManifest } from '../model/manifest.ts';
-import { checkModelTarget, type ExistingModelPolicy } from '../model/save-target.ts';
+import { checkModelTarget, type ExistingModelPolicy, lockModelTarget } from '../model/save-target.ts';
+import type { OutputLock } from '../storage/output-lock.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
@@ -108,6 +109,17 @@ export function columnsForConfig(config: WdpConfig, withLabel: boolean): ColumnR
  * loadable half-model.
  */
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+  // Held from the target check to the end of the save: of two trainings to one folder the second
+  // fails here, naming the first, instead of both training and then undoing each other's save.
+  const lock = (options.existing ?? 'refuse') === 'in-place' ? undefined : await lockModelTarget(options.out);
+  try {
+    return await trainUnderLock(options, lock);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function trainUnderLock(options: TrainOptions, lock: OutputLock | undefined): Promise<TrainResult> {
   const log = options.logger ?? silentLogger;
   const config = options.config;
   const kind = options.kind ?? 'wide_deep';
@@ -316,7 +328,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         },
       }),
       state,
-      { existing },
+      { existing, ...(lock ? { lock } : {}) },
     );
     log.info(`saved ${kind} model ${manifest.modelId} to ${options.out} (${(stats.examples / trainSeconds).toFixed(0)} ex/s)`);
     return {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,6 +11,8 @@ test('writeOutputFile creates the folders of a --plot path that does not exist y
     const path = join(dir, 'plots', 'deeper', 'loss.svg');
     await writeOutputFile(path, '<svg/>');
     assert.equal(await readFile(path, 'utf8'), '<svg/>');
+    // Written through a temp file and rename: none is left beside it.
+    assert.deepEqual(await readdir(join(dir, 'plots', 'deeper')), ['loss.svg']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -99,7 +99,7 @@ test('scoreParquet names an input that is not Parquet, and one without the id co
     (e: Error) => e.message.includes('no-id.parquet') && e.message.includes('rid') && /id column/.test(e.message),
   );
   assert.deepEqual(
-    (await readdir(dir)).filter((f) => f.startsWith('np-out') || f.startsWith('no-id-out')),
+    (await readdir(dir)).filter((f) => f.includes('np-out') || f.includes('no-id-out')),
     [],
   );
 });

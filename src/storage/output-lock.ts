@@ -1,0 +1,143 @@
+/**
+ * One writer at a time per local output (a model folder, a scores file, a tuned config): a lock
+ * file `.<name>.wdp-tmp-writer-lock` beside the output, created exclusively before the writer
+ * does anything that depends on what is there, held until its output is in place.
+ *
+ * Why: each of these writes is atomic alone (temp then rename), but two of them to one name are
+ * not: both pass the "what is there" check, both rename in turn, and one silently undoes the
+ * other (two `wdp train --out M --force`: the second moved the first's new model aside and
+ * deleted it, and both reported success). With the lock the second fails at once, naming the first.
+ *
+ * The file records its holder (`<pid>@<host>`, when it started, the command line) as FileStore's
+ * lock files do, so a lock left by a killed writer is taken over: at once when its pid is gone
+ * from this host, after STALE_WRITER_LOCK_MS without a heartbeat when its holder cannot be
+ * checked (another host sharing the folder, an unreadable file). A live holder refreshes the
+ * file's mtime every HEARTBEAT_MS so a long training keeps its lock.
+ *
+ * The name holds `.wdp-tmp-` so that folder listings (FileStore.list) never show it. S3 outputs
+ * get no lock (undefined): there is no exclusive create here, and the workflow writes run-scoped
+ * prefixes that only one run owns.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processExists, thisHost } from '../util/process-owner.ts';
+import { type LockHolder, OutputLockedError } from './errors.ts';
+
+/** A holder that cannot be checked (another host) is taken to be dead once its lock is this old without a heartbeat. */
+export const STALE_WRITER_LOCK_MS = 10 * 60 * 1000;
+/** How often a holder touches its lock: far below STALE_WRITER_LOCK_MS, so a busy event loop does not lose it. */
+const HEARTBEAT_MS = 30_000;
+/** A takeover guard (held for one stat and one unlink) older than this was left by a writer killed during its takeover. */
+const STALE_GUARD_MS = 10_000;
+
+/** A held lock: `release` removes it, once, and only if it is still this holder's. */
+export interface OutputLock {
+  /** The lock file's path. */
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+/** The lock file guarding local output `path` (a plain path; see outputLockPathOf for URIs). */
+export function outputLockPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.wdp-tmp-writer-lock`);
+}
+
+/**
+ * Takes the writer lock of output `uri` (a local path or `file://` URI), or fails.
+ * @param what the output in a few words, for the loser's error ("the model folder")
+ * @returns the held lock; undefined for an S3 output (never locked, see the file comment)
+ * @throws OutputLockedError when another live writer holds it, naming that writer
+ */
+export async function lockOutput(uri: string, what: string): Promise<OutputLock | undefined> {
+  if (uri.startsWith('s3://')) return undefined;
+  const path = resolve(uri.startsWith('file://') ? fileURLToPath(uri) : uri);
+  const lock = outputLockPath(path);
+  await mkdir(dirname(path), { recursive: true });
+  const token = randomBytes(8).toString('hex');
+  const content = `${process.pid}@${thisHost()}\n${new Date().toISOString()}\n${commandLine()}\n${token}\n`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(lock, 'wx');
+      try {
+        await handle.writeFile(content);
+      } finally {
+        await handle.close();
+      }
+      return heldLock(lock, token);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const seen = await readHolder(lock);
+    // Gone between our create and this read: try again. A few rounds at most (each one lost a
+    // race to a live writer or removed a dead one's lock), so a loop here means a bug.
+    if (seen !== undefined && !seen.dead) throw new OutputLockedError(uri, what, lock, seen.holder);
+    if (attempt >= 5) throw new OutputLockedError(uri, what, lock, seen?.holder);
+    if (seen) await takeOver(lock, seen.text);
+  }
+}
+
+/** The command line of this process, short, for the loser's message. */
+function commandLine(): string {
+  const args = process.argv.slice(2).join(' ');
+  return (args.length > 300 ? `${args.slice(0, 300)}…` : args).replace(/[\r\n]/g, ' ');
+}
+
+function heldLock(lock: string, token: string): OutputLock {
+  const timer = setInterval(() => {
+    const now = new Date();
+    utimes(lock, now, now).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  timer.unref();
+  let released = false;
+  return {
+    path: lock,
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      // Only our own file: one taken over meanwhile (we looked dead to someone) is theirs now.
+      const text = await readFile(lock, 'utf8').catch(() => '');
+      if (text.split('\n')[3] === token) await rm(lock, { force: true });
+    },
+  };
+}
+
+/** What the lock file says, and whether its holder is certainly gone; undefined when there is no file. */
+async function readHolder(lock: string): Promise<{ holder?: LockHolder; dead: boolean; text: string } | undefined> {
+  const [text, s] = await Promise.all([readFile(lock, 'utf8').catch(() => undefined), stat(lock).catch(() => undefined)]);
+  if (text === undefined || s === undefined) return undefined;
+  const lines = text.split('\n');
+  const owner = /^(\d+)@(.+)$/.exec(lines[0] ?? '');
+  const holder = owner ? { pid: Number(owner[1]), host: owner[2]!, since: lines[1] ?? '', command: lines[2] ?? '' } : undefined;
+  const stale = Date.now() - s.mtimeMs > STALE_WRITER_LOCK_MS;
+  // Our own pid is a live holder: two writers in one process conflict like two processes.
+  const goneHere = holder !== undefined && holder.host === thisHost() && holder.pid !== process.pid && !processExists(holder.pid);
+  // A file still being written by its creator reads empty: only its age can condemn it.
+  return { ...(holder ? { holder } : {}), dead: goneHere || stale, text };
+}
+
+/**
+ * Removes a dead holder's lock, unless it changed since it was judged: under a guard file, so
+ * that of two processes taking over the same dead lock, the second cannot remove the lock the
+ * first has just created. Judged again by content (each holder's has its own token), not inode:
+ * a file created after an unlink may get the freed inode number back.
+ */
+async function takeOver(lock: string, judged: string): Promise<void> {
+  const guard = `${lock}-takeover`;
+  try {
+    await (await open(guard, 'wx')).close();
+  } catch {
+    const g = await stat(guard).catch(() => undefined);
+    if (g && Date.now() - g.mtimeMs > STALE_GUARD_MS) await rm(guard, { force: true });
+    else await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+    return;
+  }
+  try {
+    const now = await readHolder(lock);
+    if (now?.dead && now.text === judged) await rm(lock, { force: true });
+  } finally {
+    await rm(guard, { force: true });
+  }
+}

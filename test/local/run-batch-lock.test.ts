@@ -1,0 +1,65 @@
+/**
+ * `wdp score-batch` locally holds its output prefix's writer lock for the whole run: a second run
+ * to the same prefix fails before scoring anything, naming the first (two runs used to take turns
+ * file by file, each scores file and the report from either, both reporting success).
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runLocalBatchScoring } from '../../local/run-batch.ts';
+import { OutputLockedError } from '../../src/storage/errors.ts';
+import { lockOutput } from '../../src/storage/output-lock.ts';
+
+let bucket: string;
+before(async () => {
+  bucket = await mkdtemp(join(tmpdir(), 'wdp-batch-lock-'));
+});
+after(() => rm(bucket, { recursive: true, force: true }));
+
+test('a second local batch run to one output prefix fails at once naming the first, and scores nothing', async () => {
+  const held = await lockOutput(join(bucket, 'batch/output/d1/'), 'this batch output prefix');
+  let scored = 0;
+  try {
+    await assert.rejects(
+      runLocalBatchScoring({
+        bucketUri: bucket,
+        inputPrefix: 'batch/input/d1/',
+        outputPrefix: 'batch/output/d1/',
+        modelUri: join(bucket, 'model'),
+        scoreObject: async () => {
+          scored++;
+          return { rows: 0 };
+        },
+      }),
+      (e: unknown) =>
+        e instanceof OutputLockedError &&
+        new RegExp(`this batch output prefix is being written by another wdp process \\(pid ${process.pid} on `).test(e.message),
+    );
+  } finally {
+    await held?.release();
+  }
+  assert.equal(scored, 0);
+  assert.deepEqual(await readdir(join(bucket, 'batch/output')), []);
+});
+
+test("a run first removes the previous run's report, so one that fails midway leaves no report vouching for a mixed prefix", async () => {
+  await mkdir(join(bucket, 'batch/input/d2'), { recursive: true });
+  await mkdir(join(bucket, 'batch/output/d2'), { recursive: true });
+  for (const f of ['part-0.parquet', 'part-1.parquet']) await writeFile(join(bucket, 'batch/input/d2', f), 'x');
+  for (const f of ['part-0.parquet', 'part-1.parquet', '_report.html']) await writeFile(join(bucket, 'batch/output/d2', f), 'run 1');
+  const r = await runLocalBatchScoring({
+    bucketUri: bucket,
+    inputPrefix: 'batch/input/d2/',
+    outputPrefix: 'batch/output/d2/',
+    modelUri: join(bucket, 'model'),
+    scoreObject: async ({ output }) => {
+      if (output.endsWith('part-1.parquet')) throw new Error('killed');
+      await writeFile(output, 'run 2');
+      return { rows: 1 };
+    },
+  });
+  assert.equal(r.status, 'failed');
+  assert.deepEqual((await readdir(join(bucket, 'batch/output/d2'))).sort(), ['part-0.parquet', 'part-1.parquet']);
+});
