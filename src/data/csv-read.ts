@@ -4,10 +4,10 @@
  */
 import { parse as parseCsv } from 'csv-parse';
 import { Readable } from 'node:stream';
-import { StorageError } from '../storage/errors.ts';
+import { StorageError, StoragePreconditionError } from '../storage/errors.ts';
 import { storeFor } from '../storage/index.ts';
 import { emptyColumn, sliceColumn } from './column-values.ts';
-import { DataError } from './errors.ts';
+import { DataError, fileReplacedError } from './errors.ts';
 import type { LogFile } from './log-files.ts';
 import type { ColumnRequirement, ColumnValues, RowChunk } from './row-chunk.ts';
 
@@ -38,7 +38,7 @@ export async function* readCsvChunks(
   // consume, so its error came before our row counter reached the record (it said "row 0").
   // info: each record comes with the line it ends on, so errors name the line an editor shows.
   const parser = parseCsv(parseOptions(maxRecordBytes));
-  const source = Readable.from(store.readStream(file.uri));
+  const source = Readable.from(store.readStream(file.uri, file.etag !== undefined ? { ifMatch: file.etag } : {}));
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
 
@@ -81,6 +81,7 @@ export async function* readCsvChunks(
       }
     }
   } catch (err) {
+    if (err instanceof StoragePreconditionError) throw fileReplacedError(file.uri, err);
     if (err instanceof DataError || err instanceof StorageError) throw err;
     throw csvParseError(file.uri, err, maxRecordBytes);
   } finally {
@@ -101,7 +102,7 @@ export async function checkCsvFile(file: LogFile, columns: readonly ColumnRequir
   // No to_line: it ended the parse inside a quote opened on line 2 without an error, so a quote
   // never closed was reported as "empty file (0 rows)". The loop stops after the first row instead.
   const parser = parseCsv(parseOptions(MAX_CSV_RECORD_BYTES));
-  const source = Readable.from(store.readStream(file.uri));
+  const source = Readable.from(store.readStream(file.uri, file.etag !== undefined ? { ifMatch: file.etag } : {}));
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
   let records = 0;
@@ -115,6 +116,7 @@ export async function checkCsvFile(file: LogFile, columns: readonly ColumnRequir
       if (++records === 2) break;
     }
   } catch (err) {
+    if (err instanceof StoragePreconditionError) throw fileReplacedError(file.uri, err);
     if (err instanceof DataError || err instanceof StorageError) throw err;
     throw csvParseError(file.uri, err);
   } finally {

@@ -39,3 +39,15 @@ export class DataError extends WdpError {
     this.line = context.line;
   }
 }
+
+/**
+ * A log file replaced after it was listed, found by a read pinned to the listed version (etag):
+ * the run stops rather than train on a mix of two versions.
+ */
+export function fileReplacedError(uri: string, cause: unknown): DataError {
+  return new DataError(
+    { source: uri },
+    'the file was replaced while it was being read (another process rewrote it): stopped rather than read a mix of two versions; run again once it is no longer being written',
+    { cause },
+  );
+}

@@ -6,7 +6,7 @@
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { StoragePreconditionError } from '../storage/errors.ts';
-import { DataError } from './errors.ts';
+import { DataError, fileReplacedError } from './errors.ts';
 
 /** Requested column chunks closer than this are fetched in one range read. */
 const MERGE_GAP_BYTES = 1 << 20;
@@ -58,11 +58,7 @@ export class SpanReader {
       return await this.#store.readRange(this.#uri, start, end, this.#etag === undefined ? {} : { ifMatch: this.#etag });
     } catch (e) {
       if (!(e instanceof StoragePreconditionError)) throw e;
-      throw new DataError(
-        { source: this.#uri },
-        'the file was replaced while it was being read (another process rewrote it): stopped rather than read a mix of two versions; run again once it is no longer being written',
-        { cause: e },
-      );
+      throw fileReplacedError(this.#uri, e);
     }
   }
 

@@ -80,8 +80,11 @@ export interface BlobStore {
    * reader of many ranges (a Parquet file's footer, then its row groups) never mixes two versions.
    */
   readRange(uri: string, start: number, end: number, options?: RangeOptions): Promise<Uint8Array>;
-  /** The object as a stream of chunks. */
-  readStream(uri: string): AsyncIterable<Uint8Array>;
+  /**
+   * The object as a stream of chunks. With `ifMatch` only from that version (see readRange): a
+   * reader that streams a file once per epoch never reads two versions in one run.
+   */
+  readStream(uri: string, options?: RangeOptions): AsyncIterable<Uint8Array>;
   /**
    * Writes the whole object so that readers see either the old or the new bytes, never a part:
    * local files go through a temp file and rename; S3 PutObject is atomic per object.

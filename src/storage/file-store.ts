@@ -193,8 +193,19 @@ export class FileStore implements BlobStore {
     }
   }
 
-  async *readStream(uri: string): AsyncIterable<Uint8Array> {
-    const stream = createReadStream(toPath(uri), { highWaterMark: 1 << 20 });
+  async *readStream(uri: string, options: RangeOptions = {}): AsyncIterable<Uint8Array> {
+    let handle: FileHandle;
+    try {
+      handle = await open(toPath(uri), 'r');
+    } catch (err) {
+      throw wrap(uri, 'readStream', err);
+    }
+    // As readRange: the open file is one version, and its fstat says whether it is the one asked for.
+    if (options.ifMatch !== undefined && etagOf(await handle.stat({ bigint: true })) !== options.ifMatch) {
+      await handle.close();
+      throw new StoragePreconditionError(uri, 'it was replaced since it was listed (another process rewrote it)');
+    }
+    const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
     try {
       for await (const chunk of stream) {
         const b = chunk as Buffer;

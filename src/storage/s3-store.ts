@@ -352,14 +352,20 @@ export class S3Store implements BlobStore {
     }
   }
 
-  async *readStream(uri: string): AsyncIterable<Uint8Array> {
+  async *readStream(uri: string, options: RangeOptions = {}): AsyncIterable<Uint8Array> {
     const { bucket, key } = parseS3Uri(uri);
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
-      const res = await this.#withRetry(() => this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+      const res = await this.#withRetry(() =>
+        this.#client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: key, ...(options.ifMatch !== undefined ? { IfMatch: options.ifMatch } : {}) }),
+        ),
+      );
       // In Node the body is an http.IncomingMessage, which is async-iterable.
       body = res.Body as AsyncIterable<Uint8Array> | undefined;
     } catch (err) {
+      if (httpStatus(err) === 412)
+        throw new StoragePreconditionError(uri, 'it was replaced since it was listed (another process rewrote it)', { cause: err });
       throw wrap(uri, 'readStream', err);
     }
     if (!body) return;

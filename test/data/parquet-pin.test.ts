@@ -73,3 +73,29 @@ test('FileStore.readRange with ifMatch: the listed version is read, a rewritten 
   await writeFile(path, 'ABCDEF');
   await assert.rejects(store.readRange(path, 1, 3, { ifMatch: etag! }), StoragePreconditionError);
 });
+
+test('a CSV log file replaced after it was listed (the next epoch reopens it) is not read; FileStore.readStream with ifMatch', async () => {
+  const path = join(dir, 'listed.csv');
+  const store = new FileStore();
+  await store.write(path, 'x\n1\n2\n');
+  const files = await listLogFiles([path]);
+  const read = async () => {
+    const xs: number[] = [];
+    for await (const c of readLogChunks(files, { columns: [{ name: 'x', kind: 'numeric' }] }))
+      xs.push(...(c.columns.get('x') as Float64Array));
+    return xs;
+  };
+  assert.deepEqual(await read(), [1, 2], 'the listed version reads');
+  await store.write(path, 'x\n7\n8\n9\n');
+  await assert.rejects(read(), replaced);
+  const etag = (await store.stat(path))!.etag!;
+  const chunks: Uint8Array[] = [];
+  for await (const c of store.readStream(path, { ifMatch: etag })) chunks.push(c);
+  assert.equal(Buffer.concat(chunks).toString('utf8'), 'x\n7\n8\n9\n');
+  await assert.rejects(
+    (async () => {
+      for await (const _ of store.readStream(path, { ifMatch: files[0]!.etag! }));
+    })(),
+    StoragePreconditionError,
+  );
+});

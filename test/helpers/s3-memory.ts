@@ -70,7 +70,7 @@ export function mockS3Memory(): MemoryBucket {
     Contents: [...objects.entries()]
       .filter(([key]) => key.startsWith(`${i.Bucket}/${i.Prefix ?? ''}`))
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([key, v]) => ({ Key: key.slice(i.Bucket.length + 1), Size: v.length, LastModified: modifiedOf(v) })),
+      .map(([key, v]) => ({ Key: key.slice(i.Bucket.length + 1), Size: v.length, LastModified: modifiedOf(v), ETag: etagOf(v) })),
   }));
   s3.on(HeadObjectCommand).callsFake((i) => {
     const v = objects.get(k(i));

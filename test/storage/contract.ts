@@ -225,6 +225,18 @@ export function conditionalWriteContract(name: string, fixture: () => Promise<Co
       assert.equal(text(await store.read(uri)), winner === 0 ? 'a' : 'b');
     });
 
+    it('readRange and readStream with ifMatch read only that version: a replaced object fails', async () => {
+      const { store, root } = await fixture();
+      const uri = joinUri(root, 'log.csv');
+      await store.write(uri, 'x\n1\n');
+      const listed = (await store.list(`${root}/`))[0]!.etag!;
+      assert.equal(text(await collect(store.readStream(uri, { ifMatch: listed }))), 'x\n1\n');
+      assert.equal(text(await store.readRange(uri, 0, 1, { ifMatch: listed })), 'x');
+      await store.write(uri, 'x\n2\n');
+      await assert.rejects(collect(store.readStream(uri, { ifMatch: listed })), StoragePreconditionError);
+      await assert.rejects(store.readRange(uri, 0, 1, { ifMatch: listed }), StoragePreconditionError);
+    });
+
     it('ifMatch on a missing object fails; readVersioned of a missing object is undefined', async () => {
       const { store, root } = await fixture();
       const uri = joinUri(root, 'gone.json');
