@@ -6,7 +6,7 @@
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { StoragePreconditionError } from '../storage/errors.ts';
-import { DataError, fileReplacedError } from './errors.ts';
+import { fileReplacedError } from './errors.ts';
 
 /** Requested column chunks closer than this are fetched in one range read. */
 const MERGE_GAP_BYTES = 1 << 20;
