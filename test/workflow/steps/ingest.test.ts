@@ -54,8 +54,15 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-01/part-00000.parquet`, `${l.logs}dt=2026-01-02/part-00000.parquet`]);
     assert.deepEqual(manifest.holdout, [`${l.logs}dt=2026-01-03/part-00000.parquet`]);
     const [ref] = manifest.watermarkAfter.files['2026-01-03'];
-    assert.deepEqual(ref, { uri: `${l.logs}dt=2026-01-03/part-00000.parquet`, sizeBytes: parquet.length, modifiedMs: ref.modifiedMs });
-    assert.equal(typeof ref.modifiedMs, 'number', 'S3 lists no etag: the modification time tells a rewrite');
+    assert.deepEqual(ref, {
+      uri: `${l.logs}dt=2026-01-03/part-00000.parquet`,
+      sizeBytes: parquet.length,
+      etag: ref.etag,
+      modifiedMs: ref.modifiedMs,
+    });
+    // As S3's ListObjectsV2: each object with its ETag and modification time, either telling a rewrite.
+    assert.match(ref.etag, /^"[0-9a-f]{32}"$/);
+    assert.equal(typeof ref.modifiedMs, 'number');
     assert.equal(manifest.watermarkAfter.through, '2026-01-03');
     assert.match(manifest.runId, /exec-1$/);
     // Ingest itself never moves the watermark: only Promote/Reject do.
