@@ -73,3 +73,12 @@ export class OutputLockedError extends StorageError {
     this.detail = detail;
   }
 }
+
+/** A read pinned to a listed version (RangeOptions.ifMatch) found another version there. */
+export function replacedSinceListed(uri: string, cause?: unknown): StoragePreconditionError {
+  return new StoragePreconditionError(
+    uri,
+    'it was replaced since it was listed (another process rewrote it)',
+    cause === undefined ? undefined : { cause },
+  );
+}

@@ -5,7 +5,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore, ChecksummedBlob, RangeOptions, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
-import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
+import { StorageError, StorageNotFoundError, StoragePreconditionError, replacedSinceListed } from './errors.ts';
 import { processExists, thisHost } from '../util/process-owner.ts';
 import { READ_PIECE_BYTES, readWithSha256InWorker } from './read-worker.ts';
 
@@ -173,8 +173,7 @@ export class FileStore implements BlobStore {
       handle = await open(toPath(uri), 'r');
       // The open file is one version whatever happens to the path next (writers rename a new
       // file into place): its fstat says whether it is the version asked for.
-      if (options.ifMatch !== undefined && etagOf(await handle.stat({ bigint: true })) !== options.ifMatch)
-        throw new StoragePreconditionError(uri, 'it was replaced since it was listed (another process rewrote it)');
+      if (options.ifMatch !== undefined && etagOf(await handle.stat({ bigint: true })) !== options.ifMatch) throw replacedSinceListed(uri);
       const out = new Uint8Array(end - start);
       let filled = 0;
       // read() may return short counts; stop at EOF and return what exists (same as S3).
@@ -202,7 +201,7 @@ export class FileStore implements BlobStore {
     // As readRange: the open file is one version, and its fstat says whether it is the one asked for.
     if (options.ifMatch !== undefined && etagOf(await handle.stat({ bigint: true })) !== options.ifMatch) {
       await handle.close();
-      throw new StoragePreconditionError(uri, 'it was replaced since it was listed (another process rewrote it)');
+      throw replacedSinceListed(uri);
     }
     const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
     try {

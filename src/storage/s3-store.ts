@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash, type Hash } from 'node:crypto';
 import type { BlobInfo, BlobStore, ChecksummedBlob, RangeOptions, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
-import { StorageError, StorageNotFoundError, StoragePreconditionError } from './errors.ts';
+import { StorageError, StorageNotFoundError, StoragePreconditionError, replacedSinceListed } from './errors.ts';
 
 export interface S3StoreOptions {
   /**
@@ -346,8 +346,7 @@ export class S3Store implements BlobStore {
     } catch (err) {
       // Past the end: S3 answers 416; match the file store, which returns the bytes that exist.
       if (httpStatus(err) === 416) return new Uint8Array(0);
-      if (httpStatus(err) === 412)
-        throw new StoragePreconditionError(uri, 'it was replaced since it was listed (another process rewrote it)', { cause: err });
+      if (httpStatus(err) === 412) throw replacedSinceListed(uri, err);
       throw wrap(uri, 'readRange', err);
     }
   }
@@ -364,8 +363,7 @@ export class S3Store implements BlobStore {
       // In Node the body is an http.IncomingMessage, which is async-iterable.
       body = res.Body as AsyncIterable<Uint8Array> | undefined;
     } catch (err) {
-      if (httpStatus(err) === 412)
-        throw new StoragePreconditionError(uri, 'it was replaced since it was listed (another process rewrote it)', { cause: err });
+      if (httpStatus(err) === 412) throw replacedSinceListed(uri, err);
       throw wrap(uri, 'readStream', err);
     }
     if (!body) return;

@@ -10,6 +10,7 @@
  * outlast any legitimate run (on AWS: the state machine's own timeout, see cdk/).
  */
 import { hostname } from 'node:os';
+import { processExists } from '../../util/process-owner.ts';
 import { z } from 'zod';
 import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
@@ -172,13 +173,7 @@ export function localHolder(): string {
 export function isHolderAlive(lock: RunLock, host: string = hostname()): boolean | undefined {
   const m = /^(.+) pid (\d+)$/.exec(lock.holder);
   if (!m || m[1] !== host) return undefined;
-  try {
-    process.kill(Number(m[2]), 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to another user.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processExists(Number(m[2]));
 }
 
 /**
