@@ -26,6 +26,7 @@ interface TuneCliOptions {
   minImprovementSe: number;
   maxRows?: number;
   plot?: string;
+  force: boolean;
   json: boolean;
 }
 
@@ -51,7 +52,11 @@ export function addTuneCommand(program: Command): void {
     )
     .requiredOption('--config <uri>', 'wdp.config.json to start from (its features stay; the searched fields are replaced)')
     .requiredOption('--data <uri...>', 'training log files or prefixes (local or s3://)')
-    .requiredOption('--out <uri>', 'where to write the best config (local or s3://), with a `tuning` record of every trial')
+    .requiredOption(
+      '--out <uri>',
+      'where to write the best config (local or s3://), with a `tuning` record of every trial; refused if a file is there (see --force)',
+    )
+    .option('--force', 'replace a file already at --out (even the --config file): locally swapped in only once complete', false)
     .option('--validation <uri...>', 'validation logs (default: a hashed share of --data)')
     .option('--validation-fraction <f>', 'share of --data hashed into validation', fraction, 0.2)
     .option(
@@ -78,11 +83,17 @@ export function addTuneCommand(program: Command): void {
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (o: TuneCliOptions) => {
       const { isS3Uri } = await import('../../src/storage/index.ts');
-      const { startOutputFile } = await import('../../src/storage/output-file.ts');
+      const { refuseExistingOutput, startOutputFile } = await import('../../src/storage/output-file.ts');
+      const { canonicalLocation } = await import('../../src/model/save-target.ts');
+      const existing = o.force ? 'replace' : 'refuse';
+      // Named in the refusal: `--out` equal to `--config` would replace the config being tuned.
+      const hint = (await canonicalLocation(o.out)) === (await canonicalLocation(o.config)) ? ' (it is the --config file)' : '';
       // Locally the config file's writer lock first: a second tune to the same --out fails here,
       // naming the first, instead of both searching for minutes and the later one silently
       // replacing the other's result. Held (and the file written whole) until the config is in place.
-      const output = isS3Uri(o.out) ? undefined : await startOutputFile(o.out, 'this config file');
+      // An existing file is refused here too, before the search, unless --force.
+      const output = isS3Uri(o.out) ? undefined : await startOutputFile(o.out, 'this config file', { existing, hint });
+      if (!output && existing === 'refuse') await refuseExistingOutput(o.out, 'this config file', hint);
       try {
         await tuneTo(o, output);
       } finally {
@@ -135,7 +146,7 @@ async function tuneTo(o: TuneCliOptions, output: OutputFile | undefined): Promis
   if (output) {
     await writeFile(output.tmp, text);
     await output.commit();
-  } else await storeFor(o.out).write(o.out, text);
+  } else await storeFor(o.out).write(o.out, text, o.force ? undefined : { ifNoneMatch: '*' });
   say(trialsTable(result));
   const lead = result.config.tuning?.overGiven;
   say(

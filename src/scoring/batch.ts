@@ -21,7 +21,7 @@ import type { ColumnRequirement } from '../data/logs.ts';
 import { checkLogFile, listLogFiles, type LogFile, readLogChunks } from '../data/logs.ts';
 import { DataError } from '../data/errors.ts';
 import { isS3Uri, storeFor } from '../storage/index.ts';
-import { type OutputFile, startOutputFile } from '../storage/output-file.ts';
+import { type ExistingFilePolicy, type OutputFile, refuseExistingOutput, startOutputFile } from '../storage/output-file.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
 
 export interface ScoreParquetOptions {
@@ -31,6 +31,12 @@ export interface ScoreParquetOptions {
   readonly input: string;
   /** URI of the Parquet file to write. */
   readonly output: string;
+  /**
+   * A file already at `output`: replaced (the workflow's batch step, whose retry rewrites its own
+   * output) or refused before the model is loaded (`wdp score` without `--force`).
+   * @default 'replace'
+   */
+  readonly existing?: ExistingFilePolicy;
   /**
    * Most rows scored (and written as one row group) at a time; input row groups are cut to this.
    * @default 65536
@@ -64,7 +70,9 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
   const started = performance.now();
   // Locally: the writer lock before anything else (a second score to this file fails at once,
   // naming the first), and the rows into a hidden temp file renamed into place whole.
-  const output = isS3Uri(options.output) ? undefined : await startOutputFile(options.output, 'this scores file');
+  const existing = options.existing ?? 'replace';
+  const output = isS3Uri(options.output) ? undefined : await startOutputFile(options.output, 'this scores file', { existing });
+  if (!output && existing === 'refuse') await refuseExistingOutput(options.output, 'this scores file');
   try {
     return await scoreInto(options, output, started);
   } finally {
@@ -133,7 +141,12 @@ async function scoreInto(options: ScoreParquetOptions, output: OutputFile | unde
     }
     await writer.finish();
     if (output) await output.commit();
-    else await storeFor(options.output).write(options.output, await readFile(tmp));
+    else
+      await storeFor(options.output).write(
+        options.output,
+        await readFile(tmp),
+        (options.existing ?? 'replace') === 'refuse' ? { ifNoneMatch: '*' } : undefined,
+      );
   } finally {
     if (!output) await rm(tmp, { force: true });
   }

@@ -74,6 +74,19 @@ export class OutputLockedError extends StorageError {
   }
 }
 
+/**
+ * An output file (`wdp tune --out`, `wdp score --out`) already exists and replacing it was not
+ * asked for (`--force`), as `wdp train` refuses a folder holding a model. Nothing was written.
+ */
+export class OutputExistsError extends StorageError {
+  constructor(uri: string, what: string, hint = '') {
+    super(
+      uri,
+      `${what} already exists${hint}; choose a new file, or give --force to replace it${uri.startsWith('s3://') ? '' : ' (swapped in only once the new one is complete)'}`,
+    );
+  }
+}
+
 /** A read pinned to a listed version (RangeOptions.ifMatch) found another version there. */
 export function replacedSinceListed(uri: string, cause?: unknown): StoragePreconditionError {
   return new StoragePreconditionError(

@@ -54,3 +54,32 @@ test('a tune whose --out another writer holds fails at once naming it; once free
   parseConfigText(await readFile(out, 'utf8'), out);
   assert.deepEqual(await readdir(join(dir, 'tuned')), ['wdp.config.json']);
 });
+
+test('a tune whose --out exists (here the --config itself) is refused before the search, naming it; --force replaces it', async () => {
+  const config = join(dir, 'own.config.json');
+  const original = JSON.stringify(TINY_CONFIG);
+  await writeFile(config, original);
+  const run = (...extra: string[]) =>
+    spawnSync(
+      process.execPath,
+      ['bin/wdp.mjs', 'tune', '--config', config, '--data', join(dir, 'logs'), '--out', config, '--validation-column', 'user'].concat(
+        ['--trials', '1', '--max-epochs', '1', '--backend', 'onnx'],
+        extra,
+      ),
+      { encoding: 'utf8' },
+    );
+  const r = run();
+  assert.equal(r.status, 1, r.stderr);
+  assert.ok(
+    r.stderr.includes(
+      `${config}: this config file already exists (it is the --config file); choose a new file, or give --force to replace it`,
+    ),
+    r.stderr,
+  );
+  assert.doesNotMatch(r.stderr, /tune: \d+ training rows/, 'refused before reading the logs');
+  assert.equal(await readFile(config, 'utf8'), original);
+  const forced = run('--force');
+  assert.equal(forced.status, 0, forced.stderr);
+  const tuned = parseConfigText(await readFile(config, 'utf8'), config);
+  assert.ok(tuned.tuning, 'the tuned config, with its record, replaced the given one');
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -53,4 +53,22 @@ test('wdp score with a missing model exits 1 with a clear message', () => {
   const r = wdp('score', '--model', join(dir, 'nope'), '--in', join(dir, 'in.parquet'), '--out', join(dir, 'x.parquet'));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /cannot load model .*nope: no manifest\.json/);
+});
+
+test('wdp score refuses an existing --out without --force, naming it, before loading the model; --force replaces it', async () => {
+  const out = join(dir, 'taken.parquet');
+  await writeFile(out, 'not scores');
+  // A missing model: the refusal comes first, so no load error is seen.
+  const refused = wdp('score', '--model', join(dir, 'nope'), '--in', join(dir, 'in.parquet'), '--out', out);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /taken\.parquet: this scores file already exists; choose a new file, or give --force to replace it/);
+  assert.equal(await readFile(out, 'utf8'), 'not scores');
+  const forced = wdp('score', '--model', model, '--in', join(dir, 'in.parquet'), '--out', out, '--force', '--json');
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.equal((JSON.parse(forced.stdout) as { rows: number }).rows, 2500);
+  assert.deepEqual(
+    (await readdir(dir)).filter((n) => n.startsWith('.taken')),
+    [],
+    'no temp or lock file left',
+  );
 });
