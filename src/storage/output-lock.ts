@@ -14,13 +14,17 @@
  * checked (another host sharing the folder, an unreadable file). A live holder refreshes the
  * file's mtime every HEARTBEAT_MS so a long training keeps its lock.
  *
+ * The folders the lock needed (`--out new/dir/model`) are created with it, and removed again on
+ * release if still empty: a run that failed left no trace but an empty folder the user never made.
+ * Only folders this lock created, and only empty ones (rmdir refuses others), are removed.
+ *
  * The name holds `.wdp-tmp-` so that folder listings (FileStore.list) never show it. S3 outputs
  * get no lock (undefined): there is no exclusive create here, and the workflow writes run-scoped
  * prefixes that only one run owns.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, stat, utimes } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, open, readFile, rm, rmdir, stat, utimes } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processExists, thisHost } from '../util/process-owner.ts';
 import { type LockHolder, OutputLockedError } from './errors.ts';
@@ -54,7 +58,8 @@ export async function lockOutput(uri: string, what: string): Promise<OutputLock 
   if (uri.startsWith('s3://')) return undefined;
   const path = resolve(uri.startsWith('file://') ? fileURLToPath(uri) : uri);
   const lock = outputLockPath(path);
-  await mkdir(dirname(path), { recursive: true });
+  // The topmost folder this call created (undefined when the folder was there already).
+  let created = await mkdir(dirname(path), { recursive: true });
   const token = randomBytes(8).toString('hex');
   const content = `${process.pid}@${thisHost()}\n${new Date().toISOString()}\n${commandLine()}\n${token}\n`;
   for (let attempt = 0; ; attempt++) {
@@ -65,9 +70,16 @@ export async function lockOutput(uri: string, what: string): Promise<OutputLock 
       } finally {
         await handle.close();
       }
-      return heldLock(lock, token);
+      return heldLock(lock, token, created);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      // The folder went between our mkdir and open: an empty folder another writer created was
+      // removed by its release (see the file comment). Make it again, as ours now.
+      if (code === 'ENOENT' && attempt < 5) {
+        created = (await mkdir(dirname(path), { recursive: true })) ?? created;
+        continue;
+      }
+      if (code !== 'EEXIST') throw err;
     }
     const seen = await readHolder(lock);
     // Gone between our create and this read: try again. A few rounds at most (each one lost a
@@ -84,7 +96,7 @@ function commandLine(): string {
   return (args.length > 300 ? `${args.slice(0, 300)}…` : args).replace(/[\r\n]/g, ' ');
 }
 
-function heldLock(lock: string, token: string): OutputLock {
+function heldLock(lock: string, token: string, created: string | undefined): OutputLock {
   const timer = setInterval(() => {
     const now = new Date();
     utimes(lock, now, now).catch(() => undefined);
@@ -100,8 +112,26 @@ function heldLock(lock: string, token: string): OutputLock {
       // Only our own file: one taken over meanwhile (we looked dead to someone) is theirs now.
       const text = await readFile(lock, 'utf8').catch(() => '');
       if (text.split('\n')[3] === token) await rm(lock, { force: true });
+      if (created !== undefined) await removeEmptyFolders(dirname(lock), created);
     },
   };
+}
+
+/**
+ * Removes `from` and its parents up to `top` (inclusive) while they are empty: the folders a
+ * lock created for an output that was never written. rmdir fails on a folder holding anything
+ * (the output, another writer's lock), which ends the walk: never a folder with content.
+ */
+async function removeEmptyFolders(from: string, top: string): Promise<void> {
+  if (from !== top && !from.startsWith(`${top}${sep}`)) return;
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return;
+    }
+    if (dir === top || dirname(dir) === dir) return;
+  }
 }
 
 /** What the lock file says, and whether its holder is certainly gone; undefined when there is no file. */

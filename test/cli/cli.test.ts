@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -163,4 +163,17 @@ test('wdp invoke --request @FILE names a file it cannot read, and says when inli
   const bad = wdp('invoke', '--bucket', join(dir, 'no-bucket'), '--request', '{"context":');
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--request is not JSON/);
+});
+
+test('a training that fails after taking the --out lock removes the empty folders it created, never one that was there', async () => {
+  await writeFile(join(dir, 'bad.csv'), 'garbage\n1\n');
+  const train = (out: string) =>
+    wdp('train', '--config', join(dir, 'wdp.config.json'), '--data', join(dir, 'bad.csv'), '--out', out, '--backend', 'onnx');
+  const created = train(join(dir, 'fail', 'new', 'model'));
+  assert.equal(created.status, 1);
+  assert.match(created.stderr, /bad\.csv, column "user": required string column is missing/);
+  assert.equal(existsSync(join(dir, 'fail')), false, 'the folders this run made are gone');
+  await mkdir(join(dir, 'empty-before'));
+  assert.equal(train(join(dir, 'empty-before', 'model')).status, 1);
+  assert.deepEqual(readdirSync(join(dir, 'empty-before')), [], 'a folder that was there stays, as it was');
 });

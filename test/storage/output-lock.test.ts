@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -86,4 +86,29 @@ test('release leaves alone a lock that is no longer its own', async () => {
 
 test('an S3 output is not locked', async () => {
   assert.equal(await lockOutput('s3://bucket/models/m', 'it'), undefined);
+});
+
+test('the folders a lock created are removed on release while empty; a folder that was there, or holds the output, stays', async () => {
+  const base = join(dir, 'folders');
+  await mkdir(join(base, 'was-there'), { recursive: true });
+  // Three new levels: all go.
+  const deep = await lockOutput(join(base, 'new', 'a', 'b', 'model'), 'it');
+  assert.ok((await stat(join(base, 'new', 'a', 'b'))).isDirectory(), 'created for the lock file');
+  await deep?.release();
+  // Inside a folder that existed before: it stays, empty as it was.
+  const inside = await lockOutput(join(base, 'was-there', 'model'), 'it');
+  await inside?.release();
+  // The output was written: its folder is not empty and stays.
+  const written = await lockOutput(join(base, 'kept', 'scores.parquet'), 'it');
+  await writeFile(join(base, 'kept', 'scores.parquet'), 'scores');
+  await written?.release();
+  // Another writer's lock sits in the folder this one created: it stays for that writer.
+  const first = await lockOutput(join(base, 'shared', 'x'), 'it');
+  const second = await lockOutput(join(base, 'shared', 'y'), 'it');
+  await first?.release();
+  assert.deepEqual(await readdir(join(base, 'shared')), ['.y.wdp-tmp-writer-lock']);
+  await second?.release();
+  assert.deepEqual((await readdir(base)).sort(), ['kept', 'shared', 'was-there']);
+  assert.deepEqual(await readdir(join(base, 'was-there')), []);
+  await rm(base, { recursive: true });
 });
