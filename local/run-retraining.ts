@@ -14,7 +14,7 @@ import { createRunLockHandler } from '../lambdas/run-lock.ts';
 import { createValidateHandler } from '../lambdas/validate.ts';
 import { generateLogs } from '../src/generator/generate.ts';
 import type { TowerKind } from '../src/model/tower/kinds.ts';
-import { storeFor } from '../src/storage/index.ts';
+import { absoluteUri, storeFor } from '../src/storage/index.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
 import { writeJson } from '../src/workflow/bucket/json-store.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
@@ -143,7 +143,12 @@ export async function prepareLocalBucket(options: LocalPipelineOptions & { bucke
 }
 
 export async function runLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipelineResult> {
-  const bucketUri = options.bucketUri ?? DEFAULT_LOCAL_BUCKET;
+  // As given, for the commands the summary suggests (`--bucket ./b`)...
+  const givenBucketUri = options.bucketUri ?? DEFAULT_LOCAL_BUCKET;
+  // ...and absolute for the run: Ingest records the bucket so in the run manifest (to be read from
+  // any directory), later steps build their locations from it, and the serving target built here
+  // must spell the champion as they do (Promote compares the two).
+  const bucketUri = absoluteUri(givenBucketUri);
   const l = layout(bucketUri);
   const log = options.logger ?? silentLogger;
   const print = options.print ?? (() => {});
@@ -223,7 +228,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
 
   const result: LocalPipelineResult = {
     status,
-    bucketUri,
+    bucketUri: givenBucketUri,
     executionName,
     ...(lock ? { lock } : {}),
     ...(ingest ? { ingest } : {}),

@@ -3,7 +3,7 @@
  */
 import type { BlobStore } from './blob-store.ts';
 import { UnsafeKeyError } from './errors.ts';
-import { FileStore } from './file-store.ts';
+import { FileStore, toPath } from './file-store.ts';
 import { S3Store, parseS3Uri } from './s3-store.ts';
 
 export type { BlobInfo, BlobStore, ChecksummedBlob, VersionedBlob, WriteCondition } from './blob-store.ts';
@@ -17,6 +17,15 @@ const stores = new Map<string, BlobStore>();
 /** True for `s3://…` URIs. */
 export function isS3Uri(uri: string): boolean {
   return uri.startsWith('s3://');
+}
+
+/**
+ * `uri` spelled so that it names the same place from any working directory: a local path made
+ * absolute (`./b` → `/home/me/b`); `s3://` and `file://` URIs, absolute already, unchanged. For
+ * what is recorded and read back later, perhaps elsewhere (a run manifest).
+ */
+export function absoluteUri(uri: string): string {
+  return isS3Uri(uri) || uri.startsWith('file:') ? uri : toPath(uri);
 }
 
 /**

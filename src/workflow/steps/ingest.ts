@@ -17,7 +17,7 @@ import { DataError } from '../../data/errors.ts';
 import { checkLogFile, parsePartition, type ColumnFacts, type ColumnRequirement } from '../../data/logs.ts';
 import { withSplitColumn } from '../../data/row-split.ts';
 import { requiredColumnsOfConfig } from '../../features/columns.ts';
-import { checkKey, storeFor, UnsafeKeyError } from '../../storage/index.ts';
+import { absoluteUri, checkKey, storeFor, UnsafeKeyError } from '../../storage/index.ts';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
@@ -58,8 +58,12 @@ export function newRunId(executionName: string | undefined, nowEpochMs: number):
 
 export async function ingest(event: IngestEvent, options: IngestOptions): Promise<IngestResult> {
   const log = options.logger ?? silentLogger;
-  const l = layout(options.bucketUri);
-  const configUri = options.configUri ?? l.config;
+  // A local bucket and config by absolute path: the run manifest, and every location built from
+  // it (data files, candidate, reports), must name the same place for a step or a `wdp runs show`
+  // run later from another directory. S3 URIs are unchanged.
+  const bucketUri = absoluteUri(options.bucketUri);
+  const l = layout(bucketUri);
+  const configUri = absoluteUri(options.configUri ?? l.config);
   const now = (options.nowEpochMs ?? Date.now)();
   const at = new Date(now).toISOString();
 
@@ -208,7 +212,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     formatVersion: 1,
     runId,
     createdAt: at,
-    bucketUri: options.bucketUri,
+    bucketUri,
     configUri,
     config: rawConfig,
     partitions: { train: plan.train, holdout: plan.holdout },

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createIngestHandler } from '../../../lambdas/ingest.ts';
+import { absoluteUri } from '../../../src/storage/index.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
+import { ingest, readRunManifest } from '../../../src/workflow/steps/ingest.ts';
 import type { IngestResult } from '../../../src/workflow/schemas.ts';
 import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
 import { addDays, smallConfig } from '../../helpers/workflow-fixture.ts';
@@ -216,5 +218,42 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     day('2026-01-02');
     await assert.rejects(ingest(), /no config at s3:\/\/wdp-test\/config\/wdp.config.json/);
     await assert.rejects(ingest({ executionName: 42 }), /Ingest: invalid event: executionName/);
+  });
+});
+
+describe('Ingest of a local bucket given by a relative path', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'wdp-ingest-rel-'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  it('records absolute bucket, config, log and candidate locations, so the manifest reads the same from any directory', async () => {
+    const bucket = join(tmp, 'b');
+    await addDays(bucket, 3, { rowsPerDay: 50 });
+    await writeFile(join(tmp, 'c.json'), JSON.stringify(smallConfig()));
+    // As `wdp pipeline --bucket ./b --config ./c.json` spells them from its working directory.
+    const rel = (p: string) => `./${relative(process.cwd(), p)}`;
+    const r = await ingest({ executionName: 'rel' }, { bucketUri: rel(bucket), configUri: rel(join(tmp, 'c.json')) });
+    assert.ok(r.hasNewData);
+    const manifest = await readRunManifest(r.manifestUri);
+    assert.equal(manifest.bucketUri, bucket);
+    assert.equal(manifest.configUri, join(tmp, 'c.json'));
+    assert.equal(manifest.candidateUri, layout(bucket).candidate(manifest.runId));
+    const recorded = [
+      ...manifest.data,
+      ...manifest.holdout,
+      ...Object.values(manifest.watermarkAfter.files)
+        .flat()
+        .map((f) => f.uri),
+    ];
+    assert.equal(recorded.length, 6);
+    for (const uri of recorded) assert.ok(isAbsolute(uri) && uri.startsWith(`${bucket}/logs/`), uri);
+  });
+
+  it('leaves s3:// and file:// locations as given', () => {
+    assert.equal(absoluteUri('s3://b/prefix'), 's3://b/prefix');
+    assert.equal(absoluteUri('file:///tmp/b'), 'file:///tmp/b');
+    assert.equal(absoluteUri('b/x'), join(process.cwd(), 'b', 'x'));
   });
 });
