@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { WdpError } from '../src/util/errors.ts';
+import { escapeControls } from '../src/util/terminal-text.ts';
 import { awsSetupHint } from './aws-setup.ts';
 import { addBenchCommand } from './commands/bench.ts';
 import { addDaysCommand } from './commands/days.ts';
@@ -64,7 +65,8 @@ export async function main(argv: string[]): Promise<void> {
       // A --remote command given an ARN or function name skips the stack outputs (which explain a
       // missing region themselves) and meets the SDK's bare "Region is missing" here.
       const hint = e instanceof WdpError ? undefined : awsSetupHint(e);
-      process.stderr.write(`error: ${hint ?? (e as Error).message}\n`);
+      // Messages name values from data (tokens, keys, file names): never raw control characters.
+      process.stderr.write(`error: ${escapeControls(hint ?? (e as Error).message)}\n`);
       if (process.env['WDP_DEBUG'] === '1') process.stderr.write(`${(e as Error).stack}\n`);
       process.exitCode = 1;
       return;

@@ -1,6 +1,7 @@
 /** What the commands share: option parsers, the default stack name, the two output channels, output files. */
 import { InvalidArgumentError } from 'commander';
 import { FileStore } from '../src/storage/file-store.ts';
+import { escapeControls } from '../src/util/terminal-text.ts';
 
 /** The CloudFormation stack `--remote` commands look in by default (cdk/app.ts names it). */
 export const DEFAULT_STACK = 'Wdp';
@@ -19,9 +20,12 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Human-readable output: one line on stderr. */
+/**
+ * Human-readable output: one line on stderr, its control characters escaped (a token, file name
+ * or model id from data must not drive the terminal; src/util/terminal-text.ts).
+ */
 export function say(line: string): void {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${escapeControls(line)}\n`);
 }
 
 /**

@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { canonicalLocation } from '../../src/model/save-target.ts';
 import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
 import { consoleLogger } from '../../src/util/log.ts';
-import { int, printJson } from '../shared.ts';
+import { int, printJson, say } from '../shared.ts';
 
 export function addScoreCommand(program: Command): void {
   program
@@ -33,8 +33,8 @@ export function addScoreCommand(program: Command): void {
         });
         if (o.json) printJson(r);
         else
-          process.stderr.write(
-            `scored ${r.rows} rows${r.skippedRows ? ` (${r.skippedRows} bad rows skipped)` : ''} with ${r.modelVersion} in ${r.seconds.toFixed(1)} s → ${r.output}\n`,
+          say(
+            `scored ${r.rows} rows${r.skippedRows ? ` (${r.skippedRows} bad rows skipped)` : ''} with ${r.modelVersion} in ${r.seconds.toFixed(1)} s → ${r.output}`,
           );
       },
     );

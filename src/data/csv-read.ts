@@ -6,6 +6,7 @@ import { parse as parseCsv } from 'csv-parse';
 import { Readable } from 'node:stream';
 import { StorageError, StoragePreconditionError } from '../storage/errors.ts';
 import { storeFor } from '../storage/index.ts';
+import { quoted } from '../util/terminal-text.ts';
 import { emptyColumn, sliceColumn } from './column-values.ts';
 import { DataError, fileReplacedError } from './errors.ts';
 import type { LogFile } from './log-files.ts';
@@ -173,9 +174,6 @@ function parseCsvNumber(uri: string, column: string, at: CsvAt, text: string): n
   if (t === 'false') return 0;
   const n = Number(t);
   if (Number.isNaN(n))
-    throw new DataError(
-      { source: uri, column, ...at },
-      `not a number: ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`,
-    );
+    throw new DataError({ source: uri, column, ...at }, `not a number: ${quoted(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
   return n;
 }

@@ -1,4 +1,5 @@
 import { WdpError } from '../util/errors.ts';
+import { quoted } from '../util/terminal-text.ts';
 
 export interface DataErrorContext {
   /** URI of the file. */
@@ -27,7 +28,8 @@ export class DataError extends WdpError {
   constructor(context: DataErrorContext, message: string, options?: ErrorOptions) {
     const where = [
       context.source,
-      context.column ? `column "${context.column}"` : '',
+      // The column may be a file's own (a CSV header, a Parquet schema): quoted, as data.
+      context.column ? `column ${quoted(context.column)}` : '',
       context.line !== undefined ? `line ${context.line}` : context.row !== undefined ? `row ${context.row}` : '',
     ]
       .filter(Boolean)

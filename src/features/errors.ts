@@ -1,4 +1,5 @@
 import { WdpError } from '../util/errors.ts';
+import { quoted } from '../util/terminal-text.ts';
 
 /**
  * A saved transform state that cannot be used: wrong format version, malformed, or
@@ -10,7 +11,7 @@ export class TransformStateError extends WdpError {}
 export class UnknownFeatureError extends WdpError {
   readonly feature: string;
   constructor(feature: string, options?: ErrorOptions) {
-    super(`unknown feature or segment "${feature}"`, options);
+    super(`unknown feature or segment ${quoted(feature)}`, options);
     this.feature = feature;
   }
 }

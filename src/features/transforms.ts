@@ -25,6 +25,7 @@ import { type FitOptions, fitTransformState } from './fit.ts';
 import { quantileNormalise } from './quantiles.ts';
 import { parseTransformState, type TransformState } from './state.ts';
 import { WideEncoder, type WidePlan, planWide } from './wide.ts';
+import { quoted } from '../util/terminal-text.ts';
 
 export type { RequiredColumn } from './columns.ts';
 export type { FitOptions } from './fit.ts';
@@ -75,7 +76,7 @@ export interface EncodeResult {
 }
 
 function describe(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? `${v}n` : String(v);
+  return typeof v === 'string' ? quoted(v) : typeof v === 'bigint' ? `${v}n` : String(v);
 }
 
 /**

@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import type { Cell, ColumnValues, RowChunk } from '../data/row-chunk.ts';
 import type { FeatureState, TransformState } from '../features/state.ts';
+import { escapeControls } from '../util/terminal-text.ts';
 import { RequestError } from './errors.ts';
 
 export interface ScoreRequest {
@@ -96,7 +97,8 @@ const MAX_ECHO = 64;
 
 /** `text`, or its first 64 characters and its length: for caller input repeated in a message. */
 export function clip(text: string, max = MAX_ECHO): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…(${text.length} chars)`;
+  // A request's own keys, echoed in its 400 and printed by `wdp invoke`: no raw control characters.
+  return escapeControls(text.length <= max ? text : `${text.slice(0, max)}…(${text.length} chars)`);
 }
 
 const plainObject = (what: string) =>

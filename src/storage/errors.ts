@@ -1,4 +1,5 @@
 import { WdpError } from '../util/errors.ts';
+import { quoted } from '../util/terminal-text.ts';
 
 /**
  * A storage operation failed. The message always names the URI (never credentials, which the
@@ -37,7 +38,7 @@ export class StorageNotFoundError extends StorageError {
 export class UnsafeKeyError extends StorageError {
   readonly key: string;
   constructor(uri: string, key: string, detail: string) {
-    super(uri, `refusing key ${JSON.stringify(key)}: ${detail}`);
+    super(uri, `refusing key ${quoted(key)}: ${detail}`);
     this.key = key;
   }
 }

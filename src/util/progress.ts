@@ -3,6 +3,7 @@
  * when output is a file or CI log, so logs stay readable.
  */
 import cliProgress from 'cli-progress';
+import { escapeControls } from './terminal-text.ts';
 
 export interface ProgressValues {
   readonly [key: string]: number | string;
@@ -58,14 +59,14 @@ export function createProgress(options: ProgressOptions): Progress {
       interactive: true,
       update: (done, values) => bar.update(done, { rate: rate(done).toFixed(0), extra: fmt(values) }),
       setTotal: (t) => bar.setTotal(Math.max(1, t)),
-      log: (line) => multi.log(`${line}\n`),
+      log: (line) => multi.log(`${escapeControls(line)}\n`),
       stop: () => {
         multi.update(); // flush lines logged since the last redraw
         multi.stop();
       },
     };
   }
-  const write = options.write ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const write = options.write ?? ((l: string) => process.stderr.write(`${escapeControls(l)}\n`));
   const every = (options.intervalSeconds ?? 5) * 1000;
   let total = options.total;
   let last = 0;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FileStore, isS3Uri, joinUri, parentUri, storeFor, UnsafeKeyError } from '../../src/storage/index.ts';
+import { escapeControls, quoted } from '../../src/util/terminal-text.ts';
 
 describe('storage helpers', () => {
   it('joinUri joins with single slashes and keeps the scheme', () => {
@@ -27,7 +28,12 @@ describe('storage helpers', () => {
       ]) {
         assert.throws(
           () => joinUri(base, 'batch/', key),
-          (e: Error) => e instanceof UnsafeKeyError && e.message.includes(JSON.stringify(key)) && e.message.includes(base),
+          // Quoted with every control escaped, C1 and DEL too (JSON.stringify leaves those raw).
+          (e: Error) =>
+            e instanceof UnsafeKeyError &&
+            e.message.includes(quoted(key)) &&
+            e.message.includes(base) &&
+            escapeControls(e.message) === e.message,
           `${base} + ${key}`,
         );
       }

@@ -19,6 +19,7 @@
  */
 import path from 'node:path';
 import { checkKey, isS3Uri, joinUri, toPath, UnsafeKeyError } from '../../storage/index.ts';
+import { quoted } from '../../util/terminal-text.ts';
 import { WorkflowError } from '../errors.ts';
 import type { BucketLayout } from './layout.ts';
 import type { Quarantine, Registry, Watermark } from '../schemas.ts';
@@ -38,7 +39,7 @@ export class BucketPathError extends WorkflowError {
     readonly recorded: string,
     detail: string,
   ) {
-    super(`${document} names ${JSON.stringify(recorded)}, ${detail}; refusing to use it`);
+    super(`${document} names ${quoted(recorded)}, ${detail}; refusing to use it`);
   }
 }
 

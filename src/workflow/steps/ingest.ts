@@ -20,6 +20,7 @@ import { requiredColumnsOfConfig } from '../../features/columns.ts';
 import { absoluteUri, checkKey, storeFor, UnsafeKeyError } from '../../storage/index.ts';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../util/log.ts';
+import { quoted } from '../../util/terminal-text.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson, writeJson } from '../bucket/json-store.ts';
 import { layout } from '../bucket/layout.ts';
@@ -413,7 +414,7 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<Map<
     const unsafe = unsafeKeyReason(logsPrefix, rel);
     if (unsafe !== undefined) {
       // Named JSON-quoted: the name may hold what a terminal would act on (escape sequences).
-      log.warn(`skipped ${JSON.stringify(blob.uri)}: ${unsafe}; rename it to train on it`);
+      log.warn(`skipped ${quoted(blob.uri)}: ${unsafe}; rename it to train on it`);
       continue;
     }
     const ref: FileRef = {

@@ -1,0 +1,44 @@
+/**
+ * Text from data (a category token, a column or feature name, a file or object name, a request
+ * key, a model id) made safe to print on a terminal.
+ *
+ * Why: a terminal acts on control characters in what it prints. A token holding ESC sequences
+ * (`\u001b[2J` clears the screen, an OSC 8 sequence makes a link, `\u001b]0;…` retitles the
+ * window), a C1 control (U+009B is CSI on its own in many terminals) or a bare `\r` (rewrites the
+ * line, hiding what came before it) would let whoever wrote a log file, an object key or a
+ * scoring request rewrite the user's screen through an error message.
+ *
+ * Two tools, one rule (every C0 and C1 control, and DEL, shown as a `\uXXXX` escape):
+ *   - quoted(value): a value named in a message, JSON-quoted (`"a\u001b[2J"`), so it is also
+ *     delimited (an empty or space-padded token shows as one);
+ *   - escapeControls(text): a whole line or message as it reaches stderr (cli/shared.ts say,
+ *     util/log.ts, the CLI's error printer, progress lines), so a path that forgot to quote is safe
+ *     too. `\n` and `\t` stay: they are the messages' own layout.
+ * JSON output (`--json`) is safe by construction and HTML reports escape their own text: neither
+ * goes through here.
+ */
+
+/** C0 controls but tab and newline, DEL, and C1 controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/** What JSON.stringify leaves raw: DEL and C1 (it escapes C0 itself). */
+const NOT_JSON_ESCAPED = /[\u007f-\u009f]/g;
+
+const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * `value` JSON-quoted for a message, with DEL and C1 controls escaped as well.
+ * @example quoted('a\u001b[2J') === '"a\\u001b[2J"'
+ */
+export function quoted(value: string): string {
+  return JSON.stringify(value).replace(NOT_JSON_ESCAPED, unicodeEscape);
+}
+
+/**
+ * `text` with every control character but `\n` and `\t` written as a `\uXXXX` escape: for a
+ * message or line as it is printed.
+ * @example escapeControls('x\rY\n') === 'x\\u000dY\n'
+ */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, unicodeEscape);
+}
