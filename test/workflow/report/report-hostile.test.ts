@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluationPlotSvg, histogramSvg, lossCurveSvg, tuningTrialsSvg } from '../../../src/evaluation/plots.ts';
+import { buildBatchInProgressPage } from '../../../src/workflow/report/batch-in-progress.ts';
 import { buildBatchReport } from '../../../src/workflow/report/batch-report.ts';
 import { buildRunReport, type RunReportInput } from '../../../src/workflow/report/run-report.ts';
 import { reportInput } from '../../helpers/report-fixture.ts';
@@ -91,6 +92,17 @@ describe('reports with hostile strings everywhere', () => {
     });
     assertNoInjectedMarkup(page);
     assert.ok(page.includes(`<code>/b/batch/output/${EVIL_ESCAPED}`));
+  });
+
+  it("the batch report's in-progress page: bucket and prefixes stay text", () => {
+    const page = buildBatchInProgressPage({
+      bucketUri: `/b${EVIL}`,
+      inputPrefix: `batch/input/${EVIL}`,
+      outputPrefix: `batch/output/${EVIL}`,
+      startedAt: `2026-01-05T02:00:00.000Z${EVIL}`,
+    });
+    assertNoInjectedMarkup(page);
+    assert.ok(page.includes(`<code>batch/input/${EVIL_ESCAPED}</code>`));
   });
 
   it('the SVG plots wdp train, tune and evaluate write: titles, metric and trial labels stay text', async () => {
