@@ -127,7 +127,7 @@ describe('local runs: days of a rejected run, late files, bad files', () => {
     assert.equal(r.status, 'failed');
     assert.deepEqual(
       [...new Set(r.states.map((s) => s.name))],
-      ['Lock', 'LockAcquired', 'Ingest', 'UnlockFailed', 'NotifyFailure', 'Failed'],
+      ['Lock', 'LockAcquired', 'Ingest', 'IngestFailed', 'UnlockFailed', 'DescribeFailure', 'FailureAsRecorded', 'NotifyFailure', 'Failed'],
       'found before any training',
     );
     assert.match(
