@@ -54,6 +54,7 @@ describe('reports with hostile strings everywhere', () => {
           ...base.lineage,
           lateFiles: ['/b/logs/dt=2026-01-03/late.parquet'],
           quarantined: [{ uri: '/b/logs/dt=2026-01-03/bad.parquet', reason: 'not a Parquet file' }],
+          skipped: [{ uri: '/b/logs/dt=2026-01-03/odd\\name\u001b]0;x\u0007.parquet', reason: 'it contains a backslash' }],
         },
         days: { held: [{ day: '2026-01-03', role: 'train' as const, reason: 'held' }], untrained: ['2026-01-04'], note: 'note' },
       }),
@@ -68,6 +69,14 @@ describe('reports with hostile strings everywhere', () => {
       page.includes(`<code>/b/logs/dt=2026-01-03/bad.parquet${EVIL_ESCAPED}</code>: not a Parquet file${EVIL_ESCAPED}`),
       'quarantine',
     );
+    // JSON-quoted, so the escapes of a control character show as text, then escaped as HTML.
+    assert.ok(
+      page.includes(
+        `<code>&quot;/b/logs/dt=2026-01-03/odd\\\\name\\u001b]0;x\\u0007.parquet${EVIL_ESCAPED.replace(/&quot;/g, '\\&quot;')}&quot;</code>: it contains a backslash${EVIL_ESCAPED}`,
+      ),
+      'a skipped file, JSON-quoted and escaped',
+    );
+    assert.ok(!page.includes('\u001b'), 'no raw control character');
     // The chart legends (Vega's SVG) escape the model names themselves.
     assert.ok(
       /<svg[\s\S]*candidate&quot;&#39;&gt;&lt;script&gt;|<svg[\s\S]*candidate&quot;'&gt;&lt;script&gt;/.test(page),
