@@ -15,7 +15,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 import { BATCH_STATES as S } from '../src/workflow/state-names.ts';
-import { failedExecutionsAlarm, failureChain, grantPublishToEncryptedTopic } from './failure.ts';
+import { failedExecutionsAlarm, failedFrom, failureChain, grantPublishToEncryptedTopic } from './failure.ts';
 import { lambdaStep } from './lambda-task.ts';
 
 /** The states in front of the Map that check the prefixes (no Task: the local runner binds none). */
@@ -41,14 +41,16 @@ export class BatchScoringWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: BatchScoringWorkflowProps) {
     super(scope, id);
-    const failed = failureChain(this, {
+    const notifyFailed = failureChain(this, {
       topic: props.topic,
       notifyStateName: S.notifyFailure,
       failStateName: S.failed,
       subject: 'wdp batch scoring failed',
       error: 'BatchScoringFailed',
       cause: 'Too many objects failed, or a step failed',
+      next: 'Fix what the failure names, then start the batch again (`wdp score-batch --remote`); the batch report (`_report.html` under the output prefix), when written, names the objects that failed.',
     });
+    const failed = (state: string) => failedFrom(this, state, notifyFailed);
 
     const map = new sfn.DistributedMap(this, S.map, {
       itemReader: new sfn.S3ObjectsItemReader({ bucket: props.bucket, prefix: sfn.JsonPath.stringAt('$.inputPrefix') }),
@@ -78,7 +80,7 @@ export class BatchScoringWorkflow extends Construct {
         },
       }),
     );
-    map.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    map.addCatch(failed(S.map), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
     const summarize = lambdaStep(this, S.summarize, {
       fn: props.summarize,

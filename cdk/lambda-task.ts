@@ -29,7 +29,7 @@ export interface LambdaStepProps {
   readonly timeout?: Duration;
   readonly comment?: string;
   /** Where any error goes (the shared Catch). @default no Catch: errors fail the state */
-  readonly onError?: sfn.IChainable;
+  readonly onError?: ErrorRoute;
 }
 
 /** A LambdaInvoke whose output is the function's return value, with the shared Retry (and Catch). */
@@ -47,15 +47,21 @@ export function lambdaStep(scope: Construct, id: string, props: LambdaStepProps)
   return withSharedErrorHandling(task, props.onError);
 }
 
+/**
+ * Where a Catch goes: a state, or per state the state to go to (failedFrom in failure.ts, which
+ * names the state the error came from).
+ */
+export type ErrorRoute = sfn.IChainable | ((stateName: string) => sfn.IChainable);
+
 /** Adds the shared Retry; with `onError`, also the shared Catch. Returns the task for chaining. */
-export function withSharedErrorHandling<T extends sfn.TaskStateBase>(task: T, onError?: sfn.IChainable): T {
+export function withSharedErrorHandling<T extends sfn.TaskStateBase>(task: T, onError?: ErrorRoute): T {
   task.addRetry({ errors: [...TRANSIENT_LAMBDA_ERRORS], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
   if (onError) catchAll(task, onError);
   return task;
 }
 
 /** Any error → `onError`, keeping the state and putting {Error, Cause} at `$.error`. */
-export function catchAll<T extends sfn.TaskStateBase>(task: T, onError: sfn.IChainable): T {
-  task.addCatch(onError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+export function catchAll<T extends sfn.TaskStateBase>(task: T, onError: ErrorRoute): T {
+  task.addCatch(typeof onError === 'function' ? onError(task.stateId) : onError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   return task;
 }

@@ -29,7 +29,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRAINING_STATES as S } from '../src/workflow/state-names.ts';
-import { failedExecutionsAlarm, failureChain, grantPublishToEncryptedTopic } from './failure.ts';
+import { failedExecutionsAlarm, failedFrom, failureChain, grantPublishToEncryptedTopic } from './failure.ts';
 import { catchAll, lambdaStep } from './lambda-task.ts';
 
 /**
@@ -105,6 +105,7 @@ export class RetrainingWorkflow extends Construct {
       subject: 'wdp retraining failed',
       error: 'WorkflowFailed',
       cause: 'A step failed; the watermark did not move, so the next run retries the same data',
+      next: 'The watermark did not move: the next run retries the same data. Fix what the failure names, then start a run (`wdp pipeline --remote`) or let the schedule start the next one; `wdp runs --remote` and `wdp days --remote` show where things stand.',
     });
     const lockPayload = (action: 'acquire' | 'release', reason?: string) =>
       sfn.TaskInput.fromObject({ action, executionName: sfn.JsonPath.executionName, ...(reason ? { reason } : {}) });
@@ -117,7 +118,8 @@ export class RetrainingWorkflow extends Construct {
       timeout: Duration.minutes(1),
     });
     unlockFailed.addCatch(notifyFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockError' });
-    const failed = unlockFailed.next(notifyFailed);
+    unlockFailed.next(notifyFailed);
+    const failed = (state: string) => failedFrom(this, state, unlockFailed);
     const unlock = (id: string, reason: string) =>
       lambdaStep(this, id, {
         fn: props.runLock,

@@ -12,7 +12,6 @@ import { lockOutput } from '../src/storage/output-lock.ts';
 import type { Logger } from '../src/util/log.ts';
 import type { BatchSummary, ScoreObjectFn } from '../src/workflow/steps/batch-score.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
-import { BATCH_REPORT_FILE } from '../src/workflow/report/batch-report.ts';
 import { BATCH_STATES as S } from '../src/workflow/state-names.ts';
 import { synthesizedDefinitions, type Asl } from './definition.ts';
 import { executeLocally } from './execute.ts';
@@ -86,10 +85,8 @@ async function runBatches(options: LocalBatchOptions, bucketUri: string): Promis
     ...(options.modelUri ? { modelUri: options.modelUri } : {}),
   };
   const handler = createScoreBatchHandler(options.scoreObject, options.logger);
-  // The report is what says the prefix is whole: a previous run's must go before the first scores
-  // file is replaced, or a run killed midway leaves a prefix mixing two runs under a report that
-  // vouches for the first.
-  await storeFor(bucketUri).delete(joinUri(bucketUri, options.outputPrefix, BATCH_REPORT_FILE));
+  // The previous run's report stops vouching for the prefix before any scores file is replaced:
+  // each batch (the same handler as on AWS) writes the in-progress page over it first.
 
   const results: unknown[] = [];
   let failed = 0;

@@ -240,11 +240,14 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     seconds: exec.seconds,
   };
   for (const line of summaryScreen(result, await summaryDetails(result))) print(line);
-  // Not a state of the machine: what Ingest set aside, picked up late or found off the champion's
-  // scale, so the operator sees it (`wdp days` lists the first two).
+  // Not a state of the machine: what Ingest set aside, picked up late, found off the champion's
+  // scale or skipped for its name, so the operator sees it (`wdp days` lists the first two, the run
+  // record the last: `wdp runs show`, the run report).
   for (const q of ingest?.quarantined ?? []) print(`  quarantined ${q.uri}: ${q.reason}`);
   for (const f of ingest?.lateFiles ?? []) print(`  late file ${f}: trained in ${ingest?.hasNewData ? 'this' : 'the next'} run`);
   for (const w of ingest?.hasNewData ? (ingest.scaleWarnings ?? []) : []) print(`  WARNING ${w.uri}: ${w.message}`);
+  // JSON-quoted: such a name may hold what a terminal would act on (escape sequences).
+  for (const f of ingest?.skippedFiles ?? []) print(`  WARNING skipped ${JSON.stringify(f.uri)}: ${f.reason}`);
   return result;
 }
 

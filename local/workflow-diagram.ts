@@ -66,6 +66,13 @@ export function describeCondition(rule: Rule): string {
   return variable;
 }
 
+/**
+ * The Pass that names a caught error's state for the failure notification (`IngestFailed`,
+ * cdk/failure.ts failedFrom): one per step, left out of the picture, its Catch edge drawn to
+ * where it leads.
+ */
+const namesFailedState = (state: AslState | undefined) => state?.Type === 'Pass' && state['ResultPath'] === '$.failedState';
+
 /** One state machine as a Mermaid flowchart (the lines inside a ```mermaid block). */
 export function aslToMermaid(asl: Asl): string {
   const lines = ['flowchart TD', `  start(("start")) --> ${nodeId(asl.StartAt)}`];
@@ -74,6 +81,7 @@ export function aslToMermaid(asl: Asl): string {
 
   const drawStates = (states: Record<string, AslState>, indent: string) => {
     for (const [name, state] of Object.entries(states)) {
+      if (namesFailedState(state)) continue;
       const id = nodeId(name);
       const retried = Array.isArray(state['Retry']) && state['Retry'].length > 0 ? ', retried' : '';
       switch (state.Type) {
@@ -107,6 +115,7 @@ export function aslToMermaid(asl: Asl): string {
       if (isLockState(name)) addClass('lock', id);
     }
     for (const [name, state] of Object.entries(states)) {
+      if (namesFailedState(state)) continue;
       const id = nodeId(name);
       if (state.Type === 'Choice') {
         for (const rule of (state['Choices'] as Rule[] | undefined) ?? [])
@@ -118,7 +127,8 @@ export function aslToMermaid(asl: Asl): string {
       if (state.End && indent === '  ') lines.push(`${indent}${id} --> done(("end"))`);
       for (const c of (state['Catch'] as { ErrorEquals?: string[]; Next: string }[] | undefined) ?? []) {
         const errors = (c.ErrorEquals ?? []).join(', ');
-        lines.push(`${indent}${id} -. ${label(errors === 'States.ALL' ? 'any error' : errors)} .-> ${nodeId(c.Next)}`);
+        const to = namesFailedState(states[c.Next]) ? (states[c.Next]!.Next ?? c.Next) : c.Next;
+        lines.push(`${indent}${id} -. ${label(errors === 'States.ALL' ? 'any error' : errors)} .-> ${nodeId(to)}`);
       }
     }
   };
@@ -140,6 +150,8 @@ export function diagramSection(defs: { retraining: Asl; batchScoring: Asl }): st
     'Drawn from the synthesized definitions (`cdk/retraining-workflow.ts`, `cdk/batch-scoring-workflow.ts`), the ones',
     '`npm start` runs and `cdk deploy` deploys. Diamonds are Choice states, dashed arrows are Catch edges (a step',
     'that fails), yellow states take or release the run lock `state/run.lock`, green ends succeed and red ones fail.',
+    'Each dashed arrow passes a Pass state that names the failed step for the notification (`IngestFailed`, left out',
+    'here); DescribeFailure words the error as `<step>: <error>: <message>` (`cdk/failure.ts`).',
     '',
     '**Nightly retraining**',
     '',

@@ -53,6 +53,11 @@ export function addDaysCommand(program: Command): void {
     say(`dropped:     ${s.dropped.map((d) => d.day).join(', ') || 'none'}`);
     say(`quarantined: ${s.quarantined.length === 0 ? 'none' : ''}`);
     for (const q of s.quarantined) say(`  ${q.uri}  ${q.reason}  (run ${q.runId})`);
+    if (s.historyOnly.length > 0) {
+      say('never read:  (names an older wdp recorded in the watermark that are not safe keys: kept as history)');
+      // JSON-quoted: such a name may hold what a terminal would act on (escape sequences).
+      for (const h of s.historyOnly) say(`  ${h.day}  ${JSON.stringify(h.uri)}  ${h.reason}`);
+    }
   };
   days.action(list);
   days

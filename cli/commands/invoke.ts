@@ -1,7 +1,7 @@
 /** `wdp invoke`: one online scoring request to what alias `live` serves, deployed or local. */
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_STACK, printJson } from '../shared.ts';
+import { DEFAULT_STACK, printJson, say } from '../shared.ts';
 
 /** `--request` is inline JSON or `@file`. */
 async function readRequest(arg: string): Promise<unknown> {
@@ -46,6 +46,13 @@ export function addInvokeCommand(program: Command): void {
         return;
       }
       const { invokeLocalChampion } = await import('../../local/invoke.ts');
-      printJson(await invokeLocalChampion({ bucketUri: o.bucket, ...(o.request ? { request: await readRequest(o.request) } : {}) }));
+      printJson(
+        await invokeLocalChampion({
+          bucketUri: o.bucket,
+          ...(o.request ? { request: await readRequest(o.request) } : {}),
+          // As `wdp models` words it: the answer below comes from what serves, not from the champion.
+          warn: (m) => say(`WARNING: ${m}`),
+        }),
+      );
     });
 }

@@ -62,6 +62,8 @@ export function addRunsCommand(program: Command): void {
       );
       say(`  champion:  ${r.champion ? `v${r.champion.version} (${r.champion.modelId})` : 'none (trained from scratch)'}`);
       for (const q of r.quarantined) say(`  quarantined: ${q.uri}  ${q.reason}`);
+      // JSON-quoted: such a name may hold what a terminal would act on (escape sequences).
+      for (const f of r.skippedFiles) say(`  skipped:   ${JSON.stringify(f.uri)}  ${f.reason}`);
       if (r.validation) {
         const c = r.validation.candidateMetrics;
         const p = r.validation.championMetrics;

@@ -8,6 +8,7 @@
  */
 import type { FileMetaData } from 'hyparquet';
 import { DataError } from './errors.ts';
+import { READABLE_CODECS } from './parquet-codecs.ts';
 
 /**
  * Most rows in one row group. The reader decodes a row group whole (memory ∝ its rows), and a
@@ -18,10 +19,10 @@ import { DataError } from './errors.ts';
 export const MAX_ROW_GROUP_ROWS = 1 << 24;
 
 /**
- * The codecs hyparquet decodes without extra decompressors. Others failed only in the decode, as
- * "corrupt Parquet data", after Ingest's footer check had passed the file.
+ * The codecs the reader decompresses (parquet-codecs.ts), checked here so that a file in another
+ * one (LZO) is refused by Ingest's footer check, not half-way through a training run's decode.
  */
-const READABLE_CODECS: ReadonlySet<string> = new Set(['UNCOMPRESSED', 'SNAPPY']);
+const READABLE: ReadonlySet<string> = new Set(READABLE_CODECS);
 
 /**
  * Throws a DataError naming `uri` when the footer's row counts or the requested columns' chunk
@@ -52,11 +53,11 @@ export function checkParquetFooter(uri: string, metadata: FileMetaData, fileByte
       const start = count(meta.dictionary_page_offset || meta.data_page_offset);
       const size = count(meta.total_compressed_size);
       const name = meta.path_in_schema.join('.');
-      if (!READABLE_CODECS.has(meta.codec))
+      if (!READABLE.has(meta.codec))
         // Not corrupt, unsupported: the message says so.
         throw new DataError(
           { source: uri, column: name },
-          `row group ${g}: the chunk is compressed with ${meta.codec}, which wdp cannot read (write the file with SNAPPY or no compression)`,
+          `row group ${g}: the chunk is compressed with ${meta.codec}, which wdp cannot read (wdp reads ${READABLE_CODECS.join(', ')}: write the file with one of them)`,
         );
       if (start === undefined || size === undefined || start < 4 || start + size > dataEnd)
         fail(

@@ -10,6 +10,7 @@ import { cellToToken } from './cells.ts';
 import { emptyColumn, sliceColumn } from './column-values.ts';
 import { DataError } from './errors.ts';
 import type { LogFile } from './log-files.ts';
+import { loadZstd, parquetDecompressors } from './parquet-codecs.ts';
 import { checkParquetFooter, checkParquetSchemaShape } from './parquet-footer.ts';
 import { type ChunkToCheck, checkRowGroupPages } from './parquet-pages.ts';
 import { type FetchedSpan, SpanReader, groupSpans } from './parquet-ranges.ts';
@@ -30,6 +31,8 @@ export async function* readParquetChunks(file: LogFile, columns: readonly Column
   const plan = checkParquetSchema(file.uri, metadata, columns);
   const present = plan.filter((p) => p.tree !== undefined).map((p) => p.req.name);
   checkParquetFooter(file.uri, metadata, file.sizeBytes, present);
+  // hyparquet calls decompressors synchronously; the ZSTD one needs its WebAssembly compiled first.
+  if (metadata.row_groups.some((g) => g.columns.some((c) => c.meta_data?.codec === 'ZSTD'))) await loadZstd();
 
   const groups = metadata.row_groups;
   let groupStart = 0;
@@ -43,7 +46,7 @@ export async function* readParquetChunks(file: LogFile, columns: readonly Column
     let decoded: Map<string, ColumnValues>;
     try {
       await checkGroupPages(file.uri, reader, spans, groups[g]!, g, plan);
-      decoded = await decodeRowGroup(file.uri, reader.asyncBuffer(spans), metadata, plan, groupStart, groupRows);
+      decoded = await decodeRowGroup(file.uri, reader.asyncBuffer(spans), metadata, plan, g, groupStart, groupRows);
     } finally {
       reader.release(spans);
     }
@@ -236,27 +239,31 @@ async function decodeRowGroup(
   file: AsyncBuffer,
   metadata: FileMetaData,
   plan: readonly ParquetPlanEntry[],
+  group: number,
   groupStart: number,
   groupRows: number,
 ): Promise<Map<string, ColumnValues>> {
   const pieces = new Map<string, { offset: number; values: DecodedValues }[]>();
   for (const p of plan) if (p.tree) pieces.set(p.req.name, []);
-  if (pieces.size > 0) {
+  // One column at a time, so that an error names its column: hyparquet's messages name none, and
+  // its decompressors are called without one (parquet-codecs.ts gets it from the closure).
+  for (const [column, parts] of pieces) {
     try {
       await parquetRead({
         file,
         metadata,
-        columns: [...pieces.keys()],
+        columns: [column],
         rowStart: groupStart,
         rowEnd: groupStart + groupRows,
-        onChunk: ({ columnName, columnData, rowStart }) => {
-          pieces.get(columnName)?.push({ offset: rowStart - groupStart, values: columnData });
+        compressors: parquetDecompressors({ uri, column, group }),
+        onChunk: ({ columnData, rowStart }) => {
+          parts.push({ offset: rowStart - groupStart, values: columnData });
         },
       });
     } catch (err) {
       if (err instanceof StorageError || err instanceof DataError) throw err;
       throw new DataError(
-        { source: uri },
+        { source: uri, column },
         `corrupt Parquet data in rows ${groupStart}..${groupStart + groupRows - 1}: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );

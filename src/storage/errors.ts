@@ -37,9 +37,12 @@ export class StorageNotFoundError extends StorageError {
  */
 export class UnsafeKeyError extends StorageError {
   readonly key: string;
+  /** Why the key is refused, without the URI and key (`it contains a backslash (keys use "/")`). */
+  readonly detail: string;
   constructor(uri: string, key: string, detail: string) {
     super(uri, `refusing key ${quoted(key)}: ${detail}`);
     this.key = key;
+    this.detail = detail;
   }
 }
 

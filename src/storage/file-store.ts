@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore, ChecksummedBlob, RangeOptions, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError, replacedSinceListed } from './errors.ts';
-import { processExists, thisHost } from '../util/process-owner.ts';
+import { isThisProcess, ownerRuns, thisHost, thisProcessStart } from '../util/process-owner.ts';
 import { READ_PIECE_BYTES, readWithSha256InWorker } from './read-worker.ts';
 
 const FILE_SCHEME = 'file://';
@@ -289,7 +289,7 @@ function etagOf(s: BigIntStats): string {
 /**
  * Runs `fn` holding `.<name>.wdp-tmp-lock` beside the file, created exclusively, so that the
  * compare and the rename of an ifMatch write are one step for every conditional writer on this
- * machine. The lock file names its writer (`<pid>@<host>`): one left by a process of this host
+ * machine. The lock file names its writer (`<pid>@<host>` and the process's start): one left by a process of this host
  * that no longer exists (killed between its create and its remove) is taken over at once; any
  * other lock older than STALE_LOCK_MS is a crashed writer's and is taken over too.
  */
@@ -300,7 +300,7 @@ async function withLockFile(uri: string, path: string, fn: () => Promise<void>):
     try {
       const handle = await open(lock, 'wx');
       try {
-        await handle.writeFile(`${process.pid}@${thisHost()}`);
+        await handle.writeFile(`${process.pid}@${thisHost()}\n${thisProcessStart() ?? ''}`);
       } finally {
         await handle.close();
       }
@@ -341,9 +341,11 @@ async function removeStaleTemps(path: string): Promise<void> {
 /** Whether the lock file names a process of this host that is gone (false when unknown: empty, another host). */
 async function lockWriterIsDead(lock: string): Promise<boolean> {
   const text = await readFile(lock, 'utf8').catch(() => '');
-  const m = /^(\d+)@(.+)$/.exec(text);
-  if (!m || m[2] !== thisHost() || Number(m[1]) === process.pid) return false;
-  return !processExists(Number(m[1]));
+  // `<pid>@<host>`, then the process's start (processStart) on a second line when it was known.
+  const [owner = '', start] = text.split('\n');
+  const m = /^(\d+)@(.+)$/.exec(owner);
+  if (!m || m[2] !== thisHost() || isThisProcess(Number(m[1]), start || undefined)) return false;
+  return !ownerRuns(Number(m[1]), start || undefined);
 }
 
 /** Local path of a `file://` URI or plain path (relative paths resolve against the cwd). */

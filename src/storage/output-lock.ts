@@ -8,8 +8,8 @@
  * other (two `wdp train --out M --force`: the second moved the first's new model aside and
  * deleted it, and both reported success). With the lock the second fails at once, naming the first.
  *
- * The file records its holder (`<pid>@<host>`, when it started, the command line) as FileStore's
- * lock files do, so a lock left by a killed writer is taken over: at once when its pid is gone
+ * The file records its holder (`<pid>@<host>`, when it started, the command line, the process's
+ * start as the kernel records it) as FileStore's lock files do, so a lock left by a killed writer is taken over: at once when its pid is gone
  * from this host, after STALE_WRITER_LOCK_MS without a heartbeat when its holder cannot be
  * checked (another host sharing the folder, an unreadable file). A live holder refreshes the
  * file's mtime every HEARTBEAT_MS so a long training keeps its lock.
@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { processExists, thisHost } from '../util/process-owner.ts';
+import { isThisProcess, ownerRuns, thisHost, thisProcessStart } from '../util/process-owner.ts';
 import { type LockHolder, OutputLockedError } from './errors.ts';
 
 /** A holder that cannot be checked (another host) is taken to be dead once its lock is this old without a heartbeat. */
@@ -61,7 +61,8 @@ export async function lockOutput(uri: string, what: string): Promise<OutputLock 
   // The topmost folder this call created (undefined when the folder was there already).
   let created = await mkdir(dirname(path), { recursive: true });
   const token = randomBytes(8).toString('hex');
-  const content = `${process.pid}@${thisHost()}\n${new Date().toISOString()}\n${commandLine()}\n${token}\n`;
+  // Line 5, the process's start (processStart), tells a reused pid from the holder; older files lack it.
+  const content = `${process.pid}@${thisHost()}\n${new Date().toISOString()}\n${commandLine()}\n${token}\n${thisProcessStart() ?? ''}\n`;
   for (let attempt = 0; ; attempt++) {
     try {
       const handle = await open(lock, 'wx');
@@ -142,8 +143,9 @@ async function readHolder(lock: string): Promise<{ holder?: LockHolder; dead: bo
   const owner = /^(\d+)@(.+)$/.exec(lines[0] ?? '');
   const holder = owner ? { pid: Number(owner[1]), host: owner[2]!, since: lines[1] ?? '', command: lines[2] ?? '' } : undefined;
   const stale = Date.now() - s.mtimeMs > STALE_WRITER_LOCK_MS;
-  // Our own pid is a live holder: two writers in one process conflict like two processes.
-  const goneHere = holder !== undefined && holder.host === thisHost() && holder.pid !== process.pid && !processExists(holder.pid);
+  const start = lines[4] || undefined;
+  // This very process is a live holder: two writers in one process conflict like two processes.
+  const goneHere = holder !== undefined && holder.host === thisHost() && !isThisProcess(holder.pid, start) && !ownerRuns(holder.pid, start);
   // A file still being written by its creator reads empty: only its age can condemn it.
   return { ...(holder ? { holder } : {}), dead: goneHere || stale, text };
 }

@@ -94,6 +94,14 @@ export const quarantineSchema = z
   .strict();
 export type Quarantine = z.output<typeof quarantineSchema>;
 
+/**
+ * A log file Ingest does not read because its name is not a safe key (a backslash, a control
+ * character): one in the listing, or one an older wdp recorded in the watermark (kept as history).
+ * The URI may hold anything but NUL: print it JSON-quoted, escape it in HTML.
+ */
+export const skippedFileSchema = z.object({ uri, reason: z.string() }).strict();
+export type SkippedFile = z.output<typeof skippedFileSchema>;
+
 export const championRefSchema = z.object({ version: z.number().int().min(1), uri, modelId: z.string() }).strict();
 export type ChampionRef = z.output<typeof championRefSchema>;
 
@@ -116,6 +124,8 @@ export const runManifestSchema = z
     late: z.array(fileRefSchema).optional(),
     /** Files this Ingest set aside (data.onBadFile "quarantine"); in neither `data` nor `holdout`. */
     quarantined: z.array(quarantinedFileSchema).optional(),
+    /** Files never read because their name is not a safe key (steps/ingest.ts); absent when none. */
+    skippedFiles: z.array(skippedFileSchema).optional(),
     champion: championRefSchema.nullable(),
     candidateUri: uri,
     /** The watermark to store once this run is promoted or rejected. */
@@ -154,6 +164,7 @@ export const ingestResultSchema = z.discriminatedUnion('hasNewData', [
       reason: z.string(),
       quarantined: z.array(quarantineNoticeSchema).optional(),
       lateFiles: z.array(uri).optional(),
+      skippedFiles: z.array(skippedFileSchema).optional(),
     })
     .strict(),
   z
@@ -171,6 +182,8 @@ export const ingestResultSchema = z.discriminatedUnion('hasNewData', [
       lateFiles: z.array(uri),
       /** Numeric columns whose scale jumped against the champion; absent when none. */
       scaleWarnings: z.array(scaleWarningSchema).optional(),
+      /** Log files not read because their name is not a safe key; absent when none. */
+      skippedFiles: z.array(skippedFileSchema).optional(),
     })
     .strict(),
 ]);

@@ -35,6 +35,20 @@ export const BATCH_STATES = {
   failed: 'BatchFailed',
 } as const;
 
+/**
+ * The states that word a caught error for the failure notification (cdk/failure.ts), the same in
+ * both machines; and the suffix of the Pass state that names where it was caught (`IngestFailed`).
+ */
+export const FAILURE_STATES = {
+  describe: 'DescribeFailure',
+  readLambdaError: 'ReadLambdaError',
+  parseLambdaError: 'ParseLambdaError',
+  lambdaErrorMessage: 'LambdaErrorMessage',
+  asRecorded: 'FailureAsRecorded',
+  withoutCause: 'FailureWithoutCause',
+} as const;
+export const FAILED_FROM_SUFFIX = 'Failed';
+
 /** CloudFormation output names of the stack; the CLI's --remote commands look them up. */
 export const STACK_OUTPUT_NAMES = {
   bucket: 'BucketName',

@@ -128,7 +128,32 @@ describe('WdpStack', () => {
     assert.ok(train.TimeoutSeconds > 0);
     assert.ok(train.Parameters.Timeout.AttemptDurationSeconds > 0);
     assert.ok(train.Retry[0].ErrorEquals.includes('Batch.AWSBatchException'));
-    assert.equal(train.Catch[0].Next, 'UnlockFailed');
+    assert.equal(train.Catch[0].Next, 'TrainFailed');
+    assert.equal(retrainingAsl.States.TrainFailed.Next, 'UnlockFailed');
+  });
+
+  it('the failure notification words the caught error as `<state>: <error>: <message>` with intrinsics: no raw Cause, no stack trace', () => {
+    for (const [asl, notify, origin, then] of [
+      [retrainingAsl, 'NotifyFailure', 'Ingest', 'UnlockFailed'],
+      [batchAsl, 'NotifyBatchFailure', 'ScoreObjects', 'DescribeFailure'],
+    ] as const) {
+      const S = asl.States;
+      // Where it was caught: a Pass names the state (a Catch gives only Error and Cause).
+      assert.deepEqual(S[`${origin}Failed`], { Type: 'Pass', Result: origin, ResultPath: '$.failedState', Next: then });
+      const message = S[notify].Parameters.Message;
+      assert.deepEqual(Object.keys(message).sort(), ['execution.$', 'executionName.$', 'failure.$', 'next', 'result']);
+      assert.equal(message['failure.$'], '$.failure.text');
+      assert.ok(!JSON.stringify(message).includes('Cause'), 'the raw Cause is not published');
+      // A Lambda's error payload is parsed inside a Parallel whose Catch falls back to the Cause as recorded.
+      assert.equal(S.DescribeFailure.Type, 'Choice');
+      assert.equal(S.ReadLambdaError.Type, 'Parallel');
+      assert.deepEqual(
+        S.ReadLambdaError.Catch.map((c: Json) => c.Next),
+        ['FailureAsRecorded'],
+      );
+      assert.match(JSON.stringify(S.ReadLambdaError.Branches), /States\.StringToJson\(\$\.error\.Cause\)/);
+      for (const name of ['ReadLambdaError', 'FailureAsRecorded', 'FailureWithoutCause']) assert.equal(S[name].Next, notify, name);
+    }
   });
 
   it('the nightly schedule comes from the context', () => {
@@ -199,7 +224,8 @@ describe('WdpStack', () => {
       'UnlockPromoted',
       'UnlockRejected',
     ]) {
-      assert.deepEqual(S[name].Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'UnlockFailed' }], name);
+      assert.deepEqual(S[name].Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: `${name}Failed` }], name);
+      assert.equal(S[`${name}Failed`].Next, 'UnlockFailed', name);
     }
     // Every release names this execution, the lock's owner; the failure path notifies even if the release fails.
     for (const [name, reason] of <[string, string][]>[
@@ -209,8 +235,8 @@ describe('WdpStack', () => {
       ['UnlockFailed', 'failed'],
     ])
       assert.deepEqual(S[name].Parameters, { action: 'release', 'executionName.$': '$$.Execution.Name', reason }, name);
-    assert.equal(S.UnlockFailed.Next, 'NotifyFailure');
-    assert.deepEqual(S.UnlockFailed.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.unlockError', Next: 'NotifyFailure' }]);
+    assert.equal(S.UnlockFailed.Next, 'DescribeFailure');
+    assert.deepEqual(S.UnlockFailed.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.unlockError', Next: 'DescribeFailure' }]);
     assert.equal(S[S.NotifyFailure.Next].Type, 'Fail');
     for (const name of ['Lock', 'Ingest', 'Validate', 'Promote', 'Reject', 'UnlockFailed'])
       assert.ok(S[name].Retry[0].ErrorEquals.includes('Lambda.ServiceException'), name);

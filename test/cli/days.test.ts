@@ -49,6 +49,30 @@ describe('wdp days --remote (CloudFormation and S3 mocked)', () => {
     assert.ok(s3.puts().at(-1)?.IfMatch);
   });
 
+  it('lists the file names an older wdp recorded that are not safe keys, JSON-quoted; a release keeps them as recorded', async () => {
+    const recorded = { uri: `${l.logs}dt=2026-01-04/odd\\name\u001b]0;x\u0007.parquet`, sizeBytes: 3 };
+    const w = JSON.parse(s3.text(l.watermark)!);
+    s3.objects.set(
+      l.watermark.replace('s3://', ''),
+      new TextEncoder().encode(JSON.stringify({ ...w, files: { '2026-01-04': [recorded] } })),
+    );
+    let err = '';
+    const errWrite = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      err += String(chunk);
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      await buildCli().parseAsync(['node', 'wdp', 'days', '--remote']);
+    } finally {
+      process.stderr.write = errWrite;
+    }
+    assert.ok(err.includes(`  2026-01-04  ${JSON.stringify(recorded.uri)}  it contains a control character (U+001B)`), err);
+    assert.ok(!err.includes('\u001b'), 'no raw escape on the terminal');
+    await buildCli().parseAsync(['node', 'wdp', 'days', 'release', '2026-01-05', '--remote']);
+    assert.deepEqual(JSON.parse(s3.text(l.watermark)!).files['2026-01-04'], [recorded]);
+  });
+
   it('a day that is not YYYY-MM-DD is refused, naming it', async () => {
     await assert.rejects(
       buildCli().parseAsync(['node', 'wdp', 'days', 'drop', '5th', '--remote']),

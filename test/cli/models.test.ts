@@ -7,6 +7,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildCli } from '../../cli/main.ts';
 import { invokeLocalChampion } from '../../local/invoke.ts';
 import { readJson } from '../../src/workflow/bucket/json-store.ts';
 import { layout } from '../../src/workflow/bucket/layout.ts';
@@ -21,6 +22,28 @@ import { wdpJson } from '../helpers/cli-json.ts';
 /** Runs `wdp …args --bucket dir --json`, returning the parsed stdout (stderr lines are dropped). */
 async function wdp(dir: string, ...args: string[]): Promise<unknown> {
   return wdpJson([...args, '--bucket', dir, '--json']);
+}
+
+/** Runs `wdp …args` in this process, returning what it wrote on stdout and stderr. */
+async function wdpCapture(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+  const out = { stdout: '', stderr: '' };
+  const write = process.stdout.write.bind(process.stdout);
+  const errWrite = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out.stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    out.stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await buildCli().parseAsync(['node', 'wdp', ...args]);
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = errWrite;
+  }
+  return out;
 }
 
 interface ListOut {
@@ -202,9 +225,14 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
       r.disagreement ?? '',
       /serves .*v1 but the registry's champion is v2 .*`wdp models promote 1` makes the registry follow serving/,
     );
+    // `wdp invoke` (local) answers from what serves, warning on stderr as `wdp models` words it.
+    const invoked = await wdpCapture(['invoke', '--bucket', dir]);
+    assert.equal((JSON.parse(invoked.stdout) as { servedVersion: string }).servedVersion, 'v1');
+    assert.equal(invoked.stderr, `WARNING: ${r.disagreement}\n`);
     // That repair: serving already serves v1, so only the registry moves.
     await wdp(dir, 'models', 'promote', '1');
     assert.equal(((await wdp(dir, 'models', 'list')) as ListOut).disagreement, null);
+    assert.equal((await wdpCapture(['invoke', '--bucket', dir])).stderr, '', 'no warning once they agree');
   });
 
   it('repairs a deleted local pointer with promote of the champion, and names that repair for an unreadable one', async () => {

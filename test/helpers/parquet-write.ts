@@ -2,6 +2,7 @@
  * Writes small-to-medium Parquet test fixtures
  * with explicit column types, so what the log reader sees never depends on type inference.
  */
+import type { CompressionCodec } from 'hyparquet';
 import type { SchemaElement } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { storeFor } from '../../src/storage/index.ts';
@@ -35,6 +36,14 @@ export interface WriteParquetOptions {
    * @default 100_000
    */
   readonly rowGroupSize?: number;
+  /**
+   * Page compression; any codec but SNAPPY needs its compressor in `compressors` (hyparquet-writer
+   * ships only SNAPPY's).
+   * @default 'SNAPPY'
+   */
+  readonly codec?: CompressionCodec;
+  /** Compressors by codec: each takes a page's bytes and returns them compressed. */
+  readonly compressors?: Partial<Record<CompressionCodec, (page: Uint8Array) => Uint8Array>>;
 }
 
 /**
@@ -80,7 +89,13 @@ export function encodeParquet(uri: string, columns: readonly ParquetColumn[], op
     data: toWriterData(uri, c),
     ...(c.type === 'STRING_LIST' ? { encoding: 'RLE_DICTIONARY' as const } : {}),
   }));
-  const buffer = parquetWriteBuffer({ schema, columnData, rowGroupSize, codec: 'SNAPPY' });
+  const buffer = parquetWriteBuffer({
+    schema,
+    columnData,
+    rowGroupSize,
+    codec: options.codec ?? 'SNAPPY',
+    ...(options.compressors ? { compressors: options.compressors } : {}),
+  });
   return new Uint8Array(buffer);
 }
 

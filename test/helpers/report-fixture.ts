@@ -126,7 +126,7 @@ export function reportInput(overrides: Partial<RunReportInput> = {}): RunReportI
       },
     ],
     sparsity: { wideZeroFraction: 0.305, wideTouchedZeroFraction: 0.27, wideCoordinates: 1_048_576 },
-    lineage: { parent: { version: 1, modelId: 'm-champ', uri: '/b/models/registry/v1' }, lateFiles: [], quarantined: [] },
+    lineage: { parent: { version: 1, modelId: 'm-champ', uri: '/b/models/registry/v1' }, lateFiles: [], quarantined: [], skipped: [] },
     days: { held: [], untrained: ['2026-01-04'], note: 'Once promoted, the training days 2026-01-02, 2026-01-03 are in the champion.' },
     notes: [],
     ...overrides,

@@ -8,6 +8,7 @@ import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readRegistry } from '../../src/workflow/bucket/state.ts';
+import { showRun } from '../../src/workflow/steps/runs.ts';
 import { tinyChunk } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
 import { localBuckets } from '../helpers/local-buckets.ts';
@@ -126,7 +127,7 @@ describe('local runs: days of a rejected run, late files, bad files', () => {
     assert.equal(r.status, 'failed');
     assert.deepEqual(
       [...new Set(r.states.map((s) => s.name))],
-      ['Lock', 'LockAcquired', 'Ingest', 'UnlockFailed', 'NotifyFailure', 'Failed'],
+      ['Lock', 'LockAcquired', 'Ingest', 'IngestFailed', 'UnlockFailed', 'DescribeFailure', 'FailureAsRecorded', 'NotifyFailure', 'Failed'],
       'found before any training',
     );
     assert.match(
@@ -173,5 +174,42 @@ describe('local runs: days of a rejected run, late files, bad files', () => {
       registry.history.at(-1)?.quarantined?.map((q) => q.uri),
       [bad],
     );
+  });
+
+  it('unsafe file names: one in the logs is skipped, one an older wdp recorded in the watermark is kept; both are named JSON-quoted in the summary, `wdp runs show` and the report', async () => {
+    const { dir, l, watermark } = await bucketWithChampion();
+    // As an older wdp recorded it, before Ingest skipped such names: it failed every run at Ingest.
+    const recorded = 'logs/dt=2026-01-01/old\\name\u001b[2J.parquet';
+    const w = await readState(watermark);
+    w.files['2026-01-01'].push({ uri: recorded, sizeBytes: 7 });
+    await writeFile(watermark, JSON.stringify(w));
+    await addDays(dir, 1);
+    const skipped = join(dir, 'logs/dt=2026-01-04/new\\name\u001b]0;x\u0007.parquet');
+    await copyFile(join(dir, 'logs/dt=2026-01-04/part-00000.parquet'), skipped);
+    const lines: string[] = [];
+    const r = await run(dir, { print: (line) => lines.push(line) });
+    assert.equal(r.status, 'promoted', JSON.stringify(r.error ?? r.validation));
+    assert.ok(r.ingest?.hasNewData);
+    assert.deepEqual(
+      r.ingest.skippedFiles?.map((f) => f.uri),
+      [skipped, `${dir}/${recorded}`],
+    );
+    const screen = lines.join('\n');
+    assert.ok(!screen.includes('\u001b'), 'no raw escape reaches the terminal');
+    assert.ok(
+      screen.includes(`WARNING skipped ${JSON.stringify(skipped)}: it contains a control character (U+001B); rename it to train on it`),
+      screen,
+    );
+    assert.ok(
+      screen.includes(`WARNING skipped ${JSON.stringify(`${dir}/${recorded}`)}: recorded in state/watermark.json by an older wdp`),
+      screen,
+    );
+    // Promote rewrote the watermark with the entry as it was recorded.
+    assert.ok((await readState(watermark)).files['2026-01-01'].some((f: { uri: string }) => f.uri === recorded));
+    const shown = await showRun(l, r.ingest.runId);
+    assert.deepEqual(shown.skippedFiles, r.ingest.skippedFiles);
+    const report = await readFile(l.runReport(r.ingest.candidateUri), 'utf8');
+    assert.ok(report.includes('skipped: name not a safe key'), 'the run report names them');
+    assert.ok(report.includes(JSON.stringify(skipped).replace(/"/g, '&quot;')), 'JSON-quoted in the report');
   });
 });

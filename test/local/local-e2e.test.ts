@@ -116,5 +116,7 @@ describe('local run of the synthesized retraining definition', () => {
     const report = await readFile(join(dir, 'batch/output/d1/_report.html'), 'utf8');
     assert.match(report, /<td>rows scored<\/td><td class="n">5,000<\/td>/);
     assert.match(report, /<div class="chart" id="score-chart"><svg/);
+    // The in-progress page the batches wrote first is replaced by the finished run's report.
+    assert.doesNotMatch(report, /being rewritten/);
   });
 });

@@ -4,7 +4,7 @@
  * file by file, each scores file and the report from either, both reporting success).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -45,22 +45,31 @@ test('a second local batch run to one output prefix fails at once naming the fir
   assert.deepEqual(await readdir(join(bucket, 'batch/output')).catch(() => []), []);
 });
 
-test("a run first removes the previous run's report, so one that fails midway leaves no report vouching for a mixed prefix", async () => {
+test("the previous run's report stops vouching for the prefix before a scores file is replaced, so a run that fails midway leaves the in-progress page", async () => {
   await mkdir(join(bucket, 'batch/input/d2'), { recursive: true });
   await mkdir(join(bucket, 'batch/output/d2'), { recursive: true });
   for (const f of ['part-0.parquet', 'part-1.parquet']) await writeFile(join(bucket, 'batch/input/d2', f), 'x');
   for (const f of ['part-0.parquet', 'part-1.parquet', '_report.html']) await writeFile(join(bucket, 'batch/output/d2', f), 'run 1');
+  const seen: string[] = [];
   const r = await runLocalBatchScoring({
     bucketUri: bucket,
     inputPrefix: 'batch/input/d2/',
     outputPrefix: 'batch/output/d2/',
     modelUri: join(bucket, 'model'),
     scoreObject: async ({ output }) => {
+      // What the report says when this batch replaces its first scores file.
+      seen.push(await readFile(join(bucket, 'batch/output/d2/_report.html'), 'utf8'));
       if (output.endsWith('part-1.parquet')) throw new Error('killed');
       await writeFile(output, 'run 2');
       return { rows: 1 };
     },
   });
   assert.equal(r.status, 'failed');
-  assert.deepEqual((await readdir(join(bucket, 'batch/output/d2'))).sort(), ['part-0.parquet', 'part-1.parquet']);
+  assert.deepEqual((await readdir(join(bucket, 'batch/output/d2'))).sort(), ['_report.html', 'part-0.parquet', 'part-1.parquet']);
+  assert.ok(seen.length > 0);
+  for (const report of [...seen, await readFile(join(bucket, 'batch/output/d2/_report.html'), 'utf8')]) {
+    assert.doesNotMatch(report, /run 1/);
+    assert.match(report, /being rewritten: no finished run vouches for these files/);
+    assert.match(report, /from <code>batch\/input\/d2\/<\/code> started replacing the scores/);
+  }
 });

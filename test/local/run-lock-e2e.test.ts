@@ -104,8 +104,8 @@ describe('one run at a time, never the wrong model (local runner)', () => {
     });
     assert.equal(crashed.status, 'failed');
     assert.deepEqual(
-      crashed.states.slice(-3).map((s) => s.name),
-      ['UnlockFailed', 'NotifyFailure', 'Failed'],
+      crashed.states.slice(-6).map((s) => s.name),
+      ['TrainFailed', 'UnlockFailed', 'DescribeFailure', 'FailureAsRecorded', 'NotifyFailure', 'Failed'],
     );
     const lock = await readRunLock(l);
     assert.equal(lock?.lock.owner, crashed.executionName);

@@ -57,5 +57,9 @@ describe('workflow on S3 (s3rver)', () => {
     const outputs = (await store.list(`${BUCKET}/batch/output/run1/`)).map((b) => b.uri.split('/').pop());
     // The scores, and the batch report beside them (a leading underscore keeps it out of Parquet listings).
     assert.deepEqual(outputs, ['_report.html', 'a.parquet', 'b.parquet', 'c.parquet']);
+    // Written over S3 twice: the batch's in-progress page first, then the finished run's report.
+    const report = new TextDecoder().decode(await store.read(`${BUCKET}/batch/output/run1/_report.html`));
+    assert.match(report, /<td>rows scored<\/td><td class="n">15,000<\/td>/);
+    assert.doesNotMatch(report, /being rewritten/);
   });
 });

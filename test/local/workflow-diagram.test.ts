@@ -45,6 +45,25 @@ describe('the workflow as Mermaid', () => {
     assert.ok(lines.includes('  class s_Failed fail'));
   });
 
+  it('leaves out the Pass that names a failed step for the notification, drawing its Catch edge to where it leads', () => {
+    const asl: Asl = {
+      StartAt: 'Ingest',
+      States: {
+        Ingest: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          End: true,
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'IngestFailed' }],
+        },
+        IngestFailed: { Type: 'Pass', Result: 'Ingest', ResultPath: '$.failedState', Next: 'Failed' },
+        Failed: { Type: 'Fail' },
+      },
+    };
+    const lines = aslToMermaid(asl).split('\n');
+    assert.ok(lines.includes('  s_Ingest -. "any error" .-> s_Failed'));
+    assert.ok(!lines.some((l) => l.includes('IngestFailed')));
+  });
+
   it('says what a Choice rule tests', () => {
     assert.equal(describeCondition({ Variable: '$.a.b', BooleanEquals: false }), 'not a.b');
     assert.equal(describeCondition({ Variable: '$.q[0]', IsPresent: true }), 'q[0] present');

@@ -51,6 +51,17 @@ test("a killed writer's lock (its pid gone from this host) is taken over at once
   await held?.release();
 });
 
+test('a lock of this host whose pid now names another process (started later: a restarted container) is taken over at once', {
+  skip: process.platform !== 'linux',
+}, async () => {
+  const out = join(dir, 'reused');
+  // Our own pid, as a restarted container's command gets, but a start that is not ours.
+  await writeFile(outputLockPath(out), `${process.pid}@${thisHost()}\n2026-01-01T00:00:00.000Z\ntrain\nabc\n0123abcd:5\n`);
+  const held = await lockOutput(out, 'the model folder');
+  assert.match(await readFile(outputLockPath(out), 'utf8'), new RegExp(`^${process.pid}@.*\\n[0-9a-f]{8}:\\d+\\n$`, 's'));
+  await held?.release();
+});
+
 test("another host's lock is honoured until it has gone STALE_WRITER_LOCK_MS without a heartbeat", async () => {
   const out = join(dir, 'config.json');
   const lock = outputLockPath(out);

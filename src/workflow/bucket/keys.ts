@@ -16,6 +16,11 @@
  * Whatever the format, a recorded location outside the bucket is refused when read, naming the
  * document and the path: a hand-edited or tampered document must not make the workflow read,
  * serve or warm-start from something outside the bucket.
+ *
+ * One exception, in the watermark's `files` only: a log file key an older wdp recorded that is not
+ * a safe key (a backslash or a control character in the name; on S3, where keys are literal, also
+ * a ".." segment) is kept as recorded history. Ingest now skips such files, so no run reads one;
+ * refusing the entry failed every run at Ingest until someone edited the watermark by hand.
  */
 import path from 'node:path';
 import { checkKey, isS3Uri, joinUri, toPath, UnsafeKeyError } from '../../storage/index.ts';
@@ -114,18 +119,87 @@ function keyOrThrow(key: string, recorded: string, document: string): string {
 /** The watermark as stored: its file URIs recorded (keys for a local bucket). */
 export function recordWatermark(l: BucketLayout, w: Watermark): Watermark {
   const { keys: _, ...rest } = w;
+  const root = bucketRoot(l);
+  const record = (uri: string) => {
+    // A history-only entry (see resolveWatermark) goes back exactly as it was recorded: through
+    // recordUri a folder bucket would normalise the path it never names.
+    const key = uri.startsWith(root) ? uri.slice(root.length) : undefined;
+    if (key !== undefined && historyOnlyReason(l, key) !== undefined) return recordsKeys(l) ? key : uri;
+    return recordUri(l, uri, l.watermark);
+  };
   const files: Watermark['files'] = {};
-  for (const [day, refs] of Object.entries(w.files)) files[day] = refs.map((f) => ({ ...f, uri: recordUri(l, f.uri, l.watermark) }));
+  for (const [day, refs] of Object.entries(w.files)) files[day] = refs.map((f) => ({ ...f, uri: record(f.uri) }));
   return { ...rest, files, ...keysMarker(l) };
 }
 
-/** The stored watermark with URIs under the bucket as this process spells it (and no marker). */
+/**
+ * The stored watermark with URIs under the bucket as this process spells it (and no marker). A file
+ * entry whose key an older wdp recorded but is not a safe key (module comment) stays, as
+ * `<bucket>/<key>` verbatim: it matches no listed file, so nothing reads it (historyOnlyFiles).
+ * @throws BucketPathError for any other location outside the bucket or invalid key
+ */
 export function resolveWatermark(l: BucketLayout, w: Watermark): Watermark {
   const { keys: _, ...rest } = w;
+  const root = bucketRoot(l);
+  const resolve = (recorded: string) => {
+    const key = recordedKey(l, recorded, w);
+    if (key !== undefined && historyOnlyReason(l, key) !== undefined) return root + key;
+    return resolveRecordedUri(l, recorded, w, l.watermark);
+  };
   const files: Watermark['files'] = {};
-  for (const [day, refs] of Object.entries(w.files))
-    files[day] = refs.map((f) => ({ ...f, uri: resolveRecordedUri(l, f.uri, w, l.watermark) }));
+  for (const [day, refs] of Object.entries(w.files)) files[day] = refs.map((f) => ({ ...f, uri: resolve(f.uri) }));
   return { ...rest, files };
+}
+
+/** A watermark file entry kept only as history: never read (see resolveWatermark). */
+export interface HistoryOnlyFile {
+  readonly day: string;
+  readonly uri: string;
+  /** Why its key is not a safe key (UnsafeKeyError's detail). */
+  readonly reason: string;
+}
+
+/** The entries of a resolved watermark kept only as history, by day and URI. */
+export function historyOnlyFiles(l: BucketLayout, w: Watermark): HistoryOnlyFile[] {
+  const root = bucketRoot(l);
+  const found: HistoryOnlyFile[] = [];
+  for (const [day, refs] of Object.entries(w.files).sort(([a], [b]) => (a < b ? -1 : 1)))
+    for (const f of refs) {
+      const reason = f.uri.startsWith(root) ? historyOnlyReason(l, f.uri.slice(root.length)) : undefined;
+      if (reason !== undefined) found.push({ day, uri: f.uri, reason });
+    }
+  return found;
+}
+
+/** The bucket's URI with one trailing slash: what joinUri puts before a key. */
+function bucketRoot(l: BucketLayout): string {
+  return `${l.bucketUri.replace(/\/+$/, '')}/`;
+}
+
+/** The key a watermark records for a file, when it names one inside the bucket; undefined otherwise (refused by resolveRecordedUri). */
+function recordedKey(l: BucketLayout, recorded: string, marker: KeysMarker): string | undefined {
+  if (!recordsKeys(l)) {
+    const root = bucketRoot(l);
+    return recorded.startsWith(root) ? recorded.slice(root.length) : undefined;
+  }
+  if (marker.keys === BUCKET_RELATIVE) return recorded.startsWith('/') || recorded.startsWith('file:') ? undefined : recorded;
+  const key = localKey(l, toPath(recorded));
+  return key === '' ? undefined : key;
+}
+
+/**
+ * Why `key` is kept only as history: not a safe key, yet naming nothing outside the bucket. In a
+ * folder a ".." segment would (refused as ever); an S3 key is literal. Undefined for a safe key.
+ */
+function historyOnlyReason(l: BucketLayout, key: string): string | undefined {
+  try {
+    checkKey(l.watermark, key);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof UnsafeKeyError)) throw e;
+    if (recordsKeys(l) && key.split('/').includes('..')) return undefined;
+    return e.detail;
+  }
 }
 
 /** The registry as stored: every model, candidate and report location recorded. */

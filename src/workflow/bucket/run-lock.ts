@@ -10,7 +10,7 @@
  * outlast any legitimate run (on AWS: the state machine's own timeout, see cdk/).
  */
 import { hostname } from 'node:os';
-import { processExists } from '../../util/process-owner.ts';
+import { isThisProcess, ownerRuns, thisProcessStart } from '../../util/process-owner.ts';
 import { z } from 'zod';
 import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
@@ -160,9 +160,14 @@ export async function releaseRunLock(l: BucketLayout, owner: string, reason: str
  */
 export class LiveRunLockError extends WorkflowError {}
 
-/** The holder the local runner and the Lock function write by default: host and process. */
+/**
+ * The holder the local runner and the Lock function write by default: host and process, and the
+ * process's start where the kernel tells it (`… pid 7 started 3f2a9c1e:81234`), so that a later
+ * process given the same pid (a restarted container) does not look like the holder.
+ */
 export function localHolder(): string {
-  return `${hostname()} pid ${process.pid}`;
+  const start = thisProcessStart();
+  return `${hostname()} pid ${process.pid}${start ? ` started ${start}` : ''}`;
 }
 
 /**
@@ -171,9 +176,10 @@ export function localHolder(): string {
  * Lambda, another host).
  */
 export function isHolderAlive(lock: RunLock, host: string = hostname()): boolean | undefined {
-  const m = /^(.+) pid (\d+)$/.exec(lock.holder);
+  const m = /^(.+) pid (\d+)(?: started (\S+))?$/.exec(lock.holder);
   if (!m || m[1] !== host) return undefined;
-  return processExists(Number(m[2]));
+  const [pid, start] = [Number(m[2]), m[3]];
+  return isThisProcess(pid, start) || ownerRuns(pid, start);
 }
 
 /**

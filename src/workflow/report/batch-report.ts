@@ -7,9 +7,10 @@ import { listLogFiles, readLogChunks } from '../../data/logs.ts';
 import { histogramSvg } from '../../evaluation/plots.ts';
 import { joinUri, storeFor } from '../../storage/index.ts';
 import type { Logger } from '../../util/log.ts';
+import { BATCH_REPORT_FILE } from './batch-in-progress.ts';
 import { html, int, num, page, pct, trusted } from './html.ts';
 
-export const BATCH_REPORT_FILE = '_report.html';
+export { BATCH_REPORT_FILE } from './batch-in-progress.ts';
 /** Equal-width bins of the score histogram over [0, 1]. */
 const BINS = 50;
 /** Scores read for the histogram at most: the summary function has minutes, not hours. */

@@ -195,6 +195,7 @@ export async function collectRunReport(s: RunReportSources): Promise<RunReportIn
       parent: candidate.parent ? { version: parentVersion, modelId: candidate.parent.modelId, uri: candidate.parent.uri } : null,
       lateFiles: (run.late ?? []).map((f) => f.uri),
       quarantined: (run.quarantined ?? []).map((q) => ({ uri: q.uri, reason: q.reason })),
+      skipped: run.skippedFiles ?? [],
     },
     days: s.days,
     notes,

@@ -62,6 +62,8 @@ export interface RunReportInput {
     readonly parent: { readonly version: number | null; readonly modelId: string; readonly uri: string } | null;
     readonly lateFiles: readonly string[];
     readonly quarantined: readonly { uri: string; reason: string }[];
+    /** Log files Ingest did not read because their name is not a safe key (shown JSON-quoted: it may hold control characters). */
+    readonly skipped: readonly { uri: string; reason: string }[];
   };
   /** What the workflow does with the run's days after this verdict (days.ts). */
   readonly days: {
@@ -248,6 +250,7 @@ function lineageSection(r: RunReportInput): SafeHtml {
 <tr><td>holdout</td><td>${r.holdout.days.join(', ')}</td></tr>
 ${r.lineage.lateFiles.length ? html`<tr><td>late files trained in</td><td>${r.lineage.lateFiles.map((f) => html`<code>${f}</code> `)}</td></tr>` : ''}
 ${r.lineage.quarantined.length ? html`<tr><td>quarantined (not trained)</td><td>${r.lineage.quarantined.map((q) => html`<code>${q.uri}</code>: ${q.reason}<br>`)}</td></tr>` : ''}
+${r.lineage.skipped.length ? html`<tr><td>skipped: name not a safe key (not read)</td><td>${r.lineage.skipped.map((f) => html`<code>${JSON.stringify(f.uri)}</code>: ${f.reason}<br>`)}</td></tr>` : ''}
 </table>`;
 }
 

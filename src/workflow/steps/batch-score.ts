@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../../util/log.ts';
 import { WorkflowError } from '../errors.ts';
 import { layout } from '../bucket/layout.ts';
 import { readRegistry } from '../bucket/state.ts';
+import { markBatchInProgress } from '../report/batch-in-progress.ts';
 
 /** One S3 object as the Distributed Map's S3 ItemReader (listObjectsV2) gives it. */
 export const batchItemSchema = z.object({ Key: z.string().min(1), Size: z.number().optional() }).passthrough();
@@ -61,11 +62,18 @@ export async function scoreBatch(event: ScoreBatchEvent, options: ScoreBatchOpti
   let rows = 0;
   let skipped = 0;
   const outputs: string[] = [];
+  let marked = false;
   for (const item of event.Items) {
     const name = item.Key.split('/').pop() ?? '';
     if (!item.Key.toLowerCase().endsWith('.parquet') || name.startsWith('_') || name.startsWith('.')) {
       skipped++;
       continue;
+    }
+    // Before this batch replaces any scores file, the prefix's report stops vouching for it
+    // (report/batch-in-progress.ts); the run's summary writes the real one at the end.
+    if (!marked) {
+      await markBatchInProgress({ bucketUri, inputPrefix, outputPrefix, startedAt: new Date().toISOString() });
+      marked = true;
     }
     const rel = item.Key.startsWith(inputPrefix) ? item.Key.slice(inputPrefix.length) : item.Key;
     const input = joinUri(bucketUri, item.Key);

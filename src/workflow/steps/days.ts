@@ -20,6 +20,7 @@ import { parsePartition } from '../../data/logs.ts';
 import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson, readJsonVersioned, writeJson } from '../bucket/json-store.ts';
+import { historyOnlyFiles, type HistoryOnlyFile } from '../bucket/keys.ts';
 import type { BucketLayout } from '../bucket/layout.ts';
 import { readQuarantine } from '../bucket/quarantine.ts';
 import { acquireRunLock, isHolderGone, releaseRunLock } from '../bucket/run-lock.ts';
@@ -167,6 +168,8 @@ export interface DaysStatus {
   readonly held: readonly HeldDay[];
   readonly dropped: Watermark['dropped'];
   readonly quarantined: readonly QuarantinedFile[];
+  /** Log files an older wdp recorded under names that are not safe keys: kept as history, never read (bucket/keys.ts). */
+  readonly historyOnly: readonly HistoryOnlyFile[];
 }
 
 /**
@@ -228,7 +231,14 @@ export async function readEffectiveWatermark(l: BucketLayout, logger?: Logger): 
 export async function daysStatus(l: BucketLayout): Promise<DaysStatus> {
   const w = await readEffectiveWatermark(l);
   const q = await readQuarantine(l);
-  return { through: w.through, untrained: w.untrained, held: w.held, dropped: w.dropped, quarantined: q.files };
+  return {
+    through: w.through,
+    untrained: w.untrained,
+    held: w.held,
+    dropped: w.dropped,
+    quarantined: q.files,
+    historyOnly: historyOnlyFiles(l, w),
+  };
 }
 
 /**

@@ -32,8 +32,10 @@ import {
   type IngestResult,
   type QuarantinedFile,
   type RunManifest,
+  type SkippedFile,
 } from '../schemas.ts';
 import { readRegistry } from '../bucket/state.ts';
+import { historyOnlyFiles } from '../bucket/keys.ts';
 import { readEffectiveWatermark } from './days.ts';
 import { championScaleWarnings } from './ingest-scale.ts';
 
@@ -68,10 +70,20 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const now = (options.nowEpochMs ?? Date.now)();
   const at = new Date(now).toISOString();
 
-  const listed = await listPartitionFiles(l.logs, log);
+  const { found: listed, skipped } = await listPartitionFiles(l.logs, log);
   const partitions = [...listed.keys()];
   // In step with the registry: a predecessor killed after recording its outcome has trained its days.
   const watermark = await readEffectiveWatermark(l, log);
+  // Files an older wdp recorded under names Ingest now skips: kept as history, never read (bucket/keys.ts).
+  const history = historyOnlyFiles(l, watermark);
+  if (history.length > 0)
+    log.warn(
+      `${l.watermark} records ${history.length} file(s) whose names are not safe keys, read by an older wdp: kept there as history, never read: ${history.map((h) => `${quoted(h.uri)} (${h.reason})`).join(', ')}`,
+    );
+  const historyUris = new Set(history.map((h) => h.uri));
+  // Named in the run's result and record (summary, `wdp runs`, report), not only in its log.
+  const skippedFiles = [...skipped, ...history.map((h) => ({ uri: h.uri, reason: `${HISTORY_ONLY_REASON} (${h.reason})` }))];
+  const skippedNotice = skippedFiles.length > 0 ? { skippedFiles } : {};
   const setAside = new Set([...watermark.held.map((h) => h.day), ...watermark.dropped.map((d) => d.day)]);
   const seen = (p: string) => watermark.through !== null && p <= watermark.through;
   const fresh = partitions.filter((p) => !seen(p) && !setAside.has(p));
@@ -84,7 +96,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   if (fresh.length === 0 && untrained.length === 0 && late.length === 0) {
     const reason = partitions.length === 0 ? `no log partitions under ${l.logs}` : `no partitions newer than ${watermark.through}`;
     log.info(reason);
-    return { hasNewData: false, reason };
+    return { hasNewData: false, reason, ...skippedNotice };
   }
 
   const rawConfig = await readJson(configUri, z.record(z.string(), z.unknown()));
@@ -92,7 +104,11 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const config = parseConfig(rawConfig, configUri);
   const runId = newRunId(event.executionName, now);
   if (config.holdout.kind !== 'hash' && fresh.length === 0 && late.length === 0) {
-    return noData(log, `no partitions newer than ${watermark.through}; ${untrained.join(', ')} wait(s) for a new day to hold out`, {});
+    return noData(
+      log,
+      `no partitions newer than ${watermark.through}; ${untrained.join(', ')} wait(s) for a new day to hold out`,
+      skippedNotice,
+    );
   }
 
   // Bad files up front: every file this run would read that no finished run read before is opened
@@ -151,6 +167,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const notices = {
     ...(quarantined.length > 0 ? { quarantined: quarantined.map((q) => ({ uri: q.uri, reason: q.reason })) } : {}),
     ...(goodLate.length > 0 ? { lateFiles: goodLate.map((f) => f.uri) } : {}),
+    ...skippedNotice,
   };
 
   // Which partitions train, which are held out, and what the watermark becomes afterwards.
@@ -199,7 +216,9 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
   const data = [...uris(plan.train), ...goodLate.map((f) => f.uri)];
   // What the watermark records as read once this run finishes: every file of its days, and the late ones.
   const files = { ...watermark.files };
-  for (const p of new Set([...plan.train, ...plan.holdout])) files[p] = good.get(p)!;
+  // History-only entries stay: the watermark keeps what an older wdp recorded (bucket/keys.ts).
+  for (const p of new Set([...plan.train, ...plan.holdout]))
+    files[p] = [...good.get(p)!, ...(watermark.files[p] ?? []).filter((r) => historyUris.has(r.uri))];
   for (const f of goodLate) {
     const p = parsePartition(f.uri)!;
     files[p] = [...(files[p] ?? []).filter((r) => r.uri !== f.uri), f];
@@ -221,6 +240,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     holdout: uris(plan.holdout),
     ...(goodLate.length > 0 ? { late: goodLate } : {}),
     ...(quarantined.length > 0 ? { quarantined } : {}),
+    ...skippedNotice,
     champion: registry.champion,
     candidateUri: l.candidate(runId),
     watermarkAfter: {
@@ -253,13 +273,17 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     quarantined: notices.quarantined ?? [],
     lateFiles: notices.lateFiles ?? [],
     ...(scale.length > 0 ? { scaleWarnings: scale } : {}),
+    ...skippedNotice,
   };
 }
+
+/** The reason a skipped-files notice gives for a watermark entry kept only as history. */
+export const HISTORY_ONLY_REASON = 'recorded in state/watermark.json by an older wdp: kept there as history, never read';
 
 function noData(
   log: Logger,
   reason: string,
-  notices: { quarantined?: { uri: string; reason: string }[]; lateFiles?: string[] },
+  notices: { quarantined?: { uri: string; reason: string }[]; lateFiles?: string[]; skippedFiles?: SkippedFile[] },
 ): IngestResult {
   log.info(reason);
   return { hasNewData: false, reason, ...notices };
@@ -399,9 +423,13 @@ function footerProblems(
   return [...problems].map(([file, reasons]) => ({ file, reason: reasons.join('; ') }));
 }
 
-/** The Parquet/CSV files under each `dt=` partition, oldest partition first, files by URI. */
-async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<Map<string, FileRef[]>> {
+/**
+ * The Parquet/CSV files under each `dt=` partition, oldest partition first, files by URI; and the
+ * ones skipped because their name is not a safe key.
+ */
+async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<{ found: Map<string, FileRef[]>; skipped: SkippedFile[] }> {
   const found = new Map<string, FileRef[]>();
+  const skipped: SkippedFile[] = [];
   for (const blob of await storeFor(logsPrefix).list(logsPrefix)) {
     const rel = blob.uri.slice(logsPrefix.length);
     if (rel.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
@@ -415,6 +443,7 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<Map<
     if (unsafe !== undefined) {
       // Named JSON-quoted: the name may hold what a terminal would act on (escape sequences).
       log.warn(`skipped ${quoted(blob.uri)}: ${unsafe}; rename it to train on it`);
+      skipped.push({ uri: blob.uri, reason: `${unsafe}; rename it to train on it` });
       continue;
     }
     const ref: FileRef = {
@@ -431,7 +460,7 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<Map<
       p,
       found.get(p)!.sort((a, b) => (a.uri < b.uri ? -1 : 1)),
     );
-  return sorted;
+  return { found: sorted, skipped: skipped.sort((a, b) => (a.uri < b.uri ? -1 : 1)) };
 }
 
 /** Why `rel` is not a key the bucket documents can record, or undefined when it is one. */
@@ -440,7 +469,7 @@ function unsafeKeyReason(logsPrefix: string, rel: string): string | undefined {
     checkKey(logsPrefix, rel);
     return undefined;
   } catch (e) {
-    if (e instanceof UnsafeKeyError) return e.message;
+    if (e instanceof UnsafeKeyError) return e.detail;
     throw e;
   }
 }

@@ -73,7 +73,7 @@ export async function listModels(l: BucketLayout, serving: ServingState): Promis
     registryUri: l.registry,
     champion: registry.champion,
     serving,
-    disagreement: disagreement(registry, serving),
+    disagreement: servingDisagreement(registry, serving),
     rollbackTo: previousChampion(registry),
     models,
   };
@@ -385,7 +385,11 @@ function servedModelUri(registry: Registry, serving: ServingState): string | nul
   return serving.uri ?? (serving.followsRegistry ? (registry.champion?.uri ?? null) : null);
 }
 
-function disagreement(registry: Registry, serving: ServingState): string | null {
+/**
+ * Why what serves is not the registry's champion, with how to repair it; null when they agree.
+ * `wdp models` shows it, and `wdp invoke` warns with it before scoring.
+ */
+export function servingDisagreement(registry: Registry, serving: ServingState): string | null {
   const served = servedModelUri(registry, serving);
   const champion = registry.champion;
   if (serving.problem)

@@ -49,6 +49,8 @@ export interface RunDetails extends RunRow {
   } | null;
   readonly lateFiles: number;
   readonly quarantined: readonly { readonly uri: string; readonly reason: string }[];
+  /** Log files its Ingest did not read because their name is not a safe key (print the URI JSON-quoted). */
+  readonly skippedFiles: readonly { readonly uri: string; readonly reason: string }[];
 }
 
 export function describeVerdict(v: RunVerdict): string {
@@ -104,6 +106,7 @@ export async function showRun(l: BucketLayout, id: string): Promise<RunDetails> 
       : null,
     lateFiles: run.late?.length ?? 0,
     quarantined: (run.quarantined ?? []).map((q) => ({ uri: q.uri, reason: q.reason })),
+    skippedFiles: run.skippedFiles ?? [],
   };
 }
 

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ingest } from '../../../src/workflow/steps/ingest.ts';
-import { BucketPathError, recordUri, resolveRecordedUri } from '../../../src/workflow/bucket/keys.ts';
+import { BucketPathError, historyOnlyFiles, recordUri, resolveRecordedUri } from '../../../src/workflow/bucket/keys.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import { readQuarantine } from '../../../src/workflow/bucket/quarantine.ts';
 import { advanceWatermark, readRegistry, readRegistryVersioned, readWatermark, writeRegistry } from '../../../src/workflow/bucket/state.ts';
@@ -150,6 +150,71 @@ describe('state documents in a folder bucket do not depend on the working direct
     assert.equal(stored.keys, 'bucket-relative');
     assert.deepEqual([stored.champion?.uri, stored.history[0]?.uri], ['models/registry/v1', 'models/registry/v1']);
     assert.equal((await readRegistry(layout(`./${rel}`))).champion?.uri, layout(`./${rel}`).registryModel(1));
+  });
+
+  it('a watermark an older wdp wrote with unsafe file names loads, and a run that retrains the day keeps them as recorded', async () => {
+    const l = layout(abs);
+    const part = {
+      uri: 'logs/dt=2026-01-01/part-00000.parquet',
+      sizeBytes: (await readFile(join(abs, 'logs/dt=2026-01-01/part-00000.parquet'))).length,
+    };
+    const legacy = [
+      { uri: 'logs/dt=2026-01-01/odd\\name.parquet', sizeBytes: 10 },
+      { uri: 'logs/dt=2026-01-01/esc\u001b]0;pwned\u0007.parquet', sizeBytes: 11, modifiedMs: 5 },
+    ];
+    const stored = {
+      through: '2026-01-01',
+      untrained: ['2026-01-01'],
+      files: { '2026-01-01': [part, ...legacy] },
+      runId: 'r0',
+      updatedAt: '2026-01-02T00:00:00.000Z',
+      keys: 'bucket-relative',
+    };
+    await writeFile(l.watermark, JSON.stringify(stored));
+    for (const b of [abs, `./${rel}`]) {
+      const w = await readWatermark(layout(b));
+      assert.deepEqual(
+        w.files['2026-01-01']?.map((f) => f.uri),
+        [part, ...legacy].map((f) => `${layout(b).logs}${f.uri.slice('logs/'.length)}`),
+      );
+      assert.deepEqual(
+        historyOnlyFiles(layout(b), w).map((h) => [h.uri.slice(layout(b).logs.length), h.reason]),
+        [
+          ['dt=2026-01-01/odd\\name.parquet', 'it contains a backslash (keys use "/")'],
+          ['dt=2026-01-01/esc\u001b]0;pwned\u0007.parquet', 'it contains a control character (U+001B)'],
+        ],
+      );
+    }
+    const warnings: string[] = [];
+    const r = await ingest(
+      { executionName: 'a' },
+      { bucketUri: abs, logger: { info: () => {}, warn: (m) => warnings.push(m), error: () => {} } },
+    );
+    assert.ok(r.hasNewData, JSON.stringify(r));
+    assert.deepEqual([r.trainPartitions, r.holdoutPartitions], [['2026-01-01'], ['2026-01-02']]);
+    assert.equal(warnings.filter((m) => m.includes('kept there as history')).length, 1, warnings.join('\n'));
+    const manifest = JSON.parse(await readFile(r.manifestUri, 'utf8')) as { watermarkAfter: Watermark; data: string[] };
+    assert.deepEqual(manifest.data, [join(abs, 'logs/dt=2026-01-01/part-00000.parquet')]);
+    await advanceWatermark(l, manifest.watermarkAfter);
+    const after = JSON.parse(await readFile(l.watermark, 'utf8')) as Watermark;
+    // The retrained day records its file anew (as listed now) and keeps the history as it was.
+    assert.deepEqual(
+      after.files['2026-01-01']?.map((f) => f.uri),
+      [part, ...legacy].map((f) => f.uri),
+    );
+    assert.deepEqual(after.files['2026-01-01']?.slice(1), legacy);
+
+    // An older document (paths as its writer spelled them) with such a name: read, rewritten as a key.
+    await writeFile(
+      l.watermark,
+      JSON.stringify({ ...stored, keys: undefined, files: { '2026-01-01': [{ ...legacy[0]!, uri: join(abs, legacy[0]!.uri) }] } }),
+    );
+    const old = await readWatermark(l);
+    assert.equal(old.files['2026-01-01']?.[0]?.uri, `${l.bucketUri}/${legacy[0]!.uri}`);
+    await advanceWatermark(l, { ...old, runId: 'r1' });
+    assert.deepEqual(JSON.parse(await readFile(l.watermark, 'utf8')).files['2026-01-01'], [legacy[0]]);
+    await rm(l.watermark, { force: true });
+    await rm(join(abs, 'runs'), { recursive: true, force: true });
   });
 
   it('refuses a registry or watermark naming a path outside the bucket, naming the file', async () => {

@@ -36,6 +36,12 @@ describe('run lock (folder store: exclusive create, compare-and-swap)', () => {
     assert.equal(isHolderGone({ ...(await readRunLock(l))!.lock, holder: localHolder() }), false);
     assert.equal(isHolderGone({ ...(await readRunLock(l))!.lock, holder: 'lambda wdp-RunLock' }), false);
     assert.equal(isHolderGone({ ...(await readRunLock(l))!.lock, holder: 'other-host pid 2147483646' }), false);
+    // The holder's pid now names another process (a restarted container's command): gone too.
+    if (process.platform === 'linux') {
+      assert.match(localHolder(), / pid \d+ started [0-9a-f]{8}:\d+$/);
+      assert.equal(isHolderGone({ ...(await readRunLock(l))!.lock, holder: `${hostname()} pid ${process.pid} started 0123abcd:5` }), true);
+      assert.equal(isHolderGone({ ...(await readRunLock(l))!.lock, holder: `${hostname()} pid ${process.pid}` }), false);
+    }
     // Without holderGone (the Lock function on AWS) the lease is waited out.
     assert.equal((await acquireRunLock(l, { owner: 'x', holder: 't', now: () => T0 + 1 })).acquired, false);
     const taken = await Promise.all(

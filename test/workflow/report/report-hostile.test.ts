@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluationPlotSvg, histogramSvg, lossCurveSvg, tuningTrialsSvg } from '../../../src/evaluation/plots.ts';
+import { buildBatchInProgressPage } from '../../../src/workflow/report/batch-in-progress.ts';
 import { buildBatchReport } from '../../../src/workflow/report/batch-report.ts';
 import { buildRunReport, type RunReportInput } from '../../../src/workflow/report/run-report.ts';
 import { reportInput } from '../../helpers/report-fixture.ts';
@@ -53,6 +54,7 @@ describe('reports with hostile strings everywhere', () => {
           ...base.lineage,
           lateFiles: ['/b/logs/dt=2026-01-03/late.parquet'],
           quarantined: [{ uri: '/b/logs/dt=2026-01-03/bad.parquet', reason: 'not a Parquet file' }],
+          skipped: [{ uri: '/b/logs/dt=2026-01-03/odd\\name\u001b]0;x\u0007.parquet', reason: 'it contains a backslash' }],
         },
         days: { held: [{ day: '2026-01-03', role: 'train' as const, reason: 'held' }], untrained: ['2026-01-04'], note: 'note' },
       }),
@@ -67,6 +69,14 @@ describe('reports with hostile strings everywhere', () => {
       page.includes(`<code>/b/logs/dt=2026-01-03/bad.parquet${EVIL_ESCAPED}</code>: not a Parquet file${EVIL_ESCAPED}`),
       'quarantine',
     );
+    // JSON-quoted, so the escapes of a control character show as text, then escaped as HTML.
+    assert.ok(
+      page.includes(
+        `<code>&quot;/b/logs/dt=2026-01-03/odd\\\\name\\u001b]0;x\\u0007.parquet${EVIL_ESCAPED.replace(/&quot;/g, '\\&quot;')}&quot;</code>: it contains a backslash${EVIL_ESCAPED}`,
+      ),
+      'a skipped file, JSON-quoted and escaped',
+    );
+    assert.ok(!page.includes('\u001b'), 'no raw control character');
     // The chart legends (Vega's SVG) escape the model names themselves.
     assert.ok(
       /<svg[\s\S]*candidate&quot;&#39;&gt;&lt;script&gt;|<svg[\s\S]*candidate&quot;'&gt;&lt;script&gt;/.test(page),
@@ -91,6 +101,17 @@ describe('reports with hostile strings everywhere', () => {
     });
     assertNoInjectedMarkup(page);
     assert.ok(page.includes(`<code>/b/batch/output/${EVIL_ESCAPED}`));
+  });
+
+  it("the batch report's in-progress page: bucket and prefixes stay text", () => {
+    const page = buildBatchInProgressPage({
+      bucketUri: `/b${EVIL}`,
+      inputPrefix: `batch/input/${EVIL}`,
+      outputPrefix: `batch/output/${EVIL}`,
+      startedAt: `2026-01-05T02:00:00.000Z${EVIL}`,
+    });
+    assertNoInjectedMarkup(page);
+    assert.ok(page.includes(`<code>batch/input/${EVIL_ESCAPED}</code>`));
   });
 
   it('the SVG plots wdp train, tune and evaluate write: titles, metric and trial labels stay text', async () => {

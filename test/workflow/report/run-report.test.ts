@@ -147,7 +147,9 @@ describe('run report: html', () => {
   });
 
   it('a first model: no champion column and no parent comparison', async () => {
-    const page = await buildRunReport(reportInput({ champion: null, lineage: { parent: null, lateFiles: [], quarantined: [] } }));
+    const page = await buildRunReport(
+      reportInput({ champion: null, lineage: { parent: null, lateFiles: [], quarantined: [], skipped: [] } }),
+    );
     assert.match(page, /No champion yet/);
     assert.match(page, /A first model: no parent to compare against/);
     assert.doesNotMatch(page, /<th>Δ<\/th>/);

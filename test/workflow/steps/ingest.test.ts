@@ -7,12 +7,34 @@ import { createIngestHandler } from '../../../lambdas/ingest.ts';
 import { absoluteUri } from '../../../src/storage/index.ts';
 import { layout } from '../../../src/workflow/bucket/layout.ts';
 import { ingest, readRunManifest } from '../../../src/workflow/steps/ingest.ts';
-import type { IngestResult } from '../../../src/workflow/schemas.ts';
+import { advanceWatermark, readWatermark } from '../../../src/workflow/bucket/state.ts';
+import { watermarkAfterRejection } from '../../../src/workflow/steps/days.ts';
+import { runManifestSchema, type IngestResult, type RunManifest, type ValidationReport } from '../../../src/workflow/schemas.ts';
 import { mockS3Memory, type MemoryBucket } from '../../helpers/s3-memory.ts';
 import { addDays, smallConfig } from '../../helpers/workflow-fixture.ts';
 
 const BUCKET = 's3://wdp-test';
 const l = layout(BUCKET);
+
+/** A validation report rejecting `run` on AUC, no champion: every day of the run is held. */
+function rejectedReport(run: RunManifest): ValidationReport {
+  const metrics = { rows: 10, auc: 0.5, logloss: 0.7, calibration: 1 };
+  return {
+    runId: run.runId,
+    candidateUri: run.candidateUri,
+    candidateModelId: 'm',
+    champion: null,
+    holdout: run.holdout,
+    passed: false,
+    reasons: ['min_auc'],
+    checks: [{ name: 'min_auc', passed: false, value: 0.5, threshold: '≥ 0.6', message: 'min_auc' }],
+    candidateMetrics: metrics,
+    championMetrics: null,
+    dryRun: { requests: 1, scorer: 'js', p95LatencyMs: 1, maxAbsDiff: 0, allFinite: true },
+    thresholds: {},
+    createdAt: 'x',
+  };
+}
 
 describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
   let s3: MemoryBucket;
@@ -210,6 +232,77 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     const recorded = JSON.stringify([manifest.data, manifest.holdout, manifest.watermarkAfter]);
     assert.ok(!recorded.includes('onerror'), `the file was recorded: ${recorded}`);
     assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-01/part-00000.parquet`, `${l.logs}dt=2026-01-02/part-00000.parquet`]);
+  });
+
+  it('a watermark an older wdp wrote with unsafe file keys loads: kept as history, never read, warned once; Promote/Reject keep them', async () => {
+    for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
+    const legacy = [
+      { uri: `${l.logs}dt=2026-01-01/odd\\name.parquet`, sizeBytes: 10, etag: '"e1"' },
+      { uri: `${l.logs}dt=2026-01-01/esc\u001b]0;pwned\u0007.parquet`, sizeBytes: 11 },
+      // S3 keys are literal: a ".." segment names an object of this bucket, never read either.
+      { uri: `${l.logs}dt=2026-01-01/../up.parquet`, sizeBytes: 12 },
+    ];
+    // As an older Ingest recorded them: 2026-01-01 trained, 2026-01-02 its holdout.
+    const stored = {
+      through: '2026-01-02',
+      untrained: ['2026-01-02'],
+      files: { '2026-01-01': [{ uri: `${l.logs}dt=2026-01-01/part-00000.parquet`, sizeBytes: parquet.length }, ...legacy] },
+      runId: 'r0',
+      updatedAt: '2026-01-03T00:00:00Z',
+    };
+    put(l.watermark, JSON.stringify(stored));
+    // The hostile name's object itself is there, and would be found late if it were compared by name.
+    put(legacy[0]!.uri, parquet);
+    const warnings: string[] = [];
+    const r = (await createIngestHandler(
+      { bucketUri: BUCKET },
+      { info: () => {}, warn: (m) => warnings.push(m), error: () => {} },
+    )({
+      executionName: 'exec-1',
+    })) as IngestResult;
+    assert.ok(r.hasNewData, JSON.stringify(r));
+    assert.deepEqual(r.trainPartitions, ['2026-01-02']);
+    assert.deepEqual(r.lateFiles, []);
+    const named = warnings.filter((w) => w.includes('kept there as history'));
+    assert.equal(named.length, 1, warnings.join('\n'));
+    for (const f of legacy) assert.ok(named[0]!.includes(JSON.stringify(f.uri)), named[0]);
+    assert.ok(!named[0]!.includes('\u001b') && !named[0]!.includes('\u0007'), 'no raw control character in the warning');
+    // In the result too (skipped and history alike), so the summary and the run record name them.
+    assert.deepEqual(
+      r.skippedFiles?.map((f) => f.uri),
+      [legacy[0]!.uri, ...legacy.map((f) => f.uri)],
+    );
+    assert.match(r.skippedFiles?.[0]?.reason ?? '', /backslash.*rename it to train on it/);
+    assert.match(r.skippedFiles?.[1]?.reason ?? '', /older wdp: kept there as history, never read \(it contains a backslash/);
+    const manifest = JSON.parse(s3.text(r.manifestUri)!);
+    assert.deepEqual(manifest.skippedFiles, r.skippedFiles);
+    assert.ok(!JSON.stringify(manifest.data).includes('name.parquet') && !manifest.data.some((u: string) => u.includes('..')));
+    assert.deepEqual(manifest.watermarkAfter.files['2026-01-01'], stored.files['2026-01-01']);
+
+    // Promote stores watermarkAfter, Reject its rejection variant: both keep the entries as recorded.
+    const run = runManifestSchema.parse(manifest);
+    await advanceWatermark(l, run.watermarkAfter);
+    assert.deepEqual(JSON.parse(s3.text(l.watermark)!).files['2026-01-01'], stored.files['2026-01-01']);
+    put(l.watermark, JSON.stringify(stored));
+    await advanceWatermark(l, watermarkAfterRejection(run, rejectedReport(run)));
+    const rejected = JSON.parse(s3.text(l.watermark)!);
+    assert.deepEqual(rejected.files['2026-01-01'], stored.files['2026-01-01']);
+    assert.ok(rejected.held.length > 0);
+    assert.deepEqual((await readWatermark(l)).files['2026-01-01'], stored.files['2026-01-01']);
+  });
+
+  it('a watermark naming another bucket is still refused', async () => {
+    day('2026-01-01');
+    put(
+      l.watermark,
+      JSON.stringify({
+        through: '2026-01-01',
+        files: { '2026-01-01': [{ uri: 's3://other/logs/x\\y.parquet', sizeBytes: 1 }] },
+        runId: 'r0',
+        updatedAt: 'x',
+      }),
+    );
+    await assert.rejects(ingest(), /not under the bucket s3:\/\/wdp-test/);
   });
 
   it('fails clearly without a config, and rejects a malformed event', async () => {
