@@ -1,7 +1,7 @@
 /** What the commands share: option parsers, the default stack name, the two output channels, output files. */
 import { InvalidArgumentError } from 'commander';
 import { FileStore } from '../src/storage/file-store.ts';
-import { escapeControls } from '../src/util/terminal-text.ts';
+import { escapeControls, jsonText } from '../src/util/terminal-text.ts';
 
 /** The CloudFormation stack `--remote` commands look in by default (cdk/app.ts names it). */
 export const DEFAULT_STACK = 'Wdp';
@@ -15,9 +15,9 @@ export function int(name: string, min = 1) {
   };
 }
 
-/** Machine-readable output: JSON on stdout. */
+/** Machine-readable output: JSON on stdout, with no raw DEL or C1 control in it (jsonText). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${jsonText(value)}\n`);
 }
 
 /**

@@ -21,6 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { parseJsonDocument } from '../storage/json-document.ts';
 import { hostTag, processExists } from '../util/process-owner.ts';
+import { shellQuoted } from '../util/terminal-text.ts';
 import { verifyFile } from './file-check.ts';
 import { MANIFEST_FILE, readManifestDocument } from './manifest.ts';
 import { isSaveTempFolder, SAVE_OLD_MARKER, saveFolderWriter } from './save-temp.ts';
@@ -139,9 +140,8 @@ async function keptMessage(
   writer: 'gone' | 'other-host' | 'unknown',
 ): Promise<string> {
   const holds = await describeModel(old);
-  const q = (p: string) => JSON.stringify(p);
   if (tmp) {
-    return `a save to ${target} was killed between its two renames: ${old} holds ${holds}, the model it replaced, and ${tmp} holds ${await describeModel(tmp)}, the one meant to replace it. Both are kept. To finish that save: mv ${q(tmp)} ${q(target)} && rm -r ${q(old)} (with ${target} moved aside first if it exists); to undo it: mv ${q(old)} ${q(target)} && rm -r ${q(tmp)}`;
+    return `a save to ${target} was killed between its two renames: ${old} holds ${holds}, the model it replaced, and ${tmp} holds ${await describeModel(tmp)}, the one meant to replace it. Both are kept. To finish that save: mv ${shellQuoted(tmp)} ${shellQuoted(target)} && rm -r ${shellQuoted(old)} (with ${target} moved aside first if it exists); to undo it: mv ${shellQuoted(old)} ${shellQuoted(target)} && rm -r ${shellQuoted(tmp)}`;
   }
   const why =
     writer === 'unknown'
@@ -151,5 +151,5 @@ async function keptMessage(
         : targetProblem
           ? `${target} ${targetProblem}`
           : `${target} was not moved in with it (it holds a later save's model, not the replacement's)`;
-  return `${old} holds ${holds}, the model at ${target} before a save replaced it; kept because ${why}, so it may be the only copy. To restore it: mv ${q(target)} ${q(`${target}.replaced`)} (if it exists) && mv ${q(old)} ${q(target)}; to remove it: rm -r ${q(old)}`;
+  return `${old} holds ${holds}, the model at ${target} before a save replaced it; kept because ${why}, so it may be the only copy. To restore it: mv ${shellQuoted(target)} ${shellQuoted(`${target}.replaced`)} (if it exists) && mv ${shellQuoted(old)} ${shellQuoted(target)}; to remove it: rm -r ${shellQuoted(old)}`;
 }

@@ -14,8 +14,9 @@
  *   - escapeControls(text): a whole line or message as it reaches stderr (cli/shared.ts say,
  *     util/log.ts, the CLI's error printer, progress lines), so a path that forgot to quote is safe
  *     too. `\n` and `\t` stay: they are the messages' own layout.
- * JSON output (`--json`) is safe by construction and HTML reports escape their own text: neither
- * goes through here.
+ * JSON output (`--json`) goes through jsonText (JSON.stringify escapes C0 but not DEL or C1);
+ * HTML reports escape their own text. Commands wdp suggests for a shell quote paths with
+ * shellQuoted.
  */
 
 /** C0 controls but tab and newline, DEL, and C1 controls. */
@@ -41,4 +42,40 @@ export function quoted(value: string): string {
  */
 export function escapeControls(text: string): string {
   return text.replace(CONTROLS, unicodeEscape);
+}
+
+/**
+ * `value` as JSON text (2-space indented) that holds no raw DEL or C1 control: JSON.stringify
+ * escapes C0 only. The `\uXXXX` escapes it adds are valid JSON and parse back to the same value.
+ */
+export function jsonText(value: unknown): string {
+  return (JSON.stringify(value, null, 2) ?? 'null').replace(NOT_JSON_ESCAPED, unicodeEscape);
+}
+
+/** Characters a POSIX shell word may hold unquoted. */
+const SHELL_PLAIN = /^[\w@%+=:,./-]+$/;
+/** Any control, tab and newline included (they would end or split a pasted command). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** C0 controls and DEL: one byte each in UTF-8. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const C0_AND_DEL = /[\u0000-\u001f\u007f]/g;
+/** C1 controls: two bytes each in UTF-8. */
+const C1 = /[\u0080-\u009f]/g;
+
+const hexBytes = (c: string) => [...Buffer.from(c, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+
+/**
+ * `path` quoted for a command wdp suggests the user paste into a shell (bash, zsh): plain words as
+ * they are; otherwise single-quoted, so `$`, backticks and `!` stay literal (JSON's double quotes
+ * would let them expand); with control characters, ANSI-C quoting (`$'…'`, every control as its
+ * UTF-8 bytes `\xNN`), so none reaches the terminal raw and the word still names the same path.
+ */
+export function shellQuoted(path: string): string {
+  if (SHELL_PLAIN.test(path)) return path;
+  if (!ANY_CONTROL.test(path)) return `'${path.replace(/'/g, `'\\''`)}'`;
+  return `$'${path
+    .replace(/[\\']/g, (c) => `\\${c}`)
+    .replace(C0_AND_DEL, hexBytes)
+    .replace(C1, hexBytes)}'`;
 }

@@ -1,7 +1,8 @@
 /** The one rule for values from data in printed text (src/util/terminal-text.ts): no raw C0/C1 control, DEL included. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeControls, quoted } from '../../src/util/terminal-text.ts';
+import { spawnSync } from 'node:child_process';
+import { escapeControls, jsonText, quoted, shellQuoted } from '../../src/util/terminal-text.ts';
 
 test('quoted: JSON quoting, with DEL and C1 controls escaped too (JSON.stringify leaves them raw)', () => {
   assert.equal(quoted('game_puzzle'), '"game_puzzle"');
@@ -20,4 +21,29 @@ test('escapeControls: every control but newline and tab as \\uXXXX; printable te
   const all = Array.from({ length: 0xa0 }, (_, i) => String.fromCharCode(i)).join('');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   assert.doesNotMatch(escapeControls(all).replace(/[\n\t]/g, ''), /[\u0000-\u001f\u007f-\u009f]/);
+});
+
+test('jsonText: the JSON of a value, DEL and C1 escaped too, parsing back to the same value', () => {
+  const value = { token: 'a\u009b31m\u007f\u001b[2J', n: 1, list: ['é ✓'] };
+  const text = jsonText(value);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  assert.doesNotMatch(text.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f]/);
+  assert.deepEqual(JSON.parse(text), value);
+  assert.equal(jsonText(undefined), 'null');
+});
+
+test('shellQuoted: plain paths as they are; any other path is one shell word naming exactly it, with no control character raw', () => {
+  assert.equal(shellQuoted('/tmp/models/v1'), '/tmp/models/v1');
+  assert.equal(shellQuoted("/tmp/a b/it's $HOME `id`"), "'/tmp/a b/it'\\''s $HOME `id`'");
+  const paths = ['/tmp/a b', "/x/it's", '/x/$(id)/`id`/$HOME/!!', '/x/\u001b[2J\r\n/y', "/x/\u009b31m/é\\'z", '/x/\u007f'];
+  const bash = spawnSync('bash', ['--version']);
+  for (const p of paths) {
+    const q = shellQuoted(p);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    assert.doesNotMatch(q, /[\u0000-\u001f\u007f-\u009f]/, q);
+    if (bash.status !== 0) continue;
+    // What a shell makes of the suggested word is the path itself.
+    const r = spawnSync('bash', ['-c', `printf %s ${q}`], { encoding: 'utf8' });
+    assert.equal(r.stdout, p, q);
+  }
 });
