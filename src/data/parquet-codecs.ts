@@ -27,7 +27,9 @@
  */
 import { brotliDecompressSync, unzipSync } from 'node:zlib';
 import type { CompressionCodec, Compressors } from 'hyparquet';
-import { decompressLz4Raw } from 'hyparquet-compressors';
+// The LZ4 module alone: the package's index also loads fzstd, hysnappy's WebAssembly and the JS
+// brotli port (~25 ms of start-up in every process that reads Parquet), none of which is used here.
+import { decompressLz4Raw } from 'hyparquet-compressors/src/lz4.js';
 import { ZSTDDecoder } from 'zstddec';
 import { DataError } from './errors.ts';
 
