@@ -16,6 +16,7 @@ import { generateLogs } from '../src/generator/generate.ts';
 import type { TowerKind } from '../src/model/tower/kinds.ts';
 import { absoluteUri, storeFor } from '../src/storage/index.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
+import { quoted } from '../src/util/terminal-text.ts';
 import { writeJson } from '../src/workflow/bucket/json-store.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
 import { layout } from '../src/workflow/bucket/layout.ts';
@@ -247,7 +248,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
   for (const f of ingest?.lateFiles ?? []) print(`  late file ${f}: trained in ${ingest?.hasNewData ? 'this' : 'the next'} run`);
   for (const w of ingest?.hasNewData ? (ingest.scaleWarnings ?? []) : []) print(`  WARNING ${w.uri}: ${w.message}`);
   // JSON-quoted: such a name may hold what a terminal would act on (escape sequences).
-  for (const f of ingest?.skippedFiles ?? []) print(`  WARNING skipped ${JSON.stringify(f.uri)}: ${f.reason}`);
+  for (const f of ingest?.skippedFiles ?? []) print(`  WARNING skipped ${quoted(f.uri)}: ${f.reason}`);
   return result;
 }
 

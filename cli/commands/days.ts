@@ -6,6 +6,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_STACK, printJson, say } from '../shared.ts';
+import { quoted } from '../../src/util/terminal-text.ts';
 
 interface DaysOptions {
   bucket: string;
@@ -56,7 +57,7 @@ export function addDaysCommand(program: Command): void {
     if (s.historyOnly.length > 0) {
       say('never read:  (names an older wdp recorded in the watermark that are not safe keys: kept as history)');
       // JSON-quoted: such a name may hold what a terminal would act on (escape sequences).
-      for (const h of s.historyOnly) say(`  ${h.day}  ${JSON.stringify(h.uri)}  ${h.reason}`);
+      for (const h of s.historyOnly) say(`  ${h.day}  ${quoted(h.uri)}  ${h.reason}`);
     }
   };
   days.action(list);

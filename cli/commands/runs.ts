@@ -1,6 +1,7 @@
 /** `wdp runs list|show RUN`: the retraining runs of a bucket with their verdicts and reports (src/workflow/steps/runs.ts). */
 import type { Command } from 'commander';
 import { DEFAULT_STACK, printJson, say } from '../shared.ts';
+import { quoted } from '../../src/util/terminal-text.ts';
 
 interface RunsOptions {
   bucket: string;
@@ -63,7 +64,7 @@ export function addRunsCommand(program: Command): void {
       say(`  champion:  ${r.champion ? `v${r.champion.version} (${r.champion.modelId})` : 'none (trained from scratch)'}`);
       for (const q of r.quarantined) say(`  quarantined: ${q.uri}  ${q.reason}`);
       // JSON-quoted: such a name may hold what a terminal would act on (escape sequences).
-      for (const f of r.skippedFiles) say(`  skipped:   ${JSON.stringify(f.uri)}  ${f.reason}`);
+      for (const f of r.skippedFiles) say(`  skipped:   ${quoted(f.uri)}  ${f.reason}`);
       if (r.validation) {
         const c = r.validation.candidateMetrics;
         const p = r.validation.championMetrics;

@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore, ChecksummedBlob, RangeOptions, ReadOptions, VersionedBlob, WriteCondition } from './blob-store.ts';
 import { StorageError, StorageNotFoundError, StoragePreconditionError, replacedSinceListed } from './errors.ts';
-import { isThisProcess, ownerRuns, thisHost, thisProcessStart } from '../util/process-owner.ts';
+import { ownerRuns, thisHost, thisProcessStart } from '../util/process-owner.ts';
 import { READ_PIECE_BYTES, readWithSha256InWorker } from './read-worker.ts';
 
 const FILE_SCHEME = 'file://';
@@ -344,7 +344,8 @@ async function lockWriterIsDead(lock: string): Promise<boolean> {
   // `<pid>@<host>`, then the process's start (processStart) on a second line when it was known.
   const [owner = '', start] = text.split('\n');
   const m = /^(\d+)@(.+)$/.exec(owner);
-  if (!m || m[2] !== thisHost() || isThisProcess(Number(m[1]), start || undefined)) return false;
+  // ownerRuns is true for this very process: its own lock is never a dead writer's.
+  if (!m || m[2] !== thisHost()) return false;
   return !ownerRuns(Number(m[1]), start || undefined);
 }
 

@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isThisProcess, ownerRuns, thisHost, thisProcessStart } from '../util/process-owner.ts';
+import { ownerRuns, thisHost, thisProcessStart } from '../util/process-owner.ts';
 import { type LockHolder, OutputLockedError } from './errors.ts';
 
 /** A holder that cannot be checked (another host) is taken to be dead once its lock is this old without a heartbeat. */
@@ -144,8 +144,8 @@ async function readHolder(lock: string): Promise<{ holder?: LockHolder; dead: bo
   const holder = owner ? { pid: Number(owner[1]), host: owner[2]!, since: lines[1] ?? '', command: lines[2] ?? '' } : undefined;
   const stale = Date.now() - s.mtimeMs > STALE_WRITER_LOCK_MS;
   const start = lines[4] || undefined;
-  // This very process is a live holder: two writers in one process conflict like two processes.
-  const goneHere = holder !== undefined && holder.host === thisHost() && !isThisProcess(holder.pid, start) && !ownerRuns(holder.pid, start);
+  // This very process is a live holder (ownerRuns says so): two writers in one process conflict like two processes.
+  const goneHere = holder !== undefined && holder.host === thisHost() && !ownerRuns(holder.pid, start);
   // A file still being written by its creator reads empty: only its age can condemn it.
   return { ...(holder ? { holder } : {}), dead: goneHere || stale, text };
 }

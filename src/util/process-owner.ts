@@ -77,18 +77,11 @@ export function thisProcessStart(): string | undefined {
  * Whether the owner a leftover recorded (a pid of this host, and its start when recorded) still
  * runs: false when the pid is gone, or when it now names a process that started at another time
  * (the pid was reused). Without a recorded start (an older file, a system without /proc) only the
- * pid can be checked.
+ * pid can be checked. True for this very process: a leftover it recorded is its own, live.
  */
 export function ownerRuns(pid: number, start?: string): boolean {
   if (!processExists(pid)) return false;
   if (start === undefined) return true;
   const now = processStart(pid);
   return now === undefined || now === start;
-}
-
-/** Whether a recorded owner is this very process (same pid and, when both are known, the same start). */
-export function isThisProcess(pid: number, start?: string): boolean {
-  if (pid !== process.pid) return false;
-  const own = thisProcessStart();
-  return start === undefined || own === undefined || start === own;
 }

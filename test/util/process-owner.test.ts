@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { isThisProcess, ownerRuns, processStart, thisProcessStart } from '../../src/util/process-owner.ts';
+import { ownerRuns, processStart, thisProcessStart } from '../../src/util/process-owner.ts';
 
 const linux = process.platform === 'linux';
 /** The pid of a process that has exited (a child that ran and was reaped). */
@@ -28,12 +28,5 @@ describe('process owners', () => {
     assert.equal(ownerRuns(deadPid()), false);
     assert.equal(ownerRuns(deadPid(), '0123abcd:5'), false);
     if (linux) assert.equal(ownerRuns(process.pid, '0123abcd:5'), false, 'the same pid, started at another time');
-  });
-
-  it('this process is the owner only with its own start, when both are known', () => {
-    assert.equal(isThisProcess(process.pid), true);
-    assert.equal(isThisProcess(process.pid, thisProcessStart()), true);
-    assert.equal(isThisProcess(process.pid + 1), false);
-    if (linux) assert.equal(isThisProcess(process.pid, '0123abcd:5'), false);
   });
 });

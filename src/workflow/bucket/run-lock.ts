@@ -10,7 +10,7 @@
  * outlast any legitimate run (on AWS: the state machine's own timeout, see cdk/).
  */
 import { hostname } from 'node:os';
-import { isThisProcess, ownerRuns, thisProcessStart } from '../../util/process-owner.ts';
+import { ownerRuns, thisProcessStart } from '../../util/process-owner.ts';
 import { z } from 'zod';
 import { StoragePreconditionError, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
@@ -178,8 +178,7 @@ export function localHolder(): string {
 export function isHolderAlive(lock: RunLock, host: string = hostname()): boolean | undefined {
   const m = /^(.+) pid (\d+)(?: started (\S+))?$/.exec(lock.holder);
   if (!m || m[1] !== host) return undefined;
-  const [pid, start] = [Number(m[2]), m[3]];
-  return isThisProcess(pid, start) || ownerRuns(pid, start);
+  return ownerRuns(Number(m[2]), m[3]);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { downsample, reliabilityComparisonSvg, rocComparisonSvg, trainingCurvesSvg, type NamedSeries } from '../../evaluation/plots.ts';
 import type { ValidationCheck, ValidationReport } from '../schemas.ts';
 import { CATEGORICAL_TOP_TOKENS, psiBand, type NumericDrift, type VocabularyChange } from './drift.ts';
+import { quoted } from '../../util/terminal-text.ts';
 import { html, int, num, page, pct, trusted, type SafeHtml } from './html.ts';
 
 /** As validation.json records them: null where a metric is undefined on the holdout (one label class). */
@@ -250,7 +251,7 @@ function lineageSection(r: RunReportInput): SafeHtml {
 <tr><td>holdout</td><td>${r.holdout.days.join(', ')}</td></tr>
 ${r.lineage.lateFiles.length ? html`<tr><td>late files trained in</td><td>${r.lineage.lateFiles.map((f) => html`<code>${f}</code> `)}</td></tr>` : ''}
 ${r.lineage.quarantined.length ? html`<tr><td>quarantined (not trained)</td><td>${r.lineage.quarantined.map((q) => html`<code>${q.uri}</code>: ${q.reason}<br>`)}</td></tr>` : ''}
-${r.lineage.skipped.length ? html`<tr><td>skipped: name not a safe key (not read)</td><td>${r.lineage.skipped.map((f) => html`<code>${JSON.stringify(f.uri)}</code>: ${f.reason}<br>`)}</td></tr>` : ''}
+${r.lineage.skipped.length ? html`<tr><td>skipped: name not a safe key (not read)</td><td>${r.lineage.skipped.map((f) => html`<code>${quoted(f.uri)}</code>: ${f.reason}<br>`)}</td></tr>` : ''}
 </table>`;
 }
 
