@@ -20,11 +20,11 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { parseJsonDocument } from '../storage/json-document.ts';
-import { hostTag, processExists } from '../util/process-owner.ts';
+import { hostTag } from '../util/process-owner.ts';
 import { shellQuoted } from '../util/terminal-text.ts';
 import { verifyFile } from './file-check.ts';
 import { MANIFEST_FILE, readManifestDocument } from './manifest.ts';
-import { isSaveTempFolder, SAVE_OLD_MARKER, saveFolderWriter } from './save-temp.ts';
+import { isSaveTempFolder, SAVE_OLD_MARKER, saveFolderWriter, saveWriterRunsHere } from './save-temp.ts';
 
 /** The process warning's code for a kept `.wdp-old-` folder (and one removed). */
 export const LEFTOVER_OLD_MODEL_WARNING = 'WDP_LEFTOVER_OLD_MODEL';
@@ -54,7 +54,7 @@ export async function reviewOldSaveFolders(path: string, options: { readonly sam
     const old = join(dir, d.name);
     const writer = saveFolderWriter(d.name.slice(prefix.length));
     const here = writer !== undefined && writer.host === hostTag();
-    if (here && (writer.pid === process.pid || processExists(writer.pid))) {
+    if (here && saveWriterRunsHere(writer)) {
       // A save still running (in this process or another of this host): its folder, its business.
       outcomes.push({ path: old, outcome: 'live' });
       continue;

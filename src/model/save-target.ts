@@ -6,12 +6,12 @@
  * weights: neither model loads. So:
  *   local folder  the new model is written in a hidden sibling folder (`.<name>.wdp-tmp-…`)
  *                 and renamed into place only once complete. Replacing a model is two renames
- *                 (old → `.<name>.wdp-old-<pid>-<host tag>-<random>`, new → `<name>`): a crash
+ *                 (old → `.<name>.wdp-old-<pid>-<host tag>-<start>-<random>`, new → `<name>`): a crash
  *                 between them leaves no folder at `<name>`, the old model whole in the `.wdp-old-`
  *                 sibling and the new one whole in the `.wdp-tmp-` one. The old folder is deleted
  *                 last; one a killed save left is reported, or removed when certainly safe, by
  *                 the next save to `<name>` (save-old.ts).
- *                 The temp folder's name records its writer (`.<name>.wdp-tmp-<pid>-<host tag>-<random>`):
+ *                 The temp folder's name records its writer (`.<name>.wdp-tmp-<pid>-<host tag>-<start>-<random>`):
  *                 one left by a killed save (its pid gone from this host, or older than
  *                 STALE_SAVE_MS) is removed by the next save to `<name>` (save-temp.ts).
  *   S3 prefix     there is no rename: a replacement is written in place. Its old digest and

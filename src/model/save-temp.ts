@@ -1,13 +1,15 @@
 /**
- * The temp folder a local model save writes in (`.<name>.wdp-tmp-<pid>-<host tag>-<random>`,
+ * The temp folder a local model save writes in (`.<name>.wdp-tmp-<pid>-<host tag>-<start>-<random>`,
  * beside the target; save-target.ts swaps it into place once complete), and what is done about
  * ones a killed save left behind. The name records the writer, as FileStore's lock files do
- * (`<pid>@<host>`), so a later save can tell a killed save's folder (its process gone from this
- * host) from a live one's without any other file.
+ * (`<pid>@<host>` and the process's start), so a later save can tell a killed save's folder (its
+ * process gone from this host, or its pid now another process's: a restarted container's command
+ * gets the same pid) from a live one's without any other file. Names without the start (older
+ * saves, systems without /proc) are judged by the pid alone.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { hostTag, processExists } from '../util/process-owner.ts';
+import { hostTag, ownerRuns, thisProcessStart } from '../util/process-owner.ts';
 
 /** What marks a save's temp folder beside its target (`.<name>.wdp-tmp-…`). */
 const SAVE_TEMP_MARKER = '.wdp-tmp-';
@@ -30,7 +32,7 @@ export const SAVE_OLD_MARKER = '.wdp-old-';
 
 /** The temp folder name for a save to a target named `name`, recording this process as its writer. */
 export function saveTempName(name: string, random: string): string {
-  return `.${name}${SAVE_TEMP_MARKER}${process.pid}-${hostTag()}-${random}`;
+  return `.${name}${SAVE_TEMP_MARKER}${writerTag()}-${random}`;
 }
 
 /**
@@ -38,13 +40,29 @@ export function saveTempName(name: string, random: string): string {
  * temp folder's, so the two folders of one save are found from each other.
  */
 export function saveOldName(name: string, random: string): string {
-  return `.${name}${SAVE_OLD_MARKER}${process.pid}-${hostTag()}-${random}`;
+  return `.${name}${SAVE_OLD_MARKER}${writerTag()}-${random}`;
 }
 
-/** A save's writer as its folder name records it (`<pid>-<host tag>-<random>` after the marker); undefined for older names. */
-export function saveFolderWriter(rest: string): { pid: number; host: string; random: string } | undefined {
-  const owner = /^(\d+)-([0-9a-f]{8})-([0-9a-f]+)$/.exec(rest);
-  return owner ? { pid: Number(owner[1]), host: owner[2]!, random: owner[3]! } : undefined;
+/**
+ * This process in a folder name: `<pid>-<host tag>`, then its start (processStart's
+ * `<boot>:<ticks>` written `<boot>.<ticks>`, as ':' is not allowed in a Windows file name) where known.
+ */
+function writerTag(): string {
+  const start = thisProcessStart();
+  return `${process.pid}-${hostTag()}${start ? `-${start.replace(':', '.')}` : ''}`;
+}
+
+/** A save's writer as its folder name records it (`<pid>-<host tag>[-<start>]-<random>` after the marker); undefined for older names. */
+export function saveFolderWriter(rest: string): { pid: number; host: string; start?: string; random: string } | undefined {
+  const owner = /^(\d+)-([0-9a-f]{8})(?:-([0-9a-f]{8})\.(\d+))?-([0-9a-f]+)$/.exec(rest);
+  if (!owner) return undefined;
+  const start = owner[3] !== undefined ? { start: `${owner[3]}:${owner[4]}` } : {};
+  return { pid: Number(owner[1]), host: owner[2]!, ...start, random: owner[5]! };
+}
+
+/** Whether the save that named its folder `writer` is a process of this host that still runs (this one included). */
+export function saveWriterRunsHere(writer: { pid: number; host: string; start?: string }): boolean {
+  return writer.host === hostTag() && ownerRuns(writer.pid, writer.start);
 }
 
 /**
@@ -71,7 +89,7 @@ export async function removeStaleSaveTemps(path: string, now = Date.now()): Prom
     const owner = saveFolderWriter(rest);
     const pairs = new Set([rest, owner?.random].map((r) => `.${basename(path)}${SAVE_OLD_MARKER}${r}`));
     if (names.some((n) => pairs.has(n.name))) continue;
-    const deadHere = owner !== undefined && owner.host === hostTag() && owner.pid !== process.pid && !processExists(owner.pid);
+    const deadHere = owner !== undefined && owner.host === hostTag() && !saveWriterRunsHere(owner);
     const s = deadHere ? undefined : await stat(p).catch(() => undefined);
     if (!deadHere && !(s && now - s.mtimeMs > STALE_SAVE_MS)) continue;
     await rm(p, { recursive: true, force: true }).then(

@@ -17,7 +17,7 @@ import { readManifest } from '../../src/model/manifest.ts';
 import { reviewOldSaveFolders } from '../../src/model/save-old.ts';
 import { removeStaleSaveTemps, STALE_SAVE_MS } from '../../src/model/save-temp.ts';
 import { checkModelTarget, saveModelFolder } from '../../src/model/save-target.ts';
-import { hostTag } from '../../src/util/process-owner.ts';
+import { hostTag, thisProcessStart } from '../../src/util/process-owner.ts';
 import { readStoredModel } from '../../src/model/stored-model.ts';
 import { type MemoryBucket, mockS3Memory } from '../helpers/s3-memory.ts';
 import { saveTinyModel, tinyModelScratch } from '../helpers/tiny-model.ts';
@@ -137,6 +137,10 @@ describe('temp folders of killed saves', () => {
     // Another process of this host still writing (this test's parent stands in for it).
     const live = join(scratch.dir, `.killed.wdp-tmp-${process.ppid}-${hostTag()}-bbbbbbbbbbbb`);
     await mkdir(live);
+    // A killed save whose pid now names another process (a restarted container's command gets the
+    // same pid): its recorded start is not that process's, so it is dead too. Needs /proc.
+    const reused = join(scratch.dir, `.killed.wdp-tmp-${process.ppid}-${hostTag()}-0123abcd.5-abababababab`);
+    if (thisProcessStart()) await mkdir(reused);
     // Named before writers were recorded, or by another host: judged by age alone.
     const oldUnknown = join(scratch.dir, '.killed.wdp-tmp-cccccccccccc');
     const freshUnknown = join(scratch.dir, '.killed.wdp-tmp-dddddddddddd');
@@ -222,11 +226,21 @@ describe('temp folders of killed saves', () => {
     const dead = old(`${deadPid()}-${hostTag()}-cccccccccccc`);
     const legacy = old('dddddddddddd');
     const live = old(`${process.ppid}-${hostTag()}-eeeeeeeeeeee`);
-    for (const d of [dead, legacy]) await cp(scratch.good, d, { recursive: true });
-    await mkdir(live);
+    // This very process with its own start is live; with another start it is a killed save whose
+    // pid came back (a container's command is often pid 1 every time): reported, not skipped.
+    const start = thisProcessStart()?.replace(':', '.');
+    const ownLive = start ? old(`${process.pid}-${hostTag()}-${start}-abababababab`) : undefined;
+    const ownReused = start ? old(`${process.pid}-${hostTag()}-0123abcd.5-cdcdcdcdcdcd`) : undefined;
+    for (const d of [dead, legacy, ownReused]) if (d) await cp(scratch.good, d, { recursive: true });
+    for (const d of [live, ownLive]) if (d) await mkdir(d);
     const byPath = new Map((await quietly(() => reviewOldSaveFolders(m))).map((o) => [o.path, o]));
     assert.equal(byPath.get(live)?.outcome, 'live');
     assert.equal(byPath.get(live)?.message, undefined, 'a live save is not reported');
+    if (ownLive && ownReused) {
+      assert.equal(byPath.get(ownLive)?.outcome, 'live');
+      assert.equal(byPath.get(ownReused)?.outcome, 'kept');
+      assert.match(byPath.get(ownReused)?.message ?? '', /kept because .*\/m does not load/);
+    }
     assert.equal(byPath.get(dead)?.outcome, 'kept');
     assert.match(
       byPath.get(dead)?.message ?? '',
