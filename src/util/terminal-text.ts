@@ -56,12 +56,7 @@ export function jsonText(value: unknown): string {
 const SHELL_PLAIN = /^[\w@%+=:,./-]+$/;
 /** Any control, tab and newline included (they would end or split a pasted command). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-/** C0 controls and DEL: one byte each in UTF-8. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const C0_AND_DEL = /[\u0000-\u001f\u007f]/g;
-/** C1 controls: two bytes each in UTF-8. */
-const C1 = /[\u0080-\u009f]/g;
+const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 const hexBytes = (c: string) => [...Buffer.from(c, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
 
@@ -73,9 +68,8 @@ const hexBytes = (c: string) => [...Buffer.from(c, 'utf8')].map((b) => `\\x${b.t
  */
 export function shellQuoted(path: string): string {
   if (SHELL_PLAIN.test(path)) return path;
-  if (!ANY_CONTROL.test(path)) return `'${path.replace(/'/g, `'\\''`)}'`;
-  return `$'${path
-    .replace(/[\\']/g, (c) => `\\${c}`)
-    .replace(C0_AND_DEL, hexBytes)
-    .replace(C1, hexBytes)}'`;
+  // search(), not test(): a global regex's test() keeps its lastIndex from one call to the next.
+  if (path.search(ANY_CONTROL) === -1) return `'${path.replace(/'/g, `'\\''`)}'`;
+  // Every control as its UTF-8 bytes (one for C0 and DEL, two for C1).
+  return `$'${path.replace(/[\\']/g, (c) => `\\${c}`).replace(ANY_CONTROL, hexBytes)}'`;
 }
