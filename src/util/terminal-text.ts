@@ -6,9 +6,14 @@
  * (`\u001b[2J` clears the screen, an OSC 8 sequence makes a link, `\u001b]0;…` retitles the
  * window), a C1 control (U+009B is CSI on its own in many terminals) or a bare `\r` (rewrites the
  * line, hiding what came before it) would let whoever wrote a log file, an object key or a
- * scoring request rewrite the user's screen through an error message.
+ * scoring request rewrite the user's screen through an error message. Unicode's bidirectional
+ * formatting characters (U+202E RIGHT-TO-LEFT OVERRIDE and kin, as in "Trojan Source") do not
+ * drive the terminal but reorder what it shows: `model_\u202Eedom` reads as `model_mode` backwards,
+ * so a file name can look like another; they are escaped too, as are the line and paragraph
+ * separators U+2028/U+2029.
  *
- * Two tools, one rule (every C0 and C1 control, and DEL, shown as a `\uXXXX` escape):
+ * Two tools, one rule (every C0 and C1 control, DEL and those Unicode formatting characters, shown
+ * as a `\uXXXX` escape):
  *   - quoted(value): a value named in a message, JSON-quoted (`"a\u001b[2J"`), so it is also
  *     delimited (an empty or space-padded token shows as one);
  *   - escapeControls(text): a whole line or message as it reaches stderr (cli/shared.ts say,
@@ -19,16 +24,19 @@
  * shellQuoted.
  */
 
-/** C0 controls but tab and newline, DEL, and C1 controls. */
+/**
+ * C0 controls but tab and newline, DEL, C1 controls; the bidirectional marks, embeddings,
+ * overrides and isolates (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and U+2028, U+2029.
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-/** What JSON.stringify leaves raw: DEL and C1 (it escapes C0 itself). */
-const NOT_JSON_ESCAPED = /[\u007f-\u009f]/g;
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+/** What JSON.stringify leaves raw: DEL, C1 and the Unicode formatting characters above (it escapes C0 itself). */
+const NOT_JSON_ESCAPED = /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /**
- * `value` JSON-quoted for a message, with DEL and C1 controls escaped as well.
+ * `value` JSON-quoted for a message, with DEL, C1 controls and bidi formatting escaped as well.
  * @example quoted('a\u001b[2J') === '"a\\u001b[2J"'
  */
 export function quoted(value: string): string {
@@ -54,9 +62,9 @@ export function jsonText(value: unknown): string {
 
 /** Characters a POSIX shell word may hold unquoted. */
 const SHELL_PLAIN = /^[\w@%+=:,./-]+$/;
-/** Any control, tab and newline included (they would end or split a pasted command). */
+/** Any control, tab and newline included (they would end or split a pasted command), and bidi formatting. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 const hexBytes = (c: string) => [...Buffer.from(c, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
 
@@ -70,6 +78,6 @@ export function shellQuoted(path: string): string {
   if (SHELL_PLAIN.test(path)) return path;
   // search(), not test(): a global regex's test() keeps its lastIndex from one call to the next.
   if (path.search(ANY_CONTROL) === -1) return `'${path.replace(/'/g, `'\\''`)}'`;
-  // Every control as its UTF-8 bytes (one for C0 and DEL, two for C1).
+  // Every control as its UTF-8 bytes (one for C0 and DEL, two for C1, three for the bidi formatting).
   return `$'${path.replace(/[\\']/g, (c) => `\\${c}`).replace(ANY_CONTROL, hexBytes)}'`;
 }

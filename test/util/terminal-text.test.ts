@@ -23,6 +23,18 @@ test('escapeControls: every control but newline and tab as \\uXXXX; printable te
   assert.doesNotMatch(escapeControls(all).replace(/[\n\t]/g, ''), /[\u0000-\u001f\u007f-\u009f]/);
 });
 
+test('bidirectional formatting (Trojan Source) and line separators are escaped by all four, and still parse or expand back', () => {
+  const sneaky = 'model_\u202Eedom\u2066x\u2069\u200f\u2028';
+  assert.equal(escapeControls(sneaky), 'model_\\u202eedom\\u2066x\\u2069\\u200f\\u2028');
+  assert.equal(quoted(sneaky), '"model_\\u202eedom\\u2066x\\u2069\\u200f\\u2028"');
+  assert.equal(JSON.parse(quoted(sneaky)), sneaky);
+  assert.deepEqual(JSON.parse(jsonText({ sneaky })), { sneaky });
+  assert.doesNotMatch(jsonText({ sneaky }), /[\u202e\u2066\u2069\u200f\u2028]/);
+  assert.equal(shellQuoted(`/x/${sneaky}`), "$'/x/model_\\xe2\\x80\\xaeedom\\xe2\\x81\\xa6x\\xe2\\x81\\xa9\\xe2\\x80\\x8f\\xe2\\x80\\xa8'");
+  // Other Unicode (accents, arrows, emoji, the no-break space) is left as it is.
+  assert.equal(escapeControls('é → ✓ 😀 \u00a0'), 'é → ✓ 😀 \u00a0');
+});
+
 test('jsonText: the JSON of a value, DEL and C1 escaped too, parsing back to the same value', () => {
   const value = { token: 'a\u009b31m\u007f\u001b[2J', n: 1, list: ['é ✓'] };
   const text = jsonText(value);
@@ -35,7 +47,7 @@ test('jsonText: the JSON of a value, DEL and C1 escaped too, parsing back to the
 test('shellQuoted: plain paths as they are; any other path is one shell word naming exactly it, with no control character raw', () => {
   assert.equal(shellQuoted('/tmp/models/v1'), '/tmp/models/v1');
   assert.equal(shellQuoted("/tmp/a b/it's $HOME `id`"), "'/tmp/a b/it'\\''s $HOME `id`'");
-  const paths = ['/tmp/a b', "/x/it's", '/x/$(id)/`id`/$HOME/!!', '/x/\u001b[2J\r\n/y', "/x/\u009b31m/é\\'z", '/x/\u007f'];
+  const paths = ['/x/\u202Eevil', '/tmp/a b', "/x/it's", '/x/$(id)/`id`/$HOME/!!', '/x/\u001b[2J\r\n/y', "/x/\u009b31m/é\\'z", '/x/\u007f'];
   const bash = spawnSync('bash', ['--version']);
   for (const p of paths) {
     const q = shellQuoted(p);
