@@ -8,6 +8,7 @@
  * world.ts for the signal design and truth.ts for measuring it.
  */
 import type { BlobStore } from '../storage/blob-store.ts';
+import { WdpError } from '../util/errors.ts';
 import { dateOfEpochDay, epochDayOf, generateDayWithTruth } from './day.ts';
 import { encodeDayParquet } from './parquet.ts';
 import { DEFAULT_GENERATOR_PARAMS, type GeneratorParams } from './world.ts';
@@ -47,7 +48,17 @@ export interface GenerateLogsOptions {
   readonly onProgress?: (rowsDone: number, rowsTotal: number) => void;
   /** Overrides of the signal design. @default DEFAULT_GENERATOR_PARAMS */
   readonly params?: Partial<GeneratorParams>;
+  /**
+   * A day whose partition already holds files (a `startDate` on a day written before): refused
+   * before anything is written, or, when true, its files replaced by the new day's (a part file
+   * the new day does not write is deleted, so the day never mixes two generations).
+   * @default false
+   */
+  readonly replaceExisting?: boolean;
 }
+
+/** `wdp generate` asked to write over days that hold files, without `--force`; nothing was written. */
+export class ExistingDaysError extends WdpError {}
 
 export interface GenerateLogsResult {
   /** URIs of the written part files, in date then part order. */
@@ -66,12 +77,17 @@ function trimSlash(uri: string): string {
 
 /** The newest `dt=` date under `out`, or undefined when there is none. */
 export async function newestPartitionDate(out: string, store: Pick<BlobStore, 'list'>): Promise<string | undefined> {
-  let newest: string | undefined;
+  return [...(await partitionFiles(out, store)).keys()].sort().at(-1);
+}
+
+/** The files under each `dt=` partition of `out`, by date. */
+async function partitionFiles(out: string, store: Pick<BlobStore, 'list'>): Promise<Map<string, string[]>> {
+  const byDate = new Map<string, string[]>();
   for (const blob of await store.list(`${trimSlash(out)}/`)) {
     const m = PARTITION_RE.exec(blob.uri);
-    if (m && (newest === undefined || m[1]! > newest)) newest = m[1]!;
+    if (m) byDate.set(m[1]!, [...(byDate.get(m[1]!) ?? []), blob.uri]);
   }
-  return newest;
+  return byDate;
 }
 
 /**
@@ -84,7 +100,10 @@ export async function newestPartitionDate(out: string, store: Pick<BlobStore, 'l
  * const { files } = await generateLogs({ days: 3, rowsPerDay: 500_000, seed: 42, out: 'data/logs' }, storeFor('data/logs'));
  * // files: ['data/logs/dt=2026-01-01/part-00000.parquet', …]
  */
-export async function generateLogs(opts: GenerateLogsOptions, store: Pick<BlobStore, 'write' | 'list'>): Promise<GenerateLogsResult> {
+export async function generateLogs(
+  opts: GenerateLogsOptions,
+  store: Pick<BlobStore, 'write' | 'list' | 'delete'>,
+): Promise<GenerateLogsResult> {
   if (!Number.isInteger(opts.days) || opts.days < 1) throw new RangeError(`days must be a positive integer, got ${opts.days}`);
   if (!Number.isInteger(opts.rowsPerDay) || opts.rowsPerDay < 1)
     throw new RangeError(`rowsPerDay must be a positive integer, got ${opts.rowsPerDay}`);
@@ -92,12 +111,18 @@ export async function generateLogs(opts: GenerateLogsOptions, store: Pick<BlobSt
   const params: GeneratorParams = { ...DEFAULT_GENERATOR_PARAMS, ...opts.params };
   const out = trimSlash(opts.out);
 
+  const existing = await partitionFiles(out, store);
   let firstDay: number;
   if (opts.startDate !== undefined) firstDay = epochDayOf(opts.startDate);
   else {
-    const newest = await newestPartitionDate(out, store);
+    const newest = [...existing.keys()].sort().at(-1);
     firstDay = newest === undefined ? epochDayOf(DEFAULT_START_DATE) : epochDayOf(newest) + 1;
   }
+  const taken = Array.from({ length: opts.days }, (_, d) => dateOfEpochDay(firstDay + d)).filter((date) => existing.has(date));
+  if (taken.length > 0 && !opts.replaceExisting)
+    throw new ExistingDaysError(
+      `${out} already holds ${taken.map((d) => `dt=${d} (${existing.get(d)!.length} file(s))`).join(', ')}: nothing was written. Leave out the start date to add days after the newest one, choose another, or replace those days' files (--force)`,
+    );
 
   const rowsTotal = opts.days * opts.rowsPerDay;
   const files: string[] = [];
@@ -119,6 +144,10 @@ export async function generateLogs(opts: GenerateLogsOptions, store: Pick<BlobSt
       rowsDone += end - start;
       opts.onProgress?.(rowsDone, rowsTotal);
     }
+    // A replaced day keeps no part file of its previous generation (compared by the name after
+    // `dt=<date>/`: a listing may spell the folder differently, e.g. absolute for a relative `out`).
+    const written = new Set(Array.from({ length: parts }, (_, part) => `part-${String(part).padStart(5, '0')}.parquet`));
+    for (const old of existing.get(date) ?? []) if (!written.has(old.slice(old.lastIndexOf('/') + 1))) await store.delete(old);
     days.push(date);
   }
   return { files, rows: rowsDone, days };

@@ -5,6 +5,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parseConfigText } from '../../src/config/load.ts';
 import {
   DEFAULT_GENERATOR_PARAMS,
+  ExistingDaysError,
   LOG_COLUMNS,
   generateDayWithTruth,
   generateLogs,
@@ -20,11 +21,14 @@ const SMALL: Partial<GeneratorParams> = { numUsers: 5000 };
 const MEDIUM: GeneratorParams = { ...DEFAULT_GENERATOR_PARAMS, numUsers: 20_000 };
 
 /** The BlobStore subset generateLogs needs, in memory. */
-class MemoryStore implements Pick<BlobStore, 'write' | 'list'> {
+class MemoryStore implements Pick<BlobStore, 'write' | 'list' | 'delete'> {
   readonly blobs = new Map<string, Uint8Array>();
   async write(uri: string, data: Uint8Array | string): Promise<{ etag: string }> {
     this.blobs.set(uri, typeof data === 'string' ? new TextEncoder().encode(data) : data);
     return { etag: String(this.blobs.size) };
+  }
+  async delete(uri: string): Promise<void> {
+    this.blobs.delete(uri);
   }
   async list(prefix: string): Promise<BlobInfo[]> {
     return [...this.blobs.keys()]
@@ -65,6 +69,39 @@ describe('generateLogs', () => {
     const r = await generateLogs({ days: 2, rowsPerDay: 50, seed: 1, out: 'mem://x', startDate: '2026-02-28', params: SMALL }, store);
     assert.deepEqual(r.days, ['2026-02-28', '2026-03-01']);
     await assert.rejects(generateLogs({ days: 1, rowsPerDay: 50, seed: 1, out: 'mem://x', startDate: '2026-02-30' }, store), RangeError);
+  });
+
+  it('refuses a start date on days that hold files, writing nothing; replaceExisting replaces a day whole', async () => {
+    const store = new MemoryStore();
+    await generateLogs({ days: 2, rowsPerDay: 900, seed: 1, out: 'mem://r', maxRowsPerFile: 400, params: SMALL }, store);
+    const before = new Map(store.blobs);
+    // Days 2 (three part files) and 3 (none): refused as a whole, naming the day that holds files.
+    await assert.rejects(
+      generateLogs({ days: 2, rowsPerDay: 50, seed: 2, out: 'mem://r', startDate: '2026-01-02', params: SMALL }, store),
+      (e: Error) =>
+        e instanceof ExistingDaysError &&
+        /mem:\/\/r already holds dt=2026-01-02 \(3 file\(s\)\): nothing was written.*--force/.test(e.message),
+    );
+    assert.deepEqual(store.blobs, before);
+    // Replaced: the day's one new part file, and none of the three old ones left beside it.
+    const r = await generateLogs(
+      { days: 2, rowsPerDay: 50, seed: 2, out: 'mem://r', startDate: '2026-01-02', params: SMALL, replaceExisting: true },
+      store,
+    );
+    assert.deepEqual(r.days, ['2026-01-02', '2026-01-03']);
+    assert.deepEqual(
+      [...store.blobs.keys()].filter((u) => u.includes('dt=2026-01-02')),
+      ['mem://r/dt=2026-01-02/part-00000.parquet'],
+    );
+    assert.notDeepEqual(
+      store.blobs.get('mem://r/dt=2026-01-02/part-00000.parquet'),
+      before.get('mem://r/dt=2026-01-02/part-00000.parquet'),
+    );
+    assert.deepEqual(
+      [...store.blobs.keys()].filter((u) => u.includes('dt=2026-01-01')),
+      [...before.keys()].filter((u) => u.includes('dt=2026-01-01')),
+      'other days untouched',
+    );
   });
 
   it('splits a day that exceeds maxRowsPerFile into equal part files', async () => {
