@@ -1,7 +1,7 @@
 /** What the commands share: option parsers, the default stack name, the two output channels, output files. */
 import { InvalidArgumentError } from 'commander';
 import { FileStore } from '../src/storage/file-store.ts';
-import { escapeControls, jsonText } from '../src/util/terminal-text.ts';
+import { escapeControls, jsonText, quoted } from '../src/util/terminal-text.ts';
 
 /** The CloudFormation stack `--remote` commands look in by default (cdk/app.ts names it). */
 export const DEFAULT_STACK = 'Wdp';
@@ -13,6 +13,16 @@ export function int(name: string, min = 1) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got "${v}"`);
     return n;
   };
+}
+
+/**
+ * The option parser of `--plot <file.svg>`: a plot replaces whatever is at its path (re-running a
+ * command redraws it), so the path must name an SVG file. `wdp train --plot wdp.config.json`, a
+ * slip of the shell history, would otherwise replace the config with a picture.
+ */
+export function svgPath(v: string): string {
+  if (!/\.svg$/i.test(v)) throw new InvalidArgumentError(`must name an .svg file (it is replaced if there), got ${quoted(v)}`);
+  return v;
 }
 
 /** Machine-readable output: JSON on stdout, with no raw DEL or C1 control in it (jsonText). */

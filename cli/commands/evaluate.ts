@@ -1,7 +1,7 @@
 /** `wdp evaluate`: score held-out logs with a model; AUC, logloss, calibration, optional plots. */
 import { type Command, Option } from 'commander';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
-import { printJson, writeOutputFile } from '../shared.ts';
+import { printJson, svgPath, writeOutputFile } from '../shared.ts';
 
 /** The predictions' batches as one array (the plots take whole curves). */
 function concat(xs: Float32Array[]): Float32Array {
@@ -21,7 +21,7 @@ export function addEvaluateCommand(program: Command): void {
     .requiredOption('--model <uri>', 'model folder')
     .requiredOption('--data <uri...>', 'log files or prefixes')
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
-    .option('--plot <file.svg>', 'write ROC and calibration curves as SVG')
+    .option('--plot <file.svg>', 'write ROC and calibration curves as SVG', svgPath)
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: { model: string; data: string[]; backend: TowerKind; plot?: string; json: boolean }) => {
       const { loadTrainableModel } = await import('../../src/model/trainable-model.ts');

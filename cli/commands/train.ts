@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_KINDS, type ModelKind, parseConfig, readConfigDocument } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { consoleLogger } from '../../src/util/log.ts';
-import { int, printJson, writeOutputFile } from '../shared.ts';
+import { int, printJson, svgPath, writeOutputFile } from '../shared.ts';
 
 interface TrainOptions {
   config?: string;
@@ -54,7 +54,7 @@ export function addTrainCommand(program: Command): void {
       'validation logs evaluated while training (training.validationEvery; early stopping with training.earlyStopping); replace training.validation; refused when they are --data or --holdout files',
     )
     .option('--epochs <n>', 'override training.epochs', int('--epochs'))
-    .option('--plot <file.svg>', 'write the training loss curve (and the validation logloss) as SVG')
+    .option('--plot <file.svg>', 'write the training loss curve (and the validation logloss) as SVG', svgPath)
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (o: TrainOptions) => {
       if (o.manifest) {

@@ -5,7 +5,7 @@ import { MODEL_KINDS, type ModelKind, readConfigDocument } from '../../src/confi
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import type { OutputFile } from '../../src/storage/output-file.ts';
 import { consoleLogger } from '../../src/util/log.ts';
-import { int, printJson, say, writeOutputFile } from '../shared.ts';
+import { int, printJson, say, svgPath, writeOutputFile } from '../shared.ts';
 
 interface TuneCliOptions {
   config: string;
@@ -79,7 +79,7 @@ export function addTuneCommand(program: Command): void {
       1,
     )
     .option('--max-rows <n>', 'refuse to hold more rows than this in memory', int('--max-rows'))
-    .option('--plot <file.svg>', 'write every trial’s validation curve as SVG')
+    .option('--plot <file.svg>', 'write every trial’s validation curve as SVG', svgPath)
     .option('--json', 'print the result as JSON on stdout', false)
     .action(async (o: TuneCliOptions) => {
       const { isS3Uri } = await import('../../src/storage/index.ts');

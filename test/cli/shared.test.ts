@@ -3,7 +3,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeOutputFile } from '../../cli/shared.ts';
+import { svgPath, writeOutputFile } from '../../cli/shared.ts';
+import { spawnSync } from 'node:child_process';
 
 test('writeOutputFile creates the folders of a --plot path that does not exist yet', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'wdp-cli-out-'));
@@ -16,4 +17,30 @@ test('writeOutputFile creates the folders of a --plot path that does not exist y
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('--plot must name an .svg file: a config or model path is refused before any work, naming the option', () => {
+  assert.equal(svgPath('plots/Loss.SVG'), 'plots/Loss.SVG');
+  assert.throws(() => svgPath('wdp.config.json'), /must name an \.svg file \(it is replaced if there\), got "wdp\.config\.json"/);
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/wdp.mjs',
+      'train',
+      '--config',
+      'examples/app-store/wdp.config.json',
+      '--data',
+      'nowhere',
+      '--out',
+      'nowhere-model',
+      '--plot',
+      'examples/app-store/wdp.config.json',
+    ],
+    { encoding: 'utf8', env: { ...process.env, CI: '1' } },
+  );
+  assert.equal(r.status, 1);
+  assert.match(
+    r.stderr,
+    /option '--plot <file\.svg>' argument 'examples\/app-store\/wdp\.config\.json' is invalid\. must name an \.svg file/,
+  );
 });
