@@ -192,6 +192,8 @@ export class RetrainingWorkflow extends Construct {
           // What Ingest set aside or picked up late (src/workflow/steps/ingest.ts); `wdp days` lists held days.
           quarantined: sfn.JsonPath.listAt('$.ingest.quarantined'),
           lateFiles: sfn.JsonPath.listAt('$.ingest.lateFiles'),
+          // Files never read because their name is not a safe key (rename them to train on them).
+          skippedFiles: sfn.JsonPath.listAt('$.ingest.skippedFiles'),
         }),
         resultPath: sfn.JsonPath.DISCARD,
       }),

@@ -182,8 +182,8 @@ export const ingestResultSchema = z.discriminatedUnion('hasNewData', [
       lateFiles: z.array(uri),
       /** Numeric columns whose scale jumped against the champion; absent when none. */
       scaleWarnings: z.array(scaleWarningSchema).optional(),
-      /** Log files not read because their name is not a safe key; absent when none. */
-      skippedFiles: z.array(skippedFileSchema).optional(),
+      /** Log files not read because their name is not a safe key; always present, as the rejection notification reads it. */
+      skippedFiles: z.array(skippedFileSchema),
     })
     .strict(),
 ]);

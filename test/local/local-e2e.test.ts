@@ -73,7 +73,12 @@ describe('local run of the synthesized retraining definition', () => {
     assert.equal(registry?.history.at(-1)?.status, 'rejected');
     assert.equal((await readJson(l.servingPointer, servingPointerSchema))?.version, 2, 'serving unchanged');
     assert.equal((await readJson(l.watermark, watermarkSchema))?.through, '2026-01-05', 'a rejection consumes the day');
-    assert.equal((await readdir(join(dir, 'notifications'))).length, 1);
+    const notes = await readdir(join(dir, 'notifications'));
+    assert.equal(notes.length, 1);
+    // The rejection notification says what Ingest set aside, picked up late or skipped for its name.
+    const { message } = JSON.parse(await readFile(join(dir, 'notifications', notes[0]!), 'utf8'));
+    assert.equal(message.result, 'rejected');
+    assert.deepEqual([message.quarantined, message.lateFiles, message.skippedFiles], [[], [], []]);
   });
 
   it('a training crash is caught (NotifyFailure → Failed) and the next run retries the same data', async () => {

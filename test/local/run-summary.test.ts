@@ -27,6 +27,7 @@ const ingest = {
   champion: { version: 1, uri: '/b/models/registry/v1', modelId: 'm1' },
   quarantined: [],
   lateFiles: [],
+  skippedFiles: [],
 };
 
 function report(checks: ValidationReport['checks']): ValidationReport {

@@ -273,7 +273,7 @@ export async function ingest(event: IngestEvent, options: IngestOptions): Promis
     quarantined: notices.quarantined ?? [],
     lateFiles: notices.lateFiles ?? [],
     ...(scale.length > 0 ? { scaleWarnings: scale } : {}),
-    ...skippedNotice,
+    skippedFiles,
   };
 }
 
