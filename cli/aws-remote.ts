@@ -56,6 +56,11 @@ export interface FollowOptions {
   readonly pollIntervalMs?: number;
   /** @default an SFN-generated name */
   readonly name?: string;
+  /**
+   * Called when a state ends, with its output as the history records it (a JSON text; absent when
+   * the machine logs no execution data, or too large for the history), after its line is printed.
+   */
+  readonly onStateExit?: (state: string, output: string | undefined) => void;
 }
 
 export interface RemoteExecution {
@@ -96,6 +101,8 @@ export async function startAndFollow(options: FollowOptions): Promise<RemoteExec
     const byId = new Map(events.map((ev) => [ev.id ?? -1, ev]));
     for (const ev of events.slice(seen)) {
       const failed = describeEvent(ev, enteredAt, byId, print);
+      const exited = ev.stateExitedEventDetails;
+      if (exited?.name) options.onStateExit?.(exited.name, exited.outputDetails?.truncated ? undefined : exited.output);
       if (failed) failedTask = { state: stateOfEvent(ev, byId), text: failed };
       // A retry of that task succeeded: its failure is not why the execution ends.
       else if ((ev.taskSucceededEventDetails ?? ev.lambdaFunctionSucceededEventDetails) && stateOfEvent(ev, byId) === failedTask?.state)

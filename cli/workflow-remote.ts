@@ -2,7 +2,9 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { STACK_OUTPUT_NAMES } from '../src/workflow/state-names.ts';
+import { RETRAINING_STATES, STACK_OUTPUT_NAMES } from '../src/workflow/state-names.ts';
+import { ingestResultSchema } from '../src/workflow/schemas.ts';
+import { ingestNoticeLines } from '../src/workflow/steps/ingest-notices.ts';
 import { MODEL_URI_ENV } from '../src/scoring/env-names.ts';
 import { LIVE_ALIAS } from '../src/workflow/steps/serving-target.ts';
 import { invokeLive, resolveFromStack, startAndFollow, type RemoteExecution } from './aws-remote.ts';
@@ -20,13 +22,37 @@ export async function runRemotePipeline(
 ): Promise<RemoteExecution> {
   const cfn = o.cfn ?? new CloudFormationClient({});
   const arn = await resolveFromStack(o.stateMachineArn, cfn, o.stack, STACK_OUTPUT_NAMES.retraining);
+  const print = o.print;
+  const onStateExit = (state: string, output: string | undefined) => {
+    if (print && state === RETRAINING_STATES.ingest) printIngestNotices(output, print);
+  };
   return startAndFollow({
     sfn: o.sfn ?? new SFNClient({}),
     stateMachineArn: arn,
     input: { trigger: 'cli' },
-    ...(o.print ? { print: o.print } : {}),
+    ...(print ? { print, onStateExit } : {}),
     ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}),
   });
+}
+
+/**
+ * Ingest's notices (quarantined, late, off-scale and skipped files) from its state output, as a
+ * local run prints them. An output the history does not hold (too large) or that is not Ingest's
+ * result prints where the run's record is instead.
+ */
+function printIngestNotices(output: string | undefined, print: (line: string) => void): void {
+  let parsed: unknown;
+  try {
+    parsed = output === undefined ? undefined : (JSON.parse(output) as { ingest?: unknown }).ingest;
+  } catch {
+    parsed = undefined;
+  }
+  const ingest = ingestResultSchema.safeParse(parsed);
+  if (!ingest.success) {
+    print("  (Ingest's result is not in the execution history: `wdp runs --remote` shows what it set aside or skipped)");
+    return;
+  }
+  for (const line of ingestNoticeLines(ingest.data)) print(line);
 }
 
 export async function runRemoteBatch(

@@ -16,13 +16,13 @@ import { generateLogs } from '../src/generator/generate.ts';
 import type { TowerKind } from '../src/model/tower/kinds.ts';
 import { absoluteUri, storeFor } from '../src/storage/index.ts';
 import { silentLogger, type Logger } from '../src/util/log.ts';
-import { quoted } from '../src/util/terminal-text.ts';
 import { writeJson } from '../src/workflow/bucket/json-store.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
 import { layout } from '../src/workflow/bucket/layout.ts';
 import type { RunLockResult } from '../src/workflow/bucket/run-lock.ts';
 import { promotedVersionFolders } from '../src/workflow/bucket/state.ts';
 import type { IngestResult, PromoteResult, ValidateResult } from '../src/workflow/schemas.ts';
+import { ingestNoticeLines } from '../src/workflow/steps/ingest-notices.ts';
 import { FileServingTarget } from '../src/workflow/steps/serving-target.ts';
 import type { ServingScorerFactory } from '../src/workflow/steps/serving-dry-run.ts';
 import { RETRAINING_STATES as S } from '../src/workflow/state-names.ts';
@@ -244,11 +244,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
   // Not a state of the machine: what Ingest set aside, picked up late, found off the champion's
   // scale or skipped for its name, so the operator sees it (`wdp days` lists the first two, the run
   // record the last: `wdp runs show`, the run report).
-  for (const q of ingest?.quarantined ?? []) print(`  quarantined ${q.uri}: ${q.reason}`);
-  for (const f of ingest?.lateFiles ?? []) print(`  late file ${f}: trained in ${ingest?.hasNewData ? 'this' : 'the next'} run`);
-  for (const w of ingest?.hasNewData ? (ingest.scaleWarnings ?? []) : []) print(`  WARNING ${w.uri}: ${w.message}`);
-  // JSON-quoted: such a name may hold what a terminal would act on (escape sequences).
-  for (const f of ingest?.skippedFiles ?? []) print(`  WARNING skipped ${quoted(f.uri)}: ${f.reason}`);
+  for (const line of ingest ? ingestNoticeLines(ingest) : []) print(line);
   return result;
 }
 

@@ -18,6 +18,19 @@ describe('--remote commands (SFN, CloudFormation and Lambda mocked with aws-sdk-
   const cfnMock = mockClient(CloudFormationClient);
   const lambdaMock = mockClient(LambdaClient);
   const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 2, 0, s));
+  /** Ingest's result in its state output, with one file of each kind a local run names after it. */
+  const ingestResult = {
+    hasNewData: true,
+    runId: 'r1',
+    manifestUri: 's3://b/runs/r1/manifest.json',
+    candidateUri: 's3://b/candidates/r1/',
+    trainPartitions: ['2026-01-02'],
+    holdoutPartitions: ['2026-01-03'],
+    champion: null,
+    quarantined: [{ uri: 's3://b/logs/dt=2026-01-02/bad.parquet', reason: 'not a Parquet file' }],
+    lateFiles: ['s3://b/logs/dt=2026-01-01/late.parquet'],
+    skippedFiles: [{ uri: 's3://b/logs/dt=2026-01-02/a\u001b[2J.parquet', reason: 'it contains a control character' }],
+  };
 
   beforeEach(() => {
     sfnMock.reset();
@@ -31,7 +44,12 @@ describe('--remote commands (SFN, CloudFormation and Lambda mocked with aws-sdk-
     const early = [
       { id: 1, type: 'ExecutionStarted', timestamp: t(0) },
       { id: 2, type: 'TaskStateEntered', timestamp: t(0), stateEnteredEventDetails: { name: 'Ingest' } },
-      { id: 3, type: 'TaskStateExited', timestamp: t(2), stateExitedEventDetails: { name: 'Ingest' } },
+      {
+        id: 3,
+        type: 'TaskStateExited',
+        timestamp: t(2),
+        stateExitedEventDetails: { name: 'Ingest', output: JSON.stringify({ ingest: ingestResult }) },
+      },
     ];
     const all = [
       ...early,
@@ -72,6 +90,34 @@ describe('--remote commands (SFN, CloudFormation and Lambda mocked with aws-sdk-
     assert.deepEqual(
       lines.filter((l) => l.startsWith('✓')).map((l) => l.replace(/\s+/g, ' ')),
       ['✓ Ingest 2.0s', '✓ Train 48.0s'],
+    );
+    // Ingest's notices right after its line, as a local run prints them (the name JSON-quoted).
+    const at = lines.findIndex((l) => l.startsWith('✓ Ingest'));
+    assert.deepEqual(lines.slice(at + 1, at + 4), [
+      '  quarantined s3://b/logs/dt=2026-01-02/bad.parquet: not a Parquet file',
+      '  late file s3://b/logs/dt=2026-01-01/late.parquet: trained in this run',
+      '  WARNING skipped "s3://b/logs/dt=2026-01-02/a\\u001b[2J.parquet": it contains a control character',
+    ]);
+  });
+
+  it('pipeline --remote says where to look when the history holds no Ingest result (truncated, no execution data)', async () => {
+    const events = [
+      { id: 1, type: 'ExecutionStarted', timestamp: t(0) },
+      { id: 2, type: 'TaskStateEntered', timestamp: t(0), stateEnteredEventDetails: { name: 'Ingest' } },
+      { id: 3, type: 'TaskStateExited', timestamp: t(2), stateExitedEventDetails: { name: 'Ingest', outputDetails: { truncated: true } } },
+    ];
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: events as never });
+    const lines: string[] = [];
+    await runRemotePipeline({
+      stack: 'Wdp',
+      sfn: new SFNClient(region),
+      cfn: new CloudFormationClient(region),
+      pollIntervalMs: 1,
+      print: (l) => lines.push(l),
+    });
+    assert.ok(
+      lines.some((l) => /Ingest's result is not in the execution history: `wdp runs --remote`/.test(l)),
+      lines.join('\n'),
     );
   });
 
