@@ -4,7 +4,8 @@
  * (promoted vN / rejected and why), the run lock (in progress), else the run failed, and how far
  * it got is told by what it left beside its candidate (model, validation.json).
  */
-import { joinUri, storeFor } from '../../storage/index.ts';
+import { isAbsolute } from 'node:path';
+import { isS3Uri, joinUri, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson } from '../bucket/json-store.ts';
 import { PREFIXES, type BucketLayout } from '../bucket/layout.ts';
@@ -89,7 +90,7 @@ export async function showRun(l: BucketLayout, id: string): Promise<RunDetails> 
   const run = await readJson(manifestUri, runManifestSchema);
   if (!run) throw new WorkflowError(`no run manifest at ${manifestUri}`);
   const row = await rowOf(l, run, await context(l));
-  const validationUri = l.validationReport(run.candidateUri);
+  const validationUri = l.validationReport(candidateOf(l, run));
   const v = await readJson(validationUri, validationReportSchema).catch(() => undefined);
   return {
     ...row,
@@ -131,15 +132,26 @@ async function runIds(l: BucketLayout): Promise<string[]> {
 
 const exists = async (uri: string) => (await storeFor(uri).stat(uri)) !== undefined;
 
+/**
+ * Where the run's candidate is: as recorded, or, for a manifest an older wdp wrote with a relative
+ * local path (relative to wherever that run was started), where this bucket keeps every run's
+ * candidate (layout.candidate, which Ingest records): read from elsewhere, the relative path would
+ * name nothing, and the run would look as if it had never trained.
+ */
+function candidateOf(l: BucketLayout, run: RunManifest): string {
+  const recorded = run.candidateUri;
+  return isS3Uri(recorded) || recorded.startsWith('file:') || isAbsolute(recorded) ? recorded : l.candidate(run.runId);
+}
+
 async function rowOf(l: BucketLayout, run: RunManifest, ctx: Context): Promise<RunRow> {
-  const reportUri = l.runReport(run.candidateUri);
+  const reportUri = l.runReport(candidateOf(l, run));
   return {
     runId: run.runId,
     createdAt: run.createdAt,
     verdict: await verdictOf(l, run, ctx),
     days: run.partitions,
     champion: run.champion,
-    candidateUri: run.candidateUri,
+    candidateUri: candidateOf(l, run),
     report: { uri: reportUri, exists: await exists(reportUri) },
   };
 }
@@ -153,12 +165,12 @@ async function verdictOf(l: BucketLayout, run: RunManifest, ctx: Context): Promi
   const lock = ctx.lock?.lock;
   if (lock && isLockHeld(lock, Date.now()) && run.runId.endsWith(`-${lock.owner.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40)}`))
     return { kind: 'in_progress', lockHolder: lock.holder };
-  const report = await readJson(l.validationReport(run.candidateUri), validationReportSchema).catch(() => undefined);
+  const report = await readJson(l.validationReport(candidateOf(l, run)), validationReportSchema).catch(() => undefined);
   if (report)
     return {
       kind: 'failed',
       stage: `after validation (${report.passed ? 'passed' : 'did not pass'}), in ${report.passed ? 'Promote' : 'Reject'}`,
     };
-  if (await exists(joinUri(run.candidateUri, 'manifest.json'))) return { kind: 'failed', stage: 'after training, in Validate' };
+  if (await exists(joinUri(candidateOf(l, run), 'manifest.json'))) return { kind: 'failed', stage: 'after training, in Validate' };
   return { kind: 'failed', stage: 'in Train (no candidate model was saved)' };
 }

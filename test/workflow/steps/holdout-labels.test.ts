@@ -3,7 +3,7 @@
  * with validation.json schema-valid; a day whose rows Train refuses can be dropped.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -92,6 +92,15 @@ describe('a run whose holdout day has one label class', () => {
     assert.equal(row?.verdict.kind, 'rejected');
     const shown = await showRun(l, ingest.runId);
     assert.equal(shown.validation?.candidateMetrics['auc'], null);
+    // A manifest an older wdp wrote with a relative candidate path (relative to where that run was
+    // started) is read from where this bucket keeps the candidate, whatever the directory now.
+    const manifest = JSON.parse(await readFile(ingest.manifestUri, 'utf8'));
+    await writeFile(ingest.manifestUri, JSON.stringify({ ...manifest, candidateUri: `somewhere/else/${manifest.runId}` }));
+    const old = await showRun(l, ingest.runId);
+    assert.equal(old.candidateUri, l.candidate(ingest.runId));
+    assert.equal(old.validation?.candidateMetrics['auc'], null, 'its validation is found');
+    assert.equal(old.verdict.kind, 'rejected');
+    await writeFile(ingest.manifestUri, JSON.stringify(manifest));
     // The next run does not retry the day: it waits for a new day to hold out.
     const next = await createIngestHandler({ bucketUri: dir })({ executionName: 'next' });
     assert.equal(next.hasNewData, false);
