@@ -5,7 +5,7 @@ import { MODEL_KINDS, type ModelKind } from '../../src/config/index.ts';
 import { TOWER_KINDS, type TowerKind } from '../../src/model/tower/kinds.ts';
 import { SPLIT_TOWER_KINDS, type SplitTowerKind } from '../../src/scoring/split-tower.ts';
 import { consoleLogger } from '../../src/util/log.ts';
-import { int, printJson } from '../shared.ts';
+import { int, printJson, say, svgPath, writeOutputFile } from '../shared.ts';
 
 const SHAPES = ['small', 'paper'] as const;
 // Listed here, not imported, so the CLI does not load the trainer before a command runs.
@@ -280,6 +280,7 @@ interface QualityBenchCliOptions {
   generatedRowsPerDay: number;
   sampleFolds: number;
   backend: TowerKind;
+  plot?: string;
 }
 
 function addQualityBench(bench: Command): void {
@@ -308,23 +309,30 @@ function addQualityBench(bench: Command): void {
     )
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
     .option('--json', 'JSON only (the default output is JSON too)', false)
+    .option('--plot <file.svg>', "every model's test AUC against the baseline's, with 95% intervals, one panel per dataset", svgPath)
     .action(async (o: QualityBenchCliOptions) => {
       const { benchQuality } = await import('../../src/bench/quality-bench.ts');
-      printJson(
-        await benchQuality({
-          datasetsDir: o.datasets,
-          trials: o.trials,
-          maxEpochs: o.maxEpochs,
-          eta: o.eta,
-          seed: o.seed,
-          ...(o.refitSeeds ? { refitSeeds: o.refitSeeds } : {}),
-          generatedRowsPerDay: o.generatedRowsPerDay,
-          sampleFolds: o.sampleFolds,
-          backend: o.backend,
-          logger: consoleLogger(),
-          ...(o.only ? { datasets: o.only as ('adult' | 'criteo' | 'avazu' | 'generated')[] } : {}),
-          ...(o.model ? { kinds: o.model } : {}),
-        }),
-      );
+      const result = await benchQuality({
+        datasetsDir: o.datasets,
+        trials: o.trials,
+        maxEpochs: o.maxEpochs,
+        eta: o.eta,
+        seed: o.seed,
+        ...(o.refitSeeds ? { refitSeeds: o.refitSeeds } : {}),
+        generatedRowsPerDay: o.generatedRowsPerDay,
+        sampleFolds: o.sampleFolds,
+        backend: o.backend,
+        logger: consoleLogger(),
+        ...(o.only ? { datasets: o.only as ('adult' | 'criteo' | 'avazu' | 'generated')[] } : {}),
+        ...(o.model ? { kinds: o.model } : {}),
+      });
+      printJson(result);
+      // After the JSON: a plot that cannot be written must not lose the numbers.
+      if (o.plot) {
+        const { qualityPlotRowSchema, qualityPlotSvg } = await import('../../src/bench/quality-plot.ts');
+        const rows = result.results.map((r) => qualityPlotRowSchema.parse(r));
+        await writeOutputFile(o.plot, await qualityPlotSvg(rows, 'wdp bench quality: test AUC against a converged logistic regression'));
+        say(`plot written to ${o.plot}`);
+      }
     });
 }

@@ -410,6 +410,10 @@ export async function benchQuality(options: QualityBenchOptions) {
         comparisons['defaults_minus_tuned_wide_deep'] = compare(defaults.wide_deep.predictions, tuned.wide_deep.predictions);
       if (defaults.wide_deep && tuned.wide)
         comparisons['defaults_wide_deep_minus_tuned_wide'] = compare(defaults.wide_deep.predictions, tuned.wide.predictions);
+      // Every model against the baseline, for the plot (`--plot`): the same paired bootstrap.
+      const minusBaseline = <T extends { predictions: Float32Array[] }>(byKind: Partial<Record<ModelKind, T>>) =>
+        Object.fromEntries(Object.entries(byKind).map(([k, { predictions }]) => [k, compare(predictions, [base.predictions])]));
+      const minus_baseline = { defaults: minusBaseline(defaults), tuned: minusBaseline(tuned) };
       const { predictions: _p, ...baseline_logistic_regression } = base;
       const withoutPredictions = <T extends { predictions: Float32Array[] }>(byKind: Partial<Record<ModelKind, T>>) =>
         Object.fromEntries(Object.entries(byKind).map(([k, { predictions: _q, ...rest }]) => [k, rest]));
@@ -423,6 +427,7 @@ export async function benchQuality(options: QualityBenchOptions) {
         defaults: withoutPredictions(defaults),
         tuned: withoutPredictions(tuned),
         comparisons,
+        minus_baseline,
         seconds: +((performance.now() - t0) / 1000).toFixed(1),
       });
       log.info(`${dsName}: ${JSON.stringify(comparisons)}`);
