@@ -4,6 +4,7 @@
  * wrapped with `trusted`). Model ids, feature names and vocabulary tokens come from user data,
  * so forgetting to escape one must not be possible by omission.
  */
+import { escapeControls } from '../../util/terminal-text.ts';
 
 export class SafeHtml {
   readonly value: string;
@@ -17,9 +18,13 @@ export class SafeHtml {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Text for an element's content or a quoted attribute value. */
+/**
+ * Text for an element's content or a quoted attribute value. Control characters and Unicode's
+ * bidirectional overrides are shown as `\uXXXX` first, as on the terminal (util/terminal-text.ts):
+ * a browser draws a file name holding U+202E reversed, so it could read as another file.
+ */
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  return escapeControls(s).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
 export type HtmlValue = SafeHtml | string | number | boolean | null | undefined | readonly HtmlValue[];

@@ -100,6 +100,9 @@ describe('run report: drift statistics', () => {
 describe('run report: html', () => {
   it('escapes every interpolated string, and leaves trusted markup alone', () => {
     assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    // A file name that a browser would draw reversed (U+202E) or with hidden controls shows them as escapes.
+    assert.equal(escapeHtml('logs/\u202Etxt.parquet\u0007'), 'logs/\\u202etxt.parquet\\u0007');
+    assert.equal(escapeHtml('line\n\tnext'), 'line\n\tnext', 'layout characters stay');
     assert.equal(html`<b>${HOSTILE}</b>${html`<i>${'&'}</i>`}`.value, '<b>&lt;img src=x onerror=alert(1)&gt;</b><i>&amp;</i>');
   });
 
