@@ -280,6 +280,7 @@ interface QualityBenchCliOptions {
   generatedRowsPerDay: number;
   sampleFolds: number;
   backend: TowerKind;
+  configPatch?: Record<string, unknown>;
 }
 
 function addQualityBench(bench: Command): void {
@@ -307,6 +308,11 @@ function addQualityBench(bench: Command): void {
       5,
     )
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
+    .option(
+      '--config-patch <json>',
+      'JSON merged into every dataset\'s config (defaults and trial 0 included), e.g. \'{"wide":{"init":"logistic-regression"}}\'',
+      jsonObject('--config-patch'),
+    )
     .option('--json', 'JSON only (the default output is JSON too)', false)
     .action(async (o: QualityBenchCliOptions) => {
       const { benchQuality } = await import('../../src/bench/quality-bench.ts');
@@ -322,6 +328,7 @@ function addQualityBench(bench: Command): void {
           sampleFolds: o.sampleFolds,
           backend: o.backend,
           logger: consoleLogger(),
+          ...(o.configPatch ? { configPatch: o.configPatch } : {}),
           ...(o.only ? { datasets: o.only as ('adult' | 'criteo' | 'avazu' | 'generated')[] } : {}),
           ...(o.model ? { kinds: o.model } : {}),
         }),
