@@ -281,6 +281,7 @@ interface QualityBenchCliOptions {
   sampleFolds: number;
   backend: TowerKind;
   plot?: string;
+  configPatch?: Record<string, unknown>;
 }
 
 function addQualityBench(bench: Command): void {
@@ -308,6 +309,11 @@ function addQualityBench(bench: Command): void {
       5,
     )
     .addOption(new Option('--backend <backend>', 'tower backend').choices(TOWER_KINDS).default('auto'))
+    .option(
+      '--config-patch <json>',
+      'JSON merged into every dataset\'s config (defaults and trial 0 included), e.g. \'{"wide":{"init":"logistic-regression"}}\'',
+      jsonObject('--config-patch'),
+    )
     .option('--json', 'JSON only (the default output is JSON too)', false)
     .option('--plot <file.svg>', "every model's test AUC against the baseline's, with 95% intervals, one panel per dataset", svgPath)
     .action(async (o: QualityBenchCliOptions) => {
@@ -323,6 +329,7 @@ function addQualityBench(bench: Command): void {
         sampleFolds: o.sampleFolds,
         backend: o.backend,
         logger: consoleLogger(),
+        ...(o.configPatch ? { configPatch: o.configPatch } : {}),
         ...(o.only ? { datasets: o.only as ('adult' | 'criteo' | 'avazu' | 'generated')[] } : {}),
         ...(o.model ? { kinds: o.model } : {}),
       });

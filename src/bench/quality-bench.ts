@@ -30,6 +30,8 @@ import { storeFor } from '../storage/index.ts';
 import { prepareTuningData, type TuningData } from '../tuning/data.ts';
 import { predictInMemory, trainEpochInMemory } from '../tuning/in-memory.ts';
 import { tune } from '../tuning/tune.ts';
+import { describeWideStart, WideStartCache, wideInitRecord } from '../training/wide-init.ts';
+import { mergeConfigPatch } from './adult-bench.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { adultDataset, avazuDataset, type BenchDataset, criteoDataset, type SampleFold, SINGLE_SPLIT } from './datasets.ts';
 import { EXAMPLE_CONFIG } from './table1-bench.ts';
@@ -56,6 +58,11 @@ export interface QualityBenchOptions {
   readonly refitSeeds?: readonly number[];
   /** Cross-fitting folds for the Criteo and Avazu samples (1: the fixed 80/20 split). @default DEFAULT_SAMPLE_FOLDS */
   readonly sampleFolds?: number;
+  /**
+   * JSON merged into every dataset's config before anything runs (so it is the defaults' and
+   * trial 0's config too), e.g. `{"wide": {"init": "logistic-regression"}}`.
+   */
+  readonly configPatch?: Record<string, unknown>;
   /** L2 strengths the baseline chooses from on validation. */
   readonly baselineL2?: readonly number[];
   readonly backend?: TowerKind;
@@ -96,12 +103,17 @@ async function trainAndScore(
   kind: ModelKind,
   backend: TowerKind,
   seeds: readonly number[],
+  log: Logger,
 ): Promise<Refit> {
   const runs: BinaryMetrics[] = [];
   const predictions: Float32Array[] = [];
+  // `wide.init: "logistic-regression"` (a tuned choice): the same start `wdp train` and `wdp tune` make.
+  const wideStarts = new WideStartCache(data.train);
   for (const seed of seeds) {
     const seeded = { ...config, training: { ...config.training, seed } };
-    const model = await WideDeepModel.create(specFor(seeded, data.transforms, kind), { backend });
+    const spec = specFor(seeded, data.transforms, kind);
+    const start = wideStarts.initialState(seeded, spec, (st) => log.info(`  ${describeWideStart(wideInitRecord(st))}`));
+    const model = await WideDeepModel.create(spec, { backend, ...(start ? { state: start.state } : {}) });
     try {
       for (let epoch = 0; epoch < config.training.epochs; epoch++) {
         await trainEpochInMemory(model, data.train, { batchSize: config.training.batchSize, seed, epoch });
@@ -201,13 +213,16 @@ interface SplitSettings {
   readonly refitSeeds: readonly number[];
   readonly backend: TowerKind;
   readonly baselineL2: readonly number[];
+  readonly configPatch?: Record<string, unknown>;
   readonly log: Logger;
 }
 
 /** Tune, refit and score every kind, and the baseline, on one dataset split. */
 async function evaluateSplit(ds: BenchDataset, label: string, s: SplitSettings): Promise<SplitResult> {
   const { log } = s;
-  const config = parseConfig(ds.config, `${ds.name} config`);
+  const config = s.configPatch
+    ? parseConfig(mergeConfigPatch(ds.config as Record<string, unknown>, s.configPatch), `${ds.name} config with the config patch`)
+    : parseConfig(ds.config, `${ds.name} config`);
   // Search side: training rows split into train / validation (by a hash, or the newest day); final side: all training rows, test rows.
   const search = ds.searchSplit
     ? await prepareTuningData({ config, data: ds.searchSplit.train, validation: ds.searchSplit.validation })
@@ -230,10 +245,11 @@ async function evaluateSplit(ds: BenchDataset, label: string, s: SplitSettings):
       kind,
       s.backend,
       s.refitSeeds,
+      log,
     );
     defaults[kind] = { ...d, validation_auc: given.score };
     log.info(`${label} ${kind} defaults: auc ${d.auc} (validation ${given.score}, ${d.epochs} epochs)`);
-    const t = await trainAndScore(r.config, full, kind, s.backend, s.refitSeeds);
+    const t = await trainAndScore(r.config, full, kind, s.backend, s.refitSeeds, log);
     const overGiven = r.config.tuning?.overGiven;
     tuned[kind] = {
       ...t,
@@ -371,6 +387,7 @@ export async function benchQuality(options: QualityBenchOptions) {
     refitSeeds,
     backend,
     baselineL2: options.baselineL2 ?? DEFAULT_BASELINE_L2,
+    ...(options.configPatch ? { configPatch: options.configPatch } : {}),
     log,
   };
   const work = await mkdtemp(join(tmpdir(), 'wdp-quality-'));
@@ -438,6 +455,7 @@ export async function benchQuality(options: QualityBenchOptions) {
         seed,
         refit_seeds: refitSeeds,
         sample_folds: sampleFolds,
+        ...(options.configPatch ? { config_patch: options.configPatch } : {}),
         metric: 'auc',
         validation: 'hashed 20% of the training rows (row_id); generated: days 1–2 train, day 3 validates',
       },

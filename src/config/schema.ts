@@ -116,6 +116,51 @@ export const ftrlSchema = z
   })
   .strict();
 
+/** The defaults of `wide.init: "logistic-regression"` (the shorthand), filled by wideInitOf. */
+export const WIDE_INIT_LR_DEFAULTS = { l2: 1e-3, maxRows: 1_000_000 } as const;
+
+/**
+ * `wide.init`: where the wide part and the bias start when a model trains from scratch (a warm
+ * start from a parent model takes precedence). `"zeros"` is FTRL's usual start. The logistic
+ * regression start fits the batch L2 logistic regression of `src/baseline` on the wide features
+ * of (a sample of) the training rows and starts FTRL at its solution, with the accumulators set
+ * so the first steps do not undo it (src/training/wide-init.ts); the joint training then runs as
+ * usual. On small data FTRL stops short of that optimum (README, "Wide part convergence"): on the
+ * Avazu sample the start closed most of wide & deep's gap to the regression, on Criteo it cost
+ * 0.002 AUC, so it is an option `wdp tune` chooses on validation, not the default.
+ */
+export const wideInitSchema = z.union(
+  [
+    z.literal('zeros'),
+    /** Shorthand for `{ "kind": "logistic-regression" }` with the defaults. */
+    z.literal('logistic-regression'),
+    z
+      .object({
+        kind: z.literal('logistic-regression'),
+        /**
+         * L2 on the regression's mean loss (the baseline's units, not FTRL's). 0 is refused: a
+         * coordinate seen with one label only would have no finite optimum.
+         * @default 1e-3 (the L2 `bench quality`'s baseline chooses on validation on Avazu and Adult)
+         */
+        l2: z.number().positive().max(1e3).default(WIDE_INIT_LR_DEFAULTS.l2),
+        /**
+         * Fit on at most this many training rows (a seeded uniform sample when there are more):
+         * their wide ids are held in memory, about rows × wide features × 8 bytes.
+         * @default 1_000_000
+         */
+        maxRows: z.number().int().min(1).max(100_000_000).default(WIDE_INIT_LR_DEFAULTS.maxRows),
+      })
+      .strict(),
+  ],
+  {
+    // Only the union's own "no option matched": a field's issue (l2 ≤ 0, a fractional maxRows) keeps its own message.
+    error: (issue) =>
+      issue.code !== 'invalid_union'
+        ? undefined
+        : 'expected "zeros", "logistic-regression" or {"kind": "logistic-regression", "l2"?: number > 0, "maxRows"?: integer ≥ 1}',
+  },
+);
+
 export const adagradSchema = z
   .object({
     /** Chosen with FTRL's defaults (README, "Defaults"); 0.05 trained the tower too slowly on the generated logs. @default 0.1 */
@@ -238,6 +283,12 @@ export const configSchema = z
       .object({
         features: z.array(featureName).default([]),
         crosses: z.array(crossSchema).default([]),
+        /**
+         * How the wide part starts when training from scratch: see wideInitSchema.
+         * @default "zeros" (left out of the parsed config when unset, so a manifest saved before
+         *   it existed reads back unchanged)
+         */
+        init: wideInitSchema.optional(),
       })
       .strict()
       .default({ features: [], crosses: [] }),
@@ -474,6 +525,15 @@ export type NumericSpec = z.output<typeof numericFeatureSchema>;
 export type CrossSpec = z.output<typeof crossSchema>;
 export type FtrlSettings = z.output<typeof ftrlSchema>;
 export type AdagradSettings = z.output<typeof adagradSchema>;
+export type WideInitSpec = z.output<typeof wideInitSchema>;
+
+/** `wide.init` with the shorthand expanded: undefined for "zeros" (or unset). */
+export function wideInitOf(cfg: WdpConfig): { kind: 'logistic-regression'; l2: number; maxRows: number } | undefined {
+  const init = cfg.wide.init;
+  if (init === undefined || init === 'zeros') return undefined;
+  if (init === 'logistic-regression') return { kind: 'logistic-regression', ...WIDE_INIT_LR_DEFAULTS };
+  return init;
+}
 export type ValidationSpec = z.output<typeof validationSchema>;
 export type EarlyStoppingSpec = z.output<typeof earlyStoppingSchema>;
 

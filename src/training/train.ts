@@ -4,7 +4,7 @@
  */
 import { batchBounds } from './batch-bounds.ts';
 import { randomUUID } from 'node:crypto';
-import { type ModelKind, validationHashColumn, type WdpConfig } from '../config/index.ts';
+import { type ModelKind, validationHashColumn, type WdpConfig, wideInitOf } from '../config/index.ts';
 import { listLogFiles, readLogChunks, type ColumnRequirement, type LogFile } from '../data/logs.ts';
 import { splitRows, VALIDATION_SPLIT_SEED, withSplitColumn, type RowSplit, type RowSplits } from '../data/row-split.ts';
 import { concatBatches, takeRows } from '../features/batch-ops.ts';
@@ -17,13 +17,14 @@ import type { OutputLock } from '../storage/output-lock.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
-import { cloneState, WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
+import { cloneState, hasWide, WideDeepModel, type WideDeepSpec, type WideDeepState } from '../model/wide-deep.ts';
 import { evaluateModel } from '../evaluation/evaluate.ts';
 import type { BinaryMetrics } from '../evaluation/metrics.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { createProgress } from '../util/progress.ts';
 import { Rng } from '../util/random.ts';
 import { warmStartState, type WarmStartReport } from './warm-start.ts';
+import { applyWideStart, describeWideStart, fitWideStart, rowSampler, type WideInitRecord, wideInitRecord, wideOnly } from './wide-init.ts';
 import { TrainingError } from './errors.ts';
 
 export interface TrainOptions {
@@ -163,11 +164,45 @@ async function trainUnderLock(options: TrainOptions, lock: OutputLock | undefine
   const spec = specFor(config, transforms, kind);
   let report: WarmStartReport | undefined;
   let initial: WideDeepState | undefined;
+  const init = wideInitOf(config);
+  /** How the wide part started, for the manifest: absent for zeros. */
+  let wideInit: WideInitRecord | { skipped: string } | undefined;
   if (parent) {
     const ws = warmStartState(parent, spec, transforms);
     initial = ws.state;
     report = ws.report;
     for (const p of ws.report.parts) log.info(`  warm start ${p.part} ${p.name}: ${p.how} (${p.carriedRows}/${p.rows} rows)`);
+    if (init && hasWide(kind)) {
+      // The parent's weights are a better start than a regression on this run's rows alone, and
+      // replacing them would throw away what the warm start carries over.
+      wideInit = { skipped: `warm start from ${parent.manifest.modelId} takes precedence` };
+      log.info(`wide.init "logistic-regression" not used: the ${wideInit.skipped}`);
+    }
+  } else if (init && hasWide(kind)) {
+    const start = await wideStartFromFiles({ files, columns, splits: trainSplits, config, transforms, spec, rows: fitRows, log });
+    initial = start.state;
+    let validationAuc: number | undefined;
+    if (validation) {
+      // The regression alone on the validation rows: a wide-only model on the start's tables (it trains nothing).
+      const wideSpec = { ...spec, kind: 'wide' as const };
+      const lr = await WideDeepModel.create(wideSpec, {
+        state: { bias: start.state.bias, wide: start.state.wide!, embeddings: new Map() },
+      });
+      try {
+        validationAuc = (
+          await evaluateModel({ config, transforms, model: lr }, validation.data, {
+            onBadRow: config.data.onBadRow,
+            ...(validation.splits ? { split: validation.splits } : {}),
+          })
+        ).auc;
+      } finally {
+        lr.dispose();
+      }
+    }
+    wideInit = wideInitRecord(start.start, validationAuc);
+    log.info(describeWideStart(wideInit));
+  } else if (init) {
+    log.info('wide.init not used: a deep model has no wide part');
   }
   const model = await WideDeepModel.create(spec, {
     backend: options.backend ?? 'auto',
@@ -313,6 +348,7 @@ async function trainUnderLock(options: TrainOptions, lock: OutputLock | undefine
           examplesPerSecond: stats.examples / trainSeconds,
           totalSeconds: (performance.now() - started) / 1000,
           refitTransforms: options.refitTransforms ?? false,
+          ...(wideInit ? { wideInit } : {}),
           lossCurve: lossCurve.map((p) => ({ examples: p.examples, loss: round6(p.loss), epoch: p.epoch })),
           ...(validation
             ? {
@@ -343,6 +379,44 @@ async function trainUnderLock(options: TrainOptions, lock: OutputLock | undefine
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * `wide.init: "logistic-regression"` for `wdp train`: one pass over the training rows (the same
+ * split as training) keeps the wide ids and labels of a seeded uniform sample of at most
+ * `wide.init.maxRows` rows (rowSampler; ~ rows × wide features × 8 bytes), fits the regression on
+ * them and returns the model's initial state (src/training/wide-init.ts).
+ */
+async function wideStartFromFiles(o: {
+  files: readonly LogFile[];
+  columns: readonly ColumnRequirement[];
+  splits: RowSplits;
+  config: WdpConfig;
+  transforms: FeatureTransforms;
+  spec: WideDeepSpec;
+  /** Training rows counted by the transforms' fit: the sample's denominator. */
+  rows: number;
+  log: Logger;
+}): Promise<{ state: WideDeepState; start: ReturnType<typeof fitWideStart> }> {
+  const init = wideInitOf(o.config)!;
+  const { seed, batchSize } = o.config.training;
+  const keep = rowSampler(o.rows, init.maxRows, seed);
+  const kept: EncodedBatch[] = [];
+  let epochRows = 0;
+  for await (const chunk of splitRows(readLogChunks(o.files, { columns: o.columns }), o.splits)) {
+    const { batch } = o.transforms.encode(chunk, { withLabels: true, onBadRow: o.config.data.onBadRow });
+    epochRows += batch.size;
+    const pick: number[] = [];
+    for (let r = 0; r < batch.size; r++) if (keep()) pick.push(r);
+    if (pick.length > 0) kept.push(wideOnly(batch, Int32Array.from(pick)));
+  }
+  if (kept.length === 0) throw new TrainingError('wide.init: no usable training rows to fit the logistic regression on');
+  const rows = concatBatches(kept);
+  o.log.info(
+    `fitting the wide part's starting point: logistic regression on ${rows.size}${rows.size < epochRows ? ` of ${epochRows}` : ''} rows, L2 ${init.l2}`,
+  );
+  const start = fitWideStart(rows, o.spec.wideLayout.size, { l2: init.l2, batchSize, seed, epochRows });
+  return { state: applyWideStart(o.spec, start), start };
 }
 
 /**

@@ -14,7 +14,9 @@
  * Scores come from the validation rows (TuningData), never from the config's final holdout.
  */
 import { ConfigError, type ModelKind, parseConfig, type WdpConfig } from '../config/index.ts';
-import { binaryMetrics, type BinaryMetrics } from '../evaluation/metrics.ts';
+import { auc, binaryMetrics, type BinaryMetrics } from '../evaluation/metrics.ts';
+import { predictLogisticRegression } from '../baseline/logistic-regression.ts';
+import { describeWideStart, WideStartCache, wideInitRecord } from '../training/wide-init.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
 import { WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
@@ -187,6 +189,9 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   }
   let done = 0;
   const states = new Map<number, WideDeepState>();
+  // Trials with `wide.init: "logistic-regression"` start from the same regression (it depends on
+  // the rows and its own settings only): fitted once, on the first such trial.
+  const wideStarts = new WideStartCache(data.train);
   /**
    * Each trial's validation predictions at its best epoch, for the comparison with trial 0: at
    * most trials × validation rows floats (27 × 400k rows under the 2M-row limit: 43 MB).
@@ -208,7 +213,13 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
       try {
         const trialConfig = applyParams(config, trial.params, `trial ${id}`);
         const spec = specFor(trialConfig, data.transforms, kind);
-        const state = states.get(id);
+        const state =
+          states.get(id) ??
+          wideStarts.initialState(trialConfig, spec, (start) =>
+            log(
+              describeWideStart(wideInitRecord(start, auc(predictLogisticRegression(start.fit, data.validation), data.validation.labels!))),
+            ),
+          )?.state;
         const model = await WideDeepModel.create(spec, { backend: options.backend ?? 'auto', ...(state ? { state } : {}) });
         try {
           for (let epoch = trial.epochs; epoch < plan.epochs; epoch++) {

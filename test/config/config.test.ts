@@ -12,6 +12,7 @@ import {
   parseConfigText,
   readConfigDocument,
   wideBucketsOf,
+  wideInitOf,
   withoutFilledWideBuckets,
 } from '../../src/config/index.ts';
 import { TINY_CONFIG } from '../helpers/tiny-data.ts';
@@ -52,6 +53,30 @@ test('bad configs name the field', () => {
     /either vocab or hashBuckets/,
   );
   expectField({ ...TINY_CONFIG, optimiser: {} }, '', /unrecognized key/i);
+});
+
+test('wide.init: zeros by default (left out), the shorthand and the object fill the same defaults, bad values name the field', () => {
+  const withInit = (init?: unknown) => ({ ...TINY_CONFIG, wide: { ...TINY_CONFIG.wide!, ...(init !== undefined ? { init } : {}) } });
+  const unset = parseConfig(withInit());
+  assert.equal(unset.wide.init, undefined, 'unset stays unset, so older manifests read back unchanged');
+  assert.equal(wideInitOf(unset), undefined);
+  assert.equal(wideInitOf(parseConfig(withInit('zeros'))), undefined);
+  const lr = { kind: 'logistic-regression', l2: 1e-3, maxRows: 1_000_000 };
+  assert.deepEqual(wideInitOf(parseConfig(withInit('logistic-regression'))), lr);
+  assert.deepEqual(wideInitOf(parseConfig(withInit({ kind: 'logistic-regression' }))), lr);
+  assert.deepEqual(wideInitOf(parseConfig(withInit({ kind: 'logistic-regression', l2: 0.01, maxRows: 5000 }))), {
+    ...lr,
+    l2: 0.01,
+    maxRows: 5000,
+  });
+  const choices = /expected "zeros", "logistic-regression" or \{"kind": "logistic-regression"/;
+  expectField(withInit('lr'), 'wide.init', choices);
+  expectField(withInit({ kind: 'ftrl' }), 'wide.init', choices);
+  expectField(withInit({ kind: 'logistic-regression', maxRows: 1.5 }), 'wide.init', choices);
+  expectField(withInit({ kind: 'logistic-regression', l2: 0 }), 'wide.init.l2', /expected number to be >0/);
+  expectField(withInit({ kind: 'logistic-regression', l2: -1 }), 'wide.init.l2', /expected number to be >0/);
+  expectField(withInit({ kind: 'logistic-regression', maxRows: 0 }), 'wide.init.maxRows', />=1/);
+  expectField(withInit({ kind: 'logistic-regression', rows: 10 }), 'wide.init', /Unrecognized key: "rows"/);
 });
 
 test('config text that is not JSON is a clear error', () => {
