@@ -44,7 +44,7 @@ export function qualityPlotSvg(rows: readonly QualityPlotRow[], title: string, t
   const y = { field: 'model', type: 'nominal' as const, title: null, sort: order };
   return renderSvg({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title,
+    title: { text: title, subtitle: `solid line: the regression; dashed: ${tolerance} below it` },
     background: 'white',
     data: { values },
     facet: { row: { field: 'dataset', type: 'nominal', title: null, sort: rows.map((r) => r.dataset) } },
@@ -63,7 +63,7 @@ export function qualityPlotSvg(rows: readonly QualityPlotRow[], title: string, t
             x: {
               field: 'low',
               type: 'quantitative',
-              title: `test AUC − logistic regression's, 95% interval (solid line: the regression; dashed: ${tolerance} below it)`,
+              title: 'test AUC − the regression’s (95% interval)',
             },
             x2: { field: 'high' },
             color: { field: 'setting', type: 'nominal', title: 'settings' },
