@@ -24,6 +24,11 @@ export interface LogisticRegressionOptions {
   readonly maxIterations?: number;
   /** L-BFGS history. @default 10 */
   readonly memory?: number;
+  /**
+   * Called after each accepted iteration (1-based) with the objective and its change: the fit is
+   * synchronous and on a million rows takes minutes, so a caller can show that it moves.
+   */
+  readonly onIteration?: (iteration: number, objective: number, change: number) => void;
 }
 
 export interface LogisticRegressionFit {
@@ -199,6 +204,7 @@ export function fitLogisticRegression(
     g.set(gNew);
     f = fNew;
     history.push(f);
+    options.onIteration?.(iterations, f, lastChange);
     let gMax = 0;
     for (let j = 0; j < P; j++) gMax = Math.max(gMax, Math.abs(g[j]!));
     if (lastChange < tol || gMax < 1e-9) {

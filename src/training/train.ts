@@ -381,6 +381,9 @@ async function trainUnderLock(options: TrainOptions, lock: OutputLock | undefine
   }
 }
 
+/** How often the wide start's regression reports its progress, at most. */
+const PROGRESS_LINE_MS = 5000;
+
 /**
  * `wide.init: "logistic-regression"` for `wdp train`: one pass over the training rows (the same
  * split as training) keeps the wide ids and labels of a seeded uniform sample of at most
@@ -415,7 +418,16 @@ async function wideStartFromFiles(o: {
   o.log.info(
     `fitting the wide part's starting point: logistic regression on ${rows.size}${rows.size < epochRows ? ` of ${epochRows}` : ''} rows, L2 ${init.l2}`,
   );
-  const start = fitWideStart(rows, o.spec.wideLayout.size, { l2: init.l2, batchSize, seed, epochRows });
+  // The fit is synchronous (no progress bar redraws meanwhile): a line every few seconds instead.
+  let lastLine = performance.now();
+  const onIteration = (iteration: number, objective: number, change: number) => {
+    if (performance.now() - lastLine < PROGRESS_LINE_MS) return;
+    lastLine = performance.now();
+    o.log.info(
+      `  logistic regression: iteration ${iteration}, objective ${objective.toPrecision(6)} (last change ${change.toExponential(1)}, stops below 1e-8)`,
+    );
+  };
+  const start = fitWideStart(rows, o.spec.wideLayout.size, { l2: init.l2, batchSize, seed, epochRows, onIteration });
   return { state: applyWideStart(o.spec, start), start };
 }
 

@@ -82,6 +82,8 @@ export interface FitWideStartOptions {
   readonly epochRows?: number;
   /** @default WIDE_INIT_N_SCALE */
   readonly nScale?: number;
+  /** Told after each L-BFGS iteration (LogisticRegressionOptions.onIteration). */
+  readonly onIteration?: (iteration: number, objective: number, change: number) => void;
 }
 
 /**
@@ -148,7 +150,10 @@ export function wideOnly(rows: EncodedBatch, pick?: Int32Array): EncodedBatch {
  * @param wideSize the model's wide table size (WideLayout.size)
  */
 export function fitWideStart(rows: EncodedBatch, wideSize: number, options: FitWideStartOptions): WideStart {
-  const fit = fitLogisticRegression(rows, wideSize, { l2: options.l2 });
+  const fit = fitLogisticRegression(rows, wideSize, {
+    l2: options.l2,
+    ...(options.onIteration ? { onIteration: options.onIteration } : {}),
+  });
   const nScale = options.nScale ?? WIDE_INIT_N_SCALE;
   const epochRows = Math.max(rows.size, options.epochRows ?? rows.size);
   const { n, biasN } = squaredGradientSums(fit, rows, wideSize, options.batchSize, options.seed);

@@ -125,3 +125,22 @@ test('FTRL l2 in mean-loss units: l2 · batch / (epochs · rows)', () => {
   assert.equal(ftrlEquivalentL2(0.001, 32_000, 10, 64), (0.001 * 64) / (10 * 32_000));
   assert.throws(() => fitLogisticRegression({ ...problem(10, 2, 14, 1).batch, labels: undefined as never }, 14), /needs labelled rows/);
 });
+
+test('onIteration is told each accepted iteration: 1, 2, … with the objective history records and its change', () => {
+  const { batch } = problem(2000, 40, 400, 5);
+  const seen: { iteration: number; objective: number; change: number }[] = [];
+  const fit = fitLogisticRegression(batch, 400, {
+    l2: 1e-3,
+    onIteration: (iteration, objective, change) => seen.push({ iteration, objective, change }),
+  });
+  assert.deepEqual(
+    seen.map((s) => s.iteration),
+    Array.from({ length: seen.length }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    seen.map((s) => s.objective),
+    fit.history.slice(1),
+  );
+  for (const [i, s] of seen.entries()) assert.equal(s.change, fit.history[i]! - s.objective);
+  assert.equal(seen.at(-1)?.change, fit.lastChange);
+});
