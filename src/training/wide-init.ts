@@ -288,12 +288,14 @@ export class WideStartCache {
   /**
    * The initial state for `config`'s `wide.init` on this cache's rows, or undefined when the
    * config starts from zeros or the model has no wide part. `onFit` is called when a start is
-   * fitted (not when it comes from the cache).
+   * fitted (not when it comes from the cache), `onFitting` just before, with the rows it fits on:
+   * the fit is synchronous, so a progress bar does not redraw meanwhile.
    */
   initialState(
     config: WdpConfig,
     spec: WideDeepSpec,
     onFit?: (start: WideStart) => void,
+    onFitting?: (rows: number) => void,
   ): { state: WideDeepState; start: WideStart } | undefined {
     const init = wideInitOf(config);
     if (!init || !hasWide(spec.kind)) return undefined;
@@ -301,6 +303,7 @@ export class WideStartCache {
     let start = this.#starts.get(key);
     if (!start) {
       const rows = sampleWideRows(this.#rows, init.maxRows, config.training.seed);
+      onFitting?.(rows.size);
       start = fitWideStart(rows, spec.wideLayout.size, {
         l2: init.l2,
         batchSize: config.training.batchSize,

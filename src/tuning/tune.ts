@@ -215,10 +215,19 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
         const spec = specFor(trialConfig, data.transforms, kind);
         const state =
           states.get(id) ??
-          wideStarts.initialState(trialConfig, spec, (start) =>
-            log(
-              describeWideStart(wideInitRecord(start, auc(predictLogisticRegression(start.fit, data.validation), data.validation.labels!))),
-            ),
+          wideStarts.initialState(
+            trialConfig,
+            spec,
+            (start) =>
+              log(
+                describeWideStart(
+                  wideInitRecord(start, auc(predictLogisticRegression(start.fit, data.validation), data.validation.labels!)),
+                ),
+              ),
+            (rows) =>
+              log(
+                `fitting the logistic regression the wide part starts from, on ${rows} rows (once: every trial that starts from it shares it)`,
+              ),
           )?.state;
         const model = await WideDeepModel.create(spec, { backend: options.backend ?? 'auto', ...(state ? { state } : {}) });
         try {

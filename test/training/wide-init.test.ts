@@ -135,9 +135,21 @@ test('the cache fits a start once per key and not at all for zeros or a deep mod
   const { spec, rows } = await data();
   const cache = new WideStartCache(rows);
   let fits = 0;
-  const a = cache.initialState(config, spec, () => fits++);
-  const b = cache.initialState(config, spec, () => fits++);
+  const told: number[] = [];
+  const a = cache.initialState(
+    config,
+    spec,
+    () => fits++,
+    (n) => told.push(n),
+  );
+  const b = cache.initialState(
+    config,
+    spec,
+    () => fits++,
+    (n) => told.push(n),
+  );
   assert.equal(fits, 1);
+  assert.deepEqual(told, [a!.start.rows], 'told once, before the fit, with the rows it fits on');
   assert.ok(a && b && a.state.wide !== b.state.wide, 'each call gets its own tables');
   assert.equal(cache.initialState(tinyConfig(), spec), undefined);
   assert.equal(cache.initialState(config, { ...spec, kind: 'deep' }), undefined);
