@@ -3,6 +3,7 @@
  * evaluation, and the training loss curve. Rendered to SVG with Vega-Lite, headless (no canvas).
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { controlsAsCodePoints } from '../util/terminal-text.ts';
 
 /** Up to `points` (fpr, tpr) points of the ROC curve, from the highest score down. */
 export function rocPoints(probs: ArrayLike<number>, labels: ArrayLike<number>, points = 200): { fpr: number; tpr: number }[] {
@@ -51,8 +52,24 @@ export function reliabilityBins(
 async function render(spec: TopLevelSpec): Promise<string> {
   const vl = await import('vega-lite');
   const vega = await import('vega');
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const view = new vega.View(vega.parse(vl.compile(withControlsEscaped(spec)).spec), { renderer: 'none' });
   return view.toSVG();
+}
+
+/**
+ * The spec with every string's control characters and bidi overrides written as `[U+XXXX]`
+ * (util/terminal-text.ts; not `\uXXXX`, which Vega's label expressions read back as the
+ * character): chart labels and titles hold tokens, model ids and file names from data, and Vega
+ * draws them as SVG text, where U+202E reverses what follows. Strings without such characters
+ * (field names, types, colours) come back unchanged; numbers stay numbers.
+ */
+function withControlsEscaped<T>(value: T): T {
+  if (typeof value === 'string') return controlsAsCodePoints(value) as T;
+  if (Array.isArray(value)) return value.map((v) => withControlsEscaped(v)) as T;
+  // Plain objects only: anything else (a typed array, a Date) is passed through as it is.
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value)))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withControlsEscaped(v)])) as T;
+  return value;
 }
 
 /** The y = x reference line from 0 to `to`, under ROC curves (chance) and reliability diagrams (perfect calibration). */

@@ -53,6 +53,16 @@ export function escapeControls(text: string): string {
 }
 
 /**
+ * `text` with the same characters as escapeControls shown as `[U+XXXX]`, no backslash: for text
+ * that passes through another escaping layer which would read `\u202e` back as the character
+ * (Vega builds its labels' aria text as expressions).
+ * @example controlsAsCodePoints('a\u202Eb') === 'a[U+202E]b'
+ */
+export function controlsAsCodePoints(text: string): string {
+  return text.replace(CONTROLS, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
+/**
  * `value` as JSON text (2-space indented) that holds no raw DEL or C1 control: JSON.stringify
  * escapes C0 only. The `\uXXXX` escapes it adds are valid JSON and parse back to the same value.
  */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { escapeControls, jsonText, quoted, shellQuoted } from '../../src/util/terminal-text.ts';
+import { controlsAsCodePoints, escapeControls, jsonText, quoted, shellQuoted } from '../../src/util/terminal-text.ts';
 
 test('quoted: JSON quoting, with DEL and C1 controls escaped too (JSON.stringify leaves them raw)', () => {
   assert.equal(quoted('game_puzzle'), '"game_puzzle"');
@@ -31,6 +31,11 @@ test('bidirectional formatting (Trojan Source) and line separators are escaped b
   assert.deepEqual(JSON.parse(jsonText({ sneaky })), { sneaky });
   assert.doesNotMatch(jsonText({ sneaky }), /[\u202e\u2066\u2069\u200f\u2028]/);
   assert.equal(shellQuoted(`/x/${sneaky}`), "$'/x/model_\\xe2\\x80\\xaeedom\\xe2\\x81\\xa6x\\xe2\\x81\\xa9\\xe2\\x80\\x8f\\xe2\\x80\\xa8'");
+  assert.equal(
+    controlsAsCodePoints(sneaky),
+    'model_[U+202E]edom[U+2066]x[U+2069][U+200F][U+2028]',
+    'no backslash for a layer that would unescape it',
+  );
   // Other Unicode (accents, arrows, emoji, the no-break space) is left as it is.
   assert.equal(escapeControls('é → ✓ 😀 \u00a0'), 'é → ✓ 😀 \u00a0');
 });

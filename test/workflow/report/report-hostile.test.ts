@@ -133,4 +133,11 @@ describe('reports with hostile strings everywhere', () => {
       assert.ok(svg.includes(EVIL_ESCAPED.replace(/&#39;/g, "'")) || svg.includes(EVIL_ESCAPED), 'the title, escaped');
     }
   });
+
+  it('chart text from data shows control characters and bidi overrides as [U+XXXX] (U+202E would draw a label reversed)', async () => {
+    const sneaky = 'app_\u202Eevil\u001b[2J';
+    const svg = await histogramSvg([{ lo: 0, hi: 1, count: 3 }], sneaky, sneaky);
+    assert.ok(!svg.includes('\u202e') && !svg.includes('\u001b'), 'no raw override or ESC in the SVG');
+    assert.ok(svg.includes('app_[U+202E]evil[U+001B][2J'), `shown as code points: ${svg.match(/app_[^<]*/)?.[0]}`);
+  });
 });
