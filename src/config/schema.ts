@@ -128,6 +128,11 @@ export const WIDE_INIT_LR_DEFAULTS = { l2: 1e-3, maxRows: 1_000_000 } as const;
  * not refused: the regression then fits on all of them (rowSampler keeps every row).
  */
 export const WIDE_INIT_MIN_ROWS = 1000;
+// The floor is checked by trainingConfigSchema only (a model saved with a smaller maxRows before
+// it existed must still load); configSchema itself takes any maxRows ≥ 1, as it always did.
+
+const tooFewWideInitRows = (n: number) =>
+  `must be at least ${WIDE_INIT_MIN_ROWS} rows (got ${n}): a regression fitted on fewer rows can start the bias so far off that training does not recover`;
 
 /** The largest `wide.init.maxRows` accepted (the sampled rows' wide ids are held in memory). */
 export const WIDE_INIT_MAX_ROWS = 100_000_000;
@@ -142,8 +147,8 @@ const wideInitMaxRows = z
   .superRefine((n, ctx) => {
     const message = !Number.isInteger(n)
       ? `must be an integer number of rows (got ${n})`
-      : n < WIDE_INIT_MIN_ROWS
-        ? `must be at least ${WIDE_INIT_MIN_ROWS} rows (got ${n}): a regression fitted on fewer rows can start the bias so far off that training does not recover`
+      : n < 1
+        ? tooFewWideInitRows(n)
         : n > WIDE_INIT_MAX_ROWS
           ? `must be at most ${WIDE_INIT_MAX_ROWS} rows (got ${n}): the sampled rows' wide ids are held in memory`
           : undefined;
@@ -546,6 +551,24 @@ function duplicates(names: readonly string[], path: (string | number)[], ctx: z.
     else ctx.addIssue({ code: 'custom', path: [...path, i], message: `"${n}" is ${what} (also at ${[...path, at].join('.')})` });
   });
 }
+
+/**
+ * configSchema with the checks that apply only to a config about to train, not to one stored in
+ * a model's manifest: a model trained before such a check existed must stay loadable
+ * (src/model/manifest.ts reads its config with configSchema). Config files, `--config-patch`
+ * and `wdp tune`'s output are read with this one (src/config/load.ts).
+ */
+export const trainingConfigSchema = configSchema.superRefine((cfg, ctx) => {
+  const init = cfg.wide.init;
+  // Values under 1 or fractional already have configSchema's own message.
+  if (typeof init === 'object' && Number.isInteger(init.maxRows) && init.maxRows >= 1 && init.maxRows < WIDE_INIT_MIN_ROWS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['wide', 'init', 'maxRows'],
+      message: tooFewWideInitRows(init.maxRows),
+    });
+  }
+});
 
 /** The validated config, with every default filled in. */
 export type WdpConfig = z.output<typeof configSchema>;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   ConfigError,
+  configSchema,
   DEFAULT_WIDE_BUCKETS,
   MAX_CONFIG_BYTES,
   parseConfig,
@@ -109,6 +110,12 @@ test('wide.init.maxRows: an integer from 1000 (fewer rows can start the bias too
   assert.equal(wideInitOf(parseConfig(withMaxRows(100_000_000)))?.maxRows, 100_000_000);
   assert.equal(wideInitOf(parseConfig(withMaxRows()))?.maxRows, WIDE_INIT_LR_DEFAULTS.maxRows);
   assert.ok(WIDE_INIT_LR_DEFAULTS.maxRows >= WIDE_INIT_MIN_ROWS, 'the default is legal');
+  // A model saved with a smaller maxRows before the floor existed still loads: its manifest's
+  // config is read with configSchema, which keeps the old range.
+  const stored = configSchema.safeParse(withMaxRows(500));
+  assert.ok(stored.success, 'configSchema still reads maxRows 500');
+  assert.equal(wideInitOf(stored.data)?.maxRows, 500);
+  assert.equal(configSchema.safeParse(withMaxRows(0)).success, false);
 });
 
 test('config text that is not JSON is a clear error', () => {
