@@ -1,9 +1,9 @@
-/** Config from a file or an object, validated with configSchema through the one JSON-document reader. */
+/** Config from a file or an object, validated with trainingConfigSchema through the one JSON-document reader. */
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { JsonDocumentError, parseJsonDocument, readJsonDocument, validateJsonDocument } from '../storage/json-document.ts';
 import { ConfigError } from './errors.ts';
-import { configSchema, type WdpConfig } from './schema.ts';
+import { trainingConfigSchema, type WdpConfig } from './schema.ts';
 
 /** Config files larger than this are refused before parsing. */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -20,7 +20,7 @@ function asConfigError(source: string, e: unknown): unknown {
  */
 export function parseConfig(value: unknown, source = 'config'): WdpConfig {
   try {
-    return validateJsonDocument(value, source, configSchema);
+    return validateJsonDocument(value, source, trainingConfigSchema);
   } catch (e) {
     throw asConfigError(source, e);
   }
@@ -29,7 +29,7 @@ export function parseConfig(value: unknown, source = 'config'): WdpConfig {
 /** Parses config JSON text (e.g. a file's bytes). */
 export function parseConfigText(text: string, source = 'config'): WdpConfig {
   try {
-    return parseJsonDocument(text, source, configSchema, { maxBytes: MAX_CONFIG_BYTES });
+    return parseJsonDocument(text, source, trainingConfigSchema, { maxBytes: MAX_CONFIG_BYTES });
   } catch (e) {
     throw asConfigError(source, e);
   }
@@ -40,7 +40,7 @@ export function parseConfigText(text: string, source = 'config'): WdpConfig {
  * @throws ConfigError when it is missing, too large, not JSON or invalid
  */
 export async function readConfigDocument(uri: string): Promise<WdpConfig> {
-  const config = await readJsonDocument(uri, configSchema, { maxBytes: MAX_CONFIG_BYTES }).catch((e: unknown) => {
+  const config = await readJsonDocument(uri, trainingConfigSchema, { maxBytes: MAX_CONFIG_BYTES }).catch((e: unknown) => {
     throw asConfigError(uri, e);
   });
   if (!config) throw new ConfigError(uri, '', (await isLocalFolder(uri)) ? 'is a directory, not a config file' : 'not found');

@@ -120,6 +120,43 @@ export const ftrlSchema = z
 export const WIDE_INIT_LR_DEFAULTS = { l2: 1e-3, maxRows: 1_000_000 } as const;
 
 /**
+ * The smallest `wide.init.maxRows` accepted. A regression fitted on a handful of rows separates
+ * them and drives the bias far out, and the joint training does not bring it back: on 50,000
+ * training rows (2 epochs), maxRows 1 fitted one row to a train loss of 1.8e-7 and left the model
+ * at holdout calibration 0.438 and logloss 0.3284, against 0.947 and 0.3020 from zeros; maxRows
+ * 100 still gave calibration 0.908, 1000 gave 0.947. Training data with fewer rows than this is
+ * not refused: the regression then fits on all of them (rowSampler keeps every row).
+ */
+export const WIDE_INIT_MIN_ROWS = 1000;
+// The floor is checked by trainingConfigSchema only (a model saved with a smaller maxRows before
+// it existed must still load); configSchema itself takes any maxRows ≥ 1, as it always did.
+
+const tooFewWideInitRows = (n: number) =>
+  `must be at least ${WIDE_INIT_MIN_ROWS} rows (got ${n}): a regression fitted on fewer rows can start the bias so far off that training does not recover`;
+
+/** The largest `wide.init.maxRows` accepted (the sampled rows' wide ids are held in memory). */
+export const WIDE_INIT_MAX_ROWS = 100_000_000;
+
+/**
+ * `wide.init.maxRows`: one check, so a bad value gets one message of its own. Through `.int()` a
+ * fractional value aborted the object option, and the union then had no option left to report
+ * and said only its general "expected ...".
+ */
+const wideInitMaxRows = z
+  .number()
+  .superRefine((n, ctx) => {
+    const message = !Number.isInteger(n)
+      ? `must be an integer number of rows (got ${n})`
+      : n < 1
+        ? tooFewWideInitRows(n)
+        : n > WIDE_INIT_MAX_ROWS
+          ? `must be at most ${WIDE_INIT_MAX_ROWS} rows (got ${n}): the sampled rows' wide ids are held in memory`
+          : undefined;
+    if (message) ctx.addIssue({ code: 'custom', message });
+  })
+  .default(WIDE_INIT_LR_DEFAULTS.maxRows);
+
+/**
  * `wide.init`: where the wide part and the bias start when a model trains from scratch (a warm
  * start from a parent model takes precedence). `"zeros"` is FTRL's usual start. The logistic
  * regression start fits the batch L2 logistic regression of `src/baseline` on the wide features
@@ -145,19 +182,20 @@ export const wideInitSchema = z.union(
         l2: z.number().positive().max(1e3).default(WIDE_INIT_LR_DEFAULTS.l2),
         /**
          * Fit on at most this many training rows (a seeded uniform sample when there are more):
-         * their wide ids are held in memory, about rows × wide features × 8 bytes.
+         * their wide ids are held in memory, about rows × wide features × 8 bytes. An integer
+         * from WIDE_INIT_MIN_ROWS (1000; fewer rows can start the bias too far off) to 100M.
          * @default 1_000_000
          */
-        maxRows: z.number().int().min(1).max(100_000_000).default(WIDE_INIT_LR_DEFAULTS.maxRows),
+        maxRows: wideInitMaxRows,
       })
       .strict(),
   ],
   {
-    // Only the union's own "no option matched": a field's issue (l2 ≤ 0, a fractional maxRows) keeps its own message.
+    // Only the union's own "no option matched": a field's issue (l2 ≤ 0, maxRows out of range or fractional) keeps its own message.
     error: (issue) =>
       issue.code !== 'invalid_union'
         ? undefined
-        : 'expected "zeros", "logistic-regression" or {"kind": "logistic-regression", "l2"?: number > 0, "maxRows"?: integer ≥ 1}',
+        : `expected "zeros", "logistic-regression" or {"kind": "logistic-regression", "l2"?: number > 0, "maxRows"?: integer ≥ ${WIDE_INIT_MIN_ROWS}}`,
   },
 );
 
@@ -513,6 +551,24 @@ function duplicates(names: readonly string[], path: (string | number)[], ctx: z.
     else ctx.addIssue({ code: 'custom', path: [...path, i], message: `"${n}" is ${what} (also at ${[...path, at].join('.')})` });
   });
 }
+
+/**
+ * configSchema with the checks that apply only to a config about to train, not to one stored in
+ * a model's manifest: a model trained before such a check existed must stay loadable
+ * (src/model/manifest.ts reads its config with configSchema). Config files, `--config-patch`
+ * and `wdp tune`'s output are read with this one (src/config/load.ts).
+ */
+export const trainingConfigSchema = configSchema.superRefine((cfg, ctx) => {
+  const init = cfg.wide.init;
+  // Values under 1 or fractional already have configSchema's own message.
+  if (typeof init === 'object' && Number.isInteger(init.maxRows) && init.maxRows >= 1 && init.maxRows < WIDE_INIT_MIN_ROWS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['wide', 'init', 'maxRows'],
+      message: tooFewWideInitRows(init.maxRows),
+    });
+  }
+});
 
 /** The validated config, with every default filled in. */
 export type WdpConfig = z.output<typeof configSchema>;

@@ -6,11 +6,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   ConfigError,
+  configSchema,
   DEFAULT_WIDE_BUCKETS,
   MAX_CONFIG_BYTES,
   parseConfig,
   parseConfigText,
   readConfigDocument,
+  WIDE_INIT_LR_DEFAULTS,
+  WIDE_INIT_MAX_ROWS,
+  WIDE_INIT_MIN_ROWS,
   wideBucketsOf,
   wideInitOf,
   withoutFilledWideBuckets,
@@ -72,11 +76,46 @@ test('wide.init: zeros by default (left out), the shorthand and the object fill 
   const choices = /expected "zeros", "logistic-regression" or \{"kind": "logistic-regression"/;
   expectField(withInit('lr'), 'wide.init', choices);
   expectField(withInit({ kind: 'ftrl' }), 'wide.init', choices);
-  expectField(withInit({ kind: 'logistic-regression', maxRows: 1.5 }), 'wide.init', choices);
+  expectField(withInit({ kind: 'logistic-regression', maxRows: '5000' }), 'wide.init', /"maxRows"\?: integer ≥ 1000\}$/);
   expectField(withInit({ kind: 'logistic-regression', l2: 0 }), 'wide.init.l2', /expected number to be >0/);
   expectField(withInit({ kind: 'logistic-regression', l2: -1 }), 'wide.init.l2', /expected number to be >0/);
-  expectField(withInit({ kind: 'logistic-regression', maxRows: 0 }), 'wide.init.maxRows', />=1/);
+  expectField(withInit({ kind: 'logistic-regression', maxRows: 0 }), 'wide.init.maxRows', /at least 1000 rows/);
   expectField(withInit({ kind: 'logistic-regression', rows: 10 }), 'wide.init', /Unrecognized key: "rows"/);
+});
+
+test('wide.init.maxRows: an integer from 1000 (fewer rows can start the bias too far off) to 100M, each refusal with its own message', () => {
+  const withMaxRows = (maxRows?: number) => ({
+    ...TINY_CONFIG,
+    wide: { ...TINY_CONFIG.wide!, init: { kind: 'logistic-regression', ...(maxRows !== undefined ? { maxRows } : {}) } },
+  });
+  const refused = (maxRows: number, message: string) =>
+    assert.throws(
+      () => parseConfig(withMaxRows(maxRows), 'c.json'),
+      (e: unknown) => e instanceof ConfigError && e.field === 'wide.init.maxRows' && e.message === message,
+      `maxRows ${maxRows}`,
+    );
+  const tooFew = (n: number) =>
+    `c.json: wide.init.maxRows: must be at least 1000 rows (got ${n}): a regression fitted on fewer rows can start the bias so far off that training does not recover`;
+  refused(1, tooFew(1));
+  refused(999, tooFew(999));
+  refused(2.5, 'c.json: wide.init.maxRows: must be an integer number of rows (got 2.5)');
+  refused(1000.5, 'c.json: wide.init.maxRows: must be an integer number of rows (got 1000.5)');
+  refused(
+    100_000_001,
+    "c.json: wide.init.maxRows: must be at most 100000000 rows (got 100000001): the sampled rows' wide ids are held in memory",
+  );
+  assert.equal(WIDE_INIT_MIN_ROWS, 1000);
+  assert.equal(WIDE_INIT_MAX_ROWS, 100_000_000);
+  assert.equal(wideInitOf(parseConfig(withMaxRows(1000)))?.maxRows, 1000);
+  assert.equal(wideInitOf(parseConfig(withMaxRows(100_000_000)))?.maxRows, 100_000_000);
+  assert.equal(wideInitOf(parseConfig(withMaxRows()))?.maxRows, WIDE_INIT_LR_DEFAULTS.maxRows);
+  assert.ok(WIDE_INIT_LR_DEFAULTS.maxRows >= WIDE_INIT_MIN_ROWS, 'the default is legal');
+  // A model saved with a smaller maxRows before the floor existed still loads: its manifest's
+  // config is read with configSchema, which keeps the old range.
+  const stored = configSchema.safeParse(withMaxRows(500));
+  assert.ok(stored.success, 'configSchema still reads maxRows 500');
+  assert.equal(wideInitOf(stored.data)?.maxRows, 500);
+  assert.equal(configSchema.safeParse(withMaxRows(0)).success, false);
 });
 
 test('config text that is not JSON is a clear error', () => {

@@ -27,7 +27,8 @@ import { writeTinyParquet } from '../helpers/tiny-files.ts';
 let dir: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wdp-wide-init-'));
-  await writeTinyParquet(join(dir, 'a.parquet'), tinyChunk({ rows: 1500, seed: 1 }));
+  // 2500 rows: more than wide.init.maxRows's floor (1000), so `wdp train` samples them.
+  await writeTinyParquet(join(dir, 'a.parquet'), tinyChunk({ rows: 2500, seed: 1 }));
   await writeTinyParquet(join(dir, 'v.parquet'), tinyChunk({ rows: 500, seed: 2 }));
 });
 after(() => rm(dir, { recursive: true, force: true }));
@@ -161,7 +162,7 @@ test('wdp train with wide.init fits the regression on a sample of the training r
   const withInit = parseConfig(
     {
       ...TINY_CONFIG,
-      wide: { ...TINY_CONFIG.wide!, init: { kind: 'logistic-regression', l2: 1e-3, maxRows: 800 } },
+      wide: { ...TINY_CONFIG.wide!, init: { kind: 'logistic-regression', l2: 1e-3, maxRows: 1000 } },
       training: { ...TINY_CONFIG.training!, epochs: 1 },
     },
     'tiny with init',
@@ -179,7 +180,7 @@ test('wdp train with wide.init fits the regression on a sample of the training r
   assert.equal(record['from'], 'logistic-regression');
   assert.equal(record['l2'], 1e-3);
   const rows = record['rows'] as number;
-  assert.ok(rows > 700 && rows <= 800, `a sample of at most maxRows rows: ${rows}`);
+  assert.ok(rows > 900 && rows <= 1000, `a sample of at most maxRows rows: ${rows}`);
   const trainRows = r.manifest.trainedOn.rows;
   assert.equal(record['epochRows'], trainRows);
   assert.ok((record['trainLoss'] as number) > 0.3 && (record['trainLoss'] as number) < 0.7, `train loss ${record['trainLoss']}`);
@@ -195,7 +196,7 @@ test('wdp train with wide.init fits the regression on a sample of the training r
   );
   // The model loads and the config keeps the choice.
   const stored = await readStoredModel(join(dir, 'lr-start'));
-  assert.deepEqual(stored.config.wide.init, { kind: 'logistic-regression', l2: 1e-3, maxRows: 800 });
+  assert.deepEqual(stored.config.wide.init, { kind: 'logistic-regression', l2: 1e-3, maxRows: 1000 });
 
   // Without wide.init the manifest has no record (unchanged from before the option).
   const plain = await trainModel({
