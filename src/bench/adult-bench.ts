@@ -86,7 +86,7 @@ export const ADULT_CONFIG: WdpConfigInput = {
  */
 export const ADULT_TUNED_PATCH = {
   features: { capital_gain: { quantiles: 1000 }, capital_loss: { quantiles: 1000 } },
-  deep: { dropout: 0.3, embeddingL2: 0.03 },
+  deep: { dropout: 0.3, embeddingL2: 0.03, numericPieces: 16 },
   training: { epochs: 80 },
 } as const satisfies Record<string, unknown>;
 

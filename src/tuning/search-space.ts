@@ -57,6 +57,10 @@ export const SEARCH_SPACE: readonly SearchDimension[] = [
   // on Criteo's, so it is chosen on validation like any knob (and, like any trial, replaces the
   // given config only with a lead of more than one standard error).
   { path: 'wide.init', part: 'wide', kind: 'choice', values: ['zeros', 'logistic-regression'] },
+  // Tower inputs per deep numeric (piecewise-linear pieces of its quantile): on Adult's validation
+  // share 8 and 16 pieces gave +0.003 to +0.005 AUC over one (README, "UCI Adult"). A no-op for
+  // configs without deep numerics.
+  { path: 'deep.numericPieces', part: 'deep', kind: 'choice', values: [1, 4, 16] },
 ];
 
 /** Draws one value. */
