@@ -108,7 +108,7 @@ export function estimateModelMemory(cfg: WdpConfig): ModelMemoryEstimate {
     });
   }
 
-  inputDim += new Set(cfg.deep.numeric).size;
+  inputDim += new Set(cfg.deep.numeric).size * (cfg.deep.numericPieces ?? 1);
   let towerParams = 0;
   if (inputDim > 0) {
     const widths = [inputDim, ...cfg.deep.hiddenUnits, 1];

@@ -18,7 +18,7 @@ export interface EncodedBatch {
   readonly wideValues: Float32Array;
   /** One per embedding feature, in DeepLayout.embeddings order. */
   readonly embeddingInputs: readonly EmbeddingInput[];
-  /** Float32Array [B × DeepLayout.numeric.length], row-major, values in [0,1]. */
+  /** Float32Array [B × DeepLayout.numeric.length] (one column per numeric input), row-major, values in [0,1]. */
   readonly numeric: Float32Array;
 }
 
@@ -51,7 +51,10 @@ export interface EmbeddingSpec {
 
 export interface DeepLayout {
   readonly embeddings: readonly EmbeddingSpec[];
-  /** Names of the numeric inputs, in column order of EncodedBatch.numeric. */
+  /**
+   * The feature of each numeric tower input, in column order of EncodedBatch.numeric: a deep
+   * numeric fed in pieces (`deep.numericPieces`) is named once per piece, in adjacent columns.
+   */
   readonly numeric: readonly string[];
   /** Tower input width: sum of embedding dims + numeric count. */
   readonly inputDim: number;

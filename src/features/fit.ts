@@ -152,6 +152,7 @@ export async function fitTransformState(
         dim: embeddingDim(config, feature, features[feature]!, opts.parent),
       })),
       numeric: [...config.deep.numeric],
+      ...((config.deep.numericPieces ?? 1) > 1 ? { numericPieces: config.deep.numericPieces } : {}),
     },
   };
   return state;

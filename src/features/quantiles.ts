@@ -109,3 +109,13 @@ export function quantileNormalise(cuts: ArrayLike<number>, v: number): number {
   const k = cuts.length;
   return k === 0 ? 0 : bucketIndex(cuts, v) / k;
 }
+
+/**
+ * Piece t (0-based) of `pieces` of a quantile-normalised value q (config `deep.numericPieces`):
+ * the share of [t/pieces, (t+1)/pieces] that lies below q, i.e. clamp(pieces·q − t, 0, 1).
+ * With one piece it is q itself; the pieces of q sum to pieces·q.
+ */
+export function numericPiece(q: number, pieces: number, t: number): number {
+  const v = pieces * q - t;
+  return Math.min(1, Math.max(0, v));
+}

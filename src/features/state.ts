@@ -64,6 +64,8 @@ export const transformStateSchema = z
       .object({
         embeddings: z.array(z.object({ feature: name, dim: count }).strict()),
         numeric: z.array(name),
+        /** Tower inputs per numeric (config `deep.numericPieces`); absent = 1, as saved before it existed. */
+        numericPieces: count.optional(),
       })
       .strict(),
   })

@@ -22,7 +22,7 @@ import {
   numRuntime,
 } from './feature-runtime.ts';
 import { type FitOptions, fitTransformState } from './fit.ts';
-import { quantileNormalise } from './quantiles.ts';
+import { numericPiece, quantileNormalise } from './quantiles.ts';
 import { parseTransformState, type TransformState } from './state.ts';
 import { WideEncoder, type WidePlan, planWide } from './wide.ts';
 import { quoted } from '../util/terminal-text.ts';
@@ -97,6 +97,8 @@ export class FeatureTransforms {
   readonly #wide: WideEncoder;
   readonly #embed: CatRuntime[];
   readonly #deepNum: NumRuntime[];
+  /** Tower inputs per deep numeric (`deep.numericPieces`). */
+  readonly #pieces: number;
   readonly #signatures = new Map<string, string>();
   readonly #vocabTokens = new Map<string, readonly string[]>();
   readonly #widePlans: readonly WidePlan[];
@@ -139,10 +141,14 @@ export class FeatureTransforms {
         combiner: c.state.kind === 'categorical_list' ? c.state.combiner : 'sum',
       };
     });
+    this.#pieces = state.deep.numericPieces ?? 1;
+    // One column per piece: each deep numeric's name repeated numericPieces times in a row, so
+    // serving's split (user columns vs candidate columns, by feature) reads it as before.
+    const numericCols = state.deep.numeric.flatMap((n) => Array.from({ length: this.#pieces }, () => n));
     this.deepLayout = Object.freeze({
       embeddings: Object.freeze(embeddings),
-      numeric: Object.freeze([...state.deep.numeric]),
-      inputDim: embeddings.reduce((s, e) => s + e.dim, 0) + state.deep.numeric.length,
+      numeric: Object.freeze(numericCols),
+      inputDim: embeddings.reduce((s, e) => s + e.dim, 0) + numericCols.length,
     });
     this.#allParts = [this.#partsOf(undefined, false), this.#partsOf(undefined, true)];
   }
@@ -335,13 +341,21 @@ export class FeatureTransforms {
       return { offsets: identity, ids: f.ids.slice(0, m) };
     });
 
-    // 6. Numeric tower inputs, row-major [m × k].
-    const k = this.#deepNum.length;
+    // 6. Numeric tower inputs, row-major [m × k]: numeric c's pieces in columns c·P … c·P+P−1.
+    const P = this.#pieces;
+    const k = this.#deepNum.length * P;
     const numeric = new Float32Array(m * k);
-    for (let c = 0; c < k; c++) {
+    for (let c = 0; c < this.#deepNum.length; c++) {
       if (!parts.deepNum[c]) continue;
       const { values, cuts } = this.#deepNum[c]!;
-      for (let j = 0; j < m; j++) numeric[j * k + c] = quantileNormalise(cuts, values[kept[j]!]!);
+      if (P === 1) {
+        for (let j = 0; j < m; j++) numeric[j * k + c] = quantileNormalise(cuts, values[kept[j]!]!);
+        continue;
+      }
+      for (let j = 0; j < m; j++) {
+        const q = quantileNormalise(cuts, values[kept[j]!]!);
+        for (let t = 0; t < P; t++) numeric[j * k + c * P + t] = numericPiece(q, P, t);
+      }
     }
 
     let labels: Float32Array | undefined;

@@ -9,6 +9,7 @@ import { createTable, type SparseTable } from '../model/sparse/sparse-table.ts';
 import type { StoredModel } from '../model/stored-model.ts';
 import { freshState, hasDeep, type WideDeepSpec, type WideDeepState } from '../model/wide-deep.ts';
 import type { FeatureTransforms } from '../features/transforms.ts';
+import type { DeepLayout } from '../features/encoded-batch.ts';
 
 export interface WarmStartReport {
   /** Per wide segment / embedding: how its rows were initialised. */
@@ -111,7 +112,15 @@ export function warmStartState(
   let tower = undefined as WideDeepState['tower'];
   const pt = parent.state.tower;
   if (hasDeep(spec.kind) && pt) {
-    const same = pt.shape.inputDim === spec.deepLayout.inputDim && pt.shape.hiddenUnits.join() === spec.hiddenUnits.join();
+    // By index only when every input column means what it meant to the parent: the same
+    // embeddings (feature and dimension) and numeric columns in the same order. The same width
+    // alone is not enough (a numeric fed in 4 pieces and 4 numerics of one piece both take 4).
+    const pl = parent.transforms.deepLayout;
+    const columns = (l: DeepLayout) => JSON.stringify([l.embeddings.map((e) => [e.feature, e.dim]), l.numeric]);
+    const same =
+      pt.shape.inputDim === spec.deepLayout.inputDim &&
+      pt.shape.hiddenUnits.join() === spec.hiddenUnits.join() &&
+      columns(pl) === columns(spec.deepLayout);
     if (same) tower = pt;
     parts.push({ name: 'tower', part: 'tower', how: same ? 'by-index' : 'fresh', carriedRows: same ? 1 : 0, rows: 1 });
   }

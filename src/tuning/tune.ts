@@ -11,6 +11,9 @@
  * epoch; keeping it means the search never writes a config that scores worse on validation than
  * the one it was given (Optuna's `enqueue_trial` of a known-good point, made immune to pruning).
  *
+ * Trials 1…k are the given config with one switch changed (search-space rows marked `alone`:
+ * where the wide part starts, the numerics' pieces), then the rest are drawn at random.
+ *
  * Scores come from the validation rows (TuningData), never from the config's final holdout.
  */
 import { ConfigError, type ModelKind, parseConfig, type WdpConfig } from '../config/index.ts';
@@ -27,6 +30,7 @@ import { predictInMemory, trainEpochInMemory } from './in-memory.ts';
 import { aucDifference } from '../evaluation/bootstrap.ts';
 import {
   activeSpace,
+  aloneTrials,
   applyParams,
   type ParamValue,
   readParam,
@@ -169,9 +173,21 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
       return v === undefined ? [] : [[d.path, v] as const];
     }),
   );
+  // After trial 0, the given config with one switch changed (SearchDimension.alone), as many as
+  // the budget has room for; the rest are drawn.
+  const alone = includeGiven ? aloneTrials(config, dimensions, given).slice(0, nTrials - 1) : [];
+  if (alone.length > 0)
+    log(
+      `${alone.length === 1 ? 'trial 1' : `trials 1–${alone.length}`}: the given config with one switch changed (${alone.map((a) => a.change).join('; ')})`,
+    );
   const trials: TrialRecord[] = Array.from({ length: nTrials }, (_, id) => ({
     id,
-    params: includeGiven && id === 0 ? given : Object.fromEntries(dimensions.map((d) => [d.path, sampleDimension(d, rng)])),
+    params:
+      includeGiven && id === 0
+        ? given
+        : id - 1 < alone.length && includeGiven
+          ? alone[id - 1]!.params
+          : Object.fromEntries(dimensions.map((d) => [d.path, sampleDimension(d, rng)])),
     curve: [],
     epochs: 0,
     score: Number.NaN,

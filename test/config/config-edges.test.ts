@@ -172,3 +172,16 @@ test('training.memoryLimitMiB is capped at 1 TiB (a typo must not switch the mem
   assert.match(m, /1048576/);
   parseConfig(withLimit(MAX_MODEL_MEMORY_LIMIT_MIB));
 });
+
+test('deep.numericPieces: a whole number from 1 to 64; the tower estimate counts one input per piece', () => {
+  const withPieces = (numericPieces: number): WdpConfigInput => ({ ...TINY_CONFIG, deep: { ...TINY_CONFIG.deep!, numericPieces } });
+  assert.match(rejected(withPieces(0), 'deep.numericPieces'), />=1/);
+  assert.match(rejected(withPieces(65), 'deep.numericPieces'), /<=64/);
+  assert.match(rejected(withPieces(2.5), 'deep.numericPieces'), /int/);
+  const tower = (c: WdpConfigInput) => estimateModelMemory(parseConfig(c)).tables.find((t) => t.name === 'tower')!.rows;
+  // user, item, tags 4 each + x: 13 inputs → 8 → 4 → 1 = 13·8+8 + 8·4+4 + 4+1 = 153 parameters;
+  // x in 4 pieces: 16 inputs, 24 more first-layer weights.
+  assert.equal(tower(TINY_CONFIG), 153);
+  assert.equal(tower(withPieces(4)), 153 + 3 * 8);
+  assert.equal(parseConfig(TINY_CONFIG).deep.numericPieces, undefined, 'left out when unset');
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReservoirSampler, bucketIndex, quantileCuts, quantileNormalise } from '../../src/features/quantiles.ts';
+import { ReservoirSampler, bucketIndex, numericPiece, quantileCuts, quantileNormalise } from '../../src/features/quantiles.ts';
 
 test('quantile cuts of 1..10 into 5 quantiles are 3, 5, 7, 9', () => {
   // cut j = sorted[floor(j·10/5)] = sorted[2], [4], [6], [8].
@@ -70,4 +70,20 @@ test('reservoir sample is bounded, seeded and roughly uniform', () => {
   assert.deepEqual(s, b.sorted());
   // Median of a uniform sample of 0..99999 is near 50000 (sd of the sample median ≈ 1600).
   assert.ok(Math.abs(s[500]! - 50_000) < 8000, `median ${s[500]}`);
+});
+
+test('numeric pieces: piece t of n is the share of [t/n, (t+1)/n] below q; one piece is q; the pieces sum to n·q', () => {
+  const pieces = (q: number, n: number) => Array.from({ length: n }, (_, t) => numericPiece(q, n, t));
+  assert.deepEqual(pieces(0, 4), [0, 0, 0, 0]);
+  assert.deepEqual(pieces(1, 4), [1, 1, 1, 1]);
+  assert.deepEqual(pieces(0.25, 3), [0.75, 0, 0]);
+  assert.deepEqual(pieces(0.5, 3), [1, 0.5, 0]);
+  assert.deepEqual(pieces(0.625, 4), [1, 1, 0.5, 0]);
+  for (const q of [0, 0.1, 0.37, 0.5, 0.99, 1]) {
+    assert.deepEqual(pieces(q, 1), [q]);
+    for (const n of [2, 5, 16]) {
+      const sum = pieces(q, n).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - n * q) < 1e-12, `q=${q} n=${n}: sum ${sum}`);
+    }
+  }
 });

@@ -113,6 +113,48 @@ test('vocab ids, hash buckets, bucketized and quantile-normalised numerics', asy
   for (const v of batch.numeric) assert.ok(v >= 0 && v <= 1);
 });
 
+test('deep.numericPieces: each deep numeric feeds that many adjacent tower inputs, saved with the state', async () => {
+  const config = cfg({
+    features: {
+      country: { kind: 'categorical' },
+      age: { kind: 'numeric', quantiles: 5, wideBuckets: 2 },
+      hours: { kind: 'numeric', quantiles: 5, wideBuckets: 2 },
+    },
+    wide: { features: ['country'] },
+    deep: { embeddings: ['country'], defaultEmbeddingDim: 2, numeric: ['age', 'hours'], numericPieces: 3 },
+  });
+  const values = new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const fitChunk = chunk({ country: new Array<string>(10).fill('us'), age: values, hours: values });
+  const t = await FeatureTransforms.fit(config, chunks(fitChunk));
+  // Both numerics have cuts [3, 5, 7, 9] (as in the test above).
+  assert.deepEqual(t.deepLayout.numeric, ['age', 'age', 'age', 'hours', 'hours', 'hours']);
+  assert.equal(t.deepLayout.inputDim, 2 + 6);
+  assert.equal(t.toState().deep.numericPieces, 3);
+  const rows = chunk({
+    country: ['us', 'us', 'us'],
+    age: new Float64Array([3, 5, 10]), // q 0.25, 0.5, 1
+    hours: new Float64Array([1, 7, 5]), // q 0, 0.75, 0.5
+    clicked: new Float64Array([0, 1, 0]),
+  });
+  const { batch } = t.encode(rows, { withLabels: true });
+  // 3 pieces of q: clamp(3q − t, 0, 1) for t = 0, 1, 2.
+  assert.deepEqual([...batch.numeric], [0.75, 0, 0, 0, 0, 0, /* row 1 */ 1, 0.5, 0, 1, 1, 0.25, /* row 2 */ 1, 1, 1, 1, 0.5, 0]);
+  // Encoding only the hours feature fills its pieces and leaves age's at 0 (serving's split).
+  const hoursOnly = t.encode(rows, { withLabels: false, features: new Set(['hours']) }).batch;
+  assert.deepEqual([...hoursOnly.numeric].slice(0, 6), [0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...hoursOnly.numeric].slice(6, 12), [0, 0, 0, 1, 1, 0.25]);
+  // Round trip, and a state saved before the option existed (no numericPieces) feeds one input each.
+  const again = FeatureTransforms.fromState(JSON.parse(JSON.stringify(t.toState())));
+  assert.deepEqual([...again.encode(rows, { withLabels: true }).batch.numeric], [...batch.numeric]);
+  const { numericPieces: _, ...oldDeep } = t.toState().deep;
+  const old = FeatureTransforms.fromState({ ...t.toState(), deep: oldDeep });
+  assert.deepEqual(old.deepLayout.numeric, ['age', 'hours']);
+  assert.deepEqual([...old.encode(rows, { withLabels: true }).batch.numeric], [0.25, 0, 0.5, 0.75, 1, 0.5]);
+  // One piece (the default) is left out of the saved state, so states read back unchanged.
+  const one = await FeatureTransforms.fit(cfg({ ...config, deep: { ...config.deep, numericPieces: 1 } }), chunks(fitChunk));
+  assert.equal('numericPieces' in one.toState().deep, false);
+});
+
 test('JSON-style cells are canonicalised: 7, 7n, "7" are one token; booleans are true/false', async () => {
   const config = cfg({
     features: { c: { kind: 'categorical' }, n: { kind: 'numeric', boundaries: [1] } },

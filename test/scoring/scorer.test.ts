@@ -33,6 +33,13 @@ const MODELS: Record<string, TinyModelOptions> = {
       },
     },
   },
+  // x feeds the tower in 5 pieces (deep.numericPieces): 5 adjacent columns that move between the
+  // user's and the candidates' side together.
+  numeric_pieces: {
+    overrides: {
+      deep: { embeddings: ['user', 'item', 'tags'], defaultEmbeddingDim: 4, numeric: ['x'], numericPieces: 5, hiddenUnits: [8, 4] },
+    },
+  },
   sum_lists: {
     overrides: {
       features: {

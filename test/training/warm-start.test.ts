@@ -9,7 +9,8 @@ import { loadTrainableModel, specFor } from '../../src/model/trainable-model.ts'
 import { WideDeepModel } from '../../src/model/wide-deep.ts';
 import { trainModel } from '../../src/training/train.ts';
 import { warmStartState } from '../../src/training/warm-start.ts';
-import { chunks, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
+import type { WdpConfigInput } from '../../src/config/index.ts';
+import { chunks, TINY_CONFIG, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
 
 let dir: string;
@@ -74,4 +75,26 @@ test('warm start records the parent and keeps numeric cut points unless refit', 
     backend: 'onnx',
   });
   assert.equal(refit.manifest.training['refitTransforms'], true);
+});
+
+test('the tower is carried over only when every input column means what it did to the parent', async () => {
+  const parent = await readStoredModel(join(dir, 'parent'));
+  const data = tinyChunk({ rows: 1000, seed: 9 });
+  const towerHow = async (deep: Partial<WdpConfigInput['deep']>) => {
+    const config = tinyConfig({ deep: { ...TINY_CONFIG.deep!, ...deep } });
+    const transforms = await FeatureTransforms.fit(config, chunks(data), { parent: parent.transforms.toState() });
+    const spec = specFor(config, transforms, 'wide_deep');
+    const { state, report } = warmStartState(parent, spec, transforms);
+    return {
+      how: report.parts.find((p) => p.part === 'tower')!.how,
+      inputDim: spec.deepLayout.inputDim,
+      carried: state.tower !== undefined,
+    };
+  };
+  // user, item, tags 4 each + x: 13 inputs.
+  assert.deepEqual(await towerHow({}), { how: 'by-index', inputDim: 13, carried: true });
+  // x in 3 pieces: 15 inputs, a fresh tower.
+  assert.deepEqual(await towerHow({ numericPieces: 3 }), { how: 'fresh', inputDim: 15, carried: false });
+  // tags 3 wide and x in 2 pieces: 13 inputs again, but column 11 is now x's, not tags': fresh.
+  assert.deepEqual(await towerHow({ embeddingDims: { tags: 3 }, numericPieces: 2 }), { how: 'fresh', inputDim: 13, carried: false });
 });

@@ -9,7 +9,7 @@ import { evaluateModel } from '../../src/evaluation/evaluate.ts';
 import { loadTrainableModel } from '../../src/model/trainable-model.ts';
 import { trainModel } from '../../src/training/train.ts';
 import { prepareTuningData, TuningDataError } from '../../src/tuning/data.ts';
-import { activeSpace, type SearchDimension } from '../../src/tuning/search-space.ts';
+import { activeSpace, aloneTrials, type SearchDimension } from '../../src/tuning/search-space.ts';
 import { halvingSchedule, trialsTable, tune } from '../../src/tuning/tune.ts';
 import { TINY_CONFIG, tinyChunk, tinyConfig } from '../helpers/tiny-data.ts';
 import { writeTinyParquet } from '../helpers/tiny-files.ts';
@@ -313,4 +313,67 @@ test('tune --validation that is a --data file (or under a --data folder, or a sy
   await assert.rejects(prepareTuningData({ config: tinyConfig(), data: [logs], validation: [logs] }), refused);
   await assert.rejects(prepareTuningData({ config: tinyConfig(), data: [logs], validation: [link] }), refused);
   await assert.rejects(prepareTuningData({ config: tinyConfig(), data: [dir], validation: [logs] }), refused);
+});
+
+test('switches marked alone are tried on the given config by themselves (trials 1…k), then trials are drawn', async () => {
+  const space: SearchDimension[] = [
+    { path: 'optimizer.ftrl.alpha', part: 'wide', kind: 'log', min: 0.05, max: 2 },
+    { path: 'wide.init', part: 'wide', kind: 'choice', values: ['zeros', 'logistic-regression'], alone: true },
+    { path: 'deep.numericPieces', part: 'deep', kind: 'choice', values: [1, 4, 16], alone: true },
+  ];
+  const config = tinyConfig({ deep: { ...TINY_CONFIG.deep!, numericPieces: 4 } });
+  // The config's own value is not repeated (pieces 4), an unset knob counts as values[0] (zeros).
+  assert.deepEqual(
+    aloneTrials(config, space, { 'optimizer.ftrl.alpha': 0.1, 'deep.numericPieces': 4 }).map((a) => a.change),
+    ['wide.init "logistic-regression"', 'deep.numericPieces 1', 'deep.numericPieces 16'],
+  );
+  // Without deep numerics the pieces are not searched at all.
+  const noNumerics = tinyConfig({ deep: { ...TINY_CONFIG.deep!, numeric: [] } });
+  assert.match(
+    activeSpace(noNumerics, 'wide_deep', space)
+      .skipped.map((s) => `${s.path}: ${s.reason}`)
+      .join(),
+    /deep\.numericPieces: deep\.numeric is empty/,
+  );
+
+  const data = await prepareTuningData({ config, data: [logs], validationColumn: 'user', validationFraction: 0.25 });
+  const lines: string[] = [];
+  const search = {
+    config,
+    data,
+    trials: 6,
+    minEpochs: 1,
+    maxEpochs: 1,
+    seed: 5,
+    space,
+    backend: 'onnx',
+    log: (l: string) => lines.push(l),
+  } as const;
+  const r = await tune(search);
+  const alpha = config.optimizer.ftrl.alpha;
+  assert.deepEqual(
+    r.trials.slice(0, 4).map((t) => t.params),
+    [
+      { 'optimizer.ftrl.alpha': alpha, 'deep.numericPieces': 4 },
+      { 'optimizer.ftrl.alpha': alpha, 'deep.numericPieces': 4, 'wide.init': 'logistic-regression' },
+      { 'optimizer.ftrl.alpha': alpha, 'deep.numericPieces': 1 },
+      { 'optimizer.ftrl.alpha': alpha, 'deep.numericPieces': 16 },
+    ],
+  );
+  // Trials 4 and 5 are drawn: every knob sampled.
+  for (const t of r.trials.slice(4))
+    assert.deepEqual(Object.keys(t.params).sort(), ['deep.numericPieces', 'optimizer.ftrl.alpha', 'wide.init']);
+  assert.ok(
+    lines.some((l) =>
+      l.startsWith(
+        'trials 1–3: the given config with one switch changed (wide.init "logistic-regression"; deep.numericPieces 1; deep.numericPieces 16)',
+      ),
+    ),
+    lines.join('\n'),
+  );
+  // A budget too small for them all keeps the first ones; without trial 0 there are none.
+  const small = await tune({ ...search, trials: 2 });
+  assert.deepEqual(small.trials[1]!.params, r.trials[1]!.params);
+  const none = await tune({ ...search, trials: 2, includeGiven: false });
+  assert.ok(none.trials.every((t) => Object.keys(t.params).length === 3));
 });
