@@ -112,7 +112,7 @@ async function trainAndScore(
   for (const seed of seeds) {
     const seeded = { ...config, training: { ...config.training, seed } };
     const spec = specFor(seeded, data.transforms, kind);
-    const start = wideStarts.initialState(seeded, spec, (st) => log.info(`  ${describeWideStart(wideInitRecord(st))}`));
+    const start = wideStarts.initialState(seeded, spec, { onFit: (st) => log.info(`  ${describeWideStart(wideInitRecord(st))}`) });
     const model = await WideDeepModel.create(spec, { backend, ...(start ? { state: start.state } : {}) });
     try {
       for (let epoch = 0; epoch < config.training.epochs; epoch++) {

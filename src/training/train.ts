@@ -24,7 +24,16 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import { createProgress } from '../util/progress.ts';
 import { Rng } from '../util/random.ts';
 import { warmStartState, type WarmStartReport } from './warm-start.ts';
-import { applyWideStart, describeWideStart, fitWideStart, rowSampler, type WideInitRecord, wideInitRecord, wideOnly } from './wide-init.ts';
+import {
+  applyWideStart,
+  describeWideStart,
+  fitProgressLines,
+  fitWideStart,
+  rowSampler,
+  type WideInitRecord,
+  wideInitRecord,
+  wideOnly,
+} from './wide-init.ts';
 import { TrainingError } from './errors.ts';
 
 export interface TrainOptions {
@@ -381,9 +390,6 @@ async function trainUnderLock(options: TrainOptions, lock: OutputLock | undefine
   }
 }
 
-/** How often the wide start's regression reports its progress, at most. */
-const PROGRESS_LINE_MS = 5000;
-
 /**
  * `wide.init: "logistic-regression"` for `wdp train`: one pass over the training rows (the same
  * split as training) keeps the wide ids and labels of a seeded uniform sample of at most
@@ -419,14 +425,7 @@ async function wideStartFromFiles(o: {
     `fitting the wide part's starting point: logistic regression on ${rows.size}${rows.size < epochRows ? ` of ${epochRows}` : ''} rows, L2 ${init.l2}`,
   );
   // The fit is synchronous (no progress bar redraws meanwhile): a line every few seconds instead.
-  let lastLine = performance.now();
-  const onIteration = (iteration: number, objective: number, change: number) => {
-    if (performance.now() - lastLine < PROGRESS_LINE_MS) return;
-    lastLine = performance.now();
-    o.log.info(
-      `  logistic regression: iteration ${iteration}, objective ${objective.toPrecision(6)} (last change ${change.toExponential(1)}, stops below 1e-8)`,
-    );
-  };
+  const onIteration = fitProgressLines((line) => o.log.info(line));
   const start = fitWideStart(rows, o.spec.wideLayout.size, { l2: init.l2, batchSize, seed, epochRows, onIteration });
   return { state: applyWideStart(o.spec, start), start };
 }

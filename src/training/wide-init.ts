@@ -270,6 +270,35 @@ export function describeWideStart(r: WideInitRecord): string {
  * trial's other settings, so trials share it. At most MAX_CACHED_STARTS entries (a search has one
  * key; a bench's refits one per refit seed).
  */
+/** What WideStartCache.initialState tells while it fits a start. */
+export interface WideStartEvents {
+  readonly onFit?: (start: WideStart) => void;
+  readonly onFitting?: (rows: number) => void;
+  readonly onIteration?: (iteration: number, objective: number, change: number) => void;
+}
+
+/** How often a synchronous regression fit reports, at most (fitProgressLines). */
+export const FIT_PROGRESS_LINE_MS = 5000;
+
+/**
+ * An `onIteration` for the regression's fit that prints a line at most every `everyMs`: the fit
+ * is synchronous, so neither a progress bar nor a timer can show it is alive. Shared by `wdp
+ * train` and `wdp tune`.
+ */
+export function fitProgressLines(
+  print: (line: string) => void,
+  everyMs = FIT_PROGRESS_LINE_MS,
+): (iteration: number, objective: number, change: number) => void {
+  let last = performance.now();
+  return (iteration, objective, change) => {
+    if (performance.now() - last < everyMs) return;
+    last = performance.now();
+    print(
+      `  logistic regression: iteration ${iteration}, objective ${objective.toPrecision(6)} (last change ${change.toExponential(1)}, stops below 1e-8)`,
+    );
+  };
+}
+
 export class WideStartCache {
   static readonly MAX_CACHED_STARTS = 8;
   readonly #starts = new Map<string, WideStart>();
@@ -288,15 +317,12 @@ export class WideStartCache {
   /**
    * The initial state for `config`'s `wide.init` on this cache's rows, or undefined when the
    * config starts from zeros or the model has no wide part. `onFit` is called when a start is
-   * fitted (not when it comes from the cache), `onFitting` just before, with the rows it fits on:
-   * the fit is synchronous, so a progress bar does not redraw meanwhile.
+   * fitted (not when it comes from the cache), `onFitting` just before, with the rows it fits on,
+   * and `onIteration` after each of the fit's iterations: the fit is synchronous, so a progress
+   * bar does not redraw meanwhile (fitProgressLines makes them lines every few seconds).
    */
-  initialState(
-    config: WdpConfig,
-    spec: WideDeepSpec,
-    onFit?: (start: WideStart) => void,
-    onFitting?: (rows: number) => void,
-  ): { state: WideDeepState; start: WideStart } | undefined {
+  initialState(config: WdpConfig, spec: WideDeepSpec, on: WideStartEvents = {}): { state: WideDeepState; start: WideStart } | undefined {
+    const { onFit, onFitting, onIteration } = on;
     const init = wideInitOf(config);
     if (!init || !hasWide(spec.kind)) return undefined;
     const key = `${init.l2}|${init.maxRows}|${config.training.batchSize}|${config.training.seed}`;
@@ -309,6 +335,7 @@ export class WideStartCache {
         batchSize: config.training.batchSize,
         seed: config.training.seed,
         epochRows: this.#rows.size,
+        ...(onIteration ? { onIteration } : {}),
       });
       if (this.#starts.size >= WideStartCache.MAX_CACHED_STARTS) this.#starts.delete(this.#starts.keys().next().value!);
       this.#starts.set(key, start);

@@ -19,7 +19,7 @@
 import { ConfigError, type ModelKind, parseConfig, type WdpConfig } from '../config/index.ts';
 import { auc, binaryMetrics, type BinaryMetrics } from '../evaluation/metrics.ts';
 import { predictLogisticRegression } from '../baseline/logistic-regression.ts';
-import { describeWideStart, WideStartCache, wideInitRecord } from '../training/wide-init.ts';
+import { describeWideStart, fitProgressLines, WideStartCache, wideInitRecord } from '../training/wide-init.ts';
 import { specFor } from '../model/trainable-model.ts';
 import type { TowerKind } from '../model/tower/kinds.ts';
 import { WideDeepModel, type WideDeepState } from '../model/wide-deep.ts';
@@ -231,20 +231,19 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
         const spec = specFor(trialConfig, data.transforms, kind);
         const state =
           states.get(id) ??
-          wideStarts.initialState(
-            trialConfig,
-            spec,
-            (start) =>
+          wideStarts.initialState(trialConfig, spec, {
+            onFit: (start) =>
               log(
                 describeWideStart(
                   wideInitRecord(start, auc(predictLogisticRegression(start.fit, data.validation), data.validation.labels!)),
                 ),
               ),
-            (rows) =>
+            onFitting: (rows) =>
               log(
                 `fitting the logistic regression the wide part starts from, on ${rows} rows (once: every trial that starts from it shares it)`,
               ),
-          )?.state;
+            onIteration: fitProgressLines(log),
+          })?.state;
         const model = await WideDeepModel.create(spec, { backend: options.backend ?? 'auto', ...(state ? { state } : {}) });
         try {
           for (let epoch = trial.epochs; epoch < plan.epochs; epoch++) {

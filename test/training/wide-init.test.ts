@@ -15,6 +15,7 @@ import { WideDeepModel, type WideDeepSpec } from '../../src/model/wide-deep.ts';
 import { predictInMemory, trainEpochInMemory } from '../../src/tuning/in-memory.ts';
 import {
   applyWideStart,
+  fitProgressLines,
   fitWideStart,
   rowSampler,
   sampleWideRows,
@@ -137,20 +138,17 @@ test('the cache fits a start once per key and not at all for zeros or a deep mod
   const cache = new WideStartCache(rows);
   let fits = 0;
   const told: number[] = [];
-  const a = cache.initialState(
-    config,
-    spec,
-    () => fits++,
-    (n) => told.push(n),
-  );
-  const b = cache.initialState(
-    config,
-    spec,
-    () => fits++,
-    (n) => told.push(n),
-  );
+  const iterations: number[] = [];
+  const on = { onFit: () => fits++, onFitting: (n: number) => told.push(n), onIteration: (i: number) => iterations.push(i) };
+  const a = cache.initialState(config, spec, on);
+  const b = cache.initialState(config, spec, on);
   assert.equal(fits, 1);
   assert.deepEqual(told, [a!.start.rows], 'told once, before the fit, with the rows it fits on');
+  assert.deepEqual(
+    iterations,
+    Array.from({ length: a!.start.fit.iterations }, (_, i) => i + 1),
+    'every iteration of the one fit',
+  );
   assert.ok(a && b && a.state.wide !== b.state.wide, 'each call gets its own tables');
   assert.equal(cache.initialState(tinyConfig(), spec), undefined);
   assert.equal(cache.initialState(config, { ...spec, kind: 'deep' }), undefined);
@@ -233,4 +231,19 @@ test("wdp tune's space has wide.init for wide_deep and wide models, not for deep
   assert.ok(!paths('deep').includes('wide.init'));
   const s = activeSpace(tinyConfig(), 'wide_deep').dimensions.find((d) => d.path === 'wide.init')!;
   assert.deepEqual(s.kind === 'choice' && s.values, ['zeros', 'logistic-regression']);
+});
+
+test('fitProgressLines prints at most one line per interval, naming the iteration and the objective', () => {
+  const lines: string[] = [];
+  const every = fitProgressLines((l) => lines.push(l), 0);
+  every(1, 0.5, 0.1);
+  every(2, 0.25, 1e-9);
+  assert.deepEqual(lines, [
+    '  logistic regression: iteration 1, objective 0.500000 (last change 1.0e-1, stops below 1e-8)',
+    '  logistic regression: iteration 2, objective 0.250000 (last change 1.0e-9, stops below 1e-8)',
+  ]);
+  const quiet: string[] = [];
+  const hourly = fitProgressLines((l) => quiet.push(l), 3_600_000);
+  for (let i = 1; i <= 100; i++) hourly(i, 1 / i, 1e-3);
+  assert.deepEqual(quiet, [], 'nothing within the first interval');
 });
