@@ -4,6 +4,7 @@
  * It comes back from a file, so `parseTransformState` validates it with zod.
  */
 import { z } from 'zod';
+import { MAX_NUMERIC_PIECES } from '../config/schema.ts';
 import { TransformStateError } from './errors.ts';
 
 /** Bump when the state's shape or meaning changes; add the old version to KNOWN_FORMATS if still readable. */
@@ -64,8 +65,12 @@ export const transformStateSchema = z
       .object({
         embeddings: z.array(z.object({ feature: name, dim: count }).strict()),
         numeric: z.array(name),
-        /** Tower inputs per numeric (config `deep.numericPieces`); absent = 1, as saved before it existed. */
-        numericPieces: count.optional(),
+        /**
+         * Tower inputs per numeric (config `deep.numericPieces`); absent = 1, as saved before it
+         * existed. Capped as the config is: the layout names every piece, so a state file must
+         * not be able to ask for a billion of them.
+         */
+        numericPieces: count.max(MAX_NUMERIC_PIECES).optional(),
       })
       .strict(),
   })

@@ -150,6 +150,11 @@ test('deep.numericPieces: each deep numeric feeds that many adjacent tower input
   const old = FeatureTransforms.fromState({ ...t.toState(), deep: oldDeep });
   assert.deepEqual(old.deepLayout.numeric, ['age', 'hours']);
   assert.deepEqual([...old.encode(rows, { withLabels: true }).batch.numeric], [0.25, 0, 0.5, 0.75, 1, 0.5]);
+  // A state file asking for more pieces than a config may is refused before any layout is built.
+  assert.throws(
+    () => FeatureTransforms.fromState({ ...t.toState(), deep: { ...t.toState().deep, numericPieces: 1e9 } }),
+    (e: unknown) => e instanceof TransformStateError && /numericPieces/.test(e.message) && /64/.test(e.message),
+  );
   // One piece (the default) is left out of the saved state, so states read back unchanged.
   const one = await FeatureTransforms.fit(cfg({ ...config, deep: { ...config.deep, numericPieces: 1 } }), chunks(fitChunk));
   assert.equal('numericPieces' in one.toState().deep, false);
