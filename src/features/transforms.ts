@@ -349,6 +349,7 @@ export class FeatureTransforms {
       if (!parts.deepNum[c]) continue;
       const { values, cuts } = this.#deepNum[c]!;
       if (P === 1) {
+        // One piece is q itself: the paper's input, without a call per cell (serving's hot path).
         for (let j = 0; j < m; j++) numeric[j * k + c] = quantileNormalise(cuts, values[kept[j]!]!);
         continue;
       }

@@ -69,8 +69,8 @@ export const SEARCH_SPACE: readonly SearchDimension[] = [
   // given config only with a lead of more than one standard error).
   { path: 'wide.init', part: 'wide', kind: 'choice', values: ['zeros', 'logistic-regression'], alone: true },
   // Tower inputs per deep numeric (piecewise-linear pieces of its quantile): on Adult's validation
-  // share 8 and 16 pieces gave +0.003 to +0.005 AUC over one (README, "UCI Adult"). A no-op for
-  // configs without deep numerics.
+  // share 8 and 16 pieces gave +0.003 to +0.005 AUC over one (README, "UCI Adult"). Not searched
+  // for configs without deep numerics (inertReason).
   { path: 'deep.numericPieces', part: 'deep', kind: 'choice', values: [1, 4, 16], alone: true },
 ];
 
@@ -105,13 +105,19 @@ export function withParam(config: unknown, path: string, value: ParamValue): Rec
   return out;
 }
 
-/** The config's own value at `path` (as a search param), or undefined when unset there. */
-export function readParam(config: WdpConfig, path: string): ParamValue | undefined {
+/** The config's own value at `path` as it is (any JSON), or undefined when unset there. */
+function rawParam(config: WdpConfig, path: string): unknown {
   let node: unknown = config;
   for (const k of path.split('.')) {
     if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
     node = (node as Record<string, unknown>)[k];
   }
+  return node;
+}
+
+/** The config's own value at `path` (as a search param), or undefined when unset there or not a param's shape. */
+export function readParam(config: WdpConfig, path: string): ParamValue | undefined {
+  const node = rawParam(config, path);
   if (typeof node === 'number' || typeof node === 'string') return node;
   if (Array.isArray(node) && node.every((v) => typeof v === 'number')) return [...(node as number[])];
   return undefined;
@@ -175,7 +181,8 @@ function inertReason(config: WdpConfig, path: string): string | undefined {
 
 /**
  * The `alone` trials for `config`: the given params with one `alone` knob set to each value other
- * than the config's own (unset = `values[0]`, the default), in space order.
+ * than the config's own (unset = `values[0]`, the default; a value no choice equals, such as a
+ * `wide.init` object with its own L2, gets every choice), in space order.
  */
 export function aloneTrials(
   config: WdpConfig,
@@ -185,7 +192,7 @@ export function aloneTrials(
   const out: { params: Record<string, ParamValue>; change: string }[] = [];
   for (const d of dimensions) {
     if (d.kind !== 'choice' || !d.alone) continue;
-    const own = JSON.stringify(readParam(config, d.path) ?? d.values[0]);
+    const own = JSON.stringify(rawParam(config, d.path) ?? d.values[0]);
     for (const v of d.values) {
       if (JSON.stringify(v) !== own) out.push({ params: { ...given, [d.path]: v }, change: `${d.path} ${JSON.stringify(v)}` });
     }

@@ -327,6 +327,12 @@ test('switches marked alone are tried on the given config by themselves (trials 
     aloneTrials(config, space, { 'optimizer.ftrl.alpha': 0.1, 'deep.numericPieces': 4 }).map((a) => a.change),
     ['wide.init "logistic-regression"', 'deep.numericPieces 1', 'deep.numericPieces 16'],
   );
+  // A wide.init object (its own L2) equals no choice: both are tried alone.
+  const ownInit = tinyConfig({ wide: { ...TINY_CONFIG.wide!, init: { kind: 'logistic-regression', l2: 0.01 } } });
+  assert.deepEqual(
+    aloneTrials(ownInit, space.slice(0, 2), {}).map((a) => a.change),
+    ['wide.init "zeros"', 'wide.init "logistic-regression"'],
+  );
   // Without deep numerics the pieces are not searched at all.
   const noNumerics = tinyConfig({ deep: { ...TINY_CONFIG.deep!, numeric: [] } });
   assert.match(
