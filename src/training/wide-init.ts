@@ -21,6 +21,7 @@
  */
 import { fitLogisticRegression, type LogisticRegressionFit } from '../baseline/logistic-regression.ts';
 import { type FtrlSettings, type WdpConfig, wideInitOf } from '../config/index.ts';
+import { takeRows } from '../features/batch-ops.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import type { SparseTable } from '../model/sparse/sparse-table.ts';
 import { freshState, hasWide, type WideDeepSpec, type WideDeepState } from '../model/wide-deep.ts';
@@ -119,30 +120,16 @@ export function sampleWideRows(rows: EncodedBatch, maxRows: number, seed: number
  */
 export function wideOnly(rows: EncodedBatch, pick?: Int32Array): EncodedBatch {
   if (!rows.labels) throw new RangeError('the wide start needs labelled rows');
-  const empty = { embeddingInputs: [], numeric: new Float32Array(0) };
-  if (!pick)
-    return {
-      size: rows.size,
-      labels: rows.labels,
-      wideOffsets: rows.wideOffsets,
-      wideIds: rows.wideIds,
-      wideValues: rows.wideValues,
-      ...empty,
-    };
-  const n = pick.length;
-  const offsets = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + rows.wideOffsets[pick[i]! + 1]! - rows.wideOffsets[pick[i]!]!;
-  const ids = new Int32Array(offsets[n]!);
-  const values = new Float32Array(offsets[n]!);
-  const labels = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = rows.wideOffsets[pick[i]!]!;
-    const e = rows.wideOffsets[pick[i]! + 1]!;
-    ids.set(rows.wideIds.subarray(s, e), offsets[i]!);
-    values.set(rows.wideValues.subarray(s, e), offsets[i]!);
-    labels[i] = rows.labels[pick[i]!]!;
-  }
-  return { size: n, labels, wideOffsets: offsets, wideIds: ids, wideValues: values, ...empty };
+  const wide: EncodedBatch = {
+    size: rows.size,
+    labels: rows.labels,
+    wideOffsets: rows.wideOffsets,
+    wideIds: rows.wideIds,
+    wideValues: rows.wideValues,
+    embeddingInputs: [],
+    numeric: new Float32Array(0),
+  };
+  return pick ? takeRows([wide], { batch: new Int32Array(pick.length), row: pick }) : wide;
 }
 
 /**
