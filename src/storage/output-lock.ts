@@ -33,6 +33,8 @@ import { type LockHolder, OutputLockedError } from './errors.ts';
 export const STALE_WRITER_LOCK_MS = 10 * 60 * 1000;
 /** How often a holder touches its lock: far below STALE_WRITER_LOCK_MS, so a busy event loop does not lose it. */
 const HEARTBEAT_MS = 30_000;
+/** Re-reads (10 ms apart) of a lock file that is still empty, before the loser reports it unnamed. */
+const EMPTY_LOCK_WAITS = 20;
 /** A takeover guard (held for one stat and one unlink) older than this was left by a writer killed during its takeover. */
 const STALE_GUARD_MS = 10_000;
 
@@ -82,7 +84,13 @@ export async function lockOutput(uri: string, what: string): Promise<OutputLock 
       }
       if (code !== 'EEXIST') throw err;
     }
-    const seen = await readHolder(lock);
+    let seen = await readHolder(lock);
+    // Its creator writes the file right after creating it, so a lock read in between is empty and
+    // names no one: give it a few moments, so that the loser's error can name the writer.
+    for (let wait = 0; seen !== undefined && !seen.holder && !seen.dead && wait < EMPTY_LOCK_WAITS; wait++) {
+      await new Promise((r) => setTimeout(r, 10));
+      seen = await readHolder(lock);
+    }
     // Gone between our create and this read: try again. A few rounds at most (each one lost a
     // race to a live writer or removed a dead one's lock), so a loop here means a bug.
     if (seen !== undefined && !seen.dead) throw new OutputLockedError(uri, what, lock, seen.holder);

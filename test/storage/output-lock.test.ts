@@ -123,3 +123,24 @@ test('the folders a lock created are removed on release while empty; a folder th
   assert.deepEqual(await readdir(join(base, 'was-there')), []);
   await rm(base, { recursive: true });
 });
+
+test('a lock its creator has not yet written (empty) is read again, so the loser still names the holder', async () => {
+  const out = join(dir, 'being-written.parquet');
+  const held = await lockOutput(out, 'the scores file');
+  const lock = outputLockPath(out);
+  const content = await readFile(lock, 'utf8');
+  // The state between the creator's exclusive create and its write: an empty file, filled 30 ms later.
+  await writeFile(lock, '');
+  const filled = new Promise((r) => setTimeout(r, 30)).then(() => writeFile(lock, content));
+  await assert.rejects(lockOutput(out, 'the scores file'), (e: unknown) => {
+    assert.ok(e instanceof OutputLockedError);
+    assert.equal(e.holder?.pid, process.pid, e.message);
+    return true;
+  });
+  await filled;
+  await held?.release();
+  assert.deepEqual(
+    (await readdir(dir)).filter((n) => n.startsWith('.being-written')),
+    [],
+  );
+});
