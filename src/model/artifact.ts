@@ -35,10 +35,13 @@
  * Registries and listings read only the manifest (manifest.ts readManifest).
  */
 import { createHash } from 'node:crypto';
-import { joinUri, storeFor } from '../storage/index.ts';
+import { toPath } from '../storage/file-store.ts';
+import { isS3Uri, joinUri, storeFor } from '../storage/index.ts';
+import { type FileIdentity, readWithSha256InWorker, type UnreadTensor } from '../storage/read-worker.ts';
 import { ModelLoadError, ModelTargetError } from './errors.ts';
 import { checkBytes, type FileEntry, verifyFile } from './file-check.ts';
-import { claimPrefetched, dropPrefetched, SERVING_FILE } from './prefetch.ts';
+import { MAPPED_TABLE_PREFIX, type MappedTable, MappedTables } from './mapped-tables.ts';
+import { claimPrefetched, dropPrefetched, SERVING_FILE, SERVING_TABLES_UNREAD } from './prefetch.ts';
 import {
   MANIFEST_DIGEST_FILE,
   MANIFEST_FILE,
@@ -347,21 +350,14 @@ export async function writeQuantizedCopy(from: string, to: string, options: Save
  * second pass over the bytes; either digest must equal the manifest's.
  */
 async function readCheckedFile(uri: string, name: string, entry: FileEntry): Promise<Uint8Array> {
+  await refuseWrongSize(uri, name, entry);
   // A read started before the manifest was (prefetch.ts): used only if it is exactly the listed
   // file. Otherwise (another version, a failed read) it is dropped and the file read again below,
   // and that read alone decides, so a bad file fails the load as it always has.
-  // A file whose size is not the listed one is refused before its bytes are waited for or read:
-  // a stray multi-GB file would otherwise be read whole (twice, with a prefetch) and then refused.
-  // The stat is cheap beside the read it guards, and a prefetch is already under way meanwhile.
-  const info = await storeFor(uri)
-    .stat(joinUri(uri, name))
-    .catch(() => undefined);
-  if (info && info.sizeBytes !== entry.bytes) {
-    dropPrefetched(uri, name);
-    throw new ModelLoadError(uri, `${name} is ${info.sizeBytes} bytes, the manifest says ${entry.bytes}`);
-  }
   const prefetched = await claimPrefetched(uri, name);
-  if (prefetched && prefetched.data.length === entry.bytes && prefetched.sha256 === entry.sha256) return prefetched.data;
+  // A prefetch that left tables unread holds zeros in their place: only a mapping load may take it.
+  if (prefetched && !prefetched.unread?.length && prefetched.data.length === entry.bytes && prefetched.sha256 === entry.sha256)
+    return prefetched.data;
   let read: { data: Uint8Array; sha256: string };
   try {
     read = await storeFor(uri).readWithSha256(joinUri(uri, name));
@@ -370,6 +366,46 @@ async function readCheckedFile(uri: string, name: string, entry: FileEntry): Pro
   }
   checkBytes(uri, name, entry, read.data.length, read.sha256);
   return read.data;
+}
+
+/**
+ * A file whose size is not the listed one is refused before its bytes are waited for or read: a
+ * stray multi-GB file would otherwise be read whole (twice, with a prefetch) and then refused.
+ * The stat is cheap beside the read it guards, and a prefetch is already under way meanwhile.
+ */
+async function refuseWrongSize(uri: string, name: string, entry: FileEntry): Promise<void> {
+  const info = await storeFor(uri)
+    .stat(joinUri(uri, name))
+    .catch(() => undefined);
+  if (info && info.sizeBytes !== entry.bytes) {
+    dropPrefetched(uri, name);
+    throw new ModelLoadError(uri, `${name} is ${info.sizeBytes} bytes, the manifest says ${entry.bytes}`);
+  }
+}
+
+/**
+ * readCheckedFile for a local safetensors file whose large tables are to be mapped
+ * (mapped-tables.ts): every byte is hashed and checked as always, but the tables' bytes are not
+ * kept (zeros in `data`, untouched). Takes a prefetch only if it was read the same way.
+ */
+async function readCheckedLeavingTables(
+  uri: string,
+  name: string,
+  entry: FileEntry,
+): Promise<{ data: Uint8Array; unread: readonly UnreadTensor[]; identity: FileIdentity }> {
+  await refuseWrongSize(uri, name, entry);
+  const prefetched = await claimPrefetched(uri, name);
+  if (prefetched?.identity && prefetched.unread && prefetched.data.length === entry.bytes && prefetched.sha256 === entry.sha256)
+    return { data: prefetched.data, unread: prefetched.unread, identity: prefetched.identity };
+  const file = joinUri(uri, name);
+  let read: Awaited<ReturnType<typeof readWithSha256InWorker>>;
+  try {
+    read = await readWithSha256InWorker(toPath(file), file, { leaveUnread: SERVING_TABLES_UNREAD });
+  } catch (e) {
+    throw new ModelLoadError(uri, `cannot read ${name}: ${(e as Error).message}`, { cause: e });
+  }
+  checkBytes(uri, name, entry, read.data.length, read.sha256);
+  return read;
 }
 
 /**
@@ -459,6 +495,11 @@ export interface ModelFiles {
   readonly state: WideDeepState;
   /** The int8 serving tower, when asked for (`int8Tower`) and the folder lists one. */
   readonly int8Tower?: Int8TowerWeights;
+  /**
+   * The embedding tables left in the serving file (`mapTables`); these features are absent from
+   * `state.embeddings`. Whoever holds the model closes it.
+   */
+  readonly mappedTables?: MappedTables;
 }
 
 export interface ReadModelFilesOptions {
@@ -472,6 +513,12 @@ export interface ReadModelFilesOptions {
   readonly manifest?: ModelManifest;
   /** Also read and check INT8_TOWER_FILE when the manifest lists it. @default false */
   readonly int8Tower?: boolean;
+  /**
+   * With weightsOnly, for a local folder: leave the large embedding tables in the serving file
+   * (hashed and checked all the same) and return them as `mappedTables` (mapped-tables.ts).
+   * Ignored for S3 models and without a serving file. @default false
+   */
+  readonly mapTables?: boolean;
 }
 
 /**
@@ -487,8 +534,9 @@ export async function readModelFiles(uri: string, options: ReadModelFilesOptions
     ? async () => decodeInt8Tower(await readCheckedFile(uri, INT8_TOWER_FILE, int8Entry), manifest.tower!, uri)
     : async () => undefined;
   if (options.weightsOnly && manifest.files[SERVING_FILE]) {
-    const [state, int8Tower] = await Promise.all([loadServingState(uri, manifest), int8()]);
-    return { manifest, state, ...(int8Tower ? { int8Tower } : {}) };
+    const map = options.mapTables === true && !isS3Uri(uri);
+    const [{ state, mappedTables }, int8Tower] = await Promise.all([loadServingState(uri, manifest, map), int8()]);
+    return { manifest, state, ...(int8Tower ? { int8Tower } : {}), ...(mappedTables ? { mappedTables } : {}) };
   }
   const read = async (name: string, view = false): Promise<Map<string, NamedTensor> | undefined> => {
     const entry = manifest.files[name];
@@ -537,13 +585,30 @@ export async function readModelFiles(uri: string, options: ReadModelFilesOptions
  * The weights-only state from SERVING_FILE (checked like every file: size and sha256 first).
  * Tables come back without optimizer slots, as read-only views into the file's bytes.
  */
-async function loadServingState(uri: string, manifest: ModelManifest): Promise<WideDeepState> {
-  const bytes = await readCheckedFile(uri, SERVING_FILE, manifest.files[SERVING_FILE]!);
+async function loadServingState(
+  uri: string,
+  manifest: ModelManifest,
+  mapTables: boolean,
+): Promise<{ state: WideDeepState; mappedTables?: MappedTables }> {
+  const entry = manifest.files[SERVING_FILE]!;
+  const read = mapTables ? await readCheckedLeavingTables(uri, SERVING_FILE, entry) : undefined;
+  const bytes = read ? read.data : await readCheckedFile(uri, SERVING_FILE, entry);
+  const unread = read?.unread.length ? { names: new Set(read.unread.map((t) => t.name)), found: new Map<string, { shape: number[]; byteOffset: number }>() } : undefined;
   let tensors: Map<string, NamedTensor>;
   try {
-    tensors = decodeTensors(bytes, SERVING_FILE, { view: true });
+    tensors = decodeTensors(bytes, SERVING_FILE, { view: true, ...(unread ? { unread } : {}) });
   } catch (e) {
     throw new ModelLoadError(uri, (e as Error).message, { cause: e });
+  }
+  const tables = new Map<string, MappedTable>();
+  if (read && unread) {
+    for (const t of read.unread) {
+      const at = unread.found.get(t.name);
+      // The worker and the decoder read the same (checked) header, so they agree; anything else is a bug.
+      if (at?.shape.length !== 2 || at.byteOffset !== t.start || !t.name.startsWith(MAPPED_TABLE_PREFIX))
+        throw new ModelLoadError(uri, `${SERVING_FILE}: tensor ${t.name} is not where its header says`);
+      tables.set(t.name.slice(MAPPED_TABLE_PREFIX.length), { byteOffset: at.byteOffset, rows: at.shape[0]!, dim: at.shape[1]! });
+    }
   }
   const table = (name: string): SparseTable => {
     const t = tensors.get(name);
@@ -558,10 +623,13 @@ async function loadServingState(uri: string, manifest: ModelManifest): Promise<W
   const tower = manifest.tower
     ? towerFrom(uri, SERVING_FILE, tensors, manifest.tower, { accumulators: false, isTowerTensor: (name) => /^[Wb]\d+$/.test(name) })
     : undefined;
-  return {
+  const state: WideDeepState = {
     bias: checkedBias(uri, SERVING_FILE, table('bias')),
     ...(tensors.has('wide') ? { wide: table('wide') } : {}),
     embeddings,
     ...(tower ? { tower } : {}),
   };
+  // Opened last, once nothing else can fail: it holds a descriptor.
+  if (!read || tables.size === 0) return { state };
+  return { state, mappedTables: new MappedTables(uri, toPath(joinUri(uri, SERVING_FILE)), read.identity, tables) };
 }

@@ -19,7 +19,8 @@
  * before its heavy imports (zod schemas, the AWS SDK, ONNX Runtime) are evaluated.
  */
 import { toPath } from '../storage/file-store.ts';
-import { readWithSha256InWorker, type WorkerReadOptions } from '../storage/read-worker.ts';
+import { type FileIdentity, type UnreadTensor, readWithSha256InWorker, type WorkerReadOptions } from '../storage/read-worker.ts';
+import { MAPPED_TABLE_MIN_BYTES, MAPPED_TABLE_PREFIX, mapsTablesByDefault } from './mapped-tables.ts';
 
 /** Weights only (bias, wide, embedding/<f>, W0, b0, …): what scoring reads. Optional (older models lack it). */
 export const SERVING_FILE = 'serving.safetensors';
@@ -32,6 +33,13 @@ export const PREFETCH_READ_MARK = 'wdp:prefetch-read';
 export interface PrefetchedRead {
   readonly data: Uint8Array;
   readonly sha256: string;
+  /**
+   * Tensors hashed but left out of `data` (a local read for mapped tables, mapped-tables.ts):
+   * their bytes in `data` are zeros. Only a load that maps exactly these may use the read.
+   */
+  readonly unread?: readonly UnreadTensor[];
+  /** The local file read (device, inode, size, mtime). */
+  readonly identity?: FileIdentity;
 }
 
 /**
@@ -76,9 +84,17 @@ export function prefetchModelFile(modelUri: string, name: string = SERVING_FILE,
   pending.set(k, { read, timer, stop });
 }
 
-/** Starts reading the serving weights of `modelUri` (see prefetchModelFile). */
-export function prefetchServingWeights(modelUri: string): void {
-  prefetchModelFile(modelUri, SERVING_FILE);
+/** What a local read of the serving file leaves in the file when its tables are to be mapped. */
+export const SERVING_TABLES_UNREAD = { prefix: MAPPED_TABLE_PREFIX, minBytes: MAPPED_TABLE_MIN_BYTES } as const;
+
+/**
+ * Starts reading the serving weights of `modelUri` (see prefetchModelFile). A local model's
+ * large tables are hashed but left in the file, as the scorer will map them
+ * (mapsTablesByDefault; `mapTables` overrides it, and must match the scorer's option).
+ */
+export function prefetchServingWeights(modelUri: string, options: { mapTables?: boolean } = {}): void {
+  const map = options.mapTables ?? mapsTablesByDefault(modelUri);
+  prefetchModelFile(modelUri, SERVING_FILE, map ? { leaveUnread: SERVING_TABLES_UNREAD } : {});
 }
 
 /**

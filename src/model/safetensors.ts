@@ -5,6 +5,7 @@
  * would add more than it saves.
  */
 import { WdpError } from '../util/errors.ts';
+import { MAX_SAFETENSORS_HEADER_BYTES } from '../storage/read-worker.ts';
 
 export interface NamedTensor {
   readonly shape: readonly number[];
@@ -22,7 +23,7 @@ export type AnyNamedTensor = NamedTensor | Int8NamedTensor;
 export class TensorFileError extends WdpError {}
 
 /** Larger headers are refused: a corrupted length must not make us allocate gigabytes. */
-const MAX_HEADER_BYTES = 64 << 20;
+const MAX_HEADER_BYTES = MAX_SAFETENSORS_HEADER_BYTES;
 
 export function encodeTensors(tensors: ReadonlyMap<string, AnyNamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -57,7 +58,22 @@ export function encodeTensors(tensors: ReadonlyMap<string, AnyNamedTensor>, meta
  *   copies (serving: halves load time and peak memory; the tensors then keep `bytes` alive and
  *   must be treated as read-only). @default false
  */
-export function decodeTensors(bytes: Uint8Array, source: string, options: { view?: boolean } = {}): Map<string, NamedTensor> {
+/**
+ * Tensors a read left out of `bytes` (read-worker.ts `leaveUnread`): their header entries are
+ * checked like any other, their bytes never touched, and their place reported in `found`
+ * instead of a tensor in the result.
+ */
+export interface UnreadTensors {
+  readonly names: ReadonlySet<string>;
+  /** Filled in: shape, and the first byte's offset from the file's start. */
+  readonly found: Map<string, { shape: number[]; byteOffset: number }>;
+}
+
+export function decodeTensors(
+  bytes: Uint8Array,
+  source: string,
+  options: { view?: boolean; unread?: UnreadTensors } = {},
+): Map<string, NamedTensor> {
   const out = decodeAnyTensors(bytes, source, options);
   for (const [name, t] of out)
     if (!(t.data instanceof Float32Array)) throw new TensorFileError(`${source}: tensor "${name}" has dtype I8, expected F32`);
@@ -65,7 +81,11 @@ export function decodeTensors(bytes: Uint8Array, source: string, options: { view
 }
 
 /** decodeTensors, also accepting I8 tensors (returned as Int8Array, always views when `view`). */
-export function decodeAnyTensors(bytes: Uint8Array, source: string, options: { view?: boolean } = {}): Map<string, AnyNamedTensor> {
+export function decodeAnyTensors(
+  bytes: Uint8Array,
+  source: string,
+  options: { view?: boolean; unread?: UnreadTensors } = {},
+): Map<string, AnyNamedTensor> {
   if (bytes.length < 8) throw new TensorFileError(`${source}: too short to be a tensor file (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
@@ -90,6 +110,11 @@ export function decodeAnyTensors(bytes: Uint8Array, source: string, options: { v
     const width = h.dtype === 'I8' ? 1 : 4;
     if (!Number.isInteger(a) || !Number.isInteger(b) || b - a !== count * width || dataStart + b > bytes.length) {
       throw new TensorFileError(`${source}: tensor "${name}" offsets [${a}, ${b}] do not fit shape [${shape}] and file size`);
+    }
+    if (options.unread?.names.has(name)) {
+      if (h.dtype !== 'F32') throw new TensorFileError(`${source}: tensor "${name}" has dtype ${String(h.dtype)}, expected F32`);
+      options.unread.found.set(name, { shape, byteOffset: dataStart + a });
+      continue;
     }
     const at = bytes.byteOffset + dataStart + a;
     if (h.dtype === 'I8') {

@@ -13,6 +13,7 @@ import { FeatureTransforms } from '../features/transforms.ts';
 import { type ReadModelFilesOptions, readModelFiles } from './artifact.ts';
 import type { ModelManifest } from './manifest.ts';
 import { ModelLoadError } from './errors.ts';
+import type { MappedTables } from './mapped-tables.ts';
 import type { Int8TowerWeights } from './tower/int8.ts';
 import type { WideDeepState } from './wide-deep.ts';
 
@@ -25,6 +26,8 @@ export interface StoredModel {
   readonly state: WideDeepState;
   /** The int8 serving tower, when read with `int8Tower: true` and the folder lists one. */
   readonly int8Tower?: Int8TowerWeights;
+  /** Tables left in the serving file (read with `mapTables`); absent from `state.embeddings`. */
+  readonly mappedTables?: MappedTables;
 }
 
 /** weightsOnly: for scoring, which never trains (tables come back read-only, without optimizer slots). */
@@ -32,15 +35,25 @@ export type ReadStoredModelOptions = ReadModelFilesOptions;
 
 /** Reads and checks every file of the model folder. Throws ModelLoadError, loading nothing, on any fault. */
 export async function readStoredModel(uri: string, options: ReadStoredModelOptions = {}): Promise<StoredModel> {
-  const { manifest, state, int8Tower } = await readModelFiles(uri, options);
+  const { manifest, state, int8Tower, mappedTables } = await readModelFiles(uri, options);
   let transforms: FeatureTransforms;
   try {
     transforms = FeatureTransforms.fromState(manifest.transforms);
+    checkTowerShape(uri, manifest, transforms);
   } catch (e) {
+    mappedTables?.close();
+    if (e instanceof ModelLoadError) throw e;
     throw new ModelLoadError(uri, (e as Error).message, { cause: e });
   }
-  checkTowerShape(uri, manifest, transforms);
-  return { uri, manifest, config: manifest.config, transforms, state, ...(int8Tower ? { int8Tower } : {}) };
+  return {
+    uri,
+    manifest,
+    config: manifest.config,
+    transforms,
+    state,
+    ...(int8Tower ? { int8Tower } : {}),
+    ...(mappedTables ? { mappedTables } : {}),
+  };
 }
 
 /**

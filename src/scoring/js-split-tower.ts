@@ -85,6 +85,8 @@ export function assembleItemRows(items: ItemColumns, dims: readonly number[], re
 /** The plain-JS split tower. */
 export class JsSplitTower implements SplitTower {
   readonly name = 'plain JS';
+  /** Plain JS reads every table from memory (ServingModel reads a mapped one in first). */
+  readonly mapsTables = false;
   readonly itemDim: number;
   readonly restDim: number;
   readonly userDim: number;

@@ -8,7 +8,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { onnxSessionOptions } from '../model/tower/onnx-runtime.ts';
 import { buildTowerForwardOnnx } from '../model/tower/onnx-export.ts';
-import type { TowerWeights } from '../model/tower/weights.ts';
+import type { GatheredFeature, TowerWeights } from '../model/tower/weights.ts';
 import { TowerRefusedError } from './errors.ts';
 import type { ItemColumns, SplitTower, SplitTowerOptions } from './split-tower.ts';
 
@@ -59,21 +59,26 @@ export class OnnxSplitTower implements SplitTower {
   readonly itemDim: number;
   readonly restDim: number;
   readonly userDim: number;
+  readonly mapsTables: boolean;
   readonly #session: Ort.InferenceSession;
   readonly #dims: number[];
+  /** Per gathered feature: whether its table is an external initializer (not fed). */
+  readonly #external: boolean[];
 
   private constructor(
     session: Ort.InferenceSession,
     model: { xDim: number; restDim: number; userDim: number },
-    dims: number[],
+    gathered: readonly GatheredFeature[],
     threads: number,
     precision: string,
   ) {
     this.#session = session;
+    this.#dims = gathered.map((g) => g.dim);
+    this.#external = gathered.map((g) => g.external !== undefined);
+    this.mapsTables = this.#external.some(Boolean);
     this.itemDim = model.xDim;
     this.restDim = model.restDim;
     this.userDim = model.userDim;
-    this.#dims = dims;
     this.name = `onnxruntime-node ${ort.env.versions.common} (cpu, ${threads} threads${precision})`;
   }
 
@@ -86,6 +91,12 @@ export class OnnxSplitTower implements SplitTower {
     await loadOnnxRuntime();
     const { options: sessionOptions, threads } = onnxSessionOptions(options);
     const gathered = options.gathered ?? [];
+    if (gathered.some((g) => g.external)) {
+      if (!options.externalDataFolder) throw new RangeError('mapped tables need externalDataFolder');
+      // The session is built from bytes, so ONNX Runtime needs the folder to resolve the file by name (and keeps it within that folder).
+      const extra = (sessionOptions.extra ?? {}) as { session?: Record<string, unknown> };
+      sessionOptions.extra = { ...extra, session: { ...extra.session, model_external_initializers_file_folder_path: options.externalDataFolder } };
+    }
     try {
       const model = buildTowerForwardOnnx(weights, {
         itemRows: options.itemRows,
@@ -97,7 +108,7 @@ export class OnnxSplitTower implements SplitTower {
       return new OnnxSplitTower(
         session,
         model,
-        gathered.map((g) => g.dim),
+        gathered,
         threads,
         options.int8 ? `, int8 ${options.int8Ops ?? 'fused'}` : '',
       );
@@ -112,7 +123,7 @@ export class OnnxSplitTower implements SplitTower {
     items.gathered.forEach(({ table, ids }, g) => {
       const dim = this.#dims[g]!;
       feeds[`I${g}`] = new ort.Tensor('int32', ids.length === batchSize ? ids : ids.subarray(0, batchSize), [batchSize]);
-      feeds[`E${g}`] = new ort.Tensor('float32', table, [table.length / dim, dim]);
+      if (!this.#external[g]) feeds[`E${g}`] = new ort.Tensor('float32', table, [table.length / dim, dim]);
     });
     if (this.restDim > 0) feeds['Xr'] = new ort.Tensor('float32', items.rest, [batchSize, this.restDim]);
     if (this.userDim > 0) feeds['Xu'] = new ort.Tensor('float32', xUser, [1, this.userDim]);

@@ -19,6 +19,7 @@ import type { SparseTable } from '../model/sparse/sparse-table.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import type { TowerState } from '../model/tower/tower.ts';
 import { DataError } from '../data/errors.ts';
+import { mapsTablesByDefault } from '../model/mapped-tables.ts';
 import { preloadOnnxRuntime } from './create-split-tower.ts';
 import { JsSplitTower } from './js-split-tower.ts';
 import { NonFiniteScoresError, RequestError, ScoringError } from './errors.ts';
@@ -48,6 +49,14 @@ export interface ScorerOptions extends ServingModelOptions {
    * feature may be context, and the plan cache's LRU cap alone bounds memory. @default unset
    */
   readonly contextFeatures?: readonly string[];
+  /**
+   * Leave a local model's large embedding tables in its serving file, hashed and checked as
+   * always, for ONNX Runtime to memory-map (model/mapped-tables.ts): a cold start then skips
+   * copying them into fresh memory, and processes serving the model share one copy in the page
+   * cache. Ignored for S3 models and with the plain-JS tower. @default true for local models,
+   * unless WDP_MAP_TABLES=0
+   */
+  readonly mapTables?: boolean;
 }
 
 /** Milliseconds spent in each stage of one request (Scorer.score fills them when given). */
@@ -273,18 +282,27 @@ export class Scorer {
         ...(options.allowSpinning !== undefined ? { allowSpinning: options.allowSpinning } : {}),
       });
     const int8 = readsInt8Tower(m, options);
+    const mapTables = (options.mapTables ?? mapsTablesByDefault(uri)) && options.backend !== 'js';
     // A deployment with fixed context features has one online plan: its ONNX session is built
     // from the tower read ahead (unchecked) while the whole weights file is read and checked, and
-    // kept only if that tower is byte-identical to the checked one.
-    const ahead = options.contextFeatures && !int8 ? planAhead(uri, m, options, options.contextFeatures) : undefined;
+    // kept only if that tower is byte-identical to the checked one. (Not with mapped tables: that
+    // session would be fed the tables, which are then not in memory.)
+    const ahead = options.contextFeatures && !int8 && !mapTables ? planAhead(uri, m, options, options.contextFeatures) : undefined;
     let artifact: StoredModel;
     try {
-      artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: int8 });
+      artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: int8, mapTables });
     } catch (e) {
       void ahead?.then((a) => a?.model.dispose());
       throw e;
     }
-    const model = new ServingModel(artifact, options);
+    let model: ServingModel;
+    try {
+      model = new ServingModel(artifact, options);
+    } catch (e) {
+      artifact.mappedTables?.close();
+      void ahead?.then((a) => a?.model.dispose());
+      throw e;
+    }
     const early = await ahead;
     if (early) {
       if (artifact.state.tower && sameTowerBytes(early.tower, artifact.state.tower)) model.adoptPlans(early.model);
@@ -445,5 +463,6 @@ function optionsKey(o: ScorerOptions): string {
     o.maxListLength ?? null,
     o.warmBatchPlan ?? null,
     o.contextFeatures ? [...o.contextFeatures].sort() : null,
+    o.mapTables ?? null,
   ]);
 }

@@ -35,6 +35,7 @@ import type { ModelKind } from '../config/schema.ts';
 import { sliceBatch } from '../features/batch-ops.ts';
 import type { DeepLayout, EncodedBatch, WideLayout } from '../features/encoded-batch.ts';
 import type { TransformState } from '../features/state.ts';
+import type { MappedTables } from '../model/mapped-tables.ts';
 import type { StoredModel } from '../model/stored-model.ts';
 import type { TowerWeights } from '../model/tower/weights.ts';
 import type { Int8TowerWeights } from '../model/tower/int8.ts';
@@ -149,13 +150,19 @@ function probabilities(z: Float32Array, what: 'candidate' | 'row'): Float32Array
   return z;
 }
 
+/** The table fed for a gathered feature whose table the tower maps itself (never read). */
+const NO_TABLE = new Float32Array(0);
+
 export class ServingModel {
   readonly kind: ModelKind;
   readonly wideLayout: WideLayout;
   readonly deepLayout: DeepLayout;
   readonly #bias: number;
   readonly #wide: Float32Array | undefined;
-  readonly #emb: Float32Array[];
+  /** Per embedding feature: its table in memory; undefined for a mapped one not read in (yet). */
+  readonly #emb: (Float32Array | undefined)[];
+  /** Tables left in the serving file (model/mapped-tables.ts), when the model was read so. */
+  readonly #mapped: MappedTables | undefined;
   readonly #embCols: number[];
   /** Per embedding feature: one id per row always (a categorical, not a list). */
   readonly #singleId: boolean[];
@@ -181,8 +188,12 @@ export class ServingModel {
    *   const plan = await model.plan(new Set(['user_id', 'country']));
    *   const p = await model.scoreSplit(plan, userBatch, itemBatch);
    */
-  constructor(artifact: Pick<StoredModel, 'manifest' | 'transforms' | 'state' | 'int8Tower'>, options: ServingModelOptions = {}) {
+  constructor(
+    artifact: Pick<StoredModel, 'manifest' | 'transforms' | 'state' | 'int8Tower' | 'mappedTables'>,
+    options: ServingModelOptions = {},
+  ) {
     const { transforms, state, manifest } = artifact;
+    this.#mapped = artifact.mappedTables;
     this.kind = manifest.kind;
     this.wideLayout = transforms.wideLayout;
     this.deepLayout = transforms.deepLayout;
@@ -195,10 +206,10 @@ export class ServingModel {
     const deep = manifest.kind !== 'wide';
     this.#emb = deep
       ? this.deepLayout.embeddings.map((e) => {
-          const t = state.embeddings.get(e.feature);
+          const t = state.embeddings.get(e.feature) ?? this.#mapped?.tables.get(e.feature);
           if (!t || t.rows !== e.vocabSize || t.dim !== e.dim)
             throw new ScoringError(`model has no ${e.vocabSize}×${e.dim} embedding table for "${e.feature}"`);
-          return t.weights;
+          return 'weights' in t ? t.weights : undefined;
         })
       : [];
     this.#embCols = [];
@@ -427,13 +438,26 @@ export class ServingModel {
     }
   }
 
-  /** Releases every plan's session now (plans still building are released when they resolve). */
+  /**
+   * Releases every plan's session now (plans still building are released when they resolve) and
+   * closes the mapped tables' file, if any.
+   */
   dispose(): void {
     for (const e of this.#plans.values()) {
       e.evicted = true;
       this.#free(e);
     }
     this.#plans.clear();
+    this.#mapped?.close();
+  }
+
+  /** Feature f's whole table in memory: a mapped one is read in once, for the paths that need it all. */
+  #table(f: number): Float32Array {
+    const t = this.#emb[f];
+    if (t) return t;
+    const read = this.#mapped!.readTable(this.deepLayout.embeddings[f]!.feature);
+    this.#emb[f] = read;
+    return read;
   }
 
   async #buildPlan(key: string, userFeatures: ReadonlySet<string>): Promise<SplitPlan> {
@@ -470,19 +494,38 @@ export class ServingModel {
     let tower: SplitTower | undefined;
     if (this.#tower) {
       const o = this.#options;
+      const mapped = this.#mapped;
       tower = await createSplitTower(
         itemRows.length === 0 ? 'js' : (o.backend ?? 'auto'),
         this.#tower,
         {
           itemRows,
           userRows: Int32Array.from(userCols),
-          gathered: gatheredEmb.map((f) => ({ vocab: layout.embeddings[f]!.vocabSize, dim: layout.embeddings[f]!.dim })),
+          gathered: gatheredEmb.map((f) => {
+            const { feature, vocabSize, dim } = layout.embeddings[f]!;
+            const at = this.#emb[f] ? undefined : mapped?.tables.get(feature);
+            return {
+              vocab: vocabSize,
+              dim,
+              ...(at && mapped ? { external: { location: mapped.fileName, offset: at.byteOffset, length: at.rows * at.dim * 4 } } : {}),
+            };
+          }),
+          ...(mapped ? { externalDataFolder: mapped.folder } : {}),
           ...(o.intraOpNumThreads !== undefined ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
           ...(o.allowSpinning !== undefined ? { allowSpinning: o.allowSpinning } : {}),
           ...(this.#int8 ? { int8: this.#int8, ...(o.int8Ops ? { int8Ops: o.int8Ops } : {}) } : {}),
         },
         o.log,
       );
+      if (tower.mapsTables) {
+        // ONNX Runtime opened the file by path: it must still be the file that was checked.
+        try {
+          mapped!.assertUnchanged();
+        } catch (e) {
+          tower.dispose();
+          throw e;
+        }
+      }
     }
     return {
       key,
@@ -505,7 +548,17 @@ export class ServingModel {
     let c = 0;
     for (const f of plan.userEmb) {
       const spec = this.deepLayout.embeddings[f]!;
-      poolInto(x, c, this.#emb[f]!, spec.dim, spec.combiner, user.embeddingInputs[f]!, 0);
+      const input = user.embeddingInputs[f]!;
+      const table = this.#emb[f];
+      if (table) poolInto(x, c, table, spec.dim, spec.combiner, input, 0);
+      else {
+        // A mapped table: only the user's rows are read, in order, and pooled as from the table.
+        const start = input.offsets[0]!;
+        const end = input.offsets[1]!;
+        const rows = this.#mapped!.readRows(spec.feature, input.ids, start, end);
+        const local = { offsets: Int32Array.of(0, end - start), ids: Int32Array.from({ length: end - start }, (_, k) => k) };
+        poolInto(x, c, rows, spec.dim, spec.combiner, local, 0);
+      }
       c += spec.dim;
     }
     // The user batch has one row, so numeric feature j of row 0 is numeric[j].
@@ -520,7 +573,7 @@ export class ServingModel {
       const { offsets, ids } = items.embeddingInputs[f]!;
       // The encoder gives categoricals exactly one id per row; anything else is a bug upstream.
       if (!isSingle(offsets, B)) throw new ScoringError(`"${this.deepLayout.embeddings[f]!.feature}" has a row without exactly one id`);
-      return { table: this.#emb[f]!, ids };
+      return { table: plan.tower!.mapsTables && !this.#emb[f] ? NO_TABLE : this.#table(f), ids };
     });
     const Dr = plan.tower!.restDim;
     const x = new Float32Array(B * Dr);
@@ -528,7 +581,7 @@ export class ServingModel {
     let c = 0;
     for (const f of plan.pooledEmb) {
       const spec = this.deepLayout.embeddings[f]!;
-      const table = this.#emb[f]!;
+      const table = this.#table(f);
       const input = items.embeddingInputs[f]!;
       if (spec.combiner === 'sum') gatherSum(x, Dr, c, table, spec.dim, input.offsets, input.ids, B);
       else for (let i = 0; i < B; i++) poolInto(x, i * Dr + c, table, spec.dim, spec.combiner, input, i);

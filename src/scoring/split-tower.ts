@@ -29,6 +29,11 @@ export interface SplitTower {
   readonly restDim: number;
   /** Number of user columns Du. */
   readonly userDim: number;
+  /**
+   * Whether it reads the gathered features' tables itself from their file (GatheredFeature
+   * `external`): ItemColumns.gathered's tables are then ignored and may be empty.
+   */
+  readonly mapsTables: boolean;
   /** Tower logits Float32Array [B] for the user's columns x_user Float32Array [Du] and B candidates. */
   forward(xUser: Float32Array, items: ItemColumns, batchSize: number): Promise<Float32Array>;
   dispose(): void;
@@ -42,6 +47,8 @@ export interface SplitTowerOptions {
   readonly itemRows: Int32Array;
   /** Single-id embedding features the tower looks up itself; their columns lead itemRows. @default [] */
   readonly gathered?: readonly GatheredFeature[];
+  /** The folder of the gathered features' `external` table file (mapped tables). */
+  readonly externalDataFolder?: string;
   /** Rows of W0 that x_user holds, in its order (the other columns). */
   readonly userRows: Int32Array;
   /** ORT intra-op threads. @default availableCpus() (onnx-runtime.ts: the cgroup quota, else the CPUs) */

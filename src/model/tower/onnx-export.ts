@@ -71,6 +71,25 @@ export interface SplitOptions {
   readonly int8Ops?: Int8Ops;
 }
 
+/**
+ * A float32 initializer whose data stays in a file (ONNX external data), which ONNX Runtime maps
+ * into memory rather than copying when the session is built.
+ */
+function externalInit(name: string, dims: number[], at: NonNullable<GatheredFeature['external']>): Onnx.ITensorProto {
+  if (at.length !== dims.reduce((a, b) => a * b, 1) * 4) throw new RangeError(`${name}: ${at.length} bytes do not hold [${dims}] float32`);
+  return {
+    name,
+    dataType: FLOAT,
+    dims,
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: [
+      { key: 'location', value: at.location },
+      { key: 'offset', value: String(at.offset) },
+      { key: 'length', value: String(at.length) },
+    ],
+  };
+}
+
 export const INT8_OPS = ['fused', 'standard'] as const;
 export type Int8Ops = (typeof INT8_OPS)[number];
 
@@ -149,7 +168,9 @@ export function buildTowerForwardOnnx(weights: TowerWeights, options: SplitOptio
     h = 'X';
   } else {
     const parts = gathered.map((g, k) => {
-      inputs.push(valueInfo(`I${k}`, ['B'], INT32), valueInfo(`E${k}`, [`V${k}`, g.dim]));
+      inputs.push(valueInfo(`I${k}`, ['B'], INT32));
+      if (g.external) inits.push(externalInit(`E${k}`, [g.vocab, g.dim], g.external));
+      else inputs.push(valueInfo(`E${k}`, [`V${k}`, g.dim]));
       return op('Gather', [`E${k}`, `I${k}`]);
     });
     if (restDim > 0) {

@@ -16,6 +16,12 @@ export interface GatheredFeature {
   /** Rows of its table. */
   readonly vocab: number;
   readonly dim: number;
+  /**
+   * Where its table is in a file (a mapped table, model/mapped-tables.ts): the graph then holds
+   * it as an external initializer that ONNX Runtime memory-maps, and no table is fed. The file is
+   * `location` in the session's external-data folder (SplitOptions.externalDataFolder).
+   */
+  readonly external?: { readonly location: string; readonly offset: number; readonly length: number };
 }
 
 /** Rows `rows` of a row-major [in × out] matrix, as a new [rows.length × out] matrix. */

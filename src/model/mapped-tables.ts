@@ -1,0 +1,169 @@
+/**
+ * Embedding tables left in a local model's serving file instead of being copied into memory.
+ *
+ * Why: at the paper shape the tables are 230 of the serving file's 246 MB, and copying them into
+ * a process's fresh memory is most of a cold start on a VM, where every fresh page is a trip to
+ * the hypervisor (~16 µs a page on this project's VM: ~1 s for the tables; README "Scoring
+ * speed"). Read from the page cache through a small buffer, the same bytes hash in ~0.2 s. So a
+ * scoring load from a folder hashes the whole file as always, keeps only the small tensors, and
+ * leaves the tables where they are:
+ *   - ONNX Runtime memory-maps the item tables it gathers straight from the file (external
+ *     initializers, onnx-split-tower.ts): page-cache pages, shared by every process serving the
+ *     model, mapped as requests touch them;
+ *   - the few user rows a request needs are read by position (`readRows`);
+ *   - a path that needs a whole table in memory (the plain-JS tower, list features pooled per
+ *     candidate) reads it once (`readTable`).
+ *
+ * Trust: the sha256 covers every byte, read through one descriptor. This descriptor is opened
+ * afterwards and must be the same file (device, inode, size, mtime), and so must the path ONNX
+ * Runtime maps when a session is built (`assertUnchanged`). Model files are written once and
+ * replaced only by rename, so a file that changes is refused rather than served. What this
+ * cannot see is a write into the same inode after the check; a copy in memory could not be
+ * changed that way. `WDP_MAP_TABLES=0` (or `mapTables: false`) keeps the copy.
+ */
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { FileIdentity } from '../storage/read-worker.ts';
+import { ModelLoadError } from './errors.ts';
+
+/** Tensors under this prefix, of at least MAPPED_TABLE_MIN_BYTES, are left in the file. */
+export const MAPPED_TABLE_PREFIX = 'embedding/';
+/** Smaller tables are copied: mapping them saves nothing worth a read per row. */
+export const MAPPED_TABLE_MIN_BYTES = 1 << 20;
+
+/** Env switch: `0` copies every table into memory, as before tables were mapped. */
+export const MAP_TABLES_ENV = 'WDP_MAP_TABLES';
+
+/** Whether a model at `uri` has its tables mapped unless told otherwise: local folders, unless WDP_MAP_TABLES=0. */
+export function mapsTablesByDefault(uri: string): boolean {
+  return !uri.startsWith('s3://') && process.env[MAP_TABLES_ENV] !== '0';
+}
+
+/** Where one table's rows are in the file. */
+export interface MappedTable {
+  /** Its first byte, from the file's start. */
+  readonly byteOffset: number;
+  readonly rows: number;
+  readonly dim: number;
+}
+
+function sameFile(a: FileIdentity, b: { dev: number; ino: number; size: number; mtimeMs: number }): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+// A scorer dropped without dispose() (an evicted cache entry) must not hold its descriptor forever.
+const closer = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed.
+  }
+});
+
+export class MappedTables {
+  /** The serving file's path, its folder and its name (ONNX Runtime resolves external data by folder + name). */
+  readonly path: string;
+  readonly folder: string;
+  readonly fileName: string;
+  readonly tables: ReadonlyMap<string, MappedTable>;
+  readonly #uri: string;
+  readonly #identity: FileIdentity;
+  #fd: number | undefined;
+
+  /**
+   * Opens `path` for row reads. `identity` is the file as the checked read saw it.
+   * @throws ModelLoadError when the file is no longer that one (replaced while it was being read)
+   */
+  constructor(uri: string, path: string, identity: FileIdentity, tables: ReadonlyMap<string, MappedTable>) {
+    this.#uri = uri;
+    this.path = path;
+    this.folder = dirname(path);
+    this.fileName = basename(path);
+    this.tables = tables;
+    this.#identity = identity;
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw new ModelLoadError(uri, `cannot open ${this.fileName} to map its tables: ${(e as Error).message}`, { cause: e });
+    }
+    const st = fstatSync(fd);
+    if (!sameFile(identity, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs })) {
+      closeSync(fd);
+      throw this.#changed();
+    }
+    this.#fd = fd;
+    closer.register(this, fd, this);
+  }
+
+  /**
+   * Throws unless the path is still the file that was checked: call after ONNX Runtime has opened
+   * it by path (a session built), so a file renamed over it meanwhile is not served.
+   * @throws ModelLoadError
+   */
+  assertUnchanged(): void {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(this.path);
+    } catch {
+      throw this.#changed();
+    }
+    if (!sameFile(this.#identity, { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeMs: st.mtimeMs })) throw this.#changed();
+  }
+
+  /**
+   * Rows `ids[start..end)` of `feature`'s table, one after another ([end − start] × dim).
+   * The ids must be rows of the table (the encoder's ids always are).
+   */
+  readRows(feature: string, ids: ArrayLike<number>, start: number, end: number): Float32Array {
+    const t = this.#table(feature);
+    const rowBytes = t.dim * 4;
+    const out = new Float32Array((end - start) * t.dim);
+    const bytes = new Uint8Array(out.buffer);
+    for (let k = start; k < end; k++) {
+      const id = ids[k]!;
+      if (!(id >= 0 && id < t.rows)) throw new RangeError(`row ${id} is outside ${feature}'s ${t.rows}-row table`);
+      this.#read(bytes, (k - start) * rowBytes, rowBytes, t.byteOffset + id * rowBytes);
+    }
+    return out;
+  }
+
+  /** The whole table of `feature`, read into memory (for paths that need it all). */
+  readTable(feature: string): Float32Array {
+    const t = this.#table(feature);
+    const out = new Float32Array(t.rows * t.dim);
+    this.#read(new Uint8Array(out.buffer), 0, out.byteLength, t.byteOffset);
+    return out;
+  }
+
+  /** Closes the descriptor; later reads throw. ONNX Runtime's mappings are its sessions' own. */
+  close(): void {
+    if (this.#fd === undefined) return;
+    closer.unregister(this);
+    closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  #table(feature: string): MappedTable {
+    const t = this.tables.get(feature);
+    if (!t) throw new RangeError(`no mapped table for "${feature}"`);
+    return t;
+  }
+
+  #read(into: Uint8Array, at: number, length: number, position: number): void {
+    if (this.#fd === undefined) throw new ModelLoadError(this.#uri, `${this.fileName} was closed (the scorer was disposed)`);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.#fd, into, at + done, length - done, position + done);
+      if (n === 0) throw new ModelLoadError(this.#uri, `${this.fileName} ended at byte ${position + done}: it changed after it was checked`);
+      done += n;
+    }
+  }
+
+  #changed(): ModelLoadError {
+    return new ModelLoadError(
+      this.#uri,
+      `${this.fileName} changed after it was checked (another file was put in its place while the model loaded); load the model again`,
+    );
+  }
+}
