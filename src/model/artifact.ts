@@ -408,6 +408,52 @@ async function readCheckedLeavingTables(
   return read;
 }
 
+type SafetensorsHeader = Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
+
+/** SERVING_FILE's header read by byte range, unchecked (see readServingTowerUnchecked); undefined if it does not parse. */
+async function readServingHeaderUnchecked(
+  uri: string,
+  fileBytes: number,
+): Promise<{ header: SafetensorsHeader; dataStart: number } | undefined> {
+  const file = joinUri(uri, SERVING_FILE);
+  const store = storeFor(uri);
+  const lenBytes = await store.readRange(file, 0, 8);
+  if (lenBytes.length !== 8) return undefined;
+  const headerLen = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
+  if (headerLen > 16 << 20 || 8 + headerLen > fileBytes) return undefined;
+  try {
+    return { header: JSON.parse(Buffer.from(await store.readRange(file, 8, 8 + headerLen)).toString('utf8')), dataStart: 8 + headerLen };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The tables a mapping load of a local model would leave in SERVING_FILE, from its header read
+ * unchecked, opened for a session built ahead of the check (Scorer's plan ahead). Like the tower
+ * read ahead, nothing may score with it until `sameAs` finds it the checked load's tables.
+ * Undefined when the model is not local or the header does not parse.
+ */
+export async function mapServingTablesUnchecked(uri: string, manifest: ModelManifest): Promise<MappedTables | undefined> {
+  const entry = manifest.files[SERVING_FILE];
+  if (!entry || isS3Uri(uri)) return undefined;
+  const head = await readServingHeaderUnchecked(uri, entry.bytes);
+  if (!head) return undefined;
+  const tables = new Map<string, MappedTable>();
+  for (const [name, h] of Object.entries(head.header)) {
+    if (!name.startsWith(MAPPED_TABLE_PREFIX) || !Array.isArray(h?.data_offsets) || !Array.isArray(h.shape) || h.shape.length !== 2)
+      continue;
+    const [a, b] = h.data_offsets as unknown[];
+    const [rows, dim] = h.shape as unknown[];
+    if (typeof a !== 'number' || typeof b !== 'number' || typeof rows !== 'number' || typeof dim !== 'number') return undefined;
+    if (b - a < SERVING_TABLES_UNREAD.minBytes) continue;
+    if (b - a !== rows * dim * 4 || head.dataStart + b > entry.bytes) return undefined;
+    tables.set(name.slice(MAPPED_TABLE_PREFIX.length), { byteOffset: head.dataStart + a, rows, dim });
+  }
+  if (tables.size === 0) return undefined;
+  return MappedTables.openUnchecked(uri, toPath(joinUri(uri, SERVING_FILE)), tables);
+}
+
 /**
  * The tower's weights from SERVING_FILE, read by byte range BEFORE the file is checked, so that
  * a cold start can build the tower's ONNX session while the whole file is still being read and
@@ -422,17 +468,9 @@ export async function readServingTowerUnchecked(uri: string, manifest: ModelMani
   if (!entry || !manifest.tower) return undefined;
   const file = joinUri(uri, SERVING_FILE);
   const store = storeFor(uri);
-  const lenBytes = await store.readRange(file, 0, 8);
-  if (lenBytes.length !== 8) return undefined;
-  const headerLen = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
-  if (headerLen > 16 << 20 || 8 + headerLen > entry.bytes) return undefined;
-  let header: Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
-  try {
-    header = JSON.parse(Buffer.from(await store.readRange(file, 8, 8 + headerLen)).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const dataStart = 8 + headerLen;
+  const head = await readServingHeaderUnchecked(uri, entry.bytes);
+  if (!head) return undefined;
+  const { header, dataStart } = head;
   const dims = [manifest.tower.inputDim, ...manifest.tower.hiddenUnits, 1];
   const wanted: { name: string; start: number; count: number }[] = [];
   for (let k = 0; k + 1 < dims.length; k++) {
@@ -593,7 +631,9 @@ async function loadServingState(
   const entry = manifest.files[SERVING_FILE]!;
   const read = mapTables ? await readCheckedLeavingTables(uri, SERVING_FILE, entry) : undefined;
   const bytes = read ? read.data : await readCheckedFile(uri, SERVING_FILE, entry);
-  const unread = read?.unread.length ? { names: new Set(read.unread.map((t) => t.name)), found: new Map<string, { shape: number[]; byteOffset: number }>() } : undefined;
+  const unread = read?.unread.length
+    ? { names: new Set(read.unread.map((t) => t.name)), found: new Map<string, { shape: number[]; byteOffset: number }>() }
+    : undefined;
   let tensors: Map<string, NamedTensor>;
   try {
     tensors = decodeTensors(bytes, SERVING_FILE, { view: true, ...(unread ? { unread } : {}) });
@@ -631,5 +671,5 @@ async function loadServingState(
   };
   // Opened last, once nothing else can fail: it holds a descriptor.
   if (!read || tables.size === 0) return { state };
-  return { state, mappedTables: new MappedTables(uri, toPath(joinUri(uri, SERVING_FILE)), read.identity, tables) };
+  return { state, mappedTables: MappedTables.open(uri, toPath(joinUri(uri, SERVING_FILE)), read.identity, tables) };
 }

@@ -47,8 +47,11 @@ export interface MappedTable {
   readonly dim: number;
 }
 
-function sameFile(a: FileIdentity, b: { dev: number; ino: number; size: number; mtimeMs: number }): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+function sameFile(
+  a: FileIdentity,
+  b: { dev: number | bigint; ino: number | bigint; size: number | bigint; mtimeMs: number | bigint },
+): boolean {
+  return a.dev === Number(b.dev) && a.ino === Number(b.ino) && a.size === Number(b.size) && a.mtimeMs === Number(b.mtimeMs);
 }
 
 // A scorer dropped without dispose() (an evicted cache entry) must not hold its descriptor forever.
@@ -70,30 +73,48 @@ export class MappedTables {
   readonly #identity: FileIdentity;
   #fd: number | undefined;
 
-  /**
-   * Opens `path` for row reads. `identity` is the file as the checked read saw it.
-   * @throws ModelLoadError when the file is no longer that one (replaced while it was being read)
-   */
-  constructor(uri: string, path: string, identity: FileIdentity, tables: ReadonlyMap<string, MappedTable>) {
+  private constructor(uri: string, path: string, fd: number, identity: FileIdentity, tables: ReadonlyMap<string, MappedTable>) {
     this.#uri = uri;
     this.path = path;
     this.folder = dirname(path);
     this.fileName = basename(path);
     this.tables = tables;
     this.#identity = identity;
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      throw new ModelLoadError(uri, `cannot open ${this.fileName} to map its tables: ${(e as Error).message}`, { cause: e });
-    }
-    const st = fstatSync(fd);
-    if (!sameFile(identity, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs })) {
-      closeSync(fd);
-      throw this.#changed();
-    }
     this.#fd = fd;
     closer.register(this, fd, this);
+  }
+
+  /**
+   * Opens `path` for row reads. `identity` is the file as the checked read saw it.
+   * @throws ModelLoadError when the file is no longer that one (replaced while it was being read)
+   */
+  static open(uri: string, path: string, identity: FileIdentity, tables: ReadonlyMap<string, MappedTable>): MappedTables {
+    const fd = openFile(uri, path);
+    if (!sameFile(identity, fstatSync(fd))) {
+      closeSync(fd);
+      throw changed(uri, basename(path));
+    }
+    return new MappedTables(uri, path, fd, identity, tables);
+  }
+
+  /**
+   * Opens `path` before it is checked, for a session built ahead of the check (Scorer's plan
+   * ahead). It may serve only once `sameAs` has found it the checked load's file and tables.
+   */
+  static openUnchecked(uri: string, path: string, tables: ReadonlyMap<string, MappedTable>): MappedTables {
+    const fd = openFile(uri, path);
+    const st = fstatSync(fd);
+    return new MappedTables(uri, path, fd, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, tables);
+  }
+
+  /** Whether `other` maps the same file (device, inode, size, mtime) and the same tables at the same places. */
+  sameAs(other: MappedTables): boolean {
+    if (this.path !== other.path || !sameFile(this.#identity, other.#identity) || this.tables.size !== other.tables.size) return false;
+    for (const [f, t] of this.tables) {
+      const o = other.tables.get(f);
+      if (!o || o.byteOffset !== t.byteOffset || o.rows !== t.rows || o.dim !== t.dim) return false;
+    }
+    return true;
   }
 
   /**
@@ -108,7 +129,7 @@ export class MappedTables {
     } catch {
       throw this.#changed();
     }
-    if (!sameFile(this.#identity, { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeMs: st.mtimeMs })) throw this.#changed();
+    if (!sameFile(this.#identity, st)) throw this.#changed();
   }
 
   /**
@@ -155,15 +176,28 @@ export class MappedTables {
     let done = 0;
     while (done < length) {
       const n = readSync(this.#fd, into, at + done, length - done, position + done);
-      if (n === 0) throw new ModelLoadError(this.#uri, `${this.fileName} ended at byte ${position + done}: it changed after it was checked`);
+      if (n === 0)
+        throw new ModelLoadError(this.#uri, `${this.fileName} ended at byte ${position + done}: it changed after it was checked`);
       done += n;
     }
   }
 
   #changed(): ModelLoadError {
-    return new ModelLoadError(
-      this.#uri,
-      `${this.fileName} changed after it was checked (another file was put in its place while the model loaded); load the model again`,
-    );
+    return changed(this.#uri, this.fileName);
   }
+}
+
+function openFile(uri: string, path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (e) {
+    throw new ModelLoadError(uri, `cannot open ${basename(path)} to map its tables: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function changed(uri: string, fileName: string): ModelLoadError {
+  return new ModelLoadError(
+    uri,
+    `${fileName} changed after it was checked (another file was put in its place while the model loaded); load the model again`,
+  );
 }

@@ -95,7 +95,10 @@ export class OnnxSplitTower implements SplitTower {
       if (!options.externalDataFolder) throw new RangeError('mapped tables need externalDataFolder');
       // The session is built from bytes, so ONNX Runtime needs the folder to resolve the file by name (and keeps it within that folder).
       const extra = (sessionOptions.extra ?? {}) as { session?: Record<string, unknown> };
-      sessionOptions.extra = { ...extra, session: { ...extra.session, model_external_initializers_file_folder_path: options.externalDataFolder } };
+      sessionOptions.extra = {
+        ...extra,
+        session: { ...extra.session, model_external_initializers_file_folder_path: options.externalDataFolder },
+      };
     }
     try {
       const model = buildTowerForwardOnnx(weights, {
@@ -105,13 +108,7 @@ export class OnnxSplitTower implements SplitTower {
         ...(options.int8 ? { int8: options.int8, int8Ops: options.int8Ops ?? 'fused' } : {}),
       });
       const session = await ort.InferenceSession.create(model.bytes, sessionOptions);
-      return new OnnxSplitTower(
-        session,
-        model,
-        gathered,
-        threads,
-        options.int8 ? `, int8 ${options.int8Ops ?? 'fused'}` : '',
-      );
+      return new OnnxSplitTower(session, model, gathered, threads, options.int8 ? `, int8 ${options.int8Ops ?? 'fused'}` : '');
     } catch (cause) {
       throw new TowerRefusedError(`ONNX Runtime refused the scoring tower: ${(cause as Error).message}`, { cause });
     }

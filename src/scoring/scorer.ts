@@ -14,12 +14,12 @@ import type { TransformState } from '../features/state.ts';
 import { FeatureTransforms } from '../features/transforms.ts';
 import type { EncodedBatch } from '../features/encoded-batch.ts';
 import { type ModelManifest, readManifest, readManifestDocument } from '../model/manifest.ts';
-import { INT8_TOWER_FILE, readServingTowerUnchecked, sameTowerBytes } from '../model/artifact.ts';
+import { INT8_TOWER_FILE, mapServingTablesUnchecked, readServingTowerUnchecked, sameTowerBytes } from '../model/artifact.ts';
 import type { SparseTable } from '../model/sparse/sparse-table.ts';
 import { readStoredModel, type StoredModel } from '../model/stored-model.ts';
 import type { TowerState } from '../model/tower/tower.ts';
 import { DataError } from '../data/errors.ts';
-import { mapsTablesByDefault } from '../model/mapped-tables.ts';
+import { type MappedTables, mapsTablesByDefault } from '../model/mapped-tables.ts';
 import { preloadOnnxRuntime } from './create-split-tower.ts';
 import { JsSplitTower } from './js-split-tower.ts';
 import { NonFiniteScoresError, RequestError, ScoringError } from './errors.ts';
@@ -53,8 +53,8 @@ export interface ScorerOptions extends ServingModelOptions {
    * Leave a local model's large embedding tables in its serving file, hashed and checked as
    * always, for ONNX Runtime to memory-map (model/mapped-tables.ts): a cold start then skips
    * copying them into fresh memory, and processes serving the model share one copy in the page
-   * cache. Ignored for S3 models and with the plain-JS tower. @default true for local models,
-   * unless WDP_MAP_TABLES=0
+   * cache. (The plain-JS tower reads a mapped table into memory when it first needs it whole.)
+   * Ignored for S3 models. @default true for local models, unless WDP_MAP_TABLES=0
    */
   readonly mapTables?: boolean;
 }
@@ -282,12 +282,12 @@ export class Scorer {
         ...(options.allowSpinning !== undefined ? { allowSpinning: options.allowSpinning } : {}),
       });
     const int8 = readsInt8Tower(m, options);
-    const mapTables = (options.mapTables ?? mapsTablesByDefault(uri)) && options.backend !== 'js';
+    const mapTables = options.mapTables ?? mapsTablesByDefault(uri);
     // A deployment with fixed context features has one online plan: its ONNX session is built
     // from the tower read ahead (unchecked) while the whole weights file is read and checked, and
-    // kept only if that tower is byte-identical to the checked one. (Not with mapped tables: that
-    // session would be fed the tables, which are then not in memory.)
-    const ahead = options.contextFeatures && !int8 && !mapTables ? planAhead(uri, m, options, options.contextFeatures) : undefined;
+    // kept only if that tower is byte-identical to the checked one (and its mapped tables, if any,
+    // the checked load's).
+    const ahead = options.contextFeatures && !int8 ? planAhead(uri, m, options, options.contextFeatures, mapTables) : undefined;
     let artifact: StoredModel;
     try {
       artifact = await readStoredModel(uri, { weightsOnly: true, manifest: m, int8Tower: int8, mapTables });
@@ -305,7 +305,9 @@ export class Scorer {
     }
     const early = await ahead;
     if (early) {
-      if (artifact.state.tower && sameTowerBytes(early.tower, artifact.state.tower)) model.adoptPlans(early.model);
+      const sameTables =
+        early.mapped && artifact.mappedTables ? early.mapped.sameAs(artifact.mappedTables) : !early.mapped && !artifact.mappedTables;
+      if (artifact.state.tower && sameTowerBytes(early.tower, artifact.state.tower) && sameTables) model.adoptPlans(early.model);
       early.model.dispose();
     }
     try {
@@ -403,37 +405,55 @@ async function planAhead(
   manifest: ModelManifest,
   options: ScorerOptions,
   contextFeatures: readonly string[],
-): Promise<{ model: ServingModel; tower: TowerState } | undefined> {
+  mapTables: boolean,
+): Promise<{ model: ServingModel; tower: TowerState; mapped: MappedTables | undefined } | undefined> {
+  let mapped: MappedTables | undefined;
   try {
     if ((options.backend ?? 'auto') === 'js' || !manifest.tower) return undefined;
     const tower = await readServingTowerUnchecked(uri, manifest);
     if (!tower) return undefined;
+    // The tables the checked load will map, mapped here too, so the session built ahead is the one it needs.
+    mapped = mapTables ? await mapServingTablesUnchecked(uri, manifest) : undefined;
     const transforms = FeatureTransforms.fromState(manifest.transforms);
     const embeddings = new Map<string, SparseTable>(
-      transforms.deepLayout.embeddings.map((e) => [e.feature, { rows: e.vocabSize, dim: e.dim, weights: new Float32Array(0), slots: {} }]),
+      transforms.deepLayout.embeddings
+        .filter((e) => !mapped?.tables.has(e.feature))
+        .map((e) => [e.feature, { rows: e.vocabSize, dim: e.dim, weights: new Float32Array(0), slots: {} }]),
     );
     const bias: SparseTable = { rows: 1, dim: 1, weights: new Float32Array(1), slots: {} };
-    const model = new ServingModel({ manifest, transforms, state: { bias, embeddings, tower } }, { ...options, log: () => undefined });
+    const model = new ServingModel(
+      { manifest, transforms, state: { bias, embeddings, tower }, ...(mapped ? { mappedTables: mapped } : {}) },
+      { ...options, log: () => undefined },
+    );
     try {
       const plan = await model.plan(new Set(contextFeatures));
       // One run on zeros at the largest request size (1-row tables): ONNX Runtime's first run
       // allocates its activation buffers (~7 MB at the paper shape, fresh pages) and sets up its
       // kernels; done here, it overlaps the read instead of delaying the first request.
       // (Not the plain-JS fallback: on its tower this run would cost seconds of this thread.)
+      // A table the session maps is gathered at rows 64 KiB apart instead of row 0: each such
+      // touch maps a block of the file (the kernel's fault-around), so the first request does not
+      // take those page faults (~65 ms at the paper shape on this project's VM).
       if (plan.tower && !(plan.tower instanceof JsSplitTower) && plan.itemCols.length > 0) {
         const B = options.maxCandidates ?? 1000;
-        const gathered = plan.gatheredEmb.map((f) => ({
-          table: new Float32Array(transforms.deepLayout.embeddings[f]!.dim),
-          ids: new Int32Array(B),
-        }));
+        const gathered = plan.gatheredEmb.map((f) => {
+          const { feature, dim, vocabSize } = transforms.deepLayout.embeddings[f]!;
+          const ids = new Int32Array(B);
+          if (mapped?.tables.has(feature)) {
+            const stride = Math.max(1, Math.floor(65536 / (dim * 4)));
+            for (let i = 0; i < B; i++) ids[i] = Math.min(i * stride, vocabSize - 1);
+          }
+          return { table: new Float32Array(dim), ids };
+        });
         await plan.tower.forward(new Float32Array(plan.tower.userDim), { gathered, rest: new Float32Array(B * plan.tower.restDim) }, B);
       }
     } catch {
       model.dispose();
       return undefined;
     }
-    return { model, tower };
+    return { model, tower, mapped };
   } catch {
+    mapped?.close();
     return undefined;
   }
 }

@@ -202,11 +202,7 @@ export interface WorkerRead {
  * @throws StorageNotFoundError when the file does not exist; StorageError naming `uri` when it
  *   cannot be read, ends early, grows while read, or the worker fails or exits without answering
  */
-export function readWithSha256InWorker(
-  path: string,
-  uri: string,
-  options: WorkerReadOptions = {},
-): Promise<WorkerRead> {
+export function readWithSha256InWorker(path: string, uri: string, options: WorkerReadOptions = {}): Promise<WorkerRead> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {

@@ -1,0 +1,103 @@
+/**
+ * Scoring with mapped tables (model/mapped-tables.ts) gives exactly the scores of the copy in
+ * memory, whatever the user/item split, tower backend or precision; a plan built ahead adopts
+ * the mapping; a serving file replaced after its check is refused at the next session it opens.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SERVING_FILE, writeQuantizedCopy } from '../../src/model/artifact.ts';
+import { ModelLoadError } from '../../src/model/errors.ts';
+import { Scorer, type ScorerOptions } from '../../src/scoring/scorer.ts';
+import { saveBigTableModel } from '../helpers/big-table-model.ts';
+
+let dir = '';
+let model = '';
+let int8Model = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wdp-mapped-scoring-'));
+  model = await saveBigTableModel(dir, 'big');
+  int8Model = join(dir, 'big-int8');
+  await writeQuantizedCopy(model, int8Model);
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+const candidates = [
+  { item: 'i1', tags: ['t3'] },
+  { item: 'i2', tags: ['t1', 't4'] },
+  { item: 'i7', tags: [] },
+  { item: 'never-seen', tags: ['t5', 't5', 't0'] },
+];
+// Every kind of split: the user context, a list in the context (several rows read and pooled),
+// everything per candidate (the batch split), and context that holds every deep input.
+const REQUESTS = [
+  { context: { user: 'u1', x: 0.3 }, candidates },
+  { context: { user: 'u3', tags: ['t1', 't2', 't2'] }, candidates: candidates.map(({ item }) => ({ item, x: 0.7 })) },
+  { context: {}, candidates: candidates.map((c, i) => ({ ...c, user: `u${i}`, x: i / 4 })) },
+  { context: { user: 'u2', item: 'i3', tags: ['t3'], x: 0.1 }, candidates: [{}, {}] },
+];
+
+async function scoresOf(uri: string, options: ScorerOptions): Promise<number[][]> {
+  const s = await Scorer.load(uri, { cache: false, ...options });
+  try {
+    const out: number[][] = [];
+    for (const r of REQUESTS) out.push((await s.score(r)).scores);
+    return out;
+  } finally {
+    s.dispose();
+  }
+}
+
+describe('scoring with mapped tables', () => {
+  for (const backend of ['onnx', 'js'] as const) {
+    test(`${backend} tower: the scores of the tables copied into memory, for every split`, async () => {
+      const copied = await scoresOf(model, { backend, mapTables: false });
+      const mapped = await scoresOf(model, { backend, mapTables: true });
+      assert.deepEqual(mapped, copied);
+    });
+  }
+
+  test('int8 tower: the same scores mapped and copied', async () => {
+    const copied = await scoresOf(int8Model, { backend: 'onnx', precision: 'int8', mapTables: false });
+    const mapped = await scoresOf(int8Model, { backend: 'onnx', precision: 'int8', mapTables: true });
+    assert.deepEqual(mapped, copied);
+  });
+
+  test('with fixed context features the plan built ahead maps the tables and is adopted', async () => {
+    const contextFeatures = ['user', 'x'];
+    const expected = (await scoresOf(model, { backend: 'onnx', mapTables: false }))[0];
+    const s = await Scorer.load(model, { cache: false, backend: 'onnx', contextFeatures });
+    try {
+      assert.equal(s.planCacheStats().size, 1);
+      assert.deepEqual((await s.score(REQUESTS[0])).scores, expected);
+      assert.equal(s.planCacheStats().hits, 1);
+      assert.equal(s.planCacheStats().misses, 0);
+      // The session gathers the item tables from the file itself.
+      assert.equal((await s.model.plan(new Set(contextFeatures))).tower?.mapsTables, true);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  test('a serving file renamed over the checked one is refused when the next session would map it', async () => {
+    const copy = join(dir, 'swap');
+    await cp(model, copy, { recursive: true });
+    const s = await Scorer.load(copy, { cache: false, backend: 'onnx' });
+    try {
+      await s.score(REQUESTS[0]);
+      const file = join(copy, SERVING_FILE);
+      await writeFile(`${file}.new`, await readFile(file));
+      await rename(`${file}.new`, file);
+      // A plan already built keeps its own mapping of the checked file and still serves.
+      await s.score(REQUESTS[0]);
+      await assert.rejects(
+        s.score(REQUESTS[2]),
+        (e: unknown) => e instanceof ModelLoadError && /changed after it was checked/.test(e.message),
+      );
+    } finally {
+      s.dispose();
+    }
+  });
+});
