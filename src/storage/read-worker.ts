@@ -13,7 +13,9 @@
  *
  * The worker's code is a string of plain JavaScript using Node's built-in modules only, so it
  * runs unchanged from the esbuild bundles (the scoring Lambda's, the cold-start bench's) and
- * from tsx, with no second file to ship.
+ * from tsx, with no second file to ship. It gets them with process.getBuiltinModule, which works
+ * whether the string is evaluated as CommonJS or as a module (a worker inherits the process's
+ * flags, and `--input-type=module` makes it a module, where `require` does not exist).
  */
 import { Worker } from 'node:worker_threads';
 import { StorageError, StorageNotFoundError } from './errors.ts';
@@ -72,9 +74,9 @@ type WorkerReply =
  * A header that does not parse, or tensors that overlap or leave the file, leave nothing out.
  */
 export const READ_WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { open } = require('node:fs/promises');
-const { createHash } = require('node:crypto');
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const { open } = process.getBuiltinModule('node:fs/promises');
+const { createHash } = process.getBuiltinModule('node:crypto');
 const unreadTensors = (data, size, leave) => {
   if (!leave || size < 8) return [];
   const headerLen = Number(new DataView(data.buffer, 0, 8).getBigUint64(0, true));
