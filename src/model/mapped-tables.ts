@@ -19,7 +19,10 @@
  * Runtime maps when a session is built (`assertUnchanged`). Model files are written once and
  * replaced only by rename, so a file that changes is refused rather than served. What this
  * cannot see is a write into the same inode after the check; a copy in memory could not be
- * changed that way. `WDP_MAP_TABLES=0` (or `mapTables: false`) keeps the copy.
+ * changed that way. Worse, a file cut short in place (`cp` over it truncates it) makes ONNX
+ * Runtime's next gather from a page past the new end fault with SIGBUS, which kills the process
+ * (measured; the row reads here see the short file and throw instead). wdp never writes a
+ * model's files in place. `WDP_MAP_TABLES=0` (or `mapTables: false`) keeps the copy.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';

@@ -100,6 +100,9 @@ export function decodeAnyTensors(
   }
   const dataStart = 8 + headerLen;
   const out = new Map<string, AnyNamedTensor>();
+  // Byte ranges of the tensors decoded, when some are left unread: none may overlap an unread
+  // one, whose bytes in `bytes` are zeros (a well-formed file's tensors never overlap).
+  const kept: { name: string; start: number; end: number }[] = [];
   for (const [name, h] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     if (h.dtype !== 'F32' && h.dtype !== 'I8')
@@ -116,6 +119,7 @@ export function decodeAnyTensors(
       options.unread.found.set(name, { shape, byteOffset: dataStart + a });
       continue;
     }
+    if (options.unread) kept.push({ name, start: dataStart + a, end: dataStart + b });
     const at = bytes.byteOffset + dataStart + a;
     if (h.dtype === 'I8') {
       out.set(name, {
@@ -132,6 +136,11 @@ export function decodeAnyTensors(
       new Uint8Array(data.buffer).set(bytes.subarray(dataStart + a, dataStart + b));
     }
     out.set(name, { shape, data });
+  }
+  for (const [name, u] of options.unread?.found ?? []) {
+    const end = u.byteOffset + u.shape.reduce((x, y) => x * y, 1) * 4;
+    const clash = kept.find((k) => k.start < end && u.byteOffset < k.end);
+    if (clash) throw new TensorFileError(`${source}: tensor "${clash.name}" overlaps tensor "${name}"`);
   }
   return out;
 }

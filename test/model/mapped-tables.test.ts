@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { mkdtemp, rm, cp } from 'node:fs/promises';
@@ -128,6 +128,23 @@ describe('readModelFiles with mapTables', () => {
         () => loaded.mappedTables!.assertUnchanged(),
         (e: unknown) => e instanceof ModelLoadError && /changed after it was checked/.test(e.message),
       );
+    } finally {
+      loaded.mappedTables?.close();
+    }
+  });
+
+  test('a file cut short in place after the check: the row reads name it instead of reading past its end', async () => {
+    const copy = join(dir, 'cut');
+    await cp(model, copy, { recursive: true });
+    const loaded = await readModelFiles(copy, { weightsOnly: true, mapTables: true });
+    try {
+      await truncate(join(copy, SERVING_FILE), 8);
+      assert.throws(
+        () => loaded.mappedTables!.readRows('user', Int32Array.of(3), 0, 1),
+        (e: unknown) =>
+          e instanceof ModelLoadError && /serving\.safetensors ended at byte \d+: it changed after it was checked/.test(e.message),
+      );
+      assert.throws(() => loaded.mappedTables!.assertUnchanged(), /changed after it was checked/);
     } finally {
       loaded.mappedTables?.close();
     }

@@ -30,3 +30,34 @@ test('a truncated file is refused with a clear error', () => {
 test('shape and data length must agree when writing', () => {
   assert.throws(() => encodeTensors(new Map([['a', { shape: [3], data: new Float32Array(4) }]])), /has 4 values but shape \[3\]/);
 });
+
+/** A safetensors file with the given header entries over `dataBytes` bytes of data. */
+function withHeader(header: Record<string, unknown>, dataBytes: number): Uint8Array {
+  const json = Buffer.from(JSON.stringify(header).padEnd(8 * Math.ceil(JSON.stringify(header).length / 8), ' '));
+  const out = new Uint8Array(8 + json.length + dataBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  return out;
+}
+
+test('tensors left unread are reported by place, and none may overlap a tensor that is decoded', () => {
+  const ok = withHeader(
+    { 'embedding/t': { dtype: 'F32', shape: [4, 2], data_offsets: [0, 32] }, W0: { dtype: 'F32', shape: [2], data_offsets: [32, 40] } },
+    40,
+  );
+  const found = new Map<string, { shape: number[]; byteOffset: number }>();
+  const out = decodeTensors(ok, 's.safetensors', { view: true, unread: { names: new Set(['embedding/t']), found } });
+  assert.deepEqual([...out.keys()], ['W0']);
+  assert.deepEqual(found.get('embedding/t')?.shape, [4, 2]);
+  assert.equal(found.get('embedding/t')?.byteOffset, ok.length - 40);
+  const overlapping = withHeader(
+    { 'embedding/t': { dtype: 'F32', shape: [4, 2], data_offsets: [0, 32] }, W0: { dtype: 'F32', shape: [2], data_offsets: [28, 36] } },
+    40,
+  );
+  // Read in full, the overlap goes unseen (as before); left unread, W0 would hold zeros: refused.
+  decodeTensors(overlapping, 's.safetensors');
+  assert.throws(
+    () => decodeTensors(overlapping, 's.safetensors', { view: true, unread: { names: new Set(['embedding/t']), found: new Map() } }),
+    (e: unknown) => e instanceof TensorFileError && /tensor "W0" overlaps tensor "embedding\/t"/.test((e as Error).message),
+  );
+});
