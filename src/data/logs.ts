@@ -4,7 +4,8 @@
  *
  * Column values in the chunks:
  *  - numeric, label → Float64Array; a null/missing value is NaN (INT64 → number, boolean → 0/1);
- *  - string → (string | null)[]; other values become their canonical token (cells.ts);
+ *  - string → (string | null)[]; other values become their canonical token (cells.ts); a JSON
+ *    object or array (hyparquet parses JSON columns) is no token and is refused;
  *  - list → (string[] | null)[]; a missing element inside a list is dropped.
  * An optional column that a file lacks is filled with NaN / null, so every chunk of a run has
  * the same columns.
@@ -34,7 +35,8 @@ export interface ReadLogChunksOptions {
  * of its rows are read.
  *
  * @throws DataError naming the file (and column/row) for: not Parquet, empty (0 bytes or 0 rows),
- *   a required column missing, a column of the wrong type, an unparsable CSV number.
+ *   a required column missing, a column of the wrong type (or of one wdp cannot decode: INTERVAL,
+ *   BSON), an unparsable CSV number, a JSON object or array in a categorical column.
  * @example
  * for await (const chunk of readLogChunks(files, { columns: [{ name: 'label', kind: 'label' }] })) {
  *   const labels = chunk.columns.get('label') as Float64Array;

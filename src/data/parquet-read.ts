@@ -177,6 +177,16 @@ function checkParquetSchema(uri: string, metadata: FileMetaData, columns: readon
 
 const NUMERIC_PHYSICAL = new Set(['INT32', 'INT64', 'FLOAT', 'DOUBLE', 'BOOLEAN']);
 
+/**
+ * Annotations whose values hyparquet cannot decode. Its error ("parquet interval not supported")
+ * came half-way through a training run and read as corrupt data, after Ingest's footer check had
+ * passed the file (DuckDB writes an INTERVAL column as FIXED_LEN_BYTE_ARRAY (INTERVAL)).
+ */
+const UNDECODABLE: ReadonlyMap<string, string> = new Map([
+  ['INTERVAL', 'in DuckDB: epoch(x) for its seconds, or x::VARCHAR'],
+  ['BSON', 'e.g. JSON text'],
+]);
+
 function describeParquetType(tree: SchemaTree): string {
   const e = tree.element;
   if (tree.children.length > 0) return e.converted_type === 'LIST' || e.logical_type?.type === 'LIST' ? 'a list' : 'a group/struct';
@@ -189,15 +199,23 @@ function parquetTypeProblem(kind: ColumnKind, tree: SchemaTree): string | undefi
   const isLeaf = tree.children.length === 0;
   if (kind === 'list') {
     const leaf = listElementLeaf(tree);
-    return leaf ? undefined : `expected a list of primitives, found ${describeParquetType(tree)}`;
+    return leaf ? undecodable(leaf, 'a list of ') : `expected a list of primitives, found ${describeParquetType(tree)}`;
   }
   if (!isLeaf || e.repetition_type === 'REPEATED') return `expected a single value, found ${describeParquetType(tree)}`;
-  if (kind === 'string') return undefined;
+  if (kind === 'string') return undecodable(tree, '');
   // numeric / label: numbers and booleans only; no string, no dates (hyparquet would give Dates).
   const annotation = e.logical_type?.type ?? e.converted_type;
   const dateLike = annotation !== undefined && /DATE|TIME/.test(annotation);
   if (!NUMERIC_PHYSICAL.has(e.type ?? '') || dateLike) return `expected a number or boolean, found ${describeParquetType(tree)}`;
   return undefined;
+}
+
+function undecodable(leaf: SchemaTree, prefix: string): string | undefined {
+  const e = leaf.element;
+  const annotation = e.logical_type?.type ?? e.converted_type;
+  const hint = annotation === undefined ? undefined : UNDECODABLE.get(annotation);
+  if (hint === undefined) return undefined;
+  return `found ${prefix}${describeParquetType(leaf)}, which wdp cannot read: write the column as text or numbers (${hint})`;
 }
 
 /** The primitive leaf of a LIST column (3-level or legacy 2-level layout), or undefined. */
@@ -273,7 +291,7 @@ async function decodeRowGroup(
   for (const { req } of plan) {
     const parts = pieces.get(req.name) ?? [];
     const whole = parts.length === 1 && parts[0]!.offset === 0 && parts[0]!.values.length === groupRows ? parts[0]!.values : undefined;
-    out.set(req.name, whole ? convertWhole(uri, req, whole) : convertPieces(uri, req, parts, groupRows));
+    out.set(req.name, whole ? convertWhole(uri, req, whole, groupStart) : convertPieces(uri, req, parts, groupRows, groupStart));
   }
   return out;
 }
@@ -283,24 +301,25 @@ type DecodedValues = ArrayLike<unknown>;
 /**
  * The usual case, one decoded array for the whole row group: converted in place where possible,
  * since the array is ours once hyparquet hands it over (saves a copy per column per group).
+ * `groupStart` is the file row of the group's first row (for errors).
  */
-function convertWhole(uri: string, req: ColumnRequirement, values: DecodedValues): ColumnValues {
+function convertWhole(uri: string, req: ColumnRequirement, values: DecodedValues, groupStart: number): ColumnValues {
   if (req.kind === 'numeric' || req.kind === 'label') {
     if (values instanceof Float64Array) return values;
     const t = new Float64Array(values.length);
-    fillColumn(uri, req, t, values, 0, values.length);
+    fillColumn(uri, req, t, values, 0, values.length, groupStart);
     return t;
   }
   if (!Array.isArray(values)) {
     const t = emptyColumn(req.kind, values.length);
-    fillColumn(uri, req, t, values, 0, values.length);
+    fillColumn(uri, req, t, values, 0, values.length, groupStart);
     return t;
   }
   const a = values as unknown[];
   if (req.kind === 'string') {
-    for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') a[i] = cellToToken(a[i]);
+    for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') a[i] = toToken(uri, req.name, groupStart + i, a[i]);
   } else {
-    for (let i = 0; i < a.length; i++) a[i] = toStringList(a[i]);
+    for (let i = 0; i < a.length; i++) a[i] = toStringList(uri, req.name, groupStart + i, a[i]);
   }
   return a as ColumnValues;
 }
@@ -310,9 +329,10 @@ function convertPieces(
   req: ColumnRequirement,
   parts: readonly { offset: number; values: DecodedValues }[],
   groupRows: number,
+  groupStart: number,
 ): ColumnValues {
   const t = emptyColumn(req.kind, groupRows);
-  for (const { offset, values } of parts) fillColumn(uri, req, t, values, offset, groupRows);
+  for (const { offset, values } of parts) fillColumn(uri, req, t, values, offset, groupRows, groupStart);
   return t;
 }
 
@@ -324,6 +344,7 @@ function fillColumn(
   piece: DecodedValues,
   offset: number,
   groupRows: number,
+  groupStart: number,
 ): void {
   const from = Math.max(0, -offset);
   const to = Math.min(piece.length, groupRows - offset);
@@ -338,11 +359,11 @@ function fillColumn(
     const t = target as (string | null)[];
     for (let i = from; i < to; i++) {
       const v = piece[i];
-      t[offset + i] = typeof v === 'string' ? v : cellToToken(v);
+      t[offset + i] = typeof v === 'string' ? v : toToken(uri, req.name, groupStart + offset + i, v);
     }
   } else {
     const t = target as (string[] | null)[];
-    for (let i = from; i < to; i++) t[offset + i] = toStringList(piece[i]);
+    for (let i = from; i < to; i++) t[offset + i] = toStringList(uri, req.name, groupStart + offset + i, piece[i]);
   }
 }
 
@@ -354,10 +375,26 @@ function toNumber(uri: string, column: string, v: unknown): number {
   throw new DataError({ source: uri, column }, `unexpected ${typeof v} value in a numeric column`);
 }
 
-function toStringList(v: unknown): string[] | null {
+/**
+ * A categorical cell's token (cells.ts), for file row `row`. hyparquet parses the values of a JSON
+ * column: a JSON string, number or boolean gives its token (DuckDB's json_extract writes such
+ * columns), but an object or an array is not one token. cellToToken makes it missing, which read a
+ * JSON column of objects or arrays as all-missing without a word: it is refused here instead.
+ */
+function toToken(uri: string, column: string, row: number, v: unknown): string | null {
+  const token = cellToToken(v);
+  if (token === null && typeof v === 'object' && v !== null)
+    throw new DataError(
+      { source: uri, column, row },
+      `the value is ${Array.isArray(v) ? 'an array' : 'an object'}, not one categorical token (of a JSON column, wdp reads strings, numbers and booleans): write the column as text (in DuckDB: x::VARCHAR), or a list feature as a LIST column`,
+    );
+  return token;
+}
+
+function toStringList(uri: string, column: string, row: number, v: unknown): string[] | null {
   if (v === null || v === undefined) return null;
   if (!Array.isArray(v)) {
-    const t = cellToToken(v);
+    const t = toToken(uri, column, row, v);
     return t === null ? [] : [t];
   }
   let allStrings = true;
@@ -365,7 +402,7 @@ function toStringList(v: unknown): string[] | null {
   if (allStrings) return v as string[];
   const out: string[] = [];
   for (const x of v) {
-    const s = cellToToken(x);
+    const s = toToken(uri, column, row, x);
     if (s !== null) out.push(s);
   }
   return out;

@@ -9,7 +9,8 @@
  * next to the input's features).
  *
  * Output columns: the passthrough id columns (config data.idColumns, with their input type:
- * integers stay integers, read as decimal strings so 64-bit ids are exact), `score` (DOUBLE,
+ * integers stay integers, read as decimal strings so 64-bit ids are exact; unsigned 64-bit
+ * integers, dates, times and decimals become their text), `score` (DOUBLE,
  * the probability) and `model_version` (STRING).
  */
 import { randomUUID } from 'node:crypto';
@@ -160,7 +161,6 @@ async function scoreInto(options: ScoreParquetOptions, output: OutputFile | unde
   };
 }
 
-/** How each id column is typed in the file: integers, floating point, or anything else (as text). */
 /**
  * The stored kind of each id column, from the file's footer, read by the same check training runs
  * (checkLogFile), so a file that is not Parquet is named like any other bad log file.
@@ -173,9 +173,21 @@ async function idColumnKinds(file: LogFile, ids: readonly string[]): Promise<Map
     ids.map((name) => ({ name, kind: 'string', optional: true })),
   );
   for (const id of ids) {
-    const type = facts.get(id)?.type;
-    if (type === undefined) throw new DataError({ source: file.uri, column: id }, 'id column (config data.idColumns) is missing');
-    kinds.set(id, /^(INT32|INT64)\b/.test(type) ? 'int' : /^(FLOAT|DOUBLE)\b/.test(type) ? 'double' : 'string');
+    const f = facts.get(id);
+    if (f === undefined) throw new DataError({ source: file.uri, column: id }, 'id column (config data.idColumns) is missing');
+    // Numbers only: a DATE, TIMESTAMP, TIME or DECIMAL is stored as INT32/INT64 too, but its token
+    // is no integer (BigInt('2026-01-01T00:00:00.000Z') threw a SyntaxError). An unsigned 64-bit id
+    // (DuckDB's UBIGINT, what its hash() gives) may not fit INT64 (hyparquet-writer threw a
+    // RangeError on 18446744073709551615): both pass through as text, exact.
+    const number = f.family === 'number';
+    kinds.set(
+      id,
+      number && /^(INT32|INT64)\b/.test(f.type) && !/\bUINT_64\b/.test(f.type)
+        ? 'int'
+        : number && /^(FLOAT|DOUBLE)\b/.test(f.type)
+          ? 'double'
+          : 'string',
+    );
   }
   return kinds;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
 import type { ColumnRequirement } from '../../src/data/row-chunk.ts';
 import { writeParquet } from '../helpers/parquet-write.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
@@ -138,6 +139,22 @@ describe('readLogChunks, Parquet', () => {
           { name: 'nope', kind: 'label' },
         ]),
         isDataError(uri, 'nope'),
+      );
+    });
+
+    it('a BSON column (hyparquet cannot decode it), before reading rows', async () => {
+      const uri = join(fresh(), 'bson.parquet');
+      const schema: SchemaElement[] = [
+        { name: 'root', num_children: 1 },
+        { name: 'doc', type: 'BYTE_ARRAY', converted_type: 'BSON', repetition_type: 'OPTIONAL' },
+      ];
+      const bytes = parquetWriteBuffer({ columnData: [{ name: 'doc', data: [new Uint8Array([5, 0, 0, 0, 0])] }], schema });
+      await store.write(uri, new Uint8Array(bytes));
+      await assert.rejects(
+        collect(await oneFile(uri), [{ name: 'doc', kind: 'string' }]),
+        (err: unknown) =>
+          isDataError(uri, 'doc')(err) &&
+          /wrong type for a string column: found BYTE_ARRAY \(BSON\), which wdp cannot read/.test((err as Error).message),
       );
     });
 
