@@ -88,7 +88,14 @@ export async function checkParquetFile(file: LogFile, columns: readonly ColumnRe
 function columnFacts(metadata: FileMetaData, req: ColumnRequirement, tree: SchemaTree): ColumnFacts {
   const leaf = req.kind === 'list' ? (listElementLeaf(tree) ?? tree) : tree;
   const type = req.kind === 'list' ? `a list of ${describeParquetType(leaf)}` : describeParquetType(tree);
-  const facts: { type: string; family: TokenFamily; min?: number; max?: number; nullCount?: number } = { type, family: tokenFamily(leaf) };
+  const logical = leaf.element.logical_type;
+  const unsigned64 =
+    leaf.element.type === 'INT64' && (leaf.element.converted_type === 'UINT_64' || (logical?.type === 'INTEGER' && !logical.isSigned));
+  const facts: { type: string; family: TokenFamily; min?: number; max?: number; nullCount?: number; unsigned64?: boolean } = {
+    type,
+    family: tokenFamily(leaf),
+    ...(unsigned64 ? { unsigned64 } : {}),
+  };
   if (req.kind !== 'numeric' && req.kind !== 'label') return facts;
   let min = Infinity;
   let max = -Infinity;

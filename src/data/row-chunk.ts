@@ -52,4 +52,9 @@ export interface ColumnFacts {
   readonly max?: number;
   /** Numeric and label columns: missing values over the file, from its statistics. */
   readonly nullCount?: number;
+  /**
+   * An unsigned 64-bit integer column (UINT_64, or the INTEGER logical type unsigned, as pyarrow
+   * writes uint64): its values may not fit a signed INT64.
+   */
+  readonly unsigned64?: boolean;
 }

@@ -178,15 +178,12 @@ async function idColumnKinds(file: LogFile, ids: readonly string[]): Promise<Map
     // Numbers only: a DATE, TIMESTAMP, TIME or DECIMAL is stored as INT32/INT64 too, but its token
     // is no integer (BigInt('2026-01-01T00:00:00.000Z') threw a SyntaxError). An unsigned 64-bit id
     // (DuckDB's UBIGINT, what its hash() gives) may not fit INT64 (hyparquet-writer threw a
-    // RangeError on 18446744073709551615): both pass through as text, exact.
+    // RangeError on 18446744073709551615), whether the footer says UINT_64 (DuckDB) or an
+    // unsigned INTEGER (pyarrow's uint64): both pass through as text, exact.
     const number = f.family === 'number';
     kinds.set(
       id,
-      number && /^(INT32|INT64)\b/.test(f.type) && !/\bUINT_64\b/.test(f.type)
-        ? 'int'
-        : number && /^(FLOAT|DOUBLE)\b/.test(f.type)
-          ? 'double'
-          : 'string',
+      number && /^(INT32|INT64)\b/.test(f.type) && !f.unsigned64 ? 'int' : number && /^(FLOAT|DOUBLE)\b/.test(f.type) ? 'double' : 'string',
     );
   }
   return kinds;

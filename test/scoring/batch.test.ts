@@ -103,3 +103,45 @@ test('scoreParquet names an input that is not Parquet, and one without the id co
     [],
   );
 });
+
+test('an unsigned 64-bit id column as pyarrow writes it (INT64, INTEGER unsigned) passes through exact, above 2^63 too', async () => {
+  const { ParquetWriter, fileWriter } = await import('hyparquet-writer');
+  const chunk = tinyChunk({ rows: 20, seed: 5 });
+  const c = chunk.columns;
+  const input = join(dir, 'uint64-ids.parquet');
+  const rid = Array.from({ length: 20 }, (_, i) => 2n ** 64n - 1n - BigInt(i));
+  const writer = new ParquetWriter({
+    writer: fileWriter(input),
+    schema: [
+      { name: 'root', num_children: 6 },
+      // No converted type: only the logical type says unsigned, as pyarrow may write it.
+      { name: 'rid', type: 'INT64', logical_type: { type: 'INTEGER', bitWidth: 64, isSigned: false }, repetition_type: 'REQUIRED' },
+      { name: 'user', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      { name: 'item', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      { name: 'tags', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
+      { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+      { name: 'element', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+      { name: 'x', type: 'DOUBLE', repetition_type: 'REQUIRED' },
+      { name: 'y', type: 'DOUBLE', repetition_type: 'REQUIRED' },
+    ],
+  });
+  await writer.write({
+    columnData: [
+      { name: 'rid', data: rid },
+      { name: 'user', data: c.get('user') as string[] },
+      { name: 'item', data: c.get('item') as string[] },
+      { name: 'tags', data: c.get('tags') as string[][] },
+      { name: 'x', data: c.get('x') as Float64Array },
+      { name: 'y', data: c.get('y') as Float64Array },
+    ],
+  });
+  await writer.finish();
+  const output = join(dir, 'uint64-out.parquet');
+  const r = await scoreParquet({ model: good, input, output, scorerOptions: { backend: 'js' } });
+  assert.equal(r.rows, 20);
+  const got: string[] = [];
+  for await (const ch of readLogChunks(await listLogFiles([output]), { columns: [{ name: 'rid', kind: 'string' }] }))
+    got.push(...(ch.columns.get('rid') as string[]));
+  assert.equal(got[0], '18446744073709551615');
+  assert.equal(got[19], '18446744073709551596');
+});
