@@ -206,7 +206,14 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
       p.then(
         (s) => {
           const loadMs = performance.now() - started;
-          log.info('model loaded', { modelUri: options.modelUri, modelVersion: s.modelVersion, loadMs: Math.round(loadMs) });
+          // mappedTablesMB: how much of the weights stays in the file for ONNX Runtime to map (model/mapped-tables.ts).
+          const mappedTablesMB = Math.round(s.model.mappedTableBytes / 1e6);
+          log.info('model loaded', {
+            modelUri: options.modelUri,
+            modelVersion: s.modelVersion,
+            loadMs: Math.round(loadMs),
+            ...(mappedTablesMB > 0 ? { mappedTablesMB } : {}),
+          });
           options.onModelLoad?.({ modelUri: options.modelUri, loadMs, modelVersion: s.modelVersion });
         },
         (e: unknown) => {

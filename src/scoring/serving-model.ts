@@ -451,6 +451,13 @@ export class ServingModel {
     this.#mapped?.close();
   }
 
+  /** Bytes of the embedding tables left in the serving file (mapped, not copied); 0 when none. */
+  get mappedTableBytes(): number {
+    let bytes = 0;
+    for (const t of this.#mapped?.tables.values() ?? []) bytes += t.rows * t.dim * 4;
+    return bytes;
+  }
+
   /** Feature f's whole table in memory: a mapped one is read in once, for the paths that need it all. */
   #table(f: number): Float32Array {
     const t = this.#emb[f];

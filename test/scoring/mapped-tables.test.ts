@@ -59,6 +59,15 @@ describe('scoring with mapped tables', () => {
     });
   }
 
+  test('copied on request (mapTables: false): nothing is left in the file', async () => {
+    const s = await Scorer.load(model, { cache: false, mapTables: false });
+    try {
+      assert.equal(s.model.mappedTableBytes, 0);
+    } finally {
+      s.dispose();
+    }
+  });
+
   test('int8 tower: the same scores mapped and copied', async () => {
     const copied = await scoresOf(int8Model, { backend: 'onnx', precision: 'int8', mapTables: false });
     const mapped = await scoresOf(int8Model, { backend: 'onnx', precision: 'int8', mapTables: true });
@@ -74,8 +83,9 @@ describe('scoring with mapped tables', () => {
       assert.deepEqual((await s.score(REQUESTS[0])).scores, expected);
       assert.equal(s.planCacheStats().hits, 1);
       assert.equal(s.planCacheStats().misses, 0);
-      // The session gathers the item tables from the file itself.
+      // The session gathers the item tables from the file itself; all three tables stay there (4 MiB).
       assert.equal((await s.model.plan(new Set(contextFeatures))).tower?.mapsTables, true);
+      assert.equal(s.model.mappedTableBytes, 4 << 20);
     } finally {
       s.dispose();
     }
