@@ -238,6 +238,7 @@ test('an internal error answers 500 with a generic message and the request id, d
     loadScorer: async () =>
       ({
         modelVersion: 'fake',
+        model: { mappedTableBytes: 0 },
         score: async () => {
           throw new TypeError('secret internals at line 42');
         },
@@ -485,6 +486,7 @@ describe('onFailed: once for every non-2xx answer, never for a 200', () => {
       loadScorer: async () =>
         ({
           modelVersion: 'fake',
+          model: { mappedTableBytes: 0 },
           score: async () => {
             throw new TypeError('boom');
           },
