@@ -432,7 +432,9 @@ async function readServingHeaderUnchecked(
  * The tables a mapping load of a local model would leave in SERVING_FILE, from its header read
  * unchecked, opened for a session built ahead of the check (Scorer's plan ahead). Like the tower
  * read ahead, nothing may score with it until `sameAs` finds it the checked load's tables.
- * Undefined when the model is not local or the header does not parse.
+ * Undefined when the model is not local or the header does not parse. It picks tables by the
+ * read worker's rule (SERVING_TABLES_UNREAD), which the worker applies in its own code: were
+ * the two ever to differ, `sameAs` would fail and the plan would be built again, not misused.
  */
 export async function mapServingTablesUnchecked(uri: string, manifest: ModelManifest): Promise<MappedTables | undefined> {
   const entry = manifest.files[SERVING_FILE];
