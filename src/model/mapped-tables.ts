@@ -16,8 +16,9 @@
  *
  * Trust: the sha256 covers every byte, read through one descriptor. This descriptor is opened
  * afterwards and must be the same file (device, inode, size, mtime), and so must the path ONNX
- * Runtime maps when a session is built (`assertUnchanged`). Model files are written once and
- * replaced only by rename, so a file that changes is refused rather than served. What this
+ * Runtime maps when a session is built (`unchanged`). Model files are written once and replaced
+ * only by rename (a save over the folder), so once the path names another file, ServingModel
+ * stops mapping and reads the tables through this descriptor, still the checked file. What this
  * cannot see is a write into the same inode after the check; a copy in memory could not be
  * changed that way. Worse, a file cut short in place (`cp` over it truncates it) makes ONNX
  * Runtime's next gather from a page past the new end fault with SIGBUS, which kills the process
@@ -126,13 +127,16 @@ export class MappedTables {
    * @throws ModelLoadError
    */
   assertUnchanged(): void {
-    let st: ReturnType<typeof statSync>;
+    if (!this.unchanged()) throw this.#changed();
+  }
+
+  /** Whether the path still names the file that was checked (device, inode, size, mtime). */
+  unchanged(): boolean {
     try {
-      st = statSync(this.path);
+      return sameFile(this.#identity, statSync(this.path));
     } catch {
-      throw this.#changed();
+      return false;
     }
-    if (!sameFile(this.#identity, st)) throw this.#changed();
   }
 
   /**

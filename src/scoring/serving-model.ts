@@ -163,6 +163,8 @@ export class ServingModel {
   readonly #emb: (Float32Array | undefined)[];
   /** Tables left in the serving file (model/mapped-tables.ts), when the model was read so. */
   readonly #mapped: MappedTables | undefined;
+  /** Set once the serving file's path no longer names the checked file: plans stop mapping it. */
+  #unmapped = false;
   readonly #embCols: number[];
   /** Per embedding feature: one id per row always (a categorical, not a list). */
   readonly #singleId: boolean[];
@@ -458,6 +460,13 @@ export class ServingModel {
     return bytes;
   }
 
+  #stopMapping(mapped: MappedTables): void {
+    this.#unmapped = true;
+    this.#options.log?.(
+      `${mapped.path} is no longer the file this model was loaded from: new plans read its tables into memory from the file as loaded`,
+    );
+  }
+
   /** Feature f's whole table in memory: a mapped one is read in once, for the paths that need it all. */
   #table(f: number): Float32Array {
     const t = this.#emb[f];
@@ -501,38 +510,50 @@ export class ServingModel {
     let tower: SplitTower | undefined;
     if (this.#tower) {
       const o = this.#options;
+      const weights = this.#tower;
       const mapped = this.#mapped;
-      tower = await createSplitTower(
-        itemRows.length === 0 ? 'js' : (o.backend ?? 'auto'),
-        this.#tower,
-        {
-          itemRows,
-          userRows: Int32Array.from(userCols),
-          gathered: gatheredEmb.map((f) => {
-            const { feature, vocabSize, dim } = layout.embeddings[f]!;
-            const at = this.#emb[f] ? undefined : mapped?.tables.get(feature);
-            return {
-              vocab: vocabSize,
-              dim,
-              ...(at && mapped ? { external: { location: mapped.fileName, offset: at.byteOffset, length: at.rows * at.dim * 4 } } : {}),
-            };
-          }),
-          ...(mapped ? { externalDataFolder: mapped.folder } : {}),
-          ...(o.intraOpNumThreads !== undefined ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
-          ...(o.allowSpinning !== undefined ? { allowSpinning: o.allowSpinning } : {}),
-          ...(this.#int8 ? { int8: this.#int8, ...(o.int8Ops ? { int8Ops: o.int8Ops } : {}) } : {}),
-        },
-        o.log,
-      );
-      if (tower.mapsTables) {
-        // ONNX Runtime opened the file by path: it must still be the file that was checked.
-        try {
-          mapped!.assertUnchanged();
-        } catch (e) {
-          tower.dispose();
-          throw e;
+      const build = (mapTables: boolean) =>
+        createSplitTower(
+          itemRows.length === 0 ? 'js' : (o.backend ?? 'auto'),
+          weights,
+          {
+            itemRows,
+            userRows: Int32Array.from(userCols),
+            gathered: gatheredEmb.map((f) => {
+              const { feature, vocabSize, dim } = layout.embeddings[f]!;
+              const at = mapTables && !this.#emb[f] ? mapped?.tables.get(feature) : undefined;
+              return {
+                vocab: vocabSize,
+                dim,
+                ...(at && mapped ? { external: { location: mapped.fileName, offset: at.byteOffset, length: at.rows * at.dim * 4 } } : {}),
+              };
+            }),
+            ...(mapped && mapTables ? { externalDataFolder: mapped.folder } : {}),
+            ...(o.intraOpNumThreads !== undefined ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
+            ...(o.allowSpinning !== undefined ? { allowSpinning: o.allowSpinning } : {}),
+            ...(this.#int8 ? { int8: this.#int8, ...(o.int8Ops ? { int8Ops: o.int8Ops } : {}) } : {}),
+          },
+          o.log,
+        );
+      if (mapped && !this.#unmapped) {
+        // ONNX Runtime opens the file by path: it must still be the file that was checked, after
+        // the session is built too. If it is not (a model saved over this one's folder while it
+        // serves), this plan and every later one read the tables in from the descriptor opened at
+        // load, which is still the checked file, as a copy in memory would have served them.
+        if (mapped.unchanged()) {
+          try {
+            tower = await build(true);
+          } catch (e) {
+            if (mapped.unchanged()) throw e;
+          }
         }
+        if (tower?.mapsTables && !mapped.unchanged()) {
+          tower.dispose();
+          tower = undefined;
+        }
+        if (!tower) this.#stopMapping(mapped);
       }
+      tower ??= await build(false);
     }
     return {
       key,
