@@ -1,6 +1,8 @@
 /**
- * Parquet written by a real third-party writer: DuckDB 1.5.6's COPY … TO (fixtures and their SQL:
- * test/fixtures/parquet-writers/duckdb/, written by scripts/fixtures/duckdb-parquet.mjs). Each file
+ * Parquet written by real third-party writers: DuckDB 1.5.6's COPY … TO (fixtures and their SQL:
+ * test/fixtures/parquet-writers/duckdb/, written by scripts/fixtures/duckdb-parquet.mjs), and arrow-rs
+ * through parquet-wasm 0.8.0, with V1 and V2 data pages (test/fixtures/parquet-writers/arrow-rs/,
+ * written by scripts/fixtures/arrow-rs-parquet.mjs). Each file
  * goes through what Ingest, training and scoring use: the footer check (checkLogFile) and the log
  * reader (readLogChunks), and a model is trained on DuckDB's hive-partitioned days and scores a
  * DuckDB file. Every value is compared with the SQL's formulas computed in TypeScript (rows.ts).
@@ -14,7 +16,7 @@ import type { DataError } from '../../src/data/errors.ts';
 import { type ColumnRequirement, checkLogFile, listLogFiles } from '../../src/data/logs.ts';
 import { MAX_PAGE_BYTES } from '../../src/data/parquet-pages.ts';
 import type { RowChunk } from '../../src/data/row-chunk.ts';
-import { readThriftStruct } from '../../src/data/thrift-compact.ts';
+import { readThriftStruct, type ThriftStruct } from '../../src/data/thrift-compact.ts';
 import { scoreParquet } from '../../src/scoring/batch.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
 import { trainModel } from '../../src/training/train.ts';
@@ -28,6 +30,7 @@ import {
   TYPE_COLUMNS,
   TYPES_ROWS,
 } from '../fixtures/parquet-writers/duckdb/rows.ts';
+import { ARROW_COLUMNS, ROWS as ARROW_ROWS } from '../fixtures/parquet-writers/arrow-rs/rows.ts';
 import { collect, freshFolders, isDataError, oneFile } from '../helpers/log-fixtures.ts';
 import { tinyConfig } from '../helpers/tiny-data.ts';
 
@@ -67,19 +70,27 @@ const PAGE_TYPES = new Map([
   [3, 'DATA_PAGE_V2'],
 ]);
 
-/** Per column chunk of the file: its codec, encodings, and each page's type and uncompressed size. */
+/**
+ * Per column chunk of the file: its codec, encodings, and each page's type and uncompressed size
+ * (and its rows, which only a DATA_PAGE_V2 header gives).
+ */
 async function layout(uri: string) {
   const bytes = await readFile(uri);
   const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   return meta.row_groups.flatMap((g) =>
     g.columns.map((c) => {
       const m = c.meta_data!;
-      const pages: { type: string; bytes: number }[] = [];
+      const pages: { type: string; bytes: number; rows?: number }[] = [];
       let at = Number(m.dictionary_page_offset || m.data_page_offset);
       const end = at + Number(m.total_compressed_size);
       while (at < end) {
         const { struct, end: bodyStart } = readThriftStruct(bytes, at);
-        pages.push({ type: PAGE_TYPES.get(struct.get(1) as number) ?? String(struct.get(1)), bytes: struct.get(2) as number });
+        const v2 = struct.get(8) as ThriftStruct | undefined;
+        pages.push({
+          type: PAGE_TYPES.get(struct.get(1) as number) ?? String(struct.get(1)),
+          bytes: struct.get(2) as number,
+          ...(v2 && { rows: v2.get(3) as number }),
+        });
         at = bodyStart + (struct.get(3) as number);
       }
       return { column: m.path_in_schema[0]!, rows: Number(g.num_rows), codec: m.codec, encodings: m.encodings, pages };
@@ -393,5 +404,142 @@ describe('Parquet written by DuckDB 1.5.6', () => {
       got.amount,
       want.amount!.map((v) => String(v)),
     );
+  });
+});
+
+const arrowFixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', 'parquet-writers', 'arrow-rs', name);
+
+/** [file, codec, the data pages' header type]. */
+const ARROW_FILES: [file: string, codec: string, dataPages: string][] = [
+  ['v1.parquet', 'SNAPPY', 'DATA_PAGE'],
+  ['v2-snappy.parquet', 'SNAPPY', 'DATA_PAGE_V2'],
+  ['v2-zstd.parquet', 'ZSTD', 'DATA_PAGE_V2'],
+  ['v2-plain.parquet', 'SNAPPY', 'DATA_PAGE_V2'],
+  ['v2-pages.parquet', 'SNAPPY', 'DATA_PAGE_V2'],
+];
+
+describe('Parquet written by arrow-rs (parquet-wasm 0.8.0)', () => {
+  for (const [name, codec, dataPages] of ARROW_FILES) {
+    it(`${name}: ${dataPages} pages in ${codec}, every value as the formulas give, and the footer check Ingest runs`, async () => {
+      const uri = arrowFixture(name);
+      const chunks = await layout(uri);
+      assert.deepEqual(new Set(chunks.map((c) => c.codec)), new Set([codec]));
+      // Every data page has the header the writer version asks for (dictionary pages aside).
+      for (const c of chunks)
+        assert.deepEqual(new Set(c.pages.map((p) => p.type).filter((t) => t !== 'DICTIONARY_PAGE')), new Set([dataPages]), c.column);
+      if (dataPages === 'DATA_PAGE_V2')
+        for (const c of chunks)
+          assert.equal(
+            c.pages.reduce((n, p) => n + (p.rows ?? 0), 0),
+            c.rows,
+            `${c.column}: the V2 headers' rows add up to the row group's`,
+          );
+
+      const files = await oneFile(uri);
+      const columns = requirements(ARROW_COLUMNS);
+      assert.deepEqual(columnsOf(await collect(files, columns)), expected(ARROW_COLUMNS, range(0, ARROW_ROWS)));
+
+      const facts = await checkLogFile(files[0]!, columns);
+      assert.deepEqual(Object.fromEntries([...facts].map(([column, f]) => [column, `${f.type} ${f.family}`])), {
+        user: 'BYTE_ARRAY (STRING) text',
+        country: 'BYTE_ARRAY (STRING) text',
+        session: 'BYTE_ARRAY (STRING) text',
+        price: 'DOUBLE number',
+        ratio: 'FLOAT number',
+        clicks: 'INT32 number',
+        views: 'INT64 number',
+        item_id: 'INT64 number',
+        tags: 'a list of BYTE_ARRAY (STRING) text',
+        y: 'INT32 number',
+        y_bool: 'BOOLEAN boolean',
+      });
+      for (const [column, [kind, value]] of Object.entries(ARROW_COLUMNS)) {
+        if (kind !== 'numeric' && kind !== 'label') continue;
+        const values = range(0, ARROW_ROWS).map((i) => value(i) as number);
+        const present = values.filter((v) => !Number.isNaN(v));
+        const f = facts.get(column)!;
+        // arrow-rs writes a floating-point min of 0 as -0, as the Parquet spec asks: the same number.
+        assert.deepEqual(
+          [f.min === 0 ? 0 : f.min, f.max, f.nullCount],
+          [Math.min(...present), Math.max(...present), values.length - present.length],
+          `${name} ${column}`,
+        );
+      }
+      assert.ok(Object.is(facts.get('ratio')!.min, -0));
+    });
+  }
+
+  it('nulls are missing values, lists are lists (a null element dropped), empty lists are empty', async () => {
+    const rows = columnsOf(await collect(await oneFile(arrowFixture('v2-snappy.parquet')), requirements(ARROW_COLUMNS)));
+    assert.equal(rows.user![3], null);
+    assert.equal(rows.country![4], '', 'an empty string is a value, not a null');
+    assert.equal(rows.country![3], '日本');
+    assert.ok(
+      Number.isNaN(rows.price![4]) && Number.isNaN(rows.ratio![7]) && Number.isNaN(rows.clicks![2]) && Number.isNaN(rows.views![1]),
+    );
+    assert.equal(rows.item_id![6], null);
+    assert.equal(rows.item_id![0], '9007199254740993', 'Int64 ids beyond 2^53 are exact');
+    assert.deepEqual(rows.tags!.slice(0, 9), [
+      [],
+      ['t1'],
+      ['t2', 't3'],
+      ['t3', 't4', 't5'],
+      [],
+      null,
+      ['t0', 't1'],
+      ['t1', 't2', 't3'],
+      ['x', 'y'],
+    ]);
+  });
+
+  it('V1 and V2 with the dictionary on: RLE_DICTIONARY data pages after a DICTIONARY_PAGE; V2 booleans in RLE', async () => {
+    for (const [name, booleans] of [
+      ['v1.parquet', ['PLAIN', 'RLE']],
+      ['v2-snappy.parquet', ['RLE']],
+    ] as const) {
+      const chunks = await layout(arrowFixture(name));
+      const user = chunks.find((c) => c.column === 'user')!;
+      assert.equal(user.pages[0]!.type, 'DICTIONARY_PAGE', name);
+      assert.ok(user.encodings.includes('RLE_DICTIONARY'), `${name}: ${user.encodings}`);
+      assert.deepEqual(chunks.find((c) => c.column === 'y_bool')!.encodings, booleans, name);
+    }
+  });
+
+  it('v2-plain.parquet: no dictionary, the V2 encodings arrow-rs falls back to', async () => {
+    const chunks = await layout(arrowFixture('v2-plain.parquet'));
+    assert.ok(chunks.every((c) => c.pages.every((p) => p.type === 'DATA_PAGE_V2')));
+    const encoding = (column: string) => chunks.find((c) => c.column === column)!.encodings;
+    assert.ok(encoding('clicks').includes('DELTA_BINARY_PACKED'), String(encoding('clicks')));
+    assert.ok(encoding('views').includes('DELTA_BINARY_PACKED'), String(encoding('views')));
+    assert.ok(encoding('session').includes('DELTA_BYTE_ARRAY'), String(encoding('session')));
+  });
+
+  it('v2-pages.parquet: three row groups, several DATA_PAGE_V2 pages a column chunk, one chunk per row group cut at chunkRows', async () => {
+    const chunks = await layout(arrowFixture('v2-pages.parquet'));
+    assert.deepEqual([...new Set(chunks.map((c) => c.rows))], [50, 20]);
+    assert.deepEqual(
+      chunks.filter((c) => c.column === 'session').map((c) => c.rows),
+      [50, 50, 20],
+    );
+    // arrow-rs checks the page size every 8 rows (write batch); its size estimate for these three
+    // dictionary-encoded columns stays under the limit, so they keep one page a chunk.
+    for (const c of chunks.filter((c) => !['country', 'session', 'y'].includes(c.column)))
+      assert.ok(c.pages.filter((p) => p.type === 'DATA_PAGE_V2').length >= 3, `${c.column}: ${c.pages.length} pages`);
+    assert.ok(
+      chunks.filter((c) => c.column === 'tags').every((c) => c.pages.some((p) => p.type === 'DICTIONARY_PAGE')),
+      'the list pages follow one dictionary page',
+    );
+    const read = await collect(await oneFile(arrowFixture('v2-pages.parquet')), requirements(ARROW_COLUMNS), 32);
+    assert.deepEqual(
+      read.map((c) => [c.rowOffset, c.numRows]),
+      [
+        [0, 32],
+        [32, 18],
+        [50, 32],
+        [82, 18],
+        [100, 20],
+      ],
+    );
+    assert.deepEqual(columnsOf(read), expected(ARROW_COLUMNS, range(0, ARROW_ROWS)));
   });
 });
