@@ -15,7 +15,7 @@ import { parquetMetadata } from 'hyparquet';
 import type { DataError } from '../../src/data/errors.ts';
 import { type ColumnRequirement, checkLogFile, listLogFiles } from '../../src/data/logs.ts';
 import { MAX_PAGE_BYTES } from '../../src/data/parquet-pages.ts';
-import type { RowChunk } from '../../src/data/row-chunk.ts';
+import type { ColumnFacts, RowChunk } from '../../src/data/row-chunk.ts';
 import { readThriftStruct, type ThriftStruct } from '../../src/data/thrift-compact.ts';
 import { scoreParquet } from '../../src/scoring/batch.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
@@ -98,6 +98,58 @@ async function layout(uri: string) {
   );
 }
 
+/**
+ * Every value of `uri` as the formulas give them (`rows` rows), and what Ingest's footer check
+ * reads: each column's type and family (`types`), and the numbers' range and nulls.
+ */
+async function assertValuesAndFooter(
+  name: string,
+  uri: string,
+  columnsSpec: Columns,
+  rows: number,
+  types: Record<string, string>,
+): Promise<ReadonlyMap<string, ColumnFacts>> {
+  const files = await oneFile(uri);
+  const columns = requirements(columnsSpec);
+  assert.deepEqual(columnsOf(await collect(files, columns)), expected(columnsSpec, range(0, rows)));
+  const facts = await checkLogFile(files[0]!, columns);
+  assert.deepEqual(Object.fromEntries([...facts].map(([column, f]) => [column, `${f.type} ${f.family}`])), types);
+  for (const [column, [kind, value]] of Object.entries(columnsSpec)) {
+    if (kind !== 'numeric' && kind !== 'label') continue;
+    const values = range(0, rows).map((i) => value(i) as number);
+    const present = values.filter((v) => !Number.isNaN(v));
+    const f = facts.get(column)!;
+    // A floating-point min of 0 may be stored as -0 (arrow-rs does, as the Parquet spec asks): the same number.
+    assert.deepEqual(
+      [f.min === 0 ? 0 : f.min, f.max, f.nullCount],
+      [Math.min(...present), Math.max(...present), values.length - present.length],
+      `${name} ${column}`,
+    );
+  }
+  return facts;
+}
+
+/** The cells both writers' log files share: nulls are missing values, lists are lists, empty lists are empty. */
+function assertNullsAndLists(rows: Record<string, unknown[]>): void {
+  assert.equal(rows.user![3], null);
+  assert.equal(rows.country![4], '', 'an empty string is a value, not a null');
+  assert.equal(rows.country![3], '日本');
+  assert.ok(Number.isNaN(rows.price![4]) && Number.isNaN(rows.ratio![7]) && Number.isNaN(rows.clicks![2]) && Number.isNaN(rows.views![1]));
+  assert.equal(rows.item_id![6], null);
+  assert.equal(rows.item_id![0], '9007199254740993', '64-bit ids beyond 2^53 are exact');
+  assert.deepEqual(rows.tags!.slice(0, 9), [
+    [],
+    ['t1'],
+    ['t2', 't3'],
+    ['t3', 't4', 't5'],
+    [],
+    null,
+    ['t0', 't1'],
+    ['t1', 't2', 't3'],
+    ['x', 'y'],
+  ]);
+}
+
 const LOG_FILES: [file: string, codec: string][] = [
   ['default.parquet', 'SNAPPY'],
   ['zstd.parquet', 'ZSTD'],
@@ -112,13 +164,7 @@ describe('Parquet written by DuckDB 1.5.6', () => {
     it(`${name}: every value as the SQL wrote it, and the footer check Ingest runs`, async () => {
       const uri = fixture(name);
       assert.deepEqual(new Set((await layout(uri)).map((c) => c.codec)), new Set([codec]));
-      const files = await oneFile(uri);
-      const columns = requirements(LOG_COLUMNS);
-      assert.deepEqual(columnsOf(await collect(files, columns)), expected(LOG_COLUMNS, range(0, ROWS)));
-
-      // What Ingest reads from the footer: each column's type, and the numbers' range and nulls.
-      const facts = await checkLogFile(files[0]!, columns);
-      assert.deepEqual(Object.fromEntries([...facts].map(([column, f]) => [column, `${f.type} ${f.family}`])), {
+      await assertValuesAndFooter(name, uri, LOG_COLUMNS, ROWS, {
         user: 'BYTE_ARRAY (UTF8) text',
         country: 'BYTE_ARRAY (UTF8) text',
         session: 'BYTE_ARRAY (UTF8) text',
@@ -135,42 +181,13 @@ describe('Parquet written by DuckDB 1.5.6', () => {
         amount: 'INT32 (DECIMAL) other',
         balance: 'INT64 (DECIMAL) other',
       });
-      for (const [column, [kind, value]] of Object.entries(LOG_COLUMNS)) {
-        if (kind !== 'numeric' && kind !== 'label') continue;
-        const values = range(0, ROWS).map((i) => value(i) as number);
-        const present = values.filter((v) => !Number.isNaN(v));
-        const f = facts.get(column)!;
-        assert.deepEqual(
-          [f.min, f.max, f.nullCount],
-          [Math.min(...present), Math.max(...present), values.length - present.length],
-          `${name} ${column}`,
-        );
-      }
     });
   }
 
   it('nulls are missing values, lists are lists, empty lists are empty', async () => {
     const rows = columnsOf(await collect(await oneFile(fixture('default.parquet')), requirements(LOG_COLUMNS)));
-    assert.equal(rows.user![3], null);
-    assert.equal(rows.country![4], '', 'an empty string is a value, not a null');
-    assert.equal(rows.country![3], '日本');
-    assert.ok(
-      Number.isNaN(rows.price![4]) && Number.isNaN(rows.ratio![7]) && Number.isNaN(rows.clicks![2]) && Number.isNaN(rows.views![1]),
-    );
-    assert.equal(rows.item_id![6], null);
-    assert.equal(rows.item_id![0], '9007199254740993', 'BIGINT ids beyond 2^53 are exact');
+    assertNullsAndLists(rows);
     assert.equal(rows.user_hash![0], '18446744073709551615', 'UBIGINT ids beyond 2^63 are exact');
-    assert.deepEqual(rows.tags!.slice(0, 9), [
-      [],
-      ['t1'],
-      ['t2', 't3'],
-      ['t3', 't4', 't5'],
-      [],
-      null,
-      ['t0', 't1'],
-      ['t1', 't2', 't3'],
-      ['x', 'y'],
-    ]);
   });
 
   it('V2 pages: DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, BYTE_STREAM_SPLIT and RLE_DICTIONARY (in DATA_PAGE headers)', async () => {
@@ -435,12 +452,7 @@ describe('Parquet written by arrow-rs (parquet-wasm 0.8.0)', () => {
             `${c.column}: the V2 headers' rows add up to the row group's`,
           );
 
-      const files = await oneFile(uri);
-      const columns = requirements(ARROW_COLUMNS);
-      assert.deepEqual(columnsOf(await collect(files, columns)), expected(ARROW_COLUMNS, range(0, ARROW_ROWS)));
-
-      const facts = await checkLogFile(files[0]!, columns);
-      assert.deepEqual(Object.fromEntries([...facts].map(([column, f]) => [column, `${f.type} ${f.family}`])), {
+      const facts = await assertValuesAndFooter(name, uri, ARROW_COLUMNS, ARROW_ROWS, {
         user: 'BYTE_ARRAY (STRING) text',
         country: 'BYTE_ARRAY (STRING) text',
         session: 'BYTE_ARRAY (STRING) text',
@@ -453,43 +465,13 @@ describe('Parquet written by arrow-rs (parquet-wasm 0.8.0)', () => {
         y: 'INT32 number',
         y_bool: 'BOOLEAN boolean',
       });
-      for (const [column, [kind, value]] of Object.entries(ARROW_COLUMNS)) {
-        if (kind !== 'numeric' && kind !== 'label') continue;
-        const values = range(0, ARROW_ROWS).map((i) => value(i) as number);
-        const present = values.filter((v) => !Number.isNaN(v));
-        const f = facts.get(column)!;
-        // arrow-rs writes a floating-point min of 0 as -0, as the Parquet spec asks: the same number.
-        assert.deepEqual(
-          [f.min === 0 ? 0 : f.min, f.max, f.nullCount],
-          [Math.min(...present), Math.max(...present), values.length - present.length],
-          `${name} ${column}`,
-        );
-      }
+      // arrow-rs writes a floating-point min of 0 as -0, as the Parquet spec asks: the same number.
       assert.ok(Object.is(facts.get('ratio')!.min, -0));
     });
   }
 
   it('nulls are missing values, lists are lists (a null element dropped), empty lists are empty', async () => {
-    const rows = columnsOf(await collect(await oneFile(arrowFixture('v2-snappy.parquet')), requirements(ARROW_COLUMNS)));
-    assert.equal(rows.user![3], null);
-    assert.equal(rows.country![4], '', 'an empty string is a value, not a null');
-    assert.equal(rows.country![3], '日本');
-    assert.ok(
-      Number.isNaN(rows.price![4]) && Number.isNaN(rows.ratio![7]) && Number.isNaN(rows.clicks![2]) && Number.isNaN(rows.views![1]),
-    );
-    assert.equal(rows.item_id![6], null);
-    assert.equal(rows.item_id![0], '9007199254740993', 'Int64 ids beyond 2^53 are exact');
-    assert.deepEqual(rows.tags!.slice(0, 9), [
-      [],
-      ['t1'],
-      ['t2', 't3'],
-      ['t3', 't4', 't5'],
-      [],
-      null,
-      ['t0', 't1'],
-      ['t1', 't2', 't3'],
-      ['x', 'y'],
-    ]);
+    assertNullsAndLists(columnsOf(await collect(await oneFile(arrowFixture('v2-snappy.parquet')), requirements(ARROW_COLUMNS))));
   });
 
   it('V1 and V2 with the dictionary on: RLE_DICTIONARY data pages after a DICTIONARY_PAGE; V2 booleans in RLE', async () => {
