@@ -25,7 +25,7 @@
  * (measured; the row reads here see the short file and throw instead). wdp never writes a
  * model's files in place. `WDP_MAP_TABLES=0` (or `mapTables: false`) keeps the copy.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { FileIdentity } from '../storage/read-worker.ts';
 import { ModelLoadError } from './errors.ts';
@@ -77,8 +77,17 @@ export class MappedTables {
   readonly #identity: FileIdentity;
   #fd: number | undefined;
 
-  private constructor(uri: string, path: string, fd: number, identity: FileIdentity, tables: ReadonlyMap<string, MappedTable>) {
+  private constructor(uri: string, givenPath: string, fd: number, identity: FileIdentity, tables: ReadonlyMap<string, MappedTable>) {
     this.#uri = uri;
+    // The file's real path: ONNX Runtime refuses external data whose resolved path leaves the
+    // folder it is given, so a serving file that is a symlink (git-annex, DVC, a hand-made link)
+    // is mapped from where it really is, and checked there.
+    let path = givenPath;
+    try {
+      path = realpathSync(givenPath);
+    } catch {
+      // Gone already: `unchanged` will say so.
+    }
     this.path = path;
     this.folder = dirname(path);
     this.fileName = basename(path);

@@ -4,7 +4,7 @@
  * the mapping; a serving file replaced after its check is refused at the next session it opens.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -57,6 +57,23 @@ describe('scoring with mapped tables', () => {
       assert.deepEqual(mapped, copied);
     });
   }
+
+  test('a serving file that is a symlink into another folder (git-annex, DVC) is mapped from where it is', async () => {
+    const linked = join(dir, 'linked');
+    await cp(model, linked, { recursive: true });
+    const store = join(dir, 'blob-store');
+    await mkdir(store, { recursive: true });
+    await rename(join(linked, SERVING_FILE), join(store, 'blob'));
+    await symlink(join(store, 'blob'), join(linked, SERVING_FILE));
+    const expected = await scoresOf(model, { backend: 'onnx', mapTables: false });
+    const s = await Scorer.load(linked, { cache: false, backend: 'onnx' });
+    try {
+      assert.equal(s.model.mappedTableBytes, 4 << 20);
+      for (const [i, r] of REQUESTS.entries()) assert.deepEqual((await s.score(r)).scores, expected[i]);
+    } finally {
+      s.dispose();
+    }
+  });
 
   test('copied on request (mapTables: false): nothing is left in the file', async () => {
     const s = await Scorer.load(model, { cache: false, mapTables: false });
