@@ -460,11 +460,9 @@ export class ServingModel {
     return bytes;
   }
 
-  #stopMapping(mapped: MappedTables): void {
+  #stopMapping(why: string): void {
     this.#unmapped = true;
-    this.#options.log?.(
-      `${mapped.path} is no longer the file this model was loaded from: new plans read its tables into memory from the file as loaded`,
-    );
+    this.#options.log?.(`${why}: new plans read its tables into memory from the file as loaded`);
   }
 
   /** Feature f's whole table in memory: a mapped one is read in once, for the paths that need it all. */
@@ -540,18 +538,21 @@ export class ServingModel {
         // the session is built too. If it is not (a model saved over this one's folder while it
         // serves), this plan and every later one read the tables in from the descriptor opened at
         // load, which is still the checked file, as a copy in memory would have served them.
+        let why = `${mapped.path} is no longer the file this model was loaded from`;
         if (mapped.unchanged()) {
           try {
             tower = await build(true);
           } catch (e) {
-            if (mapped.unchanged()) throw e;
+            // ONNX Runtime would not map it (a file system without mmap, say): copy the tables as
+            // a model read from S3 does. A tower it refuses for itself is refused again below.
+            if (mapped.unchanged()) why = `ONNX Runtime could not map ${mapped.path} (${(e as Error).message})`;
           }
         }
         if (tower?.mapsTables && !mapped.unchanged()) {
           tower.dispose();
           tower = undefined;
         }
-        if (!tower) this.#stopMapping(mapped);
+        if (!tower) this.#stopMapping(why);
       }
       tower ??= await build(false);
     }
