@@ -304,6 +304,7 @@ function coldStartDetail(run: { wallMs: number; out: ColdStartLine }): Record<st
     process_and_modules_ms: Math.round(run.wallMs - run.out['load_ms']! - run.out['first_score_ms']!),
     model_load_ms: Math.round(run.out['load_ms']!),
     first_score_ms: Math.round(run.out['first_score_ms']!),
+    ...(run.out['second_score_ms'] !== undefined ? { second_score_ms: Math.round(run.out['second_score_ms']) } : {}),
     ...(readStart !== undefined && readEnd !== undefined
       ? { weights_read_from_ms: Math.round(readStart), weights_read_and_sha256_ms: Math.round(readEnd - readStart) }
       : {}),
@@ -342,7 +343,12 @@ function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
     child.on('close', (code) => {
       if (code !== 0 || !wallMs)
         return reject(new Error(`cold-start process exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
-      resolvePromise({ wallMs, out: JSON.parse(out.trim().split('\n')[0]!) as ColdStartLine });
+      // Wall time ends at the first line; later lines (second_score_ms) add their fields.
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ColdStartLine);
+      resolvePromise({ wallMs, out: Object.assign({}, ...lines) as ColdStartLine });
     });
   });
 }

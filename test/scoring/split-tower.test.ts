@@ -1,6 +1,7 @@
 /** One contract for both split towers: they agree with a float64 reference of the unsplit tower. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
 import { initialTowerState, towerLayers } from '../../src/model/tower/state.ts';
 import { createSplitTower } from '../../src/scoring/create-split-tower.ts';
 import type { SplitTowerKind } from '../../src/scoring/split-tower.ts';
@@ -104,3 +105,41 @@ for (const kind of ['onnx', 'js'] as const satisfies readonly SplitTowerKind[]) 
     });
   }
 }
+
+test('the ONNX scoring session has no memory pattern (the second run after a cold start would allocate afresh), and runs of other batch sizes in between change no score', async () => {
+  const shape = { inputDim: 6, hiddenUnits: [5, 3] };
+  const state = initialTowerState({ shape, adagrad: { learningRate: 0.1, initialAccumulator: 0.1, epsilon: 1e-7 }, seed: 3 });
+  const seen: ort.InferenceSession.SessionOptions[] = [];
+  const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (
+    b: Uint8Array,
+    o?: ort.InferenceSession.SessionOptions,
+  ) => Promise<ort.InferenceSession>;
+  const spy = mock.method(ort.InferenceSession, 'create', async (bytes: Uint8Array, options?: ort.InferenceSession.SessionOptions) => {
+    if (options) seen.push(options);
+    return create(bytes, options);
+  });
+  let tower: Awaited<ReturnType<typeof createSplitTower>> | undefined;
+  try {
+    tower = await createSplitTower('onnx', state, {
+      itemRows: Int32Array.of(2, 3, 4, 5),
+      userRows: Int32Array.of(0, 1),
+      intraOpNumThreads: 1,
+    });
+  } finally {
+    spy.mock.restore();
+  }
+  try {
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.enableMemPattern, false);
+    const rng = new Rng(5);
+    const xUser = Float32Array.of(0.5, -1);
+    const rest = Float32Array.from({ length: 7 * 4 }, () => rng.normal());
+    const first = await tower.forward(xUser, { gathered: [], rest }, 7);
+    const small = await tower.forward(xUser, { gathered: [], rest: rest.subarray(0, 12) }, 3);
+    const again = await tower.forward(xUser, { gathered: [], rest }, 7);
+    assert.deepEqual(again, first);
+    assert.deepEqual(small, first.subarray(0, 3));
+  } finally {
+    tower.dispose();
+  }
+});
