@@ -55,7 +55,6 @@ import {
   MODEL_VERSION_ENV,
   REGISTRY_URI_ENV,
   SPLIT_TOWER_KINDS,
-  type ScoreHandler,
   type SplitTowerKind,
 } from '../src/scoring/index.ts';
 import type { Registry } from '../src/workflow/schemas.ts';
@@ -219,11 +218,13 @@ export function createLambdaHandler(
   log: Logger = logger,
   m: Metrics = metrics,
   preload = false,
-): (event: unknown, context?: Context) => Promise<unknown> {
+  warmUp = false,
+): ((event: unknown, context?: Context) => Promise<unknown>) & { readonly ready: () => Promise<void> } {
   const expected = config.expected;
-  const inner: ScoreHandler = createScoreHandler({
+  const inner = createScoreHandler({
     modelUri: config.modelUri,
     preload,
+    warmUp,
     ...(expected
       ? { verifyModel: (s: { modelVersion: string }) => checkServedModel(expected, config.modelUri, s.modelVersion, MISMATCH_HINT) }
       : {}),
@@ -256,7 +257,7 @@ export function createLambdaHandler(
       m.publishStoredMetrics();
     },
   });
-  return async (event, context) => {
+  const handle = async (event: unknown, context?: Context): Promise<unknown> => {
     if (context) log.addContext(context);
     try {
       return await inner(event, context);
@@ -264,17 +265,18 @@ export function createLambdaHandler(
       m.publishStoredMetrics();
     }
   };
+  return Object.assign(handle, { ready: inner.ready });
 }
 
-let cached: ((event: unknown, context?: Context) => Promise<unknown>) | undefined;
+let cached: ReturnType<typeof createLambdaHandler> | undefined;
 let starting: Promise<void> | undefined;
 
 /** Reads the configuration, resolves the model and builds the handler (once; again after a failure). */
-function start(preload: boolean): Promise<void> {
+function start(preload: boolean, warmUp = false): Promise<void> {
   starting ??= (async () => {
     const config = readConfig();
     const { uri: modelUri, expected } = await resolveModel(config, (m) => reportChampionMismatch(m));
-    cached = createLambdaHandler({ ...config, modelUri, ...(expected ? { expected } : {}) }, logger, metrics, preload);
+    cached = createLambdaHandler({ ...config, modelUri, ...(expected ? { expected } : {}) }, logger, metrics, preload, warmUp);
   })().catch((e: unknown) => {
     starting = undefined;
     throw e;
@@ -282,10 +284,44 @@ function start(preload: boolean): Promise<void> {
   return starting;
 }
 
-// Inside Lambda, start during the init phase: the model is read and checked before the first
-// event (provisioned concurrency runs init ahead of requests; on demand, init runs at full CPU).
-// WDP_PRELOAD=0 turns it off. Outside Lambda (tests, tools importing this module) nothing starts.
-if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.WDP_PRELOAD !== '0') start(true).catch(() => {});
+/**
+ * How long the init phase waits for the model, in ms, by AWS_LAMBDA_INITIALIZATION_TYPE. Lambda
+ * freezes an environment once its init code returns and no event is pending, so a load that is
+ * merely started there does not finish before the first event; the module awaits it instead
+ * (top-level await, which an ES module handler's init honours). On demand, the init phase is
+ * limited to 10 s (past it Lambda starts init again at the first event, and the load with it),
+ * so it waits at most 8 s and the rest of a longer load happens in the first event. Provisioned
+ * concurrency allows at least 130 s of init, which runs before any traffic.
+ */
+export function initWaitMs(initType: string | undefined): number {
+  return initType === 'provisioned-concurrency' ? 120_000 : 8_000;
+}
+
+/**
+ * Whether the init phase also warms the scoring path up (Scorer.warmUp): by default only where it
+ * costs callers nothing, a provisioned environment. WDP_WARM_UP=1 forces it, 0 turns it off.
+ */
+export function warmsUp(env: NodeJS.ProcessEnv): boolean {
+  if (env['WDP_WARM_UP'] === '1') return true;
+  if (env['WDP_WARM_UP'] === '0') return false;
+  return env['AWS_LAMBDA_INITIALIZATION_TYPE'] === 'provisioned-concurrency';
+}
+
+/** Waits for `p` (its failure is handled elsewhere) or `ms`, whichever comes first. */
+async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(noop, noop), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+const noop = (): void => {};
+
+// Inside Lambda, load during the init phase: the model is read and checked (and, provisioned,
+// warmed up) before the first event. On demand, init also runs at full CPU. WDP_PRELOAD=0 turns
+// it off. Outside Lambda (tests, tools importing this module) nothing starts.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.WDP_PRELOAD !== '0') {
+  const init = start(true, warmsUp(process.env)).then(() => cached?.ready());
+  await waitAtMost(init, initWaitMs(process.env['AWS_LAMBDA_INITIALIZATION_TYPE']));
+}
 
 /** The Lambda entry point. */
 export const handler = async (event: unknown, context?: Context): Promise<unknown> => {

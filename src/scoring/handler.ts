@@ -116,6 +116,14 @@ export interface ScoreHandlerOptions {
    * A failed preload is logged and not kept: the first event tries again. @default false
    */
   readonly preload?: boolean;
+  /**
+   * Once loaded (and verified), score made-up requests (Scorer.warmUp) before the load counts as
+   * done, so the first real request finds the request path compiled, the plan's session built
+   * (with fixed context features) and ONNX Runtime's buffers allocated. For environments that
+   * load before any traffic (a provisioned Lambda): elsewhere the first caller would wait for
+   * it. A failed warm-up is logged and the model serves anyway. @default false
+   */
+  readonly warmUp?: boolean;
 }
 
 export interface HttpResult {
@@ -176,7 +184,10 @@ const silent: HandlerLogger = { info: () => {}, warn: () => {}, error: () => {} 
  *   const handle = createScoreHandler({ modelUri: process.env.WDP_MODEL_URI! });
  *   await handle({ context: { user: 'u1' }, candidates: [{ item: 'i1' }] });
  */
-export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
+export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler & {
+  /** Settles (never rejects) when the load in progress, warm-up included, has; at once when none is. */
+  readonly ready: () => Promise<void>;
+} {
   const log = options.logger ?? silent;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const scorerOptions = options.scorerOptions ?? {};
@@ -191,19 +202,42 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     return { ...now, hits: now.hits - last.hits, misses: now.misses - last.misses, evictions: now.evictions - last.evictions };
   };
 
+  const warmUp = async (s: Scorer): Promise<void> => {
+    try {
+      const w = await s.warmUp();
+      log.info('warmed up', {
+        modelVersion: s.modelVersion,
+        requests: w.requests,
+        candidates: s.maxCandidates,
+        warmUpMs: Math.round(w.ms),
+      });
+    } catch (e) {
+      log.warn('warm-up failed; the model serves without it', { modelVersion: s.modelVersion, error: (e as Error).message });
+    }
+    // The made-up requests are not traffic: the first event's plan-cache counts start after them.
+    planCacheDelta(s);
+  };
+
   const getScorer = (): Promise<Scorer> => {
     if (!scorer) {
       const load = options.loadScorer ?? ((uri: string, o: ScorerOptions) => Scorer.load(uri, o));
       const started = performance.now();
       const verify = options.verifyModel;
-      const p = verify
+      const loaded = verify
         ? load(options.modelUri, scorerOptions).then(async (s) => {
             await verify(s);
             return s;
           })
         : load(options.modelUri, scorerOptions);
+      // Events wait for the warm-up too: it never fails, so this settles as the load does.
+      const p = options.warmUp
+        ? loaded.then(async (s) => {
+            await warmUp(s);
+            return s;
+          })
+        : loaded;
       scorer = p;
-      p.then(
+      loaded.then(
         (s) => {
           const loadMs = performance.now() - started;
           // mappedTablesMB: how much of the weights stays in the file for ONNX Runtime to map (model/mapped-tables.ts).
@@ -223,6 +257,8 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
           options.onModelLoad?.({ modelUri: options.modelUri, loadMs: performance.now() - started, error });
         },
       );
+      // `p` rejects exactly when `loaded` does, handled above.
+      p.catch(() => {});
     }
     return scorer;
   };
@@ -264,7 +300,7 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     }
   };
 
-  return async (event, context) => {
+  const handle: ScoreHandler = async (event, context) => {
     const requestId = context?.awsRequestId ?? randomUUID();
     if (!isHttpEvent(event)) {
       const { payload } = await scoreOnline(event, requestId);
@@ -310,4 +346,8 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler {
     const { status, payload } = await scoreOnline(parsed, requestId);
     return reply(status, payload);
   };
+  const ready = async (): Promise<void> => {
+    await scorer?.catch(() => undefined);
+  };
+  return Object.assign(handle, { ready });
 }

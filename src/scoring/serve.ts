@@ -27,6 +27,8 @@ export interface ServeOptions {
   readonly logger?: HandlerLogger;
   /** Load the model now rather than on the first request (createScoreHandler's preload). @default false */
   readonly preload?: boolean;
+  /** Score made-up requests after the load, before the first real one (createScoreHandler's warmUp). @default false */
+  readonly warmUp?: boolean;
   /** Largest request body accepted, in bytes; a larger one answers 413. @default DEFAULT_MAX_BODY_BYTES (6 MiB) */
   readonly maxBodyBytes?: number;
   /**
@@ -56,6 +58,8 @@ export interface Serving {
    * stop, such as the CLI, awaits this. Never an unhandled rejection when ignored.
    */
   readonly firstLoad: Promise<string>;
+  /** Settles (never rejects) once the load in progress, warm-up included, has. */
+  readonly ready: () => Promise<void>;
 }
 
 /** Starts the server; resolves once it listens, with the bound port. */
@@ -72,6 +76,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     ...(options.scorerOptions ? { scorerOptions: options.scorerOptions } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.preload ? { preload: true } : {}),
+    ...(options.warmUp ? { warmUp: true } : {}),
     onModelLoad: (e) => {
       settleFirstLoad?.(e);
       settleFirstLoad = undefined;
@@ -164,5 +169,5 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       resolve(typeof a === 'object' && a ? a.port : (options.port ?? 8080));
     });
   });
-  return { server, port, firstLoad };
+  return { server, port, firstLoad, ready: handle.ready };
 }

@@ -61,3 +61,20 @@ test('wdp serve with a good model prints "serving … on http://…" once it is 
     r.kill();
   }
 });
+
+test('wdp serve --warm-up says "warmed up" before "serving": the first request finds the path warm', async () => {
+  const model = await saveTinyModel(dir, 'w');
+  const r = await wdpServe(
+    ['--model', model, '--port', '0', '--backend', 'js', '--warm-up'],
+    /serving .* on http:\/\/127\.0\.0\.1:(\d+)\//,
+  );
+  try {
+    const loaded = r.stderr.indexOf('model loaded');
+    const warmed = r.stderr.indexOf('warmed up');
+    const serving = r.stderr.indexOf('serving ');
+    assert.ok(loaded >= 0 && warmed > loaded && serving > warmed, r.stderr);
+    assert.match(r.stderr, /warmed up .*"requests":8/);
+  } finally {
+    r.kill();
+  }
+});

@@ -550,3 +550,71 @@ describe('list values (categorical_list)', () => {
     assert.equal(ok.scores.length, 1);
   });
 });
+
+describe('warm-up (a provisioned environment)', () => {
+  const logged = () => {
+    const logs: { level: string; message: string; extra: Record<string, unknown>[] }[] = [];
+    const logger: HandlerLogger = {
+      info: (message, ...e) => logs.push({ level: 'info', message, extra: e }),
+      warn: (message, ...e) => logs.push({ level: 'warn', message, extra: e }),
+      error: (message, ...e) => logs.push({ level: 'error', message, extra: e }),
+    };
+    return { logs, logger };
+  };
+
+  test('the preload warms up before it is ready; the first event finds the plan built and reports only its own plan lookups', async () => {
+    const { logs, logger } = logged();
+    const scored: { hits: number; misses: number }[] = [];
+    const handle = createScoreHandler({
+      modelUri: good,
+      scorerOptions: { backend: 'onnx', contextFeatures: ['user'], maxCandidates: 20 },
+      logger,
+      preload: true,
+      warmUp: true,
+      onScored: (e) => scored.push({ hits: e.planCache.hits, misses: e.planCache.misses }),
+    });
+    await handle.ready();
+    assert.deepEqual(
+      logs.map((l) => l.message),
+      ['model loaded', 'warmed up'],
+    );
+    const warm = logs[1]!.extra[0]!;
+    assert.equal(warm['requests'], 8);
+    assert.equal(warm['candidates'], 20);
+    assert.equal(typeof warm['warmUpMs'], 'number');
+    const res = (await handle(REQUEST)) as { scores: number[] };
+    assert.equal(res.scores.length, 3);
+    assert.deepEqual(scored, [{ hits: 1, misses: 0 }], 'the made-up requests are not counted as traffic');
+  });
+
+  test('a warm-up that fails is logged and the model serves anyway', async () => {
+    const { logs, logger } = logged();
+    const handle = createScoreHandler({
+      modelUri: good,
+      scorerOptions: { backend: 'js' },
+      logger,
+      preload: true,
+      warmUp: true,
+      loadScorer: async (uri, o) => {
+        const s = await Scorer.load(uri, { ...o, cache: false });
+        s.warmUp = async () => {
+          throw new Error('made-up failure');
+        };
+        return s;
+      },
+    });
+    await handle.ready();
+    const warn = logs.find((l) => l.level === 'warn');
+    assert.equal(warn?.message, 'warm-up failed; the model serves without it');
+    assert.equal(warn?.extra[0]?.['error'], 'made-up failure');
+    const res = (await handle(REQUEST)) as { scores: number[] };
+    assert.equal(res.scores.length, 3);
+  });
+
+  test('without preload, ready() settles at once and nothing is loaded', async () => {
+    const { logs, logger } = logged();
+    const handle = createScoreHandler({ modelUri: good, logger, warmUp: true });
+    await handle.ready();
+    assert.deepEqual(logs, []);
+  });
+});
