@@ -30,6 +30,8 @@ export interface ScoringServiceProps {
   readonly provisionedConcurrency?: number;
   /** Add a Function URL with IAM auth on alias `live`. @default false */
   readonly functionUrl?: boolean;
+  /** WDP_CONTEXT_FEATURES of the function (comma-separated); empty leaves it unset. @default '' */
+  readonly contextFeatures?: string;
 }
 
 export class ScoringService extends Construct {
@@ -56,7 +58,11 @@ export class ScoringService extends Construct {
       timeout: Duration.seconds(30),
       // Empty in the template: Promote publishes versions naming their model; a version published
       // by a redeploy serves the registry's champion instead (lambdas/score.ts).
-      environment: { [MODEL_URI_ENV]: '', [REGISTRY_URI_ENV]: props.bucket.s3UrlForObject(REGISTRY_KEY) },
+      environment: {
+        [MODEL_URI_ENV]: '',
+        [REGISTRY_URI_ENV]: props.bucket.s3UrlForObject(REGISTRY_KEY),
+        ...(props.contextFeatures ? { WDP_CONTEXT_FEATURES: props.contextFeatures } : {}),
+      },
     });
     grantBucketAccess(props.bucket, this.function, ROLE_ACCESS.scoring);
     const provisioned = props.provisionedConcurrency ?? 0;

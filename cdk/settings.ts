@@ -66,6 +66,17 @@ export const settingsSchema = z
      * @default 0 (none: on-demand, cold starts possible)
      */
     scoringProvisionedConcurrency: z.coerce.number().int().min(0).max(1000).default(0),
+    /**
+     * The only features a scoring request may give in `context`, comma-separated (the scoring
+     * function's WDP_CONTEXT_FEATURES): one plan for every request, built during the load, and the
+     * one a provisioned environment's warm-up runs (README, "Lambda sizing").
+     * @default '' (any feature may be context)
+     */
+    scoringContextFeatures: z
+      .string()
+      .max(4096)
+      .regex(/^[^,\s][^,]*(,[^,\s][^,]*)*$|^$/, 'comma-separated feature names, none empty')
+      .default(''),
   })
   .strict();
 

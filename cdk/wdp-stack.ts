@@ -64,6 +64,7 @@ export class WdpStack extends Stack {
       memoryMiB: s.scoringMemoryMiB,
       provisionedConcurrency: s.scoringProvisionedConcurrency,
       functionUrl: s.functionUrl,
+      contextFeatures: s.scoringContextFeatures,
     });
 
     this.training = new TrainingJob(this, 'Training', {

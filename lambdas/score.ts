@@ -6,7 +6,7 @@
  *
  * Configuration: WDP_MODEL_URI (set by the promotion step when it publishes a new version) names
  * the model folder; it is read once per container and the model is loaded once per container,
- * on the first event. WDP_MODEL_VERSION (`v3`) and WDP_MODEL_ID, set with it, name the model the
+ * in the init phase (awaited: see initWaitMs), else on the first event. WDP_MODEL_VERSION (`v3`) and WDP_MODEL_ID, set with it, name the model the
  * folder must hold: a loaded model with another id is refused like one that cannot be loaded
  * (error log, modelLoadFailures, 503), never served; without WDP_MODEL_ID the id is that version's
  * in the registry, and a version whose id nothing names is refused too. The registry's champion,
@@ -14,7 +14,8 @@
  * rather than by Promote — the champion named in the registry (WDP_REGISTRY_URI) is served, so a
  * redeploy never leaves `live` without a model. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
  * (auto | onnx | js, default auto), WDP_PRELOAD (0: load the model on the first event instead of
- * in the init phase), WDP_PLAN_CACHE_SIZE (most scoring plans, one per distinct set of
+ * in the init phase), WDP_WARM_UP (1 or 0: score made-up requests in the init phase, Scorer.warmUp;
+ * default only in a provisioned environment), WDP_PLAN_CACHE_SIZE (most scoring plans, one per distinct set of
  * context features, each with an ONNX session; default DEFAULT_PLAN_CACHE_SIZE = 16, ~9 MB each at
  * the paper shape), WDP_CONTEXT_FEATURES (comma-separated: the only features a request may give in
  * `context`, which leaves one plan; default unset: any feature). Metrics per request: rows,

@@ -48,6 +48,7 @@ describe('WdpStack', () => {
         functionUrl: 'true',
         scoringMemoryMiB: '3008',
         scoringProvisionedConcurrency: '2',
+        scoringContextFeatures: 'country,installed_apps',
       },
     });
     app = built.app;
@@ -164,6 +165,7 @@ describe('WdpStack', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^wdp online scoring'),
       MemorySize: 3008,
+      Environment: { Variables: Match.objectLike({ WDP_CONTEXT_FEATURES: 'country,installed_apps' }) },
     });
     template.hasResourceProperties('AWS::Lambda::Alias', {
       Name: 'live',
@@ -179,6 +181,11 @@ describe('WdpStack', () => {
     assert.throws(ctx({ scoringMemoryMiB: '20000' }), /invalid CDK context: scoringMemoryMiB: .*10240/);
     assert.throws(ctx({ scoringProvisionedConcurrency: '-1' }), /invalid CDK context: scoringProvisionedConcurrency: .*>=0/);
     assert.throws(ctx({ scoringProvisionedConcurrency: '1.5' }), /invalid CDK context: scoringProvisionedConcurrency: .*expected int/);
+    assert.equal(settingsSchema.parse({}).scoringContextFeatures, '');
+    assert.throws(
+      ctx({ scoringContextFeatures: 'country,,app_id' }),
+      /invalid CDK context: scoringContextFeatures: comma-separated feature names/,
+    );
   });
 
   it('the default schedule is 02:00 UTC', async () => {
