@@ -117,11 +117,12 @@ export interface ScoreHandlerOptions {
    */
   readonly preload?: boolean;
   /**
-   * Once loaded (and verified), score made-up requests (Scorer.warmUp) before the load counts as
-   * done, so the first real request finds the request path compiled, the plan's session built
-   * (with fixed context features) and ONNX Runtime's buffers allocated. For environments that
-   * load before any traffic (a provisioned Lambda): elsewhere the first caller would wait for
-   * it. A failed warm-up is logged and the model serves anyway. @default false
+   * With `preload`: once the preload has loaded (and verified) the model, score made-up requests
+   * (Scorer.warmUp) before the load counts as done, so the first real request finds the request
+   * path compiled, the plan's session built (with fixed context features) and ONNX Runtime's
+   * buffers allocated. For environments that load before any traffic (a provisioned Lambda). A
+   * load an event started (the preload failed) does not warm up: a caller is waiting. A failed
+   * warm-up is logged and the model serves anyway. @default false
    */
   readonly warmUp?: boolean;
 }
@@ -218,7 +219,8 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler &
     planCacheDelta(s);
   };
 
-  const getScorer = (): Promise<Scorer> => {
+  /** @param preloading the preload's call: only that load warms up (an event waiting on a load should not wait for a warm-up too) */
+  const getScorer = (preloading = false): Promise<Scorer> => {
     if (!scorer) {
       const load = options.loadScorer ?? ((uri: string, o: ScorerOptions) => Scorer.load(uri, o));
       const started = performance.now();
@@ -230,12 +232,13 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler &
           })
         : load(options.modelUri, scorerOptions);
       // Events wait for the warm-up too: it never fails, so this settles as the load does.
-      const p = options.warmUp
-        ? loaded.then(async (s) => {
-            await warmUp(s);
-            return s;
-          })
-        : loaded;
+      const p =
+        options.warmUp && preloading
+          ? loaded.then(async (s) => {
+              await warmUp(s);
+              return s;
+            })
+          : loaded;
       scorer = p;
       loaded.then(
         (s) => {
@@ -264,7 +267,7 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler &
   };
 
   // The rejection is logged by getScorer and forgotten; the first event loads again.
-  if (options.preload) getScorer().catch(() => {});
+  if (options.preload) getScorer(true).catch(() => {});
 
   const failed = (kind: FailureKind, status: number, requestId: string): void => options.onFailed?.({ kind, status, requestId });
 

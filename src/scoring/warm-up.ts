@@ -52,17 +52,14 @@ export function warmUpValue(f: FeatureState, i: number): string | number | strin
  */
 export function warmUpRequest(state: TransformState, contextFeatures: ReadonlySet<string> | undefined, candidates: number): ScoreRequest {
   const names = Object.keys(state.features);
-  const context: Record<string, unknown> = {};
-  const itemNames: string[] = [];
-  for (const name of names) {
-    if (contextFeatures?.has(name)) context[name] = warmUpValue(state.features[name]!, 0);
-    else itemNames.push(name);
-  }
-  const rows = Array.from({ length: candidates }, (_, i) => {
-    const row: Record<string, unknown> = {};
-    for (const name of itemNames) row[name] = warmUpValue(state.features[name]!, i + 1);
-    return row;
-  });
+  const itemNames = names.filter((name) => !contextFeatures?.has(name));
+  // fromEntries defines own properties, so even a feature named `__proto__` is a plain key.
+  const context = Object.fromEntries(
+    names.filter((name) => contextFeatures?.has(name)).map((name) => [name, warmUpValue(state.features[name]!, 0)]),
+  );
+  const rows = Array.from({ length: candidates }, (_, i) =>
+    Object.fromEntries(itemNames.map((name) => [name, warmUpValue(state.features[name]!, i + 1)])),
+  );
   return { context, candidates: rows };
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -609,6 +609,21 @@ describe('warm-up (a provisioned environment)', () => {
     assert.equal(warn?.extra[0]?.['error'], 'made-up failure');
     const res = (await handle(REQUEST)) as { scores: number[] };
     assert.equal(res.scores.length, 3);
+  });
+
+  test('a load an event starts (the preload failed) does not warm up: that caller is waiting', async () => {
+    const { logs, logger } = logged();
+    const later = join(dir, 'appears-later');
+    const handle = createScoreHandler({ modelUri: later, scorerOptions: { backend: 'js' }, logger, preload: true, warmUp: true });
+    await handle.ready();
+    assert.equal(logs.at(-1)?.message, 'model failed to load');
+    await cp(good, later, { recursive: true });
+    const res = (await handle(REQUEST)) as { scores: number[] };
+    assert.equal(res.scores.length, 3);
+    assert.deepEqual(
+      logs.map((l) => l.message),
+      ['model failed to load', 'model loaded'],
+    );
   });
 
   test('without preload, ready() settles at once and nothing is loaded', async () => {
