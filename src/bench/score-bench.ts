@@ -41,6 +41,7 @@ import { MAP_TABLES_ENV } from '../model/mapped-tables.ts';
 import { scoreParquet } from '../scoring/batch.ts';
 import { type RequestTimings, Scorer } from '../scoring/scorer.ts';
 import type { SplitTowerKind } from '../scoring/split-tower.ts';
+import { asColumnar } from '../scoring/warm-up.ts';
 import { Rng } from '../util/random.ts';
 import { type MachineInfo, machineInfo } from './machine.ts';
 import { median, runPeer, type PeerResult } from './peer.ts';
@@ -198,15 +199,6 @@ function meanBreakdown(b: readonly RequestBreakdown[]): RequestBreakdown {
     rank: mean('rank'),
     serialize: mean('serialize'),
   };
-}
-
-/** The request with its candidates as columns (one array per feature). */
-export function toColumnar(req: { context: Record<string, unknown>; candidates: Record<string, unknown>[] }): {
-  context: Record<string, unknown>;
-  candidates: Record<string, unknown[]>;
-} {
-  const names = Object.keys(req.candidates[0] ?? {});
-  return { context: req.context, candidates: Object.fromEntries(names.map((n) => [n, req.candidates.map((c) => c[n])])) };
 }
 
 /** The peer's percentile: lat sorted, index ceil(q·n) − 1. */
@@ -423,7 +415,7 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
     const request = benchRequest(shape, n);
     const requests = options.requests ?? 50;
     const rowsBody = JSON.stringify(request);
-    const colsBody = JSON.stringify(toColumnar(request));
+    const colsBody = JSON.stringify(asColumnar(request));
     type Run = Awaited<ReturnType<typeof timeRequests>>;
     const rowRuns: Run[] = [];
     const colRuns: Run[] = [];
