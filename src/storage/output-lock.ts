@@ -1,7 +1,7 @@
 /**
- * One writer at a time per local output (a model folder, a scores file, a tuned config): a lock
- * file `.<name>.wdp-tmp-writer-lock` beside the output, created exclusively before the writer
- * does anything that depends on what is there, held until its output is in place.
+ * One writer at a time per output (a model folder, a scores file, a tuned config, a batch output
+ * prefix): a lock `.<name>.wdp-tmp-writer-lock` beside the output, created exclusively before the
+ * writer does anything that depends on what is there, held until its output is in place.
  *
  * Why: each of these writes is atomic alone (temp then rename), but two of them to one name are
  * not: both pass the "what is there" check, both rename in turn, and one silently undoes the
@@ -18,15 +18,16 @@
  * release if still empty: a run that failed left no trace but an empty folder the user never made.
  * Only folders this lock created, and only empty ones (rmdir refuses others), are removed.
  *
- * The name holds `.wdp-tmp-` so that folder listings (FileStore.list) never show it. S3 outputs
- * get no lock (undefined): there is no exclusive create here, and the workflow writes run-scoped
- * prefixes that only one run owns.
+ * The name holds `.wdp-tmp-` so that folder listings (FileStore.list) never show it. An S3 output
+ * gets the same lock as an object beside its key, taken and taken over with S3's conditional
+ * writes (s3-output-lock.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutputLockedError } from './errors.ts';
+import { lockS3Output } from './s3-output-lock.ts';
 import { HEARTBEAT_MS, type JudgedLock, judgeWriterLock, lockToken, type OutputLock, writerLockText } from './writer-lock.ts';
 
 export { STALE_WRITER_LOCK_MS, type OutputLock } from './writer-lock.ts';
@@ -41,13 +42,14 @@ export function outputLockPath(path: string): string {
 }
 
 /**
- * Takes the writer lock of output `uri` (a local path or `file://` URI), or fails.
+ * Takes the writer lock of output `uri` (a local path, `file://` or `s3://` URI), or fails.
  * @param what the output in a few words, for the loser's error ("the model folder")
- * @returns the held lock; undefined for an S3 output (never locked, see the file comment)
+ * @returns the held lock (never undefined now; the type stays optional for callers written when S3 was not locked)
  * @throws OutputLockedError when another live writer holds it, naming that writer
+ * @throws StorageError when S3 refuses the lock object's requests (403, a missing bucket)
  */
 export async function lockOutput(uri: string, what: string): Promise<OutputLock | undefined> {
-  if (uri.startsWith('s3://')) return undefined;
+  if (uri.startsWith('s3://')) return lockS3Output(uri, what);
   const path = resolve(uri.startsWith('file://') ? fileURLToPath(uri) : uri);
   const lock = outputLockPath(path);
   // The topmost folder this call created (undefined when the folder was there already).
