@@ -22,15 +22,26 @@ export function addScoreCommand(program: Command): void {
       async (o: { model: string; in: string; out: string; force: boolean; backend: SplitTowerKind; chunkRows: number; json: boolean }) => {
         await checkScoreOutput(o.in, o.out);
         const { scoreParquet } = await import('../../src/scoring/batch.ts');
+        const { isS3Uri } = await import('../../src/storage/index.ts');
+        const { lockOutput } = await import('../../src/storage/output-lock.ts');
         const log = consoleLogger();
-        const r = await scoreParquet({
-          model: o.model,
-          input: o.in,
-          output: o.out,
-          existing: o.force ? 'replace' : 'refuse',
-          chunkRows: o.chunkRows,
-          scorerOptions: { backend: o.backend, log: (m) => log.info(m) },
-        });
+        // An S3 --out's writer lock, held to the end of the upload (scoreParquet locks only local
+        // outputs: the deployed batch workflow's Lambdas call it too, and a retry in another
+        // container would otherwise wait out the lock of the attempt that was killed).
+        const lock = isS3Uri(o.out) ? await lockOutput(o.out, 'this scores file') : undefined;
+        let r: Awaited<ReturnType<typeof scoreParquet>>;
+        try {
+          r = await scoreParquet({
+            model: o.model,
+            input: o.in,
+            output: o.out,
+            existing: o.force ? 'replace' : 'refuse',
+            chunkRows: o.chunkRows,
+            scorerOptions: { backend: o.backend, log: (m) => log.info(m) },
+          });
+        } finally {
+          await lock?.release();
+        }
         if (o.json) printJson(r);
         else
           say(

@@ -84,20 +84,26 @@ export function addTuneCommand(program: Command): void {
     .action(async (o: TuneCliOptions) => {
       const { isS3Uri } = await import('../../src/storage/index.ts');
       const { refuseExistingOutput, startOutputFile } = await import('../../src/storage/output-file.ts');
+      const { lockOutput } = await import('../../src/storage/output-lock.ts');
       const { canonicalLocation } = await import('../../src/model/save-target.ts');
       const existing = o.force ? 'replace' : 'refuse';
       // Named in the refusal: `--out` equal to `--config` would replace the config being tuned.
       const hint = (await canonicalLocation(o.out)) === (await canonicalLocation(o.config)) ? ' (it is the --config file)' : '';
-      // Locally the config file's writer lock first: a second tune to the same --out fails here,
+      // The config file's writer lock first: a second tune to the same --out fails here,
       // naming the first, instead of both searching for minutes and the later one silently
-      // replacing the other's result. Held (and the file written whole) until the config is in place.
+      // replacing the other's result. Held (and a local file written whole) until the config is in place.
       // An existing file is refused here too, before the search, unless --force.
-      const output = isS3Uri(o.out) ? undefined : await startOutputFile(o.out, 'this config file', { existing, hint });
-      if (!output && existing === 'refuse') await refuseExistingOutput(o.out, 'this config file', hint);
+      const s3Lock = isS3Uri(o.out) ? await lockOutput(o.out, 'this config file') : undefined;
       try {
-        await tuneTo(o, output);
+        const output = isS3Uri(o.out) ? undefined : await startOutputFile(o.out, 'this config file', { existing, hint });
+        if (!output && existing === 'refuse') await refuseExistingOutput(o.out, 'this config file', hint);
+        try {
+          await tuneTo(o, output);
+        } finally {
+          await output?.abandon();
+        }
       } finally {
-        await output?.abandon();
+        await s3Lock?.release();
       }
     });
 }

@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { OutputLockedError } from '../storage/errors.ts';
+import { OutputLockedError, StorageError } from '../storage/errors.ts';
 import { isS3Uri, joinUri, storeFor } from '../storage/index.ts';
 import { lockOutput, type OutputLock } from '../storage/output-lock.ts';
 import { ModelTargetError } from './errors.ts';
@@ -61,14 +61,20 @@ export interface SaveModelOptions {
  * does, so that of two saves to one folder the second fails before it looks at what is there.
  * A caller with work to do before its save (training, quantizing) takes it first, so the loser
  * fails at once rather than after that work, and passes it to the save (SaveModelOptions.lock).
- * @returns undefined for S3 (not locked)
- * @throws ModelTargetError naming the other writer
+ * On S3 the lock is an object beside the prefix (storage/s3-output-lock.ts), which matters more
+ * there: an S3 save writes in place, so two at once would mix two models' files.
+ * @returns the held lock (local or S3)
+ * @throws ModelTargetError naming the other writer, or saying why S3 refused the lock object
  */
 export async function lockModelTarget(uri: string): Promise<OutputLock | undefined> {
   try {
     return await lockOutput(uri, 'this model folder');
   } catch (e) {
     if (e instanceof OutputLockedError) throw new ModelTargetError(uri, e.detail, { cause: e });
+    // The lock is the save's first request to S3: a missing bucket or a role that may not write
+    // there is found here (as checkModelTarget's probe would find it), and said as the target's error.
+    if (e instanceof StorageError && isS3Uri(uri))
+      throw new ModelTargetError(uri, `cannot write its writer lock beside it: ${e.message}`, { cause: e });
     throw e;
   }
 }
@@ -129,7 +135,10 @@ async function existingContents(uri: string, existing: ExistingModelPolicy): Pro
   const path = localPath(uri);
   let entries: string[];
   if (path === undefined) {
-    entries = (await storeFor(uri).list(`${uri.replace(/\/+$/, '')}/`)).map((b) => b.uri).filter((u) => !isWriteProbe(u));
+    // Neither a probe nor a writer lock (a bucket root's lock is inside it, s3OutputLockUri) is the model's.
+    entries = (await storeFor(uri).list(`${uri.replace(/\/+$/, '')}/`))
+      .map((b) => b.uri)
+      .filter((u) => !isWriteProbe(u) && !u.slice(u.lastIndexOf('/')).includes('.wdp-tmp-'));
   } else {
     const s = await stat(path).catch(() => undefined);
     if (s && !s.isDirectory()) throw new ModelTargetError(uri, 'it is a file, not a folder');

@@ -1,7 +1,7 @@
 /**
- * One writer at a time per local output (a model folder, a scores file, a tuned config): a lock
- * file `.<name>.wdp-tmp-writer-lock` beside the output, created exclusively before the writer
- * does anything that depends on what is there, held until its output is in place.
+ * One writer at a time per output (a model folder, a scores file, a tuned config, a batch output
+ * prefix): a lock `.<name>.wdp-tmp-writer-lock` beside the output, created exclusively before the
+ * writer does anything that depends on what is there, held until its output is in place.
  *
  * Why: each of these writes is atomic alone (temp then rename), but two of them to one name are
  * not: both pass the "what is there" check, both rename in turn, and one silently undoes the
@@ -9,7 +9,7 @@
  * deleted it, and both reported success). With the lock the second fails at once, naming the first.
  *
  * The file records its holder (`<pid>@<host>`, when it started, the command line, the process's
- * start as the kernel records it) as FileStore's lock files do, so a lock left by a killed writer is taken over: at once when its pid is gone
+ * start as the kernel records it; writer-lock.ts) as FileStore's lock files do, so a lock left by a killed writer is taken over: at once when its pid is gone
  * from this host, after STALE_WRITER_LOCK_MS without a heartbeat when its holder cannot be
  * checked (another host sharing the folder, an unreadable file). A live holder refreshes the
  * file's mtime every HEARTBEAT_MS so a long training keeps its lock.
@@ -18,32 +18,23 @@
  * release if still empty: a run that failed left no trace but an empty folder the user never made.
  * Only folders this lock created, and only empty ones (rmdir refuses others), are removed.
  *
- * The name holds `.wdp-tmp-` so that folder listings (FileStore.list) never show it. S3 outputs
- * get no lock (undefined): there is no exclusive create here, and the workflow writes run-scoped
- * prefixes that only one run owns.
+ * The name holds `.wdp-tmp-` so that folder listings (FileStore.list) never show it. An S3 output
+ * gets the same lock as an object beside its key, taken and taken over with S3's conditional
+ * writes (s3-output-lock.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ownerRuns, thisHost, thisProcessStart } from '../util/process-owner.ts';
-import { type LockHolder, OutputLockedError } from './errors.ts';
+import { OutputLockedError } from './errors.ts';
+import { lockS3Output } from './s3-output-lock.ts';
+import { HEARTBEAT_MS, type JudgedLock, judgeWriterLock, lockToken, type OutputLock, writerLockText } from './writer-lock.ts';
 
-/** A holder that cannot be checked (another host) is taken to be dead once its lock is this old without a heartbeat. */
-export const STALE_WRITER_LOCK_MS = 10 * 60 * 1000;
-/** How often a holder touches its lock: far below STALE_WRITER_LOCK_MS, so a busy event loop does not lose it. */
-const HEARTBEAT_MS = 30_000;
+export { STALE_WRITER_LOCK_MS, type OutputLock } from './writer-lock.ts';
 /** Re-reads (10 ms apart) of a lock file that is still empty, before the loser reports it unnamed. */
 const EMPTY_LOCK_WAITS = 20;
 /** A takeover guard (held for one stat and one unlink) older than this was left by a writer killed during its takeover. */
 const STALE_GUARD_MS = 10_000;
-
-/** A held lock: `release` removes it, once, and only if it is still this holder's. */
-export interface OutputLock {
-  /** The lock file's path. */
-  readonly path: string;
-  release(): Promise<void>;
-}
 
 /** The lock file guarding local output `path` (a plain path; see outputLockPathOf for URIs). */
 export function outputLockPath(path: string): string {
@@ -51,20 +42,21 @@ export function outputLockPath(path: string): string {
 }
 
 /**
- * Takes the writer lock of output `uri` (a local path or `file://` URI), or fails.
+ * Takes the writer lock of output `uri` (a local path, `file://` or `s3://` URI), or fails.
  * @param what the output in a few words, for the loser's error ("the model folder")
- * @returns the held lock; undefined for an S3 output (never locked, see the file comment)
+ * @returns the held lock (never undefined now; the type stays optional for callers written when S3 was not locked)
  * @throws OutputLockedError when another live writer holds it, naming that writer
+ * @throws StorageError when S3 refuses the lock object's requests (403, a missing bucket)
  */
 export async function lockOutput(uri: string, what: string): Promise<OutputLock | undefined> {
-  if (uri.startsWith('s3://')) return undefined;
+  if (uri.startsWith('s3://')) return lockS3Output(uri, what);
   const path = resolve(uri.startsWith('file://') ? fileURLToPath(uri) : uri);
   const lock = outputLockPath(path);
   // The topmost folder this call created (undefined when the folder was there already).
   let created = await mkdir(dirname(path), { recursive: true });
   const token = randomBytes(8).toString('hex');
   // Line 5, the process's start (processStart), tells a reused pid from the holder; older files lack it.
-  const content = `${process.pid}@${thisHost()}\n${new Date().toISOString()}\n${commandLine()}\n${token}\n${thisProcessStart() ?? ''}\n`;
+  const content = writerLockText({ token, since: new Date().toISOString() });
   for (let attempt = 0; ; attempt++) {
     try {
       const handle = await open(lock, 'wx');
@@ -99,12 +91,6 @@ export async function lockOutput(uri: string, what: string): Promise<OutputLock 
   }
 }
 
-/** The command line of this process, short, for the loser's message. */
-function commandLine(): string {
-  const args = process.argv.slice(2).join(' ');
-  return (args.length > 300 ? `${args.slice(0, 300)}…` : args).replace(/[\r\n]/g, ' ');
-}
-
 function heldLock(lock: string, token: string, created: string | undefined): OutputLock {
   const timer = setInterval(() => {
     const now = new Date();
@@ -120,7 +106,7 @@ function heldLock(lock: string, token: string, created: string | undefined): Out
       clearInterval(timer);
       // Only our own file: one taken over meanwhile (we looked dead to someone) is theirs now.
       const text = await readFile(lock, 'utf8').catch(() => '');
-      if (text.split('\n')[3] === token) await rm(lock, { force: true });
+      if (lockToken(text) === token) await rm(lock, { force: true });
       if (created !== undefined) await removeEmptyFolders(dirname(lock), created);
     },
   };
@@ -143,19 +129,11 @@ async function removeEmptyFolders(from: string, top: string): Promise<void> {
   }
 }
 
-/** What the lock file says, and whether its holder is certainly gone; undefined when there is no file. */
-async function readHolder(lock: string): Promise<{ holder?: LockHolder; dead: boolean; text: string } | undefined> {
+/** What the lock file says, and whether its holder is certainly gone (judged by its mtime); undefined when there is no file. */
+async function readHolder(lock: string): Promise<JudgedLock | undefined> {
   const [text, s] = await Promise.all([readFile(lock, 'utf8').catch(() => undefined), stat(lock).catch(() => undefined)]);
   if (text === undefined || s === undefined) return undefined;
-  const lines = text.split('\n');
-  const owner = /^(\d+)@(.+)$/.exec(lines[0] ?? '');
-  const holder = owner ? { pid: Number(owner[1]), host: owner[2]!, since: lines[1] ?? '', command: lines[2] ?? '' } : undefined;
-  const stale = Date.now() - s.mtimeMs > STALE_WRITER_LOCK_MS;
-  const start = lines[4] || undefined;
-  // This very process is a live holder (ownerRuns says so): two writers in one process conflict like two processes.
-  const goneHere = holder !== undefined && holder.host === thisHost() && !ownerRuns(holder.pid, start);
-  // A file still being written by its creator reads empty: only its age can condemn it.
-  return { ...(holder ? { holder } : {}), dead: goneHere || stale, text };
+  return judgeWriterLock(text, s.mtimeMs);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The writer lock of a local output (output-lock.ts): one holder at a time, the loser told who
  * holds it; a lock a killed writer left is taken over (at once when its pid is gone from this
- * host, after STALE_WRITER_LOCK_MS for another host's), by one taker only.
+ * host, after STALE_WRITER_LOCK_MS for another host's), by one taker only. S3 outputs:
+ * s3-output-lock.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -93,10 +94,6 @@ test('release leaves alone a lock that is no longer its own', async () => {
   await held?.release();
   assert.match(await readFile(outputLockPath(out), 'utf8'), /other-token/);
   await rm(outputLockPath(out));
-});
-
-test('an S3 output is not locked', async () => {
-  assert.equal(await lockOutput('s3://bucket/models/m', 'it'), undefined);
 });
 
 test('the folders a lock created are removed on release while empty; a folder that was there, or holds the output, stays', async () => {
