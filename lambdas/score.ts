@@ -5,25 +5,27 @@
  * this file adds the model URI from configuration and Powertools logs and metrics.
  *
  * Configuration: WDP_MODEL_URI (set by the promotion step when it publishes a new version) names
- * the model folder; it is read once per container and the model is loaded once per container,
- * in the init phase (awaited: see initWaitMs), else on the first event. WDP_MODEL_VERSION (`v3`) and WDP_MODEL_ID, set with it, name the model the
- * folder must hold: a loaded model with another id is refused like one that cannot be loaded
- * (error log, modelLoadFailures, 503), never served; without WDP_MODEL_ID the id is that version's
- * in the registry, and a version whose id nothing names is refused too. The registry's champion,
- * served when WDP_MODEL_URI is empty, is checked against the id the registry gives it. When it is empty — a version published by `cdk deploy` from the template
- * rather than by Promote — the champion named in the registry (WDP_REGISTRY_URI) is served, so a
- * redeploy never leaves `live` without a model. Optional: WDP_MAX_CANDIDATES (default 1000), WDP_SCORING_BACKEND
- * (auto | onnx | js, default auto), WDP_PRELOAD (0: load the model on the first event instead of
- * in the init phase), WDP_WARM_UP (1 or 0: score made-up requests in the init phase, Scorer.warmUp;
- * default only in a provisioned environment), WDP_PLAN_CACHE_SIZE (most scoring plans, one per distinct set of
- * context features, each with an ONNX session; default DEFAULT_PLAN_CACHE_SIZE = 16, ~9 MB each at
- * the paper shape), WDP_CONTEXT_FEATURES (comma-separated: the only features a request may give in
- * `context`, which leaves one plan; default unset: any feature). Metrics per request: rows,
- * latency, planCacheHits/Misses/Evictions (counts) and planCacheSize on success; clientErrors
- * (4xx) or serverErrors (5xx, the 503 of a model that cannot be loaded included) on failure,
- * since a failure is answered rather than thrown and Lambda's own Errors metric never counts it;
- * modelLoadFailures per failed load of the model; ChampionMismatch at cold start. Alarms watch
- * serverErrors and ChampionMismatch (cdk/scoring-service.ts); names in src/scoring/metric-names.ts.
+ * the model folder; it is read once per container and the model is loaded once per container, in
+ * the init phase (awaited: see initWaitMs), else on the first event. WDP_MODEL_VERSION (`v3`) and
+ * WDP_MODEL_ID, set with it, name the model the folder must hold: a loaded model with another id is
+ * refused like one that cannot be loaded (error log, modelLoadFailures, 503), never served; without
+ * WDP_MODEL_ID the id is that version's in the registry, and a version whose id nothing names is
+ * refused too. The registry's champion, served when WDP_MODEL_URI is empty, is checked against the
+ * id the registry gives it. When it is empty — a version published by `cdk deploy` from the
+ * template rather than by Promote — the champion named in the registry (WDP_REGISTRY_URI) is
+ * served, so a redeploy never leaves `live` without a model. Optional: WDP_MAX_CANDIDATES (default
+ * 1000), WDP_SCORING_BACKEND (auto | onnx | js, default auto), WDP_PRELOAD (0: load the model on
+ * the first event instead of in the init phase), WDP_WARM_UP (1 or 0: score made-up requests in the
+ * init phase, Scorer.warmUp; default only in a provisioned environment), WDP_PLAN_CACHE_SIZE (most
+ * scoring plans, one per distinct set of context features, each with an ONNX session; default
+ * DEFAULT_PLAN_CACHE_SIZE = 16, ~9 MB each at the paper shape), WDP_CONTEXT_FEATURES
+ * (comma-separated: the only features a request may give in `context`, which leaves one plan;
+ * default unset: any feature). Metrics per request: rows, latency, planCacheHits/Misses/Evictions
+ * (counts) and planCacheSize on success; clientErrors (4xx) or serverErrors (5xx, the 503 of a
+ * model that cannot be loaded included) on failure, since a failure is answered rather than thrown
+ * and Lambda's own Errors metric never counts it; modelLoadFailures per failed load of the model;
+ * ChampionMismatch at cold start. Alarms watch serverErrors and ChampionMismatch
+ * (cdk/scoring-service.ts); names in src/scoring/metric-names.ts.
  *
  * Packaging (NodejsFunction / esbuild), so the zip stays far below Lambda's 250 MB unzipped:
  *   - bundle this file with esbuild (format esm, platform node, target node22 as set in
