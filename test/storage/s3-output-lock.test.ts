@@ -179,3 +179,37 @@ test('two saves to one S3 model prefix at once: one writes its model, the other 
   assert.equal(await save('fourth'), 'fourth');
   assert.equal(bucket.text(`${uri}/manifest.json`), 'fourth');
 });
+
+test('a lock that cannot be removed (no DeleteObject) does not fail the finished save: a warning names it, and this host takes it over at once', async () => {
+  const uri = 's3://b/nodelete/m';
+  const lock = s3OutputLockUri(uri);
+  bucket.deny('delete', /^b\/nodelete\/\.m\.wdp-tmp-writer-lock$/);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const saved = await saveModelFolder(uri, 'replace', async (dir) => {
+      await storeFor(dir).write(joinUri(dir, 'manifest.json'), 'm');
+      return 'written';
+    });
+    assert.equal(saved, 'written');
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    const left = warnings.find((w) => (w as Error & { code?: string }).code === 'WDP_WRITER_LOCK_LEFT');
+    assert.ok(left, 'a warning names the lock left behind');
+    assert.ok(left.message.includes(lock));
+    assert.match(left.message, /access denied.*takes it over at once/);
+    assert.ok(bucket.text(lock), 'the lock object is still there');
+  } finally {
+    process.off('warning', onWarning);
+  }
+  // This process is its holder's pid: alive, so a second writer here is refused, as before; but a
+  // writer in a new process on this host (the holder's pid gone) takes it over at once.
+  const dead = deadPid();
+  bucket.objects.set(
+    `b/nodelete/.m.wdp-tmp-writer-lock`,
+    new TextEncoder().encode(lockText(`${dead}@${thisHost()}`, 'aaaaaaaaaaaaaaaa', Date.now())),
+  );
+  const again = await lockOutput(uri, 'this model folder');
+  assert.ok(again);
+  assert.equal(bucket.text(lock)?.split('\n')[0], `${process.pid}@${thisHost()}`);
+});
