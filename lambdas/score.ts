@@ -82,6 +82,8 @@ export interface ScoreLambdaConfig {
   readonly planCacheSize?: number;
   /** WDP_CONTEXT_FEATURES; unset: any model feature may be context. */
   readonly contextFeatures?: readonly string[];
+  /** Whether the init phase's load warms up (warmsUp: WDP_WARM_UP, else only when provisioned). @default false */
+  readonly warmUp?: boolean;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaConfig {
@@ -105,6 +107,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
         .map((f) => f.trim())
         .filter((f) => f.length > 0)
     : undefined;
+  const warmUp = warmsUp(env);
   const modelVersion = env[MODEL_VERSION_ENV] || undefined;
   const modelId = env[MODEL_ID_ENV] || undefined;
   return {
@@ -116,6 +119,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ScoreLambdaCon
     backend,
     ...(planCacheSize !== undefined ? { planCacheSize } : {}),
     ...(contextFeatures ? { contextFeatures } : {}),
+    ...(warmUp ? { warmUp } : {}),
   };
 }
 
@@ -275,10 +279,12 @@ let cached: ReturnType<typeof createLambdaHandler> | undefined;
 let starting: Promise<void> | undefined;
 
 /** Reads the configuration, resolves the model and builds the handler (once; again after a failure). */
-function start(preload: boolean, warmUp = false): Promise<void> {
+function start(preload: boolean): Promise<void> {
   starting ??= (async () => {
     const config = readConfig();
     const { uri: modelUri, expected } = await resolveModel(config, (m) => reportChampionMismatch(m));
+    // Only the init phase's load warms up: a load an event starts has a caller waiting.
+    const warmUp = preload && config.warmUp === true;
     cached = createLambdaHandler({ ...config, modelUri, ...(expected ? { expected } : {}) }, logger, metrics, preload, warmUp);
   })().catch((e: unknown) => {
     starting = undefined;
@@ -305,8 +311,10 @@ export function initWaitMs(initType: string | undefined): number {
  * costs callers nothing, a provisioned environment. WDP_WARM_UP=1 forces it, 0 turns it off.
  */
 export function warmsUp(env: NodeJS.ProcessEnv): boolean {
-  if (env['WDP_WARM_UP'] === '1') return true;
-  if (env['WDP_WARM_UP'] === '0') return false;
+  const raw = env['WDP_WARM_UP'];
+  if (raw === '1') return true;
+  if (raw === '0') return false;
+  if (raw !== undefined && raw !== '') throw new Error(`WDP_WARM_UP must be 1 or 0, got ${raw}`);
   return env['AWS_LAMBDA_INITIALIZATION_TYPE'] === 'provisioned-concurrency';
 }
 
@@ -322,7 +330,7 @@ const noop = (): void => {};
 // warmed up) before the first event. On demand, init also runs at full CPU. WDP_PRELOAD=0 turns
 // it off. Outside Lambda (tests, tools importing this module) nothing starts.
 if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.WDP_PRELOAD !== '0') {
-  const init = start(true, warmsUp(process.env)).then(() => cached?.ready());
+  const init = start(true).then(() => cached?.ready());
   await waitAtMost(init, initWaitMs(process.env['AWS_LAMBDA_INITIALIZATION_TYPE']));
 }
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { initWaitMs, warmsUp } from '../../lambdas/score.ts';
+import { initWaitMs, readConfig, warmsUp } from '../../lambdas/score.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
 let dir: string;
@@ -85,4 +85,26 @@ test('how long init waits, and when it warms up', () => {
   assert.equal(warmsUp({ AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency', WDP_WARM_UP: '0' }), false);
   assert.equal(warmsUp({ AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' }), false);
   assert.equal(warmsUp({ WDP_WARM_UP: '1' }), true);
+  assert.equal(readConfig({ WDP_MODEL_URI: uri, AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency' }).warmUp, true);
+  assert.throws(() => readConfig({ WDP_MODEL_URI: uri, WDP_WARM_UP: 'yes' }), /WDP_WARM_UP must be 1 or 0, got yes/);
+});
+
+test('a bad WDP_WARM_UP is a misconfiguration: the init phase loads nothing and each event answers 500 naming it in the log', () => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      "const m = await import('./lambdas/score.ts'); console.log('INIT DONE'); console.log(JSON.stringify(await m.handler({ candidates: [] }, { awsRequestId: 'r1' })));",
+    ],
+    { encoding: 'utf8', env: { ...process.env, AWS_LAMBDA_FUNCTION_NAME: 'wdp-score-test', WDP_MODEL_URI: uri, WDP_WARM_UP: 'yes' } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /INIT DONE/);
+  // Powertools writes errors to stderr.
+  assert.match(r.stderr, /"message":"scoring function is misconfigured".*WDP_WARM_UP must be 1 or 0, got yes/);
+  assert.match(r.stdout, /"statusCode":500,"error":"scoring is misconfigured \(request id r1\)"/);
+  assert.doesNotMatch(r.stdout + r.stderr, /model loaded/);
 });
