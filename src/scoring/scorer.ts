@@ -408,7 +408,8 @@ export class Scorer {
     const requests = options.requests ?? WARM_UP_REQUESTS;
     const budget = options.budgetMs ?? WARM_UP_BUDGET_MS;
     const rows = warmUpRequest(this.#state, this.#contextFeatures, this.maxCandidates);
-    const columns = asColumnar(rows);
+    // Every feature in context leaves the candidates empty objects, which only the rows shape can say.
+    const columns = Object.keys(rows.candidates[0] ?? {}).length > 0 ? asColumnar(rows) : rows;
     let done = 0;
     // At least one, however small the budget.
     do {

@@ -84,3 +84,17 @@ test('warmUp stops after the request that passes its time budget', async () => {
     scorer.dispose();
   }
 });
+
+test('warmUp when every feature is context: the candidates are empty objects, and it scores them (rows only)', async () => {
+  const scorer = await Scorer.load(uri, {
+    backend: 'onnx',
+    cache: false,
+    contextFeatures: ['user', 'item', 'tags', 'x'],
+    maxCandidates: 5,
+  });
+  try {
+    assert.equal((await scorer.warmUp()).requests, WARM_UP_REQUESTS);
+  } finally {
+    scorer.dispose();
+  }
+});
