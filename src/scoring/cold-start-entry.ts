@@ -1,7 +1,7 @@
 /**
  * Process entry for measuring a cold start (`wdp bench score`): load the model, score one
- * request and print one JSON line, score it again and print a second, exit. Bundled with esbuild the way the Lambda is, so the time
- * includes module loading as deployed.
+ * request and print one JSON line, score it again and print a second, exit. Bundled with esbuild
+ * the way the Lambda is, so the time includes module loading as deployed.
  *   node cold-start.mjs <model-uri> <request.json> [backend] [fixed-context | provisioned]
  *
  * As the scoring Lambda does, it starts reading the serving weights first (model/prefetch.ts),

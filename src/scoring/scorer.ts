@@ -389,7 +389,6 @@ export class Scorer {
     }
   }
 
-  /** The plan cache's counters (hits, misses, evictions since load) and size, for metrics. */
   /**
    * Scores made-up requests of `maxCandidates` candidates (src/scoring/warm-up.ts), alternating
    * rows and columns, so that what a scorer's first requests pay (the plan's session, compiling
@@ -419,6 +418,7 @@ export class Scorer {
     return { requests: done, ms: performance.now() - started };
   }
 
+  /** The plan cache's counters (hits, misses, evictions since load) and size, for metrics. */
   planCacheStats(): PlanCacheStats {
     return this.model.planCacheStats();
   }
