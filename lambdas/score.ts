@@ -296,7 +296,7 @@ function start(preload: boolean): Promise<void> {
 /**
  * How long the init phase waits for the model, in ms, by AWS_LAMBDA_INITIALIZATION_TYPE. Lambda
  * freezes an environment once its init code returns and no event is pending, so a load that is
- * merely started there does not finish before the first event; the module awaits it instead
+ * merely started there is not sure to finish before the first event; the module awaits it instead
  * (top-level await, which an ES module handler's init honours). On demand, the init phase is
  * limited to 10 s (past it Lambda starts init again at the first event, and the load with it),
  * so it waits at most 8 s and the rest of a longer load happens in the first event. Provisioned
