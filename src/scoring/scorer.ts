@@ -406,7 +406,7 @@ export class Scorer {
     const started = performance.now();
     const requests = options.requests ?? WARM_UP_REQUESTS;
     const budget = options.budgetMs ?? WARM_UP_BUDGET_MS;
-    const rows = warmUpRequest(this.#state, this.#contextFeatures, this.maxCandidates);
+    const rows = warmUpRequest(this.#state, this.#contextFeatures, this.maxCandidates, this.#cellLimits.maxStringLength);
     // Every feature in context leaves the candidates empty objects, which only the rows shape can say.
     const columns = Object.keys(rows.candidates[0] ?? {}).length > 0 ? asColumnar(rows) : rows;
     let done = 0;

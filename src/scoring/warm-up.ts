@@ -14,7 +14,7 @@
  * are spread across the fitted quantile range. Lists hold up to two tokens.
  */
 import type { TransformState } from '../features/state.ts';
-import type { ColumnarScoreRequest, ScoreRequest } from './request.ts';
+import { type ColumnarScoreRequest, DEFAULT_MAX_STRING_LENGTH, type ScoreRequest } from './request.ts';
 
 type FeatureState = TransformState['features'][string];
 
@@ -23,19 +23,26 @@ function spread(i: number): number {
   return (i * 0.6180339887498949) % 1;
 }
 
-function token(f: { readonly tokens?: readonly string[] | undefined }, i: number): string {
+function token(f: { readonly tokens?: readonly string[] | undefined }, i: number, maxLength: number): string {
   const tokens = f.tokens;
-  if (tokens && tokens.length > 0) return tokens[Math.floor(spread(i) * tokens.length)]!;
+  if (tokens && tokens.length > 0) {
+    const t = tokens[Math.floor(spread(i) * tokens.length)]!;
+    // A vocabulary may hold tokens longer than requests may send (URLs, user agents).
+    if (t.length <= maxLength) return t;
+  }
   return `warm-up-${i}`;
 }
 
-/** A valid value of feature `f` for made-up row `i`. */
-export function warmUpValue(f: FeatureState, i: number): string | number | string[] {
+/**
+ * A valid value of feature `f` for made-up row `i`.
+ * @param maxStringLength the longest string the scorer accepts (tokens over it are replaced)
+ */
+export function warmUpValue(f: FeatureState, i: number, maxStringLength = DEFAULT_MAX_STRING_LENGTH): string | number | string[] {
   switch (f.kind) {
     case 'categorical':
-      return token(f, i);
+      return token(f, i, maxStringLength);
     case 'categorical_list':
-      return [token(f, i), token(f, i + 1)].slice(0, Math.min(2, f.maxLength));
+      return [token(f, i, maxStringLength), token(f, i + 1, maxStringLength)].slice(0, Math.min(2, f.maxLength));
     case 'numeric': {
       const cuts = f.quantileCuts;
       if (cuts.length === 0) return f.default ?? 0;
@@ -50,16 +57,18 @@ export function warmUpValue(f: FeatureState, i: number): string | number | strin
  * A request of `candidates` made-up candidates: the `contextFeatures` in `context` (none when
  * undefined, so every feature rides on the candidates), every other feature on each candidate.
  */
-export function warmUpRequest(state: TransformState, contextFeatures: ReadonlySet<string> | undefined, candidates: number): ScoreRequest {
+export function warmUpRequest(
+  state: TransformState,
+  contextFeatures: ReadonlySet<string> | undefined,
+  candidates: number,
+  maxStringLength = DEFAULT_MAX_STRING_LENGTH,
+): ScoreRequest {
   const names = Object.keys(state.features);
   const itemNames = names.filter((name) => !contextFeatures?.has(name));
+  const value = (name: string, i: number) => warmUpValue(state.features[name]!, i, maxStringLength);
   // fromEntries defines own properties, so even a feature named `__proto__` is a plain key.
-  const context = Object.fromEntries(
-    names.filter((name) => contextFeatures?.has(name)).map((name) => [name, warmUpValue(state.features[name]!, 0)]),
-  );
-  const rows = Array.from({ length: candidates }, (_, i) =>
-    Object.fromEntries(itemNames.map((name) => [name, warmUpValue(state.features[name]!, i + 1)])),
-  );
+  const context = Object.fromEntries(names.filter((name) => contextFeatures?.has(name)).map((name) => [name, value(name, 0)]));
+  const rows = Array.from({ length: candidates }, (_, i) => Object.fromEntries(itemNames.map((name) => [name, value(name, i + 1)])));
   return { context, candidates: rows };
 }
 

@@ -44,6 +44,14 @@ test('the made-up request holds a valid value of every feature: vocabulary token
     const bare = warmUpRequest(state, undefined, 20);
     assert.deepEqual(bare.context, {});
     assert.deepEqual(Object.keys(bare.candidates[0]!).sort(), Object.keys(state.features).sort());
+    // A vocabulary token longer than requests may send (a URL, a user agent) is not used.
+    const long = 'u'.repeat(40);
+    const capped = warmUpRequest({ ...state, features: { v: { kind: 'categorical', tokens: [long] } } }, undefined, 3, 32);
+    for (const c of capped.candidates) assert.ok((c['v'] as string).length <= 32);
+    assert.equal(
+      warmUpRequest({ ...state, features: { v: { kind: 'categorical', tokens: [long] } } }, undefined, 1).candidates[0]!['v'],
+      long,
+    );
     // A hashed feature (no vocabulary) gets distinct strings, so gathers spread over its table.
     const hashed = warmUpRequest({ ...state, features: { h: { kind: 'categorical', hashBuckets: 64 } } }, undefined, 20);
     assert.equal(new Set(hashed.candidates.map((c) => c['h'])).size, 20);
