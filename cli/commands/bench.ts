@@ -53,6 +53,7 @@ interface ScoreBenchOptions {
   shape: Shape;
   backend: SplitTowerKind;
   requests: number;
+  rounds: number;
   batchRows?: number;
   modelDir?: string;
   peer: boolean;
@@ -67,6 +68,12 @@ function addScoreBench(bench: Command): void {
     .addOption(new Option('--shape <shape>', 'model shape').choices(SHAPES).default('small'))
     .addOption(new Option('--backend <backend>', 'scoring tower').choices(SPLIT_TOWER_KINDS).default('auto'))
     .option('--requests <n>', 'timed requests', int('--requests'), 50)
+    .option(
+      '--rounds <n>',
+      "rounds of timed requests, each followed by one peer run; a ratio is the median of its rounds' (≥ 2)",
+      int('--rounds', 2),
+      3,
+    )
     .option('--batch-rows <n>', 'rows in the batch-scoring file', int('--batch-rows'))
     .option('--model-dir <dir>', 'where to keep the generated benchmark model (reused across runs)')
     .option('--no-peer', 'skip the PyTorch peer')
@@ -81,6 +88,7 @@ function addScoreBench(bench: Command): void {
           shape: o.shape,
           backend: o.backend,
           requests: o.requests,
+          peerRuns: o.rounds,
           peer: o.peer,
           coldStart: o.coldStart,
           int8: o.int8,

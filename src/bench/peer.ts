@@ -152,10 +152,21 @@ function summarise(results: readonly Record<string, unknown>[], core: string | u
 }
 
 /**
- * Median of `runs` peer runs at its strongest (see the module comment); undefined (with a logged
- * reason) when Python/PyTorch is missing.
+ * The peer, ready to run one at a time: a benchmark that interleaves its own measurements with
+ * peer runs (so both see the same load on a shared machine) calls `runOnce` between its blocks,
+ * then `result` for the median and each run's p50.
  */
-export async function runPeer(shape: string, log?: (m: string) => void, runs = 3, args: string[] = []): Promise<PeerResult | undefined> {
+export interface PeerRunner {
+  runOnce(): Promise<void>;
+  /** The median over the runs so far, and each run's score p50 (of the variant compared against). */
+  result(): PeerResult & { readonly run_p50_ms: readonly number[] };
+}
+
+/**
+ * A PeerRunner for `shape`, or undefined (with a logged reason) when the script is missing.
+ * The runner's `runOnce` rejects when Python/PyTorch cannot run it.
+ */
+export async function peerRunner(shape: string, log?: (m: string) => void, args: string[] = []): Promise<PeerRunner | undefined> {
   const script = peerScript();
   if (!script) {
     log?.('peer: torch_wide_deep.py not found (set WDP_PEER_SCRIPT); skipping the comparison');
@@ -168,23 +179,49 @@ export async function runPeer(shape: string, log?: (m: string) => void, runs = 3
   const force = coreToForce(detected, cpuFlags());
   const shipped: Record<string, unknown>[] = [];
   const forced: Record<string, unknown>[] = [];
-  try {
-    for (let i = 0; i < runs; i++) {
+  let told = false;
+  return {
+    async runOnce() {
       shipped.push(await runScript(script, fullArgs, undefined));
       if (force) forced.push(await runScript(script, fullArgs, force));
-    }
+    },
+    result() {
+      if (shipped.length === 0) throw new Error('peer: no run yet');
+      const engine = String(shipped[0]!['engine']);
+      const runs = shipped.length;
+      const asShipped = summarise(shipped, detected);
+      const p50s = (rs: readonly Record<string, unknown>[]) => rs.map((r) => Number(r['score_p50_ms']));
+      if (!force) return { engine, runs, ...asShipped, run_p50_ms: p50s(shipped) };
+      const tuned = summarise(forced, force);
+      if (!told)
+        log?.(
+          `peer: OpenBLAS chose its ${detected} kernels on this CPU; also ran it with ${force} kernels: ` +
+            `p50 ${asShipped.score_p50_ms} → ${tuned.score_p50_ms} ms (the faster is compared against)`,
+        );
+      told = true;
+      const useTuned = tuned.score_p50_ms <= asShipped.score_p50_ms;
+      const best = useTuned ? tuned : asShipped;
+      return { engine, runs, ...best, as_shipped: asShipped, run_p50_ms: p50s(useTuned ? forced : shipped) };
+    },
+  };
+}
+
+/**
+ * Median of `runs` peer runs at its strongest (see the module comment); undefined (with a logged
+ * reason) when Python/PyTorch is missing.
+ */
+export async function runPeer(shape: string, log?: (m: string) => void, runs = 3, args: string[] = []): Promise<PeerResult | undefined> {
+  const runner = await peerRunner(shape, log, args);
+  if (!runner) return undefined;
+  try {
+    for (let i = 0; i < runs; i++) await runner.runOnce();
   } catch (e) {
-    log?.(`peer: could not run (${(e as Error).message}); apt-get install -y python3-torch libopenblas0-pthread`);
+    log?.(`peer: could not run (${(e as Error).message}); ${PEER_INSTALL}`);
     return undefined;
   }
-  const engine = String(shipped[0]!['engine']);
-  const asShipped = summarise(shipped, detected);
-  if (!force) return { engine, runs, ...asShipped };
-  const tuned = summarise(forced, force);
-  log?.(
-    `peer: OpenBLAS chose its ${detected} kernels on this CPU; also ran it with ${force} kernels: ` +
-      `p50 ${asShipped.score_p50_ms} → ${tuned.score_p50_ms} ms (the faster is compared against)`,
-  );
-  const best = tuned.score_p50_ms <= asShipped.score_p50_ms ? tuned : asShipped;
-  return { engine, runs, ...best, as_shipped: asShipped };
+  const { run_p50_ms: _, ...result } = runner.result();
+  return result;
 }
+
+/** What to install when the peer cannot run. */
+export const PEER_INSTALL = 'apt-get install -y python3-torch libopenblas0-pthread';

@@ -44,7 +44,7 @@ import type { SplitTowerKind } from '../scoring/split-tower.ts';
 import { asColumnar } from '../scoring/warm-up.ts';
 import { Rng } from '../util/random.ts';
 import { type MachineInfo, machineInfo } from './machine.ts';
-import { median, runPeer, type PeerResult } from './peer.ts';
+import { median, PEER_INSTALL, type PeerResult, peerRunner } from './peer.ts';
 import { benchRows, benchSplit, writeBenchModel, zipfToken } from './score-model.ts';
 import { BENCH_SHAPES, type BenchShapeName } from './train-bench.ts';
 
@@ -64,7 +64,10 @@ export interface ScoreBenchOptions {
   readonly modelDir?: string;
   /** @default true */
   readonly peer?: boolean;
-  /** Peer runs (median). @default 3 (small), 1 (paper: one run takes minutes on a busy machine) */
+  /**
+   * Rounds of timed blocks (`requests` split across them), each followed by one peer run; the
+   * ratios are the median over the rounds of each round's p50 over its peer run's. @default 3
+   */
   readonly peerRuns?: number;
   /** @default true */
   readonly coldStart?: boolean;
@@ -123,19 +126,30 @@ export interface ScoreBenchResult {
   readonly provisioned_first_score_ms?: number;
   readonly provisioned_detail?: Record<string, number>;
   readonly peer?: PeerResult;
-  /** score_p50_ms / the peer's p50 (lower is better; the targets are ≤ 0.5 at paper, ≤ 1 at small). */
+  /** Each round's p50s and the peer run that followed it (the pairs behind the ratios below). */
+  readonly peer_rounds?: readonly PeerRound[];
+  /**
+   * The model alone against the peer (lower is better; the targets are ≤ 0.5 at paper, ≤ 1 at
+   * small): the median over the rounds of the round's score p50 / its peer run's p50. So are the
+   * other `*_ratio_to_peer` below, each for its own latency.
+   */
   readonly p50_ratio_to_peer?: number;
-  /** request_p50_ms / the peer's p50. */
+  /** The whole request (rows) against the peer. */
   readonly request_p50_ratio_to_peer?: number;
   /** score_p50_ms / the p50 of the peer exactly as its script runs (when that is not the peer compared against). */
   readonly p50_ratio_to_peer_as_shipped?: number;
-  /** request_columnar_p50_ms / the peer's p50. */
   readonly request_columnar_p50_ratio_to_peer?: number;
-  /** request_int8_p50_ms / the peer's p50. */
   readonly request_int8_p50_ratio_to_peer?: number;
-  /** request_columnar_int8_p50_ms / the peer's p50. */
   readonly request_columnar_int8_p50_ratio_to_peer?: number;
   readonly machine: MachineInfo;
+}
+
+/** One round of the online measurement: our p50s in it, and the peer run right after it. */
+export interface PeerRound {
+  readonly score_p50_ms: number;
+  readonly request_p50_ms: number;
+  readonly request_columnar_p50_ms: number;
+  readonly peer_p50_ms: number;
 }
 
 export interface RequestBreakdown {
@@ -204,6 +218,17 @@ function meanBreakdown(b: readonly RequestBreakdown[]): RequestBreakdown {
 /** The peer's percentile: lat sorted, index ceil(q·n) − 1. */
 function pct(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/**
+ * Ours against the peer, paired by round: each round's p50 (`ours[i]`, sorted latencies) over
+ * the p50 of the peer run right after it, and the median of those ratios, so a load drift
+ * between rounds moves both sides of each ratio alike.
+ */
+export function pairedP50Ratio(ours: readonly (readonly number[])[], peerP50s: readonly number[]): number {
+  if (ours.length !== peerP50s.length || ours.length === 0)
+    throw new Error(`pairedP50Ratio: ${ours.length} rounds of ours against ${peerP50s.length} peer runs`);
+  return +median(ours.map((sorted, i) => pct(sorted, 0.5) / peerP50s[i]!)).toFixed(3);
 }
 
 /** A request of one user and `n` candidates, random like the peer's. */
@@ -421,39 +446,64 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
     const colRuns: Run[] = [];
     const rowRuns8: Run[] = [];
     const colRuns8: Run[] = [];
-    const half = Math.max(1, Math.floor(requests / 2));
-    for (let r = 0; r < 2; r++) {
-      rowRuns.push(await timeRequests(scorer, rowsBody, 5, half));
-      colRuns.push(await timeRequests(scorer, colsBody, 5, half));
-      if (scorer8) {
-        rowRuns8.push(await timeRequests(scorer8, rowsBody, 5, half));
-        colRuns8.push(await timeRequests(scorer8, colsBody, 5, half));
-      }
-    }
-    scorer8?.dispose();
-    const joinRuns = (runs: Run[]) => ({
-      lat: runs.flatMap((x) => x.lat).sort((a, b) => a - b),
-      // The two halves' medians, averaged: close to the whole run's median per stage.
-      breakdown: meanBreakdown(runs.map((x) => x.breakdown)),
-    });
-    const rowsRun = joinRuns(rowRuns);
-    const colsRun = joinRuns(colRuns);
-    const int8Runs = scorer8 ? { rows: joinRuns(rowRuns8), cols: joinRuns(colRuns8) } : undefined;
-    const lat = rowsRun.lat;
+    // The model alone, from encoded ids: the peer's request.
     const sp = benchSplit(BENCH_SHAPES[shape]);
     const user = new Set([...sp.userCats, ...sp.userNums]);
     const plan = await scorer.model.plan(user);
     const chunkOf = (rows: number, seed: number) => benchRows(shape, rows, seed);
     const userBatch = scorer.transforms.encode(chunkOf(1, 11), { withLabels: false }).batch;
     const itemBatch = scorer.transforms.encode(chunkOf(n, 12), { withLabels: false }).batch;
-    for (let i = 0; i < 5; i++) await scorer.model.scoreSplit(plan, userBatch, itemBatch);
-    const mlat: number[] = [];
-    for (let i = 0; i < requests; i++) {
-      const t = performance.now();
-      await scorer.model.scoreSplit(plan, userBatch, itemBatch);
-      mlat.push(performance.now() - t);
+    const timeModel = async (count: number): Promise<number[]> => {
+      for (let i = 0; i < 5; i++) await scorer.model.scoreSplit(plan, userBatch, itemBatch);
+      const out: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const t = performance.now();
+        await scorer.model.scoreSplit(plan, userBatch, itemBatch);
+        out.push(performance.now() - t);
+      }
+      return out.sort((a, b) => a - b);
+    };
+    const modelRuns: number[][] = [];
+    // Rounds of our blocks, each followed by one peer run, so that each ratio compares two
+    // measurements minutes apart at most: on a shared 2-core machine the load drifts (the peer's
+    // p50 read 16.6 and 29.9 ms in two runs of one hour here) and a peer run at the end measured
+    // another machine than our blocks did.
+    let peerRun = options.peer === false ? undefined : await peerRunner(shape, log, ['--train-batches', '1']);
+    const rounds = Math.max(2, options.peerRuns ?? 3);
+    const perBlock = Math.max(1, Math.ceil(requests / rounds));
+    // Untimed first: the first block otherwise ran 2–3× slower than the later ones (JIT tiers,
+    // ONNX Runtime's first runs), which the 5 warm-ups per block do not absorb.
+    for (const s of [scorer, scorer8]) for (const body of [rowsBody, colsBody]) if (s) await timeRequests(s, body, 20, 1);
+    await timeModel(1);
+    for (let r = 0; r < rounds; r++) {
+      rowRuns.push(await timeRequests(scorer, rowsBody, 5, perBlock));
+      colRuns.push(await timeRequests(scorer, colsBody, 5, perBlock));
+      if (scorer8) {
+        rowRuns8.push(await timeRequests(scorer8, rowsBody, 5, perBlock));
+        colRuns8.push(await timeRequests(scorer8, colsBody, 5, perBlock));
+      }
+      modelRuns.push(await timeModel(perBlock));
+      if (peerRun) {
+        log?.(`round ${r + 1}/${rounds}: request p50 ${pct(rowRuns[r]!.lat, 0.5).toFixed(2)} ms; the peer's run …`);
+        try {
+          await peerRun.runOnce();
+        } catch (e) {
+          log?.(`peer: could not run (${(e as Error).message}); ${PEER_INSTALL}`);
+          peerRun = undefined;
+        }
+      }
     }
-    mlat.sort((a, b) => a - b);
+    scorer8?.dispose();
+    const joinRuns = (runs: Run[]) => ({
+      lat: runs.flatMap((x) => x.lat).sort((a, b) => a - b),
+      // The rounds' medians, averaged: close to the whole run's median per stage.
+      breakdown: meanBreakdown(runs.map((x) => x.breakdown)),
+    });
+    const rowsRun = joinRuns(rowRuns);
+    const colsRun = joinRuns(colRuns);
+    const int8Runs = scorer8 ? { rows: joinRuns(rowRuns8), cols: joinRuns(colRuns8) } : undefined;
+    const lat = rowsRun.lat;
+    const mlat = modelRuns.flat().sort((a, b) => a - b);
     const engine = plan.tower?.name ?? 'wide only';
     log?.(
       `online: p50 ${pct(mlat, 0.5).toFixed(2)} ms from encoded ids, ${pct(lat, 0.5).toFixed(2)} ms for the whole request (${pct(colsRun.lat, 0.5).toFixed(2)} ms columnar), on ${engine}`,
@@ -551,12 +601,11 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
       );
     }
 
-    const peer =
-      options.peer === false
-        ? undefined
-        : await runPeer(shape, log, options.peerRuns ?? (shape === 'paper' ? 1 : 3), ['--train-batches', '1']);
+    const peerResult = peerRun?.result();
     const p50 = pct(mlat, 0.5);
     const rp50 = pct(lat, 0.5);
+    const pairedRatio = (runs: readonly (readonly number[])[]) => pairedP50Ratio(runs, peerResult!.run_p50_ms);
+    const { run_p50_ms: peerRunP50s, ...peer } = peerResult ?? { run_p50_ms: [] };
     return {
       shape,
       engine: `wdp scoring (${engine})`,
@@ -584,19 +633,25 @@ export async function benchScore(options: ScoreBenchOptions): Promise<ScoreBench
       batch_rows_per_s: Math.round(batchRowsPerS),
       batch_rows: r.rows,
       ...cold,
-      ...(peer
+      ...(peerResult
         ? {
-            peer,
-            p50_ratio_to_peer: +(p50 / peer.score_p50_ms).toFixed(3),
-            request_p50_ratio_to_peer: +(rp50 / peer.score_p50_ms).toFixed(3),
-            request_columnar_p50_ratio_to_peer: +(pct(colsRun.lat, 0.5) / peer.score_p50_ms).toFixed(3),
+            peer: peer as PeerResult,
+            peer_rounds: peerRunP50s.map((peerP50, i) => ({
+              score_p50_ms: +pct(modelRuns[i]!, 0.5).toFixed(3),
+              request_p50_ms: +pct(rowRuns[i]!.lat, 0.5).toFixed(3),
+              request_columnar_p50_ms: +pct(colRuns[i]!.lat, 0.5).toFixed(3),
+              peer_p50_ms: +peerP50.toFixed(3),
+            })),
+            p50_ratio_to_peer: pairedRatio(modelRuns),
+            request_p50_ratio_to_peer: pairedRatio(rowRuns.map((x) => x.lat)),
+            request_columnar_p50_ratio_to_peer: pairedRatio(colRuns.map((x) => x.lat)),
             ...(int8Runs
               ? {
-                  request_int8_p50_ratio_to_peer: +(pct(int8Runs.rows.lat, 0.5) / peer.score_p50_ms).toFixed(3),
-                  request_columnar_int8_p50_ratio_to_peer: +(pct(int8Runs.cols.lat, 0.5) / peer.score_p50_ms).toFixed(3),
+                  request_int8_p50_ratio_to_peer: pairedRatio(rowRuns8.map((x) => x.lat)),
+                  request_columnar_int8_p50_ratio_to_peer: pairedRatio(colRuns8.map((x) => x.lat)),
                 }
               : {}),
-            ...(peer.as_shipped ? { p50_ratio_to_peer_as_shipped: +(p50 / peer.as_shipped.score_p50_ms).toFixed(3) } : {}),
+            ...(peerResult.as_shipped ? { p50_ratio_to_peer_as_shipped: +(p50 / peerResult.as_shipped.score_p50_ms).toFixed(3) } : {}),
           }
         : {}),
       machine: machineInfo(),
