@@ -68,12 +68,7 @@ function addScoreBench(bench: Command): void {
     .addOption(new Option('--shape <shape>', 'model shape').choices(SHAPES).default('small'))
     .addOption(new Option('--backend <backend>', 'scoring tower').choices(SPLIT_TOWER_KINDS).default('auto'))
     .option('--requests <n>', 'timed requests', int('--requests'), 50)
-    .option(
-      '--rounds <n>',
-      "rounds of timed requests, each followed by one peer run; a ratio is the median of its rounds' (≥ 2)",
-      int('--rounds', 2),
-      3,
-    )
+    .addOption(roundsOption())
     .option('--batch-rows <n>', 'rows in the batch-scoring file', int('--batch-rows'))
     .option('--model-dir <dir>', 'where to keep the generated benchmark model (reused across runs)')
     .option('--no-peer', 'skip the PyTorch peer')
@@ -100,6 +95,13 @@ function addScoreBench(bench: Command): void {
     });
 }
 
+/** Shared by the benches that pair their timing rounds with peer runs (peer.ts pairedP50Ratio). */
+function roundsOption(): Option {
+  return new Option('--rounds <n>', "rounds of timed requests, each followed by one peer run; a ratio is the median of the rounds' (≥ 2)")
+    .argParser(int('--rounds', 2))
+    .default(3);
+}
+
 function addInt8Bench(bench: Command): void {
   bench
     .command('int8')
@@ -108,16 +110,18 @@ function addInt8Bench(bench: Command): void {
     )
     .addOption(new Option('--shape <shape>', 'model shape').choices(SHAPES).default('paper'))
     .option('--requests <n>', 'timed requests per variant', int('--requests'), 50)
+    .addOption(roundsOption())
     .option('--model-dir <dir>', 'where to keep the generated benchmark model (shared with bench score)')
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--json', 'JSON only (the default output is JSON too)', false)
-    .action(async (o: { shape: Shape; requests: number; modelDir?: string; peer: boolean }) => {
+    .action(async (o: { shape: Shape; requests: number; rounds: number; modelDir?: string; peer: boolean }) => {
       const { benchInt8 } = await import('../../src/bench/int8-bench.ts');
       const log = consoleLogger();
       printJson(
         await benchInt8({
           shape: o.shape,
           requests: o.requests,
+          rounds: o.rounds,
           peer: o.peer,
           log: (m) => log.info(m),
           ...(o.modelDir ? { modelDir: o.modelDir } : {}),

@@ -4,7 +4,9 @@
  * `score_p50_ms` measure (one user × 1000 candidates from encoded ids, the model alone).
  *
  * The variants run interleaved request by request (fp32, int8 fused, int8 standard, fp32, …), so
- * a load spike from other processes hits all of them alike: compare the ratios of one run.
+ * a load spike from other processes hits all of them alike: compare the ratios of one run. The
+ * requests come in rounds, each followed by one peer run, and the ratios to the peer pair each
+ * round with its run.
  * The int8 tower is quantized in memory from the model's float32 tower, exactly as
  * `wdp quantize` / a save with `serving.quantize: "int8"` writes it (model/tower/int8.ts).
  */
@@ -15,7 +17,7 @@ import { quantizeTower } from '../model/tower/int8.ts';
 import { configureOnnxRuntime } from '../model/tower/onnx-runtime.ts';
 import type { Int8Ops } from '../model/tower/onnx-export.ts';
 import { ServingModel } from '../scoring/serving-model.ts';
-import { type PeerResult, runPeer } from './peer.ts';
+import { PEER_INSTALL, type PeerResult, pairedP50Ratio, peerRunner } from './peer.ts';
 import { ensureModel } from './score-bench.ts';
 import { benchRows, benchSplit } from './score-model.ts';
 import { BENCH_SHAPES, type BenchShapeName } from './train-bench.ts';
@@ -29,6 +31,11 @@ export interface Int8BenchOptions {
   readonly candidates?: number;
   /** Run the PyTorch peer in the same run (when python3-torch is installed). @default true */
   readonly peer?: boolean;
+  /**
+   * Rounds of interleaved requests (`requests` split across them), each followed by one peer
+   * run; a ratio to the peer is the median over the rounds (peer.ts pairedP50Ratio). @default 3
+   */
+  readonly rounds?: number;
   readonly modelDir?: string;
   readonly log?: (message: string) => void;
 }
@@ -52,8 +59,11 @@ export interface Int8BenchResult {
   /** Largest |int8 − fp32| probability over the timed request's candidates (random weights: speed, not quality). */
   readonly max_abs_prob_diff: number;
   readonly peer?: PeerResult;
+  /** Each round's p50s and the peer run right after it. */
+  readonly peer_rounds?: readonly { fp32_p50_ms: number; int8_p50_ms: number; peer_p50_ms: number }[];
+  /** fp32 p50 / the peer's, paired by round (the median of the rounds' ratios). */
   readonly fp32_ratio_to_peer?: number;
-  /** int8 (fastest form) p50 / the peer's p50; the target is ≤ 0.4 at paper. */
+  /** int8 (fastest form) p50 / the peer's, paired by round; the target is ≤ 0.4 at paper. */
   readonly int8_ratio_to_peer?: number;
   readonly machine: MachineInfo;
 }
@@ -88,12 +98,32 @@ export async function benchInt8(options: Int8BenchOptions): Promise<Int8BenchRes
     const names = Object.keys(models) as (keyof typeof models)[];
     const plans = Object.fromEntries(await Promise.all(names.map(async (k) => [k, await models[k].plan(user)] as const)));
     const lat = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<keyof typeof models, number[]>;
+    // Per round and variant, for the ratios paired with the peer run after each round.
+    const roundLat = Object.fromEntries(names.map((k) => [k, [] as number[][]])) as Record<keyof typeof models, number[][]>;
     const last: Partial<Record<keyof typeof models, Float32Array>> = {};
-    for (let i = -5; i < requests; i++) {
+    let peer = options.peer === false ? undefined : await peerRunner(shape, log, ['--train-batches', '1']);
+    const rounds = Math.max(2, options.rounds ?? 3);
+    const perRound = Math.max(1, Math.ceil(requests / rounds));
+    for (let r = 0; r < rounds; r++) {
+      for (const k of names) roundLat[k].push([]);
+      for (let i = r === 0 ? -5 : 0; i < perRound; i++) {
+        for (const k of names) {
+          const t = performance.now();
+          last[k] = await models[k].scoreSplit(plans[k]!, userBatch, itemBatch);
+          if (i >= 0) roundLat[k][r]!.push(performance.now() - t);
+        }
+      }
       for (const k of names) {
-        const t = performance.now();
-        last[k] = await models[k].scoreSplit(plans[k]!, userBatch, itemBatch);
-        if (i >= 0) lat[k].push(performance.now() - t);
+        roundLat[k][r]!.sort((a, b) => a - b);
+        lat[k].push(...roundLat[k][r]!);
+      }
+      if (peer) {
+        try {
+          await peer.runOnce();
+        } catch (e) {
+          log?.(`peer: could not run (${(e as Error).message}); ${PEER_INSTALL}`);
+          peer = undefined;
+        }
       }
     }
     const variant = (k: keyof typeof models): Int8Variant => {
@@ -112,8 +142,8 @@ export async function benchInt8(options: Int8BenchOptions): Promise<Int8BenchRes
     log?.(
       `fp32 ${fp32.score_p50_ms} ms, int8 fused ${int8.fused.score_p50_ms} ms, int8 standard ${int8.standard.score_p50_ms} ms (p50, ${requests} interleaved requests)`,
     );
-    const peer = options.peer === false ? undefined : await runPeer(shape, log, shape === 'paper' ? 1 : 3, ['--train-batches', '1']);
     const best = int8[fastest].score_p50_ms;
+    const peerResult = peer?.result();
     return {
       shape,
       candidates: n,
@@ -123,12 +153,20 @@ export async function benchInt8(options: Int8BenchOptions): Promise<Int8BenchRes
       int8_fastest: fastest,
       int8_to_fp32: +(best / fp32.score_p50_ms).toFixed(3),
       max_abs_prob_diff: maxDiff,
-      ...(peer
-        ? {
-            peer,
-            fp32_ratio_to_peer: +(fp32.score_p50_ms / peer.score_p50_ms).toFixed(3),
-            int8_ratio_to_peer: +(best / peer.score_p50_ms).toFixed(3),
-          }
+      ...(peerResult
+        ? (() => {
+            const { run_p50_ms: runP50s, ...summary } = peerResult;
+            return {
+              peer: summary,
+              peer_rounds: runP50s.map((peerP50, r) => ({
+                fp32_p50_ms: +pct(roundLat.fp32[r]!, 0.5).toFixed(3),
+                int8_p50_ms: +pct(roundLat[fastest][r]!, 0.5).toFixed(3),
+                peer_p50_ms: peerP50,
+              })),
+              fp32_ratio_to_peer: pairedP50Ratio(roundLat.fp32, runP50s),
+              int8_ratio_to_peer: pairedP50Ratio(roundLat[fastest], runP50s),
+            };
+          })()
         : {}),
       machine: machineInfo(),
     };

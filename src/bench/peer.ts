@@ -223,5 +223,18 @@ export async function runPeer(shape: string, log?: (m: string) => void, runs = 3
   return result;
 }
 
+/**
+ * Ours against the peer, paired by round: each round's p50 (`ours[i]`, sorted latencies) over
+ * the p50 of the peer run right after it (p50 as the peer computes it: index ceil(n/2) − 1), and the median of those ratios, so a load drift
+ * between rounds moves both sides of each ratio alike.
+ */
+export function pairedP50Ratio(ours: readonly (readonly number[])[], peerP50s: readonly number[]): number {
+  if (ours.length !== peerP50s.length || ours.length === 0)
+    throw new Error(`pairedP50Ratio: ${ours.length} rounds of ours against ${peerP50s.length} peer runs`);
+  return +median(ours.map((sorted, i) => sorted[Math.min(sorted.length - 1, Math.ceil(0.5 * sorted.length) - 1)]! / peerP50s[i]!)).toFixed(
+    3,
+  );
+}
+
 /** What to install when the peer cannot run. */
 export const PEER_INSTALL = 'apt-get install -y python3-torch libopenblas0-pthread';

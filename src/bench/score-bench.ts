@@ -44,7 +44,7 @@ import type { SplitTowerKind } from '../scoring/split-tower.ts';
 import { asColumnar } from '../scoring/warm-up.ts';
 import { Rng } from '../util/random.ts';
 import { type MachineInfo, machineInfo } from './machine.ts';
-import { median, PEER_INSTALL, type PeerResult, peerRunner } from './peer.ts';
+import { median, PEER_INSTALL, type PeerResult, pairedP50Ratio, peerRunner } from './peer.ts';
 import { benchRows, benchSplit, writeBenchModel, zipfToken } from './score-model.ts';
 import { BENCH_SHAPES, type BenchShapeName } from './train-bench.ts';
 
@@ -218,17 +218,6 @@ function meanBreakdown(b: readonly RequestBreakdown[]): RequestBreakdown {
 /** The peer's percentile: lat sorted, index ceil(q·n) − 1. */
 function pct(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
-
-/**
- * Ours against the peer, paired by round: each round's p50 (`ours[i]`, sorted latencies) over
- * the p50 of the peer run right after it, and the median of those ratios, so a load drift
- * between rounds moves both sides of each ratio alike.
- */
-export function pairedP50Ratio(ours: readonly (readonly number[])[], peerP50s: readonly number[]): number {
-  if (ours.length !== peerP50s.length || ours.length === 0)
-    throw new Error(`pairedP50Ratio: ${ours.length} rounds of ours against ${peerP50s.length} peer runs`);
-  return +median(ours.map((sorted, i) => pct(sorted, 0.5) / peerP50s[i]!)).toFixed(3);
 }
 
 /** A request of one user and `n` candidates, random like the peer's. */

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HUGE_PAGES_TUNABLE, pairedP50Ratio, withHugePages } from '../../src/bench/score-bench.ts';
+import { pairedP50Ratio } from '../../src/bench/peer.ts';
+import { HUGE_PAGES_TUNABLE, withHugePages } from '../../src/bench/score-bench.ts';
 
 test('withHugePages adds the malloc tunable, keeps other tunables, and never doubles it', () => {
   assert.equal(withHugePages({}).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
