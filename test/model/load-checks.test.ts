@@ -169,6 +169,46 @@ describe('non-finite weights are refused at the load, naming the tensor', () => 
   });
 });
 
+/** Rewrites `file`'s safetensors header with `edit` (the data bytes unchanged), keeping the data 8-byte aligned. */
+async function editHeader(file: string, edit: (h: Record<string, { shape: unknown; data_offsets: unknown }>) => void): Promise<void> {
+  const bytes = await readFile(file);
+  const headerLen = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8'));
+  edit(header);
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  await writeFile(file, Buffer.concat([length, Buffer.from(json), bytes.subarray(8 + headerLen)]));
+}
+
+describe("a tensor's place in its file: offsets and shape are whole numbers inside the data", () => {
+  test('b2 pointed at bytes before the data (negative offsets, re-signed): every path refuses, naming the file and tensor', async () => {
+    // The serving path used to take the last 4 bytes of the JSON header as the logit bias and
+    // serve every candidate a score of 1.
+    for (const file of ['serving.safetensors', 'tower.safetensors'] as const) {
+      const m = await scratch.copyOf(scratch.good);
+      await editHeader(join(m, file), (h) => {
+        h.b2!.data_offsets = [-4, 0];
+      });
+      await resign(m);
+      for (const load of pathsReading(file))
+        await assert.rejects(load(m), loadError(new RegExp(`${file.replace('.', '\\.')}: tensor "b2" offsets \\[-4, 0\\]`)));
+    }
+  });
+
+  test('a shape of negative dimensions with the right product (re-signed) is refused at the file, naming it', async () => {
+    const m = await scratch.copyOf(scratch.good);
+    await editHeader(join(m, 'serving.safetensors'), (h) => {
+      const [rows, dim] = h['embedding/item']!.shape as [number, number];
+      h['embedding/item']!.shape = [-rows, -dim];
+    });
+    await resign(m);
+    for (const load of pathsReading('serving.safetensors'))
+      await assert.rejects(load(m), loadError(/serving\.safetensors: tensor "embedding\/item" has shape \[-\d+,-\d+\]/));
+  });
+});
+
 describe('format 1: a manifest relabelled from a later format is refused as inconsistent', () => {
   test('a format-2 model set to formatVersion 1, edited, its digest deleted: refused (serving file without tower.onnx)', async () => {
     const m = await scratch.copyOf(scratch.good);
