@@ -6,11 +6,16 @@ import { escapeControls, jsonText, quoted } from '../src/util/terminal-text.ts';
 /** The CloudFormation stack `--remote` commands look in by default (cdk/app.ts names it). */
 export const DEFAULT_STACK = 'Wdp';
 
-/** An option parser for integers ≥ `min`, naming the option when the value is not one. */
-export function int(name: string, min = 1) {
+/** An option parser for integers ≥ `min` (and ≤ `max`, when given), naming the option when the value is not one. */
+export function int(name: string, min = 1, max?: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got "${v}"`);
+    if (!Number.isInteger(n) || n < min || (max !== undefined && n > max))
+      throw new InvalidArgumentError(
+        max === undefined
+          ? `${name} must be an integer ≥ ${min}, got "${v}"`
+          : `${name} must be an integer from ${min} to ${max}, got "${v}"`,
+      );
     return n;
   };
 }

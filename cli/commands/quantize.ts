@@ -38,6 +38,9 @@ export function addQuantizeCommand(program: Command): void {
         },
       ) => {
         const { writeQuantizedCopy, INT8_TOWER_FILE } = await import('../../src/model/artifact.ts');
+        // The --check logs are listed before the copy is written: a mistyped path must not leave
+        // an int8 copy nobody checked at --out (which the corrected command would then refuse).
+        if (o.check) await (await import('../../src/data/log-files.ts')).listLogFiles(o.check);
         const m = await writeQuantizedCopy(model, o.out, { existing: o.force ? 'replace' : 'refuse' });
         say(
           `wrote ${o.out}: ${INT8_TOWER_FILE} (${m.files[INT8_TOWER_FILE]!.bytes} bytes, sha256 ${m.files[INT8_TOWER_FILE]!.sha256.slice(0, 12)}…)`,

@@ -10,7 +10,7 @@ export function addServeCommand(program: Command): void {
     .command('serve')
     .description('serve the scoring handler over HTTP on 127.0.0.1 (POST a JSON request to /)')
     .requiredOption('--model <uri>', 'model folder')
-    .option('--port <n>', 'port', int('--port', 0), 8080)
+    .option('--port <n>', 'port', int('--port', 0, 65_535), 8080)
     .addOption(new Option('--backend <backend>', 'scoring tower').choices(SPLIT_TOWER_KINDS).default('auto'))
     .option('--max-candidates <n>', 'most candidates per request', int('--max-candidates'), 1000)
     .option('--warm-up', 'after the load, score made-up requests so that the first real one is fast (~0.5 s at the paper shape)')

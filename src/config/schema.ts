@@ -633,9 +633,18 @@ export function autoEmbeddingDim(rows: number): number {
   return Math.min(64, Math.max(4, Math.round(6 * Math.max(1, rows) ** 0.25)));
 }
 
+/**
+ * Feature `n`'s `deep.embeddingDims` entry, if the config sets one. An own-key lookup: the
+ * record is a plain object, so `embeddingDims[n]` for a feature named `constructor` or
+ * `toString` without an entry would find Object.prototype's function instead of undefined.
+ */
+export function embeddingDimOverride(cfg: WdpConfig, n: string): number | undefined {
+  return Object.hasOwn(cfg.deep.embeddingDims, n) ? cfg.deep.embeddingDims[n] : undefined;
+}
+
 /** The configured dimension of feature `n`'s embedding, for a table of `rows` rows. */
 export function embeddingDimFor(cfg: WdpConfig, n: string, rows: number): number {
-  const d = cfg.deep.embeddingDims[n] ?? cfg.deep.defaultEmbeddingDim;
+  const d = embeddingDimOverride(cfg, n) ?? cfg.deep.defaultEmbeddingDim;
   return d === 'auto' ? autoEmbeddingDim(rows) : d;
 }
 

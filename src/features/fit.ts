@@ -3,7 +3,7 @@
  * vocabularies and samples the numerics for their quantile cut points and wide boundaries, then
  * writes the TransformState that the model saves.
  */
-import { crossName, embeddingDimFor, type WdpConfig, wideBucketsOf } from '../config/schema.ts';
+import { crossName, embeddingDimFor, embeddingDimOverride, type WdpConfig, wideBucketsOf } from '../config/schema.ts';
 import { cellToNumber, cellToToken } from '../data/cells.ts';
 import type { RowChunk } from '../data/row-chunk.ts';
 import { getColumn, isListValue, referencedFeatures } from './columns.ts';
@@ -164,7 +164,7 @@ export async function fitTransformState(
  * grown vocabulary does not change the table's shape and its rows carry over.
  */
 function embeddingDim(config: WdpConfig, feature: string, state: FeatureState, parent: TransformState | undefined): number {
-  const explicit = config.deep.embeddingDims[feature];
+  const explicit = embeddingDimOverride(config, feature);
   if (explicit === undefined && config.deep.defaultEmbeddingDim === 'auto') {
     const inherited = parent?.deep.embeddings.find((e) => e.feature === feature)?.dim;
     if (inherited !== undefined) return inherited;

@@ -92,12 +92,13 @@ export function decodeAnyTensors(
   if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > bytes.length) {
     throw new TensorFileError(`${source}: header length ${headerLen} does not fit in ${bytes.length} bytes`);
   }
-  let header: Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
+  let header: unknown;
   try {
     header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLen)).toString('utf8'));
   } catch (e) {
     throw new TensorFileError(`${source}: header is not JSON`, { cause: e });
   }
+  if (!isObject(header)) throw new TensorFileError(`${source}: header is not a JSON object of tensors`);
   const dataStart = 8 + headerLen;
   const out = new Map<string, AnyNamedTensor>();
   // Byte ranges of the tensors decoded, when some are left unread: none may overlap an unread
@@ -105,26 +106,40 @@ export function decodeAnyTensors(
   const kept: { name: string; start: number; end: number }[] = [];
   for (const [name, h] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    if (!isObject(h)) throw new TensorFileError(`${source}: tensor "${name}" is not a {dtype, shape, data_offsets} entry`);
     if (h.dtype !== 'F32' && h.dtype !== 'I8')
       throw new TensorFileError(`${source}: tensor "${name}" has dtype ${String(h.dtype)}, expected F32 or I8`);
+    // Checked one by one, not just through their product: dimensions -2 × -3 or 0.5 × 12 make a
+    // count that fits the bytes, and offsets before 0 (read from the header) or reversed would
+    // still give the right length. The file must say where in its data each tensor is.
+    if (!Array.isArray(h.shape) || !h.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new TensorFileError(`${source}: tensor "${name}" has shape ${JSON.stringify(h.shape)}, expected an array of whole numbers ≥ 0`);
     const shape = h.shape as number[];
-    const [a, b] = h.data_offsets as [number, number];
+    const offsets = h.data_offsets;
+    const [a, b] = Array.isArray(offsets) ? (offsets as unknown[]) : [];
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !Number.isSafeInteger(a) || !Number.isSafeInteger(b))
+      throw new TensorFileError(
+        `${source}: tensor "${name}" has data_offsets ${JSON.stringify(offsets)}, expected [start, end] byte offsets`,
+      );
+    const start = a as number;
+    const end = b as number;
     const count = shape.reduce((x, y) => x * y, 1);
     const width = h.dtype === 'I8' ? 1 : 4;
-    if (!Number.isInteger(a) || !Number.isInteger(b) || b - a !== count * width || dataStart + b > bytes.length) {
-      throw new TensorFileError(`${source}: tensor "${name}" offsets [${a}, ${b}] do not fit shape [${shape}] and file size`);
+    if (start < 0) throw new TensorFileError(`${source}: tensor "${name}" offsets [${start}, ${end}] start before the file's data`);
+    if (end - start !== count * width || dataStart + end > bytes.length) {
+      throw new TensorFileError(`${source}: tensor "${name}" offsets [${start}, ${end}] do not fit shape [${shape}] and file size`);
     }
     if (options.unread?.names.has(name)) {
       if (h.dtype !== 'F32') throw new TensorFileError(`${source}: tensor "${name}" has dtype ${String(h.dtype)}, expected F32`);
-      options.unread.found.set(name, { shape, byteOffset: dataStart + a });
+      options.unread.found.set(name, { shape, byteOffset: dataStart + start });
       continue;
     }
-    if (options.unread) kept.push({ name, start: dataStart + a, end: dataStart + b });
-    const at = bytes.byteOffset + dataStart + a;
+    if (options.unread) kept.push({ name, start: dataStart + start, end: dataStart + end });
+    const at = bytes.byteOffset + dataStart + start;
     if (h.dtype === 'I8') {
       out.set(name, {
         shape,
-        data: options.view ? new Int8Array(bytes.buffer, at, count) : new Int8Array(bytes.slice(dataStart + a, dataStart + b).buffer),
+        data: options.view ? new Int8Array(bytes.buffer, at, count) : new Int8Array(bytes.slice(dataStart + start, dataStart + end).buffer),
       });
       continue;
     }
@@ -133,7 +148,7 @@ export function decodeAnyTensors(
     else {
       // Copy so the tensor is 4-byte aligned and independent of the file buffer.
       data = new Float32Array(count);
-      new Uint8Array(data.buffer).set(bytes.subarray(dataStart + a, dataStart + b));
+      new Uint8Array(data.buffer).set(bytes.subarray(dataStart + start, dataStart + end));
     }
     out.set(name, { shape, data });
   }
@@ -143,4 +158,9 @@ export function decodeAnyTensors(
     if (clash) throw new TensorFileError(`${source}: tensor "${clash.name}" overlaps tensor "${name}"`);
   }
   return out;
+}
+
+/** A JSON object (not null, not an array). */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

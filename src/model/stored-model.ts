@@ -14,6 +14,7 @@ import { type ReadModelFilesOptions, readModelFiles } from './artifact.ts';
 import type { ModelManifest } from './manifest.ts';
 import { ModelLoadError } from './errors.ts';
 import type { MappedTables } from './mapped-tables.ts';
+import { SERVING_FILE } from './prefetch.ts';
 import type { Int8TowerWeights } from './tower/int8.ts';
 import type { WideDeepState } from './wide-deep.ts';
 
@@ -40,6 +41,7 @@ export async function readStoredModel(uri: string, options: ReadStoredModelOptio
   try {
     transforms = FeatureTransforms.fromState(manifest.transforms);
     checkTowerShape(uri, manifest, transforms);
+    checkTables(uri, manifest, transforms, state, mappedTables, options.weightsOnly === true && SERVING_FILE in manifest.files);
   } catch (e) {
     mappedTables?.close();
     if (e instanceof ModelLoadError) throw e;
@@ -76,4 +78,49 @@ function checkTowerShape(uri: string, manifest: ModelManifest, transforms: Featu
       uri,
       `the manifest's tower.hiddenUnits [${tower.hiddenUnits.join(', ')}] are not its config.deep.hiddenUnits [${config.join(', ')}]`,
     );
+}
+
+/**
+ * The wide table and the embedding tables against the layout the transforms give them: the
+ * weights of a re-signed file pass every digest, and neither reader checks a table's shape
+ * (there is none in the manifest to check it against). Without this a serving file without its
+ * wide table served a wide & deep model without its wide part, and a shorter one served NaN.
+ * @param fromServingFile whether the tables came from SERVING_FILE (readModelFiles' weightsOnly
+ *   path, taken when the manifest lists one) rather than the training files; names the file.
+ */
+function checkTables(
+  uri: string,
+  manifest: ModelManifest,
+  transforms: FeatureTransforms,
+  state: WideDeepState,
+  mapped: MappedTables | undefined,
+  fromServingFile: boolean,
+): void {
+  const refuse = (file: string, tensor: string, t: { rows: number; dim: number } | undefined, rows: number, dim: number, part: string) => {
+    if (!t) throw new ModelLoadError(uri, `${file} has no tensor ${tensor}, which a ${manifest.kind} model needs`);
+    if (t.rows !== rows || t.dim !== dim)
+      throw new ModelLoadError(
+        uri,
+        `${file}: tensor ${tensor} is [${t.rows}, ${t.dim}], but the transforms' ${part} layout needs [${rows}, ${dim}]`,
+      );
+  };
+  if (manifest.kind !== 'deep')
+    refuse(
+      fromServingFile ? SERVING_FILE : 'wide.safetensors',
+      fromServingFile ? 'wide' : 'wide/weights',
+      state.wide,
+      transforms.wideLayout.size,
+      1,
+      'wide',
+    );
+  if (manifest.kind !== 'wide')
+    for (const e of transforms.deepLayout.embeddings)
+      refuse(
+        fromServingFile ? SERVING_FILE : 'embeddings.safetensors',
+        fromServingFile ? `embedding/${e.feature}` : `embedding/${e.feature}/weights`,
+        state.embeddings.get(e.feature) ?? mapped?.tables.get(e.feature),
+        e.vocabSize,
+        e.dim,
+        'deep',
+      );
 }

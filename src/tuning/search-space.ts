@@ -3,7 +3,7 @@
  * know (a knob added later) is left out of a search and named in its record, so adding a knob to
  * the search is one row here once the schema has it.
  */
-import { type ModelKind, parseConfig, type WdpConfig } from '../config/index.ts';
+import { embeddingDimOverride, type ModelKind, parseConfig, type WdpConfig } from '../config/index.ts';
 import type { Rng } from '../util/random.ts';
 
 export type ParamValue = number | string | readonly number[];
@@ -171,9 +171,9 @@ function inertReason(config: WdpConfig, path: string): string | undefined {
     return 'wide.features and wide.crosses are empty: the wide part has no weights to start';
   if (path === 'deep.numericPieces' && config.deep.numeric.length === 0) return 'deep.numeric is empty: no numeric feeds the tower';
   if (path === 'deep.defaultEmbeddingDim') {
-    const { embeddings, embeddingDims } = config.deep;
+    const { embeddings } = config.deep;
     if (embeddings.length === 0) return 'deep.embeddings is empty: no embedding uses it';
-    if (embeddings.every((n) => embeddingDims[n] !== undefined))
+    if (embeddings.every((n) => embeddingDimOverride(config, n) !== undefined))
       return 'every feature in deep.embeddings sets its own deep.embeddingDims: no embedding uses it';
   }
   return undefined;

@@ -177,3 +177,18 @@ test('a training that fails after taking the --out lock removes the empty folder
   assert.equal(train(join(dir, 'empty-before', 'model')).status, 1);
   assert.deepEqual(readdirSync(join(dir, 'empty-before')), [], 'a folder that was there stays, as it was');
 });
+
+test('wdp quantize --check PATH that lists no log files is refused before the copy is written', () => {
+  const t = wdp('train', '--config', join(dir, 'wdp.config.json'), '--data', join(dir, 'logs', 'dt=2026-01-01'), '--out', join(dir, 'm-q'));
+  assert.equal(t.status, 0, t.stderr);
+  // It used to write the int8 copy first and fail only at the comparison: an unchecked int8
+  // model left at --out, and the corrected command then refused because --out held a model.
+  const q = wdp('quantize', join(dir, 'm-q'), '--out', join(dir, 'm-q8'), '--check', join(dir, 'logs', 'dt=2026-01-09'));
+  assert.equal(q.status, 1);
+  assert.match(q.stderr, /error: .*dt=2026-01-09: no log files found/);
+  assert.doesNotMatch(q.stderr, /wrote /);
+  assert.equal(existsSync(join(dir, 'm-q8')), false);
+  const ok = wdp('quantize', join(dir, 'm-q'), '--out', join(dir, 'm-q8'), '--check', join(dir, 'logs', 'dt=2026-01-02'));
+  assert.match(ok.stderr, /wrote .*m-q8/);
+  assert.match(ok.stderr, /int8_auc_delta/);
+});

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { svgPath, writeOutputFile } from '../../cli/shared.ts';
+import { int, svgPath, writeOutputFile } from '../../cli/shared.ts';
 import { spawnSync } from 'node:child_process';
 
 test('writeOutputFile creates the folders of a --plot path that does not exist yet', async () => {
@@ -43,4 +43,19 @@ test('--plot must name an .svg file: a config or model path is refused before an
     r.stderr,
     /option '--plot <file\.svg>' argument 'examples\/app-store\/wdp\.config\.json' is invalid\. must name an \.svg file/,
   );
+});
+
+test('--port above 65535 is refused by the option parser, naming the option and the range, before the model loads', () => {
+  // It used to pass the parser (an integer ≥ 0), load the model, and fail in listen() with
+  // Node's "options.port should be >= 0 and < 65536. Received type number (99999)."
+  assert.equal(int('--port', 0, 65_535)('65535'), 65_535);
+  assert.throws(() => int('--port', 0, 65_535)('65536'), /--port must be an integer from 0 to 65535, got "65536"/);
+  assert.throws(() => int('--days')('0'), /--days must be an integer ≥ 1, got "0"/);
+  const r = spawnSync(process.execPath, ['bin/wdp.mjs', 'serve', '--model', 'no-such-model', '--port', '99999'], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1' },
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /option '--port <n>' argument '99999' is invalid\. --port must be an integer from 0 to 65535, got "99999"/);
+  assert.doesNotMatch(r.stderr, /options\.port|model loaded/);
 });

@@ -98,3 +98,37 @@ test('early stopping counts its in-memory copy of the best weights in the memory
   );
   assert.equal(stopping.bytes - plain.bytes, copy!.bytes);
 });
+
+test('a feature named like an Object property (constructor, toString) gets the default dimension, not the inherited function', async () => {
+  // embeddingDims is a plain object: a lookup of a name it does not hold used to find
+  // Object.prototype's member, so the fit saved a function as the dim and failed after the data
+  // pass ("deep.embeddings[0].dim: expected number, received function"), and the memory check
+  // counted NaN bytes and let any model through.
+  const config = cfg({
+    features: { constructor: { kind: 'categorical' as const }, toString: { kind: 'categorical' as const, hashBuckets: 1000 } },
+    deep: { embeddings: ['constructor', 'toString'], defaultEmbeddingDim: 5 },
+  });
+  const t = await FeatureTransforms.fit(config, chunks(chunk({ constructor: ['a', 'b'], toString: ['p', 'q'], clicked: [0, 1] })));
+  assert.deepEqual(
+    t.deepLayout.embeddings.map((e) => [e.feature, e.dim]),
+    [
+      ['constructor', 5],
+      ['toString', 5],
+    ],
+  );
+  assert.ok(Number.isFinite(estimateModelMemory(config).bytes));
+  assert.equal(estimateModelMemory(config).tables.find((x) => x.name === 'embedding "toString"')?.dim, 5);
+  // The memory check still refuses such a table when it is too big.
+  assert.throws(
+    () =>
+      parseConfig(
+        {
+          label: 'y',
+          features: { valueOf: { kind: 'categorical', hashBuckets: 1 << 26 } },
+          deep: { embeddings: ['valueOf'], defaultEmbeddingDim: 1024 },
+        },
+        't',
+      ),
+    /features\.valueOf\.hashBuckets/,
+  );
+});

@@ -169,6 +169,107 @@ describe('non-finite weights are refused at the load, naming the tensor', () => 
   });
 });
 
+/** Rewrites `file`'s safetensors header with `edit` (the data bytes unchanged), keeping the data 8-byte aligned. */
+async function editHeader(file: string, edit: (h: Record<string, { shape: unknown; data_offsets: unknown }>) => void): Promise<void> {
+  const bytes = await readFile(file);
+  const headerLen = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8'));
+  edit(header);
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  await writeFile(file, Buffer.concat([length, Buffer.from(json), bytes.subarray(8 + headerLen)]));
+}
+
+describe("a tensor's place in its file: offsets and shape are whole numbers inside the data", () => {
+  test('b2 pointed at bytes before the data (negative offsets, re-signed): every path refuses, naming the file and tensor', async () => {
+    // The serving path used to take the last 4 bytes of the JSON header as the logit bias and
+    // serve every candidate a score of 1.
+    for (const file of ['serving.safetensors', 'tower.safetensors'] as const) {
+      const m = await scratch.copyOf(scratch.good);
+      await editHeader(join(m, file), (h) => {
+        h.b2!.data_offsets = [-4, 0];
+      });
+      await resign(m);
+      for (const load of pathsReading(file))
+        await assert.rejects(load(m), loadError(new RegExp(`${file.replace('.', '\\.')}: tensor "b2" offsets \\[-4, 0\\]`)));
+    }
+  });
+
+  test('a shape of negative dimensions with the right product (re-signed) is refused at the file, naming it', async () => {
+    const m = await scratch.copyOf(scratch.good);
+    await editHeader(join(m, 'serving.safetensors'), (h) => {
+      const [rows, dim] = h['embedding/item']!.shape as [number, number];
+      h['embedding/item']!.shape = [-rows, -dim];
+    });
+    await resign(m);
+    for (const load of pathsReading('serving.safetensors'))
+      await assert.rejects(load(m), loadError(/serving\.safetensors: tensor "embedding\/item" has shape \[-\d+,-\d+\]/));
+  });
+});
+
+describe("the tables against the transforms' layout", () => {
+  /** A copy of the good model with `edit` applied to the tensors of `file`, re-signed. */
+  async function withTensors(file: string, edit: (t: Map<string, { shape: number[]; data: Float32Array }>) => void): Promise<string> {
+    const m = await scratch.copyOf(scratch.good);
+    const tensors = decodeTensors(await readFile(join(m, file)), file);
+    edit(tensors as Map<string, { shape: number[]; data: Float32Array }>);
+    await writeFile(join(m, file), encodeTensors(tensors));
+    await resign(m);
+    return m;
+  }
+  // The paths that build the transforms (readModelFiles alone has no layout to check against).
+  const servingLoads: ((uri: string) => Promise<unknown>)[] = [
+    (u) => readStoredModel(u, { weightsOnly: true }),
+    async (u) => (await Scorer.load(u, { cache: false })).dispose(),
+    async (u) => (await Scorer.load(u, { cache: false, backend: 'js' })).dispose(),
+  ];
+  const trainingLoads: ((uri: string) => Promise<unknown>)[] = [
+    (u) => readStoredModel(u),
+    async (u) => (await loadTrainableModel(u)).model.dispose(),
+  ];
+  const shorter = (t: { shape: readonly number[]; data: Float32Array }, rows: number) => ({
+    shape: [rows, t.shape[1]!],
+    data: t.data.slice(0, rows * t.shape[1]!),
+  });
+
+  test('serving.safetensors without the wide table, or a shorter one (re-signed): refused at the load, naming the file and tensor', async () => {
+    // Without it the wide & deep model served without its wide part (no error, other scores); a
+    // shorter one served NaN for every row, blamed on "a NaN or infinite weight".
+    const missing = await withTensors('serving.safetensors', (t) => t.delete('wide'));
+    const short = await withTensors('serving.safetensors', (t) => t.set('wide', shorter(t.get('wide')!, 3)));
+    for (const load of servingLoads) {
+      await assert.rejects(load(missing), loadError(/serving\.safetensors has no tensor wide, which a wide_deep model needs/));
+      await assert.rejects(
+        load(short),
+        loadError(/serving\.safetensors: tensor wide is \[3, 1\], but the transforms' wide layout needs \[\d+, 1\]/),
+      );
+    }
+  });
+
+  test('an embedding table missing or of another shape (re-signed): refused naming the file and tensor, on every path', async () => {
+    const missing = await withTensors('serving.safetensors', (t) => t.delete('embedding/item'));
+    const short = await withTensors('serving.safetensors', (t) => t.set('embedding/item', shorter(t.get('embedding/item')!, 2)));
+    for (const load of servingLoads) {
+      await assert.rejects(load(missing), loadError(/serving\.safetensors has no tensor embedding\/item, which a wide_deep model needs/));
+      await assert.rejects(
+        load(short),
+        loadError(/serving\.safetensors: tensor embedding\/item is \[2, 4\], but the transforms' deep layout needs \[\d+, 4\]/),
+      );
+    }
+    // The training files: named too (the model class found it, without naming the file).
+    const wide = await withTensors('wide.safetensors', (t) => {
+      for (const v of ['weights', 'z', 'n']) t.set(`wide/${v}`, shorter(t.get(`wide/${v}`)!, 3));
+    });
+    for (const load of trainingLoads)
+      await assert.rejects(
+        load(wide),
+        loadError(/wide\.safetensors: tensor wide\/weights is \[3, 1\], but the transforms' wide layout needs/),
+      );
+  });
+});
+
 describe('format 1: a manifest relabelled from a later format is refused as inconsistent', () => {
   test('a format-2 model set to formatVersion 1, edited, its digest deleted: refused (serving file without tower.onnx)', async () => {
     const m = await scratch.copyOf(scratch.good);

@@ -61,3 +61,35 @@ test('tensors left unread are reported by place, and none may overlap a tensor t
     (e: unknown) => e instanceof TensorFileError && /tensor "W0" overlaps tensor "embedding\/t"/.test((e as Error).message),
   );
 });
+
+test('a header entry whose offsets or shape are malformed is refused naming the file and tensor, never read from elsewhere', () => {
+  const refused = (entry: unknown, pattern: RegExp) =>
+    assert.throws(
+      () => decodeTensors(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: entry }, 16), 'w.safetensors'),
+      (e: unknown) =>
+        e instanceof TensorFileError && /^w\.safetensors: tensor "b"/.test((e as Error).message) && pattern.test((e as Error).message),
+    );
+  // Negative offsets of the right length used to be taken as they were: the tensor then held
+  // bytes of the JSON header (a served bias of ~1e18, every score 1).
+  refused({ dtype: 'F32', shape: [1], data_offsets: [-8, -4] }, /offsets \[-8, -4\]/);
+  refused({ dtype: 'F32', shape: [2], data_offsets: [12, 4] }, /offsets \[12, 4\]/);
+  refused({ dtype: 'F32', shape: [1], data_offsets: [8.5, 12.5] }, /offsets/);
+  refused({ dtype: 'F32', shape: [1], data_offsets: [8] }, /offsets/);
+  refused({ dtype: 'F32', shape: [1], data_offsets: '8,12' }, /offsets/);
+  // A shape whose product fits the bytes is not enough: every dimension is a whole number ≥ 0.
+  refused({ dtype: 'F32', shape: [-1, -2], data_offsets: [8, 16] }, /shape \[-1,-2\]/);
+  refused({ dtype: 'F32', shape: [0.5, 4], data_offsets: [8, 16] }, /shape \[0\.5,4\]/);
+  refused({ dtype: 'F32', shape: 'ab', data_offsets: [8, 16] }, /shape "ab"/);
+  refused({ dtype: 'F32', data_offsets: [8, 16] }, /shape/);
+  // Not an entry at all: named, not "Cannot read properties of null".
+  refused(null, /is not a \{dtype, shape, data_offsets\} entry/);
+  refused([1, 2], /is not a \{dtype, shape, data_offsets\} entry/);
+  assert.throws(() => decodeTensors(withHeader([] as never, 0), 'w.safetensors'), /w\.safetensors: header is not a JSON object/);
+  assert.throws(() => decodeTensors(withHeader(7 as never, 0), 'w.safetensors'), /w\.safetensors: header is not a JSON object/);
+  // Empty tensors and the offsets the writer produces still decode.
+  const ok = decodeTensors(
+    withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, e: { dtype: 'F32', shape: [0, 3], data_offsets: [8, 8] } }, 8),
+    'w',
+  );
+  assert.deepEqual(ok.get('e')?.shape, [0, 3]);
+});
