@@ -72,6 +72,39 @@ describe('Parquet footer limits (parquet-footer.ts)', () => {
     }
   });
 
+  it('refuses requested chunks that share bytes: a row group listed twice claims rows the file does not hold', async () => {
+    const { uri, size, metadata } = await goodFile();
+    // The same row group listed 3 times (a 25 MB file so made claimed 10^9 rows of 50,000 and
+    // kept batch scoring busy for hours, scoring the same rows over and over).
+    const repeated = metadata();
+    repeated.row_groups = [repeated.row_groups[0]!, repeated.row_groups[0]!, repeated.row_groups[0]!];
+    repeated.num_rows = 9n;
+    const chunk = repeated.row_groups[0]!.columns[1]!.meta_data!;
+    const start = chunk.dictionary_page_offset || chunk.data_page_offset;
+    assert.throws(
+      () => checkParquetFooter(uri, repeated, size, ['country']),
+      footerError(
+        uri,
+        new RegExp(
+          `row group 1: the chunk's bytes \\[${start}, \\+${chunk.total_compressed_size}\\) overlap those of row group 0's chunk of country: the chunks of a file never share bytes`,
+        ),
+        'country',
+      ),
+    );
+    // Two columns of one row group whose ranges overlap.
+    const overlapping = metadata();
+    const label = overlapping.row_groups[0]!.columns[0]!.meta_data!;
+    const country = overlapping.row_groups[0]!.columns[1]!.meta_data!;
+    delete country.dictionary_page_offset;
+    country.data_page_offset = (label.dictionary_page_offset || label.data_page_offset) + 1n;
+    assert.throws(
+      () => checkParquetFooter(uri, overlapping, size, ['label', 'country']),
+      footerError(uri, /overlap those of row group 0's chunk of label/, 'country'),
+    );
+    // Only requested columns are read, so only they are checked.
+    checkParquetFooter(uri, overlapping, size, ['label']);
+  });
+
   it('refuses a requested chunk in a codec the reader cannot decompress, naming the codec', async () => {
     const { uri, size, metadata } = await goodFile();
     const m = metadata();
