@@ -120,6 +120,23 @@ describe('Parquet footer limits (parquet-footer.ts)', () => {
     checkParquetFooter(uri, m, size, ['label']);
   });
 
+  it("names a footer that does not decode as such, not with the decoder's own TypeError", async () => {
+    const uri = join(fresh(), 'junk-tail.parquet');
+    await writeParquet(uri, [{ name: 'label', type: 'INT32', data: [1, 0] }]);
+    // A whole file, then zeros and a tail that claims a 50-byte footer: what the decoder reads
+    // has none of a footer's fields (hyparquet threw "Cannot read properties of undefined").
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(50, 0);
+    tail.write('PAR1', 4);
+    await writeFile(uri, Buffer.concat([await readFile(uri), Buffer.alloc(100), tail]));
+    await assert.rejects(
+      checkLogFile((await oneFile(uri))[0]!, [{ name: 'label', kind: 'label' }]),
+      (e: unknown) =>
+        isDataError(uri)(e) &&
+        /not a Parquet file \(bad footer: its 50 bytes of metadata do not decode as a Parquet footer\)$/.test((e as Error).message),
+    );
+  });
+
   it('is checked by checkLogFile, before any row is read', async () => {
     const uri = join(fresh(), 'lying.parquet');
     await writeParquet(uri, [{ name: 'label', type: 'INT32', data: [1, 0] }]);
