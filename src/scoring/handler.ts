@@ -209,7 +209,7 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler &
       log.info('warmed up', {
         modelVersion: s.modelVersion,
         requests: w.requests,
-        candidates: s.maxCandidates,
+        candidates: w.candidates,
         warmUpMs: Math.round(w.ms),
       });
     } catch (e) {
