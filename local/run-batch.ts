@@ -11,6 +11,7 @@ import { joinUri, storeFor } from '../src/storage/index.ts';
 import { lockOutput } from '../src/storage/output-lock.ts';
 import type { Logger } from '../src/util/log.ts';
 import type { BatchSummary, ScoreObjectFn } from '../src/workflow/steps/batch-score.ts';
+import { PREFIXES } from '../src/workflow/bucket/layout.ts';
 import { WorkflowError } from '../src/workflow/errors.ts';
 import { BATCH_STATES as S } from '../src/workflow/state-names.ts';
 import { synthesizedDefinitions, type Asl } from './definition.ts';
@@ -54,8 +55,36 @@ function resolvePaths(template: Record<string, unknown>, input: Record<string, u
   return out;
 }
 
+/** A key prefix with `.` segments and repeated slashes dropped (how a local folder bucket reads it). */
+function plainPrefix(prefix: string): string {
+  const trailing = prefix.endsWith('/');
+  const key = prefix
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
+  return trailing && key !== '' ? `${key}/` : key;
+}
+
+/**
+ * Refuses prefixes that overlap, one a beginning of the other: each input is scored to its own
+ * relative key under the output prefix, so equal prefixes replaced every input with its scores,
+ * and an output under the input prefix is read as input by the next run. The deployed state
+ * machine cannot meet this (CheckPrefixes keeps them under batch/input/ and batch/output/), but
+ * the local run does not go through that check.
+ * @throws WorkflowError naming both prefixes
+ */
+function refuseOverlappingPrefixes(inputPrefix: string, outputPrefix: string): void {
+  const input = plainPrefix(inputPrefix);
+  const output = plainPrefix(outputPrefix);
+  if (output.startsWith(input) || input.startsWith(output))
+    throw new WorkflowError(
+      `output prefix ${outputPrefix} overlaps the input prefix ${inputPrefix}: the scores would be written over or among the objects being scored; write them under a prefix of their own (deployed: under ${PREFIXES.batchOutput})`,
+    );
+}
+
 export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<LocalBatchResult> {
   const bucketUri = options.bucketUri ?? '.wdp/bucket';
+  refuseOverlappingPrefixes(options.inputPrefix, options.outputPrefix);
   // One run per output prefix: each scores file has its own lock, but two runs to one prefix
   // (say with two models) would otherwise take turns file by file, and the prefix and its report
   // would end up a mix of both, each run reporting success. The second fails here, naming the first.

@@ -27,8 +27,9 @@ const READABLE: ReadonlySet<string> = new Set(READABLE_CODECS);
 /**
  * Throws a DataError naming `uri` when the footer's row counts or the requested columns' chunk
  * byte ranges are impossible: negative, not integers, row groups that do not add up to the file's
- * count, a row group over MAX_ROW_GROUP_ROWS, or a chunk outside the file's data (between the
- * 4-byte magic and the footer), or compressed with a codec the reader has no decompressor for.
+ * count, a row group over MAX_ROW_GROUP_ROWS, a chunk outside the file's data (between the
+ * 4-byte magic and the footer) or sharing bytes with another requested chunk, or compressed with
+ * a codec the reader has no decompressor for.
  */
 export function checkParquetFooter(uri: string, metadata: FileMetaData, fileBytes: number, columnNames: readonly string[]): void {
   const fail = (message: string, column?: string): never => {
@@ -39,6 +40,7 @@ export function checkParquetFooter(uri: string, metadata: FileMetaData, fileByte
   let sum = 0;
   const dataEnd = fileBytes - 8 - metadata.metadata_length;
   const wanted = new Set(columnNames);
+  const chunks: { start: number; end: number; group: number; name: string }[] = [];
   metadata.row_groups.forEach((group, g) => {
     const rows = count(group.num_rows);
     if (rows === undefined) fail(`row group ${g} has a row count of ${group.num_rows}`);
@@ -64,9 +66,23 @@ export function checkParquetFooter(uri: string, metadata: FileMetaData, fileByte
           `row group ${g}: the chunk's bytes [${meta.dictionary_page_offset || meta.data_page_offset}, +${meta.total_compressed_size}) are not inside the file's data [4, ${dataEnd})`,
           name,
         );
+      chunks.push({ start: start!, end: start! + size!, group: g, name });
     }
   });
   if (sum !== total) fail(`the row groups hold ${sum} rows but the file says ${total}`);
+  // Every chunk has bytes of its own. A footer that lists one row group many times passes every
+  // check above yet claims rows the file does not hold: a 25 MB file listing its one row group
+  // 20,000 times claimed 10^9 rows and kept batch scoring busy for hours on the same 50,000.
+  chunks.sort((a, b) => a.start - b.start || a.group - b.group);
+  let reach: (typeof chunks)[number] | undefined;
+  for (const c of chunks) {
+    if (reach && c.start < reach.end)
+      fail(
+        `row group ${c.group}: the chunk's bytes [${c.start}, +${c.end - c.start}) overlap those of row group ${reach.group}'s chunk of ${reach.name}: the chunks of a file never share bytes (a footer listing a row group more than once claims rows the file does not hold)`,
+        c.name,
+      );
+    if (!reach || c.end > reach.end) reach = c;
+  }
 }
 
 /**

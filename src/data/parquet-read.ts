@@ -152,13 +152,21 @@ async function readParquetMetadata(file: LogFile, reader: SpanReader): Promise<F
   const tailStart = Math.max(0, file.sizeBytes - FOOTER_FETCH_BYTES);
   const tail = reader.prefetch([{ start: tailStart, end: file.sizeBytes }]);
   let metadata: FileMetaData;
+  const buffer = reader.asyncBuffer(tail);
   try {
-    metadata = await parquetMetadataAsync(reader.asyncBuffer(tail), { initialFetchSize: FOOTER_FETCH_BYTES });
+    metadata = await parquetMetadataAsync(buffer, { initialFetchSize: FOOTER_FETCH_BYTES });
   } catch (err) {
     if (err instanceof StorageError || err instanceof DataError) throw err;
-    throw new DataError({ source: file.uri }, `not a Parquet file (bad footer: ${err instanceof Error ? err.message : String(err)})`, {
-      cause: err,
-    });
+    // hyparquet's own refusals (no PAR1, a length past the file) say what is wrong; a TypeError
+    // or RangeError is its decoder failing on bytes that are no footer ("Cannot read properties
+    // of undefined (reading 'map')"), which names nothing the reader can act on.
+    const why =
+      err instanceof TypeError || err instanceof RangeError
+        ? `its ${new DataView(await buffer.slice(file.sizeBytes - 8, file.sizeBytes - 4)).getUint32(0, true)} bytes of metadata do not decode as a Parquet footer`
+        : err instanceof Error
+          ? err.message
+          : String(err);
+    throw new DataError({ source: file.uri }, `not a Parquet file (bad footer: ${why})`, { cause: err });
   } finally {
     reader.release(tail);
   }

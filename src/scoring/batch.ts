@@ -16,13 +16,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import type { ColumnRequirement } from '../data/logs.ts';
 import { checkLogFile, listLogFiles, type LogFile, readLogChunks } from '../data/logs.ts';
 import { DataError } from '../data/errors.ts';
+import { canonicalLocation } from '../model/save-target.ts';
 import { isS3Uri, storeFor } from '../storage/index.ts';
 import { type ExistingFilePolicy, type OutputFile, refuseExistingOutput, startOutputFile } from '../storage/output-file.ts';
+import { ScoringError } from './errors.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
 
 export interface ScoreParquetOptions {
@@ -69,6 +71,7 @@ type IdKind = 'int' | 'double' | 'string';
  */
 export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreParquetResult> {
   const started = performance.now();
+  await refuseOutputInModel(typeof options.model === 'string' ? options.model : options.model.uri, options.output);
   // Locally: the writer lock before anything else (a second score to this file fails at once,
   // naming the first), and the rows into a hidden temp file renamed into place whole.
   const existing = options.existing ?? 'replace';
@@ -79,6 +82,22 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
   } finally {
     await output?.abandon();
   }
+}
+
+/**
+ * Refuses an output inside the model's folder (local real paths compared, S3 prefixes as
+ * written), before anything is written: a scores file there is one the model does not list, and
+ * a replaced one of its own (`wdp score --out M/manifest.json --force`) left a model that no
+ * longer loads.
+ * @throws ScoringError naming both
+ */
+async function refuseOutputInModel(model: string, output: string): Promise<void> {
+  const [modelAt, outAt] = await Promise.all([canonicalLocation(model), canonicalLocation(output)]);
+  const separator = isS3Uri(modelAt) ? '/' : sep;
+  if (outAt === modelAt || outAt.startsWith(`${modelAt}${separator}`))
+    throw new ScoringError(
+      `${output} is inside the model folder ${model}: the scores would be written among the model's files; write them outside it`,
+    );
 }
 
 async function scoreInto(options: ScoreParquetOptions, output: OutputFile | undefined, started: number): Promise<ScoreParquetResult> {

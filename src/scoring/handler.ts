@@ -209,7 +209,7 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler &
       log.info('warmed up', {
         modelVersion: s.modelVersion,
         requests: w.requests,
-        candidates: s.maxCandidates,
+        candidates: w.candidates,
         warmUpMs: Math.round(w.ms),
       });
     } catch (e) {
@@ -326,6 +326,14 @@ export function createScoreHandler(options: ScoreHandlerOptions): ScoreHandler &
         405,
         `method ${clip(method)} is not allowed: only POST is scored (send a JSON object with "candidates")`,
         { allow: 'POST' },
+      );
+    // A Function URL or API Gateway always gives a string; a hand-built event (a console's test
+    // event) may hold the request itself, which is not an empty body and must not be called one.
+    if (event.body !== undefined && event.body !== null && typeof event.body !== 'string')
+      return refuse(
+        FAILURE_KINDS.invalidJson,
+        400,
+        `request body must be a string, the request's JSON text, got ${Array.isArray(event.body) ? 'array' : typeof event.body}; send a JSON object with "candidates"`,
       );
     if (typeof event.body !== 'string' || event.body.length === 0)
       return refuse(FAILURE_KINDS.emptyBody, 400, 'request body is empty; send a JSON object with "candidates"');

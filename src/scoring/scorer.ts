@@ -198,6 +198,13 @@ const MAX_CACHED_MODELS = 2;
 export const WARM_UP_REQUESTS = 8;
 /** Scorer.warmUp stops after the request that passes this many ms (a huge maxCandidates, a slow host). */
 export const WARM_UP_BUDGET_MS = 3000;
+/**
+ * Most candidates in a made-up request: the budget is checked between requests, and the first
+ * one of a maxCandidates of 20 million (`wdp serve --max-candidates 20000000 --warm-up`) was
+ * still being built and scored after 60 s, at 2.4 GB. Ten times the default limit; a larger
+ * request's first run pays its own ONNX Runtime allocations.
+ */
+export const WARM_UP_MAX_CANDIDATES = 10_000;
 
 export class Scorer {
   readonly uri: string;
@@ -390,23 +397,27 @@ export class Scorer {
   }
 
   /**
-   * Scores made-up requests of `maxCandidates` candidates (src/scoring/warm-up.ts), alternating
-   * rows and columns, so that what a scorer's first requests pay (the plan's session, compiling
-   * the request path, ONNX Runtime's first allocations, first touches of mapped tables) is paid
-   * now. Their context is the fixed `contextFeatures` (the one plan real requests then use), else
-   * empty. Several requests, not one: at the paper shape the model's part of the next real request
-   * took 21–47 ms after two made-up requests and 14–17 ms after eight (~10 ms warm); the JIT's
-   * later tiers and ONNX Runtime's buffers settle over the first handful of runs. They count in
-   * planCacheStats like any request.
+   * Scores made-up requests of `maxCandidates` candidates (at most WARM_UP_MAX_CANDIDATES;
+   * src/scoring/warm-up.ts), alternating rows and columns, so that what a scorer's first
+   * requests pay (the plan's session, compiling the request path, ONNX Runtime's first
+   * allocations, first touches of mapped tables) is paid now. Their context is the fixed
+   * `contextFeatures` (the one plan real requests then use), else empty. Several requests, not
+   * one: at the paper shape the model's part of the next real request took 21–47 ms after two
+   * made-up requests and 14–17 ms after eight (~10 ms warm); the JIT's later tiers and ONNX
+   * Runtime's buffers settle over the first handful of runs. They count in planCacheStats like
+   * any request.
    * @param options.requests how many made-up requests (@default WARM_UP_REQUESTS)
    * @param options.budgetMs stop after the request that passes this much time (@default WARM_UP_BUDGET_MS)
-   * @returns how many were scored and how long it took, in ms
+   * @returns how many were scored, of how many candidates, and how long it took, in ms
    */
-  async warmUp(options: { readonly requests?: number; readonly budgetMs?: number } = {}): Promise<{ requests: number; ms: number }> {
+  async warmUp(
+    options: { readonly requests?: number; readonly budgetMs?: number } = {},
+  ): Promise<{ requests: number; candidates: number; ms: number }> {
     const started = performance.now();
     const requests = options.requests ?? WARM_UP_REQUESTS;
     const budget = options.budgetMs ?? WARM_UP_BUDGET_MS;
-    const rows = warmUpRequest(this.#state, this.#contextFeatures, this.maxCandidates, this.#cellLimits.maxStringLength);
+    const candidates = Math.min(this.maxCandidates, WARM_UP_MAX_CANDIDATES);
+    const rows = warmUpRequest(this.#state, this.#contextFeatures, candidates, this.#cellLimits.maxStringLength);
     // Every feature in context leaves the candidates empty objects, which only the rows shape can say.
     const columns = Object.keys(rows.candidates[0] ?? {}).length > 0 ? asColumnar(rows) : rows;
     let done = 0;
@@ -415,7 +426,7 @@ export class Scorer {
       await this.score(done % 2 === 0 ? rows : columns);
       done++;
     } while (done < requests && performance.now() - started < budget);
-    return { requests: done, ms: performance.now() - started };
+    return { requests: done, candidates, ms: performance.now() - started };
   }
 
   /** The plan cache's counters (hits, misses, evictions since load) and size, for metrics. */

@@ -72,6 +72,39 @@ describe('Parquet footer limits (parquet-footer.ts)', () => {
     }
   });
 
+  it('refuses requested chunks that share bytes: a row group listed twice claims rows the file does not hold', async () => {
+    const { uri, size, metadata } = await goodFile();
+    // The same row group listed 3 times (a 25 MB file so made claimed 10^9 rows of 50,000 and
+    // kept batch scoring busy for hours, scoring the same rows over and over).
+    const repeated = metadata();
+    repeated.row_groups = [repeated.row_groups[0]!, repeated.row_groups[0]!, repeated.row_groups[0]!];
+    repeated.num_rows = 9n;
+    const chunk = repeated.row_groups[0]!.columns[1]!.meta_data!;
+    const start = chunk.dictionary_page_offset || chunk.data_page_offset;
+    assert.throws(
+      () => checkParquetFooter(uri, repeated, size, ['country']),
+      footerError(
+        uri,
+        new RegExp(
+          `row group 1: the chunk's bytes \\[${start}, \\+${chunk.total_compressed_size}\\) overlap those of row group 0's chunk of country: the chunks of a file never share bytes`,
+        ),
+        'country',
+      ),
+    );
+    // Two columns of one row group whose ranges overlap.
+    const overlapping = metadata();
+    const label = overlapping.row_groups[0]!.columns[0]!.meta_data!;
+    const country = overlapping.row_groups[0]!.columns[1]!.meta_data!;
+    delete country.dictionary_page_offset;
+    country.data_page_offset = (label.dictionary_page_offset || label.data_page_offset) + 1n;
+    assert.throws(
+      () => checkParquetFooter(uri, overlapping, size, ['label', 'country']),
+      footerError(uri, /overlap those of row group 0's chunk of label/, 'country'),
+    );
+    // Only requested columns are read, so only they are checked.
+    checkParquetFooter(uri, overlapping, size, ['label']);
+  });
+
   it('refuses a requested chunk in a codec the reader cannot decompress, naming the codec', async () => {
     const { uri, size, metadata } = await goodFile();
     const m = metadata();
@@ -85,6 +118,23 @@ describe('Parquet footer limits (parquet-footer.ts)', () => {
       ),
     );
     checkParquetFooter(uri, m, size, ['label']);
+  });
+
+  it("names a footer that does not decode as such, not with the decoder's own TypeError", async () => {
+    const uri = join(fresh(), 'junk-tail.parquet');
+    await writeParquet(uri, [{ name: 'label', type: 'INT32', data: [1, 0] }]);
+    // A whole file, then zeros and a tail that claims a 50-byte footer: what the decoder reads
+    // has none of a footer's fields (hyparquet threw "Cannot read properties of undefined").
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(50, 0);
+    tail.write('PAR1', 4);
+    await writeFile(uri, Buffer.concat([await readFile(uri), Buffer.alloc(100), tail]));
+    await assert.rejects(
+      checkLogFile((await oneFile(uri))[0]!, [{ name: 'label', kind: 'label' }]),
+      (e: unknown) =>
+        isDataError(uri)(e) &&
+        /not a Parquet file \(bad footer: its 50 bytes of metadata do not decode as a Parquet footer\)$/.test((e as Error).message),
+    );
   });
 
   it('is checked by checkLogFile, before any row is read', async () => {

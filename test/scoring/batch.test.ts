@@ -1,12 +1,13 @@
 /** Batch scoring of one Parquet file (what lambdas/score-batch.ts runs per object, and `wdp score`). */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listLogFiles, readLogChunks } from '../../src/data/logs.ts';
 import { writeParquet } from '../helpers/parquet-write.ts';
 import { scoreParquet } from '../../src/scoring/batch.ts';
+import { ScoringError } from '../../src/scoring/errors.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
 import { tinyChunk } from '../helpers/tiny-data.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
@@ -144,4 +145,43 @@ test('an unsigned 64-bit id column as pyarrow writes it (INT64, INTEGER unsigned
     got.push(...(ch.columns.get('rid') as string[]));
   assert.equal(got[0], '18446744073709551615');
   assert.equal(got[19], '18446744073709551596');
+});
+
+test('scoreParquet refuses an output inside the model folder (however spelled), before writing anything there', async () => {
+  const input = join(dir, 'into-model-in.parquet');
+  const c = tinyChunk({ rows: 10, seed: 6 }).columns;
+  await writeParquet(input, [
+    { name: 'rid', type: 'INT64', data: Array.from({ length: 10 }, (_, i) => BigInt(i)) },
+    { name: 'user', type: 'STRING', data: c.get('user') as string[] },
+    { name: 'item', type: 'STRING', data: c.get('item') as string[] },
+    { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
+    { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
+  ]);
+  const files = async () => (await readdir(good)).sort();
+  const before = await files();
+  const manifest = await readFile(join(good, 'manifest.json'));
+  await symlink(good, join(dir, 'good-link'));
+  const scorer = await Scorer.load(good, { backend: 'js' });
+  for (const [model, output] of [
+    // --force over a model file: the model would no longer load.
+    [good, join(good, 'manifest.json')],
+    [good, join(good, 'scores.parquet')],
+    [good, join(dir, 'good-link', 'sub', 'scores.parquet')],
+    [`file://${good}/`, join(good, 'serving.safetensors')],
+    [scorer, join(good, 'scores.parquet')],
+  ] as const) {
+    await assert.rejects(
+      scoreParquet({ model, input, output, existing: 'replace', scorerOptions: { backend: 'js' } }),
+      (e: Error) =>
+        e instanceof ScoringError && /is inside the model folder .*: the scores would be written among the model's files/.test(e.message),
+      output,
+    );
+  }
+  assert.deepEqual(await files(), before);
+  assert.deepEqual(await readFile(join(good, 'manifest.json')), manifest);
+  // The model still loads, and a sibling whose name starts like the folder's is no part of it.
+  Scorer.clearCache();
+  assert.equal((await Scorer.load(good, { backend: 'js' })).modelVersion, 'm-good');
+  const r = await scoreParquet({ model: good, input, output: `${good}-scores.parquet`, scorerOptions: { backend: 'js' } });
+  assert.equal(r.rows, 10);
 });

@@ -201,6 +201,23 @@ describe('bad requests answer 400 with an exact message and no stack trace', () 
     const { handle } = harness(good, {}, { maxBodyBytes: 100 });
     const empty = (await handle(fnUrlEvent(''), { awsRequestId: 'r' })) as HttpResult;
     assert.equal(JSON.parse(empty.body).error, 'request body is empty; send a JSON object with "candidates"');
+    // A hand-built event (a console's test event) with the request as an object, not its JSON text.
+    for (const [body, got] of [
+      [REQUEST, 'object'],
+      [5, 'number'],
+      [[REQUEST], 'array'],
+    ] as const) {
+      const r = (await handle({ ...fnUrlEvent(''), body }, { awsRequestId: 'r' })) as HttpResult;
+      assert.equal(r.statusCode, 400);
+      assert.equal(
+        JSON.parse(r.body).error,
+        `request body must be a string, the request's JSON text, got ${got}; send a JSON object with "candidates"`,
+      );
+    }
+    for (const body of [null, undefined]) {
+      const r = (await handle({ ...fnUrlEvent(''), body }, { awsRequestId: 'r' })) as HttpResult;
+      assert.equal(JSON.parse(r.body).error, 'request body is empty; send a JSON object with "candidates"');
+    }
     const big = (await handle(fnUrlEvent(JSON.stringify(REQUEST)), { awsRequestId: 'r' })) as HttpResult;
     assert.equal(big.statusCode, 413);
     assert.equal(JSON.parse(big.body).error, `request body is too large: ${JSON.stringify(REQUEST).length} bytes (the limit is 100)`);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Scorer, WARM_UP_REQUESTS } from '../../src/scoring/scorer.ts';
+import { Scorer, WARM_UP_MAX_CANDIDATES, WARM_UP_REQUESTS } from '../../src/scoring/scorer.ts';
 import { asColumnar, warmUpRequest } from '../../src/scoring/warm-up.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 
@@ -90,6 +90,28 @@ test('warmUp stops after the request that passes its time budget', async () => {
     assert.deepEqual((await scorer.warmUp({ requests: 3 })).requests, 3);
   } finally {
     scorer.dispose();
+  }
+});
+
+test('warmUp with a huge maxCandidates scores requests of at most WARM_UP_MAX_CANDIDATES, within its budget', async () => {
+  // `wdp serve --max-candidates 20000000 --warm-up` built its first made-up request of 20 million
+  // candidates: still warming up after 60 s, at 2.4 GB, never serving (the budget is checked
+  // only between requests). No request body (6 MiB) can carry that many anyway.
+  const scorer = await Scorer.load(uri, { backend: 'js', cache: false, maxCandidates: 20_000_000 });
+  try {
+    const started = performance.now();
+    const w = await scorer.warmUp({ requests: 1 });
+    assert.equal(w.requests, 1);
+    assert.equal(w.candidates, WARM_UP_MAX_CANDIDATES);
+    assert.ok(performance.now() - started < 20_000, `${performance.now() - started} ms`);
+  } finally {
+    scorer.dispose();
+  }
+  const small = await Scorer.load(uri, { backend: 'js', cache: false, maxCandidates: 10 });
+  try {
+    assert.equal((await small.warmUp({ requests: 1 })).candidates, 10);
+  } finally {
+    small.dispose();
   }
 });
 
