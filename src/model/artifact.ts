@@ -97,24 +97,36 @@ export function decodeInt8Tower(
   const quantized: Record<string, Int8Matrix> = {};
   const floats: Record<string, Float32Array> = {};
   const bad = (what: string) => new ModelLoadError(uri, `${INT8_TOWER_FILE}: ${what}`);
+  // Shapes exactly, not only value counts: a transposed [out, in] matrix has the right count and
+  // would be read as garbage weights.
+  const shaped = (t: AnyNamedTensor | undefined, shape: readonly number[]) =>
+    t !== undefined && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+  const expected = new Set<string>();
   for (let k = 0; k + 1 < dims.length; k++) {
+    const [rows, cols] = [dims[k]!, dims[k + 1]!];
     const b = tensors.get(`b${k}`);
-    if (!(b?.data instanceof Float32Array) || b.data.length !== dims[k + 1]) throw bad(`no float32 b${k} of ${dims[k + 1]} values`);
+    if (!(b?.data instanceof Float32Array) || !shaped(b, [cols])) throw bad(`no float32 b${k} of shape [${cols}]`);
     floats[`b${k}`] = b.data;
+    expected.add(`b${k}`);
     const q = tensors.get(`W${k}.q`);
     const scale = tensors.get(`W${k}.scale`);
     if (q || scale) {
-      if (!(q?.data instanceof Int8Array) || q.data.length !== dims[k]! * dims[k + 1]!)
-        throw bad(`W${k}.q is not int8 [${dims[k]}, ${dims[k + 1]}]`);
-      if (!(scale?.data instanceof Float32Array) || scale.data.length !== dims[k + 1])
-        throw bad(`W${k}.scale is not float32 [${dims[k + 1]}]`);
+      if (!(q?.data instanceof Int8Array) || !shaped(q, [rows, cols])) throw bad(`W${k}.q is not int8 [${rows}, ${cols}]`);
+      if (!(scale?.data instanceof Float32Array) || !shaped(scale, [cols])) throw bad(`W${k}.scale is not float32 [${cols}]`);
       quantized[`W${k}`] = { q: q.data, scale: scale.data };
+      expected.add(`W${k}.q`).add(`W${k}.scale`);
     } else {
       const w = tensors.get(`W${k}`);
-      if (!(w?.data instanceof Float32Array) || w.data.length !== dims[k]! * dims[k + 1]!) throw bad(`no W${k} (int8 or float32)`);
+      if (!(w?.data instanceof Float32Array) || !shaped(w, [rows, cols]))
+        throw bad(`no W${k} (int8 or float32) of shape [${rows}, ${cols}]`);
       floats[`W${k}`] = w.data;
+      expected.add(`W${k}`);
     }
   }
+  // A tensor the tower has no place for means the file is of another tower (or was edited).
+  const extra = [...tensors.keys()].filter((name) => !expected.has(name));
+  if (extra.length > 0)
+    throw bad(`tensors the tower [${dims.join(', ')}] has no place for: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
   // The int8 values are finite by type; the float32 parts (biases, scales, the logit layer) are not.
   for (const [name, data] of [...Object.entries(floats), ...Object.entries(quantized).map(([n, m]) => [`${n}.scale`, m.scale] as const)])
     checkFinite(uri, INT8_TOWER_FILE, name, data);

@@ -13,6 +13,7 @@ import { readStoredModel } from '../../src/model/stored-model.ts';
 import { Scorer } from '../../src/scoring/index.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
 import { decodeInt8Tower, encodeInt8Tower } from '../../src/model/artifact.ts';
+import { type AnyNamedTensor, decodeAnyTensors, encodeTensors } from '../../src/model/safetensors.ts';
 import { dequantizeTower, INT8_WEIGHT_MAX, quantizeMatrix, quantizeTower } from '../../src/model/tower/int8.ts';
 import { initialTowerState, towerLayers } from '../../src/model/tower/state.ts';
 import type { TowerWeights } from '../../src/model/tower/weights.ts';
@@ -78,6 +79,17 @@ test('the int8 tower file round-trips and is refused when a tensor has the wrong
     () => decodeInt8Tower(encodeInt8Tower(int8), { inputDim: 7, hiddenUnits: [4, 3] }, 'mem://m'),
     /W0\.q is not int8 \[7, 4\]/,
   );
+  // Same value counts, other shapes or extra tensors: an edited file, refused by name.
+  const tensors = decodeAnyTensors(encodeInt8Tower(int8), INT8_TOWER_FILE);
+  const edited = (change: (t: Map<string, AnyNamedTensor>) => void) => {
+    const t = new Map(tensors);
+    change(t);
+    return encodeTensors(t, { format: 'wdp-tower-int8' });
+  };
+  const transposed = edited((t) => t.set('W0.q', { ...t.get('W0.q')!, shape: [4, 6] }));
+  assert.throws(() => decodeInt8Tower(transposed, w.shape, 'mem://m'), /W0\.q is not int8 \[6, 4\]/);
+  const extra = edited((t) => t.set('W9.q', { shape: [2], data: Int8Array.of(1, 2) }));
+  assert.throws(() => decodeInt8Tower(extra, w.shape, 'mem://m'), /tensors the tower \[6, 4, 3, 1\] has no place for: W9\.q/);
 });
 
 for (const int8Ops of ['fused', 'standard'] as const) {
