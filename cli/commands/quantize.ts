@@ -37,7 +37,8 @@ export function addQuantizeCommand(program: Command): void {
           json: boolean;
         },
       ) => {
-        const { writeQuantizedCopy, INT8_TOWER_FILE } = await import('../../src/model/artifact.ts');
+        const { INT8_TOWER_FILE } = await import('../../src/model/artifact.ts');
+        const { writeQuantizedCopy } = await import('../../src/model/quantize-copy.ts');
         // The --check logs are listed before the copy is written: a mistyped path must not leave
         // an int8 copy nobody checked at --out (which the corrected command would then refuse).
         if (o.check) await (await import('../../src/data/log-files.ts')).listLogFiles(o.check);

@@ -38,7 +38,7 @@ import { createHash } from 'node:crypto';
 import { toPath } from '../storage/file-store.ts';
 import { isS3Uri, joinUri, storeFor } from '../storage/index.ts';
 import { type FileIdentity, readWithSha256InWorker, type UnreadTensor } from '../storage/read-worker.ts';
-import { ModelLoadError, ModelTargetError } from './errors.ts';
+import { ModelLoadError } from './errors.ts';
 import { checkBytes, type FileEntry, verifyFile } from './file-check.ts';
 import { MAPPED_TABLE_PREFIX, type MappedTable, MappedTables } from './mapped-tables.ts';
 import { claimPrefetched, dropPrefetched, SERVING_FILE, SERVING_TABLES_UNREAD } from './prefetch.ts';
@@ -53,7 +53,7 @@ import {
 } from './manifest.ts';
 import { type AnyNamedTensor, decodeAnyTensors, decodeTensors, encodeTensors, type NamedTensor } from './safetensors.ts';
 import { type Int8Matrix, type Int8TowerWeights, quantizeTower } from './tower/int8.ts';
-import { canonicalLocation, checkModelTarget, lockModelTarget, type SaveModelOptions, saveModelFolder } from './save-target.ts';
+import { type SaveModelOptions, saveModelFolder } from './save-target.ts';
 import type { SparseTable } from './sparse/sparse-table.ts';
 import { towerLayers } from './tower/state.ts';
 import type { TowerShape, TowerState } from './tower/tower.ts';
@@ -320,40 +320,6 @@ export interface CopyModelOptions {
   readonly add?: Readonly<Record<string, Uint8Array>>;
   /** The copy's config, in place of the source's (same model otherwise). */
   readonly config?: ModelManifest['config'];
-}
-
-/**
- * Copies the model at `from` to `to` with an int8 tower (INT8_TOWER_FILE) quantized from its
- * checked float32 tower, and `serving.quantize: "int8"` in the copy's config (`wdp quantize`). A copy, not an edit in place: rewriting a folder's manifest and digest
- * in place could leave, after a crash between the two writes, a model that no longer loads. So
- * `to` may never be `from`, and a model already at `to` is handled as `options.existing` says.
- * @returns the new manifest
- * @throws ModelTargetError when `to` is `from`, or holds something `options.existing` does not allow
- */
-export async function writeQuantizedCopy(from: string, to: string, options: SaveModelOptions = {}): Promise<ModelManifest> {
-  if ((await canonicalLocation(from)) === (await canonicalLocation(to)))
-    throw new ModelTargetError(to, 'it is the model being quantized, which is never modified: give --out a new folder');
-  const existing = options.existing ?? 'refuse';
-  // Held from the check to the save, so a second quantize to `to` fails before it reads a byte.
-  const lock = options.lock ?? (existing === 'in-place' ? undefined : await lockModelTarget(to));
-  try {
-    await checkModelTarget(to, { existing });
-    const { manifest, state } = await readModelFiles(from, { weightsOnly: true });
-    if (!state.tower) throw new ModelLoadError(from, `a ${manifest.kind} model has no tower to quantize`);
-    return await saveModelFolder(
-      to,
-      existing,
-      (dir) =>
-        copyModelFiles(from, dir, {
-          add: { [INT8_TOWER_FILE]: encodeInt8Tower(quantizeTower(state.tower!)) },
-          // The copy is meant to serve int8: its config says so, as a model trained with it would.
-          config: { ...manifest.config, serving: { quantize: 'int8' } },
-        }),
-      lock ? { lock } : {},
-    );
-  } finally {
-    if (!options.lock) await lock?.release();
-  }
 }
 
 /**

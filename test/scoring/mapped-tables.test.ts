@@ -8,7 +8,8 @@ import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SERVING_FILE, writeQuantizedCopy } from '../../src/model/artifact.ts';
+import { SERVING_FILE } from '../../src/model/artifact.ts';
+import { writeQuantizedCopy } from '../../src/model/quantize-copy.ts';
 import { Scorer, type ScorerOptions } from '../../src/scoring/scorer.ts';
 import { saveBigTableModel } from '../helpers/big-table-model.ts';
 
