@@ -435,7 +435,15 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<{ fo
     if (rel.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
     if (!/\.(parquet|csv)$/i.test(rel)) continue;
     const p = parsePartition(blob.uri);
-    if (!p) continue;
+    if (!p) {
+      // Never read by any run: said every run, as a day that never trains would otherwise be
+      // silent (a dt=2026-1-4 typo), and not taken as a day (dt=2026-13-45 would move the
+      // watermark past every real day, which then counted as already read).
+      const reason = notADayReason(rel);
+      log.warn(`skipped ${quoted(blob.uri)}: ${reason}`);
+      skipped.push({ uri: blob.uri, reason });
+      continue;
+    }
     // The watermark, quarantine and run manifest record each file read by its key, and reading
     // them back refuses a key that is not a safe bucket key (a backslash, a ".." segment): one
     // such file name, once recorded, failed every later run at Ingest. Never read, never recorded.
@@ -461,6 +469,17 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<{ fo
       found.get(p)!.sort((a, b) => (a.uri < b.uri ? -1 : 1)),
     );
   return { found: sorted, skipped: skipped.sort((a, b) => (a.uri < b.uri ? -1 : 1)) };
+}
+
+/** Why a log file at `rel` (under logs/) is in no day: a dt= folder that is not a calendar date, or none. */
+function notADayReason(rel: string): string {
+  const folder = rel
+    .split('/')
+    .slice(0, -1)
+    .findLast((part) => part.startsWith('dt='));
+  return folder !== undefined
+    ? `its folder ${quoted(folder)} is not a day (days are dt=YYYY-MM-DD folders, a calendar date); rename the folder to train on it`
+    : 'not in a dt=YYYY-MM-DD folder under logs/; move it into its day to train on it';
 }
 
 /** Why `rel` is not a key the bucket documents can record, or undefined when it is one. */

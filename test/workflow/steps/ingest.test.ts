@@ -234,6 +234,39 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-01/part-00000.parquet`, `${l.logs}dt=2026-01-02/part-00000.parquet`]);
   });
 
+  it('a log file outside a dt=YYYY-MM-DD day (dt=2026-13-45, dt=2026-1-4, no dt= folder) is skipped and named, and moves no watermark', async () => {
+    for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
+    // Taken as a day, dt=2026-13-45 sorted after every real one: the watermark went there and every
+    // later real day counted as already seen, never trained, with no word said.
+    const notDays = [`${l.logs}dt=2026-13-45/part-00000.parquet`, `${l.logs}dt=2026-1-4/part-00000.parquet`, `${l.logs}part-00000.parquet`];
+    for (const uri of notDays) put(uri, parquet);
+    const warnings: string[] = [];
+    const r = (await createIngestHandler(
+      { bucketUri: BUCKET },
+      { info: () => {}, warn: (m) => warnings.push(m), error: () => {} },
+    )({ executionName: 'exec-1' })) as IngestResult;
+    assert.ok(r.hasNewData);
+    assert.deepEqual(r.trainPartitions, ['2026-01-01', '2026-01-02']);
+    assert.deepEqual(r.holdoutPartitions, ['2026-01-03']);
+    const manifest = JSON.parse(s3.text(r.manifestUri)!);
+    assert.equal(manifest.watermarkAfter.through, '2026-01-03');
+    assert.deepEqual(Object.keys(manifest.watermarkAfter.files), ['2026-01-01', '2026-01-02', '2026-01-03']);
+    assert.deepEqual(
+      r.skippedFiles?.map((f) => f.uri),
+      [...notDays].sort(),
+    );
+    const reason = (uri: string) => r.skippedFiles?.find((f) => f.uri === uri)?.reason ?? '';
+    assert.match(reason(notDays[0]!), /"dt=2026-13-45" is not a day.*dt=YYYY-MM-DD.*rename/);
+    assert.match(reason(notDays[1]!), /"dt=2026-1-4" is not a day/);
+    assert.match(reason(notDays[2]!), /not in a dt=YYYY-MM-DD folder/);
+    assert.deepEqual(manifest.skippedFiles, r.skippedFiles);
+    for (const uri of notDays)
+      assert.ok(
+        warnings.some((w) => w.includes(JSON.stringify(uri))),
+        warnings.join('\n'),
+      );
+  });
+
   it('a watermark an older wdp wrote with unsafe file keys loads: kept as history, never read, warned once; Promote/Reject keep them', async () => {
     for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
     const legacy = [
