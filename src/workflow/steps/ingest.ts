@@ -17,7 +17,7 @@ import { DataError } from '../../data/errors.ts';
 import { checkLogFile, parsePartition, type ColumnFacts, type ColumnRequirement } from '../../data/logs.ts';
 import { withSplitColumn } from '../../data/row-split.ts';
 import { requiredColumnsOfConfig } from '../../features/columns.ts';
-import { absoluteUri, checkKey, storeFor, UnsafeKeyError } from '../../storage/index.ts';
+import { absoluteUri, checkKey, isS3Uri, storeFor, UnsafeKeyError } from '../../storage/index.ts';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { quoted } from '../../util/terminal-text.ts';
@@ -457,7 +457,11 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<{ fo
     const ref: FileRef = {
       uri: blob.uri,
       sizeBytes: blob.sizeBytes,
-      ...(blob.etag ? { etag: blob.etag } : {}),
+      // A folder's etag names the file's inode (storage/file-store.ts), which a copy of the bucket
+      // (cp -a, a restored backup) changes for every file while none changed: each file read
+      // before would count as late and be trained again. There, size and modification time tell
+      // a rewrite; on S3 the etag is the object's content.
+      ...(blob.etag && isS3Uri(logsPrefix) ? { etag: blob.etag } : {}),
       ...(Number.isFinite(blob.lastModifiedEpochMs) && blob.lastModifiedEpochMs > 0 ? { modifiedMs: blob.lastModifiedEpochMs } : {}),
     };
     found.set(p, [...(found.get(p) ?? []), ref]);

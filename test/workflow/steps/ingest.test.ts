@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
@@ -375,6 +375,25 @@ describe('Ingest of a local bucket given by a relative path', () => {
     ];
     assert.equal(recorded.length, 6);
     for (const uri of recorded) assert.ok(isAbsolute(uri) && uri.startsWith(`${bucket}/logs/`), uri);
+  });
+
+  it('a copy of the bucket (cp -a, a restored backup: new inodes, the same files) finds no late files: trained days are not trained again', async () => {
+    const bucket = join(tmp, 'orig');
+    await addDays(bucket, 3, { rowsPerDay: 50 });
+    const configUri = join(tmp, 'c.json');
+    await writeFile(configUri, JSON.stringify(smallConfig()));
+    const first = await ingest({ executionName: 'first' }, { bucketUri: bucket, configUri });
+    assert.ok(first.hasNewData);
+    // As Promote records it: 2026-01-01 and -02 trained, 2026-01-03 their holdout.
+    await advanceWatermark(layout(bucket), (await readRunManifest(first.manifestUri)).watermarkAfter);
+    const copy = join(tmp, 'copy');
+    await cp(bucket, copy, { recursive: true, preserveTimestamps: true });
+    await addDays(copy, 1, { rowsPerDay: 50 });
+    const r = await ingest({ executionName: 'next' }, { bucketUri: copy, configUri });
+    assert.ok(r.hasNewData, JSON.stringify(r));
+    assert.deepEqual(r.lateFiles, []);
+    assert.deepEqual(r.trainPartitions, ['2026-01-03']);
+    assert.deepEqual(r.holdoutPartitions, ['2026-01-04']);
   });
 
   it('leaves s3:// and file:// locations as given', () => {
