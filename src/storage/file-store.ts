@@ -241,7 +241,10 @@ export class FileStore implements BlobStore {
         try {
           await link(tmp, path);
         } catch (err) {
-          if (isErrno(err, 'EEXIST')) throw new StoragePreconditionError(uri, 'it already exists', { cause: err });
+          if (isErrno(err, 'EEXIST')) {
+            await refuseFolderAt(uri, path);
+            throw new StoragePreconditionError(uri, 'it already exists', { cause: err });
+          }
           throw err;
         } finally {
           await rm(tmp, { force: true });
@@ -250,6 +253,7 @@ export class FileStore implements BlobStore {
         const expected = condition.ifMatch;
         await withLockFile(uri, path, async () => {
           const current = await this.stat(uri);
+          if (!current) await refuseFolderAt(uri, path);
           if (current?.etag !== expected) {
             throw new StoragePreconditionError(uri, current ? 'it changed since it was read' : 'it no longer exists');
           }
@@ -280,6 +284,16 @@ export class FileStore implements BlobStore {
       throw wrap(uri, 'delete', err);
     }
   }
+}
+
+/**
+ * A folder where a conditional write's file belongs (stat() calls it no object, as S3 would) is
+ * neither a version nor a lost race: every write there fails the same way, and a caller retrying
+ * a compare-and-swap would report contention. Named as what it is instead.
+ */
+async function refuseFolderAt(uri: string, path: string): Promise<void> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory())
+    throw new StorageError(uri, 'write failed: a folder is at this path, where a file belongs; remove or rename it');
 }
 
 function etagOf(s: BigIntStats): string {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { StorageError, StoragePreconditionError } from '../../src/storage/errors.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
 import { blobStoreContract, conditionalWriteContract } from './contract.ts';
 
@@ -22,6 +23,18 @@ blobStoreContract('FileStore, file:// URIs', async () => ({ store: new FileStore
 conditionalWriteContract('FileStore', async () => ({ store: new FileStore(), root: await tempRoot() }));
 
 describe('FileStore', () => {
+  it('a conditional write onto a folder fails as a storage error naming it, not as a lost race', async () => {
+    const root = await tempRoot();
+    const store = new FileStore();
+    await mkdir(join(root, 'state', 'doc.json'), { recursive: true });
+    for (const condition of [{ ifNoneMatch: '*' as const }, { ifMatch: 'x' }]) {
+      await assert.rejects(
+        store.write(join(root, 'state', 'doc.json'), '{}', condition),
+        (e: Error) => e instanceof StorageError && !(e instanceof StoragePreconditionError) && /a folder is at this path/.test(e.message),
+      );
+    }
+  });
+
   it('keeps relative paths relative when listing', async () => {
     const root = relative(process.cwd(), await tempRoot());
     const store = new FileStore();
