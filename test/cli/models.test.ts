@@ -150,6 +150,9 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     const registry = await readFile(l.registry, 'utf8');
     const pointer = await readFile(l.servingPointer, 'utf8');
     await assert.rejects(wdp(dir, 'models', 'promote', '9'), /v9 is not a promoted version in the registry \(it has v1, v2\)/);
+    // Spelled as anything but digits (Number() read 1e0 and 0x1 as 1, and 1e1 as v10): refused, not guessed.
+    for (const v of ['1e0', '0x1', ' 1', '1.0'])
+      await assert.rejects(wdp(dir, 'models', 'promote', v), new RegExp(`V must be a registry version such as 3 or v3, got "${v}"`));
     // One flipped byte in v1's wide weights.
     const wide = join(l.registryModel(1), 'wide.safetensors');
     const bytes = await readFile(wide);
