@@ -304,5 +304,16 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     assert.ok((await acquireRunLock(l, { owner: 'nightly-5', holder: 'state machine' })).acquired);
     const shownNow = (await wdp(dir, 'runs', 'show', 'nightly-5')) as { verdict: unknown };
     assert.deepEqual(shownNow.verdict, { kind: 'in_progress', lockHolder: 'state machine' });
+
+    // A local run killed (kill -9, a crash) still holds the lock, but its process is gone: it is not
+    // in progress (the next run takes its lock over at once), it failed where it stopped.
+    const killedId = '20990103T000000Z-local-6';
+    await mkdir(join(dir, 'runs', killedId), { recursive: true });
+    await writeFile(l.runManifest(killedId), JSON.stringify({ ...manifest, runId: killedId, candidateUri: l.candidate(killedId) }));
+    await releaseRunLock(l, 'nightly-5', 'test');
+    const gone = `${hostname()} pid 2147483646`;
+    assert.ok((await acquireRunLock(l, { owner: 'local-6', holder: gone })).acquired);
+    const killed = (await wdp(dir, 'runs', 'show', 'local-6')) as { verdict: unknown };
+    assert.deepEqual(killed.verdict, { kind: 'failed', stage: 'in Train (no candidate model was saved)' });
   });
 });
