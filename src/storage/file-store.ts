@@ -69,9 +69,13 @@ export class FileStore implements BlobStore {
         const p = join(dir, entry.name);
         if (entry.isDirectory()) {
           if (isUnder(p, prefixPath) || isUnder(prefixPath, p)) await walk(p);
-        } else if (entry.isFile() && p.startsWith(prefixPath) && !entry.name.includes(TEMP_MARKER)) {
+        } else if ((entry.isFile() || entry.isSymbolicLink()) && p.startsWith(prefixPath) && !entry.name.includes(TEMP_MARKER)) {
+          // A symlink to a file (git-annex, DVC, ln -s) is that file, as read() and stat() take it:
+          // skipped, a log delivered that way was never trained and nothing said so. stat follows
+          // it; a dangling one, or one to a folder (not walked: links can loop), is left out.
           const s = await stat(p, { bigint: true }).catch(() => undefined);
-          if (s) out.push({ uri: fromPath(p, prefix), sizeBytes: Number(s.size), lastModifiedEpochMs: Number(s.mtimeMs), etag: etagOf(s) });
+          if (s?.isFile())
+            out.push({ uri: fromPath(p, prefix), sizeBytes: Number(s.size), lastModifiedEpochMs: Number(s.mtimeMs), etag: etagOf(s) });
         }
       }
     };
