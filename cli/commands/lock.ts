@@ -29,7 +29,7 @@ export function addLockCommand(program: Command): void {
   withBucketOptions(lock.command('status').description('who holds the run lock, since when and until when')).action(
     async (o: LockOptions) => {
       const { layout } = await import('../../src/workflow/bucket/layout.ts');
-      const { readRunLock, isLockHeld } = await import('../../src/workflow/bucket/run-lock.ts');
+      const { readRunLock, isLockHeld, isHolderGone } = await import('../../src/workflow/bucket/run-lock.ts');
       const l = layout(await bucketOf(o));
       const r = await readRunLock(l);
       const now = Date.now();
@@ -37,7 +37,11 @@ export function addLockCommand(program: Command): void {
       if (o.json) printJson({ status, lock: r?.lock ?? null });
       if (!r) say(`free: no run lock at ${l.runLock}`);
       else if (status === 'held')
-        say(`held by run ${r.lock.owner} (${r.lock.holder}) since ${r.lock.acquiredAt}, lease until ${r.lock.expiresAt}`);
+        say(
+          `held by run ${r.lock.owner} (${r.lock.holder}) since ${r.lock.acquiredAt}, lease until ${r.lock.expiresAt}${
+            isHolderGone(r.lock) ? '; its process no longer runs (killed or crashed): the next local run takes it over' : ''
+          }`,
+        );
       else if (status === 'expired')
         say(`expired: run ${r.lock.owner} took it at ${r.lock.acquiredAt}, lease ended ${r.lock.expiresAt}; the next run takes it over`);
       else say(`free: last held by ${r.lock.owner}, released ${r.lock.releasedAt ?? '?'} (${r.lock.releaseReason ?? ''})`);

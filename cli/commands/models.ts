@@ -17,7 +17,8 @@ interface ModelsOptions {
 }
 
 function version(v: string): number {
-  const n = Number(v.replace(/^v/i, ''));
+  // Digits only: Number() also reads 1e1 (v10), 0x1 and ' 1', which a version is never spelled as.
+  const n = /^v?\d+$/i.test(v) ? Number(v.replace(/^v/i, '')) : Number.NaN;
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`V must be a registry version such as 3 or v3, got "${v}"`);
   return n;
 }

@@ -67,11 +67,20 @@ function logFile(uri: string, format: LogFormat, sizeBytes: number, etag: string
   return { uri, format, ...(partition === undefined ? {} : { partition }), sizeBytes, ...(etag === undefined ? {} : { etag }) };
 }
 
-/** The date of the last `dt=YYYY-MM-DD` segment of `uri`, if any. */
+/**
+ * The date of the last `dt=YYYY-MM-DD` segment of `uri`, if any, and only when it is a calendar
+ * date: days are compared as strings, so `dt=2026-13-45` would sort after every real day.
+ */
 export function parsePartition(uri: string): string | undefined {
   let last: string | undefined;
   for (const m of uri.matchAll(PARTITION_RE)) last = m[1];
-  return last;
+  return last !== undefined && isCalendarDay(last) ? last : undefined;
+}
+
+/** Whether `day` (YYYY-MM-DD) names a real date: Date.parse rolls 2026-02-30 over to March 2. */
+export function isCalendarDay(day: string): boolean {
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === day;
 }
 
 function formatByExtension(name: string): LogFormat | undefined {

@@ -25,6 +25,7 @@ import { canonicalLocation } from '../model/save-target.ts';
 import { isS3Uri, storeFor } from '../storage/index.ts';
 import { type ExistingFilePolicy, type OutputFile, refuseExistingOutput, startOutputFile } from '../storage/output-file.ts';
 import { ScoringError } from './errors.ts';
+import { checkServedModel, type ExpectedModel } from './expected-model.ts';
 import { Scorer, type ScorerOptions } from './scorer.ts';
 
 export interface ScoreParquetOptions {
@@ -49,6 +50,11 @@ export interface ScoreParquetOptions {
   readonly onBadRow?: 'error' | 'skip';
   /** Options for loading `model` when it is a URI. */
   readonly scorerOptions?: ScorerOptions;
+  /**
+   * The model `model` was named as (the registry's champion): another model in its folder
+   * (replaced or swapped by hand) is refused before a row is scored, as serving refuses it.
+   */
+  readonly expectedModel?: ExpectedModel;
   /** Called after each chunk with rows written so far. */
   readonly onProgress?: (rows: number) => void;
 }
@@ -102,6 +108,8 @@ async function refuseOutputInModel(model: string, output: string): Promise<void>
 
 async function scoreInto(options: ScoreParquetOptions, output: OutputFile | undefined, started: number): Promise<ScoreParquetResult> {
   const scorer = typeof options.model === 'string' ? await Scorer.load(options.model, options.scorerOptions) : options.model;
+  if (options.expectedModel)
+    checkServedModel(options.expectedModel, typeof options.model === 'string' ? options.model : 'the scorer given', scorer.modelVersion);
   const onBadRow = options.onBadRow ?? scorer.manifest.config.data.onBadRow;
   const files = await listLogFiles([options.input]);
   if (files.length !== 1) throw new DataError({ source: options.input }, `expected one input file, found ${files.length}`);

@@ -29,6 +29,7 @@ export type { ExpectedModel } from './expected-model.ts';
 
 import type { ScoreParquetOptions, ScoreParquetResult } from './batch.ts';
 import { MODEL_URI_ENV } from './env-names.ts';
+import type { ExpectedModel } from './expected-model.ts';
 
 /** Batch scoring (see batch.ts); loaded on first use so online paths never load the Parquet writer. */
 export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreParquetResult> {
@@ -39,8 +40,19 @@ export async function scoreParquet(options: ScoreParquetOptions): Promise<ScoreP
  * One Parquet object through batch scoring, with the model from `modelUri` or $WDP_MODEL_URI
  * (the workflow's per-object step).
  */
-export async function scoreParquetObject(args: { input: string; output: string; modelUri?: string }): Promise<ScoreParquetResult> {
+export async function scoreParquetObject(args: {
+  input: string;
+  output: string;
+  modelUri?: string;
+  /** The model `modelUri` was named as (see ScoreParquetOptions.expectedModel). */
+  expectedModel?: ExpectedModel;
+}): Promise<ScoreParquetResult> {
   const model = args.modelUri ?? process.env[MODEL_URI_ENV];
   if (!model) throw new Error(`no model: pass modelUri or set ${MODEL_URI_ENV}`);
-  return scoreParquet({ model, input: args.input, output: args.output });
+  return scoreParquet({
+    model,
+    input: args.input,
+    output: args.output,
+    ...(args.expectedModel ? { expectedModel: args.expectedModel } : {}),
+  });
 }

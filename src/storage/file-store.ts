@@ -69,9 +69,13 @@ export class FileStore implements BlobStore {
         const p = join(dir, entry.name);
         if (entry.isDirectory()) {
           if (isUnder(p, prefixPath) || isUnder(prefixPath, p)) await walk(p);
-        } else if (entry.isFile() && p.startsWith(prefixPath) && !entry.name.includes(TEMP_MARKER)) {
+        } else if ((entry.isFile() || entry.isSymbolicLink()) && p.startsWith(prefixPath) && !entry.name.includes(TEMP_MARKER)) {
+          // A symlink to a file (git-annex, DVC, ln -s) is that file, as read() and stat() take it:
+          // skipped, a log delivered that way was never trained and nothing said so. stat follows
+          // it; a dangling one, or one to a folder (not walked: links can loop), is left out.
           const s = await stat(p, { bigint: true }).catch(() => undefined);
-          if (s) out.push({ uri: fromPath(p, prefix), sizeBytes: Number(s.size), lastModifiedEpochMs: Number(s.mtimeMs), etag: etagOf(s) });
+          if (s?.isFile())
+            out.push({ uri: fromPath(p, prefix), sizeBytes: Number(s.size), lastModifiedEpochMs: Number(s.mtimeMs), etag: etagOf(s) });
         }
       }
     };
@@ -241,7 +245,10 @@ export class FileStore implements BlobStore {
         try {
           await link(tmp, path);
         } catch (err) {
-          if (isErrno(err, 'EEXIST')) throw new StoragePreconditionError(uri, 'it already exists', { cause: err });
+          if (isErrno(err, 'EEXIST')) {
+            await refuseFolderAt(uri, path);
+            throw new StoragePreconditionError(uri, 'it already exists', { cause: err });
+          }
           throw err;
         } finally {
           await rm(tmp, { force: true });
@@ -250,6 +257,7 @@ export class FileStore implements BlobStore {
         const expected = condition.ifMatch;
         await withLockFile(uri, path, async () => {
           const current = await this.stat(uri);
+          if (!current) await refuseFolderAt(uri, path);
           if (current?.etag !== expected) {
             throw new StoragePreconditionError(uri, current ? 'it changed since it was read' : 'it no longer exists');
           }
@@ -280,6 +288,16 @@ export class FileStore implements BlobStore {
       throw wrap(uri, 'delete', err);
     }
   }
+}
+
+/**
+ * A folder where a conditional write's file belongs (stat() calls it no object, as S3 would) is
+ * neither a version nor a lost race: every write there fails the same way, and a caller retrying
+ * a compare-and-swap would report contention. Named as what it is instead.
+ */
+async function refuseFolderAt(uri: string, path: string): Promise<void> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory())
+    throw new StorageError(uri, 'write failed: a folder is at this path, where a file belongs; remove or rename it');
 }
 
 function etagOf(s: BigIntStats): string {

@@ -52,6 +52,11 @@ export interface TrainOptions {
   readonly kind?: ModelKind;
   /** Model folder to initialise from. */
   readonly warmStart?: string;
+  /**
+   * The model `warmStart` must hold, and what named it (`the registry's champion v2`): a folder
+   * holding another model (replaced or swapped by hand) is refused before any training.
+   */
+  readonly warmStartExpected?: { readonly modelId: string; readonly namedBy: string };
   /** Refit numeric quantiles/buckets instead of keeping the parent's. @default false */
   readonly refitTransforms?: boolean;
   /** @default 'auto' */
@@ -144,6 +149,11 @@ async function trainUnderLock(options: TrainOptions, lock: OutputLock | undefine
   let parent: StoredModel | undefined;
   if (options.warmStart) {
     parent = await readStoredModel(options.warmStart);
+    const expected = options.warmStartExpected;
+    if (expected && parent.manifest.modelId !== expected.modelId)
+      throw new TrainingError(
+        `${expected.namedBy} is model ${expected.modelId}, but ${options.warmStart} holds model ${parent.manifest.modelId}: not warm-starting from another model (the folder was replaced or swapped by hand?)`,
+      );
     log.info(`warm start from ${options.warmStart} (${parent.manifest.modelId})`);
   }
 

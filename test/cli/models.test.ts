@@ -150,6 +150,9 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     const registry = await readFile(l.registry, 'utf8');
     const pointer = await readFile(l.servingPointer, 'utf8');
     await assert.rejects(wdp(dir, 'models', 'promote', '9'), /v9 is not a promoted version in the registry \(it has v1, v2\)/);
+    // Spelled as anything but digits (Number() read 1e0 and 0x1 as 1, and 1e1 as v10): refused, not guessed.
+    for (const v of ['1e0', '0x1', ' 1', '1.0'])
+      await assert.rejects(wdp(dir, 'models', 'promote', v), new RegExp(`V must be a registry version such as 3 or v3, got "${v}"`));
     // One flipped byte in v1's wide weights.
     const wide = join(l.registryModel(1), 'wide.safetensors');
     const bytes = await readFile(wide);
@@ -301,5 +304,16 @@ describe('wdp models / wdp runs (folder bucket, two promotions)', () => {
     assert.ok((await acquireRunLock(l, { owner: 'nightly-5', holder: 'state machine' })).acquired);
     const shownNow = (await wdp(dir, 'runs', 'show', 'nightly-5')) as { verdict: unknown };
     assert.deepEqual(shownNow.verdict, { kind: 'in_progress', lockHolder: 'state machine' });
+
+    // A local run killed (kill -9, a crash) still holds the lock, but its process is gone: it is not
+    // in progress (the next run takes its lock over at once), it failed where it stopped.
+    const killedId = '20990103T000000Z-local-6';
+    await mkdir(join(dir, 'runs', killedId), { recursive: true });
+    await writeFile(l.runManifest(killedId), JSON.stringify({ ...manifest, runId: killedId, candidateUri: l.candidate(killedId) }));
+    await releaseRunLock(l, 'nightly-5', 'test');
+    const gone = `${hostname()} pid 2147483646`;
+    assert.ok((await acquireRunLock(l, { owner: 'local-6', holder: gone })).acquired);
+    const killed = (await wdp(dir, 'runs', 'show', 'local-6')) as { verdict: unknown };
+    assert.deepEqual(killed.verdict, { kind: 'failed', stage: 'in Train (no candidate model was saved)' });
   });
 });

@@ -70,4 +70,13 @@ describe('listLogFiles', () => {
     assert.equal(parsePartition('/x/adt=2024-05-01/p.csv'), undefined);
     assert.equal(parsePartition('/x/dt=2024-05-01x/p.csv'), undefined);
   });
+
+  it('a dt= segment that is not a calendar date is no partition: dt=2026-13-45 would sort after every real day', () => {
+    assert.equal(parsePartition('s3://b/logs/dt=2026-13-45/part-0.parquet'), undefined);
+    assert.equal(parsePartition('s3://b/logs/dt=2026-02-30/part-0.parquet'), undefined);
+    assert.equal(parsePartition('s3://b/logs/dt=2026-00-10/part-0.parquet'), undefined);
+    assert.equal(parsePartition('s3://b/logs/dt=2024-02-29/part-0.parquet'), '2024-02-29');
+    // The last dt= segment names the day: a bad one there is no day, whatever comes before it.
+    assert.equal(parsePartition('/x/dt=2024-05-01/y/dt=2024-05-32/p.csv'), undefined);
+  });
 });

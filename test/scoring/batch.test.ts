@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { listLogFiles, readLogChunks } from '../../src/data/logs.ts';
 import { writeParquet } from '../helpers/parquet-write.ts';
 import { scoreParquet } from '../../src/scoring/batch.ts';
-import { ScoringError } from '../../src/scoring/errors.ts';
+import { ScoringError, ServedModelMismatchError } from '../../src/scoring/errors.ts';
 import { Scorer } from '../../src/scoring/scorer.ts';
 import { tinyChunk } from '../helpers/tiny-data.ts';
 import { saveTinyModel } from '../helpers/tiny-model.ts';
@@ -78,6 +78,41 @@ test('scoreParquet creates the output folder when it does not exist yet, and lea
   const r = await scoreParquet({ model: good, input, output, scorerOptions: { backend: 'js' } });
   assert.equal(r.rows, 20);
   assert.deepEqual(await readdir(join(dir, 'new', 'folder')), ['scores.parquet']);
+});
+
+test('scoreParquet with the model it was named as refuses a folder holding another model, and writes nothing', async () => {
+  const chunk = tinyChunk({ rows: 20, seed: 6 });
+  const c = chunk.columns;
+  const input = join(dir, 'named-in.parquet');
+  await writeParquet(input, [
+    { name: 'rid', type: 'INT64', data: Array.from({ length: 20 }, (_, i) => BigInt(i)) },
+    { name: 'user', type: 'STRING', data: c.get('user') as string[] },
+    { name: 'item', type: 'STRING', data: c.get('item') as string[] },
+    { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
+    { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
+  ]);
+  const output = join(dir, 'named', 'scores.parquet');
+  await assert.rejects(
+    scoreParquet({
+      model: good,
+      input,
+      output,
+      scorerOptions: { backend: 'js' },
+      expectedModel: { version: 'v2', modelId: 'the-v2-model', source: 'the registry' },
+    }),
+    (e: Error) =>
+      e instanceof ServedModelMismatchError &&
+      e.message.includes(`the registry says v2 is model the-v2-model, but ${good} holds model m-good`),
+  );
+  assert.deepEqual(await readdir(join(dir, 'named')).catch(() => []), []);
+  const r = await scoreParquet({
+    model: good,
+    input,
+    output,
+    scorerOptions: { backend: 'js' },
+    expectedModel: { version: 'v2', modelId: 'm-good', source: 'the registry' },
+  });
+  assert.equal(r.rows, 20);
 });
 
 test('scoreParquet names an input that is not Parquet, and one without the id column, as training does', async () => {

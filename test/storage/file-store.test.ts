@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { StorageError, StoragePreconditionError } from '../../src/storage/errors.ts';
 import { FileStore } from '../../src/storage/file-store.ts';
 import { blobStoreContract, conditionalWriteContract } from './contract.ts';
 
@@ -22,6 +23,33 @@ blobStoreContract('FileStore, file:// URIs', async () => ({ store: new FileStore
 conditionalWriteContract('FileStore', async () => ({ store: new FileStore(), root: await tempRoot() }));
 
 describe('FileStore', () => {
+  it("lists a file that is a symlink to a file (git-annex, DVC, ln -s), with its target's size; not a dangling one", async () => {
+    const root = await tempRoot();
+    const store = new FileStore();
+    await store.write(join(root, 'store', 'blob'), 'twelve bytes');
+    await mkdir(join(root, 'logs'), { recursive: true });
+    await symlink(join(root, 'store', 'blob'), join(root, 'logs', 'linked.parquet'));
+    await symlink(join(root, 'store', 'gone'), join(root, 'logs', 'dangling.parquet'));
+    const listed = await store.list(join(root, 'logs/'));
+    assert.deepEqual(
+      listed.map((b) => [b.uri, b.sizeBytes]),
+      [[join(root, 'logs', 'linked.parquet'), 12]],
+    );
+    assert.deepEqual(listed[0]!.etag, (await store.stat(join(root, 'logs', 'linked.parquet')))?.etag);
+  });
+
+  it('a conditional write onto a folder fails as a storage error naming it, not as a lost race', async () => {
+    const root = await tempRoot();
+    const store = new FileStore();
+    await mkdir(join(root, 'state', 'doc.json'), { recursive: true });
+    for (const condition of [{ ifNoneMatch: '*' as const }, { ifMatch: 'x' }]) {
+      await assert.rejects(
+        store.write(join(root, 'state', 'doc.json'), '{}', condition),
+        (e: Error) => e instanceof StorageError && !(e instanceof StoragePreconditionError) && /a folder is at this path/.test(e.message),
+      );
+    }
+  });
+
   it('keeps relative paths relative when listing', async () => {
     const root = relative(process.cwd(), await tempRoot());
     const store = new FileStore();

@@ -11,6 +11,7 @@ import { WorkflowError } from '../errors.ts';
 import { layout } from '../bucket/layout.ts';
 import { readRegistry } from '../bucket/state.ts';
 import { markBatchInProgress } from '../report/batch-in-progress.ts';
+import type { ExpectedModel } from '../../scoring/expected-model.ts';
 
 /** One S3 object as the Distributed Map's S3 ItemReader (listObjectsV2) gives it. */
 export const batchItemSchema = z.object({ Key: z.string().min(1), Size: z.number().optional() }).passthrough();
@@ -42,7 +43,13 @@ export const scoreBatchResultSchema = z
 export type ScoreBatchResult = z.output<typeof scoreBatchResultSchema>;
 
 /** Scores one Parquet object to another; the scoring package provides it. */
-export type ScoreObjectFn = (args: { input: string; output: string; modelUri?: string }) => Promise<{ rows: number }>;
+export type ScoreObjectFn = (args: {
+  input: string;
+  output: string;
+  modelUri?: string;
+  /** The champion's version and model id, when `modelUri` is the champion: another model in its folder is refused. */
+  expectedModel?: ExpectedModel;
+}) => Promise<{ rows: number }>;
 
 export interface ScoreBatchOptions {
   readonly scoreObject: ScoreObjectFn;
@@ -53,12 +60,15 @@ export interface ScoreBatchOptions {
 export async function scoreBatch(event: ScoreBatchEvent, options: ScoreBatchOptions): Promise<ScoreBatchResult> {
   const log = options.logger ?? silentLogger;
   const { bucketUri, inputPrefix, outputPrefix } = event.BatchInput;
-  // Without an explicit model, score with the champion (what alias `live` serves).
-  const modelUri = event.BatchInput.modelUri ?? (await readRegistry(layout(bucketUri))).champion?.uri;
-  if (!modelUri)
-    throw new WorkflowError(
-      `no model to score with: pass modelUri, or promote a model first (no champion in ${layout(bucketUri).registry})`,
-    );
+  // Without an explicit model, score with the champion (what alias `live` serves), and only if its
+  // folder holds the champion's model id, as serving checks (scoring/expected-model.ts).
+  const l = layout(bucketUri);
+  const champion = event.BatchInput.modelUri === undefined ? (await readRegistry(l)).champion : null;
+  const modelUri = event.BatchInput.modelUri ?? champion?.uri;
+  if (!modelUri) throw new WorkflowError(`no model to score with: pass modelUri, or promote a model first (no champion in ${l.registry})`);
+  const expectedModel: ExpectedModel | undefined = champion
+    ? { version: `v${champion.version}`, modelId: champion.modelId, source: `the registry ${l.registry}` }
+    : undefined;
   let rows = 0;
   let skipped = 0;
   const outputs: string[] = [];
@@ -78,7 +88,7 @@ export async function scoreBatch(event: ScoreBatchEvent, options: ScoreBatchOpti
     const rel = item.Key.startsWith(inputPrefix) ? item.Key.slice(inputPrefix.length) : item.Key;
     const input = joinUri(bucketUri, item.Key);
     const output = joinUri(bucketUri, outputPrefix, rel);
-    const r = await options.scoreObject({ input, output, modelUri });
+    const r = await options.scoreObject({ input, output, modelUri, ...(expectedModel ? { expectedModel } : {}) });
     log.info(`scored ${input} → ${output} (${r.rows} rows)`);
     rows += r.rows;
     outputs.push(output);

@@ -17,7 +17,7 @@ import { DataError } from '../../data/errors.ts';
 import { checkLogFile, parsePartition, type ColumnFacts, type ColumnRequirement } from '../../data/logs.ts';
 import { withSplitColumn } from '../../data/row-split.ts';
 import { requiredColumnsOfConfig } from '../../features/columns.ts';
-import { absoluteUri, checkKey, storeFor, UnsafeKeyError } from '../../storage/index.ts';
+import { absoluteUri, checkKey, isS3Uri, storeFor, UnsafeKeyError } from '../../storage/index.ts';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { quoted } from '../../util/terminal-text.ts';
@@ -435,7 +435,15 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<{ fo
     if (rel.split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) continue;
     if (!/\.(parquet|csv)$/i.test(rel)) continue;
     const p = parsePartition(blob.uri);
-    if (!p) continue;
+    if (!p) {
+      // Never read by any run: said every run, as a day that never trains would otherwise be
+      // silent (a dt=2026-1-4 typo), and not taken as a day (dt=2026-13-45 would move the
+      // watermark past every real day, which then counted as already read).
+      const reason = notADayReason(rel);
+      log.warn(`skipped ${quoted(blob.uri)}: ${reason}`);
+      skipped.push({ uri: blob.uri, reason });
+      continue;
+    }
     // The watermark, quarantine and run manifest record each file read by its key, and reading
     // them back refuses a key that is not a safe bucket key (a backslash, a ".." segment): one
     // such file name, once recorded, failed every later run at Ingest. Never read, never recorded.
@@ -449,7 +457,11 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<{ fo
     const ref: FileRef = {
       uri: blob.uri,
       sizeBytes: blob.sizeBytes,
-      ...(blob.etag ? { etag: blob.etag } : {}),
+      // A folder's etag names the file's inode (storage/file-store.ts), which a copy of the bucket
+      // (cp -a, a restored backup) changes for every file while none changed: each file read
+      // before would count as late and be trained again. There, size and modification time tell
+      // a rewrite; on S3 the etag is the object's content.
+      ...(blob.etag && isS3Uri(logsPrefix) ? { etag: blob.etag } : {}),
       ...(Number.isFinite(blob.lastModifiedEpochMs) && blob.lastModifiedEpochMs > 0 ? { modifiedMs: blob.lastModifiedEpochMs } : {}),
     };
     found.set(p, [...(found.get(p) ?? []), ref]);
@@ -461,6 +473,17 @@ async function listPartitionFiles(logsPrefix: string, log: Logger): Promise<{ fo
       found.get(p)!.sort((a, b) => (a.uri < b.uri ? -1 : 1)),
     );
   return { found: sorted, skipped: skipped.sort((a, b) => (a.uri < b.uri ? -1 : 1)) };
+}
+
+/** Why a log file at `rel` (under logs/) is in no day: a dt= folder that is not a calendar date, or none. */
+function notADayReason(rel: string): string {
+  const folder = rel
+    .split('/')
+    .slice(0, -1)
+    .findLast((part) => part.startsWith('dt='));
+  return folder !== undefined
+    ? `its folder ${quoted(folder)} is not a day (days are dt=YYYY-MM-DD folders, a calendar date); rename the folder to train on it`
+    : 'not in a dt=YYYY-MM-DD folder under logs/; move it into its day to train on it';
 }
 
 /** Why `rel` is not a key the bucket documents can record, or undefined when it is one. */

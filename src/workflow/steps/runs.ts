@@ -9,7 +9,7 @@ import { isS3Uri, joinUri, storeFor } from '../../storage/index.ts';
 import { WorkflowError } from '../errors.ts';
 import { readJson } from '../bucket/json-store.ts';
 import { PREFIXES, type BucketLayout } from '../bucket/layout.ts';
-import { isLockHeld, readRunLock } from '../bucket/run-lock.ts';
+import { isHolderGone, isLockHeld, readRunLock } from '../bucket/run-lock.ts';
 import { readRegistry } from '../bucket/state.ts';
 import {
   type ChampionRef,
@@ -162,8 +162,15 @@ async function verdictOf(l: BucketLayout, run: RunManifest, ctx: Context): Promi
     return { kind: 'promoted', version: entry.version, champion: ctx.registry.champion?.version === entry.version };
   if (entry?.status === 'rejected') return { kind: 'rejected', reasons: entry.reasons };
   // Run ids end with the execution name (ingest.ts newRunId), which is the run lock's owner.
+  // A local run killed holding the lock (its process gone from this host) is not in progress: the
+  // next run takes the lock over at once; what it left says where it stopped.
   const lock = ctx.lock?.lock;
-  if (lock && isLockHeld(lock, Date.now()) && run.runId.endsWith(`-${lock.owner.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40)}`))
+  if (
+    lock &&
+    isLockHeld(lock, Date.now()) &&
+    !isHolderGone(lock) &&
+    run.runId.endsWith(`-${lock.owner.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40)}`)
+  )
     return { kind: 'in_progress', lockHolder: lock.holder };
   const report = await readJson(l.validationReport(candidateOf(l, run)), validationReportSchema).catch(() => undefined);
   if (report)

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Scorer, scoreParquetObject } from '../../scoring/index.ts';
 import { isS3Uri } from '../../storage/index.ts';
+import type { ScoreObjectFn } from './batch-score.ts';
 import type { ServingScorer } from './serving-dry-run.ts';
 
 /**
@@ -25,7 +26,7 @@ export async function defaultScorerFactory(modelUri: string): Promise<ServingSco
 }
 
 /** Scores one Parquet object with the scoring package's batch scorer. */
-export async function defaultScoreObject(args: { input: string; output: string; modelUri?: string }): Promise<{ rows: number }> {
+export async function defaultScoreObject(args: Parameters<ScoreObjectFn>[0]): Promise<{ rows: number }> {
   // scoreParquet stages a local output beside its destination, so the folder must exist.
   if (!isS3Uri(args.output) && !args.output.startsWith('file://')) await mkdir(dirname(args.output), { recursive: true });
   const r = await scoreParquetObject(args);

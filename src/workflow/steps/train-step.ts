@@ -58,7 +58,12 @@ export async function trainFromManifest(options: TrainFromManifestOptions): Prom
     progress: options.progress ?? true,
     modelId: `${run.runId}`,
     ...(run.split ? { split: { ...run.split, take: 'train' as const } } : {}),
-    ...(run.champion ? { warmStart: run.champion.uri } : {}),
+    ...(run.champion
+      ? {
+          warmStart: run.champion.uri,
+          warmStartExpected: { modelId: run.champion.modelId, namedBy: `the registry's champion v${run.champion.version}` },
+        }
+      : {}),
   }).catch((e: unknown) => {
     throw withDropHint(e);
   });

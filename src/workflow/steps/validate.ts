@@ -13,6 +13,7 @@ import { readRunManifest } from './ingest.ts';
 import { writeJson } from '../bucket/json-store.ts';
 import { PredictionSample, writeRunReport } from '../report/collect.ts';
 import { layout } from '../bucket/layout.ts';
+import { WorkflowError } from '../errors.ts';
 import type { RecordedMetrics, ValidateResult, ValidationCheck, ValidationReport } from '../schemas.ts';
 import { holdoutRecords, runDryRun, type DryRunResult, type ServingScorerFactory } from './serving-dry-run.ts';
 import { DEFAULT_THRESHOLDS, HOLDOUT_LABELS_CHECK, type ValidationThresholds } from './thresholds.ts';
@@ -78,6 +79,12 @@ export async function validateRun(options: ValidateOptions): Promise<ValidateRes
     let champion: TrainableModel | undefined;
     try {
       champion = await loadTrainableModel(run.champion.uri, { ...(options.backend ? { backend: options.backend } : {}) });
+      // Another model in the champion's folder (replaced or swapped by hand) would be the yardstick
+      // the candidate is promoted over: a failure of the run, not a verdict on the candidate.
+      if (champion.manifest.modelId !== run.champion.modelId)
+        throw new WorkflowError(
+          `the registry's champion v${run.champion.version} is model ${run.champion.modelId}, but ${run.champion.uri} holds model ${champion.manifest.modelId}: not validating against another model (the folder was replaced or swapped by hand?)`,
+        );
       championMetrics = await evaluateModel(champion, run.holdout, {
         ...(split ? { split } : {}),
         ...(championSample ? { onPredictions: (probs: Float32Array, labels: Float32Array) => championSample.add(probs, labels) } : {}),

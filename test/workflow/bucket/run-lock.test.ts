@@ -127,6 +127,15 @@ describe('run lock (folder store: exclusive create, compare-and-swap)', () => {
     assert.equal((await readRunLock(l))?.lock.state, 'released');
   });
 
+  it('a folder where the lock file belongs fails naming it, not as a lock that kept changing', async () => {
+    const l = await bucket();
+    await mkdir(l.runLock, { recursive: true });
+    await assert.rejects(
+      acquireRunLock(l, { owner: 'run-a', holder: 'h', now: () => T0 }),
+      (e: Error) => e.message.includes(l.runLock) && /a folder is at this path/.test(e.message) && !/kept changing/.test(e.message),
+    );
+  });
+
   it('an unreadable lock fails closed, naming `wdp lock break`, which replaces it', async () => {
     const l = await bucket();
     await mkdir(dirname(l.runLock), { recursive: true });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
@@ -234,6 +234,39 @@ describe('Ingest handler (S3 mocked with aws-sdk-client-mock)', () => {
     assert.deepEqual(manifest.data, [`${l.logs}dt=2026-01-01/part-00000.parquet`, `${l.logs}dt=2026-01-02/part-00000.parquet`]);
   });
 
+  it('a log file outside a dt=YYYY-MM-DD day (dt=2026-13-45, dt=2026-1-4, no dt= folder) is skipped and named, and moves no watermark', async () => {
+    for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
+    // Taken as a day, dt=2026-13-45 sorted after every real one: the watermark went there and every
+    // later real day counted as already seen, never trained, with no word said.
+    const notDays = [`${l.logs}dt=2026-13-45/part-00000.parquet`, `${l.logs}dt=2026-1-4/part-00000.parquet`, `${l.logs}part-00000.parquet`];
+    for (const uri of notDays) put(uri, parquet);
+    const warnings: string[] = [];
+    const r = (await createIngestHandler(
+      { bucketUri: BUCKET },
+      { info: () => {}, warn: (m) => warnings.push(m), error: () => {} },
+    )({ executionName: 'exec-1' })) as IngestResult;
+    assert.ok(r.hasNewData);
+    assert.deepEqual(r.trainPartitions, ['2026-01-01', '2026-01-02']);
+    assert.deepEqual(r.holdoutPartitions, ['2026-01-03']);
+    const manifest = JSON.parse(s3.text(r.manifestUri)!);
+    assert.equal(manifest.watermarkAfter.through, '2026-01-03');
+    assert.deepEqual(Object.keys(manifest.watermarkAfter.files), ['2026-01-01', '2026-01-02', '2026-01-03']);
+    assert.deepEqual(
+      r.skippedFiles?.map((f) => f.uri),
+      [...notDays].sort(),
+    );
+    const reason = (uri: string) => r.skippedFiles?.find((f) => f.uri === uri)?.reason ?? '';
+    assert.match(reason(notDays[0]!), /"dt=2026-13-45" is not a day.*dt=YYYY-MM-DD.*rename/);
+    assert.match(reason(notDays[1]!), /"dt=2026-1-4" is not a day/);
+    assert.match(reason(notDays[2]!), /not in a dt=YYYY-MM-DD folder/);
+    assert.deepEqual(manifest.skippedFiles, r.skippedFiles);
+    for (const uri of notDays)
+      assert.ok(
+        warnings.some((w) => w.includes(JSON.stringify(uri))),
+        warnings.join('\n'),
+      );
+  });
+
   it('a watermark an older wdp wrote with unsafe file keys loads: kept as history, never read, warned once; Promote/Reject keep them', async () => {
     for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) day(d);
     const legacy = [
@@ -342,6 +375,29 @@ describe('Ingest of a local bucket given by a relative path', () => {
     ];
     assert.equal(recorded.length, 6);
     for (const uri of recorded) assert.ok(isAbsolute(uri) && uri.startsWith(`${bucket}/logs/`), uri);
+  });
+
+  it('a copy of the bucket (cp -a, a restored backup: new inodes, the same files) finds no late files: trained days are not trained again', async () => {
+    const bucket = join(tmp, 'orig');
+    const days = await addDays(bucket, 3, { rowsPerDay: 50 });
+    // Whole seconds: fs.cp sets times through a float, which may move a sub-millisecond mtime
+    // across a millisecond (cp -a and rsync -a copy nanoseconds exactly).
+    const second = new Date(Math.floor(Date.now() / 1000) * 1000);
+    for (const d of days) await utimes(join(layout(bucket).logs, `dt=${d}`, 'part-00000.parquet'), second, second);
+    const configUri = join(tmp, 'c.json');
+    await writeFile(configUri, JSON.stringify(smallConfig()));
+    const first = await ingest({ executionName: 'first' }, { bucketUri: bucket, configUri });
+    assert.ok(first.hasNewData);
+    // As Promote records it: 2026-01-01 and -02 trained, 2026-01-03 their holdout.
+    await advanceWatermark(layout(bucket), (await readRunManifest(first.manifestUri)).watermarkAfter);
+    const copy = join(tmp, 'copy');
+    await cp(bucket, copy, { recursive: true, preserveTimestamps: true });
+    await addDays(copy, 1, { rowsPerDay: 50 });
+    const r = await ingest({ executionName: 'next' }, { bucketUri: copy, configUri });
+    assert.ok(r.hasNewData, JSON.stringify(r));
+    assert.deepEqual(r.lateFiles, []);
+    assert.deepEqual(r.trainPartitions, ['2026-01-03']);
+    assert.deepEqual(r.holdoutPartitions, ['2026-01-04']);
   });
 
   it('leaves s3:// and file:// locations as given', () => {
