@@ -1,6 +1,8 @@
 /** What the commands share: option parsers, the default stack name, the two output channels, output files. */
+import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { FileStore } from '../src/storage/file-store.ts';
+import { WdpError } from '../src/util/errors.ts';
 import { escapeControls, jsonText, quoted } from '../src/util/terminal-text.ts';
 
 /** The CloudFormation stack `--remote` commands look in by default (cdk/app.ts names it). */
@@ -50,4 +52,23 @@ export function say(line: string): void {
  */
 export async function writeOutputFile(path: string, content: string): Promise<void> {
   await new FileStore().write(path, content);
+}
+
+/**
+ * A local `--bucket` folder, checked to exist: the operator commands read a missing folder as an
+ * empty bucket ("no runs yet", "no promoted model yet"), so a mistyped path looked like a bucket
+ * where nothing had happened. S3 URIs are returned as given (their commands name a missing bucket).
+ */
+export function existingBucket(bucket: string): string {
+  if (bucket.startsWith('s3://')) return bucket;
+  let isDir: boolean;
+  try {
+    isDir = statSync(bucket).isDirectory();
+  } catch {
+    throw new WdpError(
+      `--bucket ${quoted(bucket)}: no such folder (\`npm start\` creates the default .wdp/bucket; give --bucket the folder your runs use)`,
+    );
+  }
+  if (!isDir) throw new WdpError(`--bucket ${quoted(bucket)}: not a folder`);
+  return bucket;
 }

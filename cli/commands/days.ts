@@ -5,7 +5,7 @@
  * (docs/workflow.md, "Days").
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_STACK, printJson, say } from '../shared.ts';
+import { DEFAULT_STACK, existingBucket, printJson, say } from '../shared.ts';
 import { quoted } from '../../src/util/terminal-text.ts';
 
 interface DaysOptions {
@@ -26,7 +26,7 @@ export function day(v: string): string {
 
 /** The bucket the command acts on: --bucket, or with --remote the deployed stack's bucket. */
 async function bucketUri(o: DaysOptions): Promise<string> {
-  if (!o.remote) return o.bucket;
+  if (!o.remote) return existingBucket(o.bucket);
   const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
   const { resolveFromStack } = await import('../aws-remote.ts');
   const { STACK_OUTPUT_NAMES } = await import('../../src/workflow/state-names.ts');

@@ -4,7 +4,7 @@
  * (src/workflow/steps/models.ts), locally or on the deployed stack.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_STACK, printJson, say } from '../shared.ts';
+import { DEFAULT_STACK, existingBucket, printJson, say } from '../shared.ts';
 import type { ServingTarget } from '../../src/workflow/steps/serving-target.ts';
 import type { ServingState } from '../../src/workflow/steps/models.ts';
 
@@ -34,7 +34,7 @@ async function where(o: ModelsOptions): Promise<Where> {
   const { layout } = await import('../../src/workflow/bucket/layout.ts');
   const st = await import('../../src/workflow/steps/serving-target.ts');
   if (!o.remote) {
-    const l = layout(o.bucket);
+    const l = layout(existingBucket(o.bucket));
     return {
       bucketUri: o.bucket,
       serving: async () => {

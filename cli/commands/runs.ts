@@ -1,6 +1,6 @@
 /** `wdp runs list|show RUN`: the retraining runs of a bucket with their verdicts and reports (src/workflow/steps/runs.ts). */
 import type { Command } from 'commander';
-import { DEFAULT_STACK, printJson, say } from '../shared.ts';
+import { DEFAULT_STACK, existingBucket, printJson, say } from '../shared.ts';
 import { quoted } from '../../src/util/terminal-text.ts';
 
 interface RunsOptions {
@@ -11,7 +11,7 @@ interface RunsOptions {
 }
 
 async function bucketUri(o: RunsOptions): Promise<string> {
-  if (!o.remote) return o.bucket;
+  if (!o.remote) return existingBucket(o.bucket);
   const { remoteBucketUri } = await import('../workflow-remote.ts');
   return remoteBucketUri({ stack: o.stack });
 }

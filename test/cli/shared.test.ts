@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { int, svgPath, writeOutputFile } from '../../cli/shared.ts';
+import { existingBucket, int, svgPath, writeOutputFile } from '../../cli/shared.ts';
 import { spawnSync } from 'node:child_process';
 
 test('writeOutputFile creates the folders of a --plot path that does not exist yet', async () => {
@@ -58,4 +58,17 @@ test('--port above 65535 is refused by the option parser, naming the option and 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /option '--port <n>' argument '99999' is invalid\. --port must be an integer from 0 to 65535, got "99999"/);
   assert.doesNotMatch(r.stderr, /options\.port|model loaded/);
+});
+
+test('existingBucket refuses a --bucket folder that does not exist or is a file, and passes S3 URIs and folders', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wdp-bucket-'));
+  try {
+    assert.equal(existingBucket(dir), dir);
+    assert.equal(existingBucket('s3://any-bucket'), 's3://any-bucket');
+    assert.throws(() => existingBucket(join(dir, 'typo')), /--bucket ".*typo": no such folder/);
+    await writeFile(join(dir, 'f'), 'x');
+    assert.throws(() => existingBucket(join(dir, 'f')), /--bucket ".*f": not a folder/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
