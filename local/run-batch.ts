@@ -80,6 +80,16 @@ function refuseOverlappingPrefixes(inputPrefix: string, outputPrefix: string): v
     throw new WorkflowError(
       `output prefix ${outputPrefix} overlaps the input prefix ${inputPrefix}: the scores would be written over or among the objects being scored; write them under a prefix of their own (deployed: under ${PREFIXES.batchOutput})`,
     );
+  // The workflow's own areas: a batch writes its in-progress report page before it scores, so an
+  // output in a model's folder (models/registry/v1/) left a page there before scoreParquet refused.
+  const own = Object.entries(PREFIXES)
+    .filter(([name]) => name !== 'batchInput' && name !== 'batchOutput')
+    .map(([, prefix]) => prefix as string)
+    .find((prefix) => output.startsWith(prefix) || prefix.startsWith(output));
+  if (own !== undefined)
+    throw new WorkflowError(
+      `output prefix ${outputPrefix} overlaps the workflow's ${own}: batch scores are written under a prefix of their own (deployed: under ${PREFIXES.batchOutput})`,
+    );
 }
 
 export async function runLocalBatchScoring(options: LocalBatchOptions): Promise<LocalBatchResult> {

@@ -51,7 +51,20 @@ test('a local batch run refuses an output prefix that overlaps its input prefix,
       `${input} → ${output}`,
     );
   }
+  // The workflow's own areas: a champion's folder, the state, the models' parent.
+  for (const [output, area] of [
+    ['models/registry/v1/', 'models/registry/'],
+    ['state/', 'state/'],
+    ['models/', 'models/candidates/'],
+  ]) {
+    await assert.rejects(
+      run('batch/input/d1/', output!),
+      (e: unknown) => e instanceof WorkflowError && e.message.includes(`output prefix ${output} overlaps the workflow's ${area}`),
+      output,
+    );
+  }
   assert.equal(scored, 0);
+  assert.deepEqual(await readdir(bucket), ['batch']);
   assert.deepEqual(await readdir(join(bucket, 'batch/input/d1')), ['part-0.parquet']);
   assert.equal(await readFile(join(bucket, 'batch/input/d1/part-0.parquet'), 'utf8'), 'the logs');
   assert.deepEqual(await readdir(join(bucket, 'batch')), ['input']);
