@@ -10,11 +10,33 @@ export { DEFAULT_WIDE_BUCKETS, wideBucketsOf, withoutFilledWideBuckets } from '.
 /** The largest `training.memoryLimitMiB` accepted: 1 TiB. */
 export const MAX_MODEL_MEMORY_LIMIT_MIB = 1024 * 1024;
 
+/**
+ * zod's record drops an own `__proto__` key of JSON.parse's output without a word (featureName's
+ * refine never sees it): the feature vanished and the config was refused as naming an unknown
+ * one. The key is named here. Typed as the record, which it passes through unchanged (a
+ * preprocess's own input type is `unknown`, which would untype WdpConfigInput's features).
+ */
+function noProtoKey<T extends z.ZodType>(inner: T): T {
+  return z.preprocess((v, ctx) => {
+    if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__'))
+      ctx.addIssue({ code: 'custom', message: RESERVED_NAME, path: ['__proto__'], input: v });
+    return v;
+  }, inner) as unknown as T;
+}
+
+const RESERVED_NAME = 'the name __proto__ is reserved (a JavaScript object key with a meaning of its own): rename the column';
+
 const featureName = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'feature names are letters, digits, _ . - and start with a letter or _');
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'feature names are letters, digits, _ . - and start with a letter or _')
+  // As a key of an object it sets the prototype instead of a property: the feature vanished
+  // from `features`, and the config was then refused as naming an unknown feature.
+  .refine(
+    (n) => n !== '__proto__',
+    'the name __proto__ is reserved (a JavaScript object key with a meaning of its own): rename the column',
+  );
 
 /** Vocabulary fitted on the training data: tokens seen fewer than `minCount` times map to the OOV id. */
 const vocabSpec = z
@@ -315,11 +337,15 @@ export const earlyStoppingSchema = z
   })
   .strict();
 
+const featuresSchema = noProtoKey(
+  z.record(featureName, featureSchema).refine((f) => Object.keys(f).length > 0, 'declare at least one feature'),
+);
+
 export const configSchema = z
   .object({
     /** Column with the 0/1 label. */
     label: featureName,
-    features: z.record(featureName, featureSchema).refine((f) => Object.keys(f).length > 0, 'declare at least one feature'),
+    features: featuresSchema,
     wide: z
       .object({
         features: z.array(featureName).default([]),

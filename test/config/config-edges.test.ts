@@ -185,3 +185,12 @@ test('deep.numericPieces: a whole number from 1 to 64; the tower estimate counts
   assert.equal(tower(withPieces(4)), 153 + 3 * 8);
   assert.equal(parseConfig(TINY_CONFIG).deep.numericPieces, undefined, 'left out when unset');
 });
+
+test('a feature named __proto__ is refused by name, not lost from features and reported as unknown', () => {
+  // JSON.parse keeps "__proto__" as an own key; assigning it to an object sets the prototype.
+  const raw: unknown = JSON.parse('{"label":"y","features":{"__proto__":{"kind":"categorical"},"a":{"kind":"categorical"}}}');
+  assert.throws(
+    () => parseConfig(raw, 'proto.json'),
+    (e: unknown) => e instanceof ConfigError && /features\.__proto__.*the name __proto__ is reserved/s.test(e.message),
+  );
+});
