@@ -57,6 +57,11 @@ export class FileStore implements BlobStore {
     const prefixPath = isFolder ? base + sep : base;
     const root = isFolder ? base : dirname(base);
     const out: BlobInfo[] = [];
+    // The file (device and inode) behind each symlink listed, and behind each regular file: a
+    // link to a file this listing also holds is that file again, and is left out (logs linked
+    // to a sibling were trained twice).
+    const links = new Map<BlobInfo, string>();
+    const files = new Set<string>();
     const walk = async (dir: string): Promise<void> => {
       let entries: Dirent[];
       try {
@@ -74,13 +79,26 @@ export class FileStore implements BlobStore {
           // skipped, a log delivered that way was never trained and nothing said so. stat follows
           // it; a dangling one, or one to a folder (not walked: links can loop), is left out.
           const s = await stat(p, { bigint: true }).catch(() => undefined);
-          if (s?.isFile())
-            out.push({ uri: fromPath(p, prefix), sizeBytes: Number(s.size), lastModifiedEpochMs: Number(s.mtimeMs), etag: etagOf(s) });
+          if (!s?.isFile()) continue;
+          const info = { uri: fromPath(p, prefix), sizeBytes: Number(s.size), lastModifiedEpochMs: Number(s.mtimeMs), etag: etagOf(s) };
+          out.push(info);
+          const file = `${s.dev}:${s.ino}`;
+          if (entry.isSymbolicLink()) links.set(info, file);
+          else files.add(file);
         }
       }
     };
     await walk(root);
-    return out.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+    const sorted = out.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+    if (links.size === 0) return sorted;
+    const linked = new Set<string>();
+    return sorted.filter((info) => {
+      const file = links.get(info);
+      if (file === undefined) return true;
+      if (files.has(file) || linked.has(file)) return false;
+      linked.add(file);
+      return true;
+    });
   }
 
   async stat(uri: string): Promise<BlobInfo | undefined> {

@@ -38,6 +38,23 @@ describe('FileStore', () => {
     assert.deepEqual(listed[0]!.etag, (await store.stat(join(root, 'logs', 'linked.parquet')))?.etag);
   });
 
+  it('lists a file once when a symlink in the listing points to it (a log linked to a sibling is not trained twice)', async () => {
+    const root = await tempRoot();
+    const store = new FileStore();
+    await store.write(join(root, 'logs', 'dt=2026-01-01', 'part-0.parquet'), 'day one');
+    await store.write(join(root, 'outside', 'blob'), 'outside');
+    await mkdir(join(root, 'logs', 'dt=2026-01-02'), { recursive: true });
+    // To a sibling in the listing (left out), twice to one file outside it (listed once).
+    await symlink(join(root, 'logs', 'dt=2026-01-01', 'part-0.parquet'), join(root, 'logs', 'dt=2026-01-02', 'again.parquet'));
+    await symlink(join(root, 'outside', 'blob'), join(root, 'logs', 'dt=2026-01-02', 'a.parquet'));
+    await symlink(join(root, 'outside', 'blob'), join(root, 'logs', 'dt=2026-01-02', 'b.parquet'));
+    const listed = await store.list(join(root, 'logs/'));
+    assert.deepEqual(
+      listed.map((b) => relative(root, b.uri)),
+      [join('logs', 'dt=2026-01-01', 'part-0.parquet'), join('logs', 'dt=2026-01-02', 'a.parquet')],
+    );
+  });
+
   it('a conditional write onto a folder fails as a storage error naming it, not as a lost race', async () => {
     const root = await tempRoot();
     const store = new FileStore();
