@@ -6,6 +6,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_STACK, existingBucket, printJson, say } from '../shared.ts';
+import { isCalendarDay } from '../../src/data/log-files.ts';
 import { quoted } from '../../src/util/terminal-text.ts';
 
 interface DaysOptions {
@@ -17,9 +18,7 @@ interface DaysOptions {
 
 /** A YYYY-MM-DD that is a real calendar day (2026-13-45 and 2026-02-30 are not). */
 export function day(v: string): string {
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
-  // Date.parse rolls 2026-02-30 over to March 2: the day must come back unchanged.
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== v)
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || !isCalendarDay(v))
     throw new InvalidArgumentError(`DAY must be a YYYY-MM-DD partition date, a real calendar day, got "${v}"`);
   return v;
 }
