@@ -63,10 +63,10 @@ test('scoreParquet scores a Parquet file: id columns (64-bit exact), score and m
   for (let i = 0; i < 300; i++) assert.ok(Math.abs(got.score[i]! - expected[i]!) < 1e-7, `row ${i}`);
 });
 
-test('scoreParquet creates the output folder when it does not exist yet, and leaves no temp file', async () => {
-  const chunk = tinyChunk({ rows: 20, seed: 5 });
-  const c = chunk.columns;
-  const input = join(dir, 'small-in.parquet');
+/** A 20-row input file of the tiny model's features with a 64-bit id column, at `name` in `dir`. */
+async function writeSmallInput(name: string, seed: number): Promise<string> {
+  const c = tinyChunk({ rows: 20, seed }).columns;
+  const input = join(dir, name);
   await writeParquet(input, [
     { name: 'rid', type: 'INT64', data: Array.from({ length: 20 }, (_, i) => BigInt(i)) },
     { name: 'user', type: 'STRING', data: c.get('user') as string[] },
@@ -74,6 +74,11 @@ test('scoreParquet creates the output folder when it does not exist yet, and lea
     { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
     { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
   ]);
+  return input;
+}
+
+test('scoreParquet creates the output folder when it does not exist yet, and leaves no temp file', async () => {
+  const input = await writeSmallInput('small-in.parquet', 5);
   const output = join(dir, 'new', 'folder', 'scores.parquet');
   const r = await scoreParquet({ model: good, input, output, scorerOptions: { backend: 'js' } });
   assert.equal(r.rows, 20);
@@ -81,16 +86,7 @@ test('scoreParquet creates the output folder when it does not exist yet, and lea
 });
 
 test('scoreParquet with the model it was named as refuses a folder holding another model, and writes nothing', async () => {
-  const chunk = tinyChunk({ rows: 20, seed: 6 });
-  const c = chunk.columns;
-  const input = join(dir, 'named-in.parquet');
-  await writeParquet(input, [
-    { name: 'rid', type: 'INT64', data: Array.from({ length: 20 }, (_, i) => BigInt(i)) },
-    { name: 'user', type: 'STRING', data: c.get('user') as string[] },
-    { name: 'item', type: 'STRING', data: c.get('item') as string[] },
-    { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
-    { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
-  ]);
+  const input = await writeSmallInput('named-in.parquet', 6);
   const output = join(dir, 'named', 'scores.parquet');
   await assert.rejects(
     scoreParquet({
