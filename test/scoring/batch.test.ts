@@ -63,12 +63,12 @@ test('scoreParquet scores a Parquet file: id columns (64-bit exact), score and m
   for (let i = 0; i < 300; i++) assert.ok(Math.abs(got.score[i]! - expected[i]!) < 1e-7, `row ${i}`);
 });
 
-/** A 20-row input file of the tiny model's features with a 64-bit id column, at `name` in `dir`. */
-async function writeSmallInput(name: string, seed: number): Promise<string> {
-  const c = tinyChunk({ rows: 20, seed }).columns;
+/** A `rows`-row input file of the tiny model's features with a 64-bit id column, at `name` in `dir`. */
+async function writeSmallInput(name: string, seed: number, rows = 20): Promise<string> {
+  const c = tinyChunk({ rows, seed }).columns;
   const input = join(dir, name);
   await writeParquet(input, [
-    { name: 'rid', type: 'INT64', data: Array.from({ length: 20 }, (_, i) => BigInt(i)) },
+    { name: 'rid', type: 'INT64', data: Array.from({ length: rows }, (_, i) => BigInt(i)) },
     { name: 'user', type: 'STRING', data: c.get('user') as string[] },
     { name: 'item', type: 'STRING', data: c.get('item') as string[] },
     { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
@@ -179,15 +179,7 @@ test('an unsigned 64-bit id column as pyarrow writes it (INT64, INTEGER unsigned
 });
 
 test('scoreParquet refuses an output inside the model folder (however spelled), before writing anything there', async () => {
-  const input = join(dir, 'into-model-in.parquet');
-  const c = tinyChunk({ rows: 10, seed: 6 }).columns;
-  await writeParquet(input, [
-    { name: 'rid', type: 'INT64', data: Array.from({ length: 10 }, (_, i) => BigInt(i)) },
-    { name: 'user', type: 'STRING', data: c.get('user') as string[] },
-    { name: 'item', type: 'STRING', data: c.get('item') as string[] },
-    { name: 'tags', type: 'STRING_LIST', data: c.get('tags') as string[][] },
-    { name: 'x', type: 'DOUBLE', data: c.get('x') as Float64Array },
-  ]);
+  const input = await writeSmallInput('into-model-in.parquet', 6, 10);
   const files = async () => (await readdir(good)).sort();
   const before = await files();
   const manifest = await readFile(join(good, 'manifest.json'));
